@@ -1,0 +1,56 @@
+/**
+ * The `voice-passport` command. One file per subcommand; this file only dispatches.
+ * Output is JSON on stdout; errors are `{ error: { code, message } }` on stderr with the
+ * API's stable codes and a non-zero exit.
+ */
+import { loadConfig } from '../config.js';
+import { compareCommand, embedCommand } from './embed.js';
+import { featuresCommand } from './features.js';
+import { fail } from './output.js';
+
+const usage = `usage: voice-passport <command> [options]
+
+commands:
+  features <audio> [--num-mel-bins 80 --frame-length 25 --frame-shift 10 --window-type hamming
+                    --snip-edges true|false --high-freq -400 --sample-scale unit|int16 ...]
+                              raw Kaldi log-mel matrix (torchaudio option names)
+  embed <audio|folder>... [--model ID]
+                              speaker embedding(s); JSON for one file, JSONL for several
+  compare <audioA> <audioB> [--model ID]
+                              cosine similarity of two recordings
+  serve                       run the HTTP service (same as npm start)
+
+Configuration comes from the environment (see README.md).`;
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'features':
+      await featuresCommand(rest, loadConfig().maxAudioSeconds);
+      return 0;
+    case 'embed':
+      return embedCommand(rest, loadConfig());
+    case 'compare':
+      await compareCommand(rest, loadConfig());
+      return 0;
+    case 'serve':
+      await import('../server.js');
+      return -1; // keeps running; the server owns the exit
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${usage}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`unknown command "${command}"\n${usage}\n`);
+      return 2;
+  }
+}
+
+try {
+  const code = await runCli(process.argv.slice(2));
+  if (code >= 0) process.exitCode = code;
+} catch (e) {
+  fail(e);
+}

@@ -1,0 +1,76 @@
+/**
+ * Configuration: read once from the environment at start, validated with zod, frozen.
+ * Every key is documented in README.md ("Configuration") with its default. Secrets
+ * (master key) come only from the environment or a file, never from the database or the repo.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { VoicePassportError } from './errors.js';
+
+const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const envSchema = z.object({
+  PORT: intFromEnv(0, 65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  VP_DATA_DIR: z.string().min(1).default('./data'),
+  VP_MODELS_DIR: z.string().min(1).default('./models'),
+  VP_MODEL: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a model id: letters, digits, dot, dash, underscore')
+    .default('vp-test-tiny'),
+  VP_WORKERS: intFromEnv(1, 64).default(Math.max(1, os.availableParallelism())),
+  VP_INTRA_OP_THREADS: intFromEnv(1, 64).default(1),
+  VP_QUEUE_MAX: intFromEnv(0, 10_000).default(32),
+  VP_MAX_AUDIO_SECONDS: z.coerce.number().positive().max(3600).default(120),
+  VP_INFERENCE_TIMEOUT_MS: intFromEnv(100, 600_000).default(30_000),
+  VP_SHUTDOWN_GRACE_MS: intFromEnv(0, 120_000).default(10_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  modelsDir: string;
+  modelId: string;
+  workers: number;
+  intraOpNumThreads: number;
+  queueMax: number;
+  maxAudioSeconds: number;
+  inferenceTimeoutMs: number;
+  shutdownGraceMs: number;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+}
+
+/** Empty strings count as unset, so `PORT= npm start` means "default", not "invalid". */
+function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') out[k] = v;
+  return out;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const parsed = envSchema.safeParse(withoutEmpty(env));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new VoicePassportError('config-invalid', `invalid configuration: ${problems}`, {
+      variables: parsed.error.issues.map((i) => i.path.join('.')),
+    });
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.VP_DATA_DIR),
+    modelsDir: path.resolve(e.VP_MODELS_DIR),
+    modelId: e.VP_MODEL,
+    workers: e.VP_WORKERS,
+    intraOpNumThreads: e.VP_INTRA_OP_THREADS,
+    queueMax: e.VP_QUEUE_MAX,
+    maxAudioSeconds: e.VP_MAX_AUDIO_SECONDS,
+    inferenceTimeoutMs: e.VP_INFERENCE_TIMEOUT_MS,
+    shutdownGraceMs: e.VP_SHUTDOWN_GRACE_MS,
+    logLevel: e.LOG_LEVEL,
+  });
+}

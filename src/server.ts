@@ -1,0 +1,49 @@
+/**
+ * The process: configuration, start, signals, graceful shutdown. Importing this module runs
+ * the service (`npm start`, `voice-passport serve`); tests use startService() from service.ts.
+ */
+import { loadConfig, type Config } from './config.js';
+import { isVoicePassportError } from './errors.js';
+import { createLogger } from './observability/logger.js';
+import { startService, type RunningService } from './service.js';
+
+async function main(): Promise<void> {
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    process.stderr.write(`${isVoicePassportError(e) ? e.message : String(e)}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  const logger = createLogger(config.logLevel);
+  let service: RunningService;
+  try {
+    service = await startService(config, logger);
+  } catch (e) {
+    logger.fatal({ code: isVoicePassportError(e) ? e.code : 'internal', err: e }, 'start-up failed');
+    process.exit(1);
+  }
+
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('graceful shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    force.unref();
+    service.close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+await main();
