@@ -1,0 +1,89 @@
+import { Writable } from 'node:stream';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.js';
+import { createLogger } from '../src/observability/logger.js';
+
+function capturingLogger() {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  return { logger: createLogger('debug', sink), lines };
+}
+
+describe('buildApp', () => {
+  it('GET /healthz answers 200 without touching dependencies', async () => {
+    const app = buildApp({ logger: capturingLogger().logger, readiness: [{ name: 'model', ready: () => false }] });
+    const res = await request(app).get('/healthz');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok' });
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('GET /readyz is 503 until every check passes, and names the failing one', async () => {
+    let modelReady = false;
+    const app = buildApp({
+      logger: capturingLogger().logger,
+      readiness: [
+        { name: 'model', ready: () => modelReady },
+        { name: 'database', ready: () => true },
+      ],
+    });
+    const before = await request(app).get('/readyz');
+    expect(before.status).toBe(503);
+    expect(before.body).toEqual({ status: 'not-ready', checks: { model: false, database: true } });
+    modelReady = true;
+    const after = await request(app).get('/readyz');
+    expect(after.status).toBe(200);
+    expect(after.body).toEqual({ status: 'ready', checks: { model: true, database: true } });
+  });
+
+  it('a check that throws counts as not ready instead of failing the probe', async () => {
+    const app = buildApp({
+      logger: capturingLogger().logger,
+      readiness: [{ name: 'database', ready: () => { throw new Error('closed'); } }],
+    });
+    const res = await request(app).get('/readyz');
+    expect(res.status).toBe(503);
+    expect(res.body.checks).toEqual({ database: false });
+  });
+
+  it('unknown routes get an RFC 9457 problem with a stable code and the request id', async () => {
+    const app = buildApp({ logger: capturingLogger().logger, readiness: [] });
+    const res = await request(app).get('/nope?x=1').set('X-Request-Id', 'req-12345678');
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.headers['x-request-id']).toBe('req-12345678');
+    expect(res.body).toEqual({
+      type: 'https://voice-passport.dev/problems/not-found',
+      title: 'Not found',
+      status: 404,
+      code: 'not-found',
+      detail: 'No route for GET /nope.',
+      instance: '/nope',
+      requestId: 'req-12345678',
+    });
+  });
+
+  it('ignores a request id that could inject into logs', async () => {
+    const app = buildApp({ logger: capturingLogger().logger, readiness: [] });
+    const res = await request(app).get('/healthz').set('X-Request-Id', 'bad id "quoted" {json}');
+    expect(res.headers['x-request-id']).not.toContain('bad');
+  });
+
+  it('logs carry the request id and never the customer id in the path', async () => {
+    const { logger, lines } = capturingLogger();
+    const app = buildApp({ logger, readiness: [] });
+    await request(app).get('/v1/subjects/customer-4711/anything?token=secret').set('X-Request-Id', 'req-abcdefgh');
+    const all = lines.join('');
+    expect(all).toContain('req-abcdefgh');
+    expect(all).toContain('/v1/subjects/:id/anything');
+    expect(all).not.toContain('customer-4711');
+    expect(all).not.toContain('secret');
+  });
+});

@@ -1,0 +1,60 @@
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { VoicePassportError } from '../src/errors.js';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const c = loadConfig({});
+    expect(c).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      dataDir: path.resolve('./data'),
+      modelsDir: path.resolve('./models'),
+      modelId: 'vp-test-tiny',
+      workers: Math.max(1, os.availableParallelism()),
+      intraOpNumThreads: 1,
+      queueMax: 32,
+      maxAudioSeconds: 120,
+      inferenceTimeoutMs: 30_000,
+      shutdownGraceMs: 10_000,
+      logLevel: 'info',
+    });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('reads and coerces values', () => {
+    const c = loadConfig({ PORT: '9000', VP_WORKERS: '3', VP_MAX_AUDIO_SECONDS: '30.5', LOG_LEVEL: 'debug', VP_DATA_DIR: '/tmp/x' });
+    expect(c.port).toBe(9000);
+    expect(c.workers).toBe(3);
+    expect(c.maxAudioSeconds).toBe(30.5);
+    expect(c.logLevel).toBe('debug');
+    expect(c.dataDir).toBe('/tmp/x');
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ PORT: '' }).port).toBe(8080);
+  });
+
+  it.each([
+    ['PORT', '70000'],
+    ['PORT', 'eighty'],
+    ['VP_WORKERS', '0'],
+    ['VP_MAX_AUDIO_SECONDS', '-1'],
+    ['LOG_LEVEL', 'loud'],
+    ['VP_MODEL', '../etc/passwd'],
+  ])('refuses %s=%s with a message naming the variable', (name, value) => {
+    let caught: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(VoicePassportError);
+    const err = caught as VoicePassportError;
+    expect(err.code).toBe('config-invalid');
+    expect(err.message).toContain(name);
+    expect(err.details).toEqual({ variables: [name] });
+  });
+});
