@@ -1,0 +1,111 @@
+/**
+ * Where the master key comes from (GDPR Art. 32(1)(a); ISO/IEC 24745: the key protecting biometric
+ * references is kept apart from them). In order:
+ *   1. VP_MASTER_KEY       — 32 bytes, base64;
+ *   2. VP_MASTER_KEY_FILE  — a file holding the same base64 text;
+ *   3. neither: `<dataDir>/master.key` (0600), generated on first start. `keptInDataDir` tells the
+ *      caller to log a warning: whoever copies the data directory then holds key and ciphertext together.
+ * Setting both 1 and 2 is refused as ambiguous.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { VoicePassportError } from '../errors.js';
+import { masterKeyBytes } from './crypto.js';
+
+export const dataDirKeyFileName = 'master.key';
+
+export interface LoadedMasterKey {
+  /** The raw key. Build a KeyRing from it, then `fill(0)` it. */
+  key: Buffer;
+  source: 'VP_MASTER_KEY' | 'VP_MASTER_KEY_FILE' | 'data-dir';
+  /** True when this call created the key file. */
+  generated: boolean;
+  keyFile: string | null;
+  /** True when the key sits beside the database: the caller must log `warnings`. */
+  keptInDataDir: boolean;
+  /** Human-readable warnings for the operator log (never contain the key). */
+  warnings: string[];
+}
+
+export interface MasterKeyEnv {
+  VP_MASTER_KEY?: string | undefined;
+  VP_MASTER_KEY_FILE?: string | undefined;
+}
+
+const base64Key = /^[A-Za-z0-9+/_-]{43}=?$/;
+
+/** Parses base64 (or base64url) text of exactly 32 bytes. */
+export function parseMasterKey(text: string, origin: string): Buffer {
+  const t = text.trim();
+  const key = Buffer.from(t, 'base64');
+  if (!base64Key.test(t) || key.length !== masterKeyBytes) {
+    throw new VoicePassportError('config-invalid', `${origin} must be ${masterKeyBytes} random bytes in base64 (44 characters), e.g. the output of \`openssl rand -base64 32\`.`);
+  }
+  return key;
+}
+
+export function loadMasterKey(options: { dataDir: string; env?: MasterKeyEnv }): LoadedMasterKey {
+  const env = options.env ?? process.env;
+  const inline = nonEmpty(env.VP_MASTER_KEY);
+  const file = nonEmpty(env.VP_MASTER_KEY_FILE);
+  if (inline !== undefined && file !== undefined) {
+    throw new VoicePassportError('config-invalid', 'Set either VP_MASTER_KEY or VP_MASTER_KEY_FILE, not both.');
+  }
+  if (inline !== undefined) {
+    return { key: parseMasterKey(inline, 'VP_MASTER_KEY'), source: 'VP_MASTER_KEY', generated: false, keyFile: null, keptInDataDir: false, warnings: [] };
+  }
+  if (file !== undefined) {
+    const keyFile = path.resolve(file);
+    const key = parseMasterKey(readKeyFile(keyFile, 'VP_MASTER_KEY_FILE'), `The key file ${keyFile} (VP_MASTER_KEY_FILE)`);
+    const keptInDataDir = isInside(keyFile, path.resolve(options.dataDir));
+    const warnings = permissionWarnings(keyFile);
+    if (keptInDataDir) warnings.push(dataDirWarning(keyFile));
+    return { key, source: 'VP_MASTER_KEY_FILE', generated: false, keyFile, keptInDataDir, warnings };
+  }
+  return loadOrCreateDataDirKey(path.resolve(options.dataDir));
+}
+
+function loadOrCreateDataDirKey(dataDir: string): LoadedMasterKey {
+  const keyFile = path.join(dataDir, dataDirKeyFileName);
+  let generated = false;
+  try {
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // 'wx' = O_EXCL: if two processes start at once, exactly one creates the key and both read it.
+    fs.writeFileSync(keyFile, `${randomBytes(masterKeyBytes).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    generated = true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new VoicePassportError('config-invalid', `Cannot create the master key file ${keyFile}: ${(e as Error).message}. Set VP_MASTER_KEY or VP_MASTER_KEY_FILE, or make VP_DATA_DIR writable.`);
+    }
+  }
+  const key = parseMasterKey(readKeyFile(keyFile, 'the data directory'), `The key file ${keyFile}`);
+  return { key, source: 'data-dir', generated, keyFile, keptInDataDir: true, warnings: [...permissionWarnings(keyFile), dataDirWarning(keyFile)] };
+}
+
+function readKeyFile(keyFile: string, origin: string): string {
+  try {
+    return fs.readFileSync(keyFile, 'utf8');
+  } catch (e) {
+    throw new VoicePassportError('config-invalid', `Cannot read the master key file ${keyFile} (from ${origin}): ${(e as Error).message}.`);
+  }
+}
+
+function permissionWarnings(keyFile: string): string[] {
+  if (process.platform === 'win32') return [];
+  const mode = fs.statSync(keyFile).mode & 0o777;
+  return (mode & 0o077) === 0 ? [] : [`The master key file ${keyFile} is readable by other users (mode ${mode.toString(8)}); run chmod 600 on it.`];
+}
+
+function dataDirWarning(keyFile: string): string {
+  return `The master key is kept in ${keyFile}, beside the database: anyone who copies the data directory can decrypt the voiceprints. In production set VP_MASTER_KEY or VP_MASTER_KEY_FILE to a key kept outside the data directory.`;
+}
+
+function isInside(file: string, dir: string): boolean {
+  const rel = path.relative(dir, file);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v.trim() === '' ? undefined : v;
+}
