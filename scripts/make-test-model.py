@@ -10,6 +10,11 @@ Architecture: two 1-D convolutions over time (a miniature TDNN, Snyder et al. 20
 mean + standard-deviation statistics pooling over frames, and a linear projection to D = 128.
 Convolutions are zero-padded ("same" length), so any T >= 1 runs.
 
+It also writes `test/model/fixtures/vp-test-tiny-reference.json`: the embedding that
+torchaudio's Kaldi fbank (WeSpeaker options) + this network give for a fixed synthetic signal
+(`reference_signal`, re-created by formula in the TypeScript test), so the test checks the whole
+TypeScript path (sample scale, fbank, normalisation, tensor layout, ONNX) against PyTorch.
+
 Run from the repository root with Debian's torch:  /usr/bin/python3 scripts/make-test-model.py
 """
 import hashlib
@@ -17,8 +22,12 @@ import json
 import os
 import sys
 
+import math
+
+import numpy as np
 import onnx
 import torch
+import torchaudio
 from torch import nn
 
 MODEL_ID = "vp-test-tiny"
@@ -29,6 +38,45 @@ OPSET = 17
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS_DIR = os.path.join(ROOT, "models")
+FIXTURE = os.path.join(ROOT, "test", "model", "fixtures", "vp-test-tiny-reference.json")
+REFERENCE_RATE = 16000
+REFERENCE_SECONDS = 1.5
+
+
+def reference_signal() -> np.ndarray:
+    """AM-modulated 150 Hz tone plus 39 weaker partials spread over the whole band (so no mel bin
+    sits on the log floor, where implementations legitimately differ). Same formula as
+    test/model/embedder.test.ts: x[n] computed in float64, then rounded to float32."""
+    n = int(REFERENCE_RATE * REFERENCE_SECONDS)
+    t = np.arange(n, dtype=np.float64) / REFERENCE_RATE
+    x = 0.3 * np.sin(2 * math.pi * 150 * t) * (1 + 0.5 * np.sin(2 * math.pi * 3 * t))
+    for j in range(1, 40):
+        x = x + (0.02 / math.sqrt(j)) * np.sin(2 * math.pi * (50 + 197.3 * j) * t + j)
+    return x.astype(np.float32)
+
+
+def write_reference(model: nn.Module) -> None:
+    wave = torch.from_numpy(reference_signal()).unsqueeze(0) * 32768  # WeSpeaker: int16 scale
+    feats = torchaudio.compliance.kaldi.fbank(
+        wave, num_mel_bins=NUM_MEL_BINS, frame_length=25, frame_shift=10, dither=0.0,
+        window_type="hamming", sample_frequency=REFERENCE_RATE,
+    )
+    feats = feats - feats.mean(dim=0, keepdim=True)  # mean normalisation (CMN)
+    with torch.no_grad():
+        emb = model(feats.unsqueeze(0))[0]
+    emb = emb / emb.norm()
+    os.makedirs(os.path.dirname(FIXTURE), exist_ok=True)
+    with open(FIXTURE, "w") as f:
+        json.dump(
+            {
+                "model": MODEL_ID,
+                "signal": f"reference_signal() in scripts/make-test-model.py, {REFERENCE_SECONDS} s at {REFERENCE_RATE} Hz",
+                "frames": int(feats.shape[0]),
+                "embedding": [round(float(v), 7) for v in emb],
+            },
+            f,
+        )
+        f.write("\n")
 
 
 class TinyTdnn(nn.Module):
@@ -99,6 +147,7 @@ def main() -> int:
     with open(os.path.join(MODELS_DIR, f"{MODEL_ID}.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
+    write_reference(model)
     size = os.path.getsize(onnx_path)
     print(f"wrote {onnx_path} ({size} bytes, sha256 {sha256})")
     return 0
