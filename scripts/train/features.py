@@ -1,0 +1,76 @@
+"""Front-end shared by training, export checks and evaluation.
+
+The service computes features with a TypeScript port of ``torchaudio.compliance.kaldi.fbank``
+(WeSpeaker convention, see /work/shared/notes/speaker-models.md).  ``kaldi_fbank`` below is that
+reference call, used for evaluation.  ``batched_fbank`` reimplements the same arithmetic for a
+batch of equal-length crops so training is not bottlenecked by one-utterance-at-a-time calls;
+``tests_fbank_agreement`` checks the two agree.
+"""
+import torch
+import torchaudio
+
+SAMPLE_RATE = 16000
+NUM_MEL_BINS = 80
+FRAME_LENGTH = 400  # 25 ms at 16 kHz
+FRAME_SHIFT = 160  # 10 ms
+FFT_SIZE = 512  # Kaldi round_to_power_of_two
+PREEMPH = 0.97  # Kaldi preemphasis_coefficient default
+EPS = torch.finfo(torch.float32).eps  # Kaldi/torchaudio log floor
+
+
+def kaldi_fbank(wave: torch.Tensor) -> torch.Tensor:
+    """Exactly the service's front-end: ±1 float mono 16 kHz [N] -> mean-normalised [T, 80]."""
+    feats = torchaudio.compliance.kaldi.fbank(
+        wave.unsqueeze(0) * 32768.0,
+        num_mel_bins=NUM_MEL_BINS,
+        frame_length=25,
+        frame_shift=10,
+        dither=0.0,
+        window_type='hamming',
+        snip_edges=True,
+        sample_frequency=SAMPLE_RATE,
+    )
+    return feats - feats.mean(dim=0, keepdim=True)
+
+
+_mel_cache = {}
+
+
+def _mel_matrix(device):
+    if device not in _mel_cache:
+        banks, _ = torchaudio.compliance.kaldi.get_mel_banks(NUM_MEL_BINS, FFT_SIZE, float(SAMPLE_RATE), 20.0, 0.0, 100.0, -500.0, 1.0)
+        banks = torch.nn.functional.pad(banks, (0, 1))  # Nyquist bin gets weight 0, as in torchaudio
+        window = torch.hamming_window(FRAME_LENGTH, periodic=False, alpha=0.54, beta=0.46)
+        _mel_cache[device] = (banks.T.contiguous().to(device), window.to(device))
+    return _mel_cache[device]
+
+
+def batched_fbank(waves: torch.Tensor, dither: float = 0.0) -> torch.Tensor:
+    """[B, N] ±1 floats -> [B, T, 80] mean-normalised log mel fbank, same arithmetic as kaldi_fbank."""
+    banks, window = _mel_matrix(waves.device)
+    x = waves * 32768.0
+    frames = x.unfold(1, FRAME_LENGTH, FRAME_SHIFT)  # snip_edges=True: only whole frames
+    if dither > 0:
+        frames = frames + dither * torch.randn_like(frames)
+    frames = frames - frames.mean(dim=2, keepdim=True)  # remove_dc_offset
+    prev = torch.cat([frames[:, :, :1], frames[:, :, :-1]], dim=2)  # first sample replicated
+    frames = (frames - PREEMPH * prev) * window
+    spec = torch.fft.rfft(frames, n=FFT_SIZE).abs().pow(2.0)
+    mel = torch.clamp(spec @ banks, min=EPS).log()
+    return mel - mel.mean(dim=1, keepdim=True)
+
+
+def tests_fbank_agreement():
+    torch.manual_seed(0)
+    w = torch.randn(2, 16000 + 123) * 0.1
+    b = batched_fbank(w)
+    for i in range(2):
+        k = kaldi_fbank(w[i])
+        assert k.shape == b[i].shape, (k.shape, b[i].shape)
+        err = (k - b[i]).abs().max().item()
+        assert err < 1e-3, err
+    print('fbank agreement ok', tuple(b.shape))
+
+
+if __name__ == '__main__':
+    tests_fbank_agreement()

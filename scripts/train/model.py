@@ -1,0 +1,112 @@
+"""Thin ResNet speaker encoder with attentive statistics pooling and an AAM-softmax head.
+
+Layout follows WeSpeaker's ResNet (input feats [B, T, 80], output embs [B, D]), thinned and with
+fewer blocks so one training step fits a 2-core CPU budget (see the probe in
+/work/shared/notes/speaker-models.md).  Attentive statistics pooling: Okabe et al., Interspeech 2018.
+AAM-softmax (additive angular margin, ArcFace): Deng et al., CVPR 2019.
+"""
+import math
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.short = None
+        if stride != 1 or cin != cout:
+            self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return F.relu(y + (x if self.short is None else self.short(x)))
+
+
+class AttentiveStatsPool(nn.Module):
+    """Channel-wise attention over frames, then weighted mean and standard deviation."""
+
+    def __init__(self, dim, hidden=128):
+        super().__init__()
+        self.att = nn.Sequential(nn.Conv1d(dim, hidden, 1), nn.ReLU(), nn.BatchNorm1d(hidden), nn.Conv1d(hidden, dim, 1))
+
+    def forward(self, x):  # x [B, C, T]
+        w = torch.softmax(self.att(x), dim=2)
+        mu = torch.sum(x * w, dim=2)
+        var = torch.sum(x * x * w, dim=2) - mu * mu
+        sd = torch.sqrt(torch.clamp(var, min=1e-5))
+        return torch.cat([mu, sd], dim=1)
+
+
+class ThinResNet(nn.Module):
+    def __init__(self, widths=(16, 32, 64, 128), blocks=(1, 2, 2, 1), emb_dim=192, n_mels=80, stem_stride=2):
+        super().__init__()
+        # A strided stem quarters the cost of every later layer: the price of training on 2 CPU cores.
+        self.conv1 = nn.Conv2d(1, widths[0], 3, stem_stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        layers, cin = [], widths[0]
+        for i, (w, n) in enumerate(zip(widths, blocks)):
+            for j in range(n):
+                layers.append(BasicBlock(cin, w, (2 if (i > 0 and j == 0) else 1)))
+                cin = w
+        self.layers = nn.Sequential(*layers)
+        freq = (n_mels // stem_stride) // 2 ** (len(widths) - 1)
+        self.pool = AttentiveStatsPool(cin * freq)
+        self.emb = nn.Linear(2 * cin * freq, emb_dim)
+        self.bn_emb = nn.BatchNorm1d(emb_dim)
+
+    def forward(self, feats):  # feats [B, T, F]
+        x = feats.transpose(1, 2).unsqueeze(1)  # [B, 1, F, T]
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.layers(x)
+        b, c, f, t = x.shape
+        x = x.reshape(b, c * f, t)
+        return self.bn_emb(self.emb(self.pool(x)))
+
+
+class AAMSoftmax(nn.Module):
+    def __init__(self, emb_dim, n_classes, scale=32.0):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(n_classes, emb_dim) * 0.01)
+        self.scale = scale
+        self.margin = 0.0  # ramped by the trainer
+
+    def forward(self, emb, labels):
+        cos = F.linear(F.normalize(emb), F.normalize(self.weight)).clamp(-1 + 1e-7, 1 - 1e-7)
+        m = self.margin
+        sin = torch.sqrt(1.0 - cos * cos)
+        phi = cos * math.cos(m) - sin * math.sin(m)
+        # Beyond theta + m > pi the target logit would increase again; use the CosFace-like fallback.
+        phi = torch.where(cos > math.cos(math.pi - m), phi, cos - math.sin(math.pi - m) * m)
+        onehot = F.one_hot(labels, cos.shape[1]).to(cos.dtype)
+        logits = self.scale * (onehot * phi + (1 - onehot) * cos)
+        return F.cross_entropy(logits, labels), (cos.argmax(1) == labels).float().mean()
+
+
+def build_model(cfg=None):
+    cfg = cfg or {}
+    return ThinResNet(widths=tuple(cfg.get('widths', (16, 32, 64, 128))), blocks=tuple(cfg.get('blocks', (1, 2, 2, 1))), emb_dim=cfg.get('emb_dim', 192), stem_stride=cfg.get('stem_stride', 2))
+
+
+if __name__ == '__main__':
+    import sys, time
+    torch.set_num_threads(2)
+    for cfg in [dict(widths=(32, 32, 64, 128), blocks=(2, 2, 2, 2)), dict(widths=(32, 64, 128, 256), blocks=(1, 1, 1, 1)), dict(widths=(24, 48, 96, 192), blocks=(1, 2, 2, 1))]:
+        m = build_model(cfg)
+        head = AAMSoftmax(192, 1359)
+        opt = torch.optim.AdamW(list(m.parameters()) + list(head.parameters()), 1e-3)
+        n = sum(p.numel() for p in m.parameters())
+        x = torch.randn(128, 150, 80)
+        y = torch.randint(0, 1359, (128,))
+        ts = []
+        for i in range(3):
+            t0 = time.time()
+            loss, _ = head(m(x), y)
+            opt.zero_grad(); loss.backward(); opt.step()
+            ts.append(time.time() - t0)
+        print(cfg, n, ['%.2f' % t for t in ts], flush=True)

@@ -1,0 +1,143 @@
+"""Train the default speaker model on CPU within a wall-clock budget, resumable.
+
+Reproduce from a clean clone (with ../shared next to it):
+    nice -n 19 /usr/bin/python3 scripts/train/train.py --out scripts/train/runs/v1 --minutes 70
+Re-running the same command resumes from <out>/last.pt.  The learning-rate schedule (linear warm-up,
+then cosine decay) and the AAM margin ramp are functions of elapsed *training* seconds over the
+budget, so a run always ends annealed at the deadline whatever the machine's speed.
+"""
+import argparse
+import json
+import math
+import os
+import queue
+import random
+import sys
+import threading
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import CropSampler, load_train  # noqa: E402
+from features import batched_fbank  # noqa: E402
+from model import AAMSoftmax, build_model  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_DATA = os.path.normpath(os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--out', required=True)
+    ap.add_argument('--data', default=DEFAULT_DATA)
+    ap.add_argument('--minutes', type=float, default=70.0, help='wall-clock training budget')
+    ap.add_argument('--batch', type=int, default=128)
+    ap.add_argument('--lr', type=float, default=2e-3)
+    ap.add_argument('--min-lr', type=float, default=2e-5)
+    ap.add_argument('--weight-decay', type=float, default=0.02)
+    ap.add_argument('--warmup', type=float, default=0.04, help='fraction of the budget')
+    ap.add_argument('--margin', type=float, default=0.2)
+    ap.add_argument('--scale', type=float, default=32.0)
+    ap.add_argument('--crop-min', type=float, default=1.0, help='seconds; crop length is drawn per batch')
+    ap.add_argument('--crop-max', type=float, default=2.0)
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--ckpt-every', type=float, default=180.0, help='seconds')
+    ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--widths', default='16,32,64,128')
+    ap.add_argument('--blocks', default='1,2,2,1')
+    ap.add_argument('--emb-dim', type=int, default=192)
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.out, exist_ok=True)
+    log = open(os.path.join(args.out, 'train.log'), 'a', buffering=1)
+
+    def say(msg):
+        line = time.strftime('%H:%M:%S ') + msg
+        print(line, flush=True)
+        log.write(line + '\n')
+
+    cfg = dict(widths=[int(v) for v in args.widths.split(',')], blocks=[int(v) for v in args.blocks.split(',')], emb_dim=args.emb_dim, stem_stride=2)
+    random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    waves, spk_of_utt, speakers = load_train(args.data)
+    sampler = CropSampler(waves, spk_of_utt, len(speakers), seed=args.seed)
+    model = build_model(cfg)
+    head = AAMSoftmax(cfg['emb_dim'], sampler.n_classes, scale=args.scale)
+    params = list(model.parameters()) + list(head.parameters())
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
+    n_params = sum(p.numel() for p in model.parameters())
+    say(f'config {json.dumps(vars(args))} model {cfg} params {n_params} speakers {len(speakers)} classes {sampler.n_classes} utts {len(waves)}')
+
+    budget = args.minutes * 60.0
+    elapsed, step = 0.0, 0
+    last = os.path.join(args.out, 'last.pt')
+    if os.path.exists(last):
+        ck = torch.load(last)
+        model.load_state_dict(ck['model'])
+        head.load_state_dict(ck['head'])
+        opt.load_state_dict(ck['opt'])
+        elapsed, step = ck['elapsed'], ck['step']
+        sampler.rng.seed(args.seed + step)  # fresh crops after a resume
+        say(f'resumed from {last} at step {step}, {elapsed / 60:.1f} min trained')
+
+    def save(path, final=False):
+        tmp = path + '.tmp'
+        torch.save(dict(model=model.state_dict(), head=head.state_dict(), opt=opt.state_dict(), elapsed=elapsed, step=step, cfg=cfg, speakers=speakers, args=vars(args), final=final), tmp)
+        os.replace(tmp, path)  # atomic: a killed run never leaves a torn checkpoint
+
+    # Batches are prepared in a background thread: torch kernels release the GIL, so crop
+    # augmentation overlaps with the network's forward/backward.
+    q = queue.Queue(maxsize=3)
+    stop = threading.Event()
+
+    def producer():
+        r = random.Random(args.seed * 7919 + step)
+        while not stop.is_set():
+            n = int(r.uniform(args.crop_min, args.crop_max) * 16000)
+            x, y = sampler.batch(args.batch, n)
+            feats = batched_fbank(x, dither=1.0)  # small dither in training only
+            q.put((feats, y))
+
+    th = threading.Thread(target=producer, daemon=True)
+    th.start()
+
+    model.train()
+    head.train()
+    t_last_ck = time.time()
+    t_prev = time.time()
+    loss_avg = acc_avg = None
+    while elapsed < budget:
+        frac = elapsed / budget
+        warm = args.warmup
+        lr = args.lr * frac / warm if frac < warm else args.min_lr + 0.5 * (args.lr - args.min_lr) * (1 + math.cos(math.pi * (frac - warm) / (1 - warm)))
+        for g in opt.param_groups:
+            g['lr'] = lr
+        # margin ramps from 0 to its final value between 10 % and 40 % of the budget (WeSpeaker-style)
+        head.margin = args.margin * min(1.0, max(0.0, (frac - 0.1) / 0.3))
+        feats, y = q.get()
+        loss, acc = head(model(feats), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        opt.step()
+        step += 1
+        now = time.time()
+        elapsed += now - t_prev
+        t_prev = now
+        loss_avg = loss.item() if loss_avg is None else 0.95 * loss_avg + 0.05 * loss.item()
+        acc_avg = acc.item() if acc_avg is None else 0.95 * acc_avg + 0.05 * acc.item()
+        if step % 10 == 0:
+            say(f'step {step} elapsed {elapsed / 60:.1f}m loss {loss_avg:.3f} acc {acc_avg:.3f} lr {lr:.2e} margin {head.margin:.3f} T {feats.shape[1]}')
+        if now - t_last_ck > args.ckpt_every:
+            save(last)
+            t_last_ck = now
+    stop.set()
+    save(last, final=True)
+    save(os.path.join(args.out, 'final.pt'), final=True)
+    say(f'done: {step} steps, {elapsed / 60:.1f} min')
+
+
+if __name__ == '__main__':
+    main()
