@@ -20,8 +20,9 @@ CREATE TABLE api_keys (
   revoked_at TEXT
 ) STRICT;
 
--- Subjects: pseudonym, enrolment state and attempt-limiting counters (NIST SP 800-63B §3.2.3),
--- kept in the database so a restart does not reset them.
+-- Subjects: pseudonym, enrolment state and attempt-limiting state (NIST SP 800-63B §3.2.3), kept in
+-- the database so a restart does not reset it. The columns are scoring/attempts.ts's AttemptState:
+-- the throttle window is derived from last_reject_at, so changing the limits needs no data migration.
 CREATE TABLE subjects (
   id INTEGER PRIMARY KEY,
   pseudonym TEXT NOT NULL UNIQUE CHECK (length(pseudonym) = 64),
@@ -31,7 +32,7 @@ CREATE TABLE subjects (
   model_id TEXT,
   enrolled_at TEXT,
   consecutive_rejects INTEGER NOT NULL DEFAULT 0 CHECK (consecutive_rejects >= 0),
-  locked_until TEXT,
+  last_reject_at TEXT,
   verification_disabled INTEGER NOT NULL DEFAULT 0 CHECK (verification_disabled IN (0, 1))
 ) STRICT;
 
@@ -108,15 +109,16 @@ CREATE TABLE verifications (
 CREATE INDEX verifications_by_subject ON verifications (subject_id, occurred_at);
 CREATE INDEX verifications_by_time ON verifications (occurred_at);
 
--- Named risk tiers set by operators: a fixed threshold or a target false-match rate, not both.
+-- Named risk tiers set by operators (scoring/policy.ts). target_fmr records the false-match rate the
+-- threshold was calibrated for, once calibration exists (accuracy issue); the threshold decides.
 CREATE TABLE policies (
-  name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),
-  threshold REAL,
+  name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 32),
+  threshold REAL NOT NULL,
   target_fmr REAL CHECK (target_fmr IS NULL OR (target_fmr > 0 AND target_fmr < 1)),
   min_net_speech_seconds REAL NOT NULL CHECK (min_net_speech_seconds > 0),
+  description TEXT NOT NULL DEFAULT '',
   updated_by TEXT,
-  updated_at TEXT NOT NULL,
-  CHECK ((threshold IS NULL) <> (target_fmr IS NULL))
+  updated_at TEXT NOT NULL
 ) STRICT;
 
 -- Audit log: append-only, hash-chained (Art. 5(2) accountability, Art. 30, Art. 32(1)(d)).

@@ -1,0 +1,243 @@
+/**
+ * The audit log: append-only and hash-chained (issue 3; GDPR Art. 5(2) accountability, Art. 30
+ * records of processing, Art. 32(1)(d) testing the safeguards). Each entry's hash is SHA-256 over the
+ * canonical JSON of the entry including the previous entry's hash, so changing, removing or
+ * reordering any entry breaks the chain from that point. SQL triggers refuse UPDATE and DELETE and
+ * refuse an INSERT that does not extend the chain.
+ *
+ * What the chain cannot show on its own is the removal of the newest entries (truncation) by someone
+ * who can write the file: `verify({ anchor })` checks against a head (seq, hash) recorded elsewhere,
+ * e.g. printed by `voice-passport audit verify` into the operator's ticket or SIEM.
+ *
+ * Entries never carry biometric data or customer ids: only the subject pseudonym, and details are
+ * screened for embedding-like content (Art. 5(1)(c), 9).
+ */
+import { createHash } from 'node:crypto';
+import { VoicePassportError } from '../errors.js';
+import { canonicalJson, type JsonValue } from './canonical-json.js';
+import { isoNow, type Clock } from './clock.js';
+import type { Database } from './database.js';
+
+export type AuditAction =
+  | 'consent.given'
+  | 'consent.withdrawn'
+  | 'enrolment.sample'
+  | 'enrolment.completed'
+  | 'enrolment.discarded'
+  | 'verification'
+  | 'subject.viewed'
+  | 'subject.exported'
+  | 'subject.erased'
+  | 'retention.purged'
+  | 'attempts.reset'
+  | 'policy.updated'
+  | 'key.created'
+  | 'key.revoked';
+
+export type AuditDetails = { [key: string]: JsonValue };
+
+export interface AuditEntryInput {
+  action: AuditAction;
+  actorKeyId: string | null;
+  subjectPseudonym: string | null;
+  /** e.g. 'ok', 'refused', or a verification decision. */
+  outcome: string;
+  details?: AuditDetails;
+}
+
+export interface AuditEntry {
+  seq: number;
+  occurredAt: string;
+  action: AuditAction;
+  actorKeyId: string | null;
+  subjectPseudonym: string | null;
+  outcome: string;
+  details: AuditDetails;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+export interface AuditChainReport {
+  ok: boolean;
+  /** Entries read. */
+  entries: number;
+  /** Last entry, or null for an empty log. */
+  head: AuditHead | null;
+  /** The first seq at which the chain does not hold (edited, missing or moved entry), else null. */
+  firstBrokenSeq: number | null;
+  problem: string | null;
+}
+
+export const genesisHash = '0'.repeat(64);
+
+interface AuditRow {
+  seq: number;
+  occurred_at: string;
+  action: AuditAction;
+  actor_key_id: string | null;
+  subject_pseudonym: string | null;
+  outcome: string;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** SHA-256 (hex) over the canonical JSON of every field but `hash`. */
+export function auditEntryHash(entry: Omit<AuditEntry, 'hash'>): string {
+  const material = canonicalJson({
+    seq: entry.seq,
+    occurredAt: entry.occurredAt,
+    action: entry.action,
+    actorKeyId: entry.actorKeyId,
+    subjectPseudonym: entry.subjectPseudonym,
+    outcome: entry.outcome,
+    details: entry.details,
+    prevHash: entry.prevHash,
+  });
+  return createHash('sha256').update(material, 'utf8').digest('hex');
+}
+
+// Keys that would mean biometric data or a customer id slipped into the log.
+const forbiddenDetailKeys = /^(embedding|embeddings|template|voiceprint|vector|audio|samples|pcm|customerid|subjectid)$/i;
+/** Long numeric arrays look like embeddings; no legitimate detail needs one. */
+const maxNumericArrayLength = 16;
+
+/** Throws `internal` for details that could carry biometric data or a customer id. */
+export function assertAuditDetailsSafe(details: unknown, where = 'details'): void {
+  if (ArrayBuffer.isView(details) || details instanceof ArrayBuffer) {
+    throw new VoicePassportError('internal', `Audit ${where} must not hold binary data (no biometric data in the audit log).`);
+  }
+  if (Array.isArray(details)) {
+    if (details.length > maxNumericArrayLength && details.every((v) => typeof v === 'number')) {
+      throw new VoicePassportError('internal', `Audit ${where} holds a long numeric array; embeddings must never be logged.`);
+    }
+    details.forEach((v, i) => assertAuditDetailsSafe(v, `${where}[${i}]`));
+    return;
+  }
+  if (typeof details === 'object' && details !== null) {
+    for (const [k, v] of Object.entries(details)) {
+      if (forbiddenDetailKeys.test(k)) throw new VoicePassportError('internal', `Audit ${where}.${k} is not allowed: no biometric data or customer ids in the audit log.`);
+      assertAuditDetailsSafe(v, `${where}.${k}`);
+    }
+  }
+}
+
+export class AuditLog {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Appends one entry. Inside a caller's transaction it commits or rolls back with the change it records. */
+  append(input: AuditEntryInput): AuditEntry {
+    const details = input.details ?? {};
+    assertAuditDetailsSafe(details);
+    const detailsJson = canonicalJson(details);
+    return this.db.transaction(() => {
+      const head = this.head();
+      const unsigned = {
+        seq: (head?.seq ?? 0) + 1,
+        occurredAt: isoNow(this.clock),
+        action: input.action,
+        actorKeyId: input.actorKeyId,
+        subjectPseudonym: input.subjectPseudonym,
+        outcome: input.outcome,
+        details: JSON.parse(detailsJson) as AuditDetails,
+        prevHash: head?.hash ?? genesisHash,
+      };
+      const entry: AuditEntry = { ...unsigned, hash: auditEntryHash(unsigned) };
+      this.db.run(
+        `INSERT INTO audit_log (seq, occurred_at, action, actor_key_id, subject_pseudonym, outcome, details, prev_hash, hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [entry.seq, entry.occurredAt, entry.action, entry.actorKeyId, entry.subjectPseudonym, entry.outcome, detailsJson, entry.prevHash, entry.hash],
+      );
+      return entry;
+    });
+  }
+
+  head(): AuditHead | null {
+    return this.db.get<AuditHead>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1') ?? null;
+  }
+
+  /** Entries in seq order, filtered; at most `limit` (default 100, max 1000) after `afterSeq`. */
+  list(options: { afterSeq?: number; limit?: number; action?: AuditAction; subjectPseudonym?: string; from?: string; to?: string } = {}): AuditEntry[] {
+    const limit = Math.min(Math.max(Math.trunc(options.limit ?? 100), 1), 1000);
+    return this.db
+      .all<AuditRow>(
+        `SELECT * FROM audit_log
+         WHERE seq > :after AND (:action IS NULL OR action = :action) AND (:subject IS NULL OR subject_pseudonym = :subject)
+           AND (:from IS NULL OR occurred_at >= :from) AND (:to IS NULL OR occurred_at < :to)
+         ORDER BY seq LIMIT :limit`,
+        {
+          after: options.afterSeq ?? 0,
+          action: options.action ?? null,
+          subject: options.subjectPseudonym ?? null,
+          from: options.from ?? null,
+          to: options.to ?? null,
+          limit,
+        },
+      )
+      .map(toEntry);
+  }
+
+  /**
+   * Recomputes the chain from the first entry. Reports the first seq that fails: a changed field
+   * (hash mismatch), a removed entry (gap in seq), a moved entry (seq or prev_hash out of place), or a
+   * head that does not match `anchor` (entries after a recorded head were removed or rewritten).
+   */
+  verify(options: { anchor?: AuditHead; pageSize?: number } = {}): AuditChainReport {
+    const pageSize = options.pageSize ?? 1000;
+    let expectedSeq = 1;
+    let prevHash = genesisHash;
+    let entries = 0;
+    let anchorSeen = false;
+    const broken = (seq: number, problem: string): AuditChainReport => ({ ok: false, entries, head: entries === 0 ? null : { seq: expectedSeq - 1, hash: prevHash }, firstBrokenSeq: seq, problem });
+
+    for (;;) {
+      const rows = this.db.all<AuditRow>('SELECT * FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT ?', [expectedSeq, pageSize]);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        if (row.seq !== expectedSeq) return broken(expectedSeq, `entry ${expectedSeq} is missing (next entry is ${row.seq})`);
+        if (row.prev_hash !== prevHash) return broken(row.seq, `entry ${row.seq} does not link to entry ${row.seq - 1} (removed, inserted or reordered)`);
+        let entry: AuditEntry;
+        try {
+          entry = toEntry(row);
+          if (canonicalJson(entry.details) !== row.details) throw new Error('details are not canonical');
+        } catch {
+          return broken(row.seq, `entry ${row.seq} has unreadable or altered details`);
+        }
+        if (auditEntryHash(entry) !== row.hash) return broken(row.seq, `entry ${row.seq} was changed after it was written (hash mismatch)`);
+        if (options.anchor !== undefined && row.seq === options.anchor.seq) {
+          if (row.hash !== options.anchor.hash) return broken(row.seq, `entry ${row.seq} differs from the recorded anchor`);
+          anchorSeen = true;
+        }
+        prevHash = row.hash;
+        expectedSeq++;
+        entries++;
+      }
+    }
+    if (options.anchor !== undefined && !anchorSeen) {
+      return broken(expectedSeq, `the log ends at entry ${expectedSeq - 1}, before the recorded anchor ${options.anchor.seq}: newer entries were removed`);
+    }
+    return { ok: true, entries, head: entries === 0 ? null : { seq: expectedSeq - 1, hash: prevHash }, firstBrokenSeq: null, problem: null };
+  }
+}
+
+function toEntry(row: AuditRow): AuditEntry {
+  return {
+    seq: row.seq,
+    occurredAt: row.occurred_at,
+    action: row.action,
+    actorKeyId: row.actor_key_id,
+    subjectPseudonym: row.subject_pseudonym,
+    outcome: row.outcome,
+    details: JSON.parse(row.details) as AuditDetails,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * Erasure (GDPR Art. 17 right to erasure; Art. 7(3) withdrawal "as easy as giving"; Art. 5(1)(e)
+ * storage limitation → the retention purge). One transaction removes the subject's wrapped data key
+ * (crypto-shredding), voiceprint, enrolment samples and verification history, resets the subject's
+ * state, ends consent with a withdrawal event and writes the audit entry. Then a TRUNCATE checkpoint
+ * moves the zeroed pages (secure_delete=ON) into the .db file and empties the -wal file, so the old
+ * bytes are gone from both (issue 3).
+ *
+ * What stays, as proof and not as biometric data: the subject row (pseudonym, created time), the
+ * consent events (for a full erasure request the free-text evidence is blanked, its SHA-256 kept),
+ * and the audit entries (Art. 5(2) accountability; Art. 17(3)(e) legal claims).
+ */
+import { isoNow, type Clock } from './clock.js';
+import type { ConsentRepository, ConsentWithdrawalReason } from './consent-repository.js';
+import type { AuditLog } from './audit-log.js';
+import type { CheckpointResult, Database } from './database.js';
+import { subjectIdOf } from './subject-repository.js';
+
+export type ErasureReason = 'consent-withdrawn' | 'subject-request' | 'retention-expired';
+
+export interface ErasureOptions {
+  reason: ErasureReason;
+  actorKeyId: string | null;
+}
+
+export interface ErasureReceipt {
+  subjectPseudonym: string;
+  reason: ErasureReason;
+  erasedAt: string;
+  /** False when nothing was held for this subject. */
+  subjectKnown: boolean;
+  voiceprintErased: boolean;
+  dataKeyDestroyed: boolean;
+  enrolmentSamplesErased: number;
+  verificationsErased: number;
+  /** True when this erasure ended an active consent. */
+  consentWithdrawn: boolean;
+  consentEvidenceRedacted: number;
+  auditSeq: number;
+}
+
+export interface ErasureResult extends ErasureReceipt {
+  /** `complete: false` means a long reader kept old pages in the -wal; the next checkpoint removes them. */
+  checkpoint: CheckpointResult;
+}
+
+const withdrawalReasonFor: Record<ErasureReason, ConsentWithdrawalReason> = {
+  'consent-withdrawn': 'subject-request',
+  'subject-request': 'erasure-request',
+  'retention-expired': 'retention-expired',
+};
+
+export class SubjectErasure {
+  constructor(
+    private readonly db: Database,
+    private readonly consents: ConsentRepository,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Erases in one transaction, then checkpoints. */
+  erase(pseudonym: string, options: ErasureOptions): ErasureResult {
+    const receipt = this.db.transaction(() => this.eraseWithinTransaction(pseudonym, options));
+    return { ...receipt, checkpoint: this.db.checkpoint() };
+  }
+
+  /**
+   * The transactional part, for a use case that erases as part of a larger transaction; the caller
+   * must call `db.checkpoint()` after its commit.
+   */
+  eraseWithinTransaction(pseudonym: string, options: ErasureOptions): ErasureReceipt {
+    return this.db.transaction(() => {
+      const erasedAt = isoNow(this.clock);
+      const subjectId = subjectIdOf(this.db, pseudonym);
+      let receipt: Omit<ErasureReceipt, 'auditSeq'> = {
+        subjectPseudonym: pseudonym,
+        reason: options.reason,
+        erasedAt,
+        subjectKnown: subjectId !== undefined,
+        voiceprintErased: false,
+        dataKeyDestroyed: false,
+        enrolmentSamplesErased: 0,
+        verificationsErased: 0,
+        consentWithdrawn: false,
+        consentEvidenceRedacted: 0,
+      };
+      if (subjectId !== undefined) {
+        // Explicit deletes (not only the cascade) so the receipt can say what was removed.
+        const voiceprintErased = this.db.run('DELETE FROM templates WHERE subject_id = ?', [subjectId]).changes > 0;
+        const enrolmentSamplesErased = this.db.run('DELETE FROM enrolment_samples WHERE subject_id = ?', [subjectId]).changes;
+        const dataKeyDestroyed = this.db.run('DELETE FROM subject_keys WHERE subject_id = ?', [subjectId]).changes > 0;
+        const verificationsErased = this.db.run('DELETE FROM verifications WHERE subject_id = ?', [subjectId]).changes;
+        this.db.run(
+          `UPDATE subjects SET enrolment_state = 'none', model_id = NULL, enrolled_at = NULL, last_used_at = NULL,
+             consecutive_rejects = 0, last_reject_at = NULL, verification_disabled = 0 WHERE id = ?`,
+          [subjectId],
+        );
+        // Consent ends with the voiceprint: a later enrolment needs fresh consent to the current notice.
+        const withdrawal = this.consents.recordWithdrawal(pseudonym, { reason: withdrawalReasonFor[options.reason], actorKeyId: options.actorKeyId });
+        const consentEvidenceRedacted = options.reason === 'subject-request' ? this.consents.redactEvidence(pseudonym) : 0;
+        receipt = { ...receipt, voiceprintErased, dataKeyDestroyed, enrolmentSamplesErased, verificationsErased, consentWithdrawn: withdrawal !== undefined, consentEvidenceRedacted };
+      }
+      const entry = this.audit.append({
+        action: options.reason === 'retention-expired' ? 'retention.purged' : options.reason === 'consent-withdrawn' ? 'consent.withdrawn' : 'subject.erased',
+        actorKeyId: options.actorKeyId,
+        subjectPseudonym: pseudonym,
+        outcome: receipt.subjectKnown ? 'erased' : 'nothing-held',
+        details: {
+          reason: options.reason,
+          voiceprintErased: receipt.voiceprintErased,
+          enrolmentSamplesErased: receipt.enrolmentSamplesErased,
+          verificationsErased: receipt.verificationsErased,
+          consentWithdrawn: receipt.consentWithdrawn,
+        },
+      });
+      return { ...receipt, auditSeq: entry.seq };
+    });
+  }
+
+  /**
+   * Subjects due for the retention purge (Art. 5(1)(e)): a voiceprint not used (verified) since
+   * `cutoff` — or never used and created before it — and enrolments abandoned before `cutoff`.
+   */
+  findExpired(cutoff: Date): string[] {
+    const c = cutoff.toISOString();
+    return this.db
+      .all<{ pseudonym: string }>(
+        `SELECT s.pseudonym FROM subjects s JOIN templates t ON t.subject_id = s.id
+         WHERE COALESCE(s.last_used_at, t.created_at) < :c AND t.created_at < :c
+         UNION
+         SELECT s.pseudonym FROM subjects s JOIN enrolment_samples e ON e.subject_id = s.id
+         WHERE NOT EXISTS (SELECT 1 FROM templates t WHERE t.subject_id = s.id)
+         GROUP BY s.id HAVING max(e.created_at) < :c
+         ORDER BY 1`,
+        { c },
+      )
+      .map((r) => r.pseudonym);
+  }
+
+  /** Erases every expired subject (one transaction each), then checkpoints once. */
+  purgeExpired(cutoff: Date, actorKeyId: string | null = null): { receipts: ErasureReceipt[]; checkpoint: CheckpointResult } {
+    const receipts = this.findExpired(cutoff).map((p) => this.db.transaction(() => this.eraseWithinTransaction(p, { reason: 'retention-expired', actorKeyId })));
+    return { receipts, checkpoint: this.db.checkpoint() };
+  }
+}

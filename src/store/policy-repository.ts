@@ -1,0 +1,92 @@
+/**
+ * Verification policies set by operators (issue 3 "named risk tiers"); the rules that use them are in
+ * scoring/policy.ts. Changes are attributed (updated_by) for accountability (GDPR Art. 5(2)); the
+ * use case also writes an audit entry.
+ */
+import type { Policy } from '../scoring/policy.js';
+import { isoNow, type Clock } from './clock.js';
+import type { Database } from './database.js';
+
+export interface StoredPolicy extends Policy {
+  /** False-match rate the threshold was calibrated for; null until calibration exists. */
+  targetFmr: number | null;
+  updatedBy: string | null;
+  updatedAt: string;
+}
+
+interface PolicyRow {
+  name: string;
+  threshold: number;
+  target_fmr: number | null;
+  min_net_speech_seconds: number;
+  description: string;
+  updated_by: string | null;
+  updated_at: string;
+}
+
+export class PolicyRepository {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  list(): StoredPolicy[] {
+    return this.db.all<PolicyRow>('SELECT * FROM policies ORDER BY name').map(toPolicy);
+  }
+
+  get(name: string): StoredPolicy | undefined {
+    const row = this.db.get<PolicyRow>('SELECT * FROM policies WHERE name = ?', [name]);
+    return row && toPolicy(row);
+  }
+
+  /** Creates or replaces a policy (validated by scoring/policy.ts's schema at the HTTP edge). */
+  put(policy: Policy & { targetFmr?: number | null }, actorKeyId: string | null): StoredPolicy {
+    this.db.run(
+      `INSERT INTO policies (name, threshold, target_fmr, min_net_speech_seconds, description, updated_by, updated_at)
+       VALUES (@name, @threshold, @targetFmr, @minNetSpeechSeconds, @description, @updatedBy, @updatedAt)
+       ON CONFLICT (name) DO UPDATE SET threshold = excluded.threshold, target_fmr = excluded.target_fmr,
+         min_net_speech_seconds = excluded.min_net_speech_seconds, description = excluded.description,
+         updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+      {
+        name: policy.name,
+        threshold: policy.threshold,
+        targetFmr: policy.targetFmr ?? null,
+        minNetSpeechSeconds: policy.minNetSpeechSeconds,
+        description: policy.description,
+        updatedBy: actorKeyId,
+        updatedAt: isoNow(this.clock),
+      },
+    );
+    return this.get(policy.name)!;
+  }
+
+  /** Seeds defaults at first start without overwriting operators' changes. Returns how many were added. */
+  insertMissing(policies: readonly Policy[]): number {
+    return this.db.transaction(() => {
+      let added = 0;
+      for (const p of policies) {
+        if (this.get(p.name) === undefined) {
+          this.put(p, null);
+          added++;
+        }
+      }
+      return added;
+    });
+  }
+
+  delete(name: string): boolean {
+    return this.db.run('DELETE FROM policies WHERE name = ?', [name]).changes === 1;
+  }
+}
+
+function toPolicy(row: PolicyRow): StoredPolicy {
+  return {
+    name: row.name,
+    threshold: row.threshold,
+    minNetSpeechSeconds: row.min_net_speech_seconds,
+    description: row.description,
+    targetFmr: row.target_fmr,
+    updatedBy: row.updated_by,
+    updatedAt: row.updated_at,
+  };
+}

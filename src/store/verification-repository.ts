@@ -1,0 +1,163 @@
+/**
+ * Verification history: when, which policy, the decision and its scores — never audio or embeddings
+ * (GDPR Art. 5(1)(c) data minimisation). It feeds the subject's export (Art. 15) and operator
+ * statistics (aggregates only), and is erased with the subject (Art. 17).
+ */
+import { randomUUID } from 'node:crypto';
+import { isoNow, type Clock } from './clock.js';
+import type { Database } from './database.js';
+import { subjectIdOf } from './subject-repository.js';
+
+export const verificationDecisions = ['accept', 'reject', 'inconclusive', 'not-enrolled', 'no-consent', 'locked'] as const;
+export type VerificationDecision = (typeof verificationDecisions)[number];
+
+export interface VerificationInput {
+  policy: string;
+  decision: VerificationDecision;
+  reasons: string[];
+  /** Score on the documented scale (cosine until calibration); null when nothing was scored. */
+  score: number | null;
+  rawScore: number | null;
+  threshold: number | null;
+  netSpeechSeconds: number | null;
+  modelId: string | null;
+  actorKeyId: string | null;
+}
+
+export interface VerificationRecord extends VerificationInput {
+  id: string;
+  occurredAt: string;
+}
+
+export interface TimeRange {
+  /** Inclusive ISO time. */
+  from?: string;
+  /** Exclusive ISO time. */
+  to?: string;
+}
+
+export interface ScoreHistogramBin {
+  /** Inclusive lower edge; the first and last bins also hold scores beyond the range. */
+  lower: number;
+  upper: number;
+  accept: number;
+  reject: number;
+}
+
+interface VerificationRow {
+  id: string;
+  occurred_at: string;
+  policy: string;
+  decision: VerificationDecision;
+  reasons: string;
+  score: number | null;
+  raw_score: number | null;
+  threshold: number | null;
+  net_speech_seconds: number | null;
+  model_id: string | null;
+  actor_key_id: string | null;
+}
+
+const rangeWhere = '(:from IS NULL OR occurred_at >= :from) AND (:to IS NULL OR occurred_at < :to)';
+
+export class VerificationRepository {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Records one verification. A subject the store has never seen (no consent ever) is recorded without
+   * a subject link: no row is created for a customer who never opted in.
+   */
+  record(pseudonym: string, input: VerificationInput): VerificationRecord {
+    const record: VerificationRecord = { id: randomUUID(), occurredAt: isoNow(this.clock), ...input, reasons: [...input.reasons] };
+    this.db.run(
+      `INSERT INTO verifications (id, subject_id, occurred_at, policy, decision, reasons, score, raw_score, threshold, net_speech_seconds, model_id, actor_key_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        record.id,
+        subjectIdOf(this.db, pseudonym) ?? null,
+        record.occurredAt,
+        record.policy,
+        record.decision,
+        JSON.stringify(record.reasons),
+        finiteOrNull(record.score),
+        finiteOrNull(record.rawScore),
+        finiteOrNull(record.threshold),
+        finiteOrNull(record.netSpeechSeconds),
+        record.modelId,
+        record.actorKeyId,
+      ],
+    );
+    return record;
+  }
+
+  /** Oldest first (export, Art. 15). */
+  listForSubject(pseudonym: string): VerificationRecord[] {
+    return this.db
+      .all<VerificationRow>(
+        `SELECT v.* FROM verifications v JOIN subjects s ON s.id = v.subject_id WHERE s.pseudonym = ? ORDER BY v.occurred_at, v.rowid`,
+        [pseudonym],
+      )
+      .map(toRecord);
+  }
+
+  countForSubject(pseudonym: string): number {
+    return this.db.get<{ n: number }>('SELECT count(*) AS n FROM verifications v JOIN subjects s ON s.id = v.subject_id WHERE s.pseudonym = ?', [pseudonym])?.n ?? 0;
+  }
+
+  /** Counts by policy and decision in a time range (operator statistics). */
+  countsByPolicyAndDecision(range: TimeRange = {}): Array<{ policy: string; decision: VerificationDecision; count: number }> {
+    return this.db.all<{ policy: string; decision: VerificationDecision; count: number }>(
+      `SELECT policy, decision, count(*) AS count FROM verifications WHERE ${rangeWhere} GROUP BY policy, decision ORDER BY policy, decision`,
+      rangeParams(range),
+    );
+  }
+
+  /**
+   * Histogram of scores of accepted and rejected verifications: `bins` equal bins over [min, max);
+   * scores outside fall in the edge bins.
+   */
+  scoreHistogram(options: TimeRange & { policy?: string; min?: number; max?: number; bins?: number } = {}): ScoreHistogramBin[] {
+    const min = options.min ?? -1;
+    const max = options.max ?? 1;
+    const bins = options.bins ?? 20;
+    if (!(max > min) || !Number.isInteger(bins) || bins < 1 || bins > 1000) throw new RangeError('histogram needs max > min and 1-1000 bins');
+    const width = (max - min) / bins;
+    const rows = this.db.all<{ bin: number; decision: 'accept' | 'reject'; n: number }>(
+      `SELECT min(max(CAST(floor((score - :min) / :width) AS INTEGER), 0), :last) AS bin, decision, count(*) AS n
+       FROM verifications
+       WHERE score IS NOT NULL AND decision IN ('accept', 'reject') AND ${rangeWhere} AND (:policy IS NULL OR policy = :policy)
+       GROUP BY bin, decision`,
+      { ...rangeParams(options), min, width, last: bins - 1, policy: options.policy ?? null },
+    );
+    const out: ScoreHistogramBin[] = Array.from({ length: bins }, (_, i) => ({ lower: min + i * width, upper: min + (i + 1) * width, accept: 0, reject: 0 }));
+    for (const r of rows) out[r.bin]![r.decision] += r.n;
+    return out;
+  }
+}
+
+function rangeParams(range: TimeRange): { from: string | null; to: string | null } {
+  return { from: range.from ?? null, to: range.to ?? null };
+}
+
+function finiteOrNull(v: number | null): number | null {
+  return v !== null && Number.isFinite(v) ? v : null;
+}
+
+function toRecord(row: VerificationRow): VerificationRecord {
+  return {
+    id: row.id,
+    occurredAt: row.occurred_at,
+    policy: row.policy,
+    decision: row.decision,
+    reasons: JSON.parse(row.reasons) as string[],
+    score: row.score,
+    rawScore: row.raw_score,
+    threshold: row.threshold,
+    netSpeechSeconds: row.net_speech_seconds,
+    modelId: row.model_id,
+    actorKeyId: row.actor_key_id,
+  };
+}
