@@ -34,7 +34,7 @@ export const SNR_FRAME_SECONDS = 0.02;
 export const MIN_NOISE_FRAMES = 10;
 /** Fallback noise floor: this percentile of all frame powers (speech pauses are the quietest frames). */
 export const NOISE_FLOOR_PERCENTILE = 10;
-/** |x| at or above this counts as clipped: 16-bit full scale less ~1 LSB × 32 of headroom. */
+/** |x| at or above this counts as clipped: within 33 LSB (−0.01 dB) of 16-bit full scale. */
 export const CLIP_LEVEL = 0.999;
 /**
  * A run of at least this many equal samples at the signal's own maximum (or minimum) counts as
