@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Database } from '../../src/store/database.js';
+import { loadMigrations, migrate } from '../../src/store/migrate.js';
+import { removeDir, tempDataDir } from './helpers.js';
+
+const expectedTables = ['api_keys', 'audit_log', 'consent_events', 'enrolment_samples', 'meta', 'policies', 'schema_version', 'subject_keys', 'subjects', 'templates', 'verifications'];
+
+describe('migrate', () => {
+  let dir: string;
+  let db: Database;
+  beforeEach(() => {
+    dir = tempDataDir();
+    db = Database.open({ dataDir: dir });
+  });
+  afterEach(() => {
+    db.close();
+    removeDir(dir);
+  });
+
+  it('loads 001_initial as version 1 from src/store/migrations', () => {
+    const ms = loadMigrations();
+    expect(ms[0]).toMatchObject({ version: 1, name: 'initial' });
+    expect(ms[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('creates the whole schema on a fresh data dir, then is a no-op', () => {
+    const first = migrate(db);
+    expect(first.applied).toEqual(loadMigrations().map((m) => m.version));
+    expect(first.version).toBe(loadMigrations().length);
+    const tables = db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map((r) => r.name);
+    expect(tables).toEqual(expectedTables);
+    const triggers = db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").map((r) => r.name);
+    expect(triggers).toEqual([
+      'audit_log_extends_chain',
+      'audit_log_no_delete',
+      'audit_log_no_update',
+      'consent_withdrawal_requires_erasure',
+      'enrolment_samples_require_consent',
+      'subject_keys_require_consent',
+      'templates_require_consent',
+      'templates_update_require_consent',
+    ]);
+    const second = migrate(db);
+    expect(second).toEqual({ applied: [], version: first.version });
+    expect(db.integrityCheck()).toEqual([]);
+  });
+
+  it('applies only the newer migrations, in order', () => {
+    const custom = fs.mkdtempSync(path.join(dir, 'm-'));
+    fs.writeFileSync(path.join(custom, '001_one.sql'), 'CREATE TABLE one (x INTEGER) STRICT;');
+    expect(migrate(db, loadMigrations(custom)).applied).toEqual([1]);
+    fs.writeFileSync(path.join(custom, '002_two.sql'), 'CREATE TABLE two (x INTEGER) STRICT; INSERT INTO one VALUES (2);');
+    expect(migrate(db, loadMigrations(custom))).toEqual({ applied: [2], version: 2 });
+    expect(db.get('SELECT x FROM one')).toEqual({ x: 2 });
+  });
+
+  it('rolls back a failing migration completely, leaving the earlier version', () => {
+    const custom = fs.mkdtempSync(path.join(dir, 'm-'));
+    fs.writeFileSync(path.join(custom, '001_one.sql'), 'CREATE TABLE one (x INTEGER) STRICT;');
+    fs.writeFileSync(path.join(custom, '002_bad.sql'), 'CREATE TABLE half (x INTEGER); INSERT INTO missing VALUES (1);');
+    expect(() => migrate(db, loadMigrations(custom))).toThrow(/no such table: missing/);
+    expect(db.get('SELECT max(version) AS v FROM schema_version')).toEqual({ v: 1 });
+    expect(db.get("SELECT name FROM sqlite_master WHERE name = 'half'")).toBeUndefined();
+  });
+
+  it('refuses an applied migration whose text changed', () => {
+    const custom = fs.mkdtempSync(path.join(dir, 'm-'));
+    fs.writeFileSync(path.join(custom, '001_one.sql'), 'CREATE TABLE one (x INTEGER) STRICT;');
+    migrate(db, loadMigrations(custom));
+    fs.writeFileSync(path.join(custom, '001_one.sql'), 'CREATE TABLE one (x INTEGER, y TEXT) STRICT;');
+    expect(() => migrate(db, loadMigrations(custom))).toThrow(/changed after it was applied/);
+  });
+
+  it('refuses a database newer than the program with config-invalid', () => {
+    const custom = fs.mkdtempSync(path.join(dir, 'm-'));
+    fs.writeFileSync(path.join(custom, '001_one.sql'), 'SELECT 1;');
+    fs.writeFileSync(path.join(custom, '002_two.sql'), 'SELECT 2;');
+    migrate(db, loadMigrations(custom));
+    fs.rmSync(path.join(custom, '002_two.sql'));
+    expect(() => migrate(db, loadMigrations(custom))).toThrow(expect.objectContaining({ code: 'config-invalid' }));
+  });
+
+  it('refuses gaps and badly named files', () => {
+    const gap = fs.mkdtempSync(path.join(dir, 'gap-'));
+    fs.writeFileSync(path.join(gap, '001_one.sql'), 'SELECT 1;');
+    fs.writeFileSync(path.join(gap, '003_three.sql'), 'SELECT 3;');
+    expect(() => loadMigrations(gap)).toThrow(/out of sequence; expected version 2/);
+    const bad = fs.mkdtempSync(path.join(dir, 'bad-'));
+    fs.writeFileSync(path.join(bad, '1-First.sql'), 'SELECT 1;');
+    expect(() => loadMigrations(bad)).toThrow(/NNN_lower_snake/);
+  });
+});
