@@ -25,6 +25,10 @@ const envSchema = z.object({
   VP_MAX_AUDIO_SECONDS: z.coerce.number().positive().max(3600).default(120),
   VP_INFERENCE_TIMEOUT_MS: intFromEnv(100, 600_000).default(30_000),
   VP_SHUTDOWN_GRACE_MS: intFromEnv(0, 120_000).default(10_000),
+  VP_ENROL_MIN_SECONDS: z.coerce.number().min(1).max(600).default(20),
+  VP_ENROL_MIN_SAMPLES: intFromEnv(1, 20).default(2),
+  VP_RETENTION_DAYS: intFromEnv(1, 36_500).default(1095),
+  VP_RATE_LIMIT_PER_MINUTE: intFromEnv(1, 1_000_000).default(600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -40,6 +44,14 @@ export interface Config {
   maxAudioSeconds: number;
   inferenceTimeoutMs: number;
   shutdownGraceMs: number;
+  /** Net speech (seconds, summed over samples) an enrolment needs before the voiceprint is made. */
+  enrolMinSeconds: number;
+  /** Samples an enrolment needs, however long each is. */
+  enrolMinSamples: number;
+  /** A voiceprint unused for this many days is erased (GDPR Art. 5(1)(e) storage limitation). */
+  retentionDays: number;
+  /** Requests per minute per API key (token bucket; burst of the same size). */
+  rateLimitPerMinute: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
 
@@ -71,6 +83,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     maxAudioSeconds: e.VP_MAX_AUDIO_SECONDS,
     inferenceTimeoutMs: e.VP_INFERENCE_TIMEOUT_MS,
     shutdownGraceMs: e.VP_SHUTDOWN_GRACE_MS,
+    enrolMinSeconds: e.VP_ENROL_MIN_SECONDS,
+    enrolMinSamples: e.VP_ENROL_MIN_SAMPLES,
+    retentionDays: e.VP_RETENTION_DAYS,
+    rateLimitPerMinute: e.VP_RATE_LIMIT_PER_MINUTE,
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -19,6 +19,10 @@ describe('loadConfig', () => {
       maxAudioSeconds: 120,
       inferenceTimeoutMs: 30_000,
       shutdownGraceMs: 10_000,
+      enrolMinSeconds: 20,
+      enrolMinSamples: 2,
+      retentionDays: 1095,
+      rateLimitPerMinute: 600,
       logLevel: 'info',
     });
     expect(Object.isFrozen(c)).toBe(true);
@@ -33,6 +37,11 @@ describe('loadConfig', () => {
     expect(c.dataDir).toBe('/tmp/x');
   });
 
+  it('reads the enrolment, retention and rate-limit settings', () => {
+    const c = loadConfig({ VP_ENROL_MIN_SECONDS: '12.5', VP_ENROL_MIN_SAMPLES: '3', VP_RETENTION_DAYS: '30', VP_RATE_LIMIT_PER_MINUTE: '60' });
+    expect([c.enrolMinSeconds, c.enrolMinSamples, c.retentionDays, c.rateLimitPerMinute]).toEqual([12.5, 3, 30, 60]);
+  });
+
   it('treats empty strings as unset', () => {
     expect(loadConfig({ PORT: '' }).port).toBe(8080);
   });
@@ -44,6 +53,10 @@ describe('loadConfig', () => {
     ['VP_MAX_AUDIO_SECONDS', '-1'],
     ['LOG_LEVEL', 'loud'],
     ['VP_MODEL', '../etc/passwd'],
+    ['VP_ENROL_MIN_SECONDS', '0'],
+    ['VP_ENROL_MIN_SAMPLES', '1.5'],
+    ['VP_RETENTION_DAYS', '0'],
+    ['VP_RATE_LIMIT_PER_MINUTE', 'lots'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     let caught: unknown;
     try {
