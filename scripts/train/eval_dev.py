@@ -1,0 +1,109 @@
+"""Quick all-pairs single-utterance cosine EER / minDCF on ../shared/data/dev, for monitoring training.
+
+    /usr/bin/python3 scripts/train/eval_dev.py --ckpt scripts/train/runs/v1/final.pt [--sets so762,sc,fsdd] [--channels wideband,telephone]
+
+Trials: every unordered pair of utterances within a dev set (same speaker = target), one utterance
+each side, cosine of L2-normalised embeddings: the protocol of ../shared/models/reference/README.md.
+Front-end: torchaudio.compliance.kaldi.fbank exactly as the service (features.kaldi_fbank).
+`telephone`: 300-3400 Hz band-limit, 8 kHz, G.711 mu-law round trip at the recording's own level,
+then the service's 8 kHz path (upsampled to 16 kHz).  8 kHz recordings (FSDD) are upsampled.
+The TypeScript harness (`npx voice-passport eval`) is the authority; this is the training-time view.
+"""
+import argparse
+import csv
+import json
+import os
+import sys
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from data import alaw_roundtrip, mulaw_roundtrip  # noqa: E402
+from export import MIN_FRAMES, load_model  # noqa: E402
+from features import kaldi_fbank  # noqa: E402
+
+DEFAULT_DATA = os.path.normpath(os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
+
+
+def telephone(x, sr, law='mulaw'):
+    """Band-limit 300-3400 Hz, resample to 8 kHz, G.711 round trip (no level change). Returns 8 kHz."""
+    x8 = AF.resample(x, sr, 8000) if sr != 8000 else x
+    spec = torch.fft.rfft(x8)
+    f = torch.fft.rfftfreq(len(x8), 1 / 8000)
+    x8 = torch.fft.irfft(spec * ((f >= 300) & (f <= 3400)).to(spec.dtype), n=len(x8)).clamp(-1, 1)
+    return mulaw_roundtrip(x8) if law == 'mulaw' else alaw_roundtrip(x8)
+
+
+def eer_mindcf(scores, labels, p_target=0.01):
+    order = np.argsort(-scores)
+    lab = labels[order].astype(np.float64)
+    nt, nn = lab.sum(), (1 - lab).sum()
+    # threshold just below each sorted score: accept the top k
+    fa = np.concatenate([[0], np.cumsum(1 - lab)]) / nn
+    miss = 1 - np.concatenate([[0], np.cumsum(lab)]) / nt
+    i = np.argmin(np.abs(fa - miss))
+    eer = (fa[i] + miss[i]) / 2
+    dcf = p_target * miss + (1 - p_target) * fa
+    mindcf = dcf.min() / min(p_target, 1 - p_target)
+    return eer, mindcf, int(nt), int(nn)
+
+
+def embed(model, x16):
+    feats = kaldi_fbank(x16)
+    if feats.shape[0] < MIN_FRAMES:  # the service repeat-pads audio that is too short
+        reps = -(-MIN_FRAMES // feats.shape[0])
+        feats = kaldi_fbank(x16.repeat(reps + 1))[: max(MIN_FRAMES, feats.shape[0])]
+    with torch.no_grad():
+        e = model(feats.unsqueeze(0))[0]
+    return (e / e.norm()).numpy()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--ckpt', required=True)
+    ap.add_argument('--data', default=DEFAULT_DATA)
+    ap.add_argument('--sets', default='so762,sc,fsdd')
+    ap.add_argument('--channels', default='wideband,telephone')
+    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--json', help='write results here')
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    model, ck = load_model(args.ckpt)
+    rows = list(csv.DictReader(open(os.path.join(args.data, 'index.tsv')), delimiter='\t'))
+    results = []
+    print(f"checkpoint {args.ckpt}: step {ck['step']}, {ck['elapsed'] / 60:.1f} min trained")
+    print('| dev set | channel | speakers | target / non-target | EER | minDCF(0.01) |')
+    print('|---|---|---|---|---|---|')
+    for name in args.sets.split(','):
+        utts = [r for r in rows if r['split'] == 'dev' and r['set'] == name]
+        audio = []
+        for r in utts:
+            x, sr = sf.read(os.path.join(args.data, 'dev', r['path']), dtype='float32', always_2d=True)
+            audio.append((torch.from_numpy(x.mean(axis=1).copy()), sr))
+        spk = np.array([r['speaker'] for r in utts])
+        for channel in args.channels.split(','):
+            embs = []
+            for x, sr in audio:
+                if channel == 'telephone':
+                    x, sr = telephone(x, sr), 8000
+                x16 = AF.resample(x, sr, 16000) if sr != 16000 else x
+                embs.append(embed(model, x16))
+            E = np.stack(embs)
+            S = E @ E.T
+            iu = np.triu_indices(len(E), 1)
+            scores = S[iu]
+            labels = (spk[:, None] == spk[None, :])[iu]
+            eer, dcf, nt, nn = eer_mindcf(scores, labels)
+            results.append(dict(set=name, channel=channel, speakers=len(set(spk)), target=nt, nonTarget=nn, eer=eer, minDCF=dcf))
+            print(f'| {name} | {channel} | {len(set(spk))} | {nt} / {nn} | {100 * eer:.2f} % | {dcf:.3f} |', flush=True)
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(ckpt=args.ckpt, step=ck['step'], results=results), f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
