@@ -1,0 +1,304 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultAttemptLimits, recordOutcome } from '../../src/scoring/attempts.js';
+import { defaultPolicies } from '../../src/scoring/policy.js';
+import { hashApiKey } from '../../src/store/crypto.js';
+import type { Store } from '../../src/store/index.js';
+import { embedding, movableClock, openTestStore, removeDir, tempDataDir, type MovableClock } from './helpers.js';
+
+let dir: string;
+let clock: MovableClock;
+let store: Store;
+
+beforeEach(() => {
+  dir = tempDataDir();
+  clock = movableClock();
+  store = openTestStore(dir, { clock });
+});
+afterEach(() => {
+  store.close();
+  removeDir(dir);
+});
+
+describe('ApiKeyRepository', () => {
+  it('creates a key shown once, stores only its hash, and lists it', () => {
+    const { record, key } = store.apiKeys.create({ role: 'operator', name: 'ops laptop' });
+    expect(key).toMatch(/^vp_operator_[A-Za-z0-9_-]{43}$/);
+    expect(record).toEqual({ id: expect.stringMatching(/^key_[0-9a-f]{16}$/), role: 'operator', name: 'ops laptop', createdAt: '2026-01-01T00:00:00.000Z', lastUsedAt: null, revokedAt: null });
+    expect(store.apiKeys.list()).toEqual([record]);
+    const row = store.db.get<{ key_hash: Uint8Array }>('SELECT key_hash FROM api_keys');
+    expect(Buffer.from(row!.key_hash)).toEqual(hashApiKey(key));
+    expect(store.db.get('SELECT 1 AS x FROM api_keys WHERE name = ? OR key_hash = ?', ['x', key])).toBeUndefined();
+  });
+
+  it('authenticates the secret, refreshes last use at most once a minute, and refuses wrong or revoked keys', () => {
+    const { record, key } = store.apiKeys.create({ role: 'telephony' });
+    expect(record.name).toBe('telephony');
+    clock.advance(1000);
+    expect(store.apiKeys.authenticate(key)).toMatchObject({ id: record.id, role: 'telephony', lastUsedAt: '2026-01-01T00:00:01.000Z' });
+    clock.advance(30_000);
+    expect(store.apiKeys.authenticate(key)?.lastUsedAt).toBe('2026-01-01T00:00:01.000Z');
+    clock.advance(30_000);
+    expect(store.apiKeys.authenticate(key)?.lastUsedAt).toBe('2026-01-01T00:01:01.000Z');
+    expect(store.apiKeys.authenticate(key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A'))).toBeUndefined();
+    expect(store.apiKeys.authenticate('Bearer nonsense')).toBeUndefined();
+    expect(store.apiKeys.findByHash(hashApiKey(key))?.id).toBe(record.id);
+
+    clock.advance(5000);
+    expect(store.apiKeys.revoke(record.id)?.revokedAt).toBe('2026-01-01T00:01:06.000Z');
+    clock.advance(5000);
+    expect(store.apiKeys.revoke(record.id)?.revokedAt).toBe('2026-01-01T00:01:06.000Z');
+    expect(store.apiKeys.authenticate(key)).toBeUndefined();
+    expect(store.apiKeys.revoke('key_0000000000000000')).toBeUndefined();
+  });
+
+  it('counts active keys by role and validates input', () => {
+    store.apiKeys.create({ role: 'admin' });
+    const t = store.apiKeys.create({ role: 'telephony' });
+    store.apiKeys.create({ role: 'telephony' });
+    store.apiKeys.revoke(t.record.id);
+    expect(store.apiKeys.countActive()).toBe(2);
+    expect(store.apiKeys.countActive('telephony')).toBe(1);
+    expect(() => store.apiKeys.create({ role: 'root' as 'admin' })).toThrow(expect.objectContaining({ code: 'validation-failed' }));
+    expect(() => store.apiKeys.create({ role: 'admin', name: ' ' })).toThrow(expect.objectContaining({ code: 'validation-failed' }));
+  });
+});
+
+describe('SubjectRepository', () => {
+  it('creates a subject once and reads it back by pseudonym', () => {
+    const p = store.pseudonymise('cust-1');
+    expect(store.subjects.find(p)).toBeUndefined();
+    const s = store.subjects.ensure(p);
+    expect(s).toEqual({
+      pseudonym: p,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      lastUsedAt: null,
+      enrolmentState: 'none',
+      modelId: null,
+      enrolledAt: null,
+      attempts: { consecutiveRejects: 0, lastRejectAt: null, disabled: false },
+    });
+    clock.advance(1000);
+    expect(store.subjects.ensure(p).createdAt).toBe('2026-01-01T00:00:00.000Z');
+    store.subjects.touch(p);
+    expect(store.subjects.find(p)?.lastUsedAt).toBe('2026-01-01T00:00:01.000Z');
+    expect(() => store.subjects.ensure('cust-1')).toThrow(TypeError);
+  });
+
+  it('stores the attempt state of scoring/attempts.ts exactly', () => {
+    const p = store.pseudonymise('cust-2');
+    store.subjects.ensure(p);
+    let state = store.subjects.attemptState(p);
+    for (let i = 0; i < 5; i++) state = recordOutcome(state, 'reject', clock().getTime() + i, defaultAttemptLimits);
+    expect(store.subjects.saveAttemptState(p, state)).toBe(true);
+    expect(store.subjects.attemptState(p)).toEqual({ consecutiveRejects: 5, lastRejectAt: Date.parse('2026-01-01T00:00:00.004Z'), disabled: false });
+    expect(store.subjects.saveAttemptState(p, { consecutiveRejects: 50, lastRejectAt: 0, disabled: true })).toBe(true);
+    expect(store.subjects.find(p)?.attempts).toEqual({ consecutiveRejects: 50, lastRejectAt: 0, disabled: true });
+    expect(store.subjects.counts()).toEqual({ subjects: 1, enrolling: 0, enrolled: 0, verificationDisabled: 1 });
+    expect(store.subjects.resetAttempts(p)).toBe(true);
+    expect(store.subjects.attemptState(p)).toEqual({ consecutiveRejects: 0, lastRejectAt: null, disabled: false });
+    expect(store.subjects.saveAttemptState(store.pseudonymise('unknown'), state)).toBe(false);
+    expect(() => store.subjects.saveAttemptState(p, { ...state, consecutiveRejects: -1 })).toThrow(RangeError);
+  });
+
+  it('keeps attempt-limiting state across a restart (NIST SP 800-63B §3.2.3)', () => {
+    const p = store.pseudonymise('cust-3');
+    store.subjects.ensure(p);
+    store.subjects.saveAttemptState(p, { consecutiveRejects: 7, lastRejectAt: Date.parse('2026-01-01T00:00:00.000Z'), disabled: false });
+    store.close();
+    store = openTestStore(dir, { clock });
+    expect(store.subjects.attemptState(p)).toEqual({ consecutiveRejects: 7, lastRejectAt: Date.parse('2026-01-01T00:00:00.000Z'), disabled: false });
+  });
+});
+
+describe('ConsentRepository', () => {
+  it('records consent, reports it current, then withdrawal ends it; history keeps both', () => {
+    const p = store.pseudonymise('cust-c');
+    expect(store.consents.current(p)).toEqual({ active: false, withdrawnAt: null });
+    const given = store.consents.give(p, { noticeVersion: 'nl-2026-01', channel: 'ivr', locale: 'nl-NL', evidence: 'call 42 pressed 1', actorKeyId: 'key_a' });
+    expect(given).toEqual({
+      id: 1,
+      kind: 'given',
+      noticeVersion: 'nl-2026-01',
+      channel: 'ivr',
+      locale: 'nl-NL',
+      evidence: 'call 42 pressed 1',
+      evidenceSha256: '71af08907dec77b41555cae3b45c58d22581262d8b1dd9a10d448b8186c35cc9', // sha256sum of the evidence text
+      reason: null,
+      actorKeyId: 'key_a',
+      occurredAt: '2026-01-01T00:00:00.000Z',
+    });
+    expect(store.subjects.find(p)?.enrolmentState).toBe('none');
+    expect(store.consents.current(p)).toEqual({ active: true, givenAt: '2026-01-01T00:00:00.000Z', noticeVersion: 'nl-2026-01', channel: 'ivr', locale: 'nl-NL', actorKeyId: 'key_a' });
+    clock.advance(60_000);
+    const w = store.consents.recordWithdrawal(p, { reason: 'subject-request', actorKeyId: 'key_b' });
+    expect(w).toMatchObject({ id: 2, kind: 'withdrawn', reason: 'subject-request', noticeVersion: null, channel: null, actorKeyId: 'key_b', occurredAt: '2026-01-01T00:01:00.000Z' });
+    expect(store.consents.current(p)).toEqual({ active: false, withdrawnAt: '2026-01-01T00:01:00.000Z' });
+    expect(store.consents.recordWithdrawal(p, { reason: 'subject-request', actorKeyId: 'key_b' })).toBeUndefined();
+    expect(store.consents.history(p).map((e) => e.kind)).toEqual(['given', 'withdrawn']);
+  });
+
+  it('keeps the evidence hash when the evidence is redacted', () => {
+    const p = store.pseudonymise('cust-e');
+    const given = store.consents.give(p, { noticeVersion: 'en-1', channel: 'web', evidence: 'form 7', actorKeyId: null });
+    expect(store.consents.redactEvidence(p)).toBe(1);
+    expect(store.consents.history(p)[0]).toEqual({ ...given, evidence: null });
+    expect(given.evidenceSha256).toBe('4a8e2c4864fea4024da48e39620e25e2a3e9a0ec6ddad8df1b8a74eda1971655'); // sha256sum of "form 7"
+  });
+
+  it('validates channel, notice version and evidence length', () => {
+    const p = store.pseudonymise('cust-v');
+    const invalid = expect.objectContaining({ code: 'validation-failed' });
+    expect(() => store.consents.give(p, { noticeVersion: 'v1', channel: 'fax' as 'ivr', actorKeyId: null })).toThrow(invalid);
+    expect(() => store.consents.give(p, { noticeVersion: '', channel: 'ivr', actorKeyId: null })).toThrow(invalid);
+    expect(() => store.consents.give(p, { noticeVersion: 'v1', channel: 'ivr', evidence: 'x'.repeat(4097), actorKeyId: null })).toThrow(invalid);
+    expect(store.subjects.find(p)).toBeUndefined();
+  });
+});
+
+describe('VoiceprintRepository', () => {
+  const model = 'wespeaker-resnet34-v1';
+
+  function consented(id: string): string {
+    const p = store.pseudonymise(id);
+    store.consents.give(p, { noticeVersion: 'v1', channel: 'app', actorKeyId: null });
+    return p;
+  }
+
+  it('refuses to store anything biometric without consent, even bypassing the use case (Art. 9(2)(a))', () => {
+    const never = store.pseudonymise('never-consented');
+    expect(() => store.voiceprints.addEnrolmentSample(never, { embedding: embedding(1), modelId: model, netSpeechSeconds: 5 })).toThrow(
+      expect.objectContaining({ code: 'consent-required' }),
+    );
+    // A subject row without a consent event: the schema trigger refuses the data key.
+    store.subjects.ensure(never);
+    expect(() => store.voiceprints.addEnrolmentSample(never, { embedding: embedding(1), modelId: model, netSpeechSeconds: 5 })).toThrow(
+      expect.objectContaining({ code: 'consent-required' }),
+    );
+    expect(() => store.voiceprints.completeEnrolment(never, { embedding: embedding(1), modelId: model, sampleCount: 1, netSpeechSeconds: 5 })).toThrow(
+      expect.objectContaining({ code: 'consent-required' }),
+    );
+    expect(store.db.get<{ n: number }>('SELECT (SELECT count(*) FROM subject_keys) + (SELECT count(*) FROM enrolment_samples) + (SELECT count(*) FROM templates) AS n')).toEqual({ n: 0 });
+  });
+
+  it('accumulates encrypted samples, then completes the enrolment: samples gone, template decrypts', () => {
+    const p = consented('cust-v1');
+    expect(store.voiceprints.addEnrolmentSample(p, { embedding: embedding(1), modelId: model, netSpeechSeconds: 8.5 })).toEqual({ sampleCount: 1, netSpeechSeconds: 8.5 });
+    clock.advance(1000);
+    expect(store.voiceprints.addEnrolmentSample(p, { embedding: embedding(2), modelId: model, netSpeechSeconds: 12 })).toEqual({ sampleCount: 2, netSpeechSeconds: 20.5 });
+    expect(store.subjects.find(p)).toMatchObject({ enrolmentState: 'enrolling', modelId: model });
+    const samples = store.voiceprints.enrolmentSamples(p);
+    expect(samples.map((s) => [s.id, s.modelId, s.netSpeechSeconds, s.createdAt])).toEqual([
+      [1, model, 8.5, '2026-01-01T00:00:00.000Z'],
+      [2, model, 12, '2026-01-01T00:00:01.000Z'],
+    ]);
+    expect(samples[0]!.embedding).toEqual(embedding(1));
+    expect(samples[1]!.embedding).toEqual(embedding(2));
+    // Stored encrypted: the plaintext floats are not in the row.
+    const row = store.db.get<{ ciphertext: Uint8Array }>('SELECT ciphertext FROM enrolment_samples WHERE id = 1')!;
+    expect(Buffer.from(row.ciphertext).indexOf(Buffer.from(embedding(1).buffer).subarray(0, 32))).toBe(-1);
+
+    clock.advance(1000);
+    const meta = store.voiceprints.completeEnrolment(p, { embedding: embedding(3), modelId: model, sampleCount: 2, netSpeechSeconds: 20.5 });
+    expect(meta).toEqual({ modelId: model, sampleCount: 2, netSpeechSeconds: 20.5, formatVersion: 1, createdAt: '2026-01-01T00:00:02.000Z' });
+    expect(store.voiceprints.enrolmentProgress(p)).toEqual({ sampleCount: 0, netSpeechSeconds: 0 });
+    expect(store.voiceprints.enrolmentSamples(p)).toEqual([]);
+    expect(store.voiceprints.voiceprint(p)).toEqual({ ...meta, embedding: embedding(3) });
+    expect(store.voiceprints.voiceprintMetadata(p)).toEqual(meta);
+    expect(store.subjects.find(p)).toMatchObject({ enrolmentState: 'enrolled', modelId: model, enrolledAt: '2026-01-01T00:00:02.000Z' });
+  });
+
+  it('re-enrolment replaces the template under a fresh data key; the subject stays enrolled meanwhile', () => {
+    const p = consented('cust-v2');
+    store.voiceprints.completeEnrolment(p, { embedding: embedding(1), modelId: model, sampleCount: 1, netSpeechSeconds: 20 });
+    const oldKey = Buffer.from(store.db.get<{ wrapped_key: Uint8Array }>('SELECT wrapped_key FROM subject_keys')!.wrapped_key);
+    store.voiceprints.addEnrolmentSample(p, { embedding: embedding(5), modelId: 'ecapa-v2', netSpeechSeconds: 10 });
+    expect(store.subjects.find(p)?.enrolmentState).toBe('enrolled');
+    expect(store.voiceprints.voiceprint(p)?.embedding).toEqual(embedding(1));
+    store.voiceprints.completeEnrolment(p, { embedding: embedding(6), modelId: 'ecapa-v2', sampleCount: 2, netSpeechSeconds: 21 });
+    const newKey = Buffer.from(store.db.get<{ wrapped_key: Uint8Array }>('SELECT wrapped_key FROM subject_keys')!.wrapped_key);
+    expect(newKey.equals(oldKey)).toBe(false);
+    expect(store.voiceprints.voiceprint(p)).toMatchObject({ modelId: 'ecapa-v2', sampleCount: 2, embedding: embedding(6) });
+    expect(store.db.get('SELECT count(*) AS n FROM templates')).toEqual({ n: 1 });
+  });
+
+  it('discards an unfinished enrolment', () => {
+    const p = consented('cust-v3');
+    store.voiceprints.addEnrolmentSample(p, { embedding: embedding(1), modelId: model, netSpeechSeconds: 4 });
+    expect(store.voiceprints.discardEnrolmentSamples(p)).toBe(1);
+    expect(store.subjects.find(p)).toMatchObject({ enrolmentState: 'none', modelId: null });
+    expect(store.voiceprints.voiceprint(p)).toBeUndefined();
+    expect(store.voiceprints.discardEnrolmentSamples(store.pseudonymise('nobody'))).toBe(0);
+  });
+
+  it('fails loudly when a stored template was altered or moved to another subject', () => {
+    const a = consented('cust-a');
+    const b = consented('cust-b');
+    store.voiceprints.completeEnrolment(a, { embedding: embedding(1), modelId: model, sampleCount: 1, netSpeechSeconds: 20 });
+    store.voiceprints.completeEnrolment(b, { embedding: embedding(2), modelId: model, sampleCount: 1, netSpeechSeconds: 20 });
+    // Copy A's template row over B's (keeping B's key): AAD and key both differ.
+    store.db.run(
+      `UPDATE templates SET ciphertext = (SELECT ciphertext FROM templates t WHERE t.subject_id = 1), iv = (SELECT iv FROM templates t WHERE t.subject_id = 1),
+         tag = (SELECT tag FROM templates t WHERE t.subject_id = 1) WHERE subject_id = 2`,
+    );
+    expect(() => store.voiceprints.voiceprint(b)).toThrow(expect.objectContaining({ code: 'internal', message: expect.stringMatching(/integrity check/) }));
+    store.db.run("UPDATE templates SET model_id = 'other' WHERE subject_id = 1");
+    expect(() => store.voiceprints.voiceprint(a)).toThrow(/integrity check/);
+  });
+});
+
+describe('VerificationRepository', () => {
+  it('records verifications without biometric data, lists them per subject, and aggregates', () => {
+    const p = store.pseudonymise('cust-ver');
+    store.consents.give(p, { noticeVersion: 'v1', channel: 'ivr', actorKeyId: null });
+    const base = { policy: 'standard', reasons: ['score-above-threshold'], rawScore: null, threshold: 0.5, netSpeechSeconds: 4.2, modelId: 'm', actorKeyId: 'key_t' };
+    const r1 = store.verifications.record(p, { ...base, decision: 'accept', score: 0.83 });
+    expect(r1).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), occurredAt: '2026-01-01T00:00:00.000Z', ...base, decision: 'accept', score: 0.83 });
+    clock.advance(1000);
+    store.verifications.record(p, { ...base, decision: 'reject', score: 0.12, reasons: ['score-below-threshold'] });
+    clock.advance(1000);
+    store.verifications.record(p, { ...base, policy: 'high', decision: 'reject', score: -1.5, reasons: [] });
+    store.verifications.record(store.pseudonymise('stranger'), { ...base, decision: 'no-consent', score: null, threshold: null, netSpeechSeconds: null, modelId: null });
+
+    expect(store.verifications.listForSubject(p).map((v) => [v.decision, v.score])).toEqual([
+      ['accept', 0.83],
+      ['reject', 0.12],
+      ['reject', -1.5],
+    ]);
+    expect(store.verifications.listForSubject(p)[0]).toEqual(r1);
+    expect(store.verifications.countForSubject(p)).toBe(3);
+    expect(store.db.get('SELECT subject_id FROM verifications WHERE decision = ?', ['no-consent'])).toEqual({ subject_id: null });
+    expect(store.verifications.countsByPolicyAndDecision()).toEqual([
+      { policy: 'high', decision: 'reject', count: 1 },
+      { policy: 'standard', decision: 'accept', count: 1 },
+      { policy: 'standard', decision: 'no-consent', count: 1 },
+      { policy: 'standard', decision: 'reject', count: 1 },
+    ]);
+    expect(store.verifications.countsByPolicyAndDecision({ from: '2026-01-01T00:00:01.000Z', to: '2026-01-01T00:00:02.000Z' })).toEqual([
+      { policy: 'standard', decision: 'reject', count: 1 },
+    ]);
+    const h = store.verifications.scoreHistogram({ min: -1, max: 1, bins: 4 });
+    expect(h).toEqual([
+      { lower: -1, upper: -0.5, accept: 0, reject: 1 }, // -1.5 clamps into the first bin
+      { lower: -0.5, upper: 0, accept: 0, reject: 0 },
+      { lower: 0, upper: 0.5, accept: 0, reject: 1 },
+      { lower: 0.5, upper: 1, accept: 1, reject: 0 },
+    ]);
+    expect(store.verifications.scoreHistogram({ policy: 'high', bins: 2 }).map((b) => b.reject)).toEqual([1, 0]);
+  });
+});
+
+describe('PolicyRepository', () => {
+  it('seeds defaults once, updates with attribution, and never overwrites an operator change', () => {
+    expect(store.policies.insertMissing(defaultPolicies)).toBe(2);
+    expect(store.policies.get('standard')).toEqual({ ...defaultPolicies[0], targetFmr: null, updatedBy: null, updatedAt: '2026-01-01T00:00:00.000Z' });
+    clock.advance(1000);
+    const high = store.policies.put({ name: 'high', threshold: 0.7, minNetSpeechSeconds: 6, description: 'payments', targetFmr: 0.0001 }, 'key_op');
+    expect(high).toEqual({ name: 'high', threshold: 0.7, minNetSpeechSeconds: 6, description: 'payments', targetFmr: 0.0001, updatedBy: 'key_op', updatedAt: '2026-01-01T00:00:01.000Z' });
+    expect(store.policies.insertMissing(defaultPolicies)).toBe(0);
+    expect(store.policies.get('high')?.threshold).toBe(0.7);
+    expect(store.policies.list().map((p) => p.name)).toEqual(['high', 'standard']);
+    expect(store.policies.delete('high')).toBe(true);
+    expect(store.policies.get('high')).toBeUndefined();
+    expect(() => store.policies.put({ name: 'x', threshold: 0.5, minNetSpeechSeconds: 0, description: '' }, null)).toThrow(/CHECK constraint/);
+  });
+});
