@@ -1,0 +1,113 @@
+/**
+ * One request's audio → quality figures and a speaker embedding. Runs inside a worker thread
+ * (src/model/worker.ts): decoding, resampling, VAD and inference are all CPU work that must not
+ * run on the HTTP event loop.
+ *
+ *   bytes → decodeAudio → (VAD rate) SileroVad.detect → regions
+ *         → measureQuality on the input as decoded (clipping is a property of the input samples)
+ *         → (model rate) speechOnly → SpeakerEmbedder.embed
+ */
+import { decodeAudio } from '../audio/decode.js';
+import { resample } from '../audio/resample.js';
+import type { MonoAudio } from '../audio/types.js';
+import { VoicePassportError, isVoicePassportError } from '../errors.js';
+import { measureQuality, speechOnly } from '../speech/quality.js';
+import type { SileroVad, SpeechRegion } from '../speech/vad.js';
+import type { SpeakerEmbedder } from './embedder.js';
+
+/** What the engine returns for one request (never the audio itself). */
+export interface AudioAnalysis {
+  /** L2-normalised speaker embedding of the speech frames. */
+  embedding: Float32Array;
+  modelId: string;
+  netSpeechSeconds: number;
+  snrDb: number | null;
+  clippedRatio: number;
+  durationSeconds: number;
+  /** The input's own sample rate, before resampling. */
+  sampleRate: number;
+}
+
+export interface AnalyseRequest {
+  bytes: Uint8Array;
+  contentType: string;
+  maxSeconds: number;
+}
+
+export interface AnalyseDeps {
+  vad: SileroVad;
+  embedder: SpeakerEmbedder;
+}
+
+export async function analyseAudio(req: AnalyseRequest, deps: AnalyseDeps): Promise<AudioAnalysis> {
+  const { vad, embedder } = deps;
+  const modelRate = embedder.manifest.sampleRate;
+  const decoded = decodeAudio(req.bytes, req.contentType, { maxSeconds: req.maxSeconds });
+
+  // Silero runs at 16 or 8 kHz only. Narrowband input is judged at 8 kHz (upsampling it adds
+  // nothing the VAD could use); everything else at 16 kHz.
+  const vadRate = decoded.sampleRate <= 8000 ? 8000 : 16000;
+  const vadAudio: MonoAudio = { sampleRate: vadRate, samples: resampleIfNeeded(decoded.samples, decoded.sampleRate, vadRate) };
+  const vadRegions = await vad.detect(vadAudio);
+
+  const inputRegions = mapRegions(vadRegions, vadRate, decoded.sampleRate, decoded.samples.length);
+  const quality = measureQuality(decoded, inputRegions);
+  if (quality.netSpeechSeconds === 0 || inputRegions.length === 0) {
+    throw new VoicePassportError('insufficient-speech', 'No speech was found in the audio', {
+      ...quality,
+      netSpeechSeconds: 0,
+    });
+  }
+
+  const modelAudio: MonoAudio = {
+    sampleRate: modelRate,
+    samples: resampleIfNeeded(decoded.samples, decoded.sampleRate, modelRate),
+  };
+  const speech = speechOnly(modelAudio, mapRegions(vadRegions, vadRate, modelRate, modelAudio.samples.length));
+
+  let embedding: Float32Array;
+  try {
+    embedding = await embedder.embed(speech);
+  } catch (e) {
+    // The embedder only knows the speech samples; callers need the whole quality picture.
+    if (isVoicePassportError(e) && e.code === 'insufficient-speech') {
+      throw new VoicePassportError(e.code, e.message, { ...quality, ...e.details });
+    }
+    throw e;
+  }
+  return {
+    embedding,
+    modelId: embedder.manifest.id,
+    netSpeechSeconds: quality.netSpeechSeconds,
+    snrDb: quality.snrDb,
+    clippedRatio: quality.clippedRatio,
+    durationSeconds: quality.durationSeconds,
+    sampleRate: decoded.sampleRate,
+  };
+}
+
+function resampleIfNeeded(samples: Float32Array, fromRate: number, toRate: number): Float32Array {
+  return fromRate === toRate ? samples : resample(samples, fromRate, toRate);
+}
+
+/**
+ * Regions found at one rate, in samples of the same audio at another rate. Edges are rounded
+ * outwards (floor the start, ceil the end) so no detected speech is lost, then clamped to the
+ * audio; regions that vanish are dropped.
+ */
+export function mapRegions(regions: readonly SpeechRegion[], fromRate: number, toRate: number, length: number): SpeechRegion[] {
+  const ratio = toRate / fromRate;
+  const mapped: SpeechRegion[] = [];
+  let previousEnd = 0;
+  for (const r of regions) {
+    // Never before the previous region's end: rounding outwards must not make two touching
+    // regions overlap, or speechOnly would repeat samples.
+    const start = Math.max(previousEnd, Math.floor(r.start * ratio));
+    const end = Math.min(length, Math.ceil(r.end * ratio));
+    if (end > start) {
+      mapped.push({ start, end });
+      previousEnd = end;
+    }
+  }
+  return mapped;
+}

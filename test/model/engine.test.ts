@@ -1,0 +1,283 @@
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import wavefile from 'wavefile';
+import { decodeAudio } from '../../src/audio/decode.js';
+import { VoicePassportError } from '../../src/errors.js';
+import { analyseAudio, mapRegions } from '../../src/model/analyse.js';
+import { SpeakerEmbedder } from '../../src/model/embedder.js';
+import { EmbeddingEngine, type EngineOptions, type WorkerEvent } from '../../src/model/engine.js';
+import { loadManifest } from '../../src/model/manifest.js';
+import { createInferenceSession } from '../../src/model/onnx-runtime.js';
+import { SileroVad } from '../../src/speech/vad.js';
+import { speechLike } from './speech-like.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const modelsDir = path.resolve(here, '../../models');
+
+/** 16-bit PCM WAV bytes, as a caller would upload. */
+function wav(samples: Float32Array, sampleRate: number): Uint8Array {
+  const int16 = Int16Array.from(samples, (x) => Math.max(-32768, Math.min(32767, Math.round(x * 32767))));
+  const file = new wavefile.WaveFile();
+  file.fromScratch(1, sampleRate, '16', int16);
+  return file.toBuffer();
+}
+
+function norm(v: Float32Array): number {
+  let s = 0;
+  for (const x of v) s += x * x;
+  return Math.sqrt(s);
+}
+
+async function caught(p: Promise<unknown>): Promise<VoicePassportError> {
+  const e = await p.then(
+    () => null,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(VoicePassportError);
+  return e as VoicePassportError;
+}
+
+const speech3s = wav(speechLike({ seconds: 3 }), 16000);
+const base: EngineOptions = { modelsDir, modelId: 'vp-test-tiny', workers: 1, maxAudioSeconds: 30 };
+
+describe('EmbeddingEngine with the test model (one worker)', () => {
+  let engine: EmbeddingEngine;
+
+  beforeAll(async () => {
+    engine = await EmbeddingEngine.start({ ...base, maxQueue: 1, testHooks: true });
+  });
+  afterAll(async () => {
+    await engine?.close();
+  });
+
+  it('is ready with one worker and the manifest it checked', () => {
+    expect(engine.ready).toBe(true);
+    expect(engine.modelId).toBe('vp-test-tiny');
+    expect(engine.stats()).toMatchObject({ workers: 1, busy: 0, queued: 0 });
+  });
+
+  it('analyses a WAV into a 128-dim unit embedding with quality figures', async () => {
+    const a = await engine.analyse({ bytes: speech3s, contentType: 'audio/wav' });
+    expect(a.modelId).toBe('vp-test-tiny');
+    expect(a.embedding).toBeInstanceOf(Float32Array);
+    expect(a.embedding).toHaveLength(128);
+    expect(norm(a.embedding)).toBeCloseTo(1, 5);
+    expect(a.sampleRate).toBe(16000);
+    expect(a.durationSeconds).toBeCloseTo(3, 6);
+    // Every fourth 250 ms syllable is a pause: roughly 2.2–2.6 s of speech after VAD padding.
+    expect(a.netSpeechSeconds).toBeGreaterThan(2);
+    expect(a.netSpeechSeconds).toBeLessThan(2.9);
+    expect(a.clippedRatio).toBe(0);
+    expect(a.snrDb === null || Number.isFinite(a.snrDb)).toBe(true);
+  });
+
+  it('gives exactly the embedding the same pipeline gives in this thread', async () => {
+    const manifest = await loadManifest(modelsDir, 'vp-test-tiny');
+    const session = await createInferenceSession(manifest.modelPath, { intraOpNumThreads: 1 });
+    const vad = await SileroVad.create();
+    try {
+      const local = await analyseAudio(
+        { bytes: speech3s, contentType: 'audio/wav', maxSeconds: 30 },
+        { vad, embedder: new SpeakerEmbedder(session, manifest) },
+      );
+      const remote = await engine.analyse({ bytes: speech3s, contentType: 'audio/wav' });
+      expect(Array.from(remote.embedding)).toEqual(Array.from(local.embedding));
+      expect(remote.netSpeechSeconds).toBe(local.netSpeechSeconds);
+    } finally {
+      await vad.release();
+      await session.release();
+    }
+  });
+
+  it('same input twice → identical embedding; another voice → a different one', async () => {
+    const a = await engine.analyse({ bytes: speech3s, contentType: 'audio/wav' });
+    const b = await engine.analyse({ bytes: speech3s, contentType: 'audio/wav' });
+    expect(Array.from(b.embedding)).toEqual(Array.from(a.embedding));
+    const other = await engine.analyse({
+      bytes: wav(speechLike({ seconds: 3, pitchHz: 210, formantScale: 1.2 }), 16000),
+      contentType: 'audio/wav',
+    });
+    expect(Array.from(other.embedding)).not.toEqual(Array.from(a.embedding));
+  });
+
+  it('analyses 8 kHz telephone audio (VAD at 8 kHz, model at 16 kHz) and reports the input rate', async () => {
+    const a = await engine.analyse({ bytes: wav(speechLike({ seconds: 3, sampleRate: 8000 }), 8000), contentType: 'audio/wav' });
+    expect(a.sampleRate).toBe(8000);
+    expect(a.embedding).toHaveLength(128);
+    expect(norm(a.embedding)).toBeCloseTo(1, 5);
+    expect(a.netSpeechSeconds).toBeGreaterThan(1.5);
+  });
+
+  it('bad audio gives the decoder’s own typed error', async () => {
+    const junk = new TextEncoder().encode('this is not a RIFF file at all, just text');
+    const direct = (() => {
+      try {
+        decodeAudio(junk, 'audio/wav', { maxSeconds: 30 });
+      } catch (e) {
+        return e as VoicePassportError;
+      }
+      throw new Error('decodeAudio accepted junk');
+    })();
+    const e = await caught(engine.analyse({ bytes: junk, contentType: 'audio/wav' }));
+    expect(e.toShape()).toEqual(direct.toShape());
+    expect(e.code).toMatch(/^audio-/);
+  });
+
+  it('silence is insufficient-speech with the quality figures', async () => {
+    const e = await caught(engine.analyse({ bytes: wav(new Float32Array(16000 * 2), 16000), contentType: 'audio/wav' }));
+    expect(e.code).toBe('insufficient-speech');
+    expect(e.details).toMatchObject({ netSpeechSeconds: 0, durationSeconds: 2, clippedRatio: 0 });
+  });
+
+  it('audio longer than maxAudioSeconds is refused as audio-too-long', async () => {
+    const e = await caught(engine.analyse({ bytes: wav(new Float32Array(16000 * 31), 16000), contentType: 'audio/wav' }));
+    expect(e.code).toBe('audio-too-long');
+  });
+
+  it('a full queue answers overloaded at once, with retryAfterSeconds', async () => {
+    const first = engine.analyse({ bytes: speech3s, contentType: 'audio/wav' }); // runs
+    const second = engine.analyse({ bytes: speech3s, contentType: 'audio/wav' }); // waits (maxQueue 1)
+    expect(engine.stats()).toMatchObject({ busy: 1, queued: 1 });
+    const e = await caught(engine.analyse({ bytes: speech3s, contentType: 'audio/wav' }));
+    expect(e.code).toBe('overloaded');
+    expect(e.status).toBe(503);
+    expect(Number.isInteger(e.retryAfterSeconds)).toBe(true);
+    expect(e.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(e.details).toEqual({ queued: 1, workers: 1 });
+    const [a, b] = await Promise.all([first, second]);
+    expect(Array.from(b.embedding)).toEqual(Array.from(a.embedding));
+  });
+
+  it('never blocks the event loop while analysing', async () => {
+    const tenSeconds = wav(speechLike({ seconds: 10 }), 16000);
+    let worstGapMs = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      worstGapMs = Math.max(worstGapMs, now - last);
+      last = now;
+    }, 2);
+    try {
+      await engine.analyse({ bytes: tenSeconds, contentType: 'audio/wav' });
+    } finally {
+      clearInterval(timer);
+    }
+    // Analysing 10 s takes hundreds of ms in the worker; the main thread keeps ticking.
+    expect(worstGapMs).toBeLessThan(100);
+  });
+
+  it('survives a worker crash: the task fails with internal, a new worker takes over', async () => {
+    const before = engine.stats();
+    const doomed = engine.analyse({ bytes: speech3s, contentType: 'audio/wav' });
+    engine.crashWorkerForTest();
+    const e = await caught(doomed);
+    expect(e.code).toBe('internal');
+    expect(e.message).toBe('the audio analysis worker stopped unexpectedly; please retry');
+    expect(engine.ready).toBe(true); // a replacement is on its way
+    // Queued while the replacement loads, then served by it.
+    const after = await engine.analyse({ bytes: speech3s, contentType: 'audio/wav' });
+    expect(after.embedding).toHaveLength(128);
+    expect(engine.stats()).toMatchObject({ workers: 1, crashed: before.crashed + 1 });
+  });
+});
+
+describe('EmbeddingEngine lifecycle', () => {
+  it('close() finishes in-flight work, fails queued work with not-ready, then refuses new work', async () => {
+    const engine = await EmbeddingEngine.start({ ...base, maxQueue: 4 });
+    const running = engine.analyse({ bytes: speech3s, contentType: 'audio/wav' });
+    const waiting = [1, 2].map(() => engine.analyse({ bytes: speech3s, contentType: 'audio/wav' }));
+    const closed = engine.close();
+    expect(engine.ready).toBe(false);
+    for (const w of waiting) expect((await caught(w)).code).toBe('not-ready');
+    expect((await running).embedding).toHaveLength(128);
+    await closed;
+    expect(engine.stats()).toMatchObject({ workers: 0, busy: 0, queued: 0, completed: 1, failed: 2 });
+    expect((await caught(engine.analyse({ bytes: speech3s, contentType: 'audio/wav' }))).code).toBe('not-ready');
+    await engine.close(); // idempotent
+  });
+
+  it('a task that runs past taskTimeoutMs fails with internal and its worker is replaced', async () => {
+    const events: WorkerEvent[] = [];
+    let replaced: () => void = () => {};
+    const replacedOnce = new Promise<void>((resolve) => (replaced = resolve));
+    const engine = await EmbeddingEngine.start({
+      ...base,
+      taskTimeoutMs: 1,
+      onWorkerEvent: (event) => {
+        events.push(event);
+        if (event.type === 'replaced') replaced();
+      },
+    });
+    try {
+      const e = await caught(engine.analyse({ bytes: speech3s, contentType: 'audio/wav' }));
+      expect(e.code).toBe('internal');
+      expect(e.message).toBe('the audio analysis did not finish within 1 ms');
+      await replacedOnce;
+      expect(events).toEqual([{ type: 'timed-out', timeoutMs: 1 }, { type: 'replaced' }]);
+      expect(engine.stats()).toMatchObject({ workers: 1, busy: 0, crashed: 1, failed: 1 });
+    } finally {
+      await engine.close();
+    }
+    expect(engine.stats().workers).toBe(0);
+  });
+
+  it('refuses to start when the model file does not match its sha256', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'vp-engine-'));
+    try {
+      await writeFile(path.join(dir, 'vp-test-tiny.onnx'), 'not the model');
+      await copyFile(path.join(modelsDir, 'vp-test-tiny.json'), path.join(dir, 'vp-test-tiny.json'));
+      const e = await caught(EmbeddingEngine.start({ ...base, modelsDir: dir }));
+      expect(e.code).toBe('model-invalid');
+      expect(e.message).toMatch(/refusing to start/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start when the manifest names tensors the model lacks (checked inside the worker)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'vp-engine-'));
+    try {
+      const manifest = JSON.parse(await readFile(path.join(modelsDir, 'vp-test-tiny.json'), 'utf8')) as Record<string, unknown>;
+      await copyFile(path.join(modelsDir, 'vp-test-tiny.onnx'), path.join(dir, 'vp-test-tiny.onnx'));
+      await writeFile(path.join(dir, 'vp-test-tiny.json'), JSON.stringify({ ...manifest, input: { name: 'feature', layout: 'BTF' } }));
+      const e = await caught(EmbeddingEngine.start({ ...base, modelsDir: dir }));
+      expect(e.code).toBe('model-invalid');
+      expect(e.message).toBe('model "vp-test-tiny" has inputs [feats], but its manifest names input "feature"');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses nonsense options with config-invalid', async () => {
+    const e = await caught(EmbeddingEngine.start({ ...base, workers: 0, maxQueue: -1 }));
+    expect(e.code).toBe('config-invalid');
+    expect(e.message).toBe('invalid embedding engine options: workers must be an integer ≥ 1, got 0; maxQueue must be an integer ≥ 0, got -1');
+  });
+});
+
+describe('mapRegions', () => {
+  it('scales region edges outwards between rates without overlap', () => {
+    expect(mapRegions([{ start: 100, end: 201 }], 8000, 16000, 10_000)).toEqual([{ start: 200, end: 402 }]);
+    expect(mapRegions([{ start: 101, end: 203 }], 16000, 8000, 10_000)).toEqual([{ start: 50, end: 102 }]);
+    // Touching regions stay disjoint after rounding outwards.
+    expect(
+      mapRegions(
+        [
+          { start: 0, end: 3 },
+          { start: 3, end: 9 },
+        ],
+        16000,
+        8000,
+        100,
+      ),
+    ).toEqual([
+      { start: 0, end: 2 },
+      { start: 2, end: 5 },
+    ]);
+    // Clamped to the audio.
+    expect(mapRegions([{ start: 90, end: 120 }], 16000, 16000, 100)).toEqual([{ start: 90, end: 100 }]);
+  });
+});
