@@ -142,10 +142,9 @@ interface FbankPlan {
   /** ln(energy_floor) rounded to float32 as torchaudio does, or −∞ when the floor is off. */
   logEnergyFloor: number;
   // Scratch buffers, reused by every call (computeFbank is synchronous, so no interleaving).
-  frame: Float64Array;
-  fftInput: Float64Array;
-  re: Float64Array;
-  im: Float64Array;
+  /** A frame that crosses an edge, reflected (snip_edges false); float32 like the input. */
+  edgeFrame: Float32Array;
+  /** Power (or magnitude) spectrum of one frame, bins 0..Nyquist. */
   spectrum: Float64Array;
 }
 
@@ -190,10 +189,7 @@ function getPlan(sampleRate: number, options: FbankOptions): FbankPlan {
     melBank: buildMelBank(options.numMelBins, paddedWindowSize, sampleRate, options.lowFreq, options.highFreq),
     fft,
     logEnergyFloor: options.energyFloor === 0 ? -Infinity : Math.fround(Math.log(options.energyFloor)),
-    frame: new Float64Array(windowSize),
-    fftInput: new Float64Array(paddedWindowSize),
-    re: new Float64Array(fft.bins),
-    im: new Float64Array(fft.bins),
+    edgeFrame: new Float32Array(windowSize),
     spectrum: new Float64Array(fft.bins),
   };
   if (planCache.size >= PLAN_CACHE_LIMIT) {
@@ -247,57 +243,75 @@ export function computeFbank(
 
   const scale = sampleScale === 'int16' ? INT16_SCALE : 1;
   const first = firstSampleOffset(windowSize, windowShift, o.snipEdges);
-  const { frame, fftInput, re, im, spectrum, window, melBank, fft } = plan;
+  const { edgeFrame, spectrum, window, melBank, fft } = plan;
   const { start: melStart, length: melLength, offset: melOffset, weights: melWeights } = melBank;
+  const packedRe = fft.packedRe;
+  const packedIm = fft.packedIm;
+  const packedLength = packedRe.length;
+  const pairs = windowSize >> 1;
+  const oddWindow = (windowSize & 1) === 1;
   const preemph = o.preemphasisCoefficient;
+  const rawEnergy = o.useEnergy && o.rawEnergy;
+  const windowedEnergy = o.useEnergy && !o.rawEnergy;
   const melColumn = o.useEnergy ? 1 : 0;
   const specBins = fft.bins;
-  fftInput.fill(0); // the zero padding beyond windowSize is never written again
 
   for (let t = 0; t < frames; t++) {
-    // 1. Extract, scaled.
+    // 1. The frame's samples: read in place, or (at reflected edges) copied into edgeFrame.
     const begin = t * windowShift + first;
-    if (begin >= 0 && begin + windowSize <= n) {
-      for (let k = 0; k < windowSize; k++) frame[k] = samples[begin + k]! * scale;
-    } else {
-      for (let k = 0; k < windowSize; k++) frame[k] = samples[reflectIndex(begin + k, n)]! * scale;
+    let src: Float32Array = samples;
+    let at = begin;
+    if (begin < 0 || begin + windowSize > n) {
+      for (let k = 0; k < windowSize; k++) edgeFrame[k] = samples[reflectIndex(begin + k, n)]!;
+      src = edgeFrame;
+      at = 0;
     }
-    // 2. DC offset removal (per frame mean).
+    // 2. DC offset: the frame mean (of the scaled samples), subtracted below.
+    let mean = 0;
     if (o.removeDcOffset) {
       let sum = 0;
-      for (let k = 0; k < windowSize; k++) sum += frame[k]!;
-      const mean = sum / windowSize;
-      for (let k = 0; k < windowSize; k++) frame[k] = frame[k]! - mean;
+      for (let k = 0; k < windowSize; k++) sum += src[at + k]!;
+      mean = (sum * scale) / windowSize;
     }
-    // 3. Raw energy: before pre-emphasis and windowing (raw_energy true, Kaldi's default).
-    let energy = 0;
-    if (o.useEnergy && o.rawEnergy) {
-      let sq = 0;
-      for (let k = 0; k < windowSize; k++) sq += frame[k]! * frame[k]!;
-      energy = logEnergy(sq, plan.logEnergyFloor);
+    // 3-5. One fused pass: v = x − mean; raw energy Σv²; pre-emphasis p[k] = v[k] − c·v[k−1]
+    // (p[0] = v[0] − c·v[0]); window; written straight into the FFT's packed input
+    // (even samples → real, odd → imaginary).
+    let energySum = 0;
+    let prev = src[at]! * scale - mean;
+    for (let j = 0; j < pairs; j++) {
+      const k = 2 * j;
+      const v0 = src[at + k]! * scale - mean;
+      const v1 = src[at + k + 1]! * scale - mean;
+      const y0 = (v0 - preemph * prev) * window[k]!;
+      const y1 = (v1 - preemph * v0) * window[k + 1]!;
+      prev = v1;
+      packedRe[j] = y0;
+      packedIm[j] = y1;
+      if (rawEnergy) energySum += v0 * v0 + v1 * v1;
+      else if (windowedEnergy) energySum += y0 * y0 + y1 * y1;
     }
-    // 4. Pre-emphasis from the end backwards so x[j−1] is still the original; x[0] −= c·x[0].
-    if (preemph !== 0) {
-      for (let k = windowSize - 1; k > 0; k--) frame[k] = frame[k]! - preemph * frame[k - 1]!;
-      frame[0] = frame[0]! - preemph * frame[0]!;
+    let tail = pairs;
+    if (oddWindow) {
+      const k = windowSize - 1;
+      const v = src[at + k]! * scale - mean;
+      const y = (v - preemph * prev) * window[k]!;
+      packedRe[pairs] = y;
+      packedIm[pairs] = 0;
+      if (rawEnergy) energySum += v * v;
+      else if (windowedEnergy) energySum += y * y;
+      tail = pairs + 1;
     }
-    // 5. Window into the zero-padded FFT input.
-    for (let k = 0; k < windowSize; k++) fftInput[k] = frame[k]! * window[k]!;
-    if (o.useEnergy && !o.rawEnergy) {
-      let sq = 0;
-      for (let k = 0; k < windowSize; k++) sq += fftInput[k]! * fftInput[k]!;
-      energy = logEnergy(sq, plan.logEnergyFloor);
+    // Zero padding up to the FFT length (the transform overwrote last frame's zeros).
+    for (let j = tail; j < packedLength; j++) {
+      packedRe[j] = 0;
+      packedIm[j] = 0;
     }
-    // 6. Power (or magnitude) spectrum.
-    fft.forward(fftInput, re, im);
-    if (o.usePower) {
-      for (let k = 0; k < specBins; k++) spectrum[k] = re[k]! * re[k]! + im[k]! * im[k]!;
-    } else {
-      for (let k = 0; k < specBins; k++) spectrum[k] = Math.sqrt(re[k]! * re[k]! + im[k]! * im[k]!);
-    }
+    // 6. Power spectrum, or magnitude when use_power is false.
+    fft.powerSpectrumOfPacked(spectrum);
+    if (!o.usePower) for (let k = 0; k < specBins; k++) spectrum[k] = Math.sqrt(spectrum[k]!);
     // 7. Mel bank (sparse rows) and log with Kaldi's FLT_EPSILON floor.
     const row = t * bins;
-    if (o.useEnergy) data[row] = energy;
+    if (o.useEnergy) data[row] = logEnergy(energySum, plan.logEnergyFloor);
     for (let b = 0; b < melBins; b++) {
       const s = melStart[b]!;
       const len = melLength[b]!;
