@@ -1,0 +1,96 @@
+/**
+ * FLAC files for the command line and the evaluation scripts (the data sets in ../shared are FLAC);
+ * the HTTP API itself does not accept FLAC.
+ *
+ * Same discipline as the WAV decoder: the STREAMINFO block (FLAC format spec, RFC 9639 §8.2) is
+ * read and checked first — sample rate, channel count, and the duration from its total-samples
+ * field — and only then is the file handed to libFLAC (compiled to WebAssembly by
+ * @wasm-audio-decoders/flac). A file whose frames stop before STREAMINFO's sample count is
+ * refused as truncated instead of silently decoding short.
+ */
+import { FLACDecoder } from '@wasm-audio-decoders/flac';
+import { VoicePassportError } from '../errors.js';
+import { checkDuration, checkSampleRate } from './limits.js';
+import type { DecodedAudio } from './types.js';
+
+export interface FlacStreamInfo {
+  sampleRate: number;
+  channels: number;
+  bitsPerSample: number;
+  /** 0 when the encoder did not know it (streaming). */
+  totalSamples: number;
+}
+
+function malformed(message: string, details?: Record<string, unknown>): VoicePassportError {
+  return new VoicePassportError('audio-malformed', message, details);
+}
+
+/** Read the mandatory first metadata block. @throws audio-empty / audio-malformed. */
+export function readFlacStreamInfo(bytes: Uint8Array): FlacStreamInfo {
+  if (bytes.length === 0) throw new VoicePassportError('audio-empty', 'The FLAC file is empty.');
+  const magic = String.fromCharCode(...bytes.subarray(0, 4));
+  if (magic !== 'fLaC') throw malformed('This is not a FLAC file (it does not start with "fLaC").');
+  // Metadata block header: 1 bit last-block flag, 7 bits type (0 = STREAMINFO), 24 bits length (34).
+  if (bytes.length < 8 + 34) throw malformed(`The FLAC file is truncated: only ${bytes.length} bytes, too few for its STREAMINFO block.`);
+  const type = bytes[4]! & 0x7f;
+  const length = (bytes[5]! << 16) | (bytes[6]! << 8) | bytes[7]!;
+  if (type !== 0 || length !== 34) throw malformed('The FLAC file does not begin with a valid STREAMINFO block; it is damaged.');
+  const b = (i: number) => bytes[8 + i]!;
+  // STREAMINFO bit layout: ... sample rate (20 bits) | channels − 1 (3) | bits per sample − 1 (5) | total samples (36)
+  const sampleRate = (b(10) << 12) | (b(11) << 4) | (b(12) >> 4);
+  const channels = ((b(12) >> 1) & 0x07) + 1;
+  const bitsPerSample = (((b(12) & 0x01) << 4) | (b(13) >> 4)) + 1;
+  const totalSamples = (b(13) & 0x0f) * 2 ** 32 + ((b(14) << 24) >>> 0) + (b(15) << 16) + (b(16) << 8) + b(17);
+  return { sampleRate, channels, bitsPerSample, totalSamples };
+}
+
+/**
+ * Decode a FLAC file to mono ±1 floats (channel average) at its own rate.
+ * @throws VoicePassportError audio-empty, audio-malformed, audio-sample-rate-unsupported, audio-too-long.
+ */
+export async function decodeFlacFile(bytes: Uint8Array, opts: { maxSeconds: number }): Promise<DecodedAudio> {
+  const info = readFlacStreamInfo(bytes);
+  checkSampleRate(info.sampleRate, 'FLAC STREAMINFO');
+  if (info.totalSamples > 0) checkDuration(info.totalSamples, info.sampleRate, opts.maxSeconds);
+
+  const decoder = new FLACDecoder();
+  let decoded;
+  try {
+    await decoder.ready;
+    decoded = await decoder.decodeFile(bytes);
+  } catch (e) {
+    throw malformed(`The FLAC file could not be decoded (${e instanceof Error ? e.message : String(e)}).`);
+  } finally {
+    decoder.free();
+  }
+
+  if (decoded.errors.length > 0) {
+    const first = decoded.errors[0]!;
+    throw malformed(`The FLAC file has ${decoded.errors.length} corrupt frame(s), the first: ${first.message}.`, { corruptFrames: decoded.errors.length });
+  }
+  const frames = decoded.samplesDecoded;
+  if (info.totalSamples > 0 && frames < info.totalSamples) {
+    throw malformed(`The FLAC file is truncated: its header promises ${info.totalSamples} samples but only ${frames} decode.`, {
+      declaredSamples: info.totalSamples,
+      decodedSamples: frames,
+    });
+  }
+  if (decoded.sampleRate !== info.sampleRate) checkSampleRate(decoded.sampleRate, 'FLAC frame header');
+  const durationSeconds = checkDuration(frames, decoded.sampleRate, opts.maxSeconds);
+
+  const channels = decoded.channelData.length;
+  if (channels === 0) throw malformed('The FLAC file decoded to no channels.');
+  // The decoder scales integers by 1 / (2^(bits−1) − 1); everything else here (WAV, L16, torchaudio,
+  // Kaldi) uses 1 / 2^(bits−1). Recover the integer (the float error is far below half a step)
+  // and rescale, so a FLAC and a WAV of the same recording decode to identical samples.
+  const fullScale = 2 ** (info.bitsPerSample - 1);
+  const toInteger = fullScale - 1;
+  const perChannel = 1 / (fullScale * channels);
+  const samples = new Float32Array(frames);
+  const sums = new Float64Array(frames);
+  for (const channel of decoded.channelData) {
+    for (let i = 0; i < frames; i++) sums[i]! += Math.round(channel[i]! * toInteger);
+  }
+  for (let i = 0; i < frames; i++) samples[i] = sums[i]! * perChannel;
+  return { sampleRate: decoded.sampleRate, samples, channels, encoding: `flac${info.bitsPerSample}`, durationSeconds };
+}

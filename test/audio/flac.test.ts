@@ -1,0 +1,75 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { decodeFlacFile, readFlacStreamInfo } from '../../src/audio/flac.js';
+import { VoicePassportError, type ErrorCode } from '../../src/errors.js';
+
+// The two tiny synthetic fixtures were written with Debian's python3-soundfile:
+//   t = arange(8820)/44100; x = sin(2π·440·t); sf.write('tone-stereo-44100.flac', stack([0.5x, 0.25x], 1), 44100, 'PCM_16')
+//   t = arange(4800)/96000; sf.write('tone-96000.flac', 0.5·sin(2π·1000·t), 96000, 'PCM_16')
+const fixture = (name: string) => new Uint8Array(readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))));
+const opts = { maxSeconds: 120 };
+
+async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<VoicePassportError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(VoicePassportError);
+    expect((e as VoicePassportError).code, (e as Error).message).toBe(code);
+    return e as VoicePassportError;
+  }
+  throw new Error(`expected ${code}, nothing was thrown`);
+}
+
+describe('decodeFlacFile', () => {
+  it('reads STREAMINFO', () => {
+    expect(readFlacStreamInfo(fixture('tone-stereo-44100.flac'))).toEqual({ sampleRate: 44100, channels: 2, bitsPerSample: 16, totalSamples: 8820 });
+    expect(readFlacStreamInfo(fixture('tone-96000.flac'))).toEqual({ sampleRate: 96000, channels: 1, bitsPerSample: 16, totalSamples: 4800 });
+  });
+
+  it('decodes a stereo file and averages the channels', async () => {
+    const a = await decodeFlacFile(fixture('tone-stereo-44100.flac'), opts);
+    expect(a).toMatchObject({ sampleRate: 44100, channels: 2, encoding: 'flac16', durationSeconds: 0.2 });
+    expect(a.samples.length).toBe(8820);
+    // Frames 1..3 are (1026, 513), (2049, 1024), (3063, 1532) as int16 (read back with soundfile).
+    expect(Array.from(a.samples.subarray(0, 4))).toEqual([0, 1539 / 65536, 3073 / 65536, 4595 / 65536].map(Math.fround));
+  });
+
+  it('refuses an unsupported rate before decoding', async () => {
+    const e = await expectCode(decodeFlacFile(fixture('tone-96000.flac'), opts), 'audio-sample-rate-unsupported');
+    expect(e.details).toMatchObject({ sampleRate: 96000 });
+  });
+
+  it('refuses audio longer than the maximum from STREAMINFO', async () => {
+    const e = await expectCode(decodeFlacFile(fixture('tone-stereo-44100.flac'), { maxSeconds: 0.1 }), 'audio-too-long');
+    expect(e.details).toEqual({ durationSeconds: 0.2, maxSeconds: 0.1 });
+  });
+
+  it('refuses a truncated file', async () => {
+    const bytes = fixture('tone-stereo-44100.flac');
+    const e = await expectCode(decodeFlacFile(bytes.subarray(0, Math.floor(bytes.length / 2)), opts), 'audio-malformed');
+    expect(e.message).toContain('truncated');
+    await expectCode(decodeFlacFile(bytes.subarray(0, 30), opts), 'audio-malformed');
+  });
+
+  it('refuses corrupt frames', async () => {
+    const bytes = fixture('tone-stereo-44100.flac').slice();
+    for (let i = 1500; i < 1600; i++) bytes[i] = (bytes[i]! * 31 + 7) & 0xff;
+    await expectCode(decodeFlacFile(bytes, opts), 'audio-malformed');
+  });
+
+  it('refuses empty and non-FLAC input', async () => {
+    await expectCode(decodeFlacFile(new Uint8Array(0), opts), 'audio-empty');
+    await expectCode(decodeFlacFile(new TextEncoder().encode('RIFF....WAVEfmt '), opts), 'audio-malformed');
+  });
+
+  const shared = fileURLToPath(new URL('../../../shared/data/dev/fsdd/george/0_0.flac', import.meta.url));
+  it.skipIf(!existsSync(shared))('decodes a data set file from ../shared (skipped when ../shared is absent)', async () => {
+    const a = await decodeFlacFile(new Uint8Array(readFileSync(shared)), opts);
+    expect(a).toMatchObject({ sampleRate: 8000, channels: 1, encoding: 'flac16' });
+    expect(a.samples.length).toBe(2384);
+    // Reference values from python3-soundfile (int16): first and last samples of fsdd/george/0_0.flac.
+    expect(Array.from(a.samples.subarray(0, 6)).map((v) => v * 32768)).toEqual([-1489, -962, -606, 163, 1033, 1669]);
+    expect(Array.from(a.samples.subarray(-3)).map((v) => v * 32768)).toEqual([-1814, -1110, -15]);
+  });
+});
