@@ -35,8 +35,8 @@ export interface AnalyseRequest {
 }
 
 export interface AnalyseDeps {
-  vad: SileroVad;
-  embedder: SpeakerEmbedder;
+  vad: Pick<SileroVad, 'detect'>;
+  embedder: Pick<SpeakerEmbedder, 'embed' | 'manifest'>;
 }
 
 export async function analyseAudio(req: AnalyseRequest, deps: AnalyseDeps): Promise<AudioAnalysis> {
@@ -47,22 +47,25 @@ export async function analyseAudio(req: AnalyseRequest, deps: AnalyseDeps): Prom
   // Silero runs at 16 or 8 kHz only. Narrowband input is judged at 8 kHz (upsampling it adds
   // nothing the VAD could use); everything else at 16 kHz.
   const vadRate = decoded.sampleRate <= 8000 ? 8000 : 16000;
-  const vadAudio: MonoAudio = { sampleRate: vadRate, samples: resampleIfNeeded(decoded.samples, decoded.sampleRate, vadRate) };
+  const modelAudio: MonoAudio = {
+    sampleRate: modelRate,
+    samples: resampleIfNeeded(decoded.samples, decoded.sampleRate, modelRate),
+  };
+  const vadAudio: MonoAudio =
+    vadRate === modelRate
+      ? modelAudio // the usual wideband case: resample once
+      : { sampleRate: vadRate, samples: resampleIfNeeded(decoded.samples, decoded.sampleRate, vadRate) };
   const vadRegions = await vad.detect(vadAudio);
 
   const inputRegions = mapRegions(vadRegions, vadRate, decoded.sampleRate, decoded.samples.length);
   const quality = measureQuality(decoded, inputRegions);
   if (quality.netSpeechSeconds === 0 || inputRegions.length === 0) {
-    throw new VoicePassportError('insufficient-speech', 'No speech was found in the audio', {
+    throw new VoicePassportError('insufficient-speech', 'No speech was found in the audio; send a recording of the person speaking', {
       ...quality,
       netSpeechSeconds: 0,
     });
   }
 
-  const modelAudio: MonoAudio = {
-    sampleRate: modelRate,
-    samples: resampleIfNeeded(decoded.samples, decoded.sampleRate, modelRate),
-  };
   const speech = speechOnly(modelAudio, mapRegions(vadRegions, vadRate, modelRate, modelAudio.samples.length));
 
   let embedding: Float32Array;

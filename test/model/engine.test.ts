@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import wavefile from 'wavefile';
 import { decodeAudio } from '../../src/audio/decode.js';
 import { VoicePassportError } from '../../src/errors.js';
 import { analyseAudio, mapRegions } from '../../src/model/analyse.js';
@@ -13,17 +12,10 @@ import { loadManifest } from '../../src/model/manifest.js';
 import { createInferenceSession } from '../../src/model/onnx-runtime.js';
 import { SileroVad } from '../../src/speech/vad.js';
 import { speechLike } from './speech-like.js';
+import { wav } from './wav.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const modelsDir = path.resolve(here, '../../models');
-
-/** 16-bit PCM WAV bytes, as a caller would upload. */
-function wav(samples: Float32Array, sampleRate: number): Uint8Array {
-  const int16 = Int16Array.from(samples, (x) => Math.max(-32768, Math.min(32767, Math.round(x * 32767))));
-  const file = new wavefile.WaveFile();
-  file.fromScratch(1, sampleRate, '16', int16);
-  return file.toBuffer();
-}
 
 function norm(v: Float32Array): number {
   let s = 0;
@@ -160,13 +152,16 @@ describe('EmbeddingEngine with the test model (one worker)', () => {
       worstGapMs = Math.max(worstGapMs, now - last);
       last = now;
     }, 2);
+    const started = performance.now();
     try {
       await engine.analyse({ bytes: tenSeconds, contentType: 'audio/wav' });
     } finally {
       clearInterval(timer);
     }
-    // Analysing 10 s takes hundreds of ms in the worker; the main thread keeps ticking.
-    expect(worstGapMs).toBeLessThan(100);
+    const taskMs = performance.now() - started;
+    // Decoding, VAD, fbank and inference of 10 s take hundreds of ms, all in the worker: the
+    // main thread keeps ticking every few ms. Relative bound, so a loaded machine does not flake.
+    expect(worstGapMs).toBeLessThan(Math.max(50, taskMs / 3));
   });
 
   it('survives a worker crash: the task fails with internal, a new worker takes over', async () => {
