@@ -1,0 +1,80 @@
+/**
+ * API key administration (GDPR Art. 32(1)(b): access control to the processing systems). Secrets
+ * are shown once, at creation; the store keeps only their SHA-256. Every creation and revocation is
+ * audited.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { VoicePassportError } from '../errors.js';
+import { apiKeyRoles, type ApiKeyRecord, type ApiKeyRole, type Store } from '../store/index.js';
+import type { Actor } from './context.js';
+
+export const createKeySchema = z
+  .object({
+    role: z.enum(apiKeyRoles),
+    name: z.string().trim().min(1).max(200).optional(),
+  })
+  .strict();
+
+export type CreateKeyInput = z.infer<typeof createKeySchema>;
+
+export interface CreatedKeyResponse extends ApiKeyRecord {
+  /** The secret: shown this once, never stored. */
+  key: string;
+}
+
+export function listKeys(store: Store): { keys: ApiKeyRecord[] } {
+  return { keys: store.apiKeys.list() };
+}
+
+export function createKey(store: Store, actor: Actor | null, input: CreateKeyInput): CreatedKeyResponse {
+  return store.db.transaction(() => {
+    const created = store.apiKeys.create({ role: input.role, ...(input.name === undefined ? {} : { name: input.name }) });
+    store.audit.append({
+      action: 'key.created',
+      actorKeyId: actor?.keyId ?? null,
+      subjectPseudonym: null,
+      outcome: 'ok',
+      details: { keyId: created.record.id, role: created.record.role, name: created.record.name },
+    });
+    return { ...created.record, key: created.key };
+  });
+}
+
+export function revokeKey(store: Store, actor: Actor, keyId: string): ApiKeyRecord {
+  return store.db.transaction(() => {
+    const existing = store.apiKeys.findById(keyId);
+    if (existing === undefined) throw new VoicePassportError('not-found', `There is no API key "${keyId.slice(0, 40)}".`);
+    if (existing.revokedAt !== null) return existing;
+    // Revoking the last admin key would leave nobody able to manage keys over the API.
+    if (existing.role === 'admin' && store.apiKeys.countActive('admin') <= 1) {
+      throw new VoicePassportError('validation-failed', 'This is the last active admin key; create another admin key before revoking it (or use `voice-passport keys revoke`).');
+    }
+    const revoked = store.apiKeys.revoke(keyId)!;
+    store.audit.append({ action: 'key.revoked', actorKeyId: actor.keyId, subjectPseudonym: null, outcome: 'ok', details: { keyId, role: existing.role } });
+    return revoked;
+  });
+}
+
+export const initialKeysFileName = 'initial-api-keys.json';
+
+/**
+ * First start with no keys at all: one key per role, written once to `<dataDir>/initial-api-keys.json`
+ * (mode 0600, so only the service account can read it). The caller logs the path, never the keys.
+ * Returns undefined when keys already exist.
+ */
+export function bootstrapApiKeys(store: Store, dataDir: string): { file: string; keys: Array<{ id: string; role: ApiKeyRole }> } | undefined {
+  if (store.apiKeys.list().length > 0) return undefined;
+  const created = apiKeyRoles.map((role) => createKey(store, null, { role, name: `initial ${role} key` }));
+  const file = path.join(dataDir, initialKeysFileName);
+  const tmp = `${file}.${process.pid}.tmp`;
+  const body = {
+    note: 'Created at first start. Store these keys in your secret manager, then delete this file. They are not shown again.',
+    keys: created.map((k) => ({ id: k.id, role: k.role, key: k.key })),
+  };
+  fs.writeFileSync(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
+  fs.chmodSync(tmp, 0o600);
+  fs.renameSync(tmp, file);
+  return { file, keys: created.map((k) => ({ id: k.id, role: k.role })) };
+}

@@ -1,0 +1,61 @@
+/**
+ * The audit log for operators (GDPR Art. 5(2), 30): paginated by sequence number. Entries carry key
+ * ids and subject pseudonyms, never customer ids or biometric data.
+ */
+import { z } from 'zod';
+import type { AuditAction, AuditEntry, AuditHead } from '../store/index.js';
+import type { PassportContext } from './context.js';
+
+export const auditActions = [
+  'consent.given',
+  'consent.withdrawn',
+  'enrolment.sample',
+  'enrolment.completed',
+  'enrolment.discarded',
+  'verification',
+  'subject.viewed',
+  'subject.exported',
+  'subject.erased',
+  'retention.purged',
+  'attempts.reset',
+  'policy.updated',
+  'key.created',
+  'key.revoked',
+] as const satisfies readonly AuditAction[];
+
+const isoDateTime = z.iso.datetime({ offset: true }).or(z.iso.date());
+
+export const auditQuerySchema = z
+  .object({
+    afterSeq: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).optional(),
+    action: z.enum(auditActions).optional(),
+    from: isoDateTime.optional(),
+    to: isoDateTime.optional(),
+  })
+  .strict();
+
+export type AuditQuery = z.infer<typeof auditQuerySchema>;
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  /** Pass as ?afterSeq= for the next page; null on the last page. */
+  nextAfterSeq: number | null;
+  /** The newest entry of the whole log: record it elsewhere to detect later truncation. */
+  head: AuditHead | null;
+}
+
+export function listAudit(ctx: PassportContext, query: AuditQuery): AuditPage {
+  const limit = query.limit ?? 100;
+  const iso = (t: string | undefined) => (t === undefined ? undefined : new Date(Date.parse(t)).toISOString());
+  const from = iso(query.from);
+  const to = iso(query.to);
+  const entries = ctx.store.audit.list({
+    limit,
+    ...(query.afterSeq !== undefined ? { afterSeq: query.afterSeq } : {}),
+    ...(query.action !== undefined ? { action: query.action } : {}),
+    ...(from !== undefined ? { from } : {}),
+    ...(to !== undefined ? { to } : {}),
+  });
+  return { entries, nextAfterSeq: entries.length === limit ? entries[entries.length - 1]!.seq : null, head: ctx.store.audit.head() };
+}

@@ -1,0 +1,120 @@
+/**
+ * Consent use cases (GDPR Art. 9(2)(a): explicit consent is the lawful basis for processing the
+ * voiceprint; Art. 7(1): it must be provable — notice version, channel, time, actor; Art. 7(3):
+ * withdrawing is as easy as giving, and ends the processing).
+ */
+import { z } from 'zod';
+import { VoicePassportError } from '../errors.js';
+import { consentChannels } from '../store/index.js';
+import type { Actor, PassportContext } from './context.js';
+import { noticeVersionPattern, type ConsentNotice } from './consent-notices.js';
+import { consentView, pseudonymOf, type ConsentView } from './views.js';
+
+/** BCP 47 language tag, loosely: a 2-3 letter language and optional subtags, e.g. "nl", "nl-NL". */
+export const localePattern = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$/;
+
+export const giveConsentSchema = z
+  .object({
+    noticeVersion: z.string().regex(noticeVersionPattern, 'a notice version such as "v1"'),
+    channel: z.enum(consentChannels),
+    locale: z.string().regex(localePattern, 'a language tag such as "nl" or "en-GB"').optional(),
+    /** The bank's own reference to its proof, e.g. an IVR recording id or a signed form id. */
+    evidence: z.string().min(1).max(4096).optional(),
+  })
+  .strict();
+
+export type GiveConsentInput = z.infer<typeof giveConsentSchema>;
+
+export interface ConsentResponse {
+  consent: ConsentView;
+}
+
+export function giveConsent(ctx: PassportContext, actor: Actor, customerId: string, input: GiveConsentInput): ConsentResponse {
+  const pseudonym = pseudonymOf(ctx, customerId);
+  const locales = ctx.notices.locales(input.noticeVersion);
+  if (locales.length === 0) {
+    throw new VoicePassportError('validation-failed', `There is no consent notice "${input.noticeVersion}"; consent must name the notice shown.`, {
+      availableVersions: ctx.notices.versions(),
+    });
+  }
+  const language = input.locale?.slice(0, 2).toLowerCase();
+  if (language !== undefined && !locales.includes(language)) {
+    throw new VoicePassportError('validation-failed', `Notice ${input.noticeVersion} has no "${input.locale}" text, so it cannot have been shown in that language.`, {
+      availableLocales: locales,
+    });
+  }
+  // The telephony role records consent captured in its own IVR, nothing else (least privilege).
+  if (actor.role === 'telephony' && input.channel !== 'ivr') {
+    throw new VoicePassportError('forbidden', 'A telephony key records consent captured in the IVR only (channel "ivr").');
+  }
+  ctx.store.db.transaction(() => {
+    ctx.store.consents.give(pseudonym, {
+      noticeVersion: input.noticeVersion,
+      channel: input.channel,
+      locale: input.locale ?? null,
+      evidence: input.evidence ?? null,
+      actorKeyId: actor.keyId,
+    });
+    ctx.store.audit.append({
+      action: 'consent.given',
+      actorKeyId: actor.keyId,
+      subjectPseudonym: pseudonym,
+      outcome: 'given',
+      // The evidence text may itself be personal data: the audit log notes only that there was one.
+      details: { noticeVersion: input.noticeVersion, channel: input.channel, locale: input.locale ?? null, evidence: input.evidence !== undefined },
+    });
+  });
+  return { consent: consentView(ctx.store.consents.current(pseudonym)) };
+}
+
+export interface WithdrawalResponse {
+  consent: ConsentView;
+  /** What the withdrawal erased (Art. 7(3) with Art. 17(1)(b): no other legal ground remains). */
+  erased: { voiceprint: boolean; dataKey: boolean; enrolmentSamples: number; verifications: number };
+  /** False when there was no active consent to withdraw (the call is idempotent). */
+  withdrawn: boolean;
+  auditSeq: number;
+}
+
+/**
+ * Withdraws consent and erases the voiceprint in one transaction (store/erasure.ts), then checkpoints
+ * the WAL so the erased bytes leave the disk. What remains is the minimal proof: the consent events
+ * (given, withdrawn) and audit entries, no biometric data.
+ */
+export function withdrawConsent(ctx: PassportContext, actor: Actor, customerId: string): WithdrawalResponse {
+  const pseudonym = pseudonymOf(ctx, customerId);
+  const r = ctx.store.erasure.erase(pseudonym, { reason: 'consent-withdrawn', actorKeyId: actor.keyId });
+  return {
+    consent: consentView(ctx.store.consents.current(pseudonym)),
+    erased: { voiceprint: r.voiceprintErased, dataKey: r.dataKeyDestroyed, enrolmentSamples: r.enrolmentSamplesErased, verifications: r.verificationsErased },
+    withdrawn: r.consentWithdrawn,
+    auditSeq: r.auditSeq,
+  };
+}
+
+export interface NoticeResponse {
+  version: string;
+  availableLocales: string[];
+  notices: ConsentNotice[];
+}
+
+/**
+ * One notice version: the text in the first preferred language that exists, or every language when
+ * there is no preference (or none of the preferred ones exists and `strict` is false).
+ * `strict` (an explicit ?locale) makes a missing language a 404 rather than a fallback.
+ */
+export function getConsentNotice(ctx: PassportContext, version: string, preferred: readonly string[], strict: boolean): NoticeResponse {
+  const all = ctx.notices.get(version);
+  if (all === undefined) {
+    throw new VoicePassportError('not-found', `There is no consent notice "${version}".`, { availableVersions: ctx.notices.versions() });
+  }
+  const availableLocales = all.map((n) => n.locale);
+  for (const tag of preferred) {
+    const match = all.find((n) => n.locale === tag.slice(0, 2).toLowerCase());
+    if (match) return { version, availableLocales, notices: [match] };
+  }
+  if (strict && preferred.length > 0) {
+    throw new VoicePassportError('not-found', `Notice ${version} has no text in ${preferred.join(', ')}.`, { availableLocales });
+  }
+  return { version, availableLocales, notices: [...all] };
+}

@@ -1,0 +1,76 @@
+/**
+ * Everything a use case needs, passed explicitly: the store (repositories), the embedder, the
+ * consent notices, the rules' settings and the clock. Built once at start (service.ts) or per test.
+ */
+import type { ApiKeyRole, Store } from '../store/index.js';
+import { defaultAttemptLimits, type AttemptLimits } from '../scoring/attempts.js';
+import { defaultQualityLimits, type QualityLimits } from '../scoring/decision.js';
+import { defaultPolicies } from '../scoring/policy.js';
+import type { ConsentNotices } from './consent-notices.js';
+import type { Embedder } from './embedder.js';
+
+/** Who is calling: the API key's public id (audit entries) and its role. */
+export interface Actor {
+  keyId: string;
+  role: ApiKeyRole;
+}
+
+export interface EnrolmentSettings {
+  /** Net speech, summed over the samples, a voiceprint needs (VP_ENROL_MIN_SECONDS). */
+  requiredSeconds: number;
+  /** Samples a voiceprint needs, however long each is (VP_ENROL_MIN_SAMPLES). */
+  requiredSamples: number;
+  /**
+   * Least net speech in one sample. Embeddings of ResNet/ECAPA speaker models from under ~2-3 s of
+   * speech are markedly less reliable (the EER rises steeply below 3 s in the duration studies of
+   * VoxCeleb/SITW evaluations), and a voiceprint averages whatever it is given.
+   */
+  minSampleSeconds: number;
+  /**
+   * A new sample must score at least this policy's threshold against the samples already given
+   * ("not-same-speaker" otherwise): the same bar a caller must clear at verification.
+   */
+  sameSpeakerPolicy: string;
+}
+
+export const defaultEnrolmentSettings: EnrolmentSettings = {
+  requiredSeconds: 20,
+  requiredSamples: 2,
+  minSampleSeconds: 3,
+  sameSpeakerPolicy: 'standard',
+};
+
+export interface PassportContext {
+  store: Store;
+  embedder: Embedder;
+  notices: ConsentNotices;
+  enrolment: EnrolmentSettings;
+  attemptLimits: AttemptLimits;
+  qualityLimits: QualityLimits;
+  /** The same clock the store uses, so attempt windows and stored times agree. */
+  clock: () => Date;
+}
+
+export interface PassportOptions {
+  store: Store;
+  embedder: Embedder;
+  notices: ConsentNotices;
+  enrolment?: Partial<EnrolmentSettings>;
+  attemptLimits?: AttemptLimits;
+  qualityLimits?: QualityLimits;
+  clock?: () => Date;
+}
+
+/** Builds the context and seeds the default policies (never overwriting an operator's changes). */
+export function createPassportContext(options: PassportOptions): PassportContext {
+  options.store.policies.insertMissing(defaultPolicies);
+  return {
+    store: options.store,
+    embedder: options.embedder,
+    notices: options.notices,
+    enrolment: { ...defaultEnrolmentSettings, ...options.enrolment },
+    attemptLimits: options.attemptLimits ?? defaultAttemptLimits,
+    qualityLimits: options.qualityLimits ?? defaultQualityLimits,
+    clock: options.clock ?? (() => new Date()),
+  };
+}

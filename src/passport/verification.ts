@@ -1,0 +1,203 @@
+/**
+ * Verification: is the caller the enrolled subject? Every call computes afresh (no caching of
+ * results) and is recorded, decision and scores only (GDPR Art. 5(1)(c)).
+ *
+ * Order of checks, each before the audio is even read:
+ *  1. consent active (Art. 9(2)(a))        → "no-consent"
+ *  2. a voiceprint exists                   → "not-enrolled"
+ *  3. made with the running model           → 409 model-changed: re-enrol, never score across models
+ *  4. attempt limiting (NIST SP 800-63B-4 §3.2.3: ≥ 30 s between attempts after 5 consecutive
+ *     rejects, disabled after 50 until reset) → "locked" (+ Retry-After while throttled)
+ * Then the audio is analysed, and in one synchronous transaction the checks are repeated (the state
+ * may have changed during the analysis, e.g. parallel attempts racing past the limit), the score is
+ * decided against the policy, and the attempt state, history and audit entry are written.
+ */
+import { isVoicePassportError, VoicePassportError } from '../errors.js';
+import { gateAttempt, recordOutcome, type AttemptGate } from '../scoring/attempts.js';
+import { cosine } from '../scoring/cosine.js';
+import { decideVerification } from '../scoring/decision.js';
+import { policyNameSchema } from '../scoring/policy.js';
+import type { StoredPolicy, VerificationDecision } from '../store/index.js';
+import type { Actor, PassportContext } from './context.js';
+import type { AudioAnalysis, ReadAudio } from './embedder.js';
+import { pseudonymOf, round, roundOrNull } from './views.js';
+
+export type { VerificationDecision };
+
+/** Why a decision was made; the scored ones come from scoring/decision.ts. */
+export type VerificationReason =
+  | 'score-above-threshold'
+  | 'score-below-threshold'
+  | 'insufficient-speech'
+  | 'low-snr'
+  | 'clipped-audio'
+  | 'consent-not-active'
+  | 'no-voiceprint'
+  | 'too-many-rejects'
+  | 'verification-disabled';
+
+export interface VerificationResponse {
+  verificationId: string;
+  occurredAt: string;
+  decision: VerificationDecision;
+  reasons: VerificationReason[];
+  /** On the documented scale: the cosine similarity in [-1, 1] until calibration (issue 4). Null when nothing was scored. */
+  score: number | null;
+  /** The cosine similarity itself. */
+  rawScore: number | null;
+  threshold: number;
+  policy: string;
+  netSpeechSeconds: number | null;
+  model: string;
+  /** "locked" while throttled: seconds until the next attempt is allowed (also the Retry-After header). */
+  retryAfterSeconds?: number;
+  /** "inconclusive" for lack of speech: how many more seconds of speech a retry needs. */
+  additionalSpeechSecondsNeeded?: number;
+}
+
+export const defaultPolicyName = 'standard';
+
+export function findPolicy(ctx: PassportContext, name: string | undefined): StoredPolicy {
+  const wanted = name ?? defaultPolicyName;
+  const policy = policyNameSchema.safeParse(wanted).success ? ctx.store.policies.get(wanted) : undefined;
+  if (policy === undefined) {
+    throw new VoicePassportError('validation-failed', `There is no policy "${wanted.slice(0, 40)}".`, { availablePolicies: ctx.store.policies.list().map((p) => p.name) });
+  }
+  return policy;
+}
+
+type Precheck = { kind: 'decided'; decision: VerificationDecision; reasons: VerificationReason[]; retryAfterSeconds?: number } | { kind: 'score' };
+
+/** Checks 1-4 (see the module comment). Throws model-changed. */
+function precheck(ctx: PassportContext, pseudonym: string, modelId: string): Precheck {
+  if (!ctx.store.consents.current(pseudonym).active) return { kind: 'decided', decision: 'no-consent', reasons: ['consent-not-active'] };
+  const voiceprint = ctx.store.voiceprints.voiceprintMetadata(pseudonym);
+  if (voiceprint === undefined) return { kind: 'decided', decision: 'not-enrolled', reasons: ['no-voiceprint'] };
+  if (voiceprint.modelId !== modelId) {
+    throw new VoicePassportError('model-changed', `The voiceprint was made with model "${voiceprint.modelId}" and the service now runs "${modelId}"; enrol the subject again.`, {
+      enrolledModel: voiceprint.modelId,
+      currentModel: modelId,
+    });
+  }
+  const gate = gateAttempt(ctx.store.subjects.attemptState(pseudonym), ctx.clock().getTime(), ctx.attemptLimits);
+  return lockedDecision(gate) ?? { kind: 'score' };
+}
+
+function lockedDecision(gate: AttemptGate): Precheck | undefined {
+  if (gate.allowed) return undefined;
+  return gate.reason === 'disabled'
+    ? { kind: 'decided', decision: 'locked', reasons: ['verification-disabled'] }
+    : { kind: 'decided', decision: 'locked', reasons: ['too-many-rejects'], retryAfterSeconds: gate.retryAfterSeconds };
+}
+
+export async function verify(ctx: PassportContext, actor: Actor, customerId: string, policyName: string | undefined, readAudio: ReadAudio): Promise<VerificationResponse> {
+  const pseudonym = pseudonymOf(ctx, customerId);
+  const policy = findPolicy(ctx, policyName);
+  const modelId = ctx.embedder.modelId;
+
+  const pre = ctx.store.db.transaction(() => {
+    const p = precheck(ctx, pseudonym, modelId);
+    return p.kind === 'decided' ? record(ctx, actor, pseudonym, policy, modelId, p, null) : p;
+  });
+  if ('verificationId' in pre) return pre;
+
+  const audio = await readAudio();
+  if (audio.bytes.length === 0) throw new VoicePassportError('audio-empty', 'The request body is empty; send the caller audio as the body.');
+  const analysis = await analyseOrNoSpeech(ctx, audio);
+  if (analysis.modelId !== modelId) {
+    throw new VoicePassportError('model-changed', `The audio was analysed with model "${analysis.modelId}", not "${modelId}"; retry.`, { currentModel: modelId });
+  }
+
+  return ctx.store.db.transaction(() => {
+    const again = precheck(ctx, pseudonym, modelId);
+    if (again.kind === 'decided') return record(ctx, actor, pseudonym, policy, modelId, again, analysis.netSpeechSeconds);
+
+    const voiceprint = ctx.store.voiceprints.voiceprint(pseudonym)!;
+    const rawScore = analysis.embedding === null ? null : cosine(voiceprint.embedding, analysis.embedding);
+    const decision = decideVerification(
+      // No embedding means no speech was found: decide as "inconclusive, not enough speech".
+      { score: rawScore ?? Number.NEGATIVE_INFINITY, netSpeechSeconds: rawScore === null ? 0 : analysis.netSpeechSeconds, snrDb: analysis.snrDb, clippedRatio: analysis.clippedRatio },
+      policy,
+      ctx.qualityLimits,
+    );
+    const now = ctx.clock().getTime();
+    const state = ctx.store.subjects.attemptState(pseudonym);
+    ctx.store.subjects.saveAttemptState(pseudonym, recordOutcome(state, decision.decision, now, ctx.attemptLimits));
+    // Retention runs from the last successful use (GDPR Art. 5(1)(e)): failed attempts, possibly an
+    // impostor's, must not keep a voiceprint alive.
+    if (decision.decision === 'accept') ctx.store.subjects.touch(pseudonym);
+    const scored: Scored = { decision: decision.decision, reasons: decision.reasons, rawScore };
+    if (decision.additionalSpeechSecondsNeeded !== undefined) scored.additionalSpeechSecondsNeeded = decision.additionalSpeechSecondsNeeded;
+    return record(ctx, actor, pseudonym, policy, modelId, scored, analysis.netSpeechSeconds);
+  });
+}
+
+interface Scored {
+  decision: VerificationDecision;
+  reasons: VerificationReason[];
+  rawScore?: number | null;
+  retryAfterSeconds?: number;
+  additionalSpeechSecondsNeeded?: number;
+}
+
+/** Writes the history row and the audit entry (inside the caller's transaction) and builds the answer. */
+function record(ctx: PassportContext, actor: Actor, pseudonym: string, policy: StoredPolicy, modelId: string, d: Scored, netSpeechSeconds: number | null): VerificationResponse {
+  const rawScore = d.rawScore ?? null;
+  // Until calibration (issue 4) the score is the cosine itself.
+  const score = rawScore;
+  const rec = ctx.store.verifications.record(pseudonym, {
+    policy: policy.name,
+    decision: d.decision,
+    reasons: d.reasons,
+    score,
+    rawScore,
+    threshold: policy.threshold,
+    netSpeechSeconds,
+    modelId,
+    actorKeyId: actor.keyId,
+  });
+  ctx.store.audit.append({
+    action: 'verification',
+    actorKeyId: actor.keyId,
+    subjectPseudonym: pseudonym,
+    outcome: d.decision,
+    details: { verificationId: rec.id, policy: policy.name, reasons: d.reasons, score: roundOrNull(score, 4), threshold: policy.threshold, model: modelId },
+  });
+  const response: VerificationResponse = {
+    verificationId: rec.id,
+    occurredAt: rec.occurredAt,
+    decision: d.decision,
+    reasons: d.reasons,
+    score,
+    rawScore,
+    threshold: policy.threshold,
+    policy: policy.name,
+    netSpeechSeconds: netSpeechSeconds === null ? null : round(netSpeechSeconds),
+    model: modelId,
+  };
+  if (d.retryAfterSeconds !== undefined) response.retryAfterSeconds = d.retryAfterSeconds;
+  if (d.additionalSpeechSecondsNeeded !== undefined) response.additionalSpeechSecondsNeeded = d.additionalSpeechSecondsNeeded;
+  return response;
+}
+
+type Analysis = Omit<AudioAnalysis, 'embedding'> & { embedding: Float32Array | null };
+
+/** No speech at all is an "inconclusive" verification with the seconds needed, not an error. */
+async function analyseOrNoSpeech(ctx: PassportContext, audio: { bytes: Uint8Array; contentType: string }): Promise<Analysis> {
+  try {
+    return await ctx.embedder.analyse(audio);
+  } catch (e) {
+    if (!isVoicePassportError(e) || e.code !== 'insufficient-speech') throw e;
+    const d = e.details ?? {};
+    const num = (k: string) => (typeof d[k] === 'number' && Number.isFinite(d[k]) ? (d[k] as number) : 0);
+    return {
+      embedding: null,
+      modelId: ctx.embedder.modelId,
+      netSpeechSeconds: num('netSpeechSeconds'),
+      snrDb: typeof d.snrDb === 'number' ? d.snrDb : null,
+      clippedRatio: num('clippedRatio'),
+      durationSeconds: num('durationSeconds'),
+      sampleRate: num('sampleRate'),
+    };
+  }
+}
