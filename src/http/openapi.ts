@@ -1,0 +1,524 @@
+/**
+ * The OpenAPI 3.1 description of the API, written by hand (the contract is designed, not derived).
+ * test/http/openapi.test.ts keeps it honest: every Express route and every error catalogue code must
+ * be documented here, with the roles the route really enforces.
+ *
+ * Extensions: `x-roles` (API key roles allowed), `x-problem-codes` (the catalogue codes a response
+ * status can carry), `x-general-problem-codes` (codes not tied to one operation).
+ */
+import { ACCEPTED_AUDIO_CONTENT_TYPES } from '../audio/content-type.js';
+import { errorCatalogue, errorCodes, type ErrorCode } from '../errors.js';
+import { auditActions } from '../passport/audit.js';
+import { enrolmentFeedbackCodes } from '../passport/enrolment.js';
+import { consentChannels, verificationDecisions, apiKeyRoles, type ApiKeyRole } from '../store/index.js';
+import { problemContentType, problemType } from './problem.js';
+
+type Schema = Record<string, unknown>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const str = (extra: Schema = {}): Schema => ({ type: 'string', ...extra });
+const num = (extra: Schema = {}): Schema => ({ type: 'number', ...extra });
+const int = (extra: Schema = {}): Schema => ({ type: 'integer', ...extra });
+const bool = (extra: Schema = {}): Schema => ({ type: 'boolean', ...extra });
+const nullable = (s: Schema): Schema => ({ anyOf: [s, { type: 'null' }] });
+const arr = (items: Schema, extra: Schema = {}): Schema => ({ type: 'array', items, ...extra });
+const time = (): Schema => str({ format: 'date-time' });
+/** An object with every listed property required (responses always carry every field). */
+const obj = (properties: Record<string, Schema>, optional: string[] = [], extra: Schema = {}): Schema => ({
+  type: 'object',
+  properties,
+  required: Object.keys(properties).filter((k) => !optional.includes(k)),
+  additionalProperties: false,
+  ...extra,
+});
+
+const decisionCounts = obj(Object.fromEntries(verificationDecisions.map((d) => [d, int({ minimum: 0 })])));
+
+const schemas: Record<string, Schema> = {
+  ProblemCode: {
+    type: 'string',
+    enum: [...errorCodes],
+    description: errorCodes.map((c) => `- \`${c}\` (${errorCatalogue[c].status}): ${errorCatalogue[c].title}`).join('\n'),
+  },
+  Problem: {
+    type: 'object',
+    description: 'RFC 9457 problem details. Extension members carry machine-readable figures, e.g. netSpeechSeconds or feedback.',
+    properties: {
+      type: str({ format: 'uri', description: `${problemType('internal').replace('internal', '{code}')}` }),
+      title: str(),
+      status: int(),
+      code: ref('ProblemCode'),
+      detail: str({ description: 'What went wrong and what to do about it.' }),
+      instance: str(),
+      requestId: str(),
+    },
+    required: ['type', 'title', 'status', 'code', 'detail'],
+    additionalProperties: true,
+  },
+  SubjectId: str({ pattern: '^[A-Za-z0-9._:-]{1,128}$', description: "The bank's customer id. Stored only as a keyed HMAC pseudonym." }),
+  ConsentInput: obj(
+    {
+      noticeVersion: str({ pattern: '^v[0-9]{1,4}$', description: 'The consent notice version shown (GET /v1/consent-notices/{version}).' }),
+      channel: str({ enum: [...consentChannels], description: 'Where consent was captured. Telephony keys may record "ivr" only.' }),
+      locale: str({ pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$', description: 'Language the notice was shown in; must exist for that version.' }),
+      evidence: str({ minLength: 1, maxLength: 4096, description: "The bank's reference to its own proof (e.g. IVR recording id). Blanked on erasure; its SHA-256 stays." }),
+    },
+    ['locale', 'evidence'],
+  ),
+  ConsentState: {
+    oneOf: [
+      obj({ active: { const: true }, givenAt: time(), noticeVersion: str(), channel: str({ enum: [...consentChannels] }), locale: nullable(str()) }),
+      obj({ active: { const: false }, withdrawnAt: nullable(time()) }),
+    ],
+  },
+  ConsentResponse: obj({ consent: ref('ConsentState') }),
+  WithdrawalResponse: obj({
+    consent: ref('ConsentState'),
+    erased: obj({ voiceprint: bool(), dataKey: bool(), enrolmentSamples: int({ minimum: 0 }), verifications: int({ minimum: 0 }) }),
+    withdrawn: bool({ description: 'False when there was no active consent (the call is idempotent).' }),
+    auditSeq: int(),
+  }),
+  ConsentNotice: obj({ version: str(), locale: str(), text: str({ description: 'Markdown.' }), sha256: str({ pattern: '^[0-9a-f]{64}$' }) }),
+  NoticeResponse: obj({ version: str(), availableLocales: arr(str()), notices: arr(ref('ConsentNotice'), { minItems: 1 }) }),
+  SampleQuality: obj({ netSpeechSeconds: num(), snrDb: nullable(num()), clippedRatio: num({ minimum: 0, maximum: 1 }), durationSeconds: num() }),
+  EnrolmentFeedback: str({
+    enum: [...enrolmentFeedbackCodes],
+    description:
+      'ok: sample used. too-short / no-speech: not enough speech (422). too-noisy / clipped: poor audio (422). not-same-speaker: the sample does not match the samples already given; the enrolment starts over (200).',
+  }),
+  EnrolmentResponse: obj({
+    status: str({ enum: ['enrolling', 'enrolled'], description: '"enrolled" when this sample completed the voiceprint.' }),
+    netSpeechSeconds: num({ description: 'Net speech collected in this enrolment so far.' }),
+    requiredSeconds: num(),
+    samples: int(),
+    requiredSamples: int(),
+    feedback: arr(ref('EnrolmentFeedback'), { minItems: 1 }),
+    sample: ref('SampleQuality'),
+    model: str(),
+  }),
+  VerificationResponse: obj(
+    {
+      verificationId: str({ format: 'uuid' }),
+      occurredAt: time(),
+      decision: str({ enum: [...verificationDecisions] }),
+      reasons: arr(
+        str({
+          enum: [
+            'score-above-threshold',
+            'score-below-threshold',
+            'insufficient-speech',
+            'low-snr',
+            'clipped-audio',
+            'consent-not-active',
+            'no-voiceprint',
+            'too-many-rejects',
+            'verification-disabled',
+          ],
+        }),
+      ),
+      score: nullable(num({ description: 'Until calibration: the cosine similarity, -1 to 1; accept when score >= threshold.' })),
+      rawScore: nullable(num({ description: 'The cosine similarity of the embeddings.' })),
+      threshold: num(),
+      policy: str(),
+      netSpeechSeconds: nullable(num()),
+      model: str(),
+      retryAfterSeconds: int({ description: '"locked" while throttled (also the Retry-After header).' }),
+      additionalSpeechSecondsNeeded: num({ description: '"inconclusive" for lack of speech: seconds of speech still needed.' }),
+    },
+    ['retryAfterSeconds', 'additionalSpeechSecondsNeeded'],
+  ),
+  Attempts: obj({ consecutiveRejects: int(), locked: bool(), retryAfterSeconds: nullable(int()), disabled: bool() }),
+  VoiceprintSummary: obj({ sampleCount: int(), netSpeechSeconds: num(), createdAt: time() }),
+  SubjectView: obj({
+    createdAt: time(),
+    lastUsedAt: nullable(time()),
+    consent: ref('ConsentState'),
+    enrolment: obj({
+      state: str({ enum: ['none', 'enrolling', 'enrolled'] }),
+      model: nullable(str()),
+      modelCurrent: nullable(bool()),
+      enrolledAt: nullable(time()),
+      voiceprint: nullable(ref('VoiceprintSummary')),
+      inProgress: obj({ samples: int(), netSpeechSeconds: num(), requiredSeconds: num(), requiredSamples: int() }),
+    }),
+    attempts: ref('Attempts'),
+    counts: obj({ verifications: int(), consentEvents: int() }),
+  }),
+  ConsentEvent: obj({
+    id: int(),
+    kind: str({ enum: ['given', 'withdrawn'] }),
+    noticeVersion: nullable(str()),
+    channel: nullable(str({ enum: [...consentChannels] })),
+    locale: nullable(str()),
+    evidence: nullable(str()),
+    evidenceSha256: nullable(str()),
+    reason: nullable(str({ enum: ['subject-request', 'erasure-request', 'retention-expired'] })),
+    actorKeyId: nullable(str()),
+    occurredAt: time(),
+  }),
+  SubjectExport: {
+    allOf: [
+      ref('SubjectView'),
+      {
+        type: 'object',
+        properties: {
+          exportedAt: time(),
+          pseudonym: str({ pattern: '^[0-9a-f]{64}$' }),
+          consentHistory: arr(ref('ConsentEvent')),
+          voiceprint: nullable(obj({ modelId: str(), sampleCount: int(), netSpeechSeconds: num(), formatVersion: int(), createdAt: time(), note: str() })),
+          verifications: arr(
+            obj({
+              id: str(),
+              occurredAt: time(),
+              policy: str(),
+              decision: str({ enum: [...verificationDecisions] }),
+              reasons: arr(str()),
+              score: nullable(num()),
+              rawScore: nullable(num()),
+              threshold: nullable(num()),
+              netSpeechSeconds: nullable(num()),
+              model: nullable(str()),
+            }),
+          ),
+          auditTrail: arr(obj({ seq: int(), occurredAt: time(), action: str({ enum: [...auditActions] }), actorKeyId: nullable(str()), outcome: str(), details: { type: 'object' } })),
+        },
+        required: ['exportedAt', 'pseudonym', 'consentHistory', 'voiceprint', 'verifications', 'auditTrail'],
+      },
+    ],
+  },
+  DeletionReceipt: obj({
+    receipt: obj({
+      reason: str({ enum: ['subject-request'] }),
+      erasedAt: time(),
+      subjectKnown: bool({ description: 'False when nothing was held.' }),
+      voiceprintErased: bool(),
+      dataKeyDestroyed: bool(),
+      enrolmentSamplesErased: int(),
+      verificationsErased: int(),
+      consentWithdrawn: bool(),
+      consentEvidenceRedacted: int(),
+      auditSeq: int(),
+      checkpointComplete: bool({ description: 'True when the erased pages also left the write-ahead log.' }),
+    }),
+  }),
+  PolicyInput: obj(
+    {
+      name: str({ pattern: '^[a-z][a-z0-9-]{0,31}$' }),
+      threshold: num({ minimum: -1, maximum: 1 }),
+      minNetSpeechSeconds: num({ minimum: 0.5, maximum: 60 }),
+      description: str({ maxLength: 200 }),
+    },
+    ['description'],
+  ),
+  Policy: obj({
+    name: str(),
+    threshold: num(),
+    minNetSpeechSeconds: num(),
+    description: str(),
+    targetFmr: nullable(num()),
+    updatedBy: nullable(str()),
+    updatedAt: time(),
+  }),
+  PoliciesInput: obj({ policies: arr(ref('PolicyInput'), { minItems: 1, maxItems: 32, description: 'The whole set; must include "standard".' }) }),
+  PoliciesResponse: obj({ policies: arr(ref('Policy')), scoreScale: str() }),
+  HistogramBin: obj({ lower: num(), upper: num(), accept: int(), reject: int() }),
+  StatsResponse: obj({
+    from: nullable(time()),
+    to: nullable(time()),
+    verifications: obj({ total: int(), byDecision: decisionCounts, byPolicy: { type: 'object', additionalProperties: decisionCounts } }),
+    scoreHistograms: { type: 'object', additionalProperties: arr(ref('HistogramBin')) },
+    enrolment: obj({ subjects: int(), enrolling: int(), enrolled: int() }),
+    lockouts: obj({ lockedDecisions: int(), verificationDisabledNow: int() }),
+  }),
+  AuditEntry: obj({
+    seq: int({ minimum: 1 }),
+    occurredAt: time(),
+    action: str({ enum: [...auditActions] }),
+    actorKeyId: nullable(str()),
+    subjectPseudonym: nullable(str({ pattern: '^[0-9a-f]{64}$' })),
+    outcome: str(),
+    details: { type: 'object' },
+    prevHash: str({ pattern: '^[0-9a-f]{64}$' }),
+    hash: str({ pattern: '^[0-9a-f]{64}$' }),
+  }),
+  AuditPage: obj({
+    entries: arr(ref('AuditEntry')),
+    nextAfterSeq: nullable(int()),
+    head: nullable(obj({ seq: int(), hash: str() })),
+  }),
+  LockoutResponse: obj({ attempts: ref('Attempts') }),
+  ApiKey: obj({
+    id: str({ pattern: '^key_[0-9a-f]{16}$' }),
+    role: str({ enum: [...apiKeyRoles] }),
+    name: str(),
+    createdAt: time(),
+    lastUsedAt: nullable(time()),
+    revokedAt: nullable(time()),
+  }),
+  CreateKeyInput: obj({ role: str({ enum: [...apiKeyRoles] }), name: str({ minLength: 1, maxLength: 200 }) }, ['name']),
+  CreatedKey: {
+    allOf: [ref('ApiKey'), { type: 'object', properties: { key: str({ description: 'The secret, shown only in this response.' }) }, required: ['key'] }],
+  },
+  KeyList: obj({ keys: arr(ref('ApiKey')) }),
+  Health: obj({ status: { const: 'ok' } }),
+  Readiness: obj({ status: str({ enum: ['ready', 'not-ready'] }), checks: { type: 'object', additionalProperties: bool() } }),
+};
+
+interface OpOptions {
+  summary: string;
+  description?: string;
+  roles: readonly ApiKeyRole[] | null;
+  params?: Schema[];
+  query?: Schema[];
+  body?: { contentType: 'json'; schema: string } | { contentType: 'audio' };
+  ok: { status: number; description: string; schema?: string; contentType?: string; headers?: Schema };
+  problems: ErrorCode[];
+}
+
+const subjectIdParam: Schema = { name: 'id', in: 'path', required: true, schema: ref('SubjectId') };
+const retryAfter: Schema = { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: int({ minimum: 1 }) } };
+
+/** Problem responses grouped by status, each listing the codes it can carry. */
+function problemResponses(codes: ErrorCode[]): Record<string, Schema> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const c of codes) byStatus.set(errorCatalogue[c].status, [...(byStatus.get(errorCatalogue[c].status) ?? []), c]);
+  const out: Record<string, Schema> = {};
+  for (const [status, cs] of [...byStatus].sort((a, b) => a[0] - b[0])) {
+    const r: Schema = {
+      description: cs.map((c) => `\`${c}\`: ${errorCatalogue[c].title}`).join('; '),
+      'x-problem-codes': cs,
+      content: { [problemContentType]: { schema: ref('Problem') } },
+    };
+    if (cs.some((c) => c === 'rate-limited' || c === 'overloaded')) r.headers = retryAfter;
+    if (cs.includes('unauthorized')) r.headers = { 'WWW-Authenticate': { description: 'Bearer realm="voice-passport"', schema: str() } };
+    out[String(status)] = r;
+  }
+  return out;
+}
+
+function op(o: OpOptions): Schema {
+  const authProblems: ErrorCode[] = o.roles === null ? [] : ['unauthorized', 'forbidden', 'rate-limited'];
+  const parameters = [...(o.params ?? []), ...(o.query ?? [])];
+  const ok: Schema = { description: o.ok.description };
+  if (o.ok.schema) ok.content = { [o.ok.contentType ?? 'application/json']: { schema: ref(o.ok.schema) } };
+  else if (o.ok.contentType) ok.content = { [o.ok.contentType]: { schema: str() } };
+  if (o.ok.headers) ok.headers = o.ok.headers;
+  const operation: Schema = {
+    summary: o.summary,
+    ...(o.description ? { description: o.description } : {}),
+    'x-roles': o.roles === null ? [] : [...o.roles],
+    security: o.roles === null ? [] : [{ apiKey: [] }],
+    ...(parameters.length ? { parameters } : {}),
+    responses: { [String(o.ok.status)]: ok, ...problemResponses([...new Set([...o.problems, ...authProblems, 'validation-failed', 'internal'] as ErrorCode[])]) },
+  };
+  if (o.body?.contentType === 'json') {
+    operation.requestBody = { required: true, content: { 'application/json': { schema: ref(o.body.schema) } } };
+  } else if (o.body?.contentType === 'audio') {
+    operation.requestBody = {
+      required: true,
+      description: `The audio, as received from the caller. Accepted types: ${ACCEPTED_AUDIO_CONTENT_TYPES.join(', ')}. Kept in memory only; never stored or logged.`,
+      content: Object.fromEntries(['audio/wav', 'audio/basic', 'audio/PCMU', 'audio/PCMA', 'audio/L16'].map((t) => [t, { schema: str({ format: 'binary' }) }])),
+    };
+  }
+  return operation;
+}
+
+const audioProblems: ErrorCode[] = [
+  'audio-empty',
+  'audio-malformed',
+  'audio-unsupported',
+  'audio-too-long',
+  'audio-invalid-samples',
+  'audio-sample-rate-unsupported',
+  'payload-too-large',
+  'overloaded',
+  'not-ready',
+];
+
+const paths: Record<string, Record<string, Schema>> = {
+  '/healthz': { get: op({ summary: 'Liveness', roles: null, ok: { status: 200, description: 'The process answers.', schema: 'Health' }, problems: [] }) },
+  '/readyz': {
+    get: op({
+      summary: 'Readiness: model loaded, database open',
+      roles: null,
+      ok: { status: 200, description: 'Ready. 503 with the same body shape while not ready.', schema: 'Readiness' },
+      problems: [],
+    }),
+  },
+  '/openapi.json': { get: op({ summary: 'This document', roles: null, ok: { status: 200, description: 'OpenAPI 3.1', contentType: 'application/json' }, problems: [] }) },
+  '/v1/subjects/{id}/consent': {
+    put: op({
+      summary: 'Record explicit consent (GDPR Art. 9(2)(a), 7(1))',
+      description: 'Records the notice version shown, channel, time and calling key. Unknown fields are refused.',
+      roles: ['telephony', 'enrolment'],
+      params: [subjectIdParam],
+      body: { contentType: 'json', schema: 'ConsentInput' },
+      ok: { status: 200, description: 'Consent is active.', schema: 'ConsentResponse' },
+      problems: ['unsupported-media-type', 'payload-too-large'],
+    }),
+    delete: op({
+      summary: 'Withdraw consent (Art. 7(3)); erases the voiceprint in the same transaction',
+      roles: ['telephony', 'enrolment'],
+      params: [subjectIdParam],
+      ok: { status: 200, description: 'Consent is withdrawn and biometric data erased. Idempotent.', schema: 'WithdrawalResponse' },
+      problems: [],
+    }),
+  },
+  '/v1/consent-notices/{version}': {
+    get: op({
+      summary: 'A consent notice text, English and Dutch',
+      description: 'Both languages, or the one chosen by ?locale (404 if absent) or Accept-Language (all languages if none matches).',
+      roles: ['telephony', 'enrolment', 'operator'],
+      params: [{ name: 'version', in: 'path', required: true, schema: str({ example: 'v1' }) }],
+      query: [{ name: 'locale', in: 'query', required: false, schema: str({ example: 'nl' }) }],
+      ok: { status: 200, description: 'The notice.', schema: 'NoticeResponse' },
+      problems: ['not-found'],
+    }),
+  },
+  '/v1/subjects/{id}/enrolments': {
+    post: op({
+      summary: 'Add an enrolment sample',
+      description:
+        'Samples accumulate until enough net speech is collected (VP_ENROL_MIN_SECONDS over at least VP_ENROL_MIN_SAMPLES samples); then the voiceprint is made, replacing any earlier one. Consent is checked before the audio is read (403 consent-required).',
+      roles: ['enrolment'],
+      params: [subjectIdParam],
+      body: { contentType: 'audio' },
+      ok: { status: 200, description: 'The sample was processed; see status and feedback.', schema: 'EnrolmentResponse' },
+      problems: ['consent-required', 'insufficient-speech', 'poor-audio-quality', ...audioProblems],
+    }),
+  },
+  '/v1/subjects/{id}/verifications': {
+    post: op({
+      summary: 'Verify a caller against the voiceprint',
+      description:
+        'Always 200 with a decision for a valid request: accept, reject, inconclusive (with additionalSpeechSecondsNeeded), not-enrolled, no-consent, locked (Retry-After while throttled after 5 consecutive rejects; disabled after 50 until an operator reset or re-enrolment). Never cached: each call computes afresh. A voiceprint of another model gives 409 model-changed: re-enrol.',
+      roles: ['telephony'],
+      params: [subjectIdParam],
+      query: [{ name: 'policy', in: 'query', required: false, schema: str({ default: 'standard' }) }],
+      body: { contentType: 'audio' },
+      ok: { status: 200, description: 'The decision.', schema: 'VerificationResponse', headers: retryAfter },
+      problems: ['model-changed', ...audioProblems],
+    }),
+  },
+  '/v1/subjects/{id}': {
+    get: op({
+      summary: 'What is held about a subject (Art. 15); never the template',
+      roles: ['enrolment'],
+      params: [subjectIdParam],
+      ok: { status: 200, description: 'Consent, enrolment, attempts, counts.', schema: 'SubjectView' },
+      problems: ['not-found'],
+    }),
+    delete: op({
+      summary: 'Erase the subject (Art. 17); returns a deletion receipt',
+      roles: ['enrolment'],
+      params: [subjectIdParam],
+      ok: { status: 200, description: 'Erased (idempotent).', schema: 'DeletionReceipt' },
+      problems: [],
+    }),
+  },
+  '/v1/subjects/{id}/export': {
+    get: op({
+      summary: 'Everything held about the subject, as JSON (Art. 15(3), 20)',
+      roles: ['enrolment'],
+      params: [subjectIdParam],
+      ok: { status: 200, description: 'The export.', schema: 'SubjectExport' },
+      problems: ['not-found'],
+    }),
+  },
+  '/v1/operator/policies': {
+    get: op({ summary: 'Verification policies', roles: ['operator'], ok: { status: 200, description: 'Policies.', schema: 'PoliciesResponse' }, problems: [] }),
+    put: op({
+      summary: 'Replace the set of policies',
+      roles: ['operator'],
+      body: { contentType: 'json', schema: 'PoliciesInput' },
+      ok: { status: 200, description: 'The new set.', schema: 'PoliciesResponse' },
+      problems: ['unsupported-media-type', 'payload-too-large'],
+    }),
+  },
+  '/v1/operator/stats': {
+    get: op({
+      summary: 'Aggregates: decisions by policy, score histograms, enrolment funnel, lockouts',
+      roles: ['operator'],
+      query: [
+        { name: 'from', in: 'query', required: false, schema: str({ format: 'date-time' }) },
+        { name: 'to', in: 'query', required: false, schema: str({ format: 'date-time' }) },
+      ],
+      ok: { status: 200, description: 'Statistics.', schema: 'StatsResponse' },
+      problems: [],
+    }),
+  },
+  '/v1/audit': {
+    get: op({
+      summary: 'The hash-chained audit log, paginated by sequence number',
+      roles: ['operator'],
+      query: [
+        { name: 'afterSeq', in: 'query', required: false, schema: int({ minimum: 0 }) },
+        { name: 'limit', in: 'query', required: false, schema: int({ minimum: 1, maximum: 1000, default: 100 }) },
+        { name: 'action', in: 'query', required: false, schema: str({ enum: [...auditActions] }) },
+        { name: 'from', in: 'query', required: false, schema: str({ format: 'date-time' }) },
+        { name: 'to', in: 'query', required: false, schema: str({ format: 'date-time' }) },
+      ],
+      ok: { status: 200, description: 'One page.', schema: 'AuditPage' },
+      problems: [],
+    }),
+  },
+  '/v1/operator/subjects/{id}/reset-lockout': {
+    post: op({
+      summary: 'Re-enable verification for a subject after lockout (NIST SP 800-63B-4 §3.2.3)',
+      roles: ['operator'],
+      params: [subjectIdParam],
+      ok: { status: 200, description: 'Attempt limiting reset.', schema: 'LockoutResponse' },
+      problems: ['not-found'],
+    }),
+  },
+  '/metrics': {
+    get: op({
+      summary: 'Prometheus metrics (operator key: decision rates and traffic are operational information)',
+      roles: ['operator'],
+      ok: { status: 200, description: 'Prometheus text format.', contentType: 'text/plain' },
+      problems: [],
+    }),
+  },
+  '/v1/admin/keys': {
+    get: op({ summary: 'API keys (never their secrets)', roles: ['admin'], ok: { status: 200, description: 'Keys.', schema: 'KeyList' }, problems: [] }),
+    post: op({
+      summary: 'Create an API key; the secret is in this response only',
+      roles: ['admin'],
+      body: { contentType: 'json', schema: 'CreateKeyInput' },
+      ok: { status: 201, description: 'Created.', schema: 'CreatedKey' },
+      problems: ['unsupported-media-type', 'payload-too-large'],
+    }),
+  },
+  '/v1/admin/keys/{keyId}': {
+    delete: op({
+      summary: 'Revoke an API key',
+      roles: ['admin'],
+      params: [{ name: 'keyId', in: 'path', required: true, schema: str() }],
+      ok: { status: 200, description: 'Revoked (idempotent).', schema: 'ApiKey' },
+      problems: ['not-found'],
+    }),
+  },
+};
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Voice Passport',
+    version: '0.1.0',
+    description:
+      'Privacy-first voice biometrics: explicit consent, enrolment, verification, access and erasure (GDPR Art. 7, 9, 15, 17). Errors are application/problem+json with a stable `code`.',
+    license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+  },
+  'x-general-problem-codes': {
+    description: 'Codes not tied to one operation: unknown paths, wrong methods, start-up (CLI/process only) and unexpected failures.',
+    codes: ['not-found', 'method-not-allowed', 'config-invalid', 'model-invalid', 'internal'] satisfies ErrorCode[],
+  },
+  security: [{ apiKey: [] }],
+  paths,
+  components: {
+    securitySchemes: {
+      apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer vp_<role>_…`. Roles: telephony, enrolment, operator, admin.' },
+    },
+    schemas,
+  },
+} as const;

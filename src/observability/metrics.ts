@@ -1,0 +1,133 @@
+/**
+ * Prometheus metrics (prom-client), one registry per app so tests and several apps in one process
+ * never share counters. Labels are route patterns (`/v1/subjects/:id`), never paths: a customer id
+ * must not reach the metrics (GDPR Art. 5(1)(c)), and patterns keep the label set small.
+ *
+ * Served at GET /metrics to operator keys only: the figures (decision rates per policy, traffic) are
+ * operational information worth protecting, and a scraper can send a bearer token
+ * (Prometheus `authorization: { credentials_file: … }`).
+ */
+import type { RequestHandler } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { isVoicePassportError } from '../errors.js';
+import type { Embedder } from '../passport/embedder.js';
+
+export interface EngineGaugeSource {
+  stats(): { workers: number; busy: number; queued: number };
+}
+
+export interface Metrics {
+  registry: Registry;
+  /** Records method, route pattern, status and duration of every response. */
+  httpMiddleware(routeLabel: (method: string, path: string) => string): RequestHandler;
+  decisions: Counter<'policy' | 'decision'>;
+  enrolmentSamples: Counter<'outcome'>;
+  modelLatency: Histogram<'outcome'>;
+}
+
+export interface MetricsOptions {
+  engine?: EngineGaugeSource;
+  /** Node process metrics (CPU, memory, event loop lag). Default true. */
+  processMetrics?: boolean;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'voice_passport_' });
+
+  const requests = new Counter({
+    name: 'voice_passport_http_requests_total',
+    help: 'HTTP requests by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'voice_passport_http_request_duration_seconds',
+    help: 'HTTP request latency by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const decisions = new Counter({
+    name: 'voice_passport_verification_decisions_total',
+    help: 'Verification decisions by policy and decision',
+    labelNames: ['policy', 'decision'] as const,
+    registers: [registry],
+  });
+  const enrolmentSamples = new Counter({
+    name: 'voice_passport_enrolment_samples_total',
+    help: 'Enrolment samples by outcome (accepted, enrolled, rejected, not-same-speaker)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const modelLatency = new Histogram({
+    name: 'voice_passport_model_analysis_seconds',
+    help: 'Time from handing audio to the embedding engine to its answer (queue wait included)',
+    labelNames: ['outcome'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32],
+    registers: [registry],
+  });
+  const engine = options.engine;
+  if (engine) {
+    new Gauge({
+      name: 'voice_passport_engine_queue_depth',
+      help: 'Analyses waiting for a worker',
+      registers: [registry],
+      collect() {
+        this.set(engine.stats().queued);
+      },
+    });
+    new Gauge({
+      name: 'voice_passport_engine_busy_workers',
+      help: 'Workers analysing audio now',
+      registers: [registry],
+      collect() {
+        this.set(engine.stats().busy);
+      },
+    });
+    new Gauge({
+      name: 'voice_passport_engine_workers',
+      help: 'Live embedding workers',
+      registers: [registry],
+      collect() {
+        this.set(engine.stats().workers);
+      },
+    });
+  }
+
+  return {
+    registry,
+    decisions,
+    enrolmentSamples,
+    modelLatency,
+    httpMiddleware: (routeLabel) => (req, res, next) => {
+      const start = process.hrtime.bigint();
+      res.once('finish', () => {
+        const labels = { method: req.method, route: routeLabel(req.method, req.path), status: String(res.statusCode) };
+        requests.inc(labels);
+        duration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
+      });
+      next();
+    },
+  };
+}
+
+/** Wraps an embedder so every analysis is timed (outcome "ok" or the error code). */
+export function timedEmbedder(embedder: Embedder, metrics: Pick<Metrics, 'modelLatency'>): Embedder {
+  return {
+    get modelId() {
+      return embedder.modelId;
+    },
+    async analyse(req) {
+      const end = metrics.modelLatency.startTimer();
+      try {
+        const r = await embedder.analyse(req);
+        end({ outcome: 'ok' });
+        return r;
+      } catch (e) {
+        end({ outcome: isVoicePassportError(e) ? e.code : 'internal' });
+        throw e;
+      }
+    },
+  };
+}
