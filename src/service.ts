@@ -7,6 +7,12 @@ import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { EmbeddingEngine } from './model/engine.js';
 import type { Logger } from './observability/logger.js';
+import { createMetrics, timedEmbedder } from './observability/metrics.js';
+import { bootstrapApiKeys } from './passport/api-keys.js';
+import { ConsentNotices, defaultConsentNoticesDir } from './passport/consent-notices.js';
+import { createPassportContext } from './passport/context.js';
+import { purgeExpiredVoiceprints } from './passport/retention.js';
+import { openStore, type Store } from './store/index.js';
 
 export interface RunningService {
   server: Server;
@@ -14,43 +20,103 @@ export interface RunningService {
   close: () => Promise<void>;
 }
 
+/** How often the retention purge runs (GDPR Art. 5(1)(e)); retention is counted in days, so hourly is ample. */
+export const retentionSweepIntervalMs = 60 * 60 * 1000;
+
 export async function startService(config: Readonly<Config>, logger: Logger): Promise<RunningService> {
-  const engine = await EmbeddingEngine.start({
-    modelsDir: config.modelsDir,
-    modelId: config.modelId,
-    workers: config.workers,
-    intraOpNumThreads: config.intraOpNumThreads,
-    maxQueue: config.queueMax,
-    maxAudioSeconds: config.maxAudioSeconds,
-    taskTimeoutMs: config.inferenceTimeoutMs,
-  });
+  const store = openStore({ dataDir: config.dataDir, env: process.env });
+  for (const warning of store.masterKey.warnings) logger.warn({ keyFile: store.masterKey.keyFile }, warning);
+
+  let engine: EmbeddingEngine;
+  try {
+    engine = await EmbeddingEngine.start({
+      modelsDir: config.modelsDir,
+      modelId: config.modelId,
+      workers: config.workers,
+      intraOpNumThreads: config.intraOpNumThreads,
+      maxQueue: config.queueMax,
+      maxAudioSeconds: config.maxAudioSeconds,
+      taskTimeoutMs: config.inferenceTimeoutMs,
+      onWorkerEvent: (event) => logger.warn({ event }, 'embedding worker event'),
+    });
+  } catch (e) {
+    store.close();
+    throw e;
+  }
   logger.info({ model: config.modelId, workers: config.workers }, 'model loaded');
 
-  const app = buildApp({
-    logger,
-    readiness: [{ name: 'model', ready: () => engine.ready }],
-  });
+  let retentionTimer: NodeJS.Timeout | undefined;
+  try {
+    const metrics = createMetrics({ engine });
+    const passport = createPassportContext({
+      store,
+      embedder: timedEmbedder(engine, metrics),
+      notices: ConsentNotices.load(defaultConsentNoticesDir()),
+      enrolment: { requiredSeconds: config.enrolMinSeconds, requiredSamples: config.enrolMinSamples },
+    });
 
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
-  });
-  // Slow-loris protection: a caller must send headers and body within bounded time.
-  server.headersTimeout = 15_000;
-  server.requestTimeout = 60_000;
-  server.keepAliveTimeout = 5_000;
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ port, host: config.host }, 'listening');
+    const initial = bootstrapApiKeys(store, config.dataDir);
+    if (initial) {
+      // The path only: the keys are in the 0600 file, never in the log.
+      logger.warn({ file: initial.file, roles: initial.keys.map((k) => k.role) }, 'no API keys existed: created one per role; read them from the file once, then delete it');
+    }
 
-  let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= (async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      await engine.close();
-    })());
-  return { server, port, close };
+    const purge = () => {
+      try {
+        const r = purgeExpiredVoiceprints(store, { retentionDays: config.retentionDays, now: new Date() });
+        if (r.purged > 0) logger.info({ purged: r.purged, cutoff: r.cutoff }, 'retention purge erased expired voiceprints');
+      } catch (err) {
+        logger.error({ err }, 'retention purge failed; it runs again at the next interval');
+      }
+    };
+    purge();
+    // unref: the timer must never keep the process alive on its own.
+    retentionTimer = setInterval(purge, retentionSweepIntervalMs).unref();
+
+    const app = buildApp({
+      logger,
+      readiness: [
+        { name: 'model', ready: () => engine.ready },
+        { name: 'database', ready: () => store.db.isOpen },
+      ],
+      api: { passport, rateLimitPerMinute: config.rateLimitPerMinute, maxAudioSeconds: config.maxAudioSeconds, metrics },
+    });
+
+    const server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    });
+    // Slow-loris protection: a caller must send headers and body within bounded time.
+    server.headersTimeout = 15_000;
+    server.requestTimeout = 60_000;
+    server.keepAliveTimeout = 5_000;
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    logger.info({ port, host: config.host }, 'listening');
+
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        clearInterval(retentionTimer);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await engine.close();
+        closeStore(store, logger);
+      })());
+    return { server, port, close };
+  } catch (e) {
+    clearInterval(retentionTimer);
+    await engine.close();
+    closeStore(store, logger);
+    throw e;
+  }
 }
 
+function closeStore(store: Store, logger: Logger): void {
+  try {
+    store.close();
+  } catch (err) {
+    logger.error({ err }, 'closing the store failed');
+  }
+}
