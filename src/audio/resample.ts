@@ -22,6 +22,7 @@
  * The output has zero delay: output sample m is the input's band-limited value at time m/toRate.
  */
 import { VoicePassportError } from '../errors.js';
+import { besselI0, kaiserBeta, kaiserLength, kaiserWindow } from './kaiser.js';
 
 /**
  * Kaiser design attenuation. The spec asks ≥ 60 dB; Kaiser's length formula is approximate, so the
@@ -58,31 +59,6 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
-/** Zeroth-order modified Bessel function of the first kind, by its power series. */
-function besselI0(x: number): number {
-  const half = x / 2;
-  let term = 1;
-  let sum = 1;
-  for (let k = 1; k < 200; k++) {
-    term *= (half / k) * (half / k);
-    sum += term;
-    if (term < sum * 1e-17) break;
-  }
-  return sum;
-}
-
-/** Kaiser's β for a given stopband attenuation in dB (Kaiser & Schafer 1980; Oppenheim & Schafer eq. 7.62). */
-export function kaiserBeta(attenuationDb: number): number {
-  if (attenuationDb > 50) return 0.1102 * (attenuationDb - 8.7);
-  if (attenuationDb >= 21) return 0.5842 * (attenuationDb - 21) ** 0.4 + 0.07886 * (attenuationDb - 21);
-  return 0;
-}
-
-/** Kaiser's filter length for attenuation A and transition width Δω rad/sample: N = (A − 7.95) / (2.285 Δω). */
-export function kaiserLength(attenuationDb: number, transitionRadians: number): number {
-  return Math.ceil((attenuationDb - 7.95) / (2.285 * transitionRadians));
-}
-
 /**
  * Windowed-sinc low-pass kernel in input-sample time: cutoff `cutoff` as a fraction of the input
  * Nyquist, Kaiser window of half-width `halfWidth` input samples.
@@ -90,7 +66,7 @@ export function kaiserLength(attenuationDb: number, transitionRadians: number): 
 function kernel(tau: number, cutoff: number, halfWidth: number, beta: number, i0Beta: number): number {
   const r = tau / halfWidth;
   if (r <= -1 || r >= 1) return 0;
-  const window = besselI0(beta * Math.sqrt(1 - r * r)) / i0Beta;
+  const window = kaiserWindow(r, beta, i0Beta);
   const x = cutoff * tau;
   const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
   return cutoff * sinc * window;
