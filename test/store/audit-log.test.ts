@@ -1,3 +1,4 @@
+/** Hash-chained append-only audit log: triggers and tamper detection (GDPR Art. 5(2), 30, 32(1)(d)). */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditEntryHash, genesisHash, type AuditEntryInput } from '../../src/store/audit-log.js';
 import type { Store } from '../../src/store/index.js';

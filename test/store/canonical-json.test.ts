@@ -1,3 +1,4 @@
+/** Canonical JSON for audit hashes: same entry, same bytes (GDPR Art. 5(2) accountability). */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/store/canonical-json.js';

@@ -1,3 +1,4 @@
+/** Key hierarchy and template encryption: round trips and tamper detection (GDPR Art. 32(1)(a); ISO/IEC 24745). */
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

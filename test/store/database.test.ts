@@ -1,3 +1,4 @@
+/** The one better-sqlite3 module: pragmas that GDPR Art. 32 / Art. 17 rely on, atomic transactions, checkpoint. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

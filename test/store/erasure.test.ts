@@ -1,3 +1,4 @@
+/** Erasure and retention: no template or key bytes left in any file (GDPR Art. 17, 5(1)(e)); consent proof kept (Art. 7(1)). */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

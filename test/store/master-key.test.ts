@@ -1,3 +1,4 @@
+/** Master key sources and the data-dir fallback with its warning (GDPR Art. 32(1)(a); ISO/IEC 24745 key separation). */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

@@ -1,3 +1,4 @@
+/** Versioned migrations: fresh schema, idempotent restart, all-or-nothing steps (GDPR Art. 32(1)(b) integrity). */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

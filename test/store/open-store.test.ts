@@ -1,3 +1,4 @@
+/** Opening the store: master key check (GDPR Art. 32(1)(a)), key-less CLI access, two processes on one data dir. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

@@ -1,3 +1,7 @@
+/**
+ * Repository round trips: API keys (hash only), subjects and attempt limiting across restart (NIST SP
+ * 800-63B §3.2.3), consent (GDPR Art. 7, 9(2)(a)), encrypted voiceprints, verifications, policies.
+ */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultAttemptLimits, recordOutcome } from '../../src/scoring/attempts.js';
 import { defaultPolicies } from '../../src/scoring/policy.js';
