@@ -1,7 +1,7 @@
 /**
- * Canonical JSON for hashing audit entries (GDPR Art. 5(2) accountability: a hash chain needs one byte form per entry): object keys sorted (by UTF-16 code units, as
- * Array.prototype.sort does), no whitespace, `undefined` properties omitted, and anything that JSON
- * cannot carry faithfully (NaN, ±Infinity, bigint, functions, typed arrays, Dates) refused rather than
+ * Canonical JSON for hashing audit entries (GDPR Art. 5(2) accountability: a hash chain needs one
+ * byte form per entry): object keys sorted (by UTF-16 code units, as Array.prototype.sort does),
+ * no whitespace, `undefined` properties omitted, and anything that JSON cannot carry faithfully (NaN, ±Infinity, bigint, functions, typed arrays, Dates) refused rather than
  * silently changed — so the same entry always hashes the same (in the spirit of RFC 8785 JCS for the
  * value types used here).
  */
