@@ -47,11 +47,9 @@ describe('computeFbank properties', () => {
     fc.assert(
       fc.property(arbSamples, arbRate, arbOptions, arbScale, (x, sr, o, scale) => {
         const m = computeFbank(x, sr, o, scale);
-        for (const v of m.data) {
-          expect(Number.isFinite(v)).toBe(true);
-          if (o.useLogFbank) expect(v).toBeGreaterThanOrEqual(LOG_EPS);
-          else expect(v).toBeGreaterThanOrEqual(0);
-        }
+        const floor = o.useLogFbank ? LOG_EPS : 0;
+        const bad = Array.from(m.data).filter((v) => !Number.isFinite(v) || v < floor);
+        expect(bad).toEqual([]);
       }),
       { numRuns: 80 },
     );
@@ -80,6 +78,7 @@ describe('computeFbank properties', () => {
           const b = normaliseFeatures(unit, 'mean');
           expect(a.frames).toBe(b.frames);
           let compared = 0;
+          let maxDiff = 0;
           for (let bin = 0; bin < a.bins; bin++) {
             let nearFloor = false;
             for (let t = 0; t < a.frames; t++) if (unit.data[t * a.bins + bin]! < LOG_EPS + 3) nearFloor = true;
@@ -87,9 +86,10 @@ describe('computeFbank properties', () => {
             compared++;
             for (let t = 0; t < a.frames; t++) {
               const i = t * a.bins + bin;
-              expect(Math.abs(a.data[i]! - b.data[i]!)).toBeLessThan(1e-3);
+              maxDiff = Math.max(maxDiff, Math.abs(a.data[i]! - b.data[i]!));
             }
           }
+          expect(maxDiff).toBeLessThan(1e-3);
           expect(compared).toBeGreaterThanOrEqual(a.bins * 0.75);
         },
       ),
