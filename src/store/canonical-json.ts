@@ -1,9 +1,9 @@
 /**
  * Canonical JSON for hashing audit entries (GDPR Art. 5(2) accountability: a hash chain needs one
- * byte form per entry): object keys sorted (by UTF-16 code units, as Array.prototype.sort does),
- * no whitespace, `undefined` properties omitted, and anything that JSON cannot carry faithfully (NaN, ±Infinity, bigint, functions, typed arrays, Dates) refused rather than
- * silently changed — so the same entry always hashes the same (in the spirit of RFC 8785 JCS for the
- * value types used here).
+ * byte form per entry). Object keys sorted (by UTF-16 code units, as Array.prototype.sort does), no
+ * whitespace, `undefined` properties omitted; anything JSON cannot carry faithfully (NaN, ±Infinity,
+ * bigint, functions, typed arrays, Dates) is refused rather than silently changed, so the same entry
+ * always hashes the same (in the spirit of RFC 8785 JCS for the value types used here).
  */
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
