@@ -110,7 +110,7 @@ describe('RealFft', () => {
           expect(Math.abs(freq / n - time)).toBeLessThanOrEqual(1e-9 * Math.max(time, 1));
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 30 },
     );
   });
 });

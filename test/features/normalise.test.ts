@@ -84,7 +84,7 @@ describe('normaliseFeatures', () => {
           }
         },
       ),
-      { numRuns: 100 },
+      { numRuns: 50 },
     );
   });
 });
