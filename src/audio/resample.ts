@@ -142,51 +142,102 @@ export function resample(samples: Float32Array, fromRate: number, toRate: number
   checkRate(fromRate, 'the input rate');
   checkRate(toRate, 'the output rate');
   if (fromRate === toRate) return samples.slice();
-  const n = samples.length;
-  if (n === 0) return new Float32Array(0);
+  if (samples.length === 0) return new Float32Array(0);
 
   const bank = filterBankFor(fromRate, toRate);
-  const { interpolation: L, decimation: M, taps, reach, coefficients } = bank;
-  const outLength = Math.ceil((n * L) / M);
-  const out = new Float32Array(outLength);
+  const out = new Float32Array(Math.ceil((samples.length * bank.interpolation) / bank.decimation));
+  if (!bank.exact) convolveInterpolated(bank, samples, out);
+  else if (bank.interpolation === 1) decimateSymmetric(bank, samples, out);
+  else convolvePolyphase(bank, samples, out);
+  return out;
+}
 
-  // Output m sits at input time m·M/L = i0 + p/L; both advance by whole integers, never by floats.
+/** Σ coefficients[row + k] · samples[start + k] over the taps that fall inside the signal. */
+function dot(coefficients: Float64Array, row: number, taps: number, samples: Float32Array, start: number): number {
+  const n = samples.length;
+  const kFrom = start < 0 ? -start : 0;
+  const kTo = start + taps > n ? n - start : taps;
+  // Four independent accumulators let the JIT overlap the multiply-adds (≈2× faster than one).
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  let k = kFrom;
+  let c = row + k;
+  let j = start + k;
+  for (; k + 3 < kTo; k += 4, c += 4, j += 4) {
+    a0 += coefficients[c]! * samples[j]!;
+    a1 += coefficients[c + 1]! * samples[j + 1]!;
+    a2 += coefficients[c + 2]! * samples[j + 2]!;
+    a3 += coefficients[c + 3]! * samples[j + 3]!;
+  }
+  for (; k < kTo; k++, c++, j++) a0 += coefficients[c]! * samples[j]!;
+  return a0 + a1 + a2 + a3;
+}
+
+/** General rational ratio: output m sits at input time m·M/L = i0 + p/L, tracked in integers. */
+function convolvePolyphase(bank: FilterBank, samples: Float32Array, out: Float32Array): void {
+  const { interpolation: L, decimation: M, taps, reach, coefficients } = bank;
   const stepWhole = Math.floor(M / L);
   const stepPhase = M % L;
   let i0 = 0;
   let p = 0;
-  for (let m = 0; m < outLength; m++) {
+  for (let m = 0; m < out.length; m++) {
+    out[m] = dot(coefficients, p * taps, taps, samples, i0 - reach);
+    i0 += stepWhole;
+    p += stepPhase;
+    if (p >= L) {
+      p -= L;
+      i0 += 1;
+    }
+  }
+}
+
+/**
+ * Integer decimation (L = 1, e.g. 48 → 16 kHz): the single phase is the kernel at τ = reach … −reach
+ * (plus a final zero tap), symmetric about tap `reach`, so pairs of samples share one multiply.
+ */
+function decimateSymmetric(bank: FilterBank, samples: Float32Array, out: Float32Array): void {
+  const { decimation: M, taps, reach, coefficients } = bank;
+  const n = samples.length;
+  for (let m = 0, i0 = 0; m < out.length; m++, i0 += M) {
+    if (i0 - reach < 0 || i0 + reach >= n) {
+      out[m] = dot(coefficients, 0, taps, samples, i0 - reach);
+      continue;
+    }
+    let a0 = coefficients[reach]! * samples[i0]!;
+    let a1 = 0;
+    let j = 1;
+    for (; j + 1 <= reach; j += 2) {
+      a0 += coefficients[reach + j]! * (samples[i0 - j]! + samples[i0 + j]!);
+      a1 += coefficients[reach + j + 1]! * (samples[i0 - j - 1]! + samples[i0 + j + 1]!);
+    }
+    for (; j <= reach; j++) a0 += coefficients[reach + j]! * (samples[i0 - j]! + samples[i0 + j]!);
+    out[m] = a0 + a1;
+  }
+}
+
+/** Huge L (odd rate pairs): coefficients linearly interpolated between the nearest two of the sampled phases. */
+function convolveInterpolated(bank: FilterBank, samples: Float32Array, out: Float32Array): void {
+  const { interpolation: L, decimation: M, taps, reach, coefficients } = bank;
+  const n = samples.length;
+  const stepWhole = Math.floor(M / L);
+  const stepPhase = M % L;
+  let i0 = 0;
+  let p = 0;
+  for (let m = 0; m < out.length; m++) {
     const start = i0 - reach;
     const kFrom = start < 0 ? -start : 0;
     const kTo = start + taps > n ? n - start : taps;
+    const position = (p / L) * INTERPOLATED_PHASES;
+    const lower = Math.floor(position);
+    const alpha = position - lower;
+    const rowA = lower * taps;
+    const rowB = rowA + taps;
     let acc = 0;
-    if (bank.exact) {
-      // Four independent accumulators let the JIT overlap the multiply-adds (≈2× faster than one).
-      const row = p * taps;
-      let a1 = 0;
-      let a2 = 0;
-      let a3 = 0;
-      let k = kFrom;
-      let c = row + k;
-      let j = start + k;
-      for (; k + 3 < kTo; k += 4, c += 4, j += 4) {
-        acc += coefficients[c]! * samples[j]!;
-        a1 += coefficients[c + 1]! * samples[j + 1]!;
-        a2 += coefficients[c + 2]! * samples[j + 2]!;
-        a3 += coefficients[c + 3]! * samples[j + 3]!;
-      }
-      for (; k < kTo; k++, c++, j++) acc += coefficients[c]! * samples[j]!;
-      acc += a1 + a2 + a3;
-    } else {
-      const position = (p / L) * INTERPOLATED_PHASES;
-      const lower = Math.floor(position);
-      const alpha = position - lower;
-      const rowA = lower * taps;
-      const rowB = rowA + taps;
-      for (let k = kFrom; k < kTo; k++) {
-        const c = coefficients[rowA + k]! + alpha * (coefficients[rowB + k]! - coefficients[rowA + k]!);
-        acc += c * samples[start + k]!;
-      }
+    for (let k = kFrom; k < kTo; k++) {
+      const c = coefficients[rowA + k]! + alpha * (coefficients[rowB + k]! - coefficients[rowA + k]!);
+      acc += c * samples[start + k]!;
     }
     out[m] = acc;
     i0 += stepWhole;
@@ -196,7 +247,6 @@ export function resample(samples: Float32Array, fromRate: number, toRate: number
       i0 += 1;
     }
   }
-  return out;
 }
 
 /** Design figures of the filter used for a rate pair (for tests, benchmarks and documentation). */
