@@ -70,7 +70,7 @@ export async function embedCommand(argv: string[], config: Readonly<Config>): Pr
         },
       );
       inFlight.set(i, task.finally(() => inFlight.delete(i)));
-      if (inFlight.size >= engine.workerCount * 2) await Promise.race(inFlight.values());
+      if (inFlight.size >= Math.max(1, engine.stats().workers) * 2) await Promise.race(inFlight.values());
     }
     await Promise.all(inFlight.values());
   } finally {
