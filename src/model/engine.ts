@@ -257,15 +257,21 @@ export class EmbeddingEngine {
     slot.task = task;
     task.startedAt = performance.now();
     slot.timer = setTimeout(() => this.onTimeout(slot), this.limits.taskTimeoutMs);
+    // Structured clone copies a view's whole ArrayBuffer, which for a slice of Node's Buffer
+    // pool or of a larger body is more than the audio. So a partial view is cut out first and
+    // that private copy transferred; a whole buffer is cloned, never transferred, because it is
+    // still the caller's.
+    const { bytes } = task.input;
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    const own = whole ? bytes : bytes.slice();
     const msg: ToWorker = {
       type: 'analyse',
       id: task.id,
-      // Copied, not transferred: the caller's bytes may share Node's Buffer pool.
-      bytes: task.input.bytes,
+      bytes: own,
       contentType: task.input.contentType,
       maxSeconds: this.limits.maxAudioSeconds,
     };
-    slot.worker.postMessage(msg);
+    slot.worker.postMessage(msg, whole ? [] : [own.buffer as ArrayBuffer]);
   }
 
   private finish(slot: Slot): Task | null {

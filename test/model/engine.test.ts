@@ -105,6 +105,18 @@ describe('EmbeddingEngine with the test model (one worker)', () => {
     expect(Array.from(other.embedding)).not.toEqual(Array.from(a.embedding));
   });
 
+  it('reads only the view it is given and never detaches the caller’s buffers', async () => {
+    const big = new Uint8Array(speech3s.length + 1000).fill(0xff);
+    big.set(speech3s, 500);
+    const view = big.subarray(500, 500 + speech3s.length);
+    const fromView = await engine.analyse({ bytes: view, contentType: 'audio/wav' });
+    const fromWhole = await engine.analyse({ bytes: speech3s, contentType: 'audio/wav' });
+    expect(Array.from(fromView.embedding)).toEqual(Array.from(fromWhole.embedding));
+    expect(big.byteLength).toBe(speech3s.length + 1000);
+    expect(view.byteLength).toBe(speech3s.length);
+    expect(speech3s.byteLength).toBeGreaterThan(0);
+  });
+
   it('analyses 8 kHz telephone audio (VAD at 8 kHz, model at 16 kHz) and reports the input rate', async () => {
     const a = await engine.analyse({ bytes: wav(speechLike({ seconds: 3, sampleRate: 8000 }), 8000), contentType: 'audio/wav' });
     expect(a.sampleRate).toBe(8000);
