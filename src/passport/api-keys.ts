@@ -19,16 +19,19 @@ export const createKeySchema = z
 
 export type CreateKeyInput = z.infer<typeof createKeySchema>;
 
+/** What key administration needs: no master key, so the CLI can run it on the server's data dir. */
+export type KeyAdminStore = Pick<Store, 'db' | 'apiKeys' | 'audit'>;
+
 export interface CreatedKeyResponse extends ApiKeyRecord {
   /** The secret: shown this once, never stored. */
   key: string;
 }
 
-export function listKeys(store: Store): { keys: ApiKeyRecord[] } {
+export function listKeys(store: KeyAdminStore): { keys: ApiKeyRecord[] } {
   return { keys: store.apiKeys.list() };
 }
 
-export function createKey(store: Store, actor: Actor | null, input: CreateKeyInput): CreatedKeyResponse {
+export function createKey(store: KeyAdminStore, actor: Actor | null, input: CreateKeyInput): CreatedKeyResponse {
   return store.db.transaction(() => {
     const created = store.apiKeys.create({ role: input.role, ...(input.name === undefined ? {} : { name: input.name }) });
     store.audit.append({
@@ -42,13 +45,17 @@ export function createKey(store: Store, actor: Actor | null, input: CreateKeyInp
   });
 }
 
-export function revokeKey(store: Store, actor: Actor, keyId: string): ApiKeyRecord {
+/**
+ * `allowLastAdmin`: the CLI (someone with access to the data dir) may revoke the last admin key, e.g.
+ * a leaked one, and then create a new one; over the API that would lock every admin out.
+ */
+export function revokeKey(store: KeyAdminStore, actor: Actor, keyId: string, options: { allowLastAdmin?: boolean } = {}): ApiKeyRecord {
   return store.db.transaction(() => {
     const existing = store.apiKeys.findById(keyId);
     if (existing === undefined) throw new VoicePassportError('not-found', `There is no API key "${keyId.slice(0, 40)}".`);
     if (existing.revokedAt !== null) return existing;
     // Revoking the last admin key would leave nobody able to manage keys over the API.
-    if (existing.role === 'admin' && store.apiKeys.countActive('admin') <= 1) {
+    if (existing.role === 'admin' && !options.allowLastAdmin && store.apiKeys.countActive('admin') <= 1) {
       throw new VoicePassportError('validation-failed', 'This is the last active admin key; create another admin key before revoking it (or use `voice-passport keys revoke`).');
     }
     const revoked = store.apiKeys.revoke(keyId)!;
