@@ -3,7 +3,7 @@
  * results) and is recorded, decision and scores only (GDPR Art. 5(1)(c)).
  *
  * Order of checks, each before the audio is even read:
- *  1. consent active (Art. 9(2)(a))        → "no-consent"
+ *  1. consent active (Art. 9(2)(a))        → "no-consent" ("not-enrolled" once erased, Art. 17)
  *  2. a voiceprint exists                   → "not-enrolled"
  *  3. made with the running model           → 409 model-changed: re-enrol, never score across models
  *  4. attempt limiting (NIST SP 800-63B-4 §3.2.3: ≥ 30 s between attempts after 5 consecutive
@@ -70,7 +70,14 @@ type Precheck = { kind: 'decided'; decision: VerificationDecision; reasons: Veri
 
 /** Checks 1-4 (see the module comment). Throws model-changed. */
 function precheck(ctx: PassportContext, pseudonym: string, modelId: string): Precheck {
-  if (!ctx.store.consents.current(pseudonym).active) return { kind: 'decided', decision: 'no-consent', reasons: ['consent-not-active'] };
+  if (!ctx.store.consents.current(pseudonym).active) {
+    // After an erasure (Art. 17) or the retention purge the subject is simply not enrolled any more:
+    // to use the service again they consent and enrol afresh. "no-consent" is for a subject who never
+    // consented or withdrew consent (Art. 7(3)).
+    const last = ctx.store.consents.history(pseudonym).at(-1);
+    const erased = last?.reason === 'erasure-request' || last?.reason === 'retention-expired';
+    return erased ? { kind: 'decided', decision: 'not-enrolled', reasons: ['no-voiceprint'] } : { kind: 'decided', decision: 'no-consent', reasons: ['consent-not-active'] };
+  }
   const voiceprint = ctx.store.voiceprints.voiceprintMetadata(pseudonym);
   if (voiceprint === undefined) return { kind: 'decided', decision: 'not-enrolled', reasons: ['no-voiceprint'] };
   if (voiceprint.modelId !== modelId) {

@@ -1,0 +1,212 @@
+/** PUT/DELETE /v1/subjects/{id}/consent and GET /v1/consent-notices/{version}. */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import request from 'supertest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultConsentNoticesDir } from '../../src/passport/consent-notices.js';
+import { toneWav } from '../passport/fakes.js';
+import { auditEntries, consent, consentAndEnrol, createHarness, exportSubject, getSubject, verifyCall, type Harness } from './harness.js';
+
+const T0 = '2026-03-01T09:00:00.000Z';
+const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+
+let h: Harness;
+beforeEach(() => {
+  h = createHarness();
+});
+afterEach(() => h.close());
+
+describe('PUT /v1/subjects/{id}/consent', () => {
+  it('records explicit consent with notice version, channel, locale, time and actor', async () => {
+    const res = await consent(h, 'cust-1', { noticeVersion: 'v1', channel: 'web', locale: 'nl-NL', evidence: 'form 2026-0042' });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.body).toEqual({ consent: { active: true, givenAt: T0, noticeVersion: 'v1', channel: 'web', locale: 'nl-NL' } });
+
+    const view = await getSubject(h, 'cust-1');
+    expect(view.body.consent).toEqual({ active: true, givenAt: T0, noticeVersion: 'v1', channel: 'web', locale: 'nl-NL' });
+    const exported = await exportSubject(h, 'cust-1');
+    expect(exported.body.consentHistory).toEqual([
+      {
+        id: 1,
+        kind: 'given',
+        noticeVersion: 'v1',
+        channel: 'web',
+        locale: 'nl-NL',
+        evidence: 'form 2026-0042',
+        evidenceSha256: sha256('form 2026-0042'),
+        reason: null,
+        actorKeyId: h.keyIds.enrolment,
+        occurredAt: T0,
+      },
+    ]);
+    const given = (await auditEntries(h)).filter((e) => e.action === 'consent.given');
+    expect(given).toHaveLength(1);
+    expect(given[0]).toMatchObject({
+      actorKeyId: h.keyIds.enrolment,
+      subjectPseudonym: exported.body.pseudonym,
+      outcome: 'given',
+      // The evidence text itself stays out of the audit log.
+      details: { noticeVersion: 'v1', channel: 'web', locale: 'nl-NL', evidence: true },
+    });
+    // The audit log never holds the customer id.
+    expect(JSON.stringify(await auditEntries(h))).not.toContain('cust-1');
+  });
+
+  it('a telephony key records consent captured in the IVR, and only there', async () => {
+    const ivr = await consent(h, 'cust-2', { noticeVersion: 'v1', channel: 'ivr' }, 'telephony');
+    expect(ivr.status).toBe(200);
+    expect(ivr.body).toEqual({ consent: { active: true, givenAt: T0, noticeVersion: 'v1', channel: 'ivr', locale: null } });
+    const web = await consent(h, 'cust-3', { noticeVersion: 'v1', channel: 'web' }, 'telephony');
+    expect(web.status).toBe(403);
+    expect(web.body).toMatchObject({ code: 'forbidden', detail: 'A telephony key records consent captured in the IVR only (channel "ivr").' });
+    expect((await getSubject(h, 'cust-3')).status).toBe(404);
+  });
+
+  it('refuses unknown fields, bad values and unknown notice versions with 400 and the reasons', async () => {
+    const extra = await consent(h, 'cust-1', { noticeVersion: 'v1', channel: 'web', marketing: true });
+    expect(extra.status).toBe(400);
+    expect(extra.body).toEqual({
+      type: 'https://voice-passport.dev/problems/validation-failed',
+      title: 'The request is not valid',
+      status: 400,
+      code: 'validation-failed',
+      detail: 'The request body is not valid: body: Unrecognized key: "marketing".',
+      issues: [{ path: 'body', message: 'Unrecognized key: "marketing"' }],
+      instance: '/v1/subjects/cust-1/consent',
+      requestId: extra.headers['x-request-id'],
+    });
+
+    const channel = await consent(h, 'cust-1', { noticeVersion: 'v1', channel: 'email' });
+    expect(channel.status).toBe(400);
+    expect(channel.body.issues).toEqual([{ path: 'body.channel', message: 'Invalid option: expected one of "ivr"|"web"|"app"|"agent"' }]);
+
+    const version = await consent(h, 'cust-1', { noticeVersion: 'v9', channel: 'web' });
+    expect(version.status).toBe(400);
+    expect(version.body).toMatchObject({ code: 'validation-failed', detail: 'There is no consent notice "v9"; consent must name the notice shown.', availableVersions: ['v1'] });
+
+    const locale = await consent(h, 'cust-1', { noticeVersion: 'v1', channel: 'web', locale: 'de' });
+    expect(locale.status).toBe(400);
+    expect(locale.body).toMatchObject({ code: 'validation-failed', availableLocales: ['en', 'nl'] });
+
+    const missing = await consent(h, 'cust-1', {});
+    expect(missing.status).toBe(400);
+    expect(missing.body.issues.map((i: { path: string }) => i.path)).toEqual(['body.noticeVersion', 'body.channel']);
+
+    // Nothing was stored by any of these.
+    expect((await getSubject(h, 'cust-1')).status).toBe(404);
+  });
+
+  it('415 for a body that is not JSON, 400 for broken JSON and for a bad subject id', async () => {
+    const text = await request(h.app).put('/v1/subjects/cust-1/consent').set(h.auth('enrolment')).set('Content-Type', 'text/plain').send('noticeVersion=v1');
+    expect(text.status).toBe(415);
+    expect(text.body).toMatchObject({ code: 'unsupported-media-type', detail: 'Send the body as JSON with "Content-Type: application/json".' });
+    const broken = await request(h.app).put('/v1/subjects/cust-1/consent').set(h.auth('enrolment')).set('Content-Type', 'application/json').send('{"noticeVersion":');
+    expect(broken.status).toBe(400);
+    expect(broken.body).toMatchObject({ code: 'validation-failed', detail: 'The request body is not valid JSON.' });
+    for (const id of ['bad%20id', 'a'.repeat(129), '%C3%A9t%C3%A9']) {
+      const res = await consent(h, id);
+      expect(res.status, id).toBe(400);
+      expect(res.body.detail).toBe('A subject id is 1-128 characters of A-Z, a-z, 0-9, ".", "_", ":" and "-".');
+    }
+  });
+});
+
+describe('DELETE /v1/subjects/{id}/consent', () => {
+  it('withdraws consent and erases the voiceprint in the same transaction; proof of consent remains', async () => {
+    await consentAndEnrol(h, 'cust-1');
+    expect((await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4 }))).body.decision).toBe('accept');
+
+    h.clock.advance(60_000);
+    const res = await request(h.app).delete('/v1/subjects/cust-1/consent').set(h.auth('telephony'));
+    expect(res.status).toBe(200);
+    const T1 = '2026-03-01T09:01:00.000Z';
+    const audit = await auditEntries(h);
+    const withdrawal = audit.find((e) => e.action === 'consent.withdrawn')!;
+    expect(res.body).toEqual({
+      consent: { active: false, withdrawnAt: T1 },
+      erased: { voiceprint: true, dataKey: true, enrolmentSamples: 0, verifications: 1 },
+      withdrawn: true,
+      auditSeq: withdrawal.seq,
+    });
+    expect(withdrawal).toMatchObject({
+      actorKeyId: h.keyIds.telephony,
+      outcome: 'erased',
+      details: { reason: 'consent-withdrawn', voiceprintErased: true, enrolmentSamplesErased: 0, verificationsErased: 1, consentWithdrawn: true },
+    });
+
+    const view = await getSubject(h, 'cust-1');
+    expect(view.body.consent).toEqual({ active: false, withdrawnAt: T1 });
+    expect(view.body.enrolment).toEqual({
+      state: 'none',
+      model: null,
+      modelCurrent: null,
+      enrolledAt: null,
+      voiceprint: null,
+      inProgress: { samples: 0, netSpeechSeconds: 0, requiredSeconds: 8, requiredSamples: 2 },
+    });
+    const exported = await exportSubject(h, 'cust-1');
+    expect(exported.body.consentHistory.map((e: { kind: string; reason: string | null }) => [e.kind, e.reason])).toEqual([
+      ['given', null],
+      ['withdrawn', 'subject-request'],
+    ]);
+    expect(exported.body.voiceprint).toBeNull();
+    expect(exported.body.verifications).toEqual([]);
+
+    // Withdrawn: verification says so, and the audio is not even analysed.
+    const calls = h.embedder.calls;
+    const verify = await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4 }));
+    expect(verify.body).toMatchObject({ decision: 'no-consent', reasons: ['consent-not-active'], score: null });
+    expect(h.embedder.calls).toBe(calls);
+  });
+
+  it('is idempotent: withdrawing again (or for an unknown subject) withdraws nothing and stores nothing', async () => {
+    await consent(h, 'cust-1');
+    expect((await request(h.app).delete('/v1/subjects/cust-1/consent').set(h.auth('enrolment'))).body.withdrawn).toBe(true);
+    const again = await request(h.app).delete('/v1/subjects/cust-1/consent').set(h.auth('enrolment'));
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({
+      consent: { active: false, withdrawnAt: T0 },
+      erased: { voiceprint: false, dataKey: false, enrolmentSamples: 0, verifications: 0 },
+      withdrawn: false,
+      auditSeq: again.body.auditSeq,
+    });
+    const unknown = await request(h.app).delete('/v1/subjects/stranger/consent').set(h.auth('enrolment'));
+    expect(unknown.body).toMatchObject({ consent: { active: false, withdrawnAt: null }, withdrawn: false });
+    expect((await getSubject(h, 'stranger')).status).toBe(404);
+  });
+});
+
+describe('GET /v1/consent-notices/{version}', () => {
+  const text = (locale: string) => fs.readFileSync(path.join(defaultConsentNoticesDir(), `v1.${locale}.md`), 'utf8');
+  const notice = (locale: string) => ({ version: 'v1', locale, text: text(locale), sha256: sha256(text(locale)) });
+
+  it('serves both languages without a preference', async () => {
+    const res = await request(h.app).get('/v1/consent-notices/v1').set(h.auth('enrolment'));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ version: 'v1', availableLocales: ['en', 'nl'], notices: [notice('en'), notice('nl')] });
+    expect(res.headers['content-language']).toBeUndefined();
+  });
+
+  it('picks one by ?locale or Accept-Language', async () => {
+    const nl = await request(h.app).get('/v1/consent-notices/v1?locale=nl-NL').set(h.auth('telephony'));
+    expect(nl.body).toEqual({ version: 'v1', availableLocales: ['en', 'nl'], notices: [notice('nl')] });
+    expect(nl.headers['content-language']).toBe('nl');
+    const accept = await request(h.app).get('/v1/consent-notices/v1').set(h.auth('operator')).set('Accept-Language', 'de-DE, en;q=0.5, nl;q=0.8');
+    expect(accept.body.notices).toEqual([notice('nl')]);
+    expect(accept.headers.vary).toContain('Accept-Language');
+    // No match in Accept-Language: every language, rather than nothing.
+    const none = await request(h.app).get('/v1/consent-notices/v1').set(h.auth('enrolment')).set('Accept-Language', 'fr');
+    expect(none.body.notices).toEqual([notice('en'), notice('nl')]);
+  });
+
+  it('404 for an unknown version or an explicit locale that does not exist', async () => {
+    const v9 = await request(h.app).get('/v1/consent-notices/v9').set(h.auth('enrolment'));
+    expect(v9.status).toBe(404);
+    expect(v9.body).toMatchObject({ code: 'not-found', detail: 'There is no consent notice "v9".', availableVersions: ['v1'] });
+    const fr = await request(h.app).get('/v1/consent-notices/v1?locale=fr').set(h.auth('enrolment'));
+    expect(fr.status).toBe(404);
+    expect(fr.body).toMatchObject({ code: 'not-found', detail: 'Notice v1 has no text in fr.', availableLocales: ['en', 'nl'] });
+  });
+});

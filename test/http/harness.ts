@@ -1,0 +1,135 @@
+/**
+ * An in-process API for tests: a real store in a temp dir, the fake embedder, one key per role,
+ * a movable clock shared by store and use cases, and `reopen()` to prove state survives a restart.
+ */
+import { Writable } from 'node:stream';
+import type { Express } from 'express';
+import request from 'supertest';
+import { expect } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
+import { createKey } from '../../src/passport/api-keys.js';
+import { ConsentNotices, defaultConsentNoticesDir } from '../../src/passport/consent-notices.js';
+import { createPassportContext, type EnrolmentSettings, type PassportContext } from '../../src/passport/context.js';
+import type { ApiKeyRole, Store } from '../../src/store/index.js';
+import { movableClock, openTestStore, removeDir, tempDataDir, type MovableClock } from '../store/helpers.js';
+import { FakeEmbedder, toneWav } from '../passport/fakes.js';
+
+export interface Harness {
+  app: Express;
+  store: Store;
+  ctx: PassportContext;
+  embedder: FakeEmbedder;
+  clock: MovableClock;
+  metrics: Metrics;
+  dataDir: string;
+  /** Secret per role, and the key ids. */
+  keys: Record<ApiKeyRole, string>;
+  keyIds: Record<ApiKeyRole, string>;
+  /** Log lines written by the app. */
+  logLines: string[];
+  auth(role: ApiKeyRole): { Authorization: string };
+  /** Closes the store and opens it again on the same data dir (a restart). */
+  reopen(): void;
+  close(): void;
+}
+
+export interface HarnessOptions {
+  enrolment?: Partial<EnrolmentSettings>;
+  rateLimitPerMinute?: number;
+  maxAudioSeconds?: number;
+}
+
+export function createHarness(options: HarnessOptions = {}): Harness {
+  const dataDir = tempDataDir();
+  const clock = movableClock('2026-03-01T09:00:00.000Z');
+  const embedder = new FakeEmbedder();
+  const notices = ConsentNotices.load(defaultConsentNoticesDir());
+  const logLines: string[] = [];
+  const logger = createLogger(
+    'info',
+    new Writable({
+      write(chunk, _enc, cb) {
+        logLines.push(String(chunk));
+        cb();
+      },
+    }),
+  );
+
+  const h = {} as Harness;
+  const build = () => {
+    const store = openTestStore(dataDir, { clock });
+    const ctx = createPassportContext({ store, embedder, notices, clock, enrolment: { requiredSeconds: 8, requiredSamples: 2, ...options.enrolment } });
+    const metrics = createMetrics({ processMetrics: false, engine: { stats: () => ({ workers: 2, busy: 1, queued: 3 }) } });
+    const app = buildApp({
+      logger,
+      readiness: [{ name: 'database', ready: () => store.db.isOpen }],
+      api: { passport: ctx, rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000, maxAudioSeconds: options.maxAudioSeconds ?? 30, metrics },
+    });
+    Object.assign(h, { store, ctx, app, metrics });
+  };
+  build();
+
+  const keys = {} as Record<ApiKeyRole, string>;
+  const keyIds = {} as Record<ApiKeyRole, string>;
+  for (const role of ['telephony', 'enrolment', 'operator', 'admin'] as const) {
+    const k = createKey(h.store, null, { role });
+    keys[role] = k.key;
+    keyIds[role] = k.id;
+  }
+  Object.assign(h, {
+    embedder,
+    clock,
+    dataDir,
+    keys,
+    keyIds,
+    logLines,
+    auth: (role: ApiKeyRole) => ({ Authorization: `Bearer ${keys[role]}` }),
+    reopen: () => {
+      h.store.close();
+      build();
+    },
+    close: () => {
+      h.store.close();
+      removeDir(dataDir);
+    },
+  });
+  return h;
+}
+
+// --- calls the tests make again and again ---
+
+export function consent(h: Harness, id: string, body: Record<string, unknown> = { noticeVersion: 'v1', channel: 'web', locale: 'en' }, role: ApiKeyRole = 'enrolment') {
+  return request(h.app).put(`/v1/subjects/${id}/consent`).set(h.auth(role)).send(body);
+}
+
+export function enrolSample(h: Harness, id: string, audio: Uint8Array, contentType = 'audio/wav') {
+  return request(h.app).post(`/v1/subjects/${id}/enrolments`).set(h.auth('enrolment')).set('Content-Type', contentType).send(Buffer.from(audio));
+}
+
+/** Consent and two 5 s samples of the tone `freq`: enrolled (with the harness's 8 s / 2 samples). */
+export async function consentAndEnrol(h: Harness, id: string, freq = 200): Promise<void> {
+  expect((await consent(h, id)).status).toBe(200);
+  expect((await enrolSample(h, id, toneWav({ freq, seconds: 5 }))).body.status).toBe('enrolling');
+  expect((await enrolSample(h, id, toneWav({ freq, seconds: 5 }))).body.status).toBe('enrolled');
+}
+
+export function verifyCall(h: Harness, id: string, audio: Uint8Array, query = '') {
+  return request(h.app).post(`/v1/subjects/${id}/verifications${query}`).set(h.auth('telephony')).set('Content-Type', 'audio/wav').send(Buffer.from(audio));
+}
+
+export function getSubject(h: Harness, id: string) {
+  return request(h.app).get(`/v1/subjects/${id}`).set(h.auth('enrolment'));
+}
+
+export function exportSubject(h: Harness, id: string) {
+  return request(h.app).get(`/v1/subjects/${id}/export`).set(h.auth('enrolment'));
+}
+
+/** Every audit entry, oldest first. */
+export async function auditEntries(h: Harness): Promise<Array<Record<string, unknown> & { action: string; outcome: string; details: Record<string, unknown> }>> {
+  const res = await request(h.app).get('/v1/audit?limit=1000').set(h.auth('operator'));
+  expect(res.status).toBe(200);
+  return res.body.entries;
+}
