@@ -4,9 +4,12 @@
  * API's stable codes and a non-zero exit.
  */
 import { loadConfig } from '../config.js';
+import { auditCommand } from './audit.js';
 import { compareCommand, embedCommand } from './embed.js';
 import { featuresCommand } from './features.js';
+import { keysCommand } from './keys.js';
 import { fail } from './output.js';
+import { purgeCommand } from './purge.js';
 
 const usage = `usage: voice-passport <command> [options]
 
@@ -18,6 +21,13 @@ commands:
                               speaker embedding(s); JSON for one file, JSONL for several
   compare <audioA> <audioB> [--model ID]
                               cosine similarity of two recordings
+  keys create --role telephony|enrolment|operator|admin [--name NAME]
+                              new API key; the secret is printed this once
+  keys list                   API keys (ids, roles, times; never secrets)
+  keys revoke KEY_ID          revoke an API key
+  purge [--dry-run]           erase voiceprints unused for VP_RETENTION_DAYS
+  audit verify [--anchor SEQ:HASH]
+                              check the audit hash chain; exit 1 when broken
   serve                       run the HTTP service (same as npm start)
 
 Configuration comes from the environment (see README.md).`;
@@ -33,6 +43,14 @@ export async function runCli(argv: string[]): Promise<number> {
     case 'compare':
       await compareCommand(rest, loadConfig());
       return 0;
+    case 'keys':
+      keysCommand(rest, loadConfig().dataDir);
+      return 0;
+    case 'purge':
+      purgeCommand(rest, loadConfig());
+      return 0;
+    case 'audit':
+      return auditCommand(rest, loadConfig().dataDir);
     case 'serve':
       await import('../server.js');
       return -1; // keeps running; the server owns the exit
