@@ -8,7 +8,7 @@ import request from 'supertest';
 import { expect } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
+import { createMetrics, timedEmbedder, type Metrics } from '../../src/observability/metrics.js';
 import { createKey } from '../../src/passport/api-keys.js';
 import { ConsentNotices, defaultConsentNoticesDir } from '../../src/passport/consent-notices.js';
 import { createPassportContext, type EnrolmentSettings, type PassportContext } from '../../src/passport/context.js';
@@ -60,8 +60,14 @@ export function createHarness(options: HarnessOptions = {}): Harness {
   const h = {} as Harness;
   const build = () => {
     const store = openTestStore(dataDir, { clock });
-    const ctx = createPassportContext({ store, embedder, notices, clock, enrolment: { requiredSeconds: 8, requiredSamples: 2, ...options.enrolment } });
     const metrics = createMetrics({ processMetrics: false, engine: { stats: () => ({ workers: 2, busy: 1, queued: 3 }) } });
+    const ctx = createPassportContext({
+      store,
+      embedder: timedEmbedder(embedder, metrics),
+      notices,
+      clock,
+      enrolment: { requiredSeconds: 8, requiredSamples: 2, ...options.enrolment },
+    });
     const app = buildApp({
       logger,
       readiness: [{ name: 'database', ready: () => store.db.isOpen }],
