@@ -510,8 +510,9 @@ export const openApiDocument = {
     license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
   },
   'x-general-problem-codes': {
-    description: 'Codes not tied to one operation: unknown paths, wrong methods, start-up (CLI/process only) and unexpected failures.',
-    codes: ['not-found', 'method-not-allowed', 'config-invalid', 'model-invalid', 'internal'] satisfies ErrorCode[],
+    description:
+      'Codes not tied to one operation: unknown paths (not-found), wrong methods (method-not-allowed, with Allow), start-up failures (config-invalid, model-invalid: CLI/process only), unexpected failures (internal). not-enrolled is reserved: verification reports a missing voiceprint as the 200 decision "not-enrolled".',
+    codes: ['not-found', 'method-not-allowed', 'config-invalid', 'model-invalid', 'internal', 'not-enrolled'] satisfies ErrorCode[],
   },
   security: [{ apiKey: [] }],
   paths,
