@@ -1,0 +1,80 @@
+/**
+ * `voice-passport purge [--dry-run]` as a child process, without the master key: a voiceprint unused
+ * for longer than VP_RETENTION_DAYS is erased with a receipt and an audit entry by "cli"; a fresh one
+ * stays (GDPR Art. 5(1)(e) storage limitation). The test keeps its own store open meanwhile.
+ */
+import fs from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/index.js';
+import { embedding, movableClock, openTestStore, type MovableClock } from '../store/helpers.js';
+import { cliError, runCli, tempDir } from './run-cli.js';
+
+const model = 'vp-test-tiny';
+let dir: string;
+let clock: MovableClock;
+let store: Store;
+let env: Record<string, string>;
+
+beforeEach(() => {
+  dir = tempDir();
+  env = { VP_DATA_DIR: dir, VP_RETENTION_DAYS: '365' };
+  clock = movableClock(new Date(Date.now() - 2 * 365 * 86_400_000).toISOString());
+  store = openTestStore(dir, { clock });
+});
+afterEach(() => {
+  store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function enrol(customerId: string, seed: number): string {
+  const p = store.pseudonymise(customerId);
+  store.consents.give(p, { noticeVersion: 'nl-1', channel: 'ivr', actorKeyId: 'key_e' });
+  store.voiceprints.completeEnrolment(p, { embedding: embedding(seed, 128), modelId: model, sampleCount: 2, netSpeechSeconds: 21 });
+  return p;
+}
+
+describe('voice-passport purge', () => {
+  it('erases only the voiceprint unused for longer than VP_RETENTION_DAYS; --dry-run erases nothing', async () => {
+    const expired = enrol('cust-two-years-ago', 1); // created two years ago, never used since
+    clock.set(new Date(Date.now() - 30 * 86_400_000).toISOString());
+    const fresh = enrol('cust-last-month', 2);
+    const auditBefore = store.audit.head()?.seq ?? 0; // the store itself audits erasures only
+
+    const dry = await runCli(['purge', '--dry-run'], env);
+    expect(dry.stderr).toBe('');
+    expect(dry.code).toBe(0);
+    const plan = JSON.parse(dry.stdout) as { cutoff: string; dryRun: boolean; erased: number; wouldErase: number; subjectPseudonyms: string[] };
+    expect(plan).toMatchObject({ dryRun: true, erased: 0, wouldErase: 1, subjectPseudonyms: [expired] });
+    // The cutoff is now minus 365 days (within the child's run time).
+    expect(Math.abs(Date.parse(plan.cutoff) - (Date.now() - 365 * 86_400_000))).toBeLessThan(20_000);
+    expect(store.voiceprints.voiceprint(expired)).toBeDefined();
+    expect(store.audit.head()?.seq ?? 0).toBe(auditBefore);
+
+    const run = await runCli(['purge'], env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as { cutoff: string; erased: number; receipts: Array<Record<string, unknown>>; checkpointComplete: boolean };
+    expect(result.erased).toBe(1);
+    expect(result.receipts).toEqual([
+      expect.objectContaining({ subjectPseudonym: expired, reason: 'retention-expired', subjectKnown: true, voiceprintErased: true, dataKeyDestroyed: true, consentWithdrawn: true, auditSeq: auditBefore + 1 }),
+    ]);
+    // Receipts say what was removed, never what it was.
+    expect(run.stdout).not.toMatch(/embedding|template|cust-/);
+
+    expect(store.voiceprints.voiceprint(expired)).toBeUndefined();
+    expect(store.voiceprints.voiceprint(fresh)?.embedding).toEqual(embedding(2, 128));
+    expect(store.consents.current(expired).active).toBe(false);
+    expect(store.audit.list({ afterSeq: auditBefore }).map((e) => [e.action, e.actorKeyId, e.subjectPseudonym])).toEqual([['retention.purged', 'cli', expired]]);
+
+    // Nothing left to do: a second run erases nothing.
+    const again = JSON.parse((await runCli(['purge'], env)).stdout) as { erased: number; receipts: unknown[] };
+    expect([again.erased, again.receipts]).toEqual([0, []]);
+  }, 30_000);
+
+  it('refuses unknown options (exit 2) and an invalid VP_RETENTION_DAYS (exit 1, config-invalid)', async () => {
+    const bad = await runCli(['purge', '--now'], env);
+    expect([bad.code, bad.stdout, cliError(bad).code]).toEqual([2, '', 'validation-failed']);
+    const zero = await runCli(['purge'], { ...env, VP_RETENTION_DAYS: '0' });
+    expect([zero.code, zero.stdout, cliError(zero).code]).toEqual([1, '', 'config-invalid']);
+  }, 30_000);
+});
