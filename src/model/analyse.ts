@@ -26,9 +26,32 @@ export interface AudioAnalysis {
   durationSeconds: number;
   /** The input's own sample rate, before resampling. */
   sampleRate: number;
+  /**
+   * Set (true) only when `vadFallback: 'whole'` embedded the whole audio because the VAD found no
+   * usable speech; `netSpeechSeconds` then stays the VAD's figure (0 or less than one frame).
+   */
+  vadFallbackUsed?: true;
 }
 
-export interface AnalyseRequest {
+/**
+ * Evaluation-only options (`voice-passport eval`); the service never sets them, so its behaviour
+ * is the default: no speech → `insufficient-speech`, and all of the speech is embedded.
+ */
+export interface AnalyseOptions {
+  /**
+   * What to do when the VAD finds no speech, or too little for one analysis frame:
+   * 'reject' (default) throws `insufficient-speech`; 'whole' embeds the whole audio instead, as
+   * the reference figures of ../shared/models/reference did (they score every utterance).
+   */
+  vadFallback?: 'reject' | 'whole';
+  /**
+   * Embed only the first this-many seconds of detected speech (evaluation by test duration);
+   * `netSpeechSeconds` then reports min(measured, this).
+   */
+  maxSpeechSeconds?: number;
+}
+
+export interface AnalyseRequest extends AnalyseOptions {
   bytes: Uint8Array;
   contentType: string;
   maxSeconds: number;
@@ -59,34 +82,46 @@ export async function analyseAudio(req: AnalyseRequest, deps: AnalyseDeps): Prom
 
   const inputRegions = mapRegions(vadRegions, vadRate, decoded.sampleRate, decoded.samples.length);
   const quality = measureQuality(decoded, inputRegions);
-  if (quality.netSpeechSeconds === 0 || inputRegions.length === 0) {
+  const noSpeech = quality.netSpeechSeconds === 0 || inputRegions.length === 0;
+  if (noSpeech && req.vadFallback !== 'whole') {
     throw new VoicePassportError('insufficient-speech', 'No speech was found in the audio; send a recording of the person speaking', {
       ...quality,
       netSpeechSeconds: 0,
     });
   }
 
-  const speech = speechOnly(modelAudio, mapRegions(vadRegions, vadRate, modelRate, modelAudio.samples.length));
+  const maxSpeechSamples = req.maxSpeechSeconds === undefined ? Infinity : Math.round(req.maxSpeechSeconds * modelRate);
+  const crop = (samples: Float32Array): Float32Array => (samples.length > maxSpeechSamples ? samples.subarray(0, maxSpeechSamples) : samples);
+  const analysisOf = (embedding: Float32Array): AudioAnalysis => ({
+    embedding,
+    modelId: embedder.manifest.id,
+    netSpeechSeconds: Math.min(quality.netSpeechSeconds, req.maxSpeechSeconds ?? Infinity),
+    snrDb: quality.snrDb,
+    clippedRatio: quality.clippedRatio,
+    durationSeconds: quality.durationSeconds,
+    sampleRate: decoded.sampleRate,
+  });
+  const wholeAudio = async (): Promise<AudioAnalysis> => ({
+    ...analysisOf(await embedder.embed(crop(modelAudio.samples))),
+    vadFallbackUsed: true,
+  });
+  if (noSpeech) return wholeAudio();
+
+  const speech = crop(speechOnly(modelAudio, mapRegions(vadRegions, vadRate, modelRate, modelAudio.samples.length)));
 
   let embedding: Float32Array;
   try {
     embedding = await embedder.embed(speech);
   } catch (e) {
-    // The embedder only knows the speech samples; callers need the whole quality picture.
     if (isVoicePassportError(e) && e.code === 'insufficient-speech') {
+      // Speech shorter than one analysis frame counts as none for the evaluation fallback.
+      if (req.vadFallback === 'whole') return wholeAudio();
+      // The embedder only knows the speech samples; callers need the whole quality picture.
       throw new VoicePassportError(e.code, e.message, { ...quality, ...e.details });
     }
     throw e;
   }
-  return {
-    embedding,
-    modelId: embedder.manifest.id,
-    netSpeechSeconds: quality.netSpeechSeconds,
-    snrDb: quality.snrDb,
-    clippedRatio: quality.clippedRatio,
-    durationSeconds: quality.durationSeconds,
-    sampleRate: decoded.sampleRate,
-  };
+  return analysisOf(embedding);
 }
 
 function resampleIfNeeded(samples: Float32Array, fromRate: number, toRate: number): Float32Array {

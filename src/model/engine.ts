@@ -13,11 +13,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { VoicePassportError, type ErrorShape } from '../errors.js';
-import type { AudioAnalysis } from './analyse.js';
+import type { AnalyseOptions, AudioAnalysis } from './analyse.js';
 import { loadManifest, type LoadedManifest } from './manifest.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker.js';
 
-export type { AudioAnalysis } from './analyse.js';
+export type { AnalyseOptions, AudioAnalysis } from './analyse.js';
 
 export interface EngineOptions {
   modelsDir: string;
@@ -44,7 +44,8 @@ export type WorkerEvent =
   | { type: 'replaced' }
   | { type: 'replacement-failed'; error: ErrorShape };
 
-export interface AnalyseInput {
+/** The options (see AnalyseOptions) are for `voice-passport eval` only; the service never sets them. */
+export interface AnalyseInput extends AnalyseOptions {
   bytes: Uint8Array;
   contentType: string;
 }
@@ -174,6 +175,13 @@ export class EmbeddingEngine {
     if (!this.ready) {
       return Promise.reject(new VoicePassportError('not-ready', 'the embedding engine is not running'));
     }
+    const { maxSpeechSeconds, vadFallback } = input;
+    if (maxSpeechSeconds !== undefined && !(maxSpeechSeconds > 0 && Number.isFinite(maxSpeechSeconds))) {
+      return Promise.reject(new VoicePassportError('validation-failed', `maxSpeechSeconds must be a positive number of seconds, got ${maxSpeechSeconds}`));
+    }
+    if (vadFallback !== undefined && vadFallback !== 'reject' && vadFallback !== 'whole') {
+      return Promise.reject(new VoicePassportError('validation-failed', `vadFallback must be "reject" or "whole", got ${String(vadFallback)}`));
+    }
     const idle = this.slots.find((s) => s.task === null && !s.retired);
     if (idle === undefined && this.queue.length >= this.limits.maxQueue) {
       return Promise.reject(
@@ -270,6 +278,7 @@ export class EmbeddingEngine {
       bytes: own,
       contentType: task.input.contentType,
       maxSeconds: this.limits.maxAudioSeconds,
+      options: { vadFallback: task.input.vadFallback, maxSpeechSeconds: task.input.maxSpeechSeconds },
     };
     slot.worker.postMessage(msg, whole ? [] : [own.buffer as ArrayBuffer]);
   }

@@ -10,7 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { VoicePassportError, isVoicePassportError, type ErrorShape } from '../errors.js';
 import { SileroVad } from '../speech/vad.js';
-import { analyseAudio, type AudioAnalysis } from './analyse.js';
+import { analyseAudio, type AnalyseOptions, type AudioAnalysis } from './analyse.js';
 import { SpeakerEmbedder } from './embedder.js';
 import type { LoadedManifest } from './manifest.js';
 import { createInferenceSession } from './onnx-runtime.js';
@@ -23,7 +23,7 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  | { type: 'analyse'; id: number; bytes: Uint8Array; contentType: string; maxSeconds: number }
+  | { type: 'analyse'; id: number; bytes: Uint8Array; contentType: string; maxSeconds: number; options: AnalyseOptions }
   | { type: 'close' }
   | { type: 'crash' };
 
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   port.on('message', (msg: ToWorker) => {
     switch (msg.type) {
       case 'analyse':
-        analyseAudio({ bytes: msg.bytes, contentType: msg.contentType, maxSeconds: msg.maxSeconds }, { vad, embedder }).then(
+        analyseAudio({ ...msg.options, bytes: msg.bytes, contentType: msg.contentType, maxSeconds: msg.maxSeconds }, { vad, embedder }).then(
           (analysis) => {
             const buffer = analysis.embedding.buffer as ArrayBuffer;
             send({ type: 'result', id: msg.id, analysis }, [buffer]);

@@ -1,0 +1,141 @@
+/**
+ * The evaluation-only analyse options (`vadFallback`, `maxSpeechSeconds`): what the embedder gets
+ * and what the analysis reports, with a fake VAD (exact regions) and through the real engine.
+ * The service never sets them, so the defaults must stay exactly as before (analyse.test.ts).
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeAudio } from '../../src/audio/decode.js';
+import type { MonoAudio } from '../../src/audio/types.js';
+import { VoicePassportError } from '../../src/errors.js';
+import { analyseAudio, type AnalyseDeps } from '../../src/model/analyse.js';
+import { EmbeddingEngine } from '../../src/model/engine.js';
+import type { SpeechRegion } from '../../src/speech/vad.js';
+import { speechLike } from './speech-like.js';
+import { wav } from './wav.js';
+
+class FakeVad {
+  constructor(private readonly regions: SpeechRegion[]) {}
+  async detect(_audio: MonoAudio): Promise<SpeechRegion[]> {
+    return this.regions.map((r) => ({ ...r }));
+  }
+}
+
+/** Records the speech it got; like the real embedder, refuses less than one 25 ms frame. */
+function spyEmbedder(): AnalyseDeps['embedder'] & { speech: Float32Array[] } {
+  const speech: Float32Array[] = [];
+  return {
+    speech,
+    manifest: { id: 'fake', sampleRate: 16000 } as AnalyseDeps['embedder']['manifest'],
+    async embed(samples: Float32Array) {
+      if (samples.length < 400) throw new VoicePassportError('insufficient-speech', 'shorter than one frame', { netSpeechSeconds: samples.length / 16000 });
+      speech.push(samples);
+      return Float32Array.of(0.6, 0.8);
+    },
+  };
+}
+
+const bytes = wav(speechLike({ seconds: 2 }), 16000);
+const decoded = decodeAudio(bytes, 'audio/wav', { maxSeconds: 10 });
+const request = { bytes, contentType: 'audio/wav', maxSeconds: 10 };
+
+describe('analyseAudio evaluation options', () => {
+  it("vadFallback 'whole' embeds the whole audio when the VAD finds nothing, and says so", async () => {
+    const embedder = spyEmbedder();
+    const a = await analyseAudio({ ...request, vadFallback: 'whole' }, { vad: new FakeVad([]), embedder });
+    expect(embedder.speech).toHaveLength(1);
+    expect(embedder.speech[0]).toEqual(decoded.samples);
+    expect(a.vadFallbackUsed).toBe(true);
+    expect(a.netSpeechSeconds).toBe(0);
+    expect(a.durationSeconds).toBe(2);
+  });
+
+  it("vadFallback 'whole' also covers speech shorter than one analysis frame", async () => {
+    const embedder = spyEmbedder();
+    const a = await analyseAudio({ ...request, vadFallback: 'whole' }, { vad: new FakeVad([{ start: 100, end: 200 }]), embedder });
+    expect(embedder.speech[0]).toHaveLength(32000);
+    expect(a.vadFallbackUsed).toBe(true);
+    expect(a.netSpeechSeconds).toBe(100 / 16000);
+  });
+
+  it("vadFallback 'reject' (and the default) still throws insufficient-speech", async () => {
+    for (const vadFallback of ['reject', undefined] as const) {
+      const e = await analyseAudio({ ...request, vadFallback }, { vad: new FakeVad([]), embedder: spyEmbedder() }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(VoicePassportError);
+      expect((e as VoicePassportError).code).toBe('insufficient-speech');
+    }
+  });
+
+  it('with speech found, the fallback is unused and the analysis has no vadFallbackUsed key', async () => {
+    const a = await analyseAudio({ ...request, vadFallback: 'whole' }, { vad: new FakeVad([{ start: 0, end: 16000 }]), embedder: spyEmbedder() });
+    expect('vadFallbackUsed' in a).toBe(false);
+    expect(a.netSpeechSeconds).toBe(1);
+  });
+
+  it('maxSpeechSeconds embeds only the first seconds of the speech regions and reports min(measured, max)', async () => {
+    const embedder = spyEmbedder();
+    const regions = [
+      { start: 1000, end: 9000 },
+      { start: 12000, end: 28000 },
+    ]; // 1.5 s of speech
+    const a = await analyseAudio({ ...request, maxSpeechSeconds: 1 }, { vad: new FakeVad(regions), embedder });
+    const expected = new Float32Array(16000);
+    expected.set(decoded.samples.subarray(1000, 9000), 0);
+    expected.set(decoded.samples.subarray(12000, 20000), 8000);
+    expect(embedder.speech[0]).toEqual(expected);
+    expect(a.netSpeechSeconds).toBe(1);
+
+    const longer = await analyseAudio({ ...request, maxSpeechSeconds: 5 }, { vad: new FakeVad(regions), embedder });
+    expect(embedder.speech[1]).toHaveLength(24000);
+    expect(longer.netSpeechSeconds).toBe(1.5);
+  });
+});
+
+describe('EmbeddingEngine passes the evaluation options to its worker', () => {
+  const modelsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../models');
+  let engine: EmbeddingEngine;
+  beforeAll(async () => {
+    engine = await EmbeddingEngine.start({ modelsDir, modelId: 'vp-test-tiny', workers: 1, maxAudioSeconds: 12 });
+  });
+  afterAll(async () => {
+    await engine?.close();
+  });
+
+  // Quiet white noise: Silero finds no speech in it.
+  const noise = new Float32Array(16000);
+  let seed = 7;
+  for (let i = 0; i < noise.length; i++) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    noise[i] = ((seed / 2147483648) * 2 - 1) * 0.01;
+  }
+  const noiseWav = wav(noise, 16000);
+
+  it("noise: insufficient-speech by default, an embedding of the whole second with vadFallback 'whole'", async () => {
+    const e = await engine.analyse({ bytes: noiseWav, contentType: 'audio/wav' }).catch((x: unknown) => x);
+    expect((e as VoicePassportError).code).toBe('insufficient-speech');
+    const a = await engine.analyse({ bytes: noiseWav, contentType: 'audio/wav', vadFallback: 'whole' });
+    expect(a.vadFallbackUsed).toBe(true);
+    expect(a.netSpeechSeconds).toBe(0);
+    expect(a.embedding).toHaveLength(128);
+  });
+
+  it('speech: maxSpeechSeconds crops the embedded speech', async () => {
+    const speech = wav(speechLike({ seconds: 4 }), 16000);
+    const full = await engine.analyse({ bytes: speech, contentType: 'audio/wav' });
+    expect(full.netSpeechSeconds).toBeGreaterThan(1.5);
+    const cropped = await engine.analyse({ bytes: speech, contentType: 'audio/wav', maxSpeechSeconds: 1 });
+    expect(cropped.netSpeechSeconds).toBe(1);
+    expect(cropped.vadFallbackUsed).toBeUndefined();
+    let same = true;
+    for (let i = 0; i < 128; i++) same &&= full.embedding[i] === cropped.embedding[i];
+    expect(same).toBe(false);
+  });
+
+  it('refuses a non-positive maxSpeechSeconds and an unknown vadFallback with validation-failed', async () => {
+    for (const bad of [{ maxSpeechSeconds: 0 }, { maxSpeechSeconds: Number.NaN }, { vadFallback: 'maybe' as 'whole' }]) {
+      const e = await engine.analyse({ bytes: noiseWav, contentType: 'audio/wav', ...bad }).catch((x: unknown) => x);
+      expect((e as VoicePassportError).code).toBe('validation-failed');
+    }
+  });
+});
