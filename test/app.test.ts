@@ -86,4 +86,29 @@ describe('buildApp', () => {
     expect(all).not.toContain('customer-4711');
     expect(all).not.toContain('secret');
   });
+
+  it('GET /openapi.json is served without a key', async () => {
+    const app = buildApp({ logger: capturingLogger().logger, readiness: [] });
+    const res = await request(app).get('/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe('3.1.0');
+    expect(res.headers['cache-control']).toBe('no-store');
+  });
+
+  it('a known path with another method is 405 with Allow', async () => {
+    const app = buildApp({ logger: capturingLogger().logger, readiness: [] });
+    const res = await request(app).post('/healthz');
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('GET, HEAD');
+    expect(res.body).toMatchObject({ code: 'method-not-allowed', detail: 'POST is not allowed here; use GET, HEAD.', allowed: ['GET', 'HEAD'] });
+  });
+
+  it('logs never carry the customer id of operator routes either', async () => {
+    const { logger, lines } = capturingLogger();
+    const app = buildApp({ logger, readiness: [] });
+    await request(app).post('/v1/operator/subjects/customer-4711/reset-lockout');
+    const all = lines.join('');
+    expect(all).toContain('/v1/operator/subjects/:id/reset-lockout');
+    expect(all).not.toContain('customer-4711');
+  });
 });

@@ -48,7 +48,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
   const notices = ConsentNotices.load(defaultConsentNoticesDir());
   const logLines: string[] = [];
   const logger = createLogger(
-    'info',
+    'debug',
     new Writable({
       write(chunk, _enc, cb) {
         logLines.push(String(chunk));

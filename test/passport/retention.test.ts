@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { purgeExpiredVoiceprints } from '../../src/passport/retention.js';
+import { toneWav } from './fakes.js';
+import { auditEntries, consentAndEnrol, createHarness, getSubject, verifyCall, type Harness } from '../http/harness.js';
+
+let h: Harness;
+afterEach(() => h?.close());
+
+const day = 86_400_000;
+
+describe('retention purge (GDPR Art. 5(1)(e))', () => {
+  it('erases voiceprints unused for retentionDays, counting from the last accepted verification', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'used');
+    await consentAndEnrol(h, 'idle');
+    h.clock.advance(1000 * day);
+    expect((await verifyCall(h, 'used', toneWav({ freq: 200, seconds: 4 }))).body.decision).toBe('accept');
+    // A failed attempt (perhaps an impostor's) does not keep a voiceprint alive.
+    expect((await verifyCall(h, 'idle', toneWav({ freq: 400, seconds: 4 }))).body.decision).toBe('reject');
+
+    h.clock.advance(95 * day + 1000);
+    const r = purgeExpiredVoiceprints(h.store, { retentionDays: 1095, now: h.clock() });
+    const idle = h.store.pseudonymise('idle');
+    expect(r).toEqual({
+      cutoff: '2026-03-01T09:00:01.000Z',
+      purged: 1,
+      receipts: [
+        {
+          subjectPseudonym: idle,
+          reason: 'retention-expired',
+          erasedAt: '2029-02-28T09:00:01.000Z',
+          subjectKnown: true,
+          voiceprintErased: true,
+          dataKeyDestroyed: true,
+          enrolmentSamplesErased: 0,
+          verificationsErased: 1,
+          consentWithdrawn: true,
+          consentEvidenceRedacted: 0,
+          auditSeq: expect.any(Number),
+        },
+      ],
+      checkpointComplete: true,
+    });
+    expect((await getSubject(h, 'idle')).body.enrolment.state).toBe('none');
+    expect((await getSubject(h, 'used')).body.enrolment.state).toBe('enrolled');
+    expect((await verifyCall(h, 'idle', toneWav({ freq: 200, seconds: 4 }))).body.decision).toBe('not-enrolled');
+    expect((await auditEntries(h)).filter((e) => e.action === 'retention.purged').map((e) => [e.actorKeyId, e.outcome, e.details.reason])).toEqual([[null, 'erased', 'retention-expired']]);
+    // Running it again finds nothing more.
+    expect(purgeExpiredVoiceprints(h.store, { retentionDays: 1095, now: h.clock() }).purged).toBe(0);
+  });
+
+  it('refuses a retention under one day', () => {
+    h = createHarness();
+    expect(() => purgeExpiredVoiceprints(h.store, { retentionDays: 0, now: new Date() })).toThrow(RangeError);
+  });
+});
