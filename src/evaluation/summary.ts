@@ -1,0 +1,116 @@
+/**
+ * The figures of one trial set as they appear in the evaluation report: counts, EER with its
+ * speaker-bootstrap 95 % interval, minDCF, and FMR/FNMR at each policy threshold quoted under
+ * the rule of three. Pure.
+ */
+import { speakerBootstrapEer, type BootstrapInterval } from './confidence.js';
+import {
+  equalErrorRate,
+  errorCountsAt,
+  minDetectionCost,
+  operatingPoints,
+  quoteRate,
+  sreCostModel,
+  type CostModel,
+  type OperatingPoints,
+  type QuotedRate,
+} from './metrics.js';
+import { speakerTrials, splitScores, trialCounts, type TrialSet } from './trials.js';
+
+export interface BootstrapOptions {
+  replicates: number;
+  seed: number;
+}
+
+export const defaultBootstrap: BootstrapOptions = { replicates: 1000, seed: 1 };
+
+export interface TrialSummary {
+  speakers: number;
+  targetTrials: number;
+  nonTargetTrials: number;
+  eer: {
+    value: number;
+    percent: number;
+    /** Cosine threshold at the crossing. */
+    threshold: number;
+    ci95: BootstrapInterval;
+  };
+  minDcf: CostModel & {
+    value: number;
+    threshold: number;
+    fmr: number;
+    fnmr: number;
+  };
+}
+
+/** 6 significant decimals: enough for any rate from these trial counts, short in JSON. */
+export function round6(v: number): number {
+  return Number.isFinite(v) ? Number(v.toFixed(6)) : v;
+}
+
+export function summariseTrials(
+  set: TrialSet,
+  speakers: number,
+  bootstrap: BootstrapOptions = defaultBootstrap,
+): { summary: TrialSummary; points: OperatingPoints } {
+  const bySpeaker = speakerTrials(set, speakers);
+  const points = operatingPoints(bySpeaker.sorted);
+  const eer = equalErrorRate(points);
+  const dcf = minDetectionCost(points, sreCostModel);
+  const ci = speakerBootstrapEer(bySpeaker, bootstrap);
+  const counts = trialCounts(set);
+  return {
+    points,
+    summary: {
+      speakers,
+      targetTrials: counts.target,
+      nonTargetTrials: counts.nonTarget,
+      eer: {
+        value: round6(eer.eer),
+        percent: Number((eer.eer * 100).toFixed(2)),
+        threshold: round6(eer.threshold),
+        ci95: { ...ci, low: round6(ci.low), high: round6(ci.high) },
+      },
+      minDcf: { ...sreCostModel, value: round6(dcf.minDcf), threshold: round6(dcf.threshold), fmr: round6(dcf.fmr), fnmr: round6(dcf.fnmr) },
+    },
+  };
+}
+
+export interface PolicyRates {
+  policy: string;
+  threshold: number;
+  falseMatches: number;
+  nonTargetTrials: number;
+  /** Null when below 3/N (see `fmrText`). */
+  fmr: number | null;
+  fmrText: string;
+  falseNonMatches: number;
+  targetTrials: number;
+  fnmr: number | null;
+  fnmrText: string;
+}
+
+/**
+ * FMR and FNMR at each policy threshold (accept when cosine ≥ threshold). Both rates follow the
+ * rule of three: a rate below 3/N is given as "< 3/N", not as a number.
+ */
+export function policyRates(set: TrialSet, policies: readonly { name: string; threshold: number }[]): PolicyRates[] {
+  const scores = splitScores(set);
+  return policies.map((p) => {
+    const c = errorCountsAt(scores, p.threshold);
+    const fmr: QuotedRate = quoteRate(c.falseMatches, c.nonTargetTrials);
+    const fnmr: QuotedRate = quoteRate(c.falseNonMatches, c.targetTrials);
+    return {
+      policy: p.name,
+      threshold: p.threshold,
+      falseMatches: c.falseMatches,
+      nonTargetTrials: c.nonTargetTrials,
+      fmr: fmr.value === null ? null : round6(fmr.value),
+      fmrText: fmr.text,
+      falseNonMatches: c.falseNonMatches,
+      targetTrials: c.targetTrials,
+      fnmr: fnmr.value === null ? null : round6(fnmr.value),
+      fnmrText: fnmr.text,
+    };
+  });
+}

@@ -1,0 +1,194 @@
+/**
+ * How verification trials are formed from embedded utterances. Pure: embeddings in, scored
+ * trials out. Every score is the cosine of two L2-normalised embeddings (src/scoring/cosine.ts),
+ * the service's own raw score.
+ *
+ * Two protocols:
+ *  - all pairs: every unordered pair of single utterances; same speaker = target. The protocol
+ *    of ../shared/models/reference/README.md, so figures are comparable with that table.
+ *  - enrolment: per speaker, a voiceprint from its first utterances (see planEnrolment) tested
+ *    against that speaker's remaining utterances (target) and every other speaker's utterances
+ *    (non-target). An utterance is never tested against an enrolment it is part of.
+ */
+import { combineEmbeddings, dot, l2Normalise } from '../scoring/cosine.js';
+import { sortTrials, type TrialScores } from './metrics.js';
+import type { SpeakerTrials } from './confidence.js';
+
+/** Scored trials with the speakers on each side (for the speaker bootstrap). */
+export interface TrialSet {
+  scores: Float64Array;
+  isTarget: Uint8Array;
+  /** Enrolment side (all pairs: the earlier utterance). */
+  speakerA: Uint32Array;
+  /** Test side. */
+  speakerB: Uint32Array;
+}
+
+export interface SpeakerEmbedding {
+  /** Speaker index, 0-based. */
+  speaker: number;
+  embedding: Float32Array;
+}
+
+/** Grows a TrialSet without knowing its size in advance (sc all-pairs: ~180 000 trials). */
+class TrialBuilder {
+  private scores = new Float64Array(1024);
+  private isTarget = new Uint8Array(1024);
+  private speakerA = new Uint32Array(1024);
+  private speakerB = new Uint32Array(1024);
+  private n = 0;
+
+  add(score: number, a: number, b: number): void {
+    if (this.n === this.scores.length) this.grow();
+    this.scores[this.n] = score;
+    this.isTarget[this.n] = a === b ? 1 : 0;
+    this.speakerA[this.n] = a;
+    this.speakerB[this.n] = b;
+    this.n++;
+  }
+
+  build(): TrialSet {
+    return {
+      scores: this.scores.slice(0, this.n),
+      isTarget: this.isTarget.slice(0, this.n),
+      speakerA: this.speakerA.slice(0, this.n),
+      speakerB: this.speakerB.slice(0, this.n),
+    };
+  }
+
+  private grow(): void {
+    const size = this.scores.length * 2;
+    const grow = <T extends Float64Array | Uint8Array | Uint32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(size);
+      b.set(a as never);
+      return b;
+    };
+    this.scores = grow(this.scores, (k) => new Float64Array(k));
+    this.isTarget = grow(this.isTarget, (k) => new Uint8Array(k));
+    this.speakerA = grow(this.speakerA, (k) => new Uint32Array(k));
+    this.speakerB = grow(this.speakerB, (k) => new Uint32Array(k));
+  }
+}
+
+/** Every unordered pair {i, j}, i < j, of the utterances. */
+export function allPairsTrials(utterances: readonly SpeakerEmbedding[]): TrialSet {
+  const units = utterances.map((u) => l2Normalise(u.embedding));
+  const out = new TrialBuilder();
+  for (let i = 0; i < utterances.length; i++) {
+    for (let j = i + 1; j < utterances.length; j++) {
+      out.add(dot(units[i] as Float32Array, units[j] as Float32Array), (utterances[i] as SpeakerEmbedding).speaker, (utterances[j] as SpeakerEmbedding).speaker);
+    }
+  }
+  return out.build();
+}
+
+export interface EnrolmentPlan {
+  /** Indices (into the speaker's sorted utterances) that make the voiceprint. */
+  enrol: number[];
+  /** The speaker's other utterances: its target tests. */
+  test: number[];
+  /** Net speech in the enrolment. */
+  enrolSeconds: number;
+}
+
+/**
+ * The first utterances, in the given (sorted) order, until their speech reaches `enrolSeconds`
+ * — as a caller would enrol — leaving at least one utterance to test. Null when the speaker does
+ * not have enough speech for that.
+ */
+export function planEnrolment(speechSeconds: readonly number[], enrolSeconds: number): EnrolmentPlan | null {
+  let total = 0;
+  for (let k = 0; k < speechSeconds.length - 1; k++) {
+    total += speechSeconds[k] as number;
+    if (total >= enrolSeconds) {
+      return {
+        enrol: Array.from({ length: k + 1 }, (_, i) => i),
+        test: Array.from({ length: speechSeconds.length - k - 1 }, (_, i) => k + 1 + i),
+        enrolSeconds: total,
+      };
+    }
+  }
+  return null;
+}
+
+/** A voiceprint: the speech-weighted mean of the enrolment embeddings (the service's own rule). */
+export function enrolmentVoiceprint(samples: readonly { embedding: Float32Array; speechSeconds: number }[]): Float32Array {
+  return combineEmbeddings(samples.map((s) => ({ embedding: s.embedding, weight: s.speechSeconds })));
+}
+
+export interface TestItem extends SpeakerEmbedding {
+  /** The speaker whose enrolment used this utterance (its own speaker), or null. */
+  enrolledIn: number | null;
+}
+
+/**
+ * Every voiceprint against every test item, except items that are part of that voiceprint's
+ * enrolment. Same speaker = target.
+ */
+export function enrolmentTrials(voiceprints: readonly SpeakerEmbedding[], tests: readonly TestItem[]): TrialSet {
+  const units = tests.map((t) => l2Normalise(t.embedding));
+  const out = new TrialBuilder();
+  for (const v of voiceprints) {
+    const unit = l2Normalise(v.embedding);
+    tests.forEach((t, j) => {
+      if (t.enrolledIn === v.speaker) return;
+      out.add(dot(unit, units[j] as Float32Array), v.speaker, t.speaker);
+    });
+  }
+  return out.build();
+}
+
+/** Consecutive groups of items whose speech adds up to at least `seconds`; a short tail is dropped. */
+export function groupConsecutive(speechSeconds: readonly number[], seconds: number): number[][] {
+  const groups: number[][] = [];
+  let current: number[] = [];
+  let total = 0;
+  speechSeconds.forEach((s, i) => {
+    current.push(i);
+    total += s;
+    if (total >= seconds) {
+      groups.push(current);
+      current = [];
+      total = 0;
+    }
+  });
+  return groups;
+}
+
+export function trialCounts(set: TrialSet): { target: number; nonTarget: number } {
+  let target = 0;
+  for (const t of set.isTarget) target += t;
+  return { target, nonTarget: set.isTarget.length - target };
+}
+
+/** Target and non-target score lists (metrics.ts). */
+export function splitScores(set: TrialSet): TrialScores {
+  const { target } = trialCounts(set);
+  const t = new Float64Array(target);
+  const n = new Float64Array(set.scores.length - target);
+  let i = 0;
+  let j = 0;
+  set.scores.forEach((s, k) => {
+    if (set.isTarget[k] === 1) t[i++] = s;
+    else n[j++] = s;
+  });
+  return { target: t, nonTarget: n };
+}
+
+/** The trials sorted by score with their speakers alongside (confidence.ts). */
+export function speakerTrials(set: TrialSet, speakers: number): SpeakerTrials {
+  const scores = splitScores(set);
+  const sorted = sortTrials(scores);
+  // sortTrials numbers targets first, then non-targets, in their order in `set`.
+  const speakerA = new Uint32Array(set.scores.length);
+  const speakerB = new Uint32Array(set.scores.length);
+  let ti = 0;
+  let ni = scores.target.length;
+  set.isTarget.forEach((isT, k) => {
+    const from = isT === 1 ? ti++ : ni++;
+    const to = sorted.order[from] as number;
+    speakerA[to] = set.speakerA[k] as number;
+    speakerB[to] = set.speakerB[k] as number;
+  });
+  return { sorted, speakerA, speakerB, speakers };
+}
