@@ -16,7 +16,6 @@ import type { Actor } from '../passport/context.js';
 import type { ApiKeyRecord, ApiKeyRole } from '../store/index.js';
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Locals {
       actor?: Actor;

@@ -4,8 +4,7 @@
  * for it, so a subject without consent never has audio even read.
  */
 import express, { type Request, type RequestHandler, type Response } from 'express';
-import { parseAudioContentType } from '../audio/content-type.js';
-import { MAX_SAMPLE_RATE } from '../audio/content-type.js';
+import { MAX_SAMPLE_RATE, parseAudioContentType } from '../audio/content-type.js';
 import { VoicePassportError } from '../errors.js';
 import type { AudioInput, ReadAudio } from '../passport/embedder.js';
 

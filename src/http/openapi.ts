@@ -309,7 +309,8 @@ function op(o: OpOptions): Schema {
     'x-roles': o.roles === null ? [] : [...o.roles],
     security: o.roles === null ? [] : [{ apiKey: [] }],
     ...(parameters.length ? { parameters } : {}),
-    responses: { [String(o.ok.status)]: ok, ...problemResponses([...new Set([...o.problems, ...authProblems, 'validation-failed', 'internal'] as ErrorCode[])]) },
+    // Open routes take no input, so they cannot fail validation.
+    responses: { [String(o.ok.status)]: ok, ...problemResponses([...new Set([...o.problems, ...authProblems, ...(o.roles === null ? [] : ['validation-failed']), 'internal'] as ErrorCode[])]) },
   };
   if (o.body?.contentType === 'json') {
     operation.requestBody = { required: true, content: { 'application/json': { schema: ref(o.body.schema) } } };
@@ -335,16 +336,16 @@ const audioProblems: ErrorCode[] = [
   'not-ready',
 ];
 
+/** /readyz answers 503 with the same body (not a problem) while a check fails. */
+function readinessOperation(): Schema {
+  const operation = op({ summary: 'Readiness: model loaded, database open', roles: null, ok: { status: 200, description: 'Ready.', schema: 'Readiness' }, problems: [] });
+  (operation.responses as Record<string, Schema>)['503'] = { description: 'Not ready: the failing checks are false.', content: { 'application/json': { schema: ref('Readiness') } } };
+  return operation;
+}
+
 const paths: Record<string, Record<string, Schema>> = {
   '/healthz': { get: op({ summary: 'Liveness', roles: null, ok: { status: 200, description: 'The process answers.', schema: 'Health' }, problems: [] }) },
-  '/readyz': {
-    get: op({
-      summary: 'Readiness: model loaded, database open',
-      roles: null,
-      ok: { status: 200, description: 'Ready. 503 with the same body shape while not ready.', schema: 'Readiness' },
-      problems: [],
-    }),
-  },
+  '/readyz': { get: readinessOperation() },
   '/openapi.json': { get: op({ summary: 'This document', roles: null, ok: { status: 200, description: 'OpenAPI 3.1', contentType: 'application/json' }, problems: [] }) },
   '/v1/subjects/{id}/consent': {
     put: op({
@@ -440,8 +441,8 @@ const paths: Record<string, Record<string, Schema>> = {
       summary: 'Aggregates: decisions by policy, score histograms, enrolment funnel, lockouts',
       roles: ['operator'],
       query: [
-        { name: 'from', in: 'query', required: false, schema: str({ format: 'date-time' }) },
-        { name: 'to', in: 'query', required: false, schema: str({ format: 'date-time' }) },
+        { name: 'from', in: 'query', required: false, description: 'Inclusive; ISO 8601 date or date-time.', schema: str({ example: '2026-03-01' }) },
+        { name: 'to', in: 'query', required: false, description: 'Exclusive; ISO 8601 date or date-time.', schema: str({ example: '2026-04-01T00:00:00Z' }) },
       ],
       ok: { status: 200, description: 'Statistics.', schema: 'StatsResponse' },
       problems: [],

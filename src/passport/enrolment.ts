@@ -57,10 +57,7 @@ export function assessEnrolmentSample(q: SampleQuality, settings: EnrolmentSetti
   return feedback.length === 0 ? ['ok'] : feedback;
 }
 
-/**
- * Art. 9(2)(a) gate, before any audio is read: the subject must have active consent.
- * Exported so the HTTP layer can refuse before it even receives the body.
- */
+/** Art. 9(2)(a) gate, before any audio is read: the subject must have active consent. */
 export function assertEnrolmentAllowed(ctx: PassportContext, customerId: string): string {
   const pseudonym = pseudonymOf(ctx, customerId);
   if (!ctx.store.consents.current(pseudonym).active) {
