@@ -132,6 +132,9 @@ def main():
             say(f'step {step} elapsed {elapsed / 60:.1f}m loss {loss_avg:.3f} acc {acc_avg:.3f} lr {lr:.2e} margin {head.margin:.3f} T {feats.shape[1]}')
         if now - t_last_ck > args.ckpt_every:
             save(last)
+            if frac >= 0.7:  # weights for averaging over the annealed tail (average.py)
+                os.makedirs(os.path.join(args.out, 'tail'), exist_ok=True)
+                torch.save(dict(model=model.state_dict(), step=step, elapsed=elapsed), os.path.join(args.out, 'tail', f'{step:07d}.pt'))
             t_last_ck = now
     stop.set()
     save(last, final=True)
