@@ -6,6 +6,7 @@
 import { loadConfig } from '../config.js';
 import { auditCommand } from './audit.js';
 import { compareCommand, embedCommand } from './embed.js';
+import { evalCommand } from './eval.js';
 import { featuresCommand } from './features.js';
 import { keysCommand } from './keys.js';
 import { fail } from './output.js';
@@ -21,6 +22,11 @@ commands:
                               speaker embedding(s); JSON for one file, JSONL for several
   compare <audioA> <audioB> [--model ID]
                               cosine similarity of two recordings
+  eval <folder> [--channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment]
+       [--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--model ID]
+       [--out report.json] [--plot det.svg]
+                              EER, minDCF, FMR/FNMR per policy, EER by duration over a folder
+                              with one sub-folder per speaker
   keys create --role telephony|enrolment|operator|admin [--name NAME]
                               new API key; the secret is printed this once
   keys list                   API keys (ids, roles, times; never secrets)
@@ -43,6 +49,8 @@ export async function runCli(argv: string[]): Promise<number> {
     case 'compare':
       await compareCommand(rest, loadConfig());
       return 0;
+    case 'eval':
+      return evalCommand(rest, loadConfig());
     case 'keys':
       keysCommand(rest, loadConfig().dataDir);
       return 0;

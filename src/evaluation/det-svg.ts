@@ -51,17 +51,19 @@ export interface MarkedPoint {
 
 export interface DetPlot {
   title: string;
+  /** A second, smaller line under the title (e.g. the trial counts). */
+  subtitle?: string;
   points: OperatingPoints;
   eer: number;
   marks?: readonly MarkedPoint[];
 }
 
-/** Axis range and ticks (rates); the classic NIST DET range widened for weak systems. */
-const TICKS = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8];
+/** Axis range and ticks (rates): the classic NIST DET range, widened both ways for weak and strong systems. */
+const TICKS = [0.0001, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8];
 const LOW = 0.0001;
 const HIGH = 0.8;
 const SIZE = 480;
-const MARGIN = { left: 64, right: 16, top: 36, bottom: 52 };
+const MARGIN = { left: 64, right: 24, top: 48, bottom: 52 };
 
 function tickLabel(rate: number): string {
   const pct = rate * 100;
@@ -85,11 +87,12 @@ export function detSvg(plot: DetPlot): string {
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
   parts.push(`<rect width="${width}" height="${height}" fill="white"/>`);
-  parts.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="13">${escapeXml(plot.title)}</text>`);
+  parts.push(`<text x="${width / 2}" y="18" text-anchor="middle" font-size="13">${escapeXml(plot.title)}</text>`);
+  if (plot.subtitle !== undefined) parts.push(`<text x="${width / 2}" y="34" text-anchor="middle" fill="#555">${escapeXml(plot.subtitle)}</text>`);
   for (const t of TICKS) {
     parts.push(`<line x1="${f(x(t))}" y1="${MARGIN.top}" x2="${f(x(t))}" y2="${MARGIN.top + SIZE}" stroke="#ddd"/>`);
     parts.push(`<line x1="${MARGIN.left}" y1="${f(y(t))}" x2="${MARGIN.left + SIZE}" y2="${f(y(t))}" stroke="#ddd"/>`);
-    parts.push(`<text x="${f(x(t))}" y="${MARGIN.top + SIZE + 14}" text-anchor="middle">${tickLabel(t)}</text>`);
+    parts.push(`<text x="${f(x(t))}" y="${MARGIN.top + SIZE + 16}" text-anchor="middle">${tickLabel(t)}</text>`);
     parts.push(`<text x="${MARGIN.left - 4}" y="${f(y(t) + 4)}" text-anchor="end">${tickLabel(t)}</text>`);
   }
   parts.push(`<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${SIZE}" height="${SIZE}" fill="none" stroke="black"/>`);
@@ -118,9 +121,16 @@ export function detSvg(plot: DetPlot): string {
 
   const marks: MarkedPoint[] = [{ label: `EER ${(plot.eer * 100).toFixed(2)} %`, fmr: plot.eer, fnmr: plot.eer }, ...(plot.marks ?? [])];
   marks.forEach((m, i) => {
+    // A point outside the axes (e.g. FMR 0) would sit on the frame, pretending to a rate it does not have: left out.
+    const inside = (r: number) => r >= LOW && r <= HIGH;
+    if (!inside(m.fmr) || !inside(m.fnmr)) return;
     const colour = i === 0 ? '#c0392b' : '#2e7d32';
-    parts.push(`<circle cx="${f(x(m.fmr))}" cy="${f(y(m.fnmr))}" r="4" fill="${colour}"/>`);
-    parts.push(`<text x="${f(x(m.fmr) + 7)}" y="${f(y(m.fnmr) - 6)}" fill="${colour}">${escapeXml(m.label)}</text>`);
+    const px = x(m.fmr);
+    const rightHalf = px > MARGIN.left + SIZE / 2;
+    parts.push(`<circle cx="${f(px)}" cy="${f(y(m.fnmr))}" r="4" fill="${colour}"/>`);
+    parts.push(
+      `<text x="${f(rightHalf ? px - 7 : px + 7)}" y="${f(y(m.fnmr) - 6)}" fill="${colour}" text-anchor="${rightHalf ? 'end' : 'start'}">${escapeXml(m.label)}</text>`,
+    );
   });
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;

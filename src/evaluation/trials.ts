@@ -192,3 +192,23 @@ export function speakerTrials(set: TrialSet, speakers: number): SpeakerTrials {
   });
   return { sorted, speakerA, speakerB, speakers };
 }
+
+/**
+ * The same trials with speakers renumbered 0..k−1 over those that appear in them, so that the
+ * speaker bootstrap draws only speakers that have trials (a speaker left out by --test-seconds
+ * would otherwise be drawn for nothing and shrink every replicate).
+ */
+export function reindexSpeakers(set: TrialSet): { set: TrialSet; speakers: number; counts: { target: number; nonTarget: number } } {
+  const index = new Map<number, number>();
+  const id = (s: number) => {
+    let k = index.get(s);
+    if (k === undefined) {
+      k = index.size;
+      index.set(s, k);
+    }
+    return k;
+  };
+  const speakerA = set.speakerA.map(id);
+  const speakerB = set.speakerB.map(id);
+  return { set: { ...set, speakerA, speakerB }, speakers: index.size, counts: trialCounts(set) };
+}

@@ -31,19 +31,32 @@ describe('DET plot SVG', () => {
   const points = operatingPoints(sortTrials({ target: [0.9, 0.8, 0.6, 0.4], nonTarget: [0.7, 0.3, 0.2, 0.1, 0.05] }));
 
   it('is one self-contained SVG with the curve, the EER mark, marked points and an escaped title', () => {
-    const svg = detSvg({ title: 'so762 <wideband> & "all pairs"', points, eer: 0.25, marks: [{ label: 'standard', fmr: 0.2, fnmr: 0.25 }] });
+    const svg = detSvg({
+      title: 'so762 <wideband> & "all pairs"',
+      subtitle: '4 target / 5 non-target trials',
+      points,
+      eer: 0.25,
+      marks: [
+        { label: 'standard', fmr: 0.2, fnmr: 0.25 },
+        { label: 'off-axis', fmr: 0, fnmr: 0.5 },
+      ],
+    });
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(svg).toContain('so762 &lt;wideband&gt; &amp; &quot;all pairs&quot;');
     expect(svg).toContain('>EER 25.00 %</text>');
     expect(svg).toContain('>standard</text>');
+    expect(svg).toContain('>4 target / 5 non-target trials</text>');
+    // FMR 0 cannot be drawn on a probit axis: that mark is left out rather than put on the frame.
+    expect(svg).not.toContain('off-axis');
+    expect(svg.match(/<circle /g)).toHaveLength(2);
     expect(svg).not.toMatch(/<script|href=|NaN|Infinity/);
     // One path: the curve, from (FMR 0, FNMR 1) to (1, 0), both clamped to the axis box.
     const d = /<path d="([^"]+)"/.exec(svg)?.[1] ?? '';
     const coords = d.split(/[ML]/).filter(Boolean).map((c) => c.trim());
     expect(coords).toHaveLength(points.fmr.length);
-    expect(coords[0]).toBe('64.0 36.0'); // top-left corner: FMR at the axis minimum, FNMR at its maximum
-    expect(coords.at(-1)).toBe('544.0 516.0');
+    expect(coords[0]).toBe('64.0 48.0'); // top-left corner: FMR at the axis minimum, FNMR at its maximum
+    expect(coords.at(-1)).toBe('544.0 528.0');
   });
 
   it('thins a curve of many points to what the pixels can show', () => {

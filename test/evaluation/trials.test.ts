@@ -9,6 +9,7 @@ import {
   enrolmentVoiceprint,
   groupConsecutive,
   planEnrolment,
+  reindexSpeakers,
   speakerTrials,
   splitScores,
   trialCounts,
@@ -90,6 +91,22 @@ describe('enrolment trials', () => {
       { embedding: unit(0, 5), speechSeconds: 1 },
     ]);
     expect(Array.from(v, (x) => Number(x.toFixed(6)))).toEqual([0.948683, 0.316228]);
+  });
+});
+
+describe('reindexSpeakers', () => {
+  it('numbers the speakers that appear in the trials 0..k−1, in order of appearance', () => {
+    const set = allPairsTrials([
+      { speaker: 7, embedding: unit(1, 0) },
+      { speaker: 3, embedding: unit(0, 1) },
+      { speaker: 7, embedding: unit(1, 1) },
+    ]);
+    const r = reindexSpeakers(set);
+    expect(r.speakers).toBe(2);
+    expect(Array.from(r.set.speakerA)).toEqual([0, 0, 1]);
+    expect(Array.from(r.set.speakerB)).toEqual([1, 0, 0]);
+    expect(r.counts).toEqual({ target: 1, nonTarget: 2 });
+    expect(r.set.scores).toBe(set.scores);
   });
 });
 

@@ -1,0 +1,477 @@
+/**
+ * `voice-passport eval <folder>`: the service's own embedding engine over a folder of speakers
+ * (one sub-folder each), scored into verification trials, reported as EER (with a 95 % speaker
+ * bootstrap interval), minDCF at P_target 0.01, FMR/FNMR at each default policy threshold (rule of
+ * three), and EER by test duration. Metric code is in src/evaluation/ (pure); this file only reads
+ * files, drives the engine and assembles the report.
+ *
+ * Every utterance goes through the engine ONCE for the main trials, exactly as a caller's audio
+ * would: wideband files as the CLI sends them (engineInputForFile), telephone as G.711 bytes of
+ * the simulated call (src/evaluation/channel.ts). Utterances in which the VAD finds no speech are
+ * embedded whole (`vadFallback: 'whole'`), as the reference figures scored every utterance; the
+ * report counts them.
+ */
+import { readdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Config } from '../config.js';
+import { VoicePassportError } from '../errors.js';
+import { channelInput, concatenate, telephoneInput, type Channel, type EngineAudio, type G711Law } from '../evaluation/channel.js';
+import { detSvg } from '../evaluation/det-svg.js';
+import { errorCountsAt } from '../evaluation/metrics.js';
+import { policyRates, round6, summariseTrials, type PolicyRates, type TrialSummary } from '../evaluation/summary.js';
+import {
+  allPairsTrials,
+  enrolmentTrials,
+  enrolmentVoiceprint,
+  groupConsecutive,
+  planEnrolment,
+  reindexSpeakers,
+  splitScores,
+  type SpeakerEmbedding,
+  type TestItem,
+  type TrialSet,
+} from '../evaluation/trials.js';
+import { EmbeddingEngine, type AnalyseInput, type AudioAnalysis } from '../model/engine.js';
+import { defaultPolicies } from '../scoring/policy.js';
+import { audioExtensions, decodeAudioFile, engineInputForFile, expandAudioPaths } from './audio-file.js';
+import { errorShapeOf } from './output.js';
+
+const USAGE =
+  'usage: voice-passport eval <folder> [--channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment] ' +
+  '[--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--model ID] [--out report.json] [--plot det.svg]';
+
+/** Test durations of the duration table (issue 4 §1: telephony callers speak briefly). */
+export const DEFAULT_DURATIONS = [2, 3, 5, 10] as const;
+/** A segment counts for a bucket if the engine embedded this close to the bucket's seconds. */
+const DURATION_TOLERANCE_SECONDS = 1e-3;
+
+type TrialProtocol = 'all-pairs' | 'enrolment';
+
+interface EvalOptions {
+  folder: string;
+  channel: Channel;
+  law: G711Law;
+  trials: TrialProtocol;
+  enrolSeconds: number | null;
+  testSeconds: number | null;
+  durations: number[];
+  modelId: string;
+  out: string | null;
+  plot: string | null;
+}
+
+interface Speaker {
+  name: string;
+  files: string[];
+}
+
+interface Utterance extends SpeakerEmbedding {
+  file: string;
+  netSpeechSeconds: number;
+  durationSeconds: number;
+  vadFallback: boolean;
+  /** Seconds that were embedded: net speech, or the whole duration when the VAD found none. */
+  speechSeconds: number;
+}
+
+function positiveSeconds(name: string, raw: string | undefined): number | null {
+  if (raw === undefined) return null;
+  const v = Number(raw);
+  if (!(Number.isFinite(v) && v > 0 && v <= 3600)) {
+    throw new VoicePassportError('validation-failed', `--${name} must be a number of seconds in (0, 3600], got "${raw}"`);
+  }
+  return v;
+}
+
+function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new VoicePassportError('validation-failed', `--${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | 'enrolMinSeconds'>): EvalOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        channel: { type: 'string' },
+        law: { type: 'string' },
+        trials: { type: 'string' },
+        'enrol-seconds': { type: 'string' },
+        'test-seconds': { type: 'string' },
+        durations: { type: 'string' },
+        model: { type: 'string' },
+        out: { type: 'string' },
+        plot: { type: 'string' },
+      },
+    });
+  } catch (e) {
+    throw new VoicePassportError('validation-failed', `${(e as Error).message}\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw new VoicePassportError('validation-failed', USAGE);
+  const channel = oneOf('channel', values.channel, ['wideband', 'telephone'], 'wideband');
+  if (values.law !== undefined && channel !== 'telephone') {
+    throw new VoicePassportError('validation-failed', '--law applies to --channel telephone only');
+  }
+  const enrolSeconds = positiveSeconds('enrol-seconds', values['enrol-seconds']);
+  // --enrol-seconds alone means enrolment trials; with --trials all-pairs it would be ignored, so refuse it.
+  const trials = oneOf('trials', values.trials, ['all-pairs', 'enrolment'], enrolSeconds === null ? 'all-pairs' : 'enrolment');
+  if (trials === 'all-pairs' && enrolSeconds !== null) {
+    throw new VoicePassportError('validation-failed', '--enrol-seconds needs --trials enrolment (all-pairs trials have no enrolment)');
+  }
+  let durations: number[] = [...DEFAULT_DURATIONS];
+  if (values.durations !== undefined) {
+    durations =
+      values.durations === 'none'
+        ? []
+        : values.durations.split(',').map((d) => positiveSeconds('durations', d.trim()) as number);
+    durations = [...new Set(durations)].sort((a, b) => a - b);
+  }
+  return {
+    folder: positionals[0] as string,
+    channel,
+    law: oneOf('law', values.law, ['mulaw', 'alaw'], 'mulaw'),
+    trials,
+    enrolSeconds: trials === 'enrolment' ? (enrolSeconds ?? config.enrolMinSeconds) : null,
+    testSeconds: positiveSeconds('test-seconds', values['test-seconds']),
+    durations,
+    modelId: values.model ?? config.modelId,
+    out: values.out ?? null,
+    plot: values.plot ?? null,
+  };
+}
+
+/** One sub-folder per speaker (sorted by name), its audio files found recursively and sorted. */
+export async function listSpeakers(folder: string): Promise<{ speakers: Speaker[]; emptyFolders: string[] }> {
+  let info;
+  try {
+    info = await stat(folder);
+  } catch {
+    throw new VoicePassportError('not-found', `${folder}: no such folder`);
+  }
+  if (!info.isDirectory()) throw new VoicePassportError('validation-failed', `${folder} is not a folder; eval needs a folder with one sub-folder per speaker`);
+  const entries = (await readdir(folder, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const loose = entries.filter((e) => e.isFile() && (audioExtensions as readonly string[]).includes(path.extname(e.name).toLowerCase()));
+  if (loose.length > 0) {
+    throw new VoicePassportError(
+      'validation-failed',
+      `${folder} holds audio files directly (e.g. ${loose[0]?.name}); eval takes each speaker from its own sub-folder, so move them into one`,
+    );
+  }
+  const speakers: Speaker[] = [];
+  const emptyFolders: string[] = [];
+  for (const e of entries.filter((d) => d.isDirectory())) {
+    const files = await expandAudioPaths([path.join(folder, e.name)]);
+    if (files.length === 0) emptyFolders.push(e.name);
+    else speakers.push({ name: e.name, files });
+  }
+  if (speakers.length < 2) {
+    throw new VoicePassportError('validation-failed', `${folder} has ${speakers.length} speaker sub-folder(s) with audio; non-target trials need at least 2`);
+  }
+  return { speakers, emptyFolders };
+}
+
+/** Runs `fn` over the items with at most `limit` in flight; results in input order. */
+async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>, onDone?: (done: number) => void): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let done = 0;
+  const lane = async () => {
+    for (let i = next++; i < items.length; i = next++) {
+      results[i] = await fn(items[i] as T, i);
+      onDone?.(++done);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+function progress(label: string, total: number): (done: number) => void {
+  const step = Math.max(1, Math.ceil(total / 4));
+  return (done) => {
+    if (done % step === 0 || done === total) process.stderr.write(`eval: ${label} ${done}/${total}\n`);
+  };
+}
+
+type Outcome<T> = { ok: true; value: T } | { ok: false; file: string; code: string; message: string };
+
+async function settle<T>(file: string, p: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await p() };
+  } catch (e) {
+    const shape = errorShapeOf(e);
+    return { ok: false, file, code: shape.code, message: shape.message };
+  }
+}
+
+/** A segment cut to exactly `seconds` of speech: a speaker's consecutive utterances, joined. */
+interface Segment extends SpeakerEmbedding {
+  files: string[];
+}
+
+interface DurationRow {
+  seconds: number;
+  segments: number;
+  /** Groups whose joined audio had less speech than `seconds` once analysed (VAD differences), or failed. */
+  droppedSegments: number;
+  summary: TrialSummary | null;
+  skipped?: string;
+}
+
+export async function evalCommand(argv: string[], config: Readonly<Config>): Promise<number> {
+  const startedAt = performance.now();
+  const opts = parseEvalArgs(argv, config);
+  const { speakers, emptyFolders } = await listSpeakers(opts.folder);
+  const maxSeconds = config.maxAudioSeconds;
+  const engine = await EmbeddingEngine.start({
+    modelsDir: config.modelsDir,
+    modelId: opts.modelId,
+    workers: config.workers,
+    intraOpNumThreads: config.intraOpNumThreads,
+    maxQueue: Math.max(config.queueMax, 64),
+    maxAudioSeconds: maxSeconds,
+    taskTimeoutMs: config.inferenceTimeoutMs,
+  });
+  const lanes = Math.max(1, config.workers) * 2;
+  try {
+    const inputFor = async (file: string): Promise<EngineAudio> =>
+      opts.channel === 'telephone' ? telephoneInput(await decodeAudioFile(file, maxSeconds), opts.law) : engineInputForFile(file, maxSeconds);
+
+    // --- every utterance, once ---
+    const jobs = speakers.flatMap((s, speaker) => s.files.map((file) => ({ speaker, file })));
+    const outcomes = await mapBounded(
+      jobs,
+      lanes,
+      (job) =>
+        settle(job.file, async () => {
+          const a: AudioAnalysis = await engine.analyse({ ...(await inputFor(job.file)), vadFallback: 'whole' });
+          const vadFallback = a.vadFallbackUsed === true;
+          const u: Utterance = {
+            speaker: job.speaker,
+            file: job.file,
+            embedding: a.embedding,
+            netSpeechSeconds: a.netSpeechSeconds,
+            durationSeconds: a.durationSeconds,
+            vadFallback,
+            speechSeconds: vadFallback ? a.durationSeconds : a.netSpeechSeconds,
+          };
+          return u;
+        }),
+      progress('utterances', jobs.length),
+    );
+    const failures = outcomes.flatMap((o) => (o.ok ? [] : [{ file: o.file, code: o.code, message: o.message }]));
+    const utterances = outcomes.flatMap((o) => (o.ok ? [o.value] : []));
+    const bySpeaker = speakers.map((_, s) => utterances.filter((u) => u.speaker === s));
+
+    // --- main trials ---
+    const passesTestFilter = (u: Utterance) => opts.testSeconds === null || u.speechSeconds >= opts.testSeconds;
+    let main: TrialSet;
+    let description: string;
+    let excluded = 0;
+    let enrolled: { speaker: number; embedding: Float32Array; enrol: Utterance[]; test: Utterance[] }[] = [];
+    if (opts.trials === 'all-pairs') {
+      const pool = utterances.filter(passesTestFilter);
+      excluded = utterances.length - pool.length;
+      main = allPairsTrials(pool);
+      description =
+        'all pairs: every unordered pair of single utterances, one utterance each side, cosine of the two embeddings; same speaker = target, different = non-target (the protocol of ../shared/models/reference/README.md)' +
+        (opts.testSeconds === null ? '' : `; only utterances with at least ${opts.testSeconds} s of speech take part`);
+    } else {
+      const enrolSeconds = opts.enrolSeconds as number;
+      enrolled = bySpeaker.flatMap((list, speaker) => {
+        const plan = planEnrolment(
+          list.map((u) => u.speechSeconds),
+          enrolSeconds,
+        );
+        if (plan === null) return [];
+        const enrol = plan.enrol.map((i) => list[i] as Utterance);
+        return [{ speaker, embedding: enrolmentVoiceprint(enrol), enrol, test: plan.test.map((i) => list[i] as Utterance) }];
+      });
+      const inEnrolment = new Set(enrolled.flatMap((e) => e.enrol));
+      const tests: TestItem[] = [];
+      for (const u of utterances) {
+        if (!passesTestFilter(u)) {
+          excluded++;
+          continue;
+        }
+        tests.push({ speaker: u.speaker, embedding: u.embedding, enrolledIn: inEnrolment.has(u) ? u.speaker : null });
+      }
+      main = enrolmentTrials(enrolled, tests);
+      description =
+        `enrolment: per speaker, a voiceprint from its first utterances in file-name order until they hold at least ${enrolSeconds} s of speech (embeddings averaged, weighted by speech: the service's own rule), ` +
+        "tested against each of that speaker's remaining utterances (target) and every utterance of every other speaker (non-target); an utterance is never tested against an enrolment it is part of; speakers without enough speech to enrol and keep one utterance to test are not enrolled, their utterances still serve as non-target tests" +
+        (opts.testSeconds === null ? '' : `; only test utterances with at least ${opts.testSeconds} s of speech`);
+    }
+    const mainIndexed = reindexSpeakers(main);
+    if (mainIndexed.counts.target === 0 || mainIndexed.counts.nonTarget === 0) {
+      throw new VoicePassportError(
+        'validation-failed',
+        `the trials have ${mainIndexed.counts.target} target and ${mainIndexed.counts.nonTarget} non-target trials; an error rate needs both (more utterances per speaker, a smaller --enrol-seconds or --test-seconds?)`,
+      );
+    }
+    const { summary, points } = summariseTrials(mainIndexed.set, mainIndexed.speakers);
+    const policies = policyRates(main, defaultPolicies);
+
+    // --- EER by test duration: segments cut to exactly d seconds of speech, embedded again ---
+    const durationRows: DurationRow[] = [];
+    for (const seconds of opts.durations) {
+      // Each speaker's test pool: all its utterances (all pairs) or those not in its enrolment.
+      // Utterances embedded whole (no speech found) have no measured speech to count, so none join.
+      const pools = bySpeaker.map((list, speaker) => {
+        const e = enrolled.find((x) => x.speaker === speaker);
+        return (e === undefined ? list : e.test).filter((u) => !u.vadFallback);
+      });
+      const groups = pools.flatMap((pool, speaker) =>
+        groupConsecutive(
+          pool.map((u) => u.netSpeechSeconds),
+          seconds,
+        ).map((g) => ({ speaker, files: g.map((i) => (pool[i] as Utterance).file) })),
+      );
+      const analysed = await mapBounded(
+        groups,
+        lanes,
+        (g) =>
+          settle(g.files[0] as string, async () => {
+            const parts = await Promise.all(g.files.map((f) => decodeAudioFile(f, maxSeconds)));
+            const input: AnalyseInput = { ...channelInput(concatenate(parts), opts.channel, opts.law), maxSpeechSeconds: seconds };
+            const a = await engine.analyse(input);
+            return a.netSpeechSeconds >= seconds - DURATION_TOLERANCE_SECONDS ? { speaker: g.speaker, embedding: a.embedding, files: g.files } : null;
+          }),
+        progress(`${seconds} s segments`, groups.length),
+      );
+      const segments = analysed.flatMap((o) => (o.ok && o.value !== null ? [o.value as Segment] : []));
+      const row: DurationRow = { seconds, segments: segments.length, droppedSegments: groups.length - segments.length, summary: null };
+      const set =
+        opts.trials === 'all-pairs'
+          ? allPairsTrials(segments)
+          : enrolmentTrials(
+              enrolled,
+              segments.map((s) => ({ ...s, enrolledIn: null })),
+            );
+      const indexed = reindexSpeakers(set);
+      if (indexed.counts.target === 0 || indexed.counts.nonTarget === 0) {
+        row.skipped = `${segments.length} segments of ${seconds} s give ${indexed.counts.target} target and ${indexed.counts.nonTarget} non-target trials`;
+      } else {
+        row.summary = summariseTrials(indexed.set, indexed.speakers).summary;
+      }
+      durationRows.push(row);
+    }
+
+    const wallSeconds = (performance.now() - startedAt) / 1000;
+    const report = {
+      command: 'eval',
+      folder: opts.folder,
+      model: engine.modelId,
+      channel: opts.channel,
+      ...(opts.channel === 'telephone' ? { law: opts.law } : {}),
+      protocol: {
+        trials: opts.trials,
+        description,
+        enrolSeconds: opts.enrolSeconds,
+        testSeconds: opts.testSeconds,
+        score: 'cosine of the two L2-normalised embeddings (the API rawScore); accept when score ≥ threshold',
+        channel:
+          opts.channel === 'telephone'
+            ? `telephone: each recording resampled to 8 kHz, band-limited to 300-3400 Hz and passed through G.711 ${opts.law === 'mulaw' ? 'µ-law' : 'A-law'}, sent to the engine as ${opts.law === 'mulaw' ? 'audio/PCMU' : 'audio/PCMA'} (the service's 8 kHz path)`
+            : 'wideband: each recording at its own sample rate, as the CLI sends it',
+        vadFallback: 'utterances in which the VAD finds no speech (or less than one 25 ms frame) are embedded whole and counted in counts.vadFallbackUtterances; they count with their whole duration for --enrol-seconds/--test-seconds and never join duration segments',
+        eerDefinition: 'FMR = FNMR on the straight segment between the two operating points where they cross (linear interpolation on the DET step)',
+        minDcf: 'min over thresholds of (C_miss·P_target·FNMR + C_fa·(1−P_target)·FMR) / min(C_miss·P_target, C_fa·(1−P_target)), P_target 0.01, C_miss = C_fa = 1 (NIST SRE)',
+        ruleOfThree: 'ISO/IEC 19795-1: an FMR or FNMR below 3/N (N trials) is not printed as a number but as "< 3/N"',
+        durations:
+          opts.durations.length === 0
+            ? 'not computed (--durations none)'
+            : `per speaker, consecutive ${opts.trials === 'all-pairs' ? '' : 'test (non-enrolment) '}utterances in file-name order are joined until they hold at least d s of speech (a short remainder is dropped), the audio joined end to end, passed through the channel and embedded from exactly its first d s of VAD speech; ` +
+              (opts.trials === 'all-pairs'
+                ? 'trials: all pairs of such segments (both sides d s)'
+                : 'trials: every voiceprint above against every segment (target when same speaker)'),
+      },
+      counts: {
+        speakers: speakers.length,
+        utterances: jobs.length,
+        analysed: utterances.length,
+        failedUtterances: failures.length,
+        vadFallbackUtterances: utterances.filter((u) => u.vadFallback).length,
+        excludedByTestSeconds: excluded,
+        ...(opts.trials === 'enrolment' ? { enrolledSpeakers: enrolled.length } : {}),
+        trialSpeakers: summary.speakers,
+        targetTrials: summary.targetTrials,
+        nonTargetTrials: summary.nonTargetTrials,
+      },
+      eer: summary.eer,
+      minDcf: summary.minDcf,
+      policies,
+      byDuration: durationRows.map((r) => ({
+        seconds: r.seconds,
+        segments: r.segments,
+        droppedSegments: r.droppedSegments,
+        ...(r.summary === null
+          ? { skipped: r.skipped }
+          : {
+              speakers: r.summary.speakers,
+              targetTrials: r.summary.targetTrials,
+              nonTargetTrials: r.summary.nonTargetTrials,
+              eer: r.summary.eer,
+              minDcf: r.summary.minDcf,
+            }),
+      })),
+      failures,
+      vadFallbackFiles: utterances.filter((u) => u.vadFallback).map((u) => u.file),
+      ...(emptyFolders.length > 0 ? { emptySpeakerFolders: emptyFolders } : {}),
+      wallSeconds: Number(wallSeconds.toFixed(1)),
+    };
+
+    const json = `${JSON.stringify(report, null, 2)}\n`;
+    process.stdout.write(json);
+    if (opts.out !== null) await writeFile(opts.out, json);
+    if (opts.plot !== null) {
+      const scores = splitScores(main);
+      const marks = [
+        ...defaultPolicies.map((p) => {
+          const c = errorCountsAt(scores, p.threshold);
+          return { label: `${p.name} (≥ ${p.threshold})`, fmr: c.fmr, fnmr: c.fnmr };
+        }),
+        { label: 'minDCF', fmr: summary.minDcf.fmr, fnmr: summary.minDcf.fnmr },
+      ];
+      const title = `${path.basename(path.resolve(opts.folder))} · ${opts.channel} · ${opts.trials} · ${engine.modelId}`;
+      const subtitle = `${summary.speakers} speakers, ${summary.targetTrials} target / ${summary.nonTargetTrials} non-target trials, EER 95 % CI ${(summary.eer.ci95.low * 100).toFixed(2)}–${(summary.eer.ci95.high * 100).toFixed(2)} %`;
+      await writeFile(opts.plot, detSvg({ title, subtitle, points, eer: summary.eer.value, marks }));
+    }
+    process.stderr.write(`${summaryLine(path.basename(path.resolve(opts.folder)), report.model, opts, report.counts, summary, policies, durationRows, wallSeconds)}\n`);
+    return 0;
+  } finally {
+    await engine.close();
+  }
+}
+
+/** The one human-readable line on stderr. */
+function summaryLine(
+  name: string,
+  model: string,
+  opts: EvalOptions,
+  counts: { speakers: number; analysed: number; vadFallbackUtterances: number },
+  s: TrialSummary,
+  policies: readonly PolicyRates[],
+  durations: readonly DurationRow[],
+  wallSeconds: number,
+): string {
+  const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
+  const cells = [
+    `${name} ${opts.channel}${opts.channel === 'telephone' ? `/${opts.law}` : ''} ${opts.trials} ${model}`,
+    `${counts.speakers} spk, ${counts.analysed} utt (${counts.vadFallbackUtterances} whole)`,
+    `${s.targetTrials}/${s.nonTargetTrials} trials`,
+    `EER ${pct(s.eer.value)} [${pct(s.eer.ci95.low)}, ${pct(s.eer.ci95.high)}]`,
+    `minDCF ${round6(s.minDcf.value).toFixed(3)}`,
+    ...policies.map((p) => `${p.policy}≥${p.threshold} FMR ${p.fmrText} FNMR ${p.fnmrText}`),
+    `by duration ${durations.length === 0 ? '-' : durations.map((d) => `${d.seconds}s ${d.summary === null ? 'n/a' : pct(d.summary.eer.value)}`).join(' ')}`,
+    `${wallSeconds.toFixed(1)} s`,
+  ];
+  return `| ${cells.join(' | ')} |`;
+}

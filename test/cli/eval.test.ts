@@ -1,0 +1,155 @@
+/**
+ * `voice-passport eval` end to end, as an operator runs it: a generated folder of 3 speakers × 3
+ * synthetic utterances (distinct pitch and vocal-tract length), the default test model, one worker.
+ * Counts are checked exactly; the test model is not a speaker model, so rates are only range-checked.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { speechLike } from '../model/speech-like.js';
+import { wav } from '../model/wav.js';
+import { cliError, runCli, tempDir } from './run-cli.js';
+
+const voices = [
+  { name: 'alice', pitchHz: 210, formantScale: 1.18 },
+  { name: 'bob', pitchHz: 105, formantScale: 0.92 },
+  { name: 'carol', pitchHz: 160, formantScale: 1.05 },
+];
+
+let root: string;
+let folder: string;
+
+beforeAll(() => {
+  root = tempDir('vp-eval-');
+  folder = path.join(root, 'dev');
+  for (const v of voices) {
+    fs.mkdirSync(path.join(folder, v.name), { recursive: true });
+    for (let k = 0; k < 3; k++) {
+      // Slightly different pitch per utterance, as a speaker varies between takes.
+      const samples = speechLike({ seconds: 2.5, pitchHz: v.pitchHz * (1 + 0.03 * k), formantScale: v.formantScale });
+      fs.writeFileSync(path.join(folder, v.name, `utt${k}.wav`), wav(samples, 16000));
+    }
+  }
+  fs.mkdirSync(path.join(folder, 'empty'));
+});
+
+afterAll(() => {
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+const TIMEOUT = 90_000;
+
+interface Report {
+  model: string;
+  channel: string;
+  law?: string;
+  protocol: { trials: string; description: string; enrolSeconds: number | null };
+  counts: Record<string, number>;
+  eer: { value: number; percent: number; ci95: { low: number; high: number; replicates: number; seed: number } };
+  minDcf: { value: number; pTarget: number };
+  policies: { policy: string; threshold: number; nonTargetTrials: number; targetTrials: number; fmrText: string; fnmrText: string }[];
+  byDuration: { seconds: number; segments: number; targetTrials?: number; nonTargetTrials?: number; skipped?: string }[];
+  failures: unknown[];
+  vadFallbackFiles: string[];
+  emptySpeakerFolders?: string[];
+  wallSeconds: number;
+}
+
+describe('voice-passport eval', () => {
+  it(
+    'all pairs, wideband: exact counts, rates in range, 1 s duration bucket, 10 s skipped, --out and --plot written',
+    async () => {
+      const out = path.join(root, 'report.json');
+      const plot = path.join(root, 'det.svg');
+      const r = await runCli(['eval', folder, '--durations', '1,10', '--out', out, '--plot', plot], {}, TIMEOUT);
+      expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^\| dev wideband all-pairs vp-test-tiny \| 3 spk, 9 utt \(\d whole\) \| 9\/27 trials \| EER /);
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout) as Report;
+      expect(fs.readFileSync(out, 'utf8')).toBe(r.stdout);
+      expect(report.model).toBe('vp-test-tiny');
+      expect(report.channel).toBe('wideband');
+      expect(report.protocol.trials).toBe('all-pairs');
+      expect(report.counts).toEqual({
+        speakers: 3,
+        utterances: 9,
+        analysed: 9,
+        failedUtterances: 0,
+        vadFallbackUtterances: report.vadFallbackFiles.length,
+        excludedByTestSeconds: 0,
+        trialSpeakers: 3,
+        targetTrials: 9,
+        nonTargetTrials: 27,
+      });
+      expect(report.emptySpeakerFolders).toEqual(['empty']);
+      expect(report.failures).toEqual([]);
+      expect(report.eer.value).toBeGreaterThanOrEqual(0);
+      expect(report.eer.value).toBeLessThanOrEqual(1);
+      expect(report.eer.ci95.low).toBeLessThanOrEqual(report.eer.ci95.high);
+      expect(report.eer.ci95.seed).toBe(1);
+      expect(report.minDcf.pTarget).toBe(0.01);
+      expect(report.minDcf.value).toBeLessThanOrEqual(1);
+      expect(report.policies.map((p) => [p.policy, p.threshold, p.targetTrials, p.nonTargetTrials])).toEqual([
+        ['standard', 0.5, 9, 27],
+        ['high', 0.6, 9, 27],
+      ]);
+      // With 27 non-target trials, an FMR below 3/27 is never printed as a number.
+      for (const p of report.policies) expect(p.fmrText).toMatch(/^(< 3\/27 \(11\.1111 %\)|\d+\.\d+ %)$/);
+      expect(report.byDuration).toEqual([
+        { seconds: 1, segments: 9, droppedSegments: 0, speakers: 3, targetTrials: 9, nonTargetTrials: 27, eer: expect.any(Object), minDcf: expect.any(Object) },
+        { seconds: 10, segments: 0, droppedSegments: 0, skipped: '0 segments of 10 s give 0 target and 0 non-target trials' },
+      ]);
+      const svg = fs.readFileSync(plot, 'utf8');
+      expect(svg.startsWith('<svg')).toBe(true);
+      expect(svg).toContain('dev · wideband · all-pairs · vp-test-tiny');
+      expect(svg).toContain('3 speakers, 9 target / 27 non-target trials');
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'enrolment trials through the A-law telephone channel: never tests on an enrolment utterance',
+    async () => {
+      const r = await runCli(['eval', folder, '--channel', 'telephone', '--law', 'alaw', '--enrol-seconds', '0.5', '--durations', 'none'], {}, TIMEOUT);
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout) as Report;
+      expect(report.channel).toBe('telephone');
+      expect(report.law).toBe('alaw');
+      expect(report.protocol.trials).toBe('enrolment');
+      expect(report.protocol.enrolSeconds).toBe(0.5);
+      expect(report.protocol.description).toMatch(/never tested against an enrolment it is part of/);
+      // Each speaker enrols from its first utterance and is tested on its other two (3 × 2 target);
+      // each voiceprint also meets the 6 utterances of the other two speakers (3 × 6 non-target).
+      expect(report.counts).toMatchObject({ speakers: 3, utterances: 9, enrolledSpeakers: 3, targetTrials: 6, nonTargetTrials: 18 });
+      expect(report.byDuration).toEqual([]);
+    },
+    TIMEOUT,
+  );
+
+  it('refuses bad folders and options with the CLI error codes, before loading a model', async () => {
+    const missing = await runCli(['eval', path.join(root, 'nope')]);
+    expect(missing.code).toBe(1);
+    expect(cliError(missing).code).toBe('not-found');
+
+    const single = path.join(root, 'single');
+    fs.mkdirSync(path.join(single, 'only'), { recursive: true });
+    fs.writeFileSync(path.join(single, 'only', 'a.wav'), wav(speechLike({ seconds: 1 }), 16000));
+    const one = await runCli(['eval', single]);
+    expect(one.code).toBe(2);
+    expect(cliError(one).message).toMatch(/1 speaker sub-folder\(s\) with audio; non-target trials need at least 2/);
+
+    const loose = path.join(root, 'loose');
+    fs.mkdirSync(loose);
+    fs.writeFileSync(path.join(loose, 'a.wav'), wav(speechLike({ seconds: 1 }), 16000));
+    expect(cliError(await runCli(['eval', loose])).message).toMatch(/holds audio files directly/);
+
+    const conflicting = await runCli(['eval', folder, '--trials', 'all-pairs', '--enrol-seconds', '5']);
+    expect(conflicting.code).toBe(2);
+    expect(cliError(conflicting).message).toMatch(/--enrol-seconds needs --trials enrolment/);
+
+    const law = await runCli(['eval', folder, '--law', 'alaw']);
+    expect(cliError(law).message).toBe('--law applies to --channel telephone only');
+
+    const seconds = await runCli(['eval', folder, '--test-seconds', 'abc']);
+    expect(cliError(seconds).message).toMatch(/--test-seconds must be a number of seconds/);
+  }, TIMEOUT);
+});
