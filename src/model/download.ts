@@ -1,0 +1,165 @@
+/**
+ * Downloads one file over HTTPS into a temporary file, hashing it on the way. Used by
+ * `voice-passport models fetch`; a model file is executable input to onnxruntime, so the rules are
+ * strict and every failure is a VoicePassportError whose `details.reason` says what went wrong:
+ *
+ * - https only (plain http is allowed to loopback hosts alone, so tests can serve a local file);
+ *   a redirect must satisfy the same rule, and at most `maxRedirects` are followed;
+ * - a byte cap, checked against Content-Length first and then while streaming;
+ * - an overall deadline and an idle deadline (no bytes for `idleTimeoutMs`), so a stalled server
+ *   cannot hang the command;
+ * - the temporary file is created exclusively (O_EXCL, mode 0600) and removed on any failure:
+ *   nothing half-written is ever left behind.
+ */
+import { createHash } from 'node:crypto';
+import { open, unlink } from 'node:fs/promises';
+import { VoicePassportError } from '../errors.js';
+
+export type DownloadFailure = 'insecure-url' | 'redirects' | 'http-status' | 'too-large' | 'timeout' | 'network';
+
+export interface DownloadOptions {
+  /** Most bytes accepted; larger bodies are refused before or while reading. */
+  maxBytes: number;
+  /** Deadline for the whole transfer, redirects included. */
+  timeoutMs: number;
+  /** Deadline between two received chunks (and for the response headers). */
+  idleTimeoutMs: number;
+  maxRedirects: number;
+  /** Called after each chunk; for a progress line on a terminal. */
+  onProgress?: (received: number, total: number | null) => void;
+}
+
+export interface DownloadResult {
+  /** The URL the bytes finally came from (after redirects). */
+  finalUrl: string;
+  bytes: number;
+  sha256: string;
+}
+
+const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+function fail(reason: DownloadFailure, message: string, details: Record<string, unknown> = {}): VoicePassportError {
+  // A URL the operator typed wrongly is theirs to fix (exit 2); the rest is the remote side's doing.
+  return new VoicePassportError(reason === 'insecure-url' ? 'validation-failed' : 'model-invalid', message, { reason, ...details });
+}
+
+/** Parses and checks a download URL: https anywhere, http only to this machine. */
+export function checkDownloadUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw fail('insecure-url', `"${raw}" is not a URL`, { url: raw });
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw fail('insecure-url', `refusing ${url.protocol}//…@${url.host}: credentials in a URL end up in logs and shell history`, { url: `${url.protocol}//${url.host}${url.pathname}` });
+  }
+  if (url.protocol === 'https:') return url;
+  if (url.protocol === 'http:' && loopbackHosts.has(url.hostname)) return url;
+  throw fail(
+    'insecure-url',
+    `refusing to download from ${url.href}: only https:// URLs are allowed (plain http only to localhost), because a model file fetched over an unauthenticated channel could be swapped on the way`,
+    { url: url.href },
+  );
+}
+
+/**
+ * Streams `url` into `tempPath` (which must not exist). Resolves with the size and sha256 of what
+ * was written; on any failure the temporary file is removed before the error is thrown.
+ */
+export async function downloadToFile(rawUrl: string, tempPath: string, opts: DownloadOptions): Promise<DownloadResult> {
+  let url = checkDownloadUrl(rawUrl);
+  const controller = new AbortController();
+  let abortReason: 'timeout' | 'idle' | null = null;
+  const overall = setTimeout(() => {
+    abortReason = 'timeout';
+    controller.abort();
+  }, opts.timeoutMs);
+  let idle: NodeJS.Timeout | undefined;
+  const armIdle = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => {
+      abortReason ??= 'idle';
+      controller.abort();
+    }, opts.idleTimeoutMs);
+  };
+  const timedOut = () =>
+    fail(
+      'timeout',
+      abortReason === 'idle'
+        ? `download from ${url.href} stalled: no data for ${opts.idleTimeoutMs / 1000} s`
+        : `download from ${url.href} took longer than ${opts.timeoutMs / 1000} s`,
+      { url: url.href, timeoutMs: abortReason === 'idle' ? opts.idleTimeoutMs : opts.timeoutMs },
+    );
+
+  const file = await open(tempPath, 'wx', 0o600);
+  let ok = false;
+  try {
+    let response: Response;
+    for (let hop = 0; ; hop++) {
+      armIdle();
+      try {
+        // redirect: 'manual' so that every hop is checked against the https rule and counted.
+        response = await fetch(url, { redirect: 'manual', signal: controller.signal, headers: { accept: 'application/octet-stream' } });
+      } catch (e) {
+        if (abortReason !== null) throw timedOut();
+        throw fail('network', `cannot reach ${url.href}: ${causeMessage(e)}`, { url: url.href });
+      }
+      if (response.status < 300 || response.status >= 400) break;
+      const location = response.headers.get('location');
+      await response.body?.cancel();
+      if (location === null) throw fail('http-status', `${url.href} answered ${response.status} without a Location header`, { url: url.href, status: response.status });
+      if (hop >= opts.maxRedirects) {
+        throw fail('redirects', `more than ${opts.maxRedirects} redirects starting at ${rawUrl}; refusing to follow further`, { url: rawUrl, maxRedirects: opts.maxRedirects });
+      }
+      url = checkDownloadUrl(new URL(location, url).href);
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw fail('http-status', `${url.href} answered HTTP ${response.status} ${response.statusText}`.trimEnd(), { url: url.href, status: response.status });
+    }
+    const declared = response.headers.get('content-length');
+    const total = declared !== null && /^\d+$/.test(declared) ? Number(declared) : null;
+    if (total !== null && total > opts.maxBytes) {
+      await response.body?.cancel();
+      throw fail('too-large', `${url.href} is ${total} bytes, more than the limit of ${opts.maxBytes}`, { url: url.href, bytes: total, maxBytes: opts.maxBytes });
+    }
+    if (response.body === null) throw fail('http-status', `${url.href} answered ${response.status} with no body`, { url: url.href, status: response.status });
+
+    const hash = createHash('sha256');
+    let received = 0;
+    try {
+      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+        armIdle();
+        received += chunk.byteLength;
+        if (received > opts.maxBytes) {
+          controller.abort();
+          throw fail('too-large', `${url.href} sent more than the limit of ${opts.maxBytes} bytes`, { url: url.href, maxBytes: opts.maxBytes });
+        }
+        hash.update(chunk);
+        await file.write(chunk);
+        opts.onProgress?.(received, total);
+      }
+    } catch (e) {
+      if (e instanceof VoicePassportError) throw e;
+      if (abortReason !== null) throw timedOut();
+      throw fail('network', `download from ${url.href} broke off after ${received} bytes: ${causeMessage(e)}`, { url: url.href, received });
+    }
+    if (total !== null && received !== total) {
+      throw fail('network', `download from ${url.href} ended after ${received} of ${total} bytes`, { url: url.href, received, bytes: total });
+    }
+    await file.sync();
+    ok = true;
+    return { finalUrl: url.href, bytes: received, sha256: hash.digest('hex') };
+  } finally {
+    clearTimeout(overall);
+    clearTimeout(idle);
+    await file.close();
+    if (!ok) await unlink(tempPath).catch(() => undefined);
+  }
+}
+
+function causeMessage(e: unknown): string {
+  const err = e as { message?: string; cause?: { code?: string; message?: string } };
+  return err.cause?.code ?? err.cause?.message ?? err.message ?? String(e);
+}
