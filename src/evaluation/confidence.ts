@@ -12,7 +12,7 @@
  * Replicates are seeded, so a report is reproducible. With few speakers (e.g. 6 in fsdd) the
  * interval is honestly wide.
  */
-import { equalErrorRate, operatingPoints, type SortedTrials } from './metrics.js';
+import { tieGroups, weightedEer, type SortedTrials } from './metrics.js';
 
 export interface SpeakerTrials {
   sorted: SortedTrials;
@@ -65,6 +65,7 @@ export function speakerBootstrapEer(trials: SpeakerTrials, opts: { replicates?: 
   const n = sorted.scores.length;
   const counts = new Float64Array(speakers);
   const weights = new Float64Array(n);
+  const groups = tieGroups(sorted);
   const eers: number[] = [];
   for (let r = 0; r < requested; r++) {
     counts.fill(0);
@@ -79,7 +80,7 @@ export function speakerBootstrapEer(trials: SpeakerTrials, opts: { replicates?: 
       else wN += w;
     }
     if (wT === 0 || wN === 0) continue;
-    eers.push(equalErrorRate(operatingPoints(sorted, weights)).eer);
+    eers.push(weightedEer(sorted, groups, weights, wT, wN));
   }
   eers.sort((x, y) => x - y);
   return { low: quantile(eers, 0.025), high: quantile(eers, 0.975), replicates: eers.length, requested, seed, method: BOOTSTRAP_METHOD };

@@ -7,6 +7,8 @@ import {
   operatingPoints,
   quoteRate,
   sortTrials,
+  tieGroups,
+  weightedEer,
   type TrialScores,
 } from '../../src/evaluation/metrics.js';
 
@@ -42,6 +44,28 @@ describe('operating points', () => {
         expect(weighted).toBeCloseTo(repeated, 12);
       }),
       { numRuns: 100 },
+    );
+  });
+});
+
+describe('weightedEer (the bootstrap\'s one-pass EER)', () => {
+  it('tieGroups: end of each run of equal scores', () => {
+    expect(Array.from(tieGroups(sortTrials({ target: [0.9, 0.5, 0.3], nonTarget: [0.5, 0.1] })))).toEqual([1, 3, 4, 5]);
+  });
+
+  it('equals the EER of the full operating-point curve for any weights (zeros included)', () => {
+    fc.assert(
+      fc.property(scores(), scores(), fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 120, maxLength: 120 }), (t, n, w) => {
+        const sorted = sortTrials({ target: t, nonTarget: n });
+        const weights = Float64Array.from({ length: t.length + n.length }, (_, i) => w[i] as number);
+        let wT = 0;
+        let wN = 0;
+        weights.forEach((x, i) => (sorted.isTarget[i] === 1 ? (wT += x) : (wN += x)));
+        fc.pre(wT > 0 && wN > 0);
+        const expected = equalErrorRate(operatingPoints(sorted, weights)).eer;
+        expect(weightedEer(sorted, tieGroups(sorted), weights, wT, wN)).toBeCloseTo(expected, 12);
+      }),
+      { numRuns: 200 },
     );
   });
 });
