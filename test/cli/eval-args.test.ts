@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { parseEvalArgs } from '../../src/cli/eval.js';
+import { VoicePassportError } from '../../src/errors.js';
+
+const config = { modelId: 'vp-test-tiny', enrolMinSeconds: 20 };
+
+function refused(argv: string[]): VoicePassportError {
+  try {
+    parseEvalArgs(argv, config);
+  } catch (e) {
+    expect(e).toBeInstanceOf(VoicePassportError);
+    return e as VoicePassportError;
+  }
+  throw new Error(`accepted ${argv.join(' ')}`);
+}
+
+describe('eval options', () => {
+  it('defaults: all pairs, wideband, µ-law if telephone, durations 2/3/5/10, the configured model', () => {
+    expect(parseEvalArgs(['dev'], config)).toEqual({
+      folder: 'dev',
+      channel: 'wideband',
+      law: 'mulaw',
+      trials: 'all-pairs',
+      enrolSeconds: null,
+      testSeconds: null,
+      durations: [2, 3, 5, 10],
+      modelId: 'vp-test-tiny',
+      out: null,
+      plot: null,
+    });
+  });
+
+  it('--enrol-seconds alone selects enrolment trials; --trials enrolment alone enrols VP_ENROL_MIN_SECONDS', () => {
+    expect(parseEvalArgs(['dev', '--enrol-seconds', '7.5'], config)).toMatchObject({ trials: 'enrolment', enrolSeconds: 7.5 });
+    expect(parseEvalArgs(['dev', '--trials', 'enrolment'], config)).toMatchObject({ trials: 'enrolment', enrolSeconds: 20 });
+  });
+
+  it('durations: sorted, de-duplicated, or none', () => {
+    expect(parseEvalArgs(['dev', '--durations', '5, 2,5,0.5'], config).durations).toEqual([0.5, 2, 5]);
+    expect(parseEvalArgs(['dev', '--durations', 'none'], config).durations).toEqual([]);
+  });
+
+  it('telephone with A-law, model, outputs', () => {
+    expect(parseEvalArgs(['dev', '--channel', 'telephone', '--law', 'alaw', '--model', 'm', '--out', 'r.json', '--plot', 'd.svg', '--test-seconds', '3'], config)).toMatchObject({
+      channel: 'telephone',
+      law: 'alaw',
+      modelId: 'm',
+      out: 'r.json',
+      plot: 'd.svg',
+      testSeconds: 3,
+    });
+  });
+
+  it('refuses what it cannot honour, with validation-failed', () => {
+    expect(refused([]).message).toMatch(/^usage: voice-passport eval <folder>/);
+    expect(refused(['a', 'b']).message).toMatch(/^usage:/);
+    expect(refused(['dev', '--channel', 'gsm']).message).toBe('--channel must be one of wideband, telephone, got "gsm"');
+    expect(refused(['dev', '--trials', 'some']).message).toBe('--trials must be one of all-pairs, enrolment, got "some"');
+    expect(refused(['dev', '--durations', '2,x']).message).toBe('--durations must be a number of seconds in (0, 3600], got "x"');
+    expect(refused(['dev', '--enrol-seconds', '0']).message).toMatch(/--enrol-seconds must be/);
+    expect(refused(['dev', '--frobnicate']).message).toMatch(/Unknown option '--frobnicate'/);
+    for (const argv of [['dev', '--law', 'alaw'], ['dev', '--trials', 'all-pairs', '--enrol-seconds', '3']]) expect(refused(argv).code).toBe('validation-failed');
+  });
+});
