@@ -1,0 +1,497 @@
+/**
+ * Published speaker models as a drop-in (issue 4, section 4): the catalogue in `models/catalog/`,
+ * and the two ways a model gets into the models folder (VP_MODELS_DIR):
+ *
+ * - `fetchModel(id)` downloads a catalogue model (src/model/download.ts), checks its sha256,
+ *   checks that the service can run it (src/model/model-check.ts) and registers it;
+ * - `addModel(file)` registers a local ONNX file from one of the convention templates in
+ *   `models/conventions/`.
+ *
+ * Registering means writing `<id>.onnx` and then `<id>.json` next to it, each by a hard link from a
+ * temporary file in the same folder: a link never replaces an existing file, so a model id that is
+ * already taken is never silently re-pointed at other bytes (voiceprints remember their model id,
+ * and a swapped network under the same id would make every stored voiceprint meaningless). The
+ * manifest is written last: until it exists, loadManifest does not see the model at all.
+ *
+ * The sha256 rule: a download is registered only when its sha256 equals a value that comes from
+ * somewhere other than the download itself: the catalogue (published by the distributor, with its
+ * source recorded beside it) or the operator (`--sha256`). Where neither exists, the computed value
+ * is printed and nothing is registered, unless the operator explicitly accepts trust on first use.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, link, mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { VoicePassportError } from '../errors.js';
+import { downloadToFile, type DownloadOptions } from './download.js';
+import { loadManifest, manifestSchema, sha256OfFile, type LoadedManifest, type ModelManifest } from './manifest.js';
+import { checkModel } from './model-check.js';
+
+const sha256Pattern = /^[0-9a-f]{64}$/;
+const idPattern = /^[A-Za-z0-9._-]{1,64}$/;
+
+const downloadSchema = z
+  .object({
+    url: z.string().url(),
+    /** null: the distributor publishes no checksum; `models fetch` then needs --sha256 or --trust-on-first-use. */
+    sha256: z.string().regex(sha256Pattern).nullable(),
+    /** Where the sha256 comes from, or why there is none. */
+    sha256Source: z.string().min(1),
+    bytes: z.number().int().positive().optional(),
+  })
+  .strict();
+
+const publishedEerSchema = z
+  .object({ percent: z.number().positive().max(50), testSet: z.string().min(1), scoring: z.string().min(1), citation: z.string().min(1) })
+  .strict();
+
+/**
+ * A catalogue entry is the manifest the model will get, minus what only exists once it is
+ * downloaded (file, sha256) and calibration (fitted on our own dev data, not published), plus
+ * where to get it and what its authors measured.
+ */
+export const catalogEntrySchema = manifestSchema
+  .omit({ file: true, sha256: true, calibration: true })
+  .extend({
+    downloads: z.array(downloadSchema).min(1),
+    published: z
+      .object({ trainingData: z.string().min(1), parameters: z.string().optional(), eer: z.array(publishedEerSchema).min(1) })
+      .strict(),
+    notes: z.array(z.string()).default([]),
+  });
+
+export type CatalogEntry = z.infer<typeof catalogEntrySchema>;
+export type CatalogDownload = z.infer<typeof downloadSchema>;
+
+export type Convention = 'wespeaker' | '3dspeaker';
+export const conventions: readonly Convention[] = ['wespeaker', '3dspeaker'];
+
+/** How the registered sha256 was established. */
+export type Sha256Trust = 'catalogue' | 'operator' | 'trust-on-first-use' | 'local-file';
+
+export interface RegisteredModel {
+  id: string;
+  /** 'already-installed': the same bytes were registered under this id before; nothing changed. */
+  status: 'registered' | 'already-installed';
+  sha256: string;
+  sha256Trust: Sha256Trust;
+  bytes: number;
+  convention: ModelManifest['convention'];
+  embeddingDim: number;
+  modelPath: string;
+  manifestPath: string;
+  /** The URL fetched (before redirects), for fetches. */
+  url?: string;
+}
+
+/** Operator errors (exit 2) and model errors (exit 1), each with a machine-readable reason. */
+function invalidArgument(reason: string, message: string, details: Record<string, unknown> = {}): VoicePassportError {
+  return new VoicePassportError('validation-failed', message, { reason, ...details });
+}
+function invalidModel(reason: string, message: string, details: Record<string, unknown> = {}): VoicePassportError {
+  return new VoicePassportError('model-invalid', message, { reason, ...details });
+}
+
+/** The checkout or installed package root: src/model/ and dist/src/model/ both live below it. */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'models'))) return dir;
+    dir = path.dirname(dir);
+  }
+  throw new VoicePassportError('internal', 'cannot find the voice-passport package root (with models/) above src/model/registry');
+}
+
+export function defaultCatalogDir(): string {
+  return path.join(packageRoot(), 'models', 'catalog');
+}
+
+export function defaultConventionsDir(): string {
+  return path.join(packageRoot(), 'models', 'conventions');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catalogue and installed models
+
+export async function readCatalog(catalogDir: string = defaultCatalogDir()): Promise<CatalogEntry[]> {
+  let names: string[];
+  try {
+    names = (await readdir(catalogDir)).filter((f) => f.endsWith('.json')).sort();
+  } catch {
+    throw new VoicePassportError('config-invalid', `model catalogue folder ${catalogDir} cannot be read`);
+  }
+  const entries: CatalogEntry[] = [];
+  for (const name of names) {
+    const file = path.join(catalogDir, name);
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(file, 'utf8'));
+    } catch (e) {
+      throw invalidModel('catalogue-invalid', `catalogue entry ${file} is not JSON: ${(e as Error).message}`);
+    }
+    const parsed = catalogEntrySchema.safeParse(json);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+      throw invalidModel('catalogue-invalid', `catalogue entry ${file} is invalid: ${issues}`);
+    }
+    if (`${parsed.data.id}.json` !== name) {
+      throw invalidModel('catalogue-invalid', `catalogue entry ${file} has id "${parsed.data.id}"; the file must be named ${parsed.data.id}.json`);
+    }
+    entries.push(parsed.data);
+  }
+  return entries;
+}
+
+export async function findCatalogEntry(id: string, catalogDir?: string): Promise<CatalogEntry> {
+  const entries = await readCatalog(catalogDir);
+  const entry = entries.find((e) => e.id === id);
+  if (entry === undefined) {
+    throw invalidArgument('unknown-model', `"${id}" is not in the model catalogue; known: ${entries.map((e) => e.id).join(', ')}`, {
+      known: entries.map((e) => e.id),
+    });
+  }
+  return entry;
+}
+
+/** The manifest a catalogue entry becomes once its file is downloaded. */
+export function manifestFromCatalog(entry: CatalogEntry, sha256: string, description: string): ModelManifest {
+  const { downloads: _downloads, published: _published, notes: _notes, ...manifest } = entry;
+  return manifestSchema.parse({ ...manifest, description, file: `${entry.id}.onnx`, sha256 });
+}
+
+export type InstalledModel =
+  | { id: string; status: 'ok'; convention: string; embeddingDim: number; sha256: string; description: string }
+  | { id: string; status: 'invalid'; problem: string };
+
+/** Every `<id>.json` at the top of the models folder, each checked as the service would load it. */
+export async function listInstalledModels(modelsDir: string): Promise<InstalledModel[]> {
+  let names: string[];
+  try {
+    names = (await readdir(modelsDir)).filter((f) => f.endsWith('.json') && !f.startsWith('.')).sort();
+  } catch {
+    return [];
+  }
+  const out: InstalledModel[] = [];
+  for (const name of names) {
+    const id = name.slice(0, -'.json'.length);
+    try {
+      const m = await loadManifest(modelsDir, id);
+      out.push({ id, status: 'ok', convention: m.convention, embeddingDim: m.embeddingDim, sha256: m.sha256, description: m.description });
+    } catch (e) {
+      out.push({ id, status: 'invalid', problem: (e as Error).message });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registering
+
+type Existing = { state: 'absent' } | { state: 'same'; manifest: LoadedManifest } | { state: 'taken'; why: string };
+
+/** Is `id` free, already these exact bytes, or taken by something else? */
+async function existingModel(modelsDir: string, id: string, sha256: string | null): Promise<Existing> {
+  const onnx = path.join(modelsDir, `${id}.onnx`);
+  const json = path.join(modelsDir, `${id}.json`);
+  if (!existsSync(onnx) && !existsSync(json)) return { state: 'absent' };
+  try {
+    const m = await loadManifest(modelsDir, id);
+    if (sha256 !== null && m.sha256 === sha256 && m.modelPath === onnx) return { state: 'same', manifest: m };
+    return { state: 'taken', why: `model "${id}" is already registered with sha256 ${m.sha256}` };
+  } catch (e) {
+    return { state: 'taken', why: `${id}.onnx or ${id}.json already exists in ${modelsDir} (${(e as Error).message})` };
+  }
+}
+
+function takenError(modelsDir: string, id: string, why: string): VoicePassportError {
+  return invalidModel(
+    'exists',
+    `${why}. Refusing to replace it: voiceprints remember their model id, so the bytes behind an id never change. ` +
+      `Register the new file under another id, or remove ${path.join(modelsDir, `${id}.*`)} yourself once no voiceprint uses it`,
+    { id },
+  );
+}
+
+function tempPathIn(modelsDir: string, id: string, ext: string): string {
+  return path.join(modelsDir, `.${id}.${process.pid}.${randomUUID()}.${ext}`);
+}
+
+/** Moves `from` to `to` only if `to` does not exist yet (a hard link fails with EEXIST instead of replacing). */
+async function placeNew(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw e;
+    // Filesystems without hard links: check, then rename (atomic, but the check races).
+    if (existsSync(to)) throw Object.assign(new Error(`${to} exists`), { code: 'EEXIST' });
+    await rename(from, to);
+    return;
+  }
+  await unlink(from);
+}
+
+/** Writes `<id>.onnx` (from the checked temporary file) and then `<id>.json`. */
+async function register(modelsDir: string, tempOnnx: string, manifest: ModelManifest): Promise<{ modelPath: string; manifestPath: string }> {
+  const modelPath = path.join(modelsDir, manifest.file);
+  const manifestPath = path.join(modelsDir, `${manifest.id}.json`);
+  const tempJson = tempPathIn(modelsDir, manifest.id, 'json');
+  await writeFile(tempJson, `${JSON.stringify(manifest, null, 2)}\n`, { flag: 'wx', mode: 0o644 });
+  try {
+    try {
+      await placeNew(tempOnnx, modelPath);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw takenError(modelsDir, manifest.id, `${modelPath} appeared while registering`);
+      throw e;
+    }
+    try {
+      await placeNew(tempJson, manifestPath);
+    } catch (e) {
+      await unlink(modelPath).catch(() => undefined); // ours, placed a moment ago
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw takenError(modelsDir, manifest.id, `${manifestPath} appeared while registering`);
+      throw e;
+    }
+  } finally {
+    await unlink(tempJson).catch(() => undefined);
+  }
+  return { modelPath, manifestPath };
+}
+
+// ---------------------------------------------------------------------------------------------
+// models fetch
+
+export interface FetchOptions extends Partial<DownloadOptions> {
+  modelsDir: string;
+  catalogDir?: string;
+  /** Download from here instead of the catalogue's addresses. */
+  url?: string;
+  /** Expected sha256 given by the operator (overrides nothing: it must agree with the catalogue's). */
+  sha256?: string;
+  /** Register even though no sha256 is known in advance (the computed one is recorded). */
+  trustOnFirstUse?: boolean;
+  /** For the manifest's description; tests pin it. */
+  now?: Date;
+}
+
+export const fetchDefaults: DownloadOptions = {
+  maxBytes: 512 * 1024 * 1024,
+  timeoutMs: 30 * 60_000,
+  idleTimeoutMs: 60_000,
+  maxRedirects: 5,
+};
+
+function normaliseSha256(value: string | undefined, flag: string): string | null {
+  if (value === undefined) return null;
+  const v = value.trim().toLowerCase();
+  if (!sha256Pattern.test(v)) throw invalidArgument('sha256-malformed', `${flag} must be 64 hexadecimal digits (the output of sha256sum), got "${value}"`);
+  return v;
+}
+
+export async function fetchModel(id: string, opts: FetchOptions): Promise<RegisteredModel> {
+  const entry = await findCatalogEntry(id, opts.catalogDir);
+  const operatorSha = normaliseSha256(opts.sha256, '--sha256');
+  const candidates: CatalogDownload[] =
+    opts.url === undefined
+      ? entry.downloads
+      : [
+          entry.downloads.find((d) => d.url === opts.url) ?? {
+            url: opts.url,
+            sha256: null,
+            sha256Source: 'an address given by the operator, not in the catalogue',
+          },
+        ];
+  for (const c of candidates) {
+    if (operatorSha !== null && c.sha256 !== null && c.sha256 !== operatorSha) {
+      throw invalidArgument(
+        'sha256-conflict',
+        `--sha256 ${operatorSha} disagrees with the catalogue's ${c.sha256} for ${c.url} (${c.sha256Source}); check which one is right before going on`,
+        { url: c.url, catalogue: c.sha256, operator: operatorSha },
+      );
+    }
+  }
+
+  const download: DownloadOptions = {
+    maxBytes: opts.maxBytes ?? fetchDefaults.maxBytes,
+    timeoutMs: opts.timeoutMs ?? fetchDefaults.timeoutMs,
+    idleTimeoutMs: opts.idleTimeoutMs ?? fetchDefaults.idleTimeoutMs,
+    maxRedirects: opts.maxRedirects ?? fetchDefaults.maxRedirects,
+    ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
+  };
+  await mkdir(opts.modelsDir, { recursive: true });
+
+  // Transport failures move on to the next address; anything about the bytes themselves stops.
+  let lastError: unknown;
+  for (const candidate of candidates) {
+    const expected = operatorSha ?? candidate.sha256;
+    const before = await existingModel(opts.modelsDir, id, expected);
+    if (before.state === 'same') return alreadyInstalled(before.manifest, expected === operatorSha ? 'operator' : 'catalogue', candidate.url);
+    if (before.state === 'taken') throw takenError(opts.modelsDir, id, before.why);
+
+    const temp = tempPathIn(opts.modelsDir, id, 'onnx');
+    try {
+      let result;
+      try {
+        // A published size is the exact size: one byte more is already the wrong file.
+        result = await downloadToFile(candidate.url, temp, { ...download, maxBytes: Math.min(download.maxBytes, candidate.bytes ?? Infinity) });
+      } catch (e) {
+        lastError = e;
+        const reason = (e as VoicePassportError).details?.reason;
+        if (opts.url === undefined && (reason === 'http-status' || reason === 'network' || reason === 'timeout')) continue;
+        throw e;
+      }
+      let trust: Sha256Trust;
+      if (expected !== null) {
+        if (result.sha256 !== expected) {
+          throw invalidModel(
+            'sha256-mismatch',
+            `the file from ${candidate.url} has sha256 ${result.sha256}, but ${expected} was expected (${operatorSha !== null ? 'from --sha256' : candidate.sha256Source}); it was deleted and nothing was registered`,
+            { url: candidate.url, expected, actual: result.sha256, bytes: result.bytes },
+          );
+        }
+        trust = operatorSha !== null ? 'operator' : 'catalogue';
+      } else if (opts.trustOnFirstUse === true) {
+        trust = 'trust-on-first-use';
+      } else {
+        throw invalidArgument(
+          'sha256-unpublished',
+          `no sha256 is published for ${candidate.url}, so the download cannot be checked. It had sha256 ${result.sha256} (${result.bytes} bytes); ` +
+            `it was deleted and nothing was registered. Compare that value with one from a source you trust, then run again with --sha256 ${result.sha256}, ` +
+            'or accept this download as it is with --trust-on-first-use',
+          { url: candidate.url, sha256: result.sha256, bytes: result.bytes },
+        );
+      }
+
+      const date = (opts.now ?? new Date()).toISOString().slice(0, 10);
+      const how = { catalogue: 'checked against the catalogue', operator: 'checked against --sha256', 'trust-on-first-use': 'NOT checked: trusted on first use', 'local-file': '' }[trust];
+      const manifest = manifestFromCatalog(entry, result.sha256, `${entry.description} Fetched from ${candidate.url} on ${date}; sha256 ${how}.`);
+      await checkModel(temp, manifest);
+      const after = await existingModel(opts.modelsDir, id, result.sha256);
+      if (after.state === 'same') return alreadyInstalled(after.manifest, trust, candidate.url);
+      if (after.state === 'taken') throw takenError(opts.modelsDir, id, after.why);
+      const placed = await register(opts.modelsDir, temp, manifest);
+      const loaded = await loadManifest(opts.modelsDir, id);
+      return {
+        id,
+        status: 'registered',
+        sha256: loaded.sha256,
+        sha256Trust: trust,
+        bytes: result.bytes,
+        convention: loaded.convention,
+        embeddingDim: loaded.embeddingDim,
+        ...placed,
+        url: candidate.url,
+      };
+    } finally {
+      await unlink(temp).catch(() => undefined);
+    }
+  }
+  throw lastError;
+}
+
+async function alreadyInstalled(m: LoadedManifest, trust: Sha256Trust, url?: string): Promise<RegisteredModel> {
+  return {
+    id: m.id,
+    status: 'already-installed',
+    sha256: m.sha256,
+    sha256Trust: trust,
+    bytes: (await stat(m.modelPath)).size,
+    convention: m.convention,
+    embeddingDim: m.embeddingDim,
+    modelPath: m.modelPath,
+    manifestPath: path.join(path.dirname(m.modelPath), `${m.id}.json`),
+    ...(url === undefined ? {} : { url }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// models add
+
+export interface AddOptions {
+  modelsDir: string;
+  convention: Convention;
+  /** Default: the file name without .onnx. */
+  id?: string;
+  /** Default: what the model outputs for a dummy input. */
+  embeddingDim?: number;
+  /** For exports whose tensor names differ from the convention's (e.g. sherpa-onnx's 3D-Speaker `x`). */
+  inputName?: string;
+  outputName?: string;
+  conventionsDir?: string;
+  maxBytes?: number;
+}
+
+async function readConventionTemplate(convention: Convention, conventionsDir: string): Promise<Record<string, unknown>> {
+  const file = path.join(conventionsDir, `${convention}.json`);
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new VoicePassportError('config-invalid', `convention template ${file} cannot be read: ${(e as Error).message}`);
+  }
+}
+
+export async function addModel(file: string, opts: AddOptions): Promise<RegisteredModel> {
+  if (!conventions.includes(opts.convention)) {
+    throw invalidArgument('convention-unknown', `--convention must be one of ${conventions.join(', ')}, got "${String(opts.convention)}"`);
+  }
+  const source = path.resolve(file);
+  let info;
+  try {
+    info = await stat(source);
+  } catch {
+    throw invalidArgument('file-missing', `${source} does not exist or cannot be read`);
+  }
+  if (!info.isFile()) throw invalidArgument('file-missing', `${source} is not a regular file`);
+  const maxBytes = opts.maxBytes ?? fetchDefaults.maxBytes;
+  if (info.size > maxBytes) throw invalidArgument('too-large', `${source} is ${info.size} bytes, more than the limit of ${maxBytes}`);
+  const id = opts.id ?? path.basename(source).replace(/\.onnx$/i, '');
+  if (!idPattern.test(id)) {
+    throw invalidArgument('id-invalid', `"${id}" is not a model id (1-64 letters, digits, dot, dash, underscore); choose one with --id`);
+  }
+  if (opts.embeddingDim !== undefined && (!Number.isInteger(opts.embeddingDim) || opts.embeddingDim < 2 || opts.embeddingDim > 4096)) {
+    throw invalidArgument('dim-invalid', `--dim must be an integer from 2 to 4096, got ${opts.embeddingDim}`);
+  }
+
+  const template = await readConventionTemplate(opts.convention, opts.conventionsDir ?? defaultConventionsDir());
+  await mkdir(opts.modelsDir, { recursive: true });
+  const temp = tempPathIn(opts.modelsDir, id, 'onnx');
+  try {
+    // Hash the copy, not the original: the bytes registered are exactly the bytes checked.
+    await copyFile(source, temp, fsConstants.COPYFILE_EXCL);
+    const sha256 = await sha256OfFile(temp);
+    const before = await existingModel(opts.modelsDir, id, sha256);
+    if (before.state === 'same') return alreadyInstalled(before.manifest, 'local-file');
+    if (before.state === 'taken') throw takenError(opts.modelsDir, id, before.why);
+
+    const input = { ...(template.input as object), ...(opts.inputName === undefined ? {} : { name: opts.inputName }) };
+    const output = { ...(template.output as object), ...(opts.outputName === undefined ? {} : { name: opts.outputName }) };
+    const draft = {
+      ...template,
+      id,
+      description: `Registered from ${path.basename(source)} with the ${opts.convention} convention (models add).`,
+      file: `${id}.onnx`,
+      sha256,
+      input,
+      output,
+    };
+    // The template's own embeddingDim is only an example; the model decides unless --dim says.
+    const checked = await checkModel(temp, { ...manifestSchema.parse({ ...draft, embeddingDim: opts.embeddingDim ?? 2 }), embeddingDim: opts.embeddingDim });
+    const manifest = manifestSchema.parse({ ...draft, embeddingDim: checked.embeddingDim });
+    const placed = await register(opts.modelsDir, temp, manifest);
+    const loaded = await loadManifest(opts.modelsDir, id);
+    return {
+      id,
+      status: 'registered',
+      sha256: loaded.sha256,
+      sha256Trust: 'local-file',
+      bytes: info.size,
+      convention: loaded.convention,
+      embeddingDim: loaded.embeddingDim,
+      ...placed,
+    };
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+}
