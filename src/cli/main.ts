@@ -9,6 +9,7 @@ import { compareCommand, embedCommand } from './embed.js';
 import { evalCommand } from './eval.js';
 import { featuresCommand } from './features.js';
 import { keysCommand } from './keys.js';
+import { modelsCommand } from './models.js';
 import { fail } from './output.js';
 import { purgeCommand } from './purge.js';
 
@@ -27,6 +28,11 @@ commands:
        [--out report.json] [--plot det.svg]
                               EER, minDCF, FMR/FNMR per policy, EER by duration over a folder
                               with one sub-folder per speaker
+  models list                 installed models (VP_MODELS_DIR) and the published-model catalogue
+  models fetch ID [--url URL] [--sha256 HEX] [--trust-on-first-use]
+                              download a catalogue model, check its sha256, register it (VP_MODEL=ID)
+  models add FILE.onnx --convention wespeaker|3dspeaker [--id ID] [--dim D]
+                              register a local ONNX file from a convention template
   keys create --role telephony|enrolment|operator|admin [--name NAME]
                               new API key; the secret is printed this once
   keys list                   API keys (ids, roles, times; never secrets)
@@ -51,6 +57,8 @@ export async function runCli(argv: string[]): Promise<number> {
       return 0;
     case 'eval':
       return evalCommand(rest, loadConfig());
+    case 'models':
+      return modelsCommand(rest, loadConfig());
     case 'keys':
       keysCommand(rest, loadConfig().dataDir);
       return 0;
