@@ -1,0 +1,147 @@
+/**
+ * `voice-passport models` as an operator runs it (a child process): list, add, fetch from a local
+ * HTTP server, and the refusals with their exit codes and stable error codes. The library itself is
+ * tested in test/model/registry.test.ts; these check the wiring, the JSON and the exit codes.
+ */
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { modelsCommand } from '../../src/cli/models.js';
+import { VoicePassportError } from '../../src/errors.js';
+import { loadManifest } from '../../src/model/manifest.js';
+import { cliError, repoRoot, runCli, tempDir } from './run-cli.js';
+
+const TEST_MODEL_SHA = '2c927cbc807479a361f955884adc91fa1df9bdeb8c8da5d5979b33563934d21c';
+const testModelPath = path.join(repoRoot, 'models', 'vp-test-tiny.onnx');
+
+let server: Server;
+let base: string;
+let catalogDir: string;
+let modelsDir: string;
+
+beforeAll(async () => {
+  const bytes = await readFile(testModelPath);
+  server = createServer((req, res) => {
+    if (req.url === '/vp-test-tiny.onnx') res.writeHead(200, { 'content-length': String(bytes.length) }).end(bytes);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // A one-entry catalogue whose file has no published sha256, served from this process.
+  catalogDir = tempDir('vp-cli-catalog-');
+  const shipped = JSON.parse(await readFile(path.join(repoRoot, 'models', 'catalog', 'wespeaker-resnet34-lm.json'), 'utf8')) as Record<string, unknown>;
+  const local = {
+    ...shipped,
+    id: 'local-tiny',
+    embeddingDim: 128,
+    downloads: [{ url: `${base}/vp-test-tiny.onnx`, sha256: null, sha256Source: 'none published (test)' }],
+  };
+  await writeFile(path.join(catalogDir, 'local-tiny.json'), JSON.stringify(local));
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  await rm(catalogDir, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  if (modelsDir) await rm(modelsDir, { recursive: true, force: true });
+  modelsDir = tempDir('vp-cli-models-');
+});
+
+const env = () => ({ VP_MODELS_DIR: modelsDir, VP_MODEL: 'tiny' });
+
+describe('voice-passport models', () => {
+  it('add registers a local file that VP_MODEL then loads, and list shows it beside the catalogue', async () => {
+    const added = await runCli(['models', 'add', testModelPath, '--convention', 'wespeaker', '--id', 'tiny'], env());
+    expect([added.code, added.stderr]).toEqual([0, '']);
+    expect(JSON.parse(added.stdout)).toEqual({
+      id: 'tiny',
+      status: 'registered',
+      sha256: TEST_MODEL_SHA,
+      sha256Trust: 'local-file',
+      bytes: (await readFile(testModelPath)).length,
+      convention: 'wespeaker',
+      embeddingDim: 128,
+      modelPath: path.join(modelsDir, 'tiny.onnx'),
+      manifestPath: path.join(modelsDir, 'tiny.json'),
+      use: 'VP_MODEL=tiny',
+    });
+    expect((await loadManifest(modelsDir, 'tiny')).embeddingDim).toBe(128);
+
+    const listed = await runCli(['models', 'list'], env());
+    expect(listed.code).toBe(0);
+    const out = JSON.parse(listed.stdout) as {
+      active: string;
+      installed: { id: string; status: string; active: boolean }[];
+      catalogue: { id: string; installed: boolean; embeddingDim: number; downloads: { url: string; sha256: string | null }[] }[];
+    };
+    expect(out.active).toBe('tiny');
+    expect(out.installed.map((m) => [m.id, m.status, m.active])).toEqual([['tiny', 'ok', true]]);
+    expect(out.catalogue.map((e) => [e.id, e.embeddingDim, e.installed])).toEqual([
+      ['3dspeaker-eres2net-base-zh', 512, false],
+      ['3dspeaker-eres2net-voxceleb', 192, false],
+      ['wespeaker-campplus', 512, false],
+      ['wespeaker-resnet34-lm', 256, false],
+    ]);
+  }, 60_000);
+
+  it('fetch without a published sha256 prints the computed one, exits 2 and registers nothing; with --sha256 it registers', async () => {
+    const refused = await runCli(['models', 'fetch', 'local-tiny', '--catalog', catalogDir], env());
+    expect([refused.code, refused.stdout, cliError(refused).code]).toEqual([2, '', 'validation-failed']);
+    const shown = JSON.parse(refused.stderr.trim().split('\n').at(-1) as string) as { error: { details: { sha256: string; reason: string } } };
+    expect(shown.error.details).toMatchObject({ reason: 'sha256-unpublished', sha256: TEST_MODEL_SHA });
+    expect(await readdir(modelsDir)).toEqual([]);
+
+    const ok = await runCli(['models', 'fetch', 'local-tiny', '--catalog', catalogDir, '--sha256', TEST_MODEL_SHA], env());
+    expect([ok.code, ok.stderr]).toEqual([0, '']);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ id: 'local-tiny', status: 'registered', sha256Trust: 'operator', url: `${base}/vp-test-tiny.onnx`, use: 'VP_MODEL=local-tiny' });
+    expect((await readdir(modelsDir)).sort()).toEqual(['local-tiny.json', 'local-tiny.onnx']);
+  }, 60_000);
+
+  it('fetch reports an HTTP 404 with exit 1 and model-invalid', async () => {
+    const r = await runCli(['models', 'fetch', 'local-tiny', '--catalog', catalogDir, '--url', `${base}/gone.onnx`, '--sha256', TEST_MODEL_SHA], env());
+    expect([r.code, cliError(r).code]).toEqual([1, 'model-invalid']);
+    expect(cliError(r).message).toContain('answered HTTP 404');
+    expect(await readdir(modelsDir)).toEqual([]);
+  }, 60_000);
+
+});
+
+/** Argument handling in-process (a child process per case would cost seconds each on a busy machine). */
+describe('models command arguments', () => {
+  async function thrown(args: string[]): Promise<VoicePassportError> {
+    const e = await modelsCommand(args, { modelsDir, modelId: 'tiny' }).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(e, args.join(' ')).toBeInstanceOf(VoicePassportError);
+    return e as VoicePassportError;
+  }
+
+  it.each([[[]], [['remove', 'x']], [['add', testModelPath]], [['add', testModelPath, '--convention', 'nemo']], [['add', testModelPath, '--convention', 'wespeaker', '--dim', '12.5']], [['fetch', 'x', '--max-mb', 'lots']], [['fetch']], [['list', '--verbose']]])(
+    'refuses %j with validation-failed and the usage',
+    async (args) => {
+      const e = await thrown(args);
+      expect(e.code).toBe('validation-failed');
+      expect(e.message).toContain('usage: voice-passport models list');
+    },
+  );
+
+  it('refuses a plain-http remote address before downloading', async () => {
+    const e = await thrown(['fetch', 'wespeaker-resnet34-lm', '--url', 'http://example.com/m.onnx', '--sha256', TEST_MODEL_SHA]);
+    expect([e.code, e.details?.reason]).toEqual(['validation-failed', 'insecure-url']);
+    expect(e.message).toContain('only https://');
+    expect(await readdir(modelsDir)).toEqual([]);
+  });
+
+  it('add refuses the wrong convention with model-invalid and the real tensor names', async () => {
+    const e = await thrown(['add', testModelPath, '--convention', '3dspeaker']);
+    expect([e.code, e.details?.reason]).toEqual(['model-invalid', 'names-mismatch']);
+    expect(e.message).toContain('has inputs [feats] and outputs [embs]');
+    expect(await readdir(modelsDir)).toEqual([]);
+  });
+});
