@@ -20,7 +20,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, link, mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -240,6 +240,9 @@ async function register(modelsDir: string, tempOnnx: string, manifest: ModelMani
   const manifestPath = path.join(modelsDir, `${manifest.id}.json`);
   const tempJson = tempPathIn(modelsDir, manifest.id, 'json');
   await writeFile(tempJson, `${JSON.stringify(manifest, null, 2)}\n`, { flag: 'wx', mode: 0o644 });
+  // The download was private while unchecked; a registered model is readable like any shipped file
+  // (the service may run as another user than the operator who fetched it).
+  await chmod(tempOnnx, 0o644);
   try {
     try {
       await placeNew(tempOnnx, modelPath);

@@ -4,7 +4,7 @@
  * exactly as it was.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -196,6 +196,7 @@ describe('fetchModel', () => {
       url: `${base}/vp-test-tiny.onnx`,
     });
     expect(await modelsDirFiles()).toEqual(['test-wespeaker.json', 'test-wespeaker.onnx']);
+    expect((await stat(path.join(modelsDir, 'test-wespeaker.onnx'))).mode & 0o777).toBe(0o644);
     const m = await loadManifest(modelsDir, 'test-wespeaker');
     expect([m.sha256, m.embeddingDim, m.input.name, m.output.name, m.fbank.windowType]).toEqual([TEST_MODEL_SHA, 128, 'feats', 'embs', 'hamming']);
     expect(m.description).toBe(`Test entry test-wespeaker. Fetched from ${base}/vp-test-tiny.onnx on 2026-03-04; sha256 checked against the catalogue.`);
