@@ -65,6 +65,12 @@ const HIGH = 0.8;
 const SIZE = 480;
 const MARGIN = { left: 64, right: 24, top: 48, bottom: 52 };
 
+const MARK_COLOURS = ['#c0392b', '#2e7d32', '#8e44ad', '#d35400', '#16a085'];
+
+function rateText(rate: number): string {
+  return `${(rate * 100).toFixed(rate < 0.01 ? 3 : 1)} %`;
+}
+
 function tickLabel(rate: number): string {
   const pct = rate * 100;
   return pct >= 1 ? pct.toFixed(0) : String(Number(pct.toPrecision(1)));
@@ -77,7 +83,9 @@ function escapeXml(s: string): string {
 export function detSvg(plot: DetPlot): string {
   const lo = probit(LOW);
   const hi = probit(HIGH);
-  const clamp = (p: number) => probit(Math.min(HIGH, Math.max(LOW, p)));
+  // Rates are clamped to a range a little wider than the axes (probit(0) is −∞); the curve is
+  // then clipped to the axis box, so its ends leave the box instead of running along the frame.
+  const clamp = (p: number) => probit(Math.min(1 - 1e-7, Math.max(1e-7, p)));
   const x = (fmr: number) => MARGIN.left + ((clamp(fmr) - lo) / (hi - lo)) * SIZE;
   const y = (fnmr: number) => MARGIN.top + SIZE - ((clamp(fnmr) - lo) / (hi - lo)) * SIZE;
   const f = (v: number) => v.toFixed(1);
@@ -117,21 +125,26 @@ export function detSvg(plot: DetPlot): string {
     lastX = px;
     lastY = py;
   }
-  parts.push(`<path d="${path.join(' ')}" fill="none" stroke="#1f5fbf" stroke-width="2"/>`);
+  parts.push(`<clipPath id="det-axes"><rect x="${MARGIN.left}" y="${MARGIN.top}" width="${SIZE}" height="${SIZE}"/></clipPath>`);
+  parts.push(`<path d="${path.join(' ')}" fill="none" stroke="#1f5fbf" stroke-width="2" clip-path="url(#det-axes)"/>`);
 
+  // Marked points are dots; their labels go in a legend in the top-right corner, the one region a
+  // DET curve never enters (both error rates high), so labels never hide the curve or each other.
   const marks: MarkedPoint[] = [{ label: `EER ${(plot.eer * 100).toFixed(2)} %`, fmr: plot.eer, fnmr: plot.eer }, ...(plot.marks ?? [])];
+  const inside = (r: number) => r >= LOW && r <= HIGH;
+  const legend: string[] = [];
   marks.forEach((m, i) => {
-    // A point outside the axes (e.g. FMR 0) would sit on the frame, pretending to a rate it does not have: left out.
-    const inside = (r: number) => r >= LOW && r <= HIGH;
-    if (!inside(m.fmr) || !inside(m.fnmr)) return;
-    const colour = i === 0 ? '#c0392b' : '#2e7d32';
-    const px = x(m.fmr);
-    const rightHalf = px > MARGIN.left + SIZE / 2;
-    parts.push(`<circle cx="${f(px)}" cy="${f(y(m.fnmr))}" r="4" fill="${colour}"/>`);
-    parts.push(
-      `<text x="${f(rightHalf ? px - 7 : px + 7)}" y="${f(y(m.fnmr) - 6)}" fill="${colour}" text-anchor="${rightHalf ? 'end' : 'start'}">${escapeXml(m.label)}</text>`,
-    );
+    const colour = MARK_COLOURS[i % MARK_COLOURS.length] as string;
+    // A point outside the axes (e.g. FMR 0) cannot be placed on a probit axis: legend only.
+    const drawn = inside(m.fmr) && inside(m.fnmr);
+    if (drawn) parts.push(`<circle cx="${f(x(m.fmr))}" cy="${f(y(m.fnmr))}" r="4" fill="${colour}"/>`);
+    const ly = MARGIN.top + 16 + 16 * i;
+    const lx = MARGIN.left + SIZE - 10;
+    const rates = i === 0 ? '' : `: FMR ${rateText(m.fmr)}, FNMR ${rateText(m.fnmr)}${drawn ? '' : ' (off the axes)'}`;
+    legend.push(`<circle cx="${lx}" cy="${ly - 4}" r="4" fill="${colour}"/>`);
+    legend.push(`<text x="${lx - 8}" y="${ly}" text-anchor="end" fill="${colour}">${escapeXml(m.label + rates)}</text>`);
   });
+  parts.push(...legend);
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }

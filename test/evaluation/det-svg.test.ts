@@ -45,18 +45,25 @@ describe('DET plot SVG', () => {
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(svg).toContain('so762 &lt;wideband&gt; &amp; &quot;all pairs&quot;');
     expect(svg).toContain('>EER 25.00 %</text>');
-    expect(svg).toContain('>standard</text>');
+    expect(svg).toContain('>standard: FMR 20.0 %, FNMR 25.0 %</text>');
     expect(svg).toContain('>4 target / 5 non-target trials</text>');
-    // FMR 0 cannot be drawn on a probit axis: that mark is left out rather than put on the frame.
-    expect(svg).not.toContain('off-axis');
-    expect(svg.match(/<circle /g)).toHaveLength(2);
+    // FMR 0 cannot be drawn on a probit axis: that mark is in the legend only, not put on the frame.
+    expect(svg).toContain('>off-axis: FMR 0.000 %, FNMR 50.0 % (off the axes)</text>');
+    expect(svg.match(/<circle /g)).toHaveLength(2 + 3); // EER and standard on the plot; three legend dots
     expect(svg).not.toMatch(/<script|href=|NaN|Infinity/);
     // One path: the curve, from (FMR 0, FNMR 1) to (1, 0), both clamped to the axis box.
     const d = /<path d="([^"]+)"/.exec(svg)?.[1] ?? '';
     const coords = d.split(/[ML]/).filter(Boolean).map((c) => c.trim());
     expect(coords).toHaveLength(points.fmr.length);
-    expect(coords[0]).toBe('64.0 48.0'); // top-left corner: FMR at the axis minimum, FNMR at its maximum
-    expect(coords.at(-1)).toBe('544.0 528.0');
+    // (FMR 0, FNMR 1) lies beyond the top-left corner of the axes (x 64, y 48), (1, 0) beyond the
+    // bottom-right one (x 544, y 528); the path is clipped to the axis box.
+    const xy = (c: string | undefined) => (c ?? '').split(' ').map(Number) as [number, number];
+    expect(xy(coords[0])[0]).toBeLessThan(64);
+    expect(xy(coords[0])[1]).toBeLessThan(48);
+    expect(xy(coords.at(-1))[0]).toBeGreaterThan(544);
+    expect(xy(coords.at(-1))[1]).toBeGreaterThan(528);
+    expect(svg).toContain('<clipPath id="det-axes"><rect x="64" y="48" width="480" height="480"/></clipPath>');
+    expect(svg).toMatch(/<path d="[^"]+" fill="none" stroke="#1f5fbf" stroke-width="2" clip-path="url\(#det-axes\)"\/>/);
   });
 
   it('thins a curve of many points to what the pixels can show', () => {
