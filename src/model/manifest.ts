@@ -34,15 +34,56 @@ const fbankOptionsSchema = z
   .strict()
   .partial();
 
-/** Logistic calibration: llr = a * cosine + b (natural-log likelihood ratio), per channel. */
+/** One measured operating point of the raw cosine: accept when cosine ≥ threshold (src/scoring/calibration.ts). */
+const operatingPointSchema = z.object({ threshold: z.number(), fmr: z.number().min(0).max(1), fnmr: z.number().min(0).max(1) }).strict();
+
+/**
+ * What `voice-passport calibrate` measured for one channel on the dev trials: the logistic map
+ * llr = a·cosine + b (natural-log likelihood ratio), the trial counts behind it, the operating
+ * table that turns a target FMR into a cosine threshold, and the EER by test duration that sets
+ * the policies' minimum net speech. Only a and b are required (a hand-written calibration).
+ */
+const channelCalibrationSchema = z
+  .object({
+    /** > 0: the LLR must rise with the cosine, or "score ≥ threshold" would mean the opposite on the two scales. */
+    a: z.number().positive(),
+    b: z.number(),
+    trials: z.object({ target: z.number().int().min(0), nonTarget: z.number().int().min(0), speakers: z.number().int().min(0).optional() }).strict().optional(),
+    /** Cllr in bits of the raw cosine read as an LLR, and of the calibrated LLR, on the same trials. */
+    cllr: z.object({ raw: z.number().min(0), calibrated: z.number().min(0) }).strict().optional(),
+    eer: z.number().min(0).max(1).optional(),
+    /** Ascending thresholds, non-increasing FMR, ending with the FMR-0 row. */
+    operatingPoints: z
+      .array(operatingPointSchema)
+      .min(1)
+      .max(1000)
+      .refine((rows) => rows.every((r, i) => i === 0 || (r.threshold > rows[i - 1]!.threshold && r.fmr <= rows[i - 1]!.fmr)), 'operating points must have ascending thresholds and non-increasing FMR')
+      .refine((rows) => rows.at(-1)?.fmr === 0, 'the last operating point must have FMR 0 (above every non-target score)')
+      .optional(),
+    durations: z
+      .array(z.object({ seconds: z.number().positive(), eer: z.number().min(0).max(1), targetTrials: z.number().int().min(0), nonTargetTrials: z.number().int().min(0) }).strict())
+      .max(32)
+      .optional(),
+  })
+  .strict();
+
+/** Logistic calibration per channel; telephone (8 kHz input) falls back to wideband when absent. */
 const calibrationSchema = z
   .object({
     method: z.literal('logistic'),
-    wideband: z.object({ a: z.number(), b: z.number() }).strict(),
-    telephone: z.object({ a: z.number(), b: z.number() }).strict().optional(),
+    /** Effective target prior of the fit's weighted cross-entropy (0.5: Brümmer's Cllr). */
+    effectivePrior: z.number().gt(0).lt(1).optional(),
+    wideband: channelCalibrationSchema,
+    telephone: channelCalibrationSchema.optional(),
+    /** Legacy: trial counts for the whole calibration. */
     trials: z.object({ target: z.number().int(), nonTarget: z.number().int() }).strict().optional(),
+    /** Where the dev trials came from (folders, protocol, model, date). */
+    data: z.object({ sets: z.array(z.string()), protocol: z.string(), createdAt: z.string() }).strict().optional(),
   })
   .strict();
+
+export type ModelCalibration = z.infer<typeof calibrationSchema>;
+export type ChannelCalibration = z.infer<typeof channelCalibrationSchema>;
 
 export const manifestSchema = z
   .object({

@@ -1,0 +1,58 @@
+/** The manifest's `calibration` block (written by `voice-passport calibrate --write`). */
+import { describe, expect, it } from 'vitest';
+import { manifestSchema } from '../../src/model/manifest.js';
+import { operatingTable } from '../../src/scoring/calibration.js';
+
+const base = {
+  id: 'm',
+  convention: 'wespeaker',
+  file: 'm.onnx',
+  sha256: '0'.repeat(64),
+  sampleRate: 16000,
+  frontEnd: {},
+  sampleScale: 'int16',
+  normalisation: 'mean',
+  input: { name: 'feats', layout: 'BTF' },
+  output: { name: 'embs' },
+  embeddingDim: 4,
+};
+const table = operatingTable({ nonTarget: [0.1, 0.2, 0.3, 0.4], target: [0.35, 0.9] });
+const issues = (calibration: unknown) => {
+  const r = manifestSchema.safeParse({ ...base, calibration });
+  return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+};
+
+describe('manifest calibration', () => {
+  it('accepts a hand-written a, b and a full calibration with tables, per channel', () => {
+    expect(issues({ method: 'logistic', wideband: { a: 12, b: -5 } })).toEqual([]);
+    const full = {
+      method: 'logistic',
+      effectivePrior: 0.5,
+      wideband: {
+        a: 12,
+        b: -5,
+        trials: { target: 2, nonTarget: 4, speakers: 3 },
+        cllr: { raw: 0.9, calibrated: 0.3 },
+        eer: 0.1,
+        operatingPoints: table,
+        durations: [{ seconds: 2, eer: 0.1, targetTrials: 2, nonTargetTrials: 4 }],
+      },
+      telephone: { a: 10, b: -4, operatingPoints: table },
+      data: { sets: ['../shared/data/dev/so762'], protocol: 'all pairs', createdAt: '2026-11-29T00:00:00Z' },
+    };
+    const parsed = manifestSchema.parse({ ...base, calibration: full });
+    expect(parsed.calibration).toEqual(full);
+  });
+
+  it('refuses a slope ≤ 0, an unordered table, a table without its FMR-0 row, and unknown fields', () => {
+    expect(issues({ method: 'logistic', wideband: { a: 0, b: 1 } })).toEqual(['calibration.wideband.a: Too small: expected number to be >0']);
+    expect(issues({ method: 'logistic', wideband: { a: 1, b: 0, operatingPoints: [...table].reverse() } })).toEqual([
+      'calibration.wideband.operatingPoints: operating points must have ascending thresholds and non-increasing FMR',
+      'calibration.wideband.operatingPoints: the last operating point must have FMR 0 (above every non-target score)',
+    ]);
+    expect(issues({ method: 'logistic', wideband: { a: 1, b: 0, operatingPoints: table.slice(0, -1) } })).toEqual([
+      'calibration.wideband.operatingPoints: the last operating point must have FMR 0 (above every non-target score)',
+    ]);
+    expect(issues({ method: 'logistic', wideband: { a: 1, b: 0, c: 2 } })).toEqual(['calibration.wideband: Unrecognized key: "c"']);
+  });
+});
