@@ -1,33 +1,176 @@
 /**
- * Verification policies: named risk tiers an operator sets. A policy says how sure we must be
- * (a threshold on the score scale) and how much net speech a decision needs; below that the
- * answer is "inconclusive" with the seconds still needed, never a guess.
+ * Verification policies: named risk tiers an operator sets. A policy says how sure we must be and
+ * how much net speech a decision needs; below that the answer is "inconclusive" with the seconds
+ * still needed, never a guess.
+ *
+ * How sure: either a target false match rate (`targetFmr`, e.g. 1 %) or an explicit raw threshold.
+ * A target FMR is turned into a threshold from the running model's calibration (the measured
+ * non-target scores of its dev trials, src/scoring/calibration.ts), per channel, whenever it is
+ * used, so a recalibrated model never decides with a threshold derived from older data.
+ *
+ * Thresholds are compared on the RAW COSINE, always: the operating table is measured on cosines,
+ * explicit thresholds are cosines, and the calibrated LLR (a·cosine + b, a > 0) is a strictly
+ * increasing function of the cosine, so comparing LLRs would accept exactly the same trials. The
+ * API reports the threshold on both scales.
  */
 import { z } from 'zod';
+import type { ChannelCalibration, ModelCalibration } from '../model/manifest.js';
+import { applyCalibration, lowestSupportedRate, minSpeechForEer, thresholdForFmr, type OperatingRow } from './calibration.js';
 
 export const policyNameSchema = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'lower-case letters, digits and dashes, 1-32 chars');
 
-export const policySchema = z
+/** A policy as an operator sends it: exactly one of targetFmr and threshold. */
+export const policyInputSchema = z
   .object({
-    /** Decision threshold on the score scale: accept when score ≥ threshold. */
-    threshold: z.number().min(-1).max(1),
-    /** Least net speech (seconds, after voice activity detection) for a decision. */
-    minNetSpeechSeconds: z.number().min(0.5).max(60),
+    name: policyNameSchema,
+    /** Target false match rate in (0, 0.5]: the threshold is derived from the calibration data. */
+    targetFmr: z.number().gt(0).max(0.5).optional(),
+    /** Explicit decision threshold on the raw cosine: accept when cosine ≥ threshold. */
+    threshold: z.number().min(-1).max(1).optional(),
+    /** Least net speech (seconds, after voice activity detection) for a decision; derived when omitted. */
+    minNetSpeechSeconds: z.number().min(0.5).max(60).optional(),
     description: z.string().max(200).default(''),
   })
-  .strict();
+  .strict()
+  .refine((p) => (p.targetFmr === undefined) !== (p.threshold === undefined), 'set either targetFmr or threshold (exactly one)');
 
-export type PolicySettings = z.infer<typeof policySchema>;
+export type PolicyInput = z.infer<typeof policyInputSchema>;
 
-export interface Policy extends PolicySettings {
+/** A policy as the decision uses it (src/scoring/decision.ts): threshold on the raw cosine. */
+export interface Policy {
   name: string;
+  threshold: number;
+  minNetSpeechSeconds: number;
+  description: string;
 }
 
 /**
- * Defaults until the calibration of the accuracy issue: thresholds on the cosine scale of the
- * bundled model. `high` asks for more speech and a stricter match (use for payments).
+ * Defaults without a calibration: thresholds on the cosine scale of the bundled model. `high`
+ * asks for more speech and a stricter match (use for payments).
  */
 export const defaultPolicies: readonly Policy[] = [
   { name: 'standard', threshold: 0.5, minNetSpeechSeconds: 3, description: 'Caller authentication for account information.' },
   { name: 'high', threshold: 0.6, minNetSpeechSeconds: 5, description: 'Payments and changes to contact details.' },
 ];
+
+/** Defaults with a calibration: the same tiers set by false match rate (issue 4 §3). */
+export const calibratedDefaultTargets: readonly { name: string; targetFmr: number }[] = [
+  { name: 'standard', targetFmr: 0.01 },
+  { name: 'high', targetFmr: 0.001 },
+];
+
+export type ScoreChannel = 'wideband' | 'telephone';
+
+/** 8 kHz input (or less) is telephone audio: it gets the telephone calibration when there is one. */
+export function channelOfSampleRate(sampleRate: number): ScoreChannel {
+  return sampleRate > 0 && sampleRate <= 8000 ? 'telephone' : 'wideband';
+}
+
+/** The calibration for a channel: telephone falls back to wideband (one model serves both). */
+export function calibrationFor(calibration: ModelCalibration | undefined, channel: ScoreChannel): { channel: ScoreChannel; calibration: ChannelCalibration } | null {
+  if (calibration === undefined) return null;
+  if (channel === 'telephone' && calibration.telephone !== undefined) return { channel: 'telephone', calibration: calibration.telephone };
+  return { channel: 'wideband', calibration: calibration.wideband };
+}
+
+/** The channels a calibration measured: wideband always, telephone when present. */
+export function calibratedChannels(calibration: ModelCalibration): ScoreChannel[] {
+  return calibration.telephone === undefined ? ['wideband'] : ['wideband', 'telephone'];
+}
+
+/** True when the channel's calibration can turn a target FMR into a threshold. */
+export function canDeriveThresholds(c: ChannelCalibration): c is ChannelCalibration & { operatingPoints: OperatingRow[]; trials: { target: number; nonTarget: number } } {
+  return c.operatingPoints !== undefined && c.trials !== undefined && c.trials.nonTarget > 0;
+}
+
+/** A policy's threshold on one channel's calibration data, with what it implies. */
+export interface ThresholdOnChannel {
+  /** The calibration used (telephone falls back to wideband). */
+  calibration: ScoreChannel;
+  /** Decides: accept when cosine ≥ rawThreshold. */
+  rawThreshold: number;
+  /** The same threshold on the LLR scale: a·rawThreshold + b. */
+  llrThreshold: number;
+  /**
+   * FMR and FNMR on the calibration trials: exact for a threshold derived from targetFmr (measured
+   * at that very threshold); for an explicit threshold, upper bounds read off the nearest table rows.
+   */
+  fmr: number | null;
+  fnmr: number | null;
+  rates: 'measured' | 'at-most' | 'unknown';
+  targetTrials: number | null;
+  nonTargetTrials: number | null;
+  /** 3/N non-target (ISO/IEC 19795-1 rule of three): no lower FMR can be shown by these trials. */
+  lowestSupportedFmr: number | null;
+}
+
+/** The threshold a policy gets on one calibration. Null when targetFmr cannot be derived (no table). */
+export function thresholdOnChannel(policy: { threshold: number; targetFmr: number | null }, channel: ScoreChannel, c: ChannelCalibration): ThresholdOnChannel | null {
+  const base = (rawThreshold: number) => ({ calibration: channel, rawThreshold, llrThreshold: applyCalibration(c, rawThreshold) });
+  if (!canDeriveThresholds(c)) {
+    if (policy.targetFmr !== null) return null;
+    return { ...base(policy.threshold), fmr: null, fnmr: null, rates: 'unknown', targetTrials: c.trials?.target ?? null, nonTargetTrials: c.trials?.nonTarget ?? null, lowestSupportedFmr: null };
+  }
+  const counts = { targetTrials: c.trials.target, nonTargetTrials: c.trials.nonTarget, lowestSupportedFmr: lowestSupportedRate(c.trials.nonTarget) };
+  if (policy.targetFmr !== null) {
+    const t = thresholdForFmr(c.operatingPoints, policy.targetFmr, c.trials.nonTarget);
+    return { ...base(t.threshold), fmr: t.fmr, fnmr: t.fnmr, rates: 'measured', ...counts };
+  }
+  // Explicit threshold t: FMR(t) ≤ FMR of the nearest row at or below t; FNMR(t) ≤ FNMR of the nearest row at or above t.
+  const rows = c.operatingPoints;
+  const below = [...rows].reverse().find((r) => r.threshold <= policy.threshold);
+  const above = rows.find((r) => r.threshold >= policy.threshold);
+  return { ...base(policy.threshold), fmr: below?.fmr ?? 1, fnmr: above?.fnmr ?? 1, rates: 'at-most', ...counts };
+}
+
+/**
+ * The threshold that decides for a policy on a channel: derived from targetFmr when the running
+ * model's calibration has an operating table, else the stored raw threshold.
+ */
+export function effectiveThreshold(policy: { threshold: number; targetFmr: number | null }, calibration: ModelCalibration | undefined, channel: ScoreChannel): number {
+  const chosen = calibrationFor(calibration, channel);
+  if (policy.targetFmr === null || chosen === null) return policy.threshold;
+  return thresholdOnChannel(policy, chosen.channel, chosen.calibration)?.rawThreshold ?? policy.threshold;
+}
+
+/**
+ * What a policy needs from the EER-by-duration table: policies at FMR ≥ 1 % (and explicit
+ * thresholds) need an EER ≤ 5 % at the test duration; stricter ones ≤ 2 %. Without a table, the
+ * defaults of the uncalibrated tiers (3 s and 5 s).
+ */
+export function speechNeed(targetFmr: number | null): { maxEer: number; fallbackSeconds: number } {
+  return targetFmr !== null && targetFmr < 0.01 ? { maxEer: 0.02, fallbackSeconds: 5 } : { maxEer: 0.05, fallbackSeconds: 3 };
+}
+
+/**
+ * Minimum net speech for a policy that does not set one: the shortest tested duration whose EER
+ * meets the policy's need, the larger over the calibrated channels (one number must hold for
+ * wideband and telephone callers alike); the fallback when there is no duration table.
+ */
+export function derivedMinNetSpeech(targetFmr: number | null, calibration: ModelCalibration | undefined): { seconds: number; source: 'duration-table' | 'default' } {
+  const need = speechNeed(targetFmr);
+  if (calibration === undefined) return { seconds: need.fallbackSeconds, source: 'default' };
+  const perChannel = calibratedChannels(calibration)
+    .map((ch) => minSpeechForEer(calibrationFor(calibration, ch)!.calibration.durations, need.maxEer))
+    .filter((s): s is number => s !== null);
+  if (perChannel.length === 0) return { seconds: need.fallbackSeconds, source: 'default' };
+  return { seconds: Math.min(60, Math.max(0.5, ...perChannel)), source: 'duration-table' };
+}
+
+/**
+ * The default policies for a model: set by false match rate when its calibration has an operating
+ * table (thresholds recorded from wideband), else the uncalibrated cosine defaults.
+ */
+export function defaultPoliciesFor(calibration: ModelCalibration | undefined): (Policy & { targetFmr: number | null })[] {
+  if (calibration === undefined || !canDeriveThresholds(calibration.wideband)) return defaultPolicies.map((p) => ({ ...p, targetFmr: null }));
+  return calibratedDefaultTargets.map(({ name, targetFmr }) => {
+    const fallback = defaultPolicies.find((p) => p.name === name)!;
+    return {
+      name,
+      targetFmr,
+      threshold: effectiveThreshold({ threshold: fallback.threshold, targetFmr }, calibration, 'wideband'),
+      minNetSpeechSeconds: derivedMinNetSpeech(targetFmr, calibration).seconds,
+      description: fallback.description,
+    };
+  });
+}

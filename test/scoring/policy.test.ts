@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelCalibration } from '../../src/model/manifest.js';
+import { nextUp, operatingTable } from '../../src/scoring/calibration.js';
+import {
+  calibrationFor,
+  channelOfSampleRate,
+  defaultPolicies,
+  defaultPoliciesFor,
+  derivedMinNetSpeech,
+  effectiveThreshold,
+  policyInputSchema,
+  speechNeed,
+  thresholdOnChannel,
+} from '../../src/scoring/policy.js';
+
+// 100 non-targets 0.00 … 0.99 and 10 targets 0.90 … 0.99.
+const trials = { nonTarget: Array.from({ length: 100 }, (_, i) => i / 100), target: Array.from({ length: 10 }, (_, i) => (90 + i) / 100) };
+const wideband = { a: 20, b: -10, trials: { target: 10, nonTarget: 100 }, operatingPoints: operatingTable(trials) };
+const calibrated: ModelCalibration = { method: 'logistic', wideband, telephone: { ...wideband, a: 5, b: -2 } };
+
+describe('channels', () => {
+  it('8 kHz and below is telephone', () => {
+    expect([8000, 7999, 11025, 16000, 48000, 0].map(channelOfSampleRate)).toEqual(['telephone', 'telephone', 'wideband', 'wideband', 'wideband', 'wideband']);
+  });
+
+  it('telephone falls back to the wideband calibration; none without calibration', () => {
+    expect(calibrationFor(calibrated, 'telephone')).toEqual({ channel: 'telephone', calibration: calibrated.telephone });
+    expect(calibrationFor({ method: 'logistic', wideband }, 'telephone')).toEqual({ channel: 'wideband', calibration: wideband });
+    expect(calibrationFor(undefined, 'wideband')).toBeNull();
+  });
+});
+
+describe('effectiveThreshold', () => {
+  it('derives from targetFmr per channel, else the stored threshold', () => {
+    // FMR 5 % of 100: the 5 highest (0.95 … 0.99) accepted, threshold just above 0.94.
+    expect(effectiveThreshold({ threshold: 0.3, targetFmr: 0.05 }, calibrated, 'wideband')).toBe(nextUp(0.94));
+    expect(effectiveThreshold({ threshold: 0.3, targetFmr: null }, calibrated, 'wideband')).toBe(0.3);
+    expect(effectiveThreshold({ threshold: 0.3, targetFmr: 0.05 }, undefined, 'wideband')).toBe(0.3);
+    expect(effectiveThreshold({ threshold: 0.3, targetFmr: 0.05 }, { method: 'logistic', wideband: { a: 1, b: 0 } }, 'telephone')).toBe(0.3);
+  });
+
+  it('thresholdOnChannel: measured rates for targetFmr, unknown without a table, null when targetFmr cannot be derived', () => {
+    expect(thresholdOnChannel({ threshold: 0, targetFmr: 0.05 }, 'telephone', calibrated.telephone!)).toEqual({
+      calibration: 'telephone',
+      rawThreshold: nextUp(0.94),
+      llrThreshold: 5 * nextUp(0.94) - 2,
+      fmr: 0.05,
+      fnmr: 0.5,
+      rates: 'measured',
+      targetTrials: 10,
+      nonTargetTrials: 100,
+      lowestSupportedFmr: 0.03,
+    });
+    expect(thresholdOnChannel({ threshold: 0.5, targetFmr: null }, 'wideband', { a: 2, b: 1 })).toEqual({
+      calibration: 'wideband',
+      rawThreshold: 0.5,
+      llrThreshold: 2,
+      fmr: null,
+      fnmr: null,
+      rates: 'unknown',
+      targetTrials: null,
+      nonTargetTrials: null,
+      lowestSupportedFmr: null,
+    });
+    expect(thresholdOnChannel({ threshold: 0.5, targetFmr: 0.01 }, 'wideband', { a: 2, b: 1 })).toBeNull();
+  });
+});
+
+describe('minimum net speech', () => {
+  const withDurations = (wb: number[], tel?: number[]): ModelCalibration => ({
+    method: 'logistic',
+    wideband: { ...wideband, durations: wb.map((eer, i) => ({ seconds: [2, 3, 5, 10][i]!, eer, targetTrials: 1, nonTargetTrials: 1 })) },
+    ...(tel ? { telephone: { ...wideband, durations: tel.map((eer, i) => ({ seconds: [2, 3, 5, 10][i]!, eer, targetTrials: 1, nonTargetTrials: 1 })) } } : {}),
+  });
+
+  it('needs EER ≤ 5 % at FMR ≥ 1 % and for explicit thresholds, ≤ 2 % for stricter targets', () => {
+    expect(speechNeed(null)).toEqual({ maxEer: 0.05, fallbackSeconds: 3 });
+    expect(speechNeed(0.01)).toEqual({ maxEer: 0.05, fallbackSeconds: 3 });
+    expect(speechNeed(0.005)).toEqual({ maxEer: 0.02, fallbackSeconds: 5 });
+  });
+
+  it('the shortest duration meeting the need, the larger over channels; defaults without a table', () => {
+    expect(derivedMinNetSpeech(0.01, withDurations([0.06, 0.05, 0.03, 0.02]))).toEqual({ seconds: 3, source: 'duration-table' });
+    expect(derivedMinNetSpeech(0.001, withDurations([0.06, 0.05, 0.03, 0.02]))).toEqual({ seconds: 10, source: 'duration-table' });
+    expect(derivedMinNetSpeech(0.01, withDurations([0.04, 0.03, 0.03, 0.02], [0.09, 0.07, 0.045, 0.03]))).toEqual({ seconds: 5, source: 'duration-table' });
+    expect(derivedMinNetSpeech(0.01, calibrated)).toEqual({ seconds: 3, source: 'default' });
+    expect(derivedMinNetSpeech(0.001, undefined)).toEqual({ seconds: 5, source: 'default' });
+  });
+});
+
+describe('default policies', () => {
+  it('by false match rate with a calibration table, the cosine defaults otherwise', () => {
+    expect(defaultPoliciesFor(calibrated)).toEqual([
+      { name: 'standard', targetFmr: 0.01, threshold: nextUp(0.98), minNetSpeechSeconds: 3, description: 'Caller authentication for account information.' },
+      // 0.1 % of 100 trials: k = 0, above every non-target.
+      { name: 'high', targetFmr: 0.001, threshold: nextUp(0.99), minNetSpeechSeconds: 5, description: 'Payments and changes to contact details.' },
+    ]);
+    expect(defaultPoliciesFor(undefined)).toEqual(defaultPolicies.map((p) => ({ ...p, targetFmr: null })));
+    expect(defaultPoliciesFor({ method: 'logistic', wideband: { a: 1, b: 0 } })).toEqual(defaultPolicies.map((p) => ({ ...p, targetFmr: null })));
+  });
+});
+
+describe('policyInputSchema', () => {
+  it('exactly one of targetFmr and threshold; minimum speech optional', () => {
+    expect(policyInputSchema.parse({ name: 'a', targetFmr: 0.01 })).toEqual({ name: 'a', targetFmr: 0.01, description: '' });
+    expect(policyInputSchema.parse({ name: 'a', threshold: -0.2, minNetSpeechSeconds: 2 })).toEqual({ name: 'a', threshold: -0.2, minNetSpeechSeconds: 2, description: '' });
+    expect(policyInputSchema.safeParse({ name: 'a', threshold: 0.5, targetFmr: 0.01 }).success).toBe(false);
+    expect(policyInputSchema.safeParse({ name: 'a' }).success).toBe(false);
+    expect(policyInputSchema.safeParse({ name: 'a', targetFmr: 0.51 }).success).toBe(false);
+  });
+});
