@@ -43,7 +43,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     store.close();
     throw e;
   }
-  logger.info({ model: config.modelId, workers: config.workers }, 'model loaded');
+  logger.info({ model: config.modelId, workers: config.workers, calibrated: engine.manifest.calibration !== undefined }, 'model loaded');
 
   let retentionTimer: NodeJS.Timeout | undefined;
   try {
@@ -53,6 +53,8 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       embedder: timedEmbedder(engine, metrics),
       notices: ConsentNotices.load(defaultConsentNoticesDir()),
       enrolment: { requiredSeconds: config.enrolMinSeconds, requiredSamples: config.enrolMinSamples },
+      // Calibrated LLR scores and policies set by false match rate when the manifest has a calibration.
+      calibration: engine.manifest.calibration,
     });
 
     const initial = bootstrapApiKeys(store, config.dataDir);

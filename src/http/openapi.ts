@@ -116,9 +116,19 @@ const schemas: Record<string, Schema> = {
           ],
         }),
       ),
-      score: nullable(num({ description: 'Until calibration: the cosine similarity, -1 to 1; accept when score >= threshold.' })),
-      rawScore: nullable(num({ description: 'The cosine similarity of the embeddings.' })),
-      threshold: num(),
+      score: nullable(
+        num({
+          description:
+            'On the scale scoreScale names. "llr" (the model has a calibration): the natural-log likelihood ratio llr = a·cosine + b of the model manifest, for the channel of the audio; > 0 favours the same speaker, ln 10 ≈ 2.3 is 10:1 odds. "cosine": the cosine similarity, -1 to 1. Accept when score >= threshold. Null when nothing was scored.',
+        }),
+      ),
+      rawScore: nullable(num({ description: 'The cosine similarity of the embeddings, -1 to 1.' })),
+      scoreScale: str({ enum: ['llr', 'cosine'] }),
+      threshold: num({ description: "The policy's threshold on the score's scale." }),
+      rawThreshold: num({ description: 'The same threshold on the cosine. Decisions compare rawScore >= rawThreshold (the LLR is a strictly increasing function of the cosine, so both scales accept the same calls).' }),
+      channel: nullable(
+        str({ enum: ['wideband', 'telephone'], description: 'Audio at 8 kHz or less is scored as telephone (its own calibration and thresholds when the model has them). Null when no audio was analysed.' }),
+      ),
       policy: str(),
       netSpeechSeconds: nullable(num()),
       model: str(),
@@ -204,23 +214,65 @@ const schemas: Record<string, Schema> = {
   PolicyInput: obj(
     {
       name: str({ pattern: '^[a-z][a-z0-9-]{0,31}$' }),
-      threshold: num({ minimum: -1, maximum: 1 }),
-      minNetSpeechSeconds: num({ minimum: 0.5, maximum: 60 }),
+      targetFmr: num({
+        exclusiveMinimum: 0,
+        maximum: 0.5,
+        description:
+          'Target false match rate, e.g. 0.01. The threshold is derived per channel from the calibration data of the running model (the lowest threshold whose measured FMR is at most the target). Needs a calibrated model (400 otherwise).',
+      }),
+      threshold: num({ minimum: -1, maximum: 1, description: 'Explicit threshold on the raw cosine: accept when cosine >= threshold.' }),
+      minNetSpeechSeconds: num({
+        minimum: 0.5,
+        maximum: 60,
+        description:
+          "Omitted: from the calibration's EER-by-duration table, the shortest test duration whose EER is at most 5 % (2 % for targetFmr below 0.01), the larger over the channels; without a table 3 s (5 s).",
+      }),
       description: str({ maxLength: 200 }),
     },
-    ['description'],
+    ['targetFmr', 'threshold', 'minNetSpeechSeconds', 'description'],
+    { oneOf: [{ required: ['targetFmr'] }, { required: ['threshold'] }] },
   ),
+  PolicyOnChannel: obj({
+    calibration: str({ enum: ['wideband', 'telephone'], description: 'The calibration used (telephone falls back to wideband).' }),
+    rawThreshold: num({ description: 'Decides: accept when cosine >= rawThreshold.' }),
+    llrThreshold: num({ description: 'The same threshold on the LLR scale.' }),
+    fmr: nullable(num({ description: 'False match rate on the calibration trials at this threshold.' })),
+    fnmr: nullable(num({ description: 'False non-match rate on the calibration trials at this threshold.' })),
+    rates: str({ enum: ['measured', 'at-most', 'unknown'], description: 'measured: at exactly this threshold (targetFmr policies); at-most: upper bounds from the nearest table rows (explicit thresholds); unknown: the calibration has no operating table.' }),
+    targetTrials: nullable(int()),
+    nonTargetTrials: nullable(int()),
+    lowestSupportedFmr: nullable(num({ description: '3/N non-target trials (ISO/IEC 19795-1 rule of three): no lower FMR can be shown by these trials.' })),
+  }),
   Policy: obj({
     name: str(),
-    threshold: num(),
+    threshold: num({ description: 'Raw cosine threshold that decides for wideband callers now (derived from targetFmr when set).' }),
     minNetSpeechSeconds: num(),
     description: str(),
     targetFmr: nullable(num()),
+    thresholdSource: str({ enum: ['target-fmr', 'explicit'] }),
+    channels: nullable(
+      obj({ wideband: ref('PolicyOnChannel'), telephone: ref('PolicyOnChannel') }, ['wideband', 'telephone'], {
+        description: 'Per channel of the calibration: the threshold and the FMR/FNMR it implies, with the trials behind them. Null without calibration.',
+      }),
+    ),
     updatedBy: nullable(str()),
     updatedAt: time(),
   }),
   PoliciesInput: obj({ policies: arr(ref('PolicyInput'), { minItems: 1, maxItems: 32, description: 'The whole set; must include "standard".' }) }),
-  PoliciesResponse: obj({ policies: arr(ref('Policy')), scoreScale: str() }),
+  CalibrationChannel: obj({ a: num({ exclusiveMinimum: 0 }), b: num(), targetTrials: nullable(int()), nonTargetTrials: nullable(int()), operatingTable: bool() }),
+  PoliciesResponse: obj({
+    policies: arr(ref('Policy')),
+    scoreScale: str({ enum: ['llr', 'cosine'] }),
+    explanation: str(),
+    calibration: nullable(
+      obj({
+        model: str(),
+        method: str({ enum: ['logistic'] }),
+        channels: obj({ wideband: ref('CalibrationChannel'), telephone: ref('CalibrationChannel') }, ['telephone']),
+      }),
+    ),
+    warnings: arr(str(), { description: 'E.g. a targetFmr below 3/N non-target calibration trials (rule of three); also written to the audit log when a policy is set.' }),
+  }),
   HistogramBin: obj({ lower: num(), upper: num(), accept: int(), reject: int() }),
   StatsResponse: obj({
     from: nullable(time()),
@@ -430,6 +482,8 @@ const paths: Record<string, Record<string, Schema>> = {
     get: op({ summary: 'Verification policies', roles: ['operator'], ok: { status: 200, description: 'Policies.', schema: 'PoliciesResponse' }, problems: [] }),
     put: op({
       summary: 'Replace the set of policies',
+      description:
+        'Each policy sets either targetFmr (the threshold is derived from the calibration data of the running model, per channel, whenever it is used) or an explicit raw cosine threshold. A targetFmr below what the calibration trials support (3/N) is accepted with a warning in the response and in the audit entry.',
       roles: ['operator'],
       body: { contentType: 'json', schema: 'PoliciesInput' },
       ok: { status: 200, description: 'The new set.', schema: 'PoliciesResponse' },

@@ -5,7 +5,8 @@
 import type { ApiKeyRole, Store } from '../store/index.js';
 import { defaultAttemptLimits, type AttemptLimits } from '../scoring/attempts.js';
 import { defaultQualityLimits, type QualityLimits } from '../scoring/decision.js';
-import { defaultPolicies } from '../scoring/policy.js';
+import type { ModelCalibration } from '../model/manifest.js';
+import { defaultPoliciesFor } from '../scoring/policy.js';
 import type { ConsentNotices } from './consent-notices.js';
 import type { Embedder } from './embedder.js';
 
@@ -47,6 +48,11 @@ export interface PassportContext {
   enrolment: EnrolmentSettings;
   attemptLimits: AttemptLimits;
   qualityLimits: QualityLimits;
+  /**
+   * The running model's calibration (its manifest's `calibration`): verification scores become
+   * LLRs and policies can be set by target false match rate. Undefined: cosine scores only.
+   */
+  calibration: ModelCalibration | undefined;
   /** The same clock the store uses, so attempt windows and stored times agree. */
   clock: () => Date;
 }
@@ -58,12 +64,16 @@ export interface PassportOptions {
   enrolment?: Partial<EnrolmentSettings>;
   attemptLimits?: AttemptLimits;
   qualityLimits?: QualityLimits;
+  calibration?: ModelCalibration;
   clock?: () => Date;
 }
 
-/** Builds the context and seeds the default policies (never overwriting an operator's changes). */
+/**
+ * Builds the context and seeds the default policies (never overwriting an operator's changes): set
+ * by false match rate when the model is calibrated, else the cosine defaults.
+ */
 export function createPassportContext(options: PassportOptions): PassportContext {
-  options.store.policies.insertMissing(defaultPolicies);
+  options.store.policies.insertMissing(defaultPoliciesFor(options.calibration));
   return {
     store: options.store,
     embedder: options.embedder,
@@ -71,6 +81,7 @@ export function createPassportContext(options: PassportOptions): PassportContext
     enrolment: { ...defaultEnrolmentSettings, ...options.enrolment },
     attemptLimits: options.attemptLimits ?? defaultAttemptLimits,
     qualityLimits: options.qualityLimits ?? defaultQualityLimits,
+    calibration: options.calibration,
     clock: options.clock ?? (() => new Date()),
   };
 }

@@ -14,7 +14,7 @@
 import { isVoicePassportError, VoicePassportError } from '../errors.js';
 import { combineEmbeddings, cosine } from '../scoring/cosine.js';
 import type { QualityLimits } from '../scoring/decision.js';
-import { defaultPolicies } from '../scoring/policy.js';
+import { channelOfSampleRate, defaultPolicies, effectiveThreshold } from '../scoring/policy.js';
 import type { Actor, EnrolmentSettings, PassportContext } from './context.js';
 import type { AudioAnalysis, ReadAudio } from './embedder.js';
 import { pseudonymOf, round, roundOrNull } from './views.js';
@@ -96,7 +96,9 @@ export async function enrol(ctx: PassportContext, actor: Actor, customerId: stri
 
   const embedding = analysis.embedding!;
   const modelId = analysis.modelId;
-  const sameSpeakerThreshold = (ctx.store.policies.get(settings.sameSpeakerPolicy) ?? defaultPolicies[0]!).threshold;
+  // The same bar as verification on this sample's channel (a target-FMR policy is derived per channel).
+  const samePolicy = ctx.store.policies.get(settings.sameSpeakerPolicy) ?? { ...defaultPolicies[0]!, targetFmr: null };
+  const sameSpeakerThreshold = effectiveThreshold(samePolicy, ctx.calibration, channelOfSampleRate(analysis.sampleRate));
 
   // Compute first (above), then write in one synchronous transaction (no await inside).
   return ctx.store.db.transaction((): EnrolmentResponse => {

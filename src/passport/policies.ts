@@ -1,10 +1,23 @@
 /**
- * Operators set the verification policies: named risk tiers with a threshold and a minimum net
- * speech. A change is attributed and audited (GDPR Art. 5(2) accountability; Art. 32(1)(d)).
+ * Operators set the verification policies: named risk tiers with a target false match rate or an
+ * explicit raw threshold, and a minimum net speech. A change is attributed and audited (GDPR
+ * Art. 5(2) accountability; Art. 32(1)(d)). How a target FMR becomes a threshold, and on which
+ * scale thresholds are compared, is in src/scoring/policy.ts.
  */
 import { z } from 'zod';
 import { VoicePassportError } from '../errors.js';
-import { policyNameSchema, policySchema } from '../scoring/policy.js';
+import type { ModelCalibration } from '../model/manifest.js';
+import {
+  calibratedChannels,
+  calibrationFor,
+  canDeriveThresholds,
+  derivedMinNetSpeech,
+  effectiveThreshold,
+  policyInputSchema,
+  thresholdOnChannel,
+  type ScoreChannel,
+  type ThresholdOnChannel,
+} from '../scoring/policy.js';
 import type { StoredPolicy } from '../store/index.js';
 import type { Actor, PassportContext } from './context.js';
 import { defaultPolicyName } from './verification.js';
@@ -12,7 +25,7 @@ import { defaultPolicyName } from './verification.js';
 export const replacePoliciesSchema = z
   .object({
     policies: z
-      .array(policySchema.extend({ name: policyNameSchema }).strict())
+      .array(policyInputSchema)
       .min(1)
       .max(32)
       .refine((ps) => new Set(ps.map((p) => p.name)).size === ps.length, 'policy names must be unique')
@@ -22,32 +35,141 @@ export const replacePoliciesSchema = z
 
 export type ReplacePoliciesInput = z.infer<typeof replacePoliciesSchema>;
 
-export interface PoliciesResponse {
-  policies: StoredPolicy[];
-  /** Explains the score scale the thresholds are on. */
-  scoreScale: string;
+export interface PolicyView extends StoredPolicy {
+  /** How the threshold is set: from `targetFmr` and the calibration data, or explicitly. */
+  thresholdSource: 'target-fmr' | 'explicit';
+  /** Per channel of the running model's calibration: the threshold and what it implies. Null without calibration. */
+  channels: Partial<Record<ScoreChannel, ThresholdOnChannel>> | null;
 }
 
-export const scoreScale = 'cosine similarity of speaker embeddings, -1 to 1 (accept when score >= threshold); calibrated scores replace it with the accuracy work';
+export interface PoliciesResponse {
+  policies: PolicyView[];
+  /** The scale of verification scores: "llr" with a calibration, else "cosine". */
+  scoreScale: 'llr' | 'cosine';
+  /** How scores and thresholds are to be read. */
+  explanation: string;
+  calibration: CalibrationView | null;
+  /** Targets the calibration data cannot support (rule of three), targets without calibration. */
+  warnings: string[];
+}
+
+export interface CalibrationView {
+  model: string;
+  method: 'logistic';
+  channels: Partial<Record<ScoreChannel, { a: number; b: number; targetTrials: number | null; nonTargetTrials: number | null; operatingTable: boolean }>>;
+}
+
+const explanationLlr =
+  'score: calibrated natural-log likelihood ratio, llr = a·cosine + b (> 0 favours the same speaker; ln 10 ≈ 2.3 is 10:1 odds); rawScore: cosine similarity, -1 to 1. ' +
+  'Decisions compare the raw cosine with the policy threshold (accept when cosine ≥ threshold; on the LLR scale the same trials clear llrThreshold). ' +
+  'A policy set by targetFmr gets, per channel, the lowest threshold whose false match rate on the calibration trials is at most the target.';
+const explanationCosine =
+  'score and rawScore: cosine similarity of speaker embeddings, -1 to 1 (accept when score ≥ threshold). The running model has no calibration: policies need explicit thresholds.';
+
+function calibrationView(modelId: string, calibration: ModelCalibration | undefined): CalibrationView | null {
+  if (calibration === undefined) return null;
+  const channels: CalibrationView['channels'] = {};
+  for (const ch of calibratedChannels(calibration)) {
+    const c = calibrationFor(calibration, ch)!.calibration;
+    channels[ch] = { a: c.a, b: c.b, targetTrials: c.trials?.target ?? null, nonTargetTrials: c.trials?.nonTarget ?? null, operatingTable: canDeriveThresholds(c) };
+  }
+  return { model: modelId, method: calibration.method, channels };
+}
+
+function policyView(p: StoredPolicy, calibration: ModelCalibration | undefined): PolicyView {
+  let channels: PolicyView['channels'] = null;
+  if (calibration !== undefined) {
+    channels = {};
+    for (const ch of calibratedChannels(calibration)) {
+      const t = thresholdOnChannel(p, ch, calibrationFor(calibration, ch)!.calibration);
+      if (t !== null) channels[ch] = t;
+    }
+  }
+  // The threshold shown is the one that decides for wideband callers now.
+  return { ...p, threshold: effectiveThreshold(p, calibration, 'wideband'), thresholdSource: p.targetFmr === null ? 'explicit' : 'target-fmr', channels };
+}
+
+const percent = (rate: number) => `${(rate * 100).toPrecision(3)} %`;
+
+/** Warnings about one policy against the running model's calibration. */
+export function policyWarnings(p: { name: string; targetFmr: number | null }, modelId: string, calibration: ModelCalibration | undefined): string[] {
+  if (p.targetFmr === null) return [];
+  if (calibration === undefined || !canDeriveThresholds(calibration.wideband)) {
+    return [`Policy "${p.name}": targetFmr ${p.targetFmr} cannot be derived, because model "${modelId}" has no calibration with an operating table; the threshold stored when it was set decides. Run \`voice-passport calibrate --write\` or set an explicit threshold.`];
+  }
+  const out: string[] = [];
+  for (const ch of calibratedChannels(calibration)) {
+    const c = calibrationFor(calibration, ch)!.calibration;
+    if (!canDeriveThresholds(c)) continue;
+    const n = c.trials.nonTarget;
+    if (p.targetFmr < 3 / n) {
+      out.push(
+        `Policy "${p.name}": targetFmr ${p.targetFmr} (${percent(p.targetFmr)}) is below what the ${ch} calibration data can support: ` +
+          `${n} non-target trials show FMRs down to 3/${n} = ${percent(3 / n)} (ISO/IEC 19795-1 rule of three). ` +
+          'The threshold is the strictest these trials can place, but the actual FMR is not known to meet the target; calibrate on more non-target trials.',
+      );
+    }
+  }
+  return out;
+}
 
 export function listPolicies(ctx: PassportContext): PoliciesResponse {
-  return { policies: ctx.store.policies.list(), scoreScale };
+  const { calibration } = ctx;
+  const modelId = ctx.embedder.modelId;
+  const stored = ctx.store.policies.list();
+  return {
+    policies: stored.map((p) => policyView(p, calibration)),
+    scoreScale: calibration === undefined ? 'cosine' : 'llr',
+    explanation: calibration === undefined ? explanationCosine : explanationLlr,
+    calibration: calibrationView(modelId, calibration),
+    warnings: stored.flatMap((p) => policyWarnings(p, modelId, calibration)),
+  };
+}
+
+/** The policy to store: threshold recorded (derived from wideband for a target FMR), minimum speech resolved. */
+function resolveInput(ctx: PassportContext, p: ReplacePoliciesInput['policies'][number]): StoredPolicyInput {
+  const targetFmr = p.targetFmr ?? null;
+  if (targetFmr !== null && (ctx.calibration === undefined || !canDeriveThresholds(ctx.calibration.wideband))) {
+    throw new VoicePassportError(
+      'validation-failed',
+      `Policy "${p.name}" sets targetFmr, but model "${ctx.embedder.modelId}" has no calibration to derive a threshold from; set an explicit threshold, or calibrate the model (voice-passport calibrate --write) and restart.`,
+      { policy: p.name },
+    );
+  }
+  const threshold = targetFmr === null ? p.threshold! : effectiveThreshold({ threshold: 0, targetFmr }, ctx.calibration, 'wideband');
+  const minNetSpeechSeconds = p.minNetSpeechSeconds ?? derivedMinNetSpeech(targetFmr, ctx.calibration).seconds;
+  return { name: p.name, threshold, targetFmr, minNetSpeechSeconds, description: p.description };
+}
+
+interface StoredPolicyInput {
+  name: string;
+  threshold: number;
+  targetFmr: number | null;
+  minNetSpeechSeconds: number;
+  description: string;
+}
+
+/** Audit figures of a policy: the stored settings, targetFmr only when set. */
+function auditFigures(p: { threshold: number; targetFmr: number | null; minNetSpeechSeconds: number }): Record<string, number> {
+  return { threshold: p.threshold, ...(p.targetFmr === null ? {} : { targetFmr: p.targetFmr }), minNetSpeechSeconds: p.minNetSpeechSeconds };
 }
 
 /**
  * PUT semantics: the body is the whole set. Listed policies are created or replaced, others deleted
  * (except the default, which the body must contain: verification without ?policy uses it).
- * One audit entry per policy that changed.
+ * One audit entry per policy that changed; warnings (rule of three) go into it and the response.
  */
 export function replacePolicies(ctx: PassportContext, actor: Actor, input: ReplacePoliciesInput): PoliciesResponse {
   const { policies, audit, db } = ctx.store;
+  const resolved = input.policies.map((p) => resolveInput(ctx, p));
   db.transaction(() => {
     const before = new Map(policies.list().map((p) => [p.name, p]));
-    for (const p of input.policies) {
+    for (const p of resolved) {
       const old = before.get(p.name);
       before.delete(p.name);
-      if (old && old.threshold === p.threshold && old.minNetSpeechSeconds === p.minNetSpeechSeconds && old.description === p.description) continue;
+      if (old && old.threshold === p.threshold && old.targetFmr === p.targetFmr && old.minNetSpeechSeconds === p.minNetSpeechSeconds && old.description === p.description) continue;
       policies.put(p, actor.keyId);
+      const warnings = policyWarnings(p, ctx.embedder.modelId, ctx.calibration);
       audit.append({
         action: 'policy.updated',
         actorKeyId: actor.keyId,
@@ -55,9 +177,10 @@ export function replacePolicies(ctx: PassportContext, actor: Actor, input: Repla
         outcome: old ? 'changed' : 'created',
         details: {
           name: p.name,
-          threshold: p.threshold,
-          minNetSpeechSeconds: p.minNetSpeechSeconds,
-          previous: old ? { threshold: old.threshold, minNetSpeechSeconds: old.minNetSpeechSeconds } : null,
+          ...auditFigures(p),
+          previous: old ? auditFigures(old) : null,
+          ...(p.targetFmr === null ? {} : { model: ctx.embedder.modelId }),
+          ...(warnings.length > 0 ? { warnings } : {}),
         },
       });
     }
@@ -68,7 +191,7 @@ export function replacePolicies(ctx: PassportContext, actor: Actor, input: Repla
         actorKeyId: actor.keyId,
         subjectPseudonym: null,
         outcome: 'deleted',
-        details: { name: old.name, previous: { threshold: old.threshold, minNetSpeechSeconds: old.minNetSpeechSeconds } },
+        details: { name: old.name, previous: auditFigures(old) },
       });
     }
   });

@@ -14,9 +14,10 @@
  */
 import { isVoicePassportError, VoicePassportError } from '../errors.js';
 import { gateAttempt, recordOutcome, type AttemptGate } from '../scoring/attempts.js';
+import { applyCalibration } from '../scoring/calibration.js';
 import { cosine } from '../scoring/cosine.js';
 import { decideVerification } from '../scoring/decision.js';
-import { policyNameSchema } from '../scoring/policy.js';
+import { calibrationFor, channelOfSampleRate, effectiveThreshold, policyNameSchema, type ScoreChannel } from '../scoring/policy.js';
 import type { StoredPolicy, VerificationDecision } from '../store/index.js';
 import type { Actor, PassportContext } from './context.js';
 import type { AudioAnalysis, ReadAudio } from './embedder.js';
@@ -41,11 +42,20 @@ export interface VerificationResponse {
   occurredAt: string;
   decision: VerificationDecision;
   reasons: VerificationReason[];
-  /** On the documented scale: the cosine similarity in [-1, 1] until calibration (issue 4). Null when nothing was scored. */
+  /**
+   * On the scale `scoreScale` names: the calibrated natural-log likelihood ratio (llr = a·cosine + b,
+   * > 0 favours the same speaker) when the model has a calibration, else the cosine. Null when nothing was scored.
+   */
   score: number | null;
-  /** The cosine similarity itself. */
+  /** The cosine similarity itself, -1 to 1. */
   rawScore: number | null;
+  scoreScale: 'llr' | 'cosine';
+  /** The policy threshold on the score's scale: accept when score ≥ threshold. */
   threshold: number;
+  /** The same threshold on the cosine, which is what decides (accept when rawScore ≥ rawThreshold). */
+  rawThreshold: number;
+  /** The channel the audio was scored as (8 kHz or less: telephone); null when no audio was analysed. */
+  channel: ScoreChannel | null;
   policy: string;
   netSpeechSeconds: number | null;
   model: string;
@@ -121,10 +131,12 @@ export async function verify(ctx: PassportContext, actor: Actor, customerId: str
 
     const voiceprint = ctx.store.voiceprints.voiceprint(pseudonym)!;
     const rawScore = analysis.embedding === null ? null : cosine(voiceprint.embedding, analysis.embedding);
+    const channel = channelOfSampleRate(analysis.sampleRate);
+    // Decided on the raw cosine against the policy's threshold for this channel (src/scoring/policy.ts).
     const decision = decideVerification(
       // No embedding means no speech was found: decide as "inconclusive, not enough speech".
       { score: rawScore ?? Number.NEGATIVE_INFINITY, netSpeechSeconds: rawScore === null ? 0 : analysis.netSpeechSeconds, snrDb: analysis.snrDb, clippedRatio: analysis.clippedRatio },
-      policy,
+      { ...policy, threshold: effectiveThreshold(policy, ctx.calibration, channel) },
       ctx.qualityLimits,
     );
     const now = ctx.clock().getTime();
@@ -133,7 +145,7 @@ export async function verify(ctx: PassportContext, actor: Actor, customerId: str
     // Retention runs from the last successful use (GDPR Art. 5(1)(e)): failed attempts, possibly an
     // impostor's, must not keep a voiceprint alive.
     if (decision.decision === 'accept') ctx.store.subjects.touch(pseudonym);
-    const scored: Scored = { decision: decision.decision, reasons: decision.reasons, rawScore };
+    const scored: Scored = { decision: decision.decision, reasons: decision.reasons, rawScore, channel };
     if (decision.additionalSpeechSecondsNeeded !== undefined) scored.additionalSpeechSecondsNeeded = decision.additionalSpeechSecondsNeeded;
     return record(ctx, actor, pseudonym, policy, modelId, scored, analysis.netSpeechSeconds);
   });
@@ -143,6 +155,8 @@ interface Scored {
   decision: VerificationDecision;
   reasons: VerificationReason[];
   rawScore?: number | null;
+  /** Set once audio was analysed. */
+  channel?: ScoreChannel;
   retryAfterSeconds?: number;
   additionalSpeechSecondsNeeded?: number;
 }
@@ -150,15 +164,20 @@ interface Scored {
 /** Writes the history row and the audit entry (inside the caller's transaction) and builds the answer. */
 function record(ctx: PassportContext, actor: Actor, pseudonym: string, policy: StoredPolicy, modelId: string, d: Scored, netSpeechSeconds: number | null): VerificationResponse {
   const rawScore = d.rawScore ?? null;
-  // Until calibration (issue 4) the score is the cosine itself.
-  const score = rawScore;
+  // Without audio there is no channel; the threshold is then shown as for wideband callers.
+  const rawThreshold = effectiveThreshold(policy, ctx.calibration, d.channel ?? 'wideband');
+  const calibration = calibrationFor(ctx.calibration, d.channel ?? 'wideband')?.calibration;
+  const onScoreScale = (cos: number) => (calibration === undefined ? cos : applyCalibration(calibration, cos));
+  const score = rawScore === null ? null : onScoreScale(rawScore);
+  const threshold = onScoreScale(rawThreshold);
+  const scoreScale = calibration === undefined ? 'cosine' : 'llr';
   const rec = ctx.store.verifications.record(pseudonym, {
     policy: policy.name,
     decision: d.decision,
     reasons: d.reasons,
     score,
     rawScore,
-    threshold: policy.threshold,
+    threshold,
     netSpeechSeconds,
     modelId,
     actorKeyId: actor.keyId,
@@ -168,7 +187,15 @@ function record(ctx: PassportContext, actor: Actor, pseudonym: string, policy: S
     actorKeyId: actor.keyId,
     subjectPseudonym: pseudonym,
     outcome: d.decision,
-    details: { verificationId: rec.id, policy: policy.name, reasons: d.reasons, score: roundOrNull(score, 4), threshold: policy.threshold, model: modelId },
+    details: {
+      verificationId: rec.id,
+      policy: policy.name,
+      reasons: d.reasons,
+      score: roundOrNull(score, 4),
+      threshold: round(threshold, 4),
+      ...(scoreScale === 'llr' ? { scoreScale, rawScore: roundOrNull(rawScore, 4), rawThreshold: round(rawThreshold, 4) } : {}),
+      model: modelId,
+    },
   });
   const response: VerificationResponse = {
     verificationId: rec.id,
@@ -177,7 +204,10 @@ function record(ctx: PassportContext, actor: Actor, pseudonym: string, policy: S
     reasons: d.reasons,
     score,
     rawScore,
-    threshold: policy.threshold,
+    scoreScale,
+    threshold,
+    rawThreshold,
+    channel: d.channel ?? null,
     policy: policy.name,
     netSpeechSeconds: netSpeechSeconds === null ? null : round(netSpeechSeconds),
     model: modelId,

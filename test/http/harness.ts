@@ -7,6 +7,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { expect } from 'vitest';
 import { buildApp } from '../../src/app.js';
+import type { ModelCalibration } from '../../src/model/manifest.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics, timedEmbedder, type Metrics } from '../../src/observability/metrics.js';
 import { createKey } from '../../src/passport/api-keys.js';
@@ -39,6 +40,8 @@ export interface HarnessOptions {
   enrolment?: Partial<EnrolmentSettings>;
   rateLimitPerMinute?: number;
   maxAudioSeconds?: number;
+  /** The running model's calibration (its manifest's `calibration`); none by default. */
+  calibration?: ModelCalibration;
 }
 
 export function createHarness(options: HarnessOptions = {}): Harness {
@@ -67,6 +70,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
       notices,
       clock,
       enrolment: { requiredSeconds: 8, requiredSamples: 2, ...options.enrolment },
+      ...(options.calibration ? { calibration: options.calibration } : {}),
     });
     const app = buildApp({
       logger,

@@ -8,10 +8,17 @@ const T0 = '2026-03-01T09:00:00.000Z';
 let h: Harness;
 afterEach(() => h?.close());
 
-const scale = 'cosine similarity of speaker embeddings, -1 to 1 (accept when score >= threshold); calibrated scores replace it with the accuracy work';
+// The fake model has no calibration: cosine scores, explicit thresholds (calibrated policies: policies-calibrated.test.ts).
+const uncalibrated = {
+  scoreScale: 'cosine',
+  explanation: 'score and rawScore: cosine similarity of speaker embeddings, -1 to 1 (accept when score ≥ threshold). The running model has no calibration: policies need explicit thresholds.',
+  calibration: null,
+  warnings: [],
+};
+const explicit = { targetFmr: null, thresholdSource: 'explicit', channels: null };
 const seeded = [
-  { name: 'high', threshold: 0.6, minNetSpeechSeconds: 5, description: 'Payments and changes to contact details.', targetFmr: null, updatedBy: null, updatedAt: T0 },
-  { name: 'standard', threshold: 0.5, minNetSpeechSeconds: 3, description: 'Caller authentication for account information.', targetFmr: null, updatedBy: null, updatedAt: T0 },
+  { name: 'high', threshold: 0.6, minNetSpeechSeconds: 5, description: 'Payments and changes to contact details.', ...explicit, updatedBy: null, updatedAt: T0 },
+  { name: 'standard', threshold: 0.5, minNetSpeechSeconds: 3, description: 'Caller authentication for account information.', ...explicit, updatedBy: null, updatedAt: T0 },
 ];
 
 describe('policies', () => {
@@ -19,7 +26,7 @@ describe('policies', () => {
     h = createHarness();
     const res = await request(h.app).get('/v1/operator/policies').set(h.auth('operator'));
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ policies: seeded, scoreScale: scale });
+    expect(res.body).toEqual({ policies: seeded, ...uncalibrated });
   });
 
   it('PUT replaces the set: changed, created and removed policies, each audited; verification uses them at once', async () => {
@@ -37,10 +44,10 @@ describe('policies', () => {
     expect(res.status).toBe(200);
     const expected = {
       policies: [
-        { name: 'payments', threshold: 0.7, minNetSpeechSeconds: 6, description: '', targetFmr: null, updatedBy: h.keyIds.operator, updatedAt: T1 },
-        { name: 'standard', threshold: 0.95, minNetSpeechSeconds: 2, description: 'Stricter.', targetFmr: null, updatedBy: h.keyIds.operator, updatedAt: T1 },
+        { name: 'payments', threshold: 0.7, minNetSpeechSeconds: 6, description: '', ...explicit, updatedBy: h.keyIds.operator, updatedAt: T1 },
+        { name: 'standard', threshold: 0.95, minNetSpeechSeconds: 2, description: 'Stricter.', ...explicit, updatedBy: h.keyIds.operator, updatedAt: T1 },
       ],
-      scoreScale: scale,
+      ...uncalibrated,
     };
     expect(res.body).toEqual(expected);
     expect((await request(h.app).get('/v1/operator/policies').set(h.auth('operator'))).body).toEqual(expected);

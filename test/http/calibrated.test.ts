@@ -1,0 +1,307 @@
+/**
+ * A calibrated model: verification scores are LLRs (rawScore stays the cosine), telephone audio
+ * (8 kHz) uses the telephone calibration, and policies are set by target false match rate with the
+ * FMR/FNMR they imply, the trials behind them, and rule-of-three warnings in the response and audit.
+ */
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { errorCountsAt } from '../../src/evaluation/metrics.js';
+import { openApiDocument } from '../../src/http/openapi.js';
+import type { ModelCalibration } from '../../src/model/manifest.js';
+import { nextUp, operatingTable } from '../../src/scoring/calibration.js';
+import { fakeModelId, toneWav } from '../passport/fakes.js';
+import { auditEntries, consentAndEnrol, createHarness, verifyCall, type Harness } from './harness.js';
+import { checkSchema } from './schema-check.js';
+
+const T0 = '2026-03-01T09:00:00.000Z';
+let h: Harness;
+afterEach(() => h?.close());
+
+// Calibration trials, by construction: 2000 evenly spaced non-target cosines and 500 targets.
+const spaced = (n: number, from: number, to: number) => Array.from({ length: n }, (_, i) => from + ((to - from) * i) / n);
+const wbTrials = { nonTarget: spaced(2000, -0.3, 0.7), target: spaced(500, 0.4, 1) };
+const telTrials = { nonTarget: spaced(2000, -0.25, 0.75), target: spaced(500, 0.45, 1) };
+const calibration: ModelCalibration = {
+  method: 'logistic',
+  wideband: {
+    a: 10,
+    b: -5,
+    trials: { target: 500, nonTarget: 2000 },
+    operatingPoints: operatingTable(wbTrials),
+    durations: [
+      { seconds: 2, eer: 0.08, targetTrials: 100, nonTargetTrials: 900 },
+      { seconds: 3, eer: 0.045, targetTrials: 100, nonTargetTrials: 900 },
+      { seconds: 5, eer: 0.03, targetTrials: 100, nonTargetTrials: 900 },
+      { seconds: 10, eer: 0.015, targetTrials: 100, nonTargetTrials: 900 },
+    ],
+  },
+  telephone: {
+    a: 8,
+    b: -4.4,
+    trials: { target: 500, nonTarget: 2000 },
+    operatingPoints: operatingTable(telTrials),
+    durations: [
+      { seconds: 2, eer: 0.1, targetTrials: 100, nonTargetTrials: 900 },
+      { seconds: 3, eer: 0.06, targetTrials: 100, nonTargetTrials: 900 },
+      { seconds: 5, eer: 0.04, targetTrials: 100, nonTargetTrials: 900 },
+      { seconds: 10, eer: 0.025, targetTrials: 100, nonTargetTrials: 900 },
+    ],
+  },
+};
+
+// FMR 1 % of 2000 = the 20 highest non-targets accepted: threshold just above the 21st highest.
+const wb1 = nextUp(-0.3 + (1 * 1979) / 2000);
+const tel1 = nextUp(-0.25 + (1 * 1979) / 2000);
+// FMR 0.1 %: the 2 highest accepted; below 3/2000 = 0.15 %, so it is flagged.
+const wb01 = nextUp(-0.3 + (1 * 1997) / 2000);
+const tel01 = nextUp(-0.25 + (1 * 1997) / 2000);
+
+const measured = (trials: { target: number[]; nonTarget: number[] }, channel: 'wideband' | 'telephone', rawThreshold: number, a: number, b: number) => ({
+  calibration: channel,
+  rawThreshold,
+  llrThreshold: a * rawThreshold + b,
+  fmr: errorCountsAt(trials, rawThreshold).fmr,
+  fnmr: errorCountsAt(trials, rawThreshold).fnmr,
+  rates: 'measured',
+  targetTrials: 500,
+  nonTargetTrials: 2000,
+  lowestSupportedFmr: 0.0015,
+});
+
+const warning = (name: string, fmr: string, channel: string) =>
+  `Policy "${name}": targetFmr ${fmr} (${(Number(fmr) * 100).toPrecision(3)} %) is below what the ${channel} calibration data can support: 2000 non-target trials show FMRs down to 3/2000 = 0.150 % (ISO/IEC 19795-1 rule of three). The threshold is the strictest these trials can place, but the actual FMR is not known to meet the target; calibrate on more non-target trials.`;
+
+const calibrationView = {
+  model: fakeModelId,
+  method: 'logistic',
+  channels: {
+    wideband: { a: 10, b: -5, targetTrials: 500, nonTargetTrials: 2000, operatingTable: true },
+    telephone: { a: 8, b: -4.4, targetTrials: 500, nonTargetTrials: 2000, operatingTable: true },
+  },
+};
+
+const doc = JSON.parse(JSON.stringify(openApiDocument)) as { components: { schemas: Record<string, unknown> } };
+const documented = (schema: string, body: unknown) => expect(checkSchema(doc, { $ref: `#/components/schemas/${schema}` }, body)).toEqual([]);
+
+describe('default policies of a calibrated model', () => {
+  it('standard at FMR 1 %, high at 0.1 % (flagged: below 3/N), minimum speech from the duration tables', async () => {
+    h = createHarness({ calibration });
+    const res = await request(h.app).get('/v1/operator/policies').set(h.auth('operator'));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      policies: [
+        {
+          name: 'high',
+          // EER ≤ 2 %: wideband at 10 s, telephone never (its longest, 10 s).
+          threshold: wb01,
+          minNetSpeechSeconds: 10,
+          description: 'Payments and changes to contact details.',
+          targetFmr: 0.001,
+          thresholdSource: 'target-fmr',
+          channels: { wideband: measured(wbTrials, 'wideband', wb01, 10, -5), telephone: measured(telTrials, 'telephone', tel01, 8, -4.4) },
+          updatedBy: null,
+          updatedAt: T0,
+        },
+        {
+          name: 'standard',
+          // EER ≤ 5 %: wideband at 3 s, telephone at 5 s; the larger holds for both.
+          threshold: wb1,
+          minNetSpeechSeconds: 5,
+          description: 'Caller authentication for account information.',
+          targetFmr: 0.01,
+          thresholdSource: 'target-fmr',
+          channels: { wideband: measured(wbTrials, 'wideband', wb1, 10, -5), telephone: measured(telTrials, 'telephone', tel1, 8, -4.4) },
+          updatedBy: null,
+          updatedAt: T0,
+        },
+      ],
+      scoreScale: 'llr',
+      explanation: expect.stringMatching(/^score: calibrated natural-log likelihood ratio, llr = a·cosine \+ b/),
+      calibration: calibrationView,
+      warnings: [warning('high', '0.001', 'wideband'), warning('high', '0.001', 'telephone')],
+    });
+    // Hand check: 20 of 2000 non-targets accepted; targets 0.4 + 0.0012·i ≤ 0.6895 for i = 0…241 rejected.
+    expect(res.body.policies[1].channels.wideband).toMatchObject({ fmr: 0.01, fnmr: 242 / 500 });
+    documented('PoliciesResponse', res.body);
+  });
+});
+
+describe('verification with a calibrated model', () => {
+  it('score is the LLR of the channel, rawScore the cosine; 8 kHz audio uses the telephone calibration and threshold', async () => {
+    h = createHarness({ calibration });
+    await consentAndEnrol(h, 'cust-1', 200);
+    const same = await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 6 }));
+    expect(same.body).toEqual({
+      verificationId: expect.any(String),
+      occurredAt: T0,
+      decision: 'accept',
+      reasons: ['score-above-threshold'],
+      score: 10 * same.body.rawScore - 5,
+      rawScore: expect.closeTo(1, 5),
+      scoreScale: 'llr',
+      threshold: 10 * wb1 - 5,
+      rawThreshold: wb1,
+      channel: 'wideband',
+      policy: 'standard',
+      netSpeechSeconds: 6,
+      model: fakeModelId,
+    });
+    documented('VerificationResponse', same.body);
+
+    // 300 Hz against 200 Hz: cosine cos(π/4) ≈ 0.707, between the wideband (0.6895) and the
+    // telephone (0.7395) thresholds for FMR 1 %.
+    const wide = await verifyCall(h, 'cust-1', toneWav({ freq: 300, seconds: 6 }));
+    expect(wide.body).toMatchObject({ decision: 'accept', channel: 'wideband', rawScore: expect.closeTo(Math.SQRT1_2, 2), rawThreshold: wb1 });
+    expect(wide.body.score).toBeCloseTo(10 * wide.body.rawScore - 5, 12);
+    const phone = await verifyCall(h, 'cust-1', toneWav({ freq: 300, seconds: 6, sampleRate: 8000 }));
+    expect(phone.body).toMatchObject({ decision: 'reject', reasons: ['score-below-threshold'], channel: 'telephone', rawScore: expect.closeTo(Math.SQRT1_2, 2), rawThreshold: tel1 });
+    expect(phone.body.score).toBeCloseTo(8 * phone.body.rawScore - 4.4, 12);
+    expect(phone.body.threshold).toBeCloseTo(8 * tel1 - 4.4, 12);
+    expect(phone.body.score).toBeLessThan(phone.body.threshold);
+
+    // Below the policy's minimum speech (5 s from the duration tables): inconclusive with the seconds needed.
+    const short = await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4 }));
+    expect(short.body).toMatchObject({ decision: 'inconclusive', reasons: ['insufficient-speech'], additionalSpeechSecondsNeeded: 1 });
+
+    // Stored and audited on the same scales.
+    const audited = (await auditEntries(h)).filter((e) => e.action === 'verification');
+    expect(audited[2]!.details).toEqual({
+      verificationId: phone.body.verificationId,
+      policy: 'standard',
+      reasons: ['score-below-threshold'],
+      score: Math.round(phone.body.score * 1e4) / 1e4,
+      threshold: Math.round(phone.body.threshold * 1e4) / 1e4,
+      scoreScale: 'llr',
+      rawScore: Math.round(phone.body.rawScore * 1e4) / 1e4,
+      rawThreshold: Math.round(tel1 * 1e4) / 1e4,
+      model: fakeModelId,
+    });
+    const exported = await request(h.app).get('/v1/subjects/cust-1/export').set(h.auth('enrolment'));
+    expect(exported.body.verifications[2]).toMatchObject({ score: phone.body.score, rawScore: phone.body.rawScore, threshold: phone.body.threshold });
+  });
+
+  it('without a telephone calibration, 8 kHz audio is scored with the wideband one', async () => {
+    h = createHarness({ calibration: { method: 'logistic', wideband: calibration.wideband } });
+    await consentAndEnrol(h, 'cust-1', 200);
+    const phone = await verifyCall(h, 'cust-1', toneWav({ freq: 300, seconds: 4, sampleRate: 8000 }));
+    // Wideband only: standard needs 3 s (EER ≤ 5 % at 3 s).
+    expect(phone.body).toMatchObject({ decision: 'accept', channel: 'telephone', rawThreshold: wb1 });
+    expect(phone.body.score).toBeCloseTo(10 * phone.body.rawScore - 5, 12);
+  });
+});
+
+describe('PUT /v1/operator/policies with targetFmr', () => {
+  it('round trip: targetFmr and explicit thresholds, derived figures, rule-of-three warnings in the response and the audit log', async () => {
+    h = createHarness({ calibration });
+    h.clock.advance(60_000);
+    const T1 = '2026-03-01T09:01:00.000Z';
+    const body = {
+      policies: [
+        { name: 'standard', targetFmr: 0.01, minNetSpeechSeconds: 4, description: 'Account information.' },
+        { name: 'payments', targetFmr: 0.0001 },
+        { name: 'legacy', threshold: 0.65, minNetSpeechSeconds: 3 },
+      ],
+    };
+    const res = await request(h.app).put('/v1/operator/policies').set(h.auth('operator')).send(body);
+    expect(res.status).toBe(200);
+    documented('PoliciesResponse', res.body);
+    // FMR 0.01 % of 2000 trials: no impostor accepted, the threshold just above the highest one.
+    const top = { wb: nextUp(-0.3 + (1 * 1999) / 2000), tel: nextUp(-0.25 + (1 * 1999) / 2000) };
+    expect(res.body.policies).toEqual([
+      {
+        name: 'legacy',
+        threshold: 0.65,
+        minNetSpeechSeconds: 3,
+        description: '',
+        targetFmr: null,
+        thresholdSource: 'explicit',
+        channels: {
+          // 0.65 lies between table rows: FMR ≤ that of the row just below, FNMR ≤ that of the row just above.
+          // Wideband: row FMR 5 % (just above 0.6495) below; row FMR 4 % (just above 0.6595) above, where
+          // targets 0.4 + 0.0012·i ≤ 0.6595 (i ≤ 216) are rejected: 217/500.
+          wideband: { calibration: 'wideband', rawThreshold: 0.65, llrThreshold: 10 * 0.65 - 5, fmr: 0.05, fnmr: 217 / 500, rates: 'at-most', targetTrials: 500, nonTargetTrials: 2000, lowestSupportedFmr: 0.0015 },
+          // Telephone: row FMR 10 % (just above 0.6495); row FMR 8 % (just above 0.6695): targets 0.45 + 0.0011·i ≤ 0.6695, i ≤ 199.
+          telephone: { calibration: 'telephone', rawThreshold: 0.65, llrThreshold: 8 * 0.65 - 4.4, fmr: 0.1, fnmr: 200 / 500, rates: 'at-most', targetTrials: 500, nonTargetTrials: 2000, lowestSupportedFmr: 0.0015 },
+        },
+        updatedBy: h.keyIds.operator,
+        updatedAt: T1,
+      },
+      {
+        name: 'payments',
+        threshold: top.wb,
+        // No duration meets EER ≤ 2 % on telephone: its longest tested duration.
+        minNetSpeechSeconds: 10,
+        description: '',
+        targetFmr: 0.0001,
+        thresholdSource: 'target-fmr',
+        channels: { wideband: { ...measured(wbTrials, 'wideband', top.wb, 10, -5), fmr: 0 }, telephone: { ...measured(telTrials, 'telephone', top.tel, 8, -4.4), fmr: 0 } },
+        updatedBy: h.keyIds.operator,
+        updatedAt: T1,
+      },
+      {
+        name: 'standard',
+        threshold: wb1,
+        minNetSpeechSeconds: 4,
+        description: 'Account information.',
+        targetFmr: 0.01,
+        thresholdSource: 'target-fmr',
+        channels: { wideband: measured(wbTrials, 'wideband', wb1, 10, -5), telephone: measured(telTrials, 'telephone', tel1, 8, -4.4) },
+        updatedBy: h.keyIds.operator,
+        updatedAt: T1,
+      },
+    ]);
+    expect(res.body.warnings).toEqual([warning('payments', '0.0001', 'wideband'), warning('payments', '0.0001', 'telephone')]);
+    // The explicit threshold's bounds are those of the neighbouring rows, and hold at 0.65 itself.
+    const atExplicit = errorCountsAt(wbTrials, 0.65);
+    expect(atExplicit.fmr).toBeLessThanOrEqual(0.05);
+    expect(atExplicit.fnmr).toBeLessThanOrEqual(217 / 500);
+    expect((await request(h.app).get('/v1/operator/policies').set(h.auth('operator'))).body).toEqual(res.body);
+
+    const audit = (await auditEntries(h)).filter((e) => e.action === 'policy.updated');
+    expect(audit.map((e) => [e.outcome, e.details])).toEqual([
+      ['changed', { name: 'standard', threshold: wb1, targetFmr: 0.01, minNetSpeechSeconds: 4, previous: { threshold: wb1, targetFmr: 0.01, minNetSpeechSeconds: 5 }, model: fakeModelId }],
+      [
+        'created',
+        {
+          name: 'payments',
+          threshold: top.wb,
+          targetFmr: 0.0001,
+          minNetSpeechSeconds: 10,
+          previous: null,
+          model: fakeModelId,
+          warnings: [warning('payments', '0.0001', 'wideband'), warning('payments', '0.0001', 'telephone')],
+        },
+      ],
+      ['created', { name: 'legacy', threshold: 0.65, minNetSpeechSeconds: 3, previous: null }],
+      ['deleted', { name: 'high', previous: { threshold: wb01, targetFmr: 0.001, minNetSpeechSeconds: 10 } }],
+    ]);
+
+    // The explicit policy decides on its raw threshold; the LLR threshold is shown beside it.
+    await consentAndEnrol(h, 'cust-1', 200);
+    const v = await verifyCall(h, 'cust-1', toneWav({ freq: 300, seconds: 4 }), '?policy=legacy');
+    expect(v.body).toMatchObject({ decision: 'accept', rawThreshold: 0.65, threshold: 10 * 0.65 - 5, scoreScale: 'llr' });
+  });
+
+  it('refuses targetFmr without a calibration, and a policy with both or neither of targetFmr and threshold', async () => {
+    h = createHarness();
+    const put = (policies: unknown[]) => request(h.app).put('/v1/operator/policies').set(h.auth('operator')).send({ policies });
+    const uncalibrated = await put([{ name: 'standard', targetFmr: 0.01 }]);
+    expect(uncalibrated.status).toBe(400);
+    expect(uncalibrated.body).toMatchObject({
+      code: 'validation-failed',
+      detail: `Policy "standard" sets targetFmr, but model "${fakeModelId}" has no calibration to derive a threshold from; set an explicit threshold, or calibrate the model (voice-passport calibrate --write) and restart.`,
+      policy: 'standard',
+    });
+    const both = await put([{ name: 'standard', targetFmr: 0.01, threshold: 0.5 }]);
+    expect(both.body.issues).toEqual([{ path: 'body.policies.0', message: 'set either targetFmr or threshold (exactly one)' }]);
+    const neither = await put([{ name: 'standard', minNetSpeechSeconds: 3 }]);
+    expect(neither.body.issues).toEqual([{ path: 'body.policies.0', message: 'set either targetFmr or threshold (exactly one)' }]);
+    const range = await put([{ name: 'standard', targetFmr: 0.6 }, { name: 'x', targetFmr: 0 }]);
+    expect(range.body.issues.map((i: { path: string }) => i.path)).toEqual(['body.policies.0.targetFmr', 'body.policies.1.targetFmr']);
+    // Without a calibration an explicit threshold without minNetSpeechSeconds gets the standard default, 3 s.
+    const explicit = await put([{ name: 'standard', threshold: 0.55 }]);
+    expect(explicit.body.policies).toEqual([
+      { name: 'standard', threshold: 0.55, minNetSpeechSeconds: 3, description: '', targetFmr: null, thresholdSource: 'explicit', channels: null, updatedBy: h.keyIds.operator, updatedAt: T0 },
+    ]);
+  });
+});
