@@ -278,7 +278,7 @@ const schemas: Record<string, Schema> = {
     from: nullable(time()),
     to: nullable(time()),
     verifications: obj({ total: int(), byDecision: decisionCounts, byPolicy: { type: 'object', additionalProperties: decisionCounts } }),
-    scoreHistograms: { type: 'object', additionalProperties: arr(ref('HistogramBin')) },
+    scoreHistograms: { type: 'object', additionalProperties: arr(ref('HistogramBin')), description: 'Per policy: rawScore (cosine) of accepted and rejected verifications in 20 bins over [-1, 1).' },
     enrolment: obj({ subjects: int(), enrolling: int(), enrolled: int() }),
     lockouts: obj({ lockedDecisions: int(), verificationDisabledNow: int() }),
   }),

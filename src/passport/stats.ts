@@ -27,7 +27,10 @@ export interface StatsResponse {
     byDecision: Record<VerificationDecision, number>;
     byPolicy: Record<string, Record<VerificationDecision, number>>;
   };
-  /** Per policy: scores of accepted and rejected verifications in 20 bins over [-1, 1). */
+  /**
+   * Per policy: raw scores (cosine) of accepted and rejected verifications in 20 bins over [-1, 1).
+   * The cosine, not the calibrated LLR: it has a fixed range and stays comparable across recalibrations.
+   */
   scoreHistograms: Record<string, ScoreHistogramBin[]>;
   enrolment: { subjects: number; enrolling: number; enrolled: number };
   lockouts: { lockedDecisions: number; verificationDisabledNow: number };
@@ -52,7 +55,7 @@ export function operatorStats(ctx: PassportContext, query: StatsQuery): StatsRes
   }
   const scoreHistograms: Record<string, ScoreHistogramBin[]> = {};
   for (const policy of Object.keys(byPolicy)) {
-    scoreHistograms[policy] = verifications.scoreHistogram({ ...range, policy }).map((b) => ({ ...b, lower: round(b.lower), upper: round(b.upper) }));
+    scoreHistograms[policy] = verifications.scoreHistogram({ ...range, policy, of: 'rawScore' }).map((b) => ({ ...b, lower: round(b.lower), upper: round(b.upper) }));
   }
   const c = subjects.counts();
   return {

@@ -119,16 +119,21 @@ export class VerificationRepository {
    * Histogram of scores of accepted and rejected verifications: `bins` equal bins over [min, max);
    * scores outside fall in the edge bins.
    */
-  scoreHistogram(options: TimeRange & { policy?: string; min?: number; max?: number; bins?: number } = {}): ScoreHistogramBin[] {
+  /**
+   * `of: 'rawScore'` bins the cosine instead of the score: a calibrated score is an LLR on another
+   * scale, and the cosine stays comparable across recalibrations (src/passport/stats.ts).
+   */
+  scoreHistogram(options: TimeRange & { policy?: string; min?: number; max?: number; bins?: number; of?: 'score' | 'rawScore' } = {}): ScoreHistogramBin[] {
+    const column = options.of === 'rawScore' ? 'raw_score' : 'score';
     const min = options.min ?? -1;
     const max = options.max ?? 1;
     const bins = options.bins ?? 20;
     if (!(max > min) || !Number.isInteger(bins) || bins < 1 || bins > 1000) throw new RangeError('histogram needs max > min and 1-1000 bins');
     const width = (max - min) / bins;
     const rows = this.db.all<{ bin: number; decision: 'accept' | 'reject'; n: number }>(
-      `SELECT min(max(CAST(floor((score - :min) / :width) AS INTEGER), 0), :last) AS bin, decision, count(*) AS n
+      `SELECT min(max(CAST(floor((${column} - :min) / :width) AS INTEGER), 0), :last) AS bin, decision, count(*) AS n
        FROM verifications
-       WHERE score IS NOT NULL AND decision IN ('accept', 'reject') AND ${rangeWhere} AND (:policy IS NULL OR policy = :policy)
+       WHERE ${column} IS NOT NULL AND decision IN ('accept', 'reject') AND ${rangeWhere} AND (:policy IS NULL OR policy = :policy)
        GROUP BY bin, decision`,
       { ...rangeParams(options), min, width, last: bins - 1, policy: options.policy ?? null },
     );

@@ -178,6 +178,13 @@ describe('verification with a calibrated model', () => {
     });
     const exported = await request(h.app).get('/v1/subjects/cust-1/export').set(h.auth('enrolment'));
     expect(exported.body.verifications[2]).toMatchObject({ score: phone.body.score, rawScore: phone.body.rawScore, threshold: phone.body.threshold });
+    // Operator histograms bin the cosine (bins of 0.1 over [-1, 1)), not the LLR: 1.0 → last bin, 0.707 → [0.7, 0.8).
+    const stats = await request(h.app).get('/v1/operator/stats').set(h.auth('operator'));
+    const nonEmpty = (stats.body.scoreHistograms.standard as { lower: number; accept: number; reject: number }[]).filter((b) => b.accept + b.reject > 0);
+    expect(nonEmpty).toEqual([
+      { lower: 0.7, upper: 0.8, accept: 1, reject: 1 },
+      { lower: 0.9, upper: 1, accept: 1, reject: 0 },
+    ]);
   });
 
   it('without a telephone calibration, 8 kHz audio is scored with the wideband one', async () => {
