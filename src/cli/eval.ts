@@ -225,7 +225,22 @@ interface DurationRow {
   skipped?: string;
 }
 
-export async function evalCommand(argv: string[], config: Readonly<Config>): Promise<number> {
+/**
+ * The scored trials behind a run, for `voice-passport calibrate` (src/cli/calibrate.ts), which fits
+ * its calibration on exactly the trials this harness forms. With a sink, evalCommand hands them
+ * over instead of printing the report.
+ */
+export interface EvalTrials {
+  model: string;
+  channel: Channel;
+  speakers: number;
+  /** How the main trials were formed (the report's protocol.description). */
+  description: string;
+  main: TrialSet;
+  byDuration: { seconds: number; set: TrialSet }[];
+}
+
+export async function evalCommand(argv: string[], config: Readonly<Config>, sink?: (trials: EvalTrials) => void): Promise<number> {
   const startedAt = performance.now();
   const opts = parseEvalArgs(argv, config);
   const { speakers, emptyFolders } = await listSpeakers(opts.folder);
@@ -321,6 +336,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>): Pro
 
     // --- EER by test duration: segments cut to exactly d seconds of speech, embedded again ---
     const durationRows: DurationRow[] = [];
+    const durationSets: EvalTrials['byDuration'] = []; // for the sink
     for (const seconds of opts.durations) {
       // Each speaker's test pool: all its utterances (all pairs) or those not in its enrolment.
       // Utterances embedded whole (no speech found) have no measured speech to count, so none join.
@@ -355,6 +371,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>): Pro
               enrolled,
               segments.map((s) => ({ ...s, enrolledIn: null })),
             );
+      durationSets.push({ seconds, set });
       const indexed = reindexSpeakers(set);
       if (indexed.counts.target === 0 || indexed.counts.nonTarget === 0) {
         row.skipped = `${segments.length} segments of ${seconds} s give ${indexed.counts.target} target and ${indexed.counts.nonTarget} non-target trials`;
@@ -362,6 +379,10 @@ export async function evalCommand(argv: string[], config: Readonly<Config>): Pro
         row.summary = summariseTrials(indexed.set, indexed.speakers).summary;
       }
       durationRows.push(row);
+    }
+    if (sink !== undefined) {
+      sink({ model: engine.modelId, channel: opts.channel, speakers: speakers.length, description, main, byDuration: durationSets });
+      return 0;
     }
 
     const wallSeconds = (performance.now() - startedAt) / 1000;
