@@ -5,6 +5,7 @@
  */
 import { loadConfig } from '../config.js';
 import { auditCommand } from './audit.js';
+import { calibrateCommand } from './calibrate.js';
 import { compareCommand, embedCommand } from './embed.js';
 import { evalCommand } from './eval.js';
 import { featuresCommand } from './features.js';
@@ -28,6 +29,10 @@ commands:
        [--out report.json] [--plot det.svg]
                               EER, minDCF, FMR/FNMR per policy, EER by duration over a folder
                               with one sub-folder per speaker
+  calibrate <folder>... [--channel wideband|telephone] [--model ID] [--write]
+       [--prior P] [eval's --law --trials --enrol-seconds --test-seconds --durations]
+                              fit llr = a·cosine + b, the FMR operating table and the EER by
+                              duration on the eval trials; --write stores them in the manifest
   models list                 installed models (VP_MODELS_DIR) and the published-model catalogue
   models fetch ID [--url URL] [--sha256 HEX] [--trust-on-first-use]
                               download a catalogue model, check its sha256, register it (VP_MODEL=ID)
@@ -57,6 +62,8 @@ export async function runCli(argv: string[]): Promise<number> {
       return 0;
     case 'eval':
       return evalCommand(rest, loadConfig());
+    case 'calibrate':
+      return calibrateCommand(rest, loadConfig());
     case 'models':
       return modelsCommand(rest, loadConfig());
     case 'keys':
