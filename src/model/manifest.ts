@@ -64,6 +64,10 @@ const channelCalibrationSchema = z
       .array(z.object({ seconds: z.number().positive(), eer: z.number().min(0).max(1), targetTrials: z.number().int().min(0), nonTargetTrials: z.number().int().min(0) }).strict())
       .max(32)
       .optional(),
+    /** Effective target prior of the fit's weighted cross-entropy (0.5: Brümmer's Cllr). */
+    effectivePrior: z.number().gt(0).lt(1).optional(),
+    /** Where the dev trials came from: folders, how trials were formed, when. */
+    data: z.object({ sets: z.array(z.string()), protocol: z.string(), createdAt: z.string() }).strict().optional(),
   })
   .strict();
 
@@ -71,14 +75,10 @@ const channelCalibrationSchema = z
 const calibrationSchema = z
   .object({
     method: z.literal('logistic'),
-    /** Effective target prior of the fit's weighted cross-entropy (0.5: Brümmer's Cllr). */
-    effectivePrior: z.number().gt(0).lt(1).optional(),
     wideband: channelCalibrationSchema,
     telephone: channelCalibrationSchema.optional(),
-    /** Legacy: trial counts for the whole calibration. */
+    /** Legacy: trial counts for the whole calibration (per channel: `trials` of each channel). */
     trials: z.object({ target: z.number().int(), nonTarget: z.number().int() }).strict().optional(),
-    /** Where the dev trials came from (folders, protocol, model, date). */
-    data: z.object({ sets: z.array(z.string()), protocol: z.string(), createdAt: z.string() }).strict().optional(),
   })
   .strict();
 

@@ -27,7 +27,6 @@ describe('manifest calibration', () => {
     expect(issues({ method: 'logistic', wideband: { a: 12, b: -5 } })).toEqual([]);
     const full = {
       method: 'logistic',
-      effectivePrior: 0.5,
       wideband: {
         a: 12,
         b: -5,
@@ -36,9 +35,10 @@ describe('manifest calibration', () => {
         eer: 0.1,
         operatingPoints: table,
         durations: [{ seconds: 2, eer: 0.1, targetTrials: 2, nonTargetTrials: 4 }],
+        effectivePrior: 0.5,
+        data: { sets: ['../shared/data/dev/so762'], protocol: 'all pairs', createdAt: '2026-11-29T00:00:00Z' },
       },
       telephone: { a: 10, b: -4, operatingPoints: table },
-      data: { sets: ['../shared/data/dev/so762'], protocol: 'all pairs', createdAt: '2026-11-29T00:00:00Z' },
     };
     const parsed = manifestSchema.parse({ ...base, calibration: full });
     expect(parsed.calibration).toEqual(full);

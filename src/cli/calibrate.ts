@@ -1,0 +1,229 @@
+/**
+ * `voice-passport calibrate <folder>... [--channel wideband|telephone] [--model ID] [--write]`:
+ * runs the evaluation harness (src/cli/eval.ts, the same trials and channel simulation) over one or
+ * more dev folders, pools their trials, and fits what the service needs to turn cosines into
+ * decisions an operator can reason about (src/scoring/calibration.ts):
+ *
+ *  - the logistic map llr = a·cosine + b (prior-weighted cross-entropy, effective prior 0.5 unless
+ *    --prior), with Cllr before and after;
+ *  - the operating table (threshold, FMR, FNMR) from the pooled non-target and target scores, from
+ *    which policies derive thresholds for a target FMR, and the trial counts behind it;
+ *  - the EER by test duration (pooled over the folders), from which policies take their minimum
+ *    net speech.
+ *
+ * Prints the result as JSON; with --write, stores it as `calibration.<channel>` in
+ * `<VP_MODELS_DIR>/<id>.json` (the ONNX file and its sha256 are untouched; the other channel's
+ * calibration is kept). The service reads it at start.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile, rename, writeFile, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Config } from '../config.js';
+import { VoicePassportError } from '../errors.js';
+import { equalErrorRate, operatingPoints, sortTrials, type TrialScores } from '../evaluation/metrics.js';
+import { splitScores } from '../evaluation/trials.js';
+import { loadManifest, manifestSchema, type ChannelCalibration, type ModelCalibration } from '../model/manifest.js';
+import { applyCalibration, cllr, defaultEffectivePrior, fitLogisticCalibration, operatingTable, thresholdForFmr } from '../scoring/calibration.js';
+import { calibratedDefaultTargets, derivedMinNetSpeech, type ScoreChannel } from '../scoring/policy.js';
+import { evalCommand, type EvalTrials } from './eval.js';
+
+const USAGE =
+  'usage: voice-passport calibrate <folder>... [--channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment] ' +
+  '[--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--prior P] [--model ID] [--write]';
+
+/** Eval options passed through unchanged (eval validates them). */
+const passThrough = ['channel', 'law', 'trials', 'enrol-seconds', 'test-seconds', 'durations', 'model'] as const;
+
+export interface CalibrateOptions {
+  folders: string[];
+  channel: ScoreChannel;
+  prior: number;
+  write: boolean;
+  modelId: string;
+  /** argv for evalCommand, without the folder. */
+  evalArgs: string[];
+}
+
+export function parseCalibrateArgs(argv: string[], config: Pick<Config, 'modelId'>): CalibrateOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        channel: { type: 'string' },
+        law: { type: 'string' },
+        trials: { type: 'string' },
+        'enrol-seconds': { type: 'string' },
+        'test-seconds': { type: 'string' },
+        durations: { type: 'string' },
+        model: { type: 'string' },
+        prior: { type: 'string' },
+        write: { type: 'boolean' },
+      },
+    });
+  } catch (e) {
+    throw new VoicePassportError('validation-failed', `${(e as Error).message}\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length === 0) throw new VoicePassportError('validation-failed', USAGE);
+  const channel = values.channel ?? 'wideband';
+  if (channel !== 'wideband' && channel !== 'telephone') {
+    throw new VoicePassportError('validation-failed', `--channel must be one of wideband, telephone, got "${channel}"`);
+  }
+  const prior = values.prior === undefined ? defaultEffectivePrior : Number(values.prior);
+  if (!(prior > 0 && prior < 1)) throw new VoicePassportError('validation-failed', `--prior must be a probability in (0, 1), got "${values.prior}"`);
+  const modelId = values.model ?? config.modelId;
+  const evalArgs: string[] = ['--channel', channel, '--model', modelId];
+  for (const k of passThrough) {
+    const v = values[k];
+    if (v !== undefined && k !== 'channel' && k !== 'model') evalArgs.push(`--${k}`, v);
+  }
+  return { folders: positionals, channel, prior, write: values.write === true, modelId, evalArgs };
+}
+
+function concat(parts: readonly ArrayLike<number>[]): Float64Array {
+  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(Array.from(p), at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Target and non-target scores of several trial sets, pooled. */
+export function poolScores(sets: readonly TrialScores[]): { target: Float64Array; nonTarget: Float64Array } {
+  return { target: concat(sets.map((s) => s.target)), nonTarget: concat(sets.map((s) => s.nonTarget)) };
+}
+
+const round6 = (v: number) => Number(v.toFixed(6));
+
+export interface CalibrationFit {
+  block: ChannelCalibration;
+  /** What the calibrated default policies would get on this channel. */
+  defaultPolicies: { name: string; targetFmr: number; threshold: number; llrThreshold: number; fmr: number; fnmr: number; supported: boolean }[];
+}
+
+/**
+ * Everything `calibrate` stores for one channel, from the runs over the folders. Pure: the trials
+ * in, the manifest block out. Throws VoicePassportError when the trials cannot be calibrated.
+ */
+export function calibrateChannel(runs: readonly EvalTrials[], options: { prior: number; sets: string[]; now: Date }): CalibrationFit {
+  const pooled = poolScores(runs.map((r) => splitScores(r.main)));
+  let fit;
+  try {
+    fit = fitLogisticCalibration(pooled, { prior: options.prior });
+  } catch (e) {
+    throw new VoicePassportError('validation-failed', `cannot calibrate on these trials: ${(e as Error).message}`, {
+      targetTrials: pooled.target.length,
+      nonTargetTrials: pooled.nonTarget.length,
+    });
+  }
+  const calibrated = { target: pooled.target.map((s) => applyCalibration(fit, s)), nonTarget: pooled.nonTarget.map((s) => applyCalibration(fit, s)) };
+  const table = operatingTable(pooled);
+  const eer = equalErrorRate(operatingPoints(sortTrials(pooled))).eer;
+
+  // EER by test duration: each duration's trials pooled over the folders that have both kinds.
+  const seconds = [...new Set(runs.flatMap((r) => r.byDuration.map((d) => d.seconds)))].sort((x, y) => x - y);
+  const durations = seconds.flatMap((s) => {
+    const scores = poolScores(runs.flatMap((r) => r.byDuration.filter((d) => d.seconds === s).map((d) => splitScores(d.set))));
+    if (scores.target.length === 0 || scores.nonTarget.length === 0) return [];
+    return [{ seconds: s, eer: round6(equalErrorRate(operatingPoints(sortTrials(scores))).eer), targetTrials: scores.target.length, nonTargetTrials: scores.nonTarget.length }];
+  });
+
+  const block: ChannelCalibration = {
+    a: fit.a,
+    b: fit.b,
+    trials: { target: pooled.target.length, nonTarget: pooled.nonTarget.length, speakers: runs.reduce((n, r) => n + r.speakers, 0) },
+    cllr: { raw: round6(cllr(pooled)), calibrated: round6(cllr(calibrated)) },
+    eer: round6(eer),
+    operatingPoints: table,
+    ...(durations.length > 0 ? { durations } : {}),
+    effectivePrior: options.prior,
+    data: {
+      sets: options.sets,
+      protocol: `${runs[0]?.channel ?? 'wideband'}; ${runs[0]?.description ?? ''}`,
+      createdAt: options.now.toISOString(),
+    },
+  };
+  const defaultPolicies = calibratedDefaultTargets.map(({ name, targetFmr }) => {
+    const t = thresholdForFmr(table, targetFmr, pooled.nonTarget.length);
+    return { name, targetFmr, threshold: t.threshold, llrThreshold: applyCalibration(fit, t.threshold), fmr: t.fmr, fnmr: t.fnmr, supported: t.supported };
+  });
+  return { block, defaultPolicies };
+}
+
+/**
+ * Stores `block` as `calibration.<channel>` in `<modelsDir>/<id>.json`, keeping everything else
+ * (the other channel's calibration included). The manifest is checked (sha256 included) before, the
+ * result validated before it replaces the file (write to a temporary file, then rename: a crash
+ * never leaves a half-written manifest). Returns the manifest's path.
+ */
+export async function writeCalibration(modelsDir: string, id: string, channel: ScoreChannel, block: ChannelCalibration): Promise<string> {
+  await loadManifest(modelsDir, id);
+  const file = path.resolve(modelsDir, `${id}.json`);
+  const json = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown> & { calibration?: ModelCalibration };
+  const existing = json.calibration;
+  if (channel === 'telephone' && existing === undefined) {
+    throw new VoicePassportError('validation-failed', `model "${id}" has no wideband calibration yet; run calibrate with --channel wideband --write first (telephone audio falls back to wideband)`);
+  }
+  json.calibration = { ...(existing ?? { method: 'logistic' }), method: 'logistic', [channel]: block } as ModelCalibration;
+  const checked = manifestSchema.safeParse(json);
+  if (!checked.success) {
+    throw new VoicePassportError('internal', `the calibrated manifest would be invalid: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const temp = `${file}.${randomUUID()}.tmp`;
+  try {
+    await writeFile(temp, `${JSON.stringify(json, null, 2)}\n`, { flag: 'wx' });
+    await rename(temp, file);
+  } catch (e) {
+    await unlink(temp).catch(() => undefined);
+    throw e;
+  }
+  return file;
+}
+
+export async function calibrateCommand(argv: string[], config: Readonly<Config>, now: () => Date = () => new Date()): Promise<number> {
+  const opts = parseCalibrateArgs(argv, config);
+  const runs: EvalTrials[] = [];
+  for (const folder of opts.folders) {
+    process.stderr.write(`calibrate: ${folder} (${opts.channel})\n`);
+    await evalCommand([folder, ...opts.evalArgs], config, (t) => runs.push(t));
+  }
+  const { block, defaultPolicies } = calibrateChannel(runs, { prior: opts.prior, sets: opts.folders, now: now() });
+  const written = opts.write ? await writeCalibration(config.modelsDir, opts.modelId, opts.channel, block) : null;
+  const minSpeech = Object.fromEntries(
+    calibratedDefaultTargets.map(({ name, targetFmr }) => [name, derivedMinNetSpeech(targetFmr, { method: 'logistic', wideband: block }).seconds]),
+  );
+  const report = {
+    command: 'calibrate',
+    model: opts.modelId,
+    channel: opts.channel,
+    folders: opts.folders,
+    perFolder: runs.map((r, i) => ({ folder: opts.folders[i], speakers: r.speakers, ...countsOf(r) })),
+    calibration: { a: block.a, b: block.b, effectivePrior: opts.prior, scale: 'natural-log likelihood ratio: llr = a·cosine + b' },
+    trials: block.trials,
+    cllr: block.cllr,
+    eer: block.eer,
+    defaultPolicies: defaultPolicies.map((p) => ({ ...p, minNetSpeechSeconds: minSpeech[p.name] })),
+    durations: block.durations ?? [],
+    operatingPoints: block.operatingPoints,
+    written,
+  };
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
+  process.stderr.write(
+    `| calibrate ${opts.channel} ${opts.modelId} | ${opts.folders.map((f) => path.basename(path.resolve(f))).join('+')} | ${block.trials!.target}/${block.trials!.nonTarget} trials | ` +
+      `a ${block.a.toFixed(3)} b ${block.b.toFixed(3)} | Cllr ${block.cllr!.raw.toFixed(3)} → ${block.cllr!.calibrated.toFixed(3)} | EER ${pct(block.eer!)} | ` +
+      `${defaultPolicies.map((p) => `${p.name} FMR ${pct(p.fmr)} FNMR ${pct(p.fnmr)} at cos ≥ ${p.threshold.toFixed(4)}${p.supported ? '' : ' (below 3/N)'}`).join(' | ')} | ${written ? `written to ${written}` : 'not written (--write)'} |\n`,
+  );
+  return 0;
+}
+
+function countsOf(r: EvalTrials): { targetTrials: number; nonTargetTrials: number } {
+  const s = splitScores(r.main);
+  return { targetTrials: s.target.length, nonTargetTrials: s.nonTarget.length };
+}
