@@ -1,0 +1,199 @@
+/**
+ * `voice-passport calibrate`: option parsing, the pure assembly of a channel's calibration from
+ * eval trials, writing it into a manifest (validated, other channel kept, sha256 untouched), and
+ * one end-to-end run on a generated folder with the test model.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { calibrateChannel, parseCalibrateArgs, poolScores, writeCalibration } from '../../src/cli/calibrate.js';
+import type { EvalTrials } from '../../src/cli/eval.js';
+import { isVoicePassportError } from '../../src/errors.js';
+import type { TrialSet } from '../../src/evaluation/trials.js';
+import { loadManifest, sha256OfFile } from '../../src/model/manifest.js';
+import { nextUp, operatingTable } from '../../src/scoring/calibration.js';
+import { speechLike } from '../model/speech-like.js';
+import { wav } from '../model/wav.js';
+import { cliError, repoRoot, runCli, tempDir } from './run-cli.js';
+
+/** A trial set from target and non-target scores (speakers do not matter here). */
+function trialSet(target: number[], nonTarget: number[]): TrialSet {
+  const scores = [...target, ...nonTarget];
+  return {
+    scores: Float64Array.from(scores),
+    isTarget: Uint8Array.from(scores.map((_, i) => (i < target.length ? 1 : 0))),
+    speakerA: new Uint32Array(scores.length),
+    speakerB: Uint32Array.from(scores.map((_, i) => (i < target.length ? 0 : 1))),
+  };
+}
+
+const run = (main: TrialSet, byDuration: EvalTrials['byDuration'] = [], speakers = 2): EvalTrials => ({ model: 'm', channel: 'wideband', speakers, description: 'all pairs: …', main, byDuration });
+
+describe('parseCalibrateArgs', () => {
+  it('defaults, pass-through of eval options, refusals', () => {
+    expect(parseCalibrateArgs(['a', 'b'], { modelId: 'vp' })).toEqual({
+      folders: ['a', 'b'],
+      channel: 'wideband',
+      prior: 0.5,
+      write: false,
+      modelId: 'vp',
+      evalArgs: ['--channel', 'wideband', '--model', 'vp'],
+    });
+    expect(parseCalibrateArgs(['a', '--channel', 'telephone', '--law', 'alaw', '--durations', 'none', '--model', 'x', '--prior', '0.1', '--write'], { modelId: 'vp' })).toEqual({
+      folders: ['a'],
+      channel: 'telephone',
+      prior: 0.1,
+      write: true,
+      modelId: 'x',
+      evalArgs: ['--channel', 'telephone', '--model', 'x', '--law', 'alaw', '--durations', 'none'],
+    });
+    const refused = (argv: string[]) => {
+      try {
+        parseCalibrateArgs(argv, { modelId: 'vp' });
+      } catch (e) {
+        return isVoicePassportError(e) ? [e.code, e.message.split('\n')[0]] : e;
+      }
+      return 'accepted';
+    };
+    expect(refused([])).toEqual(['validation-failed', expect.stringMatching(/^usage: voice-passport calibrate <folder>/)]);
+    expect(refused(['a', '--channel', 'gsm'])).toEqual(['validation-failed', '--channel must be one of wideband, telephone, got "gsm"']);
+    expect(refused(['a', '--prior', '1'])).toEqual(['validation-failed', '--prior must be a probability in (0, 1), got "1"']);
+    expect(refused(['a', '--out', 'x.json'])).toEqual(['validation-failed', expect.stringMatching(/Unknown option '--out'/)]);
+  });
+});
+
+describe('calibrateChannel', () => {
+  // Two folders whose scores overlap: targets 0.3 … 0.9, non-targets −0.2 … 0.5.
+  const spaced = (n: number, from: number, to: number) => Array.from({ length: n }, (_, i) => from + ((to - from) * i) / (n - 1));
+  const a = { t: spaced(40, 0.3, 0.9), n: spaced(300, -0.2, 0.5) };
+  const b = { t: spaced(20, 0.35, 0.85), n: spaced(200, -0.1, 0.45) };
+
+  it('pools the folders: fit, Cllr before and after, operating table, EER by duration, provenance', () => {
+    const durations2 = [{ seconds: 2, set: trialSet([0.6, 0.2], [0.1, 0.3, 0.4]) }];
+    const durations5 = [
+      { seconds: 2, set: trialSet([0.7], [0.5]) },
+      { seconds: 5, set: trialSet([0.8], [0.2]) },
+      { seconds: 10, set: trialSet([], [0.2]) },
+    ];
+    const now = new Date('2026-11-29T12:00:00Z');
+    const fit = calibrateChannel([run(trialSet(a.t, a.n), durations2, 5), run(trialSet(b.t, b.n), durations5, 4)], { prior: 0.5, sets: ['dev/x', 'dev/y'], now });
+    const pooled = poolScores([
+      { target: a.t, nonTarget: a.n },
+      { target: b.t, nonTarget: b.n },
+    ]);
+    const { block } = fit;
+    expect(block.a).toBeGreaterThan(0);
+    expect(block.trials).toEqual({ target: 60, nonTarget: 500, speakers: 9 });
+    expect(block.cllr!.calibrated).toBeLessThan(block.cllr!.raw);
+    expect(block.operatingPoints).toEqual(operatingTable(pooled));
+    // 2 s pooled: targets [0.6, 0.2, 0.7], non-targets [0.1, 0.3, 0.4, 0.5]. Operating points
+    // (FMR, FNMR) at 0.5: (1/4, 1/3), at 0.4: (1/2, 1/3); the diagonal is crossed a third of the way
+    // along: EER 1/4 + 1/3 · 1/4 = 1/3. 5 s separated: 0. 10 s has no target trials: left out.
+    expect(block.durations).toEqual([
+      { seconds: 2, eer: 0.333333, targetTrials: 3, nonTargetTrials: 4 },
+      { seconds: 5, eer: 0, targetTrials: 1, nonTargetTrials: 1 },
+    ]);
+    expect(block.effectivePrior).toBe(0.5);
+    expect(block.data).toEqual({ sets: ['dev/x', 'dev/y'], protocol: 'wideband; all pairs: …', createdAt: '2026-11-29T12:00:00.000Z' });
+    // FMR 1 % of 500: 5 non-targets accepted; 0.1 %: none (k = 0), and 0.001 < 3/500 is flagged.
+    const sorted = [...pooled.nonTarget].sort((x, y) => y - x);
+    expect(fit.defaultPolicies.map((p) => [p.name, p.threshold, p.fmr, p.supported])).toEqual([
+      ['standard', nextUp(sorted[5]!), 0.01, true],
+      ['high', nextUp(sorted[0]!), 0, false],
+    ]);
+    expect(fit.defaultPolicies[0]!.llrThreshold).toBeCloseTo(block.a * fit.defaultPolicies[0]!.threshold + block.b, 12);
+  });
+
+  it('refuses trials that cannot be calibrated, with the counts', () => {
+    try {
+      calibrateChannel([run(trialSet([0.8, 0.9], [0.1, 0.2]))], { prior: 0.5, sets: [], now: new Date() });
+      expect.unreachable();
+    } catch (e) {
+      expect(isVoicePassportError(e) && [e.code, e.details]).toEqual(['validation-failed', { targetTrials: 2, nonTargetTrials: 2 }]);
+      expect((e as Error).message).toMatch(/^cannot calibrate on these trials: every target score/);
+    }
+  });
+});
+
+describe('writeCalibration', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = tempDir('vp-calibrate-models-');
+    for (const f of ['vp-test-tiny.json', 'vp-test-tiny.onnx']) fs.copyFileSync(path.join(repoRoot, 'models', f), path.join(dir, f));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const table = operatingTable({ target: [0.6, 0.9], nonTarget: [0.1, 0.5, 0.7] });
+
+  it('merges one channel at a time; the manifest stays valid and the ONNX sha256 unchanged', async () => {
+    const onnxBefore = await sha256OfFile(path.join(dir, 'vp-test-tiny.onnx'));
+    const telephoneFirst = await writeCalibration(dir, 'vp-test-tiny', 'telephone', { a: 1, b: 0 }).catch((e: unknown) => e);
+    expect(isVoicePassportError(telephoneFirst) && telephoneFirst.message).toBe(
+      'model "vp-test-tiny" has no wideband calibration yet; run calibrate with --channel wideband --write first (telephone audio falls back to wideband)',
+    );
+    const file = await writeCalibration(dir, 'vp-test-tiny', 'wideband', { a: 12, b: -6, operatingPoints: table });
+    expect(file).toBe(path.join(dir, 'vp-test-tiny.json'));
+    await writeCalibration(dir, 'vp-test-tiny', 'telephone', { a: 9, b: -5 });
+    await writeCalibration(dir, 'vp-test-tiny', 'wideband', { a: 13, b: -6.5, operatingPoints: table });
+    const m = await loadManifest(dir, 'vp-test-tiny');
+    expect(m.calibration).toEqual({ method: 'logistic', wideband: { a: 13, b: -6.5, operatingPoints: table }, telephone: { a: 9, b: -5 } });
+    expect(await sha256OfFile(path.join(dir, 'vp-test-tiny.onnx'))).toBe(onnxBefore);
+    // Everything else as it was.
+    const original = JSON.parse(fs.readFileSync(path.join(repoRoot, 'models', 'vp-test-tiny.json'), 'utf8'));
+    const { calibration, ...rest } = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(rest).toEqual(original);
+    expect(calibration).toBeDefined();
+    expect(fs.readdirSync(dir).sort()).toEqual(['vp-test-tiny.json', 'vp-test-tiny.onnx']);
+  });
+
+  it('an invalid block is refused and the manifest left as it was', async () => {
+    const before = fs.readFileSync(path.join(dir, 'vp-test-tiny.json'), 'utf8');
+    const err = await writeCalibration(dir, 'vp-test-tiny', 'wideband', { a: -1, b: 0 }).catch((e: unknown) => e);
+    expect(isVoicePassportError(err) && [err.code, err.message]).toEqual(['internal', 'the calibrated manifest would be invalid: calibration.wideband.a: Too small: expected number to be >0']);
+    expect(fs.readFileSync(path.join(dir, 'vp-test-tiny.json'), 'utf8')).toBe(before);
+  });
+});
+
+describe('voice-passport calibrate (end to end)', () => {
+  let root: string;
+  beforeAll(() => {
+    root = tempDir('vp-calibrate-');
+    const voices = [
+      { name: 'alice', pitchHz: 210, formantScale: 1.18 },
+      { name: 'bob', pitchHz: 105, formantScale: 0.92 },
+      { name: 'carol', pitchHz: 160, formantScale: 1.05 },
+      { name: 'dave', pitchHz: 130, formantScale: 0.98 },
+    ];
+    for (const v of voices) {
+      fs.mkdirSync(path.join(root, 'dev', v.name), { recursive: true });
+      for (let k = 0; k < 4; k++) {
+        const samples = speechLike({ seconds: 2.5, pitchHz: v.pitchHz * (1 + 0.04 * k), formantScale: v.formantScale * (1 + 0.02 * (k % 2)) });
+        fs.writeFileSync(path.join(root, 'dev', v.name, `utt${k}.wav`), wav(samples, 16000));
+      }
+    }
+    fs.mkdirSync(path.join(root, 'models'));
+    for (const f of ['vp-test-tiny.json', 'vp-test-tiny.onnx']) fs.copyFileSync(path.join(repoRoot, 'models', f), path.join(root, 'models', f));
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it(
+    'fits on the eval trials and writes the calibration into the manifest; a missing folder fails with not-found',
+    async () => {
+      const env = { VP_MODELS_DIR: path.join(root, 'models'), VP_MODEL: 'vp-test-tiny' };
+      const r = await runCli(['calibrate', path.join(root, 'dev'), '--durations', 'none', '--write'], env, 90_000);
+      expect(r.stderr).toMatch(/\| calibrate wideband vp-test-tiny \| dev \| 24\/96 trials \| a [\d.]+ b -?[\d.]+ \| Cllr [\d.]+ → [\d.]+ \| EER [\d.]+ % \| standard FMR/);
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout);
+      expect(report).toMatchObject({ command: 'calibrate', model: 'vp-test-tiny', channel: 'wideband', trials: { target: 24, nonTarget: 96, speakers: 4 }, durations: [] });
+      expect(report.written).toBe(path.join(root, 'models', 'vp-test-tiny.json'));
+      const m = await loadManifest(path.join(root, 'models'), 'vp-test-tiny');
+      expect(m.calibration!.wideband).toMatchObject({ a: report.calibration.a, b: report.calibration.b, trials: report.trials, operatingPoints: report.operatingPoints, effectivePrior: 0.5 });
+      expect(m.calibration!.wideband.cllr!.calibrated).toBeLessThanOrEqual(m.calibration!.wideband.cllr!.raw);
+
+      const missing = await runCli(['calibrate', path.join(root, 'nowhere')], env, 30_000);
+      expect(missing.code).toBe(1);
+      expect(cliError(missing)).toEqual({ code: 'not-found', message: `${path.join(root, 'nowhere')}: no such folder` });
+    },
+    150_000,
+  );
+});
