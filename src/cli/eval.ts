@@ -491,7 +491,7 @@ function summaryLine(
     `EER ${pct(s.eer.value)} [${pct(s.eer.ci95.low)}, ${pct(s.eer.ci95.high)}]`,
     `minDCF ${round6(s.minDcf.value).toFixed(3)}`,
     ...policies.map((p) => `${p.policy}≥${p.threshold} FMR ${p.fmrText} FNMR ${p.fnmrText}`),
-    `by duration ${durations.length === 0 ? '-' : durations.map((d) => `${d.seconds}s ${d.summary === null ? 'n/a' : pct(d.summary.eer.value)}`).join(' ')}`,
+    `by duration ${durations.length === 0 ? '-' : durations.map((d) => `${d.seconds}s ${d.summary === null ? 'n/a' : `${pct(d.summary.eer.value)} (${d.summary.targetTrials}/${d.summary.nonTargetTrials})`}`).join(', ')}`,
     `${wallSeconds.toFixed(1)} s`,
   ];
   return `| ${cells.join(' | ')} |`;
