@@ -8,6 +8,7 @@ import { defaultQualityLimits, type QualityLimits } from '../scoring/decision.js
 import type { ModelCalibration } from '../model/manifest.js';
 import { defaultPoliciesFor } from '../scoring/policy.js';
 import type { ConsentNotices } from './consent-notices.js';
+import { rederivePolicyThresholds } from './policies.js';
 import type { Embedder } from './embedder.js';
 
 /** Who is calling: the API key's public id (audit entries) and its role. */
@@ -70,11 +71,12 @@ export interface PassportOptions {
 
 /**
  * Builds the context and seeds the default policies (never overwriting an operator's changes): set
- * by false match rate when the model is calibrated, else the cosine defaults.
+ * by false match rate when the model is calibrated, else the cosine defaults. Thresholds of
+ * policies set by false match rate are re-derived from the running calibration (audited).
  */
 export function createPassportContext(options: PassportOptions): PassportContext {
   options.store.policies.insertMissing(defaultPoliciesFor(options.calibration));
-  return {
+  const ctx: PassportContext = {
     store: options.store,
     embedder: options.embedder,
     notices: options.notices,
@@ -84,4 +86,6 @@ export function createPassportContext(options: PassportOptions): PassportContext
     calibration: options.calibration,
     clock: options.clock ?? (() => new Date()),
   };
+  rederivePolicyThresholds(ctx);
+  return ctx;
 }

@@ -197,3 +197,35 @@ export function replacePolicies(ctx: PassportContext, actor: Actor, input: Repla
   });
   return listPolicies(ctx);
 }
+
+/**
+ * At start: a policy set by targetFmr keeps its target, but its threshold follows the running
+ * model's calibration (src/scoring/policy.ts derives it whenever it is used). When that moves the
+ * stored wideband threshold (the model was recalibrated), the stored figure is brought up to date
+ * and the change audited (`policy.updated`, outcome `recalibrated`, actor null: the service), so
+ * the log shows when and why the accepted FMR's threshold changed. Returns the policies updated.
+ */
+export function rederivePolicyThresholds(ctx: PassportContext): string[] {
+  const { calibration } = ctx;
+  if (calibration === undefined || !canDeriveThresholds(calibration.wideband)) return [];
+  const { policies, audit, db } = ctx.store;
+  return db.transaction(() => {
+    const updated: string[] = [];
+    for (const p of policies.list()) {
+      if (p.targetFmr === null) continue;
+      const threshold = effectiveThreshold(p, calibration, 'wideband');
+      if (threshold === p.threshold) continue;
+      policies.put({ ...p, threshold }, null);
+      const warnings = policyWarnings(p, ctx.embedder.modelId, calibration);
+      audit.append({
+        action: 'policy.updated',
+        actorKeyId: null,
+        subjectPseudonym: null,
+        outcome: 'recalibrated',
+        details: { name: p.name, ...auditFigures({ ...p, threshold }), previous: auditFigures(p), model: ctx.embedder.modelId, ...(warnings.length > 0 ? { warnings } : {}) },
+      });
+      updated.push(p.name);
+    }
+    return updated;
+  });
+}

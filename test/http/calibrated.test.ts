@@ -312,3 +312,32 @@ describe('PUT /v1/operator/policies with targetFmr', () => {
     ]);
   });
 });
+
+describe('recalibration', () => {
+  it('a restart with a new calibration re-derives targetFmr thresholds, audited as recalibrated; explicit thresholds stay', async () => {
+    const options: { calibration: ModelCalibration } = { calibration };
+    h = createHarness(options);
+    const put = await request(h.app)
+      .put('/v1/operator/policies')
+      .set(h.auth('operator'))
+      .send({ policies: [{ name: 'standard', targetFmr: 0.01, minNetSpeechSeconds: 4 }, { name: 'high', threshold: 0.65, minNetSpeechSeconds: 3 }] });
+    expect(put.status).toBe(200);
+    // New dev data: the non-targets moved up by 0.02.
+    const moved = { nonTarget: wbTrials.nonTarget.map((x) => x + 0.02), target: wbTrials.target };
+    options.calibration = { method: 'logistic', wideband: { ...calibration.wideband, a: 11, operatingPoints: operatingTable(moved) } };
+    h.reopen();
+    const wbMoved = nextUp(-0.3 + (1 * 1979) / 2000 + 0.02);
+    const got = await request(h.app).get('/v1/operator/policies').set(h.auth('operator'));
+    expect(got.body.policies.map((p: { name: string; threshold: number; targetFmr: number | null }) => [p.name, p.threshold, p.targetFmr])).toEqual([
+      ['high', 0.65, null],
+      ['standard', wbMoved, 0.01],
+    ]);
+    const recalibrated = (await auditEntries(h)).filter((e) => e.outcome === 'recalibrated');
+    expect(recalibrated.map((e) => [e.action, e.actorKeyId, e.details])).toEqual([
+      ['policy.updated', null, { name: 'standard', threshold: wbMoved, targetFmr: 0.01, minNetSpeechSeconds: 4, previous: { threshold: wb1, targetFmr: 0.01, minNetSpeechSeconds: 4 }, model: fakeModelId }],
+    ]);
+    // The same calibration again: nothing to re-derive, nothing audited.
+    h.reopen();
+    expect((await auditEntries(h)).filter((e) => e.outcome === 'recalibrated')).toHaveLength(1);
+  });
+});
