@@ -88,7 +88,7 @@ function concat(parts: readonly ArrayLike<number>[]): Float64Array {
   const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
-    out.set(Array.from(p), at);
+    out.set(p, at);
     at += p.length;
   }
   return out;
