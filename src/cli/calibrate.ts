@@ -111,7 +111,7 @@ export interface CalibrationFit {
  * Everything `calibrate` stores for one channel, from the runs over the folders. Pure: the trials
  * in, the manifest block out. Throws VoicePassportError when the trials cannot be calibrated.
  */
-export function calibrateChannel(runs: readonly EvalTrials[], options: { prior: number; sets: string[]; now: Date }): CalibrationFit {
+export function calibrateChannel(runs: readonly EvalTrials[], options: { prior: number; sets: string[]; now: Date; modelSha256?: string }): CalibrationFit {
   const pooled = poolScores(runs.map((r) => splitScores(r.main)));
   let fit;
   try {
@@ -147,6 +147,7 @@ export function calibrateChannel(runs: readonly EvalTrials[], options: { prior: 
       sets: options.sets,
       protocol: `${runs[0]?.channel ?? 'wideband'}; ${runs[0]?.description ?? ''}`,
       createdAt: options.now.toISOString(),
+      ...(options.modelSha256 === undefined ? {} : { modelSha256: options.modelSha256 }),
     },
   };
   const defaultPolicies = calibratedDefaultTargets.map(({ name, targetFmr }) => {
@@ -188,12 +189,14 @@ export async function writeCalibration(modelsDir: string, id: string, channel: S
 
 export async function calibrateCommand(argv: string[], config: Readonly<Config>, now: () => Date = () => new Date()): Promise<number> {
   const opts = parseCalibrateArgs(argv, config);
+  // Checked first (sha256 included): the calibration is bound to these exact weights.
+  const manifest = await loadManifest(config.modelsDir, opts.modelId);
   const runs: EvalTrials[] = [];
   for (const folder of opts.folders) {
     process.stderr.write(`calibrate: ${folder} (${opts.channel})\n`);
     await evalCommand([folder, ...opts.evalArgs], config, (t) => runs.push(t));
   }
-  const { block, defaultPolicies } = calibrateChannel(runs, { prior: opts.prior, sets: opts.folders, now: now() });
+  const { block, defaultPolicies } = calibrateChannel(runs, { prior: opts.prior, sets: opts.folders, now: now(), modelSha256: manifest.sha256 });
   const written = opts.write ? await writeCalibration(config.modelsDir, opts.modelId, opts.channel, block) : null;
   const minSpeech = Object.fromEntries(
     calibratedDefaultTargets.map(({ name, targetFmr }) => [name, derivedMinNetSpeech(targetFmr, { method: 'logistic', wideband: block }).seconds]),

@@ -66,8 +66,14 @@ const channelCalibrationSchema = z
       .optional(),
     /** Effective target prior of the fit's weighted cross-entropy (0.5: Brümmer's Cllr). */
     effectivePrior: z.number().gt(0).lt(1).optional(),
-    /** Where the dev trials came from: folders, how trials were formed, when. */
-    data: z.object({ sets: z.array(z.string()), protocol: z.string(), createdAt: z.string() }).strict().optional(),
+    /**
+     * Where the dev trials came from: folders, how trials were formed, when, and the sha256 of the
+     * ONNX file that scored them (a calibration is only valid for those exact weights).
+     */
+    data: z
+      .object({ sets: z.array(z.string()), protocol: z.string(), createdAt: z.string(), modelSha256: z.string().regex(/^[0-9a-f]{64}$/).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -159,6 +165,16 @@ export async function loadManifest(modelsDir: string, id: string): Promise<Loade
     throw new VoicePassportError('model-invalid', `manifest ${manifestPath} is invalid: ${issues}`);
   }
   const manifest = parsed.data;
+  // Thresholds measured on other weights would silently change every policy's false match rate.
+  for (const channel of ['wideband', 'telephone'] as const) {
+    const fitted = manifest.calibration?.[channel]?.data?.modelSha256;
+    if (fitted !== undefined && fitted !== manifest.sha256) {
+      throw new VoicePassportError(
+        'model-invalid',
+        `manifest ${manifestPath}: the ${channel} calibration was fitted on model file sha256 ${fitted}, not this manifest's ${manifest.sha256}; recalibrate (voice-passport calibrate --write)`,
+      );
+    }
+  }
   if (manifest.id !== id) {
     throw new VoicePassportError('model-invalid', `manifest ${manifestPath} has id "${manifest.id}", expected "${id}"`);
   }

@@ -189,6 +189,8 @@ describe('voice-passport calibrate (end to end)', () => {
       const m = await loadManifest(path.join(root, 'models'), 'vp-test-tiny');
       expect(m.calibration!.wideband).toMatchObject({ a: report.calibration.a, b: report.calibration.b, trials: report.trials, operatingPoints: report.operatingPoints, effectivePrior: 0.5 });
       expect(m.calibration!.wideband.cllr!.calibrated).toBeLessThanOrEqual(m.calibration!.wideband.cllr!.raw);
+      // Bound to the weights that scored the trials.
+      expect(m.calibration!.wideband.data).toEqual({ sets: [path.join(root, 'dev')], protocol: expect.stringMatching(/^wideband; all pairs: /), createdAt: expect.any(String), modelSha256: m.sha256 });
 
       const missing = await runCli(['calibrate', path.join(root, 'nowhere')], env, 30_000);
       expect(missing.code).toBe(1);

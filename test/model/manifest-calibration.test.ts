@@ -56,3 +56,30 @@ describe('manifest calibration', () => {
     expect(issues({ method: 'logistic', wideband: { a: 1, b: 0, c: 2 } })).toEqual(['calibration.wideband: Unrecognized key: "c"']);
   });
 });
+
+describe('calibration bound to the model file', () => {
+  it('loadManifest refuses a calibration fitted on other weights', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { loadManifest } = await import('../../src/model/manifest.js');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-cal-sha-'));
+    try {
+      const repoModels = new URL('../../models/', import.meta.url);
+      fs.copyFileSync(new URL('vp-test-tiny.onnx', repoModels), path.join(dir, 'vp-test-tiny.onnx'));
+      const manifest = JSON.parse(fs.readFileSync(new URL('vp-test-tiny.json', repoModels), 'utf8'));
+      const data = (modelSha256: string) => ({ sets: [], protocol: 'p', createdAt: '2026-11-29T00:00:00Z', modelSha256 });
+      fs.writeFileSync(path.join(dir, 'vp-test-tiny.json'), JSON.stringify({ ...manifest, calibration: { method: 'logistic', wideband: { a: 1, b: 0, data: data(manifest.sha256) } } }));
+      expect((await loadManifest(dir, 'vp-test-tiny')).calibration?.wideband.a).toBe(1);
+      fs.writeFileSync(
+        path.join(dir, 'vp-test-tiny.json'),
+        JSON.stringify({ ...manifest, calibration: { method: 'logistic', wideband: { a: 1, b: 0 }, telephone: { a: 1, b: 0, data: data('f'.repeat(64)) } } }),
+      );
+      await expect(loadManifest(dir, 'vp-test-tiny')).rejects.toThrow(
+        `the telephone calibration was fitted on model file sha256 ${'f'.repeat(64)}, not this manifest's ${manifest.sha256}; recalibrate (voice-passport calibrate --write)`,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
