@@ -103,6 +103,11 @@ const round6 = (v: number) => Number(v.toFixed(6));
 
 export interface CalibrationFit {
   block: ChannelCalibration;
+  /**
+   * Per folder (in order): its own EER, and Cllr of its trials under the pooled calibration. A
+   * calibrated Cllr far above the pooled one says the folder's scores sit elsewhere than the pool's.
+   */
+  perFolder: { targetTrials: number; nonTargetTrials: number; eer: number; cllrRaw: number; cllrCalibrated: number }[];
   /** What the calibrated default policies would get on this channel. */
   defaultPolicies: { name: string; targetFmr: number; threshold: number; llrThreshold: number; fmr: number; fnmr: number; supported: boolean }[];
 }
@@ -112,7 +117,8 @@ export interface CalibrationFit {
  * in, the manifest block out. Throws VoicePassportError when the trials cannot be calibrated.
  */
 export function calibrateChannel(runs: readonly EvalTrials[], options: { prior: number; sets: string[]; now: Date; modelSha256?: string }): CalibrationFit {
-  const pooled = poolScores(runs.map((r) => splitScores(r.main)));
+  const perRun = runs.map((r) => splitScores(r.main));
+  const pooled = poolScores(perRun);
   let fit;
   try {
     fit = fitLogisticCalibration(pooled, { prior: options.prior });
@@ -154,7 +160,18 @@ export function calibrateChannel(runs: readonly EvalTrials[], options: { prior: 
     const t = thresholdForFmr(table, targetFmr, pooled.nonTarget.length);
     return { name, targetFmr, threshold: t.threshold, llrThreshold: applyCalibration(fit, t.threshold), fmr: t.fmr, fnmr: t.fnmr, supported: t.supported };
   });
-  return { block, defaultPolicies };
+  const perFolder = perRun.map((s) => {
+    const cal = (x: ArrayLike<number>) => Array.from(x, (v) => applyCalibration(fit, v));
+    const hasBoth = s.target.length > 0 && s.nonTarget.length > 0;
+    return {
+      targetTrials: s.target.length,
+      nonTargetTrials: s.nonTarget.length,
+      eer: hasBoth ? round6(equalErrorRate(operatingPoints(sortTrials(s))).eer) : NaN,
+      cllrRaw: hasBoth ? round6(cllr(s)) : NaN,
+      cllrCalibrated: hasBoth ? round6(cllr({ target: cal(s.target), nonTarget: cal(s.nonTarget) })) : NaN,
+    };
+  });
+  return { block, perFolder, defaultPolicies };
 }
 
 /**
@@ -196,7 +213,7 @@ export async function calibrateCommand(argv: string[], config: Readonly<Config>,
     process.stderr.write(`calibrate: ${folder} (${opts.channel})\n`);
     await evalCommand([folder, ...opts.evalArgs], config, (t) => runs.push(t));
   }
-  const { block, defaultPolicies } = calibrateChannel(runs, { prior: opts.prior, sets: opts.folders, now: now(), modelSha256: manifest.sha256 });
+  const { block, perFolder, defaultPolicies } = calibrateChannel(runs, { prior: opts.prior, sets: opts.folders, now: now(), modelSha256: manifest.sha256 });
   const written = opts.write ? await writeCalibration(config.modelsDir, opts.modelId, opts.channel, block) : null;
   const minSpeech = Object.fromEntries(
     calibratedDefaultTargets.map(({ name, targetFmr }) => [name, derivedMinNetSpeech(targetFmr, { method: 'logistic', wideband: block }).seconds]),
@@ -206,7 +223,7 @@ export async function calibrateCommand(argv: string[], config: Readonly<Config>,
     model: opts.modelId,
     channel: opts.channel,
     folders: opts.folders,
-    perFolder: runs.map((r, i) => ({ folder: opts.folders[i], speakers: r.speakers, ...countsOf(r) })),
+    perFolder: runs.map((r, i) => ({ folder: opts.folders[i], speakers: r.speakers, ...perFolder[i]! })),
     calibration: { a: block.a, b: block.b, effectivePrior: opts.prior, scale: 'natural-log likelihood ratio: llr = a·cosine + b' },
     trials: block.trials,
     cllr: block.cllr,
@@ -224,9 +241,4 @@ export async function calibrateCommand(argv: string[], config: Readonly<Config>,
       `${defaultPolicies.map((p) => `${p.name} FMR ${pct(p.fmr)} FNMR ${pct(p.fnmr)} at cos ≥ ${p.threshold.toFixed(4)}${p.supported ? '' : ' (below 3/N)'}`).join(' | ')} | ${written ? `written to ${written}` : 'not written (--write)'} |\n`,
   );
   return 0;
-}
-
-function countsOf(r: EvalTrials): { targetTrials: number; nonTargetTrials: number } {
-  const s = splitScores(r.main);
-  return { targetTrials: s.target.length, nonTargetTrials: s.nonTarget.length };
 }

@@ -11,7 +11,8 @@ import type { EvalTrials } from '../../src/cli/eval.js';
 import { isVoicePassportError } from '../../src/errors.js';
 import type { TrialSet } from '../../src/evaluation/trials.js';
 import { loadManifest, sha256OfFile } from '../../src/model/manifest.js';
-import { nextUp, operatingTable } from '../../src/scoring/calibration.js';
+import { equalErrorRate, operatingPoints, sortTrials } from '../../src/evaluation/metrics.js';
+import { cllr, nextUp, operatingTable } from '../../src/scoring/calibration.js';
 import { speechLike } from '../model/speech-like.js';
 import { wav } from '../model/wav.js';
 import { cliError, repoRoot, runCli, tempDir } from './run-cli.js';
@@ -85,6 +86,13 @@ describe('calibrateChannel', () => {
     expect(block.a).toBeGreaterThan(0);
     expect(block.trials).toEqual({ target: 60, nonTarget: 500, speakers: 9 });
     expect(block.cllr!.calibrated).toBeLessThan(block.cllr!.raw);
+    // Per folder: its own EER and its Cllr under the pooled map.
+    const own = (t: number[], n: number[]) => equalErrorRate(operatingPoints(sortTrials({ target: t, nonTarget: n }))).eer;
+    const calibratedCllr = (t: number[], n: number[]) => cllr({ target: t.map((x) => block.a * x + block.b), nonTarget: n.map((x) => block.a * x + block.b) });
+    expect(fit.perFolder).toEqual([
+      { targetTrials: 40, nonTargetTrials: 300, eer: Number(own(a.t, a.n).toFixed(6)), cllrRaw: Number(cllr({ target: a.t, nonTarget: a.n }).toFixed(6)), cllrCalibrated: Number(calibratedCllr(a.t, a.n).toFixed(6)) },
+      { targetTrials: 20, nonTargetTrials: 200, eer: Number(own(b.t, b.n).toFixed(6)), cllrRaw: Number(cllr({ target: b.t, nonTarget: b.n }).toFixed(6)), cllrCalibrated: Number(calibratedCllr(b.t, b.n).toFixed(6)) },
+    ]);
     expect(block.operatingPoints).toEqual(operatingTable(pooled));
     // 2 s pooled: targets [0.6, 0.2, 0.7], non-targets [0.1, 0.3, 0.4, 0.5]. Operating points
     // (FMR, FNMR) at 0.5: (1/4, 1/3), at 0.4: (1/2, 1/3); the diagonal is crossed a third of the way
