@@ -12,7 +12,7 @@ describe('loadConfig', () => {
       host: '0.0.0.0',
       dataDir: path.resolve('./data'),
       modelsDir: path.resolve('./models'),
-      modelId: 'vp-test-tiny',
+      modelId: 'vp-resnet-v1',
       workers: Math.max(1, os.availableParallelism()),
       intraOpNumThreads: 1,
       queueMax: 32,
