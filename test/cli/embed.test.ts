@@ -44,12 +44,12 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const norm = (v: number[]) => Math.hypot(...v);
 const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * (b[i] as number), 0);
 
-describe('voice-passport features / embed / compare (default model)', () => {
+describe('voice-passport features / embed / compare (the test model)', () => {
   let a: EmbedLine;
   let b: EmbedLine;
 
   it('features prints frames × 80 for --num-mel-bins 80 (25 ms / 10 ms frames, snip edges)', async () => {
-    const r = await runCli(['features', voiceA, '--num-mel-bins', '80'], {});
+    const r = await runCli(['features', voiceA, '--num-mel-bins', '80'], { VP_MODEL: 'vp-test-tiny' });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.stdout) as number[][];
@@ -60,7 +60,7 @@ describe('voice-passport features / embed / compare (default model)', () => {
   }, 30_000);
 
   it('embed of one file prints one JSON object with a unit-norm embedding and the quality figures', async () => {
-    const r = await runCli(['embed', voiceA], {});
+    const r = await runCli(['embed', voiceA], { VP_MODEL: 'vp-test-tiny' });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
@@ -75,7 +75,7 @@ describe('voice-passport features / embed / compare (default model)', () => {
   }, 30_000);
 
   it('embed of a folder prints one JSONL line per audio file, the corrupt one with error.code, and exits 1', async () => {
-    const r = await runCli(['embed', folder], {});
+    const r = await runCli(['embed', folder], { VP_MODEL: 'vp-test-tiny' });
     expect(r.code).toBe(1);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.file)).toEqual([voiceB, corrupt]);
@@ -86,7 +86,7 @@ describe('voice-passport features / embed / compare (default model)', () => {
   }, 30_000);
 
   it('compare prints the cosine of the two embeddings', async () => {
-    const r = await runCli(['compare', voiceA, voiceB], {});
+    const r = await runCli(['compare', voiceA, voiceB], { VP_MODEL: 'vp-test-tiny' });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as { cosine: number; netSpeechSeconds: number[] };

@@ -1,6 +1,6 @@
 /**
  * `voice-passport eval` end to end, as an operator runs it: a generated folder of 3 speakers × 3
- * synthetic utterances (distinct pitch and vocal-tract length), the default test model, one worker.
+ * synthetic utterances (distinct pitch and vocal-tract length), the test model (VP_MODEL=vp-test-tiny), one worker.
  * Counts are checked exactly; the test model is not a speaker model, so rates are only range-checked.
  */
 import fs from 'node:fs';
@@ -61,7 +61,7 @@ describe('voice-passport eval', () => {
     async () => {
       const out = path.join(root, 'report.json');
       const plot = path.join(root, 'det.svg');
-      const r = await runCli(['eval', folder, '--durations', '1,10', '--out', out, '--plot', plot], {}, TIMEOUT);
+      const r = await runCli(['eval', folder, '--durations', '1,10', '--out', out, '--plot', plot], { VP_MODEL: 'vp-test-tiny' }, TIMEOUT);
       expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^\| dev wideband all-pairs vp-test-tiny \| 3 spk, 9 utt \(\d whole\) \| 9\/27 trials \| EER /);
       expect(r.code).toBe(0);
       const report = JSON.parse(r.stdout) as Report;
@@ -109,7 +109,7 @@ describe('voice-passport eval', () => {
   it(
     'enrolment trials through the A-law telephone channel: never tests on an enrolment utterance',
     async () => {
-      const r = await runCli(['eval', folder, '--channel', 'telephone', '--law', 'alaw', '--enrol-seconds', '0.5', '--durations', 'none'], {}, TIMEOUT);
+      const r = await runCli(['eval', folder, '--channel', 'telephone', '--law', 'alaw', '--enrol-seconds', '0.5', '--durations', 'none'], { VP_MODEL: 'vp-test-tiny' }, TIMEOUT);
       expect(r.code).toBe(0);
       const report = JSON.parse(r.stdout) as Report;
       expect(report.channel).toBe('telephone');
