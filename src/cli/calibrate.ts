@@ -26,7 +26,7 @@ import { splitScores } from '../evaluation/trials.js';
 import { loadManifest, manifestSchema, type ChannelCalibration, type ModelCalibration } from '../model/manifest.js';
 import { applyCalibration, cllr, defaultEffectivePrior, fitLogisticCalibration, operatingTable, thresholdForFmr } from '../scoring/calibration.js';
 import { calibratedDefaultTargets, derivedMinNetSpeech, type ScoreChannel } from '../scoring/policy.js';
-import { evalCommand, type EvalTrials } from './eval.js';
+import { evalCommand, evalTrialOptions, type EvalTrials } from './eval.js';
 
 const USAGE =
   'usage: voice-passport calibrate <folder>... [--channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment] ' +
@@ -52,17 +52,7 @@ export function parseCalibrateArgs(argv: string[], config: Pick<Config, 'modelId
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: {
-        channel: { type: 'string' },
-        law: { type: 'string' },
-        trials: { type: 'string' },
-        'enrol-seconds': { type: 'string' },
-        'test-seconds': { type: 'string' },
-        durations: { type: 'string' },
-        model: { type: 'string' },
-        prior: { type: 'string' },
-        write: { type: 'boolean' },
-      },
+      options: { ...evalTrialOptions, prior: { type: 'string' }, write: { type: 'boolean' } },
     });
   } catch (e) {
     throw new VoicePassportError('validation-failed', `${(e as Error).message}\n${USAGE}`);

@@ -92,6 +92,17 @@ function oneOf<T extends string>(name: string, raw: string | undefined, allowed:
   return raw as T;
 }
 
+/** The options that form eval's trials; `calibrate` takes the same ones and passes them through. */
+export const evalTrialOptions = {
+  channel: { type: 'string' },
+  law: { type: 'string' },
+  trials: { type: 'string' },
+  'enrol-seconds': { type: 'string' },
+  'test-seconds': { type: 'string' },
+  durations: { type: 'string' },
+  model: { type: 'string' },
+} as const;
+
 export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | 'enrolMinSeconds'>): EvalOptions {
   let parsed;
   try {
@@ -99,17 +110,7 @@ export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | '
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: {
-        channel: { type: 'string' },
-        law: { type: 'string' },
-        trials: { type: 'string' },
-        'enrol-seconds': { type: 'string' },
-        'test-seconds': { type: 'string' },
-        durations: { type: 'string' },
-        model: { type: 'string' },
-        out: { type: 'string' },
-        plot: { type: 'string' },
-      },
+      options: { ...evalTrialOptions, out: { type: 'string' }, plot: { type: 'string' } },
     });
   } catch (e) {
     throw new VoicePassportError('validation-failed', `${(e as Error).message}\n${USAGE}`);
