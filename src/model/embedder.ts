@@ -9,6 +9,7 @@
 import { VoicePassportError } from '../errors.js';
 import { computeFbank, type FeatureMatrix } from '../features/fbank.js';
 import { normaliseFeatures } from '../features/normalise.js';
+import { l2Normalise as unitVector } from '../scoring/cosine.js';
 import type { LoadedManifest } from './manifest.js';
 import type { InferenceSessionLike, TensorInput } from './onnx-runtime.js';
 
@@ -162,9 +163,9 @@ export function toInputTensor(m: FeatureMatrix, layout: 'BTF' | 'BFT'): TensorIn
 }
 
 /**
- * Unit length, computed in float64. A NaN/Inf or all-zero output means the model or its input
- * went wrong; it must never become a stored voiceprint or a score, so it is an internal error
- * (with a message that carries no numbers from the audio).
+ * Unit length (src/scoring/cosine.ts does the maths), after a check: a NaN/Inf or all-zero output
+ * means the model or its input went wrong; it must never become a stored voiceprint or a score, so
+ * it is an internal error (with a message that carries no numbers from the audio).
  */
 export function l2Normalise(v: Float32Array, modelId: string): Float32Array {
   let sq = 0;
@@ -175,8 +176,5 @@ export function l2Normalise(v: Float32Array, modelId: string): Float32Array {
   if (sq === 0) {
     throw new VoicePassportError('internal', `speaker model "${modelId}" produced an all-zero embedding`);
   }
-  const inv = 1 / Math.sqrt(sq);
-  const out = new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = (v[i] as number) * inv;
-  return out;
+  return unitVector(v);
 }

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VoicePassportError } from '../../src/errors.js';
 import { computeFbank, type FeatureMatrix } from '../../src/features/fbank.js';
 import { normaliseFeatures } from '../../src/features/normalise.js';
 import {
@@ -18,6 +17,7 @@ import { loadManifest, type LoadedManifest } from '../../src/model/manifest.js';
 import { createInferenceSession, type InferenceSessionLike, type TensorInput } from '../../src/model/onnx-runtime.js';
 import { FakeSession } from './fake-session.js';
 import { speechLike } from './speech-like.js';
+import { caught, norm } from './assertions.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const modelsDir = path.resolve(here, '../../models');
@@ -53,20 +53,6 @@ const baseManifest: EmbedderManifest = {
   minFrames: 20,
 };
 
-function norm(v: Float32Array): number {
-  let s = 0;
-  for (const x of v) s += x * x;
-  return Math.sqrt(s);
-}
-
-async function caught(p: Promise<unknown>): Promise<VoicePassportError> {
-  const e = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(VoicePassportError);
-  return e as VoicePassportError;
-}
 
 /** The features the embedder must feed for `samples`: fbank → mean normalisation. */
 function expectedFeatures(samples: Float32Array, m: EmbedderManifest = baseManifest): FeatureMatrix {

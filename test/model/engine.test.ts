@@ -17,24 +17,11 @@ import { createInferenceSession } from '../../src/model/onnx-runtime.js';
 import { SileroVad } from '../../src/speech/vad.js';
 import { speechLike } from './speech-like.js';
 import { wav } from './wav.js';
+import { caught, norm } from './assertions.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const modelsDir = path.resolve(here, '../../models');
 
-function norm(v: Float32Array): number {
-  let s = 0;
-  for (const x of v) s += x * x;
-  return Math.sqrt(s);
-}
-
-async function caught(p: Promise<unknown>): Promise<VoicePassportError> {
-  const e = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(VoicePassportError);
-  return e as VoicePassportError;
-}
 
 const speech3s = wav(speechLike({ seconds: 3 }), 16000);
 const base: EngineOptions = { modelsDir, modelId: 'vp-test-tiny', workers: 1, maxAudioSeconds: 12 };
