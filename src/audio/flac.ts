@@ -4,12 +4,14 @@
  *
  * Same discipline as the WAV decoder: the STREAMINFO block (FLAC format spec, RFC 9639 §8.2) is
  * read and checked first — sample rate, channel count, and the duration from its total-samples
- * field — and only then is the file handed to libFLAC (compiled to WebAssembly by
- * @wasm-audio-decoders/flac). A file whose frames stop before STREAMINFO's sample count is
- * refused as truncated instead of silently decoding short.
+ * field — and only then are its frames handed to libFLAC (compiled to WebAssembly by
+ * @wasm-audio-decoders/flac). The frames are split by ./flac-frames.ts, not by the package's
+ * decodeFile, whose splitter (codec-parser 2.5.0) drops a short final frame. A file whose frames
+ * stop before STREAMINFO's sample count is refused as truncated instead of silently decoding short.
  */
 import { FLACDecoder } from '@wasm-audio-decoders/flac';
 import { VoicePassportError } from '../errors.js';
+import { splitFlacFrames } from './flac-frames.js';
 import { checkDuration, checkSampleRate } from './limits.js';
 import type { DecodedAudio } from './types.js';
 
@@ -53,11 +55,13 @@ export async function decodeFlacFile(bytes: Uint8Array, opts: { maxSeconds: numb
   checkSampleRate(info.sampleRate, 'FLAC STREAMINFO');
   if (info.totalSamples > 0) checkDuration(info.totalSamples, info.sampleRate, opts.maxSeconds);
 
+  const flacFrames = splitFlacFrames(bytes);
+  if (flacFrames.length === 0) throw malformed('The FLAC file has no audio frames.');
   const decoder = new FLACDecoder();
   let decoded;
   try {
     await decoder.ready;
-    decoded = await decoder.decodeFile(bytes);
+    decoded = await decoder.decodeFrames(flacFrames);
   } catch (e) {
     throw malformed(`The FLAC file could not be decoded (${e instanceof Error ? e.message : String(e)}).`);
   } finally {
