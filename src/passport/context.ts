@@ -9,6 +9,7 @@ import type { ModelCalibration } from '../model/manifest.js';
 import { defaultPoliciesFor } from '../scoring/policy.js';
 import type { ConsentNotices } from './consent-notices.js';
 import { rederivePolicyThresholds } from './policies.js';
+import { defaultPolicyName } from './verification.js';
 import type { Embedder } from './embedder.js';
 
 /** Who is calling: the API key's public id (audit entries) and its role. */
@@ -70,12 +71,13 @@ export interface PassportOptions {
 }
 
 /**
- * Builds the context and seeds the default policies (never overwriting an operator's changes): set
+ * Builds the context and seeds the default policies at first start (never overwriting or re-adding
+ * what an operator changed or deleted): set
  * by false match rate when the model is calibrated, else the cosine defaults. Thresholds of
  * policies set by false match rate are re-derived from the running calibration (audited).
  */
 export function createPassportContext(options: PassportOptions): PassportContext {
-  options.store.policies.insertMissing(defaultPoliciesFor(options.calibration));
+  options.store.policies.seedDefaults(defaultPoliciesFor(options.calibration), defaultPolicyName);
   const ctx: PassportContext = {
     store: options.store,
     embedder: options.embedder,

@@ -60,17 +60,18 @@ export class PolicyRepository {
     return this.get(policy.name)!;
   }
 
-  /** Seeds defaults at first start without overwriting operators' changes. Returns how many were added. */
-  insertMissing(policies: readonly Policy[]): number {
+  /**
+   * Seeds the default tiers at first start (an empty table) and never again, so a tier an operator
+   * deleted stays deleted across restarts; `required` (the policy verification uses without
+   * ?policy) is put back if it is somehow missing. Never overwrites an operator's change.
+   * Returns how many were added.
+   */
+  seedDefaults(policies: readonly Policy[], required: string): number {
     return this.db.transaction(() => {
-      let added = 0;
-      for (const p of policies) {
-        if (this.get(p.name) === undefined) {
-          this.put(p, null);
-          added++;
-        }
-      }
-      return added;
+      const empty = this.db.get<{ n: number }>('SELECT count(*) AS n FROM policies')!.n === 0;
+      const toAdd = empty ? policies : policies.filter((p) => p.name === required && this.get(p.name) === undefined);
+      for (const p of toAdd) this.put(p, null);
+      return toAdd.length;
     });
   }
 

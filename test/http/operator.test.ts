@@ -64,6 +64,11 @@ describe('policies', () => {
     // The same body again changes nothing and audits nothing.
     await request(h.app).put('/v1/operator/policies').set(h.auth('operator')).send(body);
     expect((await auditEntries(h)).filter((e) => e.action === 'policy.updated')).toHaveLength(3);
+
+    // A restart keeps the operator's set: the deleted default tier "high" does not come back.
+    h.reopen();
+    expect((await request(h.app).get('/v1/operator/policies').set(h.auth('operator'))).body).toEqual(expected);
+    expect((await auditEntries(h)).filter((e) => e.action === 'policy.updated')).toHaveLength(3);
   });
 
   it('refuses a set without "standard", duplicates, out-of-range values and unknown fields', async () => {

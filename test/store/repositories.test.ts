@@ -293,16 +293,26 @@ describe('VerificationRepository', () => {
 
 describe('PolicyRepository', () => {
   it('seeds defaults once, updates with attribution, and never overwrites an operator change', () => {
-    expect(store.policies.insertMissing(defaultPolicies)).toBe(2);
+    expect(store.policies.seedDefaults(defaultPolicies, 'standard')).toBe(2);
     expect(store.policies.get('standard')).toEqual({ ...defaultPolicies[0], targetFmr: null, updatedBy: null, updatedAt: '2026-01-01T00:00:00.000Z' });
     clock.advance(1000);
     const high = store.policies.put({ name: 'high', threshold: 0.7, minNetSpeechSeconds: 6, description: 'payments', targetFmr: 0.0001 }, 'key_op');
     expect(high).toEqual({ name: 'high', threshold: 0.7, minNetSpeechSeconds: 6, description: 'payments', targetFmr: 0.0001, updatedBy: 'key_op', updatedAt: '2026-01-01T00:00:01.000Z' });
-    expect(store.policies.insertMissing(defaultPolicies)).toBe(0);
+    expect(store.policies.seedDefaults(defaultPolicies, 'standard')).toBe(0);
     expect(store.policies.get('high')?.threshold).toBe(0.7);
     expect(store.policies.list().map((p) => p.name)).toEqual(['high', 'standard']);
     expect(store.policies.delete('high')).toBe(true);
     expect(store.policies.get('high')).toBeUndefined();
+    // A deleted tier stays deleted at the next start; only the required default comes back.
+    expect(store.policies.seedDefaults(defaultPolicies, 'standard')).toBe(0);
+    expect(store.policies.list().map((p) => p.name)).toEqual(['standard']);
+    store.policies.put({ name: 'payments', threshold: 0.8, minNetSpeechSeconds: 6, description: '' }, 'key_op');
+    expect(store.policies.delete('standard')).toBe(true);
+    expect(store.policies.seedDefaults(defaultPolicies, 'standard')).toBe(1);
+    expect(store.policies.list().map((p) => [p.name, p.threshold, p.updatedBy])).toEqual([
+      ['payments', 0.8, 'key_op'],
+      ['standard', defaultPolicies[0]!.threshold, null],
+    ]);
     expect(() => store.policies.put({ name: 'x', threshold: 0.5, minNetSpeechSeconds: 0, description: '' }, null)).toThrow(/CHECK constraint/);
   });
 });
