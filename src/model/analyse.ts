@@ -49,6 +49,12 @@ export interface AnalyseOptions {
    * `netSpeechSeconds` then reports min(measured, this).
    */
   maxSpeechSeconds?: number;
+  /**
+   * What is embedded: 'speech' (default) only the VAD's speech regions; 'whole' the whole audio,
+   * whatever the VAD found, as the reference protocol of ../shared/models/reference embeds every
+   * utterance. The quality figures (net speech, SNR, clipping) are the VAD's either way.
+   */
+  embed?: 'speech' | 'whole';
 }
 
 export interface AnalyseRequest extends AnalyseOptions {
@@ -106,6 +112,7 @@ export async function analyseAudio(req: AnalyseRequest, deps: AnalyseDeps): Prom
     vadFallbackUsed: true,
   });
   if (noSpeech) return wholeAudio();
+  if (req.embed === 'whole') return analysisOf(await embedder.embed(crop(modelAudio.samples)));
 
   const speech = crop(speechOnly(modelAudio, mapRegions(vadRegions, vadRate, modelRate, modelAudio.samples.length)));
 

@@ -175,12 +175,15 @@ export class EmbeddingEngine {
     if (!this.ready) {
       return Promise.reject(new VoicePassportError('not-ready', 'the embedding engine is not running'));
     }
-    const { maxSpeechSeconds, vadFallback } = input;
+    const { maxSpeechSeconds, vadFallback, embed } = input;
     if (maxSpeechSeconds !== undefined && !(maxSpeechSeconds > 0 && Number.isFinite(maxSpeechSeconds))) {
       return Promise.reject(new VoicePassportError('validation-failed', `maxSpeechSeconds must be a positive number of seconds, got ${maxSpeechSeconds}`));
     }
     if (vadFallback !== undefined && vadFallback !== 'reject' && vadFallback !== 'whole') {
       return Promise.reject(new VoicePassportError('validation-failed', `vadFallback must be "reject" or "whole", got ${String(vadFallback)}`));
+    }
+    if (embed !== undefined && embed !== 'speech' && embed !== 'whole') {
+      return Promise.reject(new VoicePassportError('validation-failed', `embed must be "speech" or "whole", got ${String(embed)}`));
     }
     const idle = this.slots.find((s) => s.task === null && !s.retired);
     if (idle === undefined && this.queue.length >= this.limits.maxQueue) {
@@ -278,7 +281,7 @@ export class EmbeddingEngine {
       bytes: own,
       contentType: task.input.contentType,
       maxSeconds: this.limits.maxAudioSeconds,
-      options: { vadFallback: task.input.vadFallback, maxSpeechSeconds: task.input.maxSpeechSeconds },
+      options: { vadFallback: task.input.vadFallback, maxSpeechSeconds: task.input.maxSpeechSeconds, embed: task.input.embed },
     };
     slot.worker.postMessage(msg, whole ? [] : [own.buffer as ArrayBuffer]);
   }

@@ -1,5 +1,5 @@
 /**
- * The evaluation-only analyse options (`vadFallback`, `maxSpeechSeconds`): what the embedder gets
+ * The evaluation-only analyse options (`vadFallback`, `maxSpeechSeconds`, `embed`): what the embedder gets
  * and what the analysis reports, with a fake VAD (exact regions) and through the real engine.
  * The service never sets them, so the defaults must stay exactly as before (analyse.test.ts).
  */
@@ -90,6 +90,20 @@ describe('analyseAudio evaluation options', () => {
     expect(embedder.speech[1]).toHaveLength(24000);
     expect(longer.netSpeechSeconds).toBe(1.5);
   });
+
+  it("embed 'whole' embeds all of the audio but reports the VAD's net speech; maxSpeechSeconds crops it", async () => {
+    const embedder = spyEmbedder();
+    const regions = [{ start: 4000, end: 12000 }];
+    const a = await analyseAudio({ ...request, embed: 'whole' }, { vad: new FakeVad(regions), embedder });
+    expect(embedder.speech[0]).toEqual(decoded.samples);
+    expect(a.netSpeechSeconds).toBe(0.5);
+    expect('vadFallbackUsed' in a).toBe(false);
+    await analyseAudio({ ...request, embed: 'whole', maxSpeechSeconds: 1.25 }, { vad: new FakeVad(regions), embedder });
+    expect(embedder.speech[1]).toEqual(decoded.samples.subarray(0, 20000));
+    // 'speech' (the default) embeds exactly the regions.
+    await analyseAudio({ ...request, embed: 'speech' }, { vad: new FakeVad(regions), embedder });
+    expect(embedder.speech[2]).toEqual(decoded.samples.subarray(4000, 12000));
+  });
 });
 
 describe('EmbeddingEngine passes the evaluation options to its worker', () => {
@@ -132,8 +146,17 @@ describe('EmbeddingEngine passes the evaluation options to its worker', () => {
     expect(same).toBe(false);
   });
 
-  it('refuses a non-positive maxSpeechSeconds and an unknown vadFallback with validation-failed', async () => {
-    for (const bad of [{ maxSpeechSeconds: 0 }, { maxSpeechSeconds: Number.NaN }, { vadFallback: 'maybe' as 'whole' }]) {
+  it("speech: embed 'whole' reaches the worker (a different embedding from the speech-only one)", async () => {
+    const speech = wav(speechLike({ seconds: 4 }), 16000);
+    const vad = await engine.analyse({ bytes: speech, contentType: 'audio/wav' });
+    const whole = await engine.analyse({ bytes: speech, contentType: 'audio/wav', embed: 'whole' });
+    expect(whole.netSpeechSeconds).toBe(vad.netSpeechSeconds);
+    expect(vad.netSpeechSeconds).toBeLessThan(4);
+    expect(Array.from(whole.embedding)).not.toEqual(Array.from(vad.embedding));
+  });
+
+  it('refuses a non-positive maxSpeechSeconds, an unknown vadFallback or embed with validation-failed', async () => {
+    for (const bad of [{ maxSpeechSeconds: 0 }, { maxSpeechSeconds: Number.NaN }, { vadFallback: 'maybe' as 'whole' }, { embed: 'all' as 'whole' }]) {
       const e = await engine.analyse({ bytes: noiseWav, contentType: 'audio/wav', ...bad }).catch((x: unknown) => x);
       expect((e as VoicePassportError).code).toBe('validation-failed');
     }
