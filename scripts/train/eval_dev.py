@@ -70,11 +70,18 @@ def main():
     ap.add_argument('--channels', default='wideband,telephone')
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--json', help='write results here')
+    ap.add_argument('--asnorm', default='', help='comma-separated top-K values: also report AS-norm EER against a training-speaker cohort (cohort.py)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model, ck = load_model(args.ckpt)
     rows = list(csv.DictReader(open(os.path.join(args.data, 'index.tsv')), delimiter='\t'))
     results = []
+    topks = [int(k) for k in args.asnorm.split(',') if k]
+    cohorts = {}
+    if topks:
+        from cohort import as_norm, speaker_cohort  # noqa: E402
+        for channel in args.channels.split(','):
+            cohorts[channel] = speaker_cohort(model, args.data, channel)
     print(f"checkpoint {args.ckpt}: step {ck['step']}, {ck['elapsed'] / 60:.1f} min trained")
     print('| dev set | channel | speakers | target / non-target | EER | minDCF(0.01) |')
     print('|---|---|---|---|---|---|')
@@ -100,6 +107,11 @@ def main():
             eer, dcf, nt, nn = eer_mindcf(scores, labels)
             results.append(dict(set=name, channel=channel, speakers=len(set(spk)), target=nt, nonTarget=nn, eer=eer, minDCF=dcf))
             print(f'| {name} | {channel} | {len(set(spk))} | {nt} / {nn} | {100 * eer:.2f} % | {dcf:.3f} |', flush=True)
+            for k in topks:
+                C = E @ cohorts[channel].T
+                eer, dcf, nt, nn = eer_mindcf(as_norm(S, C, C, k)[iu], labels)
+                results.append(dict(set=name, channel=channel, asnormTopK=k, speakers=len(set(spk)), target=nt, nonTarget=nn, eer=eer, minDCF=dcf))
+                print(f'| {name} | {channel} AS-norm top-{k} | {len(set(spk))} | {nt} / {nn} | {100 * eer:.2f} % | {dcf:.3f} |', flush=True)
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(ckpt=args.ckpt, step=ck['step'], results=results), f, indent=2)

@@ -41,12 +41,15 @@ def main():
     ap.add_argument('--scale', type=float, default=32.0)
     ap.add_argument('--crop-min', type=float, default=1.0, help='seconds; crop length is drawn per batch')
     ap.add_argument('--crop-max', type=float, default=2.0)
+    ap.add_argument('--p-channel', type=float, default=0.35, help='share of crops sent through a telephone/8 kHz channel')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--ckpt-every', type=float, default=180.0, help='seconds')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--widths', default='16,32,64,128')
     ap.add_argument('--blocks', default='1,2,2,1')
     ap.add_argument('--emb-dim', type=int, default=192)
+    ap.add_argument('--init', help='warm start: model and head weights from this checkpoint, with a fresh optimiser and schedule (SGDR-style restart, Loshchilov & Hutter 2017)')
+    ap.add_argument('--margin-ramp', default='0.1,0.4', help='budget fractions where the AAM margin ramps from 0 to --margin; "0,0" keeps it at --margin throughout')
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -69,6 +72,15 @@ def main():
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
     n_params = sum(p.numel() for p in model.parameters())
     say(f'config {json.dumps(vars(args))} model {cfg} params {n_params} speakers {len(speakers)} classes {sampler.n_classes} utts {len(waves)}')
+
+    if args.init:
+        ck = torch.load(args.init)
+        if ck['cfg'] != cfg or ck['speakers'] != speakers:
+            sys.exit(f'--init {args.init}: its model config or speaker list differs from this run')
+        model.load_state_dict(ck['model'])
+        head.load_state_dict(ck['head'])
+        say(f'initialised from {args.init} (step {ck["step"]}, {ck["elapsed"] / 60:.1f} min trained)')
+    ramp0, ramp1 = (float(v) for v in args.margin_ramp.split(','))
 
     budget = args.minutes * 60.0
     elapsed, step = 0.0, 0
@@ -96,7 +108,7 @@ def main():
         r = random.Random(args.seed * 7919 + step)
         while not stop.is_set():
             n = int(r.uniform(args.crop_min, args.crop_max) * 16000)
-            x, y = sampler.batch(args.batch, n)
+            x, y = sampler.batch(args.batch, n, p_channel=args.p_channel)
             feats = batched_fbank(x, dither=1.0)  # small dither in training only
             q.put((feats, y))
 
@@ -115,7 +127,7 @@ def main():
         for g in opt.param_groups:
             g['lr'] = lr
         # margin ramps from 0 to its final value between 10 % and 40 % of the budget (WeSpeaker-style)
-        head.margin = args.margin * min(1.0, max(0.0, (frac - 0.1) / 0.3))
+        head.margin = args.margin if frac >= ramp1 else args.margin * max(0.0, (frac - ramp0) / (ramp1 - ramp0))
         feats, y = q.get()
         loss, acc = head(model(feats), y)
         opt.zero_grad(set_to_none=True)

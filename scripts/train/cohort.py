@@ -1,0 +1,77 @@
+"""Impostor cohort for adaptive symmetric score normalisation (AS-norm).
+
+    /usr/bin/python3 scripts/train/cohort.py --ckpt CKPT --out cohort-wideband.f32 [--channel telephone]
+
+One embedding per *training* speaker (the L2-normalised mean of up to --utts of its utterances, each
+cut to --seconds), so the cohort never contains a dev or enrolled speaker.  AS-norm (Matejka et al.,
+"Analysis of score normalization in multilingual speaker recognition", Interspeech 2017):
+    s' = ((s - mu_e) / sd_e + (s - mu_t) / sd_t) / 2
+where mu/sd are the mean and standard deviation of the top-K cosine scores of each side against the
+cohort.  Written as little-endian float32 [N, D] (the service reads it with no parser).
+"""
+import argparse
+import csv
+import os
+import sys
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+DEFAULT_DATA = os.path.normpath(os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
+
+
+def speaker_cohort(model, data_root, channel='wideband', utts=3, seconds=6.0):
+    from eval_dev import embed, telephone  # noqa: E402  (import cycle otherwise)
+    rows = [r for r in csv.DictReader(open(os.path.join(data_root, 'index.tsv')), delimiter='\t') if r['split'] == 'train']
+    by_spk = {}
+    for r in rows:
+        by_spk.setdefault(r['speaker'], []).append(r)
+    out = []
+    for spk in sorted(by_spk):
+        embs = []
+        for r in sorted(by_spk[spk], key=lambda r: r['path'])[:utts]:
+            x, sr = sf.read(os.path.join(data_root, 'train', r['path']), dtype='float32', always_2d=True)
+            x = torch.from_numpy(x.mean(axis=1).copy())[: int(seconds * sr)]
+            if channel == 'telephone':
+                x, sr = telephone(x, sr), 8000
+            x16 = AF.resample(x, sr, 16000) if sr != 16000 else x
+            embs.append(embed(model, x16))
+        m = np.mean(embs, axis=0)
+        out.append(m / np.linalg.norm(m))
+    return np.stack(out).astype(np.float32)
+
+
+def as_norm(S, Ca, Cb, topk):
+    """S [n, m] raw cosines between sides a and b; Ca [n, N], Cb [m, N] cosines against the cohort."""
+    def stats(C):
+        top = -np.sort(-C, axis=1)[:, :topk]
+        return top.mean(axis=1), top.std(axis=1) + 1e-6
+    ma, sa = stats(Ca)
+    mb, sb = stats(Cb)
+    return 0.5 * ((S - ma[:, None]) / sa[:, None] + (S - mb[None, :]) / sb[None, :])
+
+
+def main():
+    from export import load_model  # noqa: E402
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--ckpt', required=True)
+    ap.add_argument('--out', required=True)
+    ap.add_argument('--data', default=DEFAULT_DATA)
+    ap.add_argument('--channel', default='wideband', choices=['wideband', 'telephone'])
+    ap.add_argument('--utts', type=int, default=3)
+    ap.add_argument('--seconds', type=float, default=6.0)
+    ap.add_argument('--threads', type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    model, _ = load_model(args.ckpt)
+    C = speaker_cohort(model, args.data, args.channel, args.utts, args.seconds)
+    C.astype('<f4').tofile(args.out)
+    print(f'{args.out}: {C.shape[0]} speakers x {C.shape[1]} dims ({args.channel})')
+
+
+if __name__ == '__main__':
+    main()
