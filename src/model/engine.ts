@@ -134,9 +134,11 @@ export class EmbeddingEngine {
     }
 
     const manifest = await loadManifest(opts.modelsDir, opts.modelId);
+    // Workers embed; scoring (and so the AS-norm cohorts) stays in this thread.
+    const { cohorts: _cohorts, ...workerManifest } = manifest;
     const engine = new EmbeddingEngine(
       manifest,
-      { manifest, intraOpNumThreads, testHooks: opts.testHooks ?? false },
+      { manifest: workerManifest, intraOpNumThreads, testHooks: opts.testHooks ?? false },
       { maxQueue, maxAudioSeconds, taskTimeoutMs },
       opts.onWorkerEvent ?? (() => {}),
     );

@@ -10,6 +10,21 @@ import path from 'node:path';
 import { z } from 'zod';
 import { VoicePassportError } from '../errors.js';
 import { torchaudioFbankDefaults, type FbankOptions } from '../features/options.js';
+import { readCohortFile, type LoadedCohort } from './cohort-file.js';
+
+const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/);
+
+/**
+ * The scale a calibration was fitted on (its `data.scoreNormalisation`): plain cosines, or AS-norm
+ * scores with this top-K against the cohort file with this sha256. A calibration without it was
+ * fitted on cosines (every calibration before AS-norm existed was).
+ */
+const scoreScaleRecordSchema = z.discriminatedUnion('method', [
+  z.object({ method: z.literal('none') }).strict(),
+  z.object({ method: z.literal('as-norm'), topK: z.number().int().min(1), cohortSha256: sha256Schema }).strict(),
+]);
+
+export type ScoreScaleRecord = z.infer<typeof scoreScaleRecordSchema>;
 
 const fbankOptionsSchema = z
   .object({
@@ -34,14 +49,18 @@ const fbankOptionsSchema = z
   .strict()
   .partial();
 
-/** One measured operating point of the raw cosine: accept when cosine ≥ threshold (src/scoring/calibration.ts). */
+/**
+ * One measured operating point of the comparison score (the cosine, or the AS-norm score when the
+ * manifest enables it): accept when score ≥ threshold (src/scoring/calibration.ts).
+ */
 const operatingPointSchema = z.object({ threshold: z.number(), fmr: z.number().min(0).max(1), fnmr: z.number().min(0).max(1) }).strict();
 
 /**
  * What `voice-passport calibrate` measured for one channel on the dev trials: the logistic map
- * llr = a·cosine + b (natural-log likelihood ratio), the trial counts behind it, the operating
- * table that turns a target FMR into a cosine threshold, and the EER by test duration that sets
- * the policies' minimum net speech. Only a and b are required (a hand-written calibration).
+ * llr = a·score + b (natural-log likelihood ratio) of the comparison score (the cosine, or the
+ * AS-norm score when `scoreNormalisation` is enabled), the trial counts behind it, the operating
+ * table that turns a target FMR into a threshold on that score, and the EER by test duration that
+ * sets the policies' minimum net speech. Only a and b are required (a hand-written calibration).
  */
 const channelCalibrationSchema = z
   .object({
@@ -67,11 +86,18 @@ const channelCalibrationSchema = z
     /** Effective target prior of the fit's weighted cross-entropy (0.5: Brümmer's Cllr). */
     effectivePrior: z.number().gt(0).lt(1).optional(),
     /**
-     * Where the dev trials came from: folders, how trials were formed, when, and the sha256 of the
-     * ONNX file that scored them (a calibration is only valid for those exact weights).
+     * Where the dev trials came from: folders, how trials were formed, when, the sha256 of the
+     * ONNX file that scored them (a calibration is only valid for those exact weights), and the
+     * score scale it was fitted on (absent: cosines).
      */
     data: z
-      .object({ sets: z.array(z.string()), protocol: z.string(), createdAt: z.string(), modelSha256: z.string().regex(/^[0-9a-f]{64}$/).optional() })
+      .object({
+        sets: z.array(z.string()),
+        protocol: z.string(),
+        createdAt: z.string(),
+        modelSha256: sha256Schema.optional(),
+        scoreNormalisation: scoreScaleRecordSchema.optional(),
+      })
       .strict()
       .optional(),
   })
@@ -90,6 +116,52 @@ const calibrationSchema = z
 
 export type ModelCalibration = z.infer<typeof calibrationSchema>;
 export type ChannelCalibration = z.infer<typeof channelCalibrationSchema>;
+
+/**
+ * One impostor cohort file (src/model/cohort-file.ts): a file name beside the manifest, its sha256
+ * and row count, and where its embeddings came from (written by `voice-passport cohort`).
+ */
+const cohortFileSchema = z
+  .object({
+    file: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a file name in the manifest\'s folder (letters, digits, ".", "_", "-"; no folders)'),
+    sha256: sha256Schema,
+    /** Rows of the file: one embedding per cohort speaker. */
+    speakers: z.number().int().min(1).max(1_000_000),
+    source: z
+      .object({
+        folder: z.string(),
+        utterancesPerSpeaker: z.number().int().min(1),
+        seconds: z.number().positive(),
+        channel: z.enum(['wideband', 'telephone']),
+        law: z.enum(['mulaw', 'alaw']),
+        createdAt: z.string(),
+        /** The ONNX file that made the embeddings: a cohort is only valid for those exact weights. */
+        modelSha256: sha256Schema,
+        description: z.string(),
+      })
+      .strict()
+      .partial()
+      .optional(),
+  })
+  .strict();
+
+/**
+ * Adaptive symmetric score normalisation (src/scoring/as-norm.ts). When enabled, the comparison
+ * score is the AS-norm score of the cosine against the cohort (telephone audio: the telephone
+ * cohort when present, else the wideband one), and calibration, operating table and policy
+ * thresholds are on that scale. Disabled (or absent): the comparison score is the cosine.
+ */
+const scoreNormalisationSchema = z
+  .object({
+    method: z.literal('as-norm'),
+    enabled: z.boolean(),
+    topK: z.number().int().min(1).max(1_000_000),
+    cohorts: z.object({ wideband: cohortFileSchema, telephone: cohortFileSchema.optional() }).strict(),
+  })
+  .strict();
+
+export type ScoreNormalisation = z.infer<typeof scoreNormalisationSchema>;
+export type CohortFile = z.infer<typeof cohortFileSchema>;
 
 export const manifestSchema = z
   .object({
@@ -116,6 +188,7 @@ export const manifestSchema = z
     /** Fewest feature frames the network accepts (shorter speech is padded by repetition). */
     minFrames: z.number().int().min(1).default(20),
     calibration: calibrationSchema.optional(),
+    scoreNormalisation: scoreNormalisationSchema.optional(),
     source: z
       .object({ url: z.string().optional(), licence: z.string().optional(), citation: z.string().optional() })
       .strict()
@@ -130,6 +203,40 @@ export interface LoadedManifest extends ModelManifest {
   modelPath: string;
   /** Front-end options with torchaudio defaults filled in. */
   fbank: FbankOptions;
+  /** The checked cohort files of `scoreNormalisation` (enabled or not); absent without it. */
+  cohorts?: { wideband: LoadedCohort; telephone?: LoadedCohort };
+}
+
+type Channel = 'wideband' | 'telephone';
+
+/** The cohort a channel uses: telephone's own when present, else wideband's (as calibrationFor). */
+export function cohortFileFor(normalisation: ScoreNormalisation, channel: Channel): { channel: Channel; cohort: CohortFile } {
+  const telephone = normalisation.cohorts.telephone;
+  return channel === 'telephone' && telephone !== undefined ? { channel: 'telephone', cohort: telephone } : { channel: 'wideband', cohort: normalisation.cohorts.wideband };
+}
+
+/**
+ * The comparison-score scale of a channel: cosines, or AS-norm with the manifest's top-K and that
+ * channel's cohort. `asNorm` overrides the manifest's `enabled` (eval's --score-normalisation).
+ */
+export function scoreScaleOf(manifest: Pick<ModelManifest, 'scoreNormalisation'>, channel: Channel, asNorm: boolean = manifest.scoreNormalisation?.enabled ?? false): ScoreScaleRecord {
+  const sn = manifest.scoreNormalisation;
+  if (!asNorm || sn === undefined) return { method: 'none' };
+  return { method: 'as-norm', topK: sn.topK, cohortSha256: cohortFileFor(sn, channel).cohort.sha256 };
+}
+
+export function sameScoreScale(a: ScoreScaleRecord, b: ScoreScaleRecord): boolean {
+  if (a.method === 'none' || b.method === 'none') return a.method === b.method;
+  return a.topK === b.topK && a.cohortSha256 === b.cohortSha256;
+}
+
+export function describeScoreScale(r: ScoreScaleRecord): string {
+  return r.method === 'none' ? 'cosine scores (no score normalisation)' : `AS-norm scores (top-${r.topK}, cohort sha256 ${r.cohortSha256})`;
+}
+
+/** The scale a calibration block was fitted on: recorded, or cosines when not recorded. */
+export function calibrationScale(c: ChannelCalibration): ScoreScaleRecord {
+  return c.data?.scoreNormalisation ?? { method: 'none' };
 }
 
 export async function sha256OfFile(file: string): Promise<string> {
@@ -175,6 +282,31 @@ export async function loadManifest(modelsDir: string, id: string): Promise<Loade
       );
     }
   }
+  // A cohort made with other weights holds embeddings of another space: its statistics mean nothing.
+  for (const channel of ['wideband', 'telephone'] as const) {
+    const made = manifest.scoreNormalisation?.cohorts[channel]?.source?.modelSha256;
+    if (made !== undefined && made !== manifest.sha256) {
+      throw new VoicePassportError(
+        'model-invalid',
+        `manifest ${manifestPath}: the ${channel} cohort was made with model file sha256 ${made}, not this manifest's ${manifest.sha256}; make it again (voice-passport cohort --write)`,
+      );
+    }
+  }
+  // Thresholds measured on one score scale decide nonsense on another (a cosine of 0.6 is not an
+  // AS-norm score of 0.6): the calibration must be on the scale the manifest now compares with.
+  for (const channel of ['wideband', 'telephone'] as const) {
+    const block = manifest.calibration?.[channel];
+    if (block === undefined) continue;
+    const fitted = calibrationScale(block);
+    const now = scoreScaleOf(manifest, channel);
+    if (!sameScoreScale(fitted, now)) {
+      throw new VoicePassportError(
+        'model-invalid',
+        `manifest ${manifestPath}: the ${channel} calibration was fitted on ${describeScoreScale(fitted)}, but the manifest now compares ${describeScoreScale(now)}; ` +
+          `remove calibration${channel === 'wideband' ? '' : '.telephone'} and recalibrate (voice-passport calibrate --write), or restore scoreNormalisation as it was`,
+      );
+    }
+  }
   if (manifest.id !== id) {
     throw new VoicePassportError('model-invalid', `manifest ${manifestPath} has id "${manifest.id}", expected "${id}"`);
   }
@@ -191,5 +323,13 @@ export async function loadManifest(modelsDir: string, id: string): Promise<Loade
       `model file ${modelPath} has sha256 ${actual}, but manifest "${id}" expects ${manifest.sha256}; refusing to start`,
     );
   }
-  return { ...manifest, modelPath, fbank: { ...torchaudioFbankDefaults, ...manifest.frontEnd } };
+  const loaded: LoadedManifest = { ...manifest, modelPath, fbank: { ...torchaudioFbankDefaults, ...manifest.frontEnd } };
+  const sn = manifest.scoreNormalisation;
+  if (sn !== undefined) {
+    const read = (channel: Channel, c: CohortFile) =>
+      readCohortFile(path.resolve(path.dirname(manifestPath), c.file), { speakers: c.speakers, dim: manifest.embeddingDim, sha256: c.sha256 }, `model "${id}" ${channel} cohort`);
+    const wideband = await read('wideband', sn.cohorts.wideband);
+    loaded.cohorts = sn.cohorts.telephone === undefined ? { wideband } : { wideband, telephone: await read('telephone', sn.cohorts.telephone) };
+  }
+  return loaded;
 }
