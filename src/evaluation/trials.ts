@@ -1,7 +1,9 @@
 /**
  * How verification trials are formed from embedded utterances. Pure: embeddings in, scored
- * trials out. Every score is the cosine of two L2-normalised embeddings (src/scoring/cosine.ts),
- * the service's own raw score.
+ * trials out. By default every score is the cosine of two L2-normalised embeddings
+ * (src/scoring/cosine.ts); eval passes the service's comparison scorer (src/scoring/scorer.ts:
+ * the cosine, or its AS-norm score when the model enables it), so trials are on the scale the
+ * service decides on.
  *
  * Two protocols:
  *  - all pairs: every unordered pair of single utterances; same speaker = target. The protocol
@@ -70,13 +72,25 @@ class TrialBuilder {
   }
 }
 
+/**
+ * How a trial is scored: each embedding is prepared once (unit length; cohort statistics under
+ * AS-norm), then pairs of prepared embeddings are scored.
+ */
+export interface PairScorer<P> {
+  prepare(embedding: Float32Array): P;
+  score(a: P, b: P): number;
+}
+
+/** The cosine of the L2-normalised embeddings. */
+export const cosinePairScorer: PairScorer<Float32Array> = { prepare: l2Normalise, score: dot };
+
 /** Every unordered pair {i, j}, i < j, of the utterances. */
-export function allPairsTrials(utterances: readonly SpeakerEmbedding[]): TrialSet {
-  const units = utterances.map((u) => l2Normalise(u.embedding));
+export function allPairsTrials<P = Float32Array>(utterances: readonly SpeakerEmbedding[], scorer: PairScorer<P> = cosinePairScorer as unknown as PairScorer<P>): TrialSet {
+  const prepared = utterances.map((u) => scorer.prepare(u.embedding));
   const out = new TrialBuilder();
   for (let i = 0; i < utterances.length; i++) {
     for (let j = i + 1; j < utterances.length; j++) {
-      out.add(dot(units[i] as Float32Array, units[j] as Float32Array), (utterances[i] as SpeakerEmbedding).speaker, (utterances[j] as SpeakerEmbedding).speaker);
+      out.add(scorer.score(prepared[i] as P, prepared[j] as P), (utterances[i] as SpeakerEmbedding).speaker, (utterances[j] as SpeakerEmbedding).speaker);
     }
   }
   return out.build();
@@ -125,14 +139,14 @@ export interface TestItem extends SpeakerEmbedding {
  * Every voiceprint against every test item, except items that are part of that voiceprint's
  * enrolment. Same speaker = target.
  */
-export function enrolmentTrials(voiceprints: readonly SpeakerEmbedding[], tests: readonly TestItem[]): TrialSet {
-  const units = tests.map((t) => l2Normalise(t.embedding));
+export function enrolmentTrials<P = Float32Array>(voiceprints: readonly SpeakerEmbedding[], tests: readonly TestItem[], scorer: PairScorer<P> = cosinePairScorer as unknown as PairScorer<P>): TrialSet {
+  const prepared = tests.map((t) => scorer.prepare(t.embedding));
   const out = new TrialBuilder();
   for (const v of voiceprints) {
-    const unit = l2Normalise(v.embedding);
+    const enrolment = scorer.prepare(v.embedding);
     tests.forEach((t, j) => {
       if (t.enrolledIn === v.speaker) return;
-      out.add(dot(unit, units[j] as Float32Array), v.speaker, t.speaker);
+      out.add(scorer.score(enrolment, prepared[j] as P), v.speaker, t.speaker);
     });
   }
   return out.build();
