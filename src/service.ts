@@ -12,6 +12,7 @@ import { bootstrapApiKeys } from './passport/api-keys.js';
 import { ConsentNotices, defaultConsentNoticesDir } from './passport/consent-notices.js';
 import { createPassportContext } from './passport/context.js';
 import { purgeExpiredVoiceprints } from './passport/retention.js';
+import { Scorer } from './scoring/scorer.js';
 import { openStore, type Store } from './store/index.js';
 
 export interface RunningService {
@@ -43,7 +44,8 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     store.close();
     throw e;
   }
-  logger.info({ model: config.modelId, workers: config.workers, calibrated: engine.manifest.calibration !== undefined }, 'model loaded');
+  const scorer = Scorer.fromManifest(engine.manifest);
+  logger.info({ model: config.modelId, workers: config.workers, calibrated: engine.manifest.calibration !== undefined, scoreNormalisation: scorer.scale === 'as-norm' ? 'as-norm' : 'none' }, 'model loaded');
 
   let retentionTimer: NodeJS.Timeout | undefined;
   try {
@@ -55,6 +57,8 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       enrolment: { requiredSeconds: config.enrolMinSeconds, requiredSamples: config.enrolMinSamples },
       // Calibrated LLR scores and policies set by false match rate when the manifest has a calibration.
       calibration: engine.manifest.calibration,
+      // AS-norm comparison scores when the manifest enables scoreNormalisation (the calibration is then fitted on them).
+      scorer,
     });
 
     const initial = bootstrapApiKeys(store, config.dataDir);

@@ -119,13 +119,22 @@ const schemas: Record<string, Schema> = {
       score: nullable(
         num({
           description:
-            'On the scale scoreScale names. "llr" (the model has a calibration): the natural-log likelihood ratio llr = a·cosine + b of the model manifest, for the channel of the audio; > 0 favours the same speaker, ln 10 ≈ 2.3 is 10:1 odds. "cosine": the cosine similarity, -1 to 1. Accept when score >= threshold. Null when nothing was scored.',
+            'On the scale scoreScale names. "llr" (the model has a calibration): the natural-log likelihood ratio llr = a·s + b of the model manifest, for the channel of the audio, where s is the comparison score (the cosine, or the AS-norm score when the manifest enables score normalisation); > 0 favours the same speaker, ln 10 ≈ 2.3 is 10:1 odds. "cosine": the cosine similarity, -1 to 1. "as-norm": the AS-norm score (uncalibrated). Accept when score >= threshold. Null when nothing was scored.',
         }),
       ),
       rawScore: nullable(num({ description: 'The cosine similarity of the embeddings, -1 to 1.' })),
-      scoreScale: str({ enum: ['llr', 'cosine'] }),
+      normalisedScore: nullable(
+        num({
+          description:
+            'The AS-norm score of rawScore against the model\'s impostor cohort (adaptive symmetric score normalisation) when the model enables it: then it is the comparison score that decides. Null when normalisation is off or nothing was scored. Present only when the model manifest has scoreNormalisation (on or off).',
+        }),
+      ),
+      scoreScale: str({ enum: ['llr', 'cosine', 'as-norm'] }),
       threshold: num({ description: "The policy's threshold on the score's scale." }),
-      rawThreshold: num({ description: 'The same threshold on the cosine. Decisions compare rawScore >= rawThreshold (the LLR is a strictly increasing function of the cosine, so both scales accept the same calls).' }),
+      rawThreshold: num({
+        description:
+          'The same threshold on the comparison scale (the cosine, or the AS-norm score when the model enables it). Decisions compare comparison score >= rawThreshold, i.e. normalisedScore when it is a number, else rawScore (the LLR is a strictly increasing function of the comparison score, so both scales accept the same calls).',
+      }),
       channel: nullable(
         str({ enum: ['wideband', 'telephone'], description: 'Audio at 8 kHz or less is scored as telephone (its own calibration and thresholds when the model has them). Null when no audio was analysed.' }),
       ),
@@ -135,7 +144,7 @@ const schemas: Record<string, Schema> = {
       retryAfterSeconds: int({ description: '"locked" while throttled (also the Retry-After header).' }),
       additionalSpeechSecondsNeeded: num({ description: '"inconclusive" for lack of speech: seconds of speech still needed.' }),
     },
-    ['retryAfterSeconds', 'additionalSpeechSecondsNeeded'],
+    ['normalisedScore', 'retryAfterSeconds', 'additionalSpeechSecondsNeeded'],
   ),
   Attempts: obj({ consecutiveRejects: int(), locked: bool(), retryAfterSeconds: nullable(int()), disabled: bool() }),
   VoiceprintSummary: obj({ sampleCount: int(), netSpeechSeconds: num(), createdAt: time() }),
@@ -220,7 +229,12 @@ const schemas: Record<string, Schema> = {
         description:
           'Target false match rate, e.g. 0.01. The threshold is derived per channel from the calibration data of the running model (the lowest threshold whose measured FMR is at most the target). Needs a calibrated model (400 otherwise).',
       }),
-      threshold: num({ minimum: -1, maximum: 1, description: 'Explicit threshold on the raw cosine: accept when cosine >= threshold.' }),
+      threshold: num({
+        minimum: -100,
+        maximum: 100,
+        description:
+          'Explicit threshold on the comparison score: accept when score >= threshold. The comparison score is the cosine (a threshold in [-1, 1]; others are refused with 400), or the AS-norm score when the model enables score normalisation ([-100, 100]).',
+      }),
       minNetSpeechSeconds: num({
         minimum: 0.5,
         maximum: 60,
@@ -234,7 +248,7 @@ const schemas: Record<string, Schema> = {
   ),
   PolicyOnChannel: obj({
     calibration: str({ enum: ['wideband', 'telephone'], description: 'The calibration used (telephone falls back to wideband).' }),
-    rawThreshold: num({ description: 'Decides: accept when cosine >= rawThreshold.' }),
+    rawThreshold: num({ description: 'Decides: accept when the comparison score (the cosine, or the AS-norm score when the model enables it) >= rawThreshold.' }),
     llrThreshold: num({ description: 'The same threshold on the LLR scale.' }),
     fmr: nullable(num({ description: 'False match rate on the calibration trials at this threshold.' })),
     fnmr: nullable(num({ description: 'False non-match rate on the calibration trials at this threshold.' })),
@@ -245,7 +259,7 @@ const schemas: Record<string, Schema> = {
   }),
   Policy: obj({
     name: str(),
-    threshold: num({ description: 'Raw cosine threshold that decides for wideband callers now (derived from targetFmr when set).' }),
+    threshold: num({ description: 'Threshold on the comparison score (the cosine, or the AS-norm score when the model enables it) that decides for wideband callers now (derived from targetFmr when set).' }),
     minNetSpeechSeconds: num(),
     description: str(),
     targetFmr: nullable(num()),
@@ -262,7 +276,7 @@ const schemas: Record<string, Schema> = {
   CalibrationChannel: obj({ a: num({ exclusiveMinimum: 0 }), b: num(), targetTrials: nullable(int()), nonTargetTrials: nullable(int()), operatingTable: bool() }),
   PoliciesResponse: obj({
     policies: arr(ref('Policy')),
-    scoreScale: str({ enum: ['llr', 'cosine'] }),
+    scoreScale: str({ enum: ['llr', 'cosine', 'as-norm'] }),
     explanation: str(),
     calibration: nullable(
       obj({

@@ -7,6 +7,7 @@ import { defaultAttemptLimits, type AttemptLimits } from '../scoring/attempts.js
 import { defaultQualityLimits, type QualityLimits } from '../scoring/decision.js';
 import type { ModelCalibration } from '../model/manifest.js';
 import { defaultPoliciesFor } from '../scoring/policy.js';
+import { Scorer } from '../scoring/scorer.js';
 import type { ConsentNotices } from './consent-notices.js';
 import { rederivePolicyThresholds } from './policies.js';
 import { defaultPolicyName } from './verification.js';
@@ -55,6 +56,12 @@ export interface PassportContext {
    * LLRs and policies can be set by target false match rate. Undefined: cosine scores only.
    */
   calibration: ModelCalibration | undefined;
+  /**
+   * The comparison of a voiceprint with a test embedding (src/scoring/scorer.ts): the cosine, or its
+   * AS-norm score when the manifest enables `scoreNormalisation`. The calibration and the policy
+   * thresholds are on its scale.
+   */
+  scorer: Scorer;
   /** The same clock the store uses, so attempt windows and stored times agree. */
   clock: () => Date;
 }
@@ -67,6 +74,8 @@ export interface PassportOptions {
   attemptLimits?: AttemptLimits;
   qualityLimits?: QualityLimits;
   calibration?: ModelCalibration;
+  /** Default: plain cosines. */
+  scorer?: Scorer;
   clock?: () => Date;
 }
 
@@ -86,6 +95,7 @@ export function createPassportContext(options: PassportOptions): PassportContext
     attemptLimits: options.attemptLimits ?? defaultAttemptLimits,
     qualityLimits: options.qualityLimits ?? defaultQualityLimits,
     calibration: options.calibration,
+    scorer: options.scorer ?? Scorer.cosine,
     clock: options.clock ?? (() => new Date()),
   };
   rederivePolicyThresholds(ctx);

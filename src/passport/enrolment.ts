@@ -12,7 +12,7 @@
  *   detected at verification instead of scoring across models.
  */
 import { isVoicePassportError, VoicePassportError } from '../errors.js';
-import { combineEmbeddings, cosine } from '../scoring/cosine.js';
+import { combineEmbeddings } from '../scoring/cosine.js';
 import type { QualityLimits } from '../scoring/decision.js';
 import { channelOfSampleRate, defaultPolicies, effectiveThreshold } from '../scoring/policy.js';
 import type { Actor, EnrolmentSettings, PassportContext } from './context.js';
@@ -96,9 +96,12 @@ export async function enrol(ctx: PassportContext, actor: Actor, customerId: stri
 
   const embedding = analysis.embedding!;
   const modelId = analysis.modelId;
-  // The same bar as verification on this sample's channel (a target-FMR policy is derived per channel).
+  // The same bar as verification on this sample's channel (a target-FMR policy is derived per channel),
+  // on the same scale: the policy threshold is on the comparison score, which is the cosine unless
+  // the model enables AS-norm (a cosine against an AS-norm threshold would refuse nearly everyone).
   const samePolicy = ctx.store.policies.get(settings.sameSpeakerPolicy) ?? { ...defaultPolicies[0]!, targetFmr: null };
-  const sameSpeakerThreshold = effectiveThreshold(samePolicy, ctx.calibration, channelOfSampleRate(analysis.sampleRate));
+  const channel = channelOfSampleRate(analysis.sampleRate);
+  const sameSpeakerThreshold = effectiveThreshold(samePolicy, ctx.calibration, channel);
 
   // Compute first (above), then write in one synchronous transaction (no await inside).
   return ctx.store.db.transaction((): EnrolmentResponse => {
@@ -115,7 +118,7 @@ export async function enrol(ctx: PassportContext, actor: Actor, customerId: stri
     }
     if (earlier.length > 0) {
       const reference = combineEmbeddings(earlier.map((s) => ({ embedding: s.embedding, weight: s.netSpeechSeconds })));
-      if (cosine(reference, embedding) < sameSpeakerThreshold) {
+      if (ctx.scorer.compare(reference, embedding, channel).score < sameSpeakerThreshold) {
         // We cannot tell which sample is the odd one, so the enrolment starts over rather than
         // risk a voiceprint that mixes two voices.
         const n = voiceprints.discardEnrolmentSamples(pseudonym);

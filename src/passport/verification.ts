@@ -15,7 +15,6 @@
 import { isVoicePassportError, VoicePassportError } from '../errors.js';
 import { gateAttempt, recordOutcome, type AttemptGate } from '../scoring/attempts.js';
 import { applyCalibration } from '../scoring/calibration.js';
-import { cosine } from '../scoring/cosine.js';
 import { decideVerification } from '../scoring/decision.js';
 import { calibrationFor, channelOfSampleRate, effectiveThreshold, policyNameSchema, type ScoreChannel } from '../scoring/policy.js';
 import type { StoredPolicy, VerificationDecision } from '../store/index.js';
@@ -43,16 +42,26 @@ export interface VerificationResponse {
   decision: VerificationDecision;
   reasons: VerificationReason[];
   /**
-   * On the scale `scoreScale` names: the calibrated natural-log likelihood ratio (llr = a·cosine + b,
-   * > 0 favours the same speaker) when the model has a calibration, else the cosine. Null when nothing was scored.
+   * On the scale `scoreScale` names: the calibrated natural-log likelihood ratio (llr = a·s + b of the
+   * comparison score s, > 0 favours the same speaker) when the model has a calibration, else the
+   * comparison score itself: the cosine, or the AS-norm score when the manifest enables it. Null when nothing was scored.
    */
   score: number | null;
   /** The cosine similarity itself, -1 to 1. */
   rawScore: number | null;
-  scoreScale: 'llr' | 'cosine';
+  /**
+   * The AS-norm score of rawScore when the model enables score normalisation (the comparison score);
+   * null when normalisation is off or nothing was scored. Present only when the model's manifest has
+   * `scoreNormalisation` (on or off), so responses of other models are as they were.
+   */
+  normalisedScore?: number | null;
+  scoreScale: 'llr' | 'cosine' | 'as-norm';
   /** The policy threshold on the score's scale: accept when score ≥ threshold. */
   threshold: number;
-  /** The same threshold on the cosine, which is what decides (accept when rawScore ≥ rawThreshold). */
+  /**
+   * The same threshold on the comparison scale, which is what decides: accept when the comparison
+   * score (normalisedScore when it is a number, else rawScore) ≥ rawThreshold.
+   */
   rawThreshold: number;
   /** The channel the audio was scored as (8 kHz or less: telephone); null when no audio was analysed. */
   channel: ScoreChannel | null;
@@ -130,12 +139,14 @@ export async function verify(ctx: PassportContext, actor: Actor, customerId: str
     if (again.kind === 'decided') return record(ctx, actor, pseudonym, policy, modelId, again, analysis.netSpeechSeconds);
 
     const voiceprint = ctx.store.voiceprints.voiceprint(pseudonym)!;
-    const rawScore = analysis.embedding === null ? null : cosine(voiceprint.embedding, analysis.embedding);
     const channel = channelOfSampleRate(analysis.sampleRate);
-    // Decided on the raw cosine against the policy's threshold for this channel (src/scoring/policy.ts).
+    const compared = analysis.embedding === null ? null : ctx.scorer.compare(voiceprint.embedding, analysis.embedding, channel);
+    const rawScore = compared === null ? null : compared.cosine;
+    // Decided on the comparison score (the cosine, or its AS-norm score) against the policy's
+    // threshold for this channel (src/scoring/policy.ts).
     const decision = decideVerification(
       // No embedding means no speech was found: decide as "inconclusive, not enough speech".
-      { score: rawScore ?? Number.NEGATIVE_INFINITY, netSpeechSeconds: rawScore === null ? 0 : analysis.netSpeechSeconds, snrDb: analysis.snrDb, clippedRatio: analysis.clippedRatio },
+      { score: compared?.score ?? Number.NEGATIVE_INFINITY, netSpeechSeconds: compared === null ? 0 : analysis.netSpeechSeconds, snrDb: analysis.snrDb, clippedRatio: analysis.clippedRatio },
       { ...policy, threshold: effectiveThreshold(policy, ctx.calibration, channel) },
       ctx.qualityLimits,
     );
@@ -145,7 +156,7 @@ export async function verify(ctx: PassportContext, actor: Actor, customerId: str
     // Retention runs from the last successful use (GDPR Art. 5(1)(e)): failed attempts, possibly an
     // impostor's, must not keep a voiceprint alive.
     if (decision.decision === 'accept') ctx.store.subjects.touch(pseudonym);
-    const scored: Scored = { decision: decision.decision, reasons: decision.reasons, rawScore, channel };
+    const scored: Scored = { decision: decision.decision, reasons: decision.reasons, rawScore, comparisonScore: compared?.score ?? null, channel };
     if (decision.additionalSpeechSecondsNeeded !== undefined) scored.additionalSpeechSecondsNeeded = decision.additionalSpeechSecondsNeeded;
     return record(ctx, actor, pseudonym, policy, modelId, scored, analysis.netSpeechSeconds);
   });
@@ -155,6 +166,8 @@ interface Scored {
   decision: VerificationDecision;
   reasons: VerificationReason[];
   rawScore?: number | null;
+  /** The score that decided (the cosine, or its AS-norm score). */
+  comparisonScore?: number | null;
   /** Set once audio was analysed. */
   channel?: ScoreChannel;
   retryAfterSeconds?: number;
@@ -164,13 +177,17 @@ interface Scored {
 /** Writes the history row and the audit entry (inside the caller's transaction) and builds the answer. */
 function record(ctx: PassportContext, actor: Actor, pseudonym: string, policy: StoredPolicy, modelId: string, d: Scored, netSpeechSeconds: number | null): VerificationResponse {
   const rawScore = d.rawScore ?? null;
+  const comparisonScore = d.comparisonScore ?? null;
+  const normalised = ctx.scorer.scale === 'as-norm';
+  // Reported only for a model whose manifest has scoreNormalisation: other models answer as before.
+  const normalisedScore = ctx.scorer.declared === null ? undefined : normalised ? comparisonScore : null;
   // Without audio there is no channel; the threshold is then shown as for wideband callers.
   const rawThreshold = effectiveThreshold(policy, ctx.calibration, d.channel ?? 'wideband');
   const calibration = calibrationFor(ctx.calibration, d.channel ?? 'wideband')?.calibration;
-  const onScoreScale = (cos: number) => (calibration === undefined ? cos : applyCalibration(calibration, cos));
-  const score = rawScore === null ? null : onScoreScale(rawScore);
+  const onScoreScale = (s: number) => (calibration === undefined ? s : applyCalibration(calibration, s));
+  const score = comparisonScore === null ? null : onScoreScale(comparisonScore);
   const threshold = onScoreScale(rawThreshold);
-  const scoreScale = calibration === undefined ? 'cosine' : 'llr';
+  const scoreScale = calibration !== undefined ? 'llr' : normalised ? 'as-norm' : 'cosine';
   const rec = ctx.store.verifications.record(pseudonym, {
     policy: policy.name,
     decision: d.decision,
@@ -193,7 +210,8 @@ function record(ctx: PassportContext, actor: Actor, pseudonym: string, policy: S
       reasons: d.reasons,
       score: roundOrNull(score, 4),
       threshold: round(threshold, 4),
-      ...(scoreScale === 'llr' ? { scoreScale, rawScore: roundOrNull(rawScore, 4), rawThreshold: round(rawThreshold, 4) } : {}),
+      ...(scoreScale !== 'cosine' ? { scoreScale, rawScore: roundOrNull(rawScore, 4), rawThreshold: round(rawThreshold, 4) } : {}),
+      ...(normalisedScore === undefined ? {} : { normalisedScore: roundOrNull(normalisedScore, 4) }),
       model: modelId,
     },
   });
@@ -204,6 +222,7 @@ function record(ctx: PassportContext, actor: Actor, pseudonym: string, policy: S
     reasons: d.reasons,
     score,
     rawScore,
+    ...(normalisedScore === undefined ? {} : { normalisedScore }),
     scoreScale,
     threshold,
     rawThreshold,

@@ -8,35 +8,58 @@
  * non-target scores of its dev trials, src/scoring/calibration.ts), per channel, whenever it is
  * used, so a recalibrated model never decides with a threshold derived from older data.
  *
- * Thresholds are compared on the RAW COSINE, always: the operating table is measured on cosines,
- * explicit thresholds are cosines, and the calibrated LLR (a·cosine + b, a > 0) is a strictly
- * increasing function of the cosine, so comparing LLRs would accept exactly the same trials. The
- * API reports the threshold on both scales.
+ * Thresholds are compared on the COMPARISON SCORE (src/scoring/scorer.ts): the cosine of the two
+ * embeddings, or, when the model manifest enables `scoreNormalisation`, the AS-norm score of that
+ * cosine against an impostor cohort (src/scoring/as-norm.ts). The calibration is fitted on that
+ * score (LLR = a·score + b, a > 0), its operating table is measured on it, explicit thresholds are
+ * on it, and the LLR is a strictly increasing function of it, so comparing LLRs would accept exactly
+ * the same trials. "Raw" below means uncalibrated: on the comparison scale. The API reports the
+ * threshold on both scales; its rawScore stays the cosine, and normalisedScore is the AS-norm score.
+ *
+ * Explicit thresholds: a cosine is in [−1, 1]; an AS-norm score is a number of standard deviations
+ * and may exceed that, so the schema takes [−100, 100] and a model that compares cosines refuses
+ * values outside [−1, 1] (policyInputSchemaFor).
  */
 import { z } from 'zod';
 import type { ChannelCalibration, ModelCalibration } from '../model/manifest.js';
 import { applyCalibration, lowestSupportedRate, minSpeechForEer, thresholdForFmr, type OperatingRow } from './calibration.js';
+import type { ComparisonScale } from './scorer.js';
 
 export const policyNameSchema = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'lower-case letters, digits and dashes, 1-32 chars');
 
-/** A policy as an operator sends it: exactly one of targetFmr and threshold. */
-export const policyInputSchema = z
-  .object({
-    name: policyNameSchema,
-    /** Target false match rate in (0, 0.5]: the threshold is derived from the calibration data. */
-    targetFmr: z.number().gt(0).max(0.5).optional(),
-    /** Explicit decision threshold on the raw cosine: accept when cosine ≥ threshold. */
-    threshold: z.number().min(-1).max(1).optional(),
-    /** Least net speech (seconds, after voice activity detection) for a decision; derived when omitted. */
-    minNetSpeechSeconds: z.number().min(0.5).max(60).optional(),
-    description: z.string().max(200).default(''),
-  })
-  .strict()
-  .refine((p) => (p.targetFmr === undefined) !== (p.threshold === undefined), 'set either targetFmr or threshold (exactly one)');
+/** The widest explicit threshold accepted (AS-norm scores; a cosine model accepts [−1, 1]). */
+export const POLICY_THRESHOLD_LIMIT = 100;
+
+function policySchemaWithThreshold(threshold: z.ZodNumber) {
+  return z
+    .object({
+      name: policyNameSchema,
+      /** Target false match rate in (0, 0.5]: the threshold is derived from the calibration data. */
+      targetFmr: z.number().gt(0).max(0.5).optional(),
+      /** Explicit decision threshold on the comparison score: accept when score ≥ threshold. */
+      threshold: threshold.optional(),
+      /** Least net speech (seconds, after voice activity detection) for a decision; derived when omitted. */
+      minNetSpeechSeconds: z.number().min(0.5).max(60).optional(),
+      description: z.string().max(200).default(''),
+    })
+    .strict()
+    .refine((p) => (p.targetFmr === undefined) !== (p.threshold === undefined), 'set either targetFmr or threshold (exactly one)');
+}
+
+/** A policy as an operator sends it: exactly one of targetFmr and threshold (in [−100, 100]). */
+export const policyInputSchema = policySchemaWithThreshold(z.number().min(-POLICY_THRESHOLD_LIMIT).max(POLICY_THRESHOLD_LIMIT));
+
+const cosineRangeMessage = `the running model compares cosines: an explicit threshold is in [-1, 1] (only a model with AS-norm enabled takes [-${POLICY_THRESHOLD_LIMIT}, ${POLICY_THRESHOLD_LIMIT}])`;
+const cosinePolicyInputSchema = policySchemaWithThreshold(z.number().min(-1, cosineRangeMessage).max(1, cosineRangeMessage));
+
+/** The policy schema for the running model's comparison scale: cosines take thresholds in [−1, 1]. */
+export function policyInputSchemaFor(scale: ComparisonScale): typeof policyInputSchema {
+  return scale === 'cosine' ? cosinePolicyInputSchema : policyInputSchema;
+}
 
 export type PolicyInput = z.infer<typeof policyInputSchema>;
 
-/** A policy as the decision uses it (src/scoring/decision.ts): threshold on the raw cosine. */
+/** A policy as the decision uses it (src/scoring/decision.ts): threshold on the comparison score. */
 export interface Policy {
   name: string;
   threshold: number;
@@ -45,8 +68,9 @@ export interface Policy {
 }
 
 /**
- * Defaults without a calibration: thresholds on the cosine scale of the bundled model. `high`
- * asks for more speech and a stricter match (use for payments).
+ * Defaults without a calibration: cosine thresholds (a model with AS-norm enabled should be
+ * calibrated: these figures are then read on its AS-norm scale). `high` asks for more speech and a
+ * stricter match (use for payments).
  */
 export const defaultPolicies: readonly Policy[] = [
   { name: 'standard', threshold: 0.5, minNetSpeechSeconds: 3, description: 'Caller authentication for account information.' },
@@ -87,7 +111,7 @@ export function canDeriveThresholds(c: ChannelCalibration): c is ChannelCalibrat
 export interface ThresholdOnChannel {
   /** The calibration used (telephone falls back to wideband). */
   calibration: ScoreChannel;
-  /** Decides: accept when cosine ≥ rawThreshold. */
+  /** Decides: accept when the comparison score (cosine, or AS-norm score) ≥ rawThreshold. */
   rawThreshold: number;
   /** The same threshold on the LLR scale: a·rawThreshold + b. */
   llrThreshold: number;

@@ -13,6 +13,7 @@ import { createMetrics, timedEmbedder, type Metrics } from '../../src/observabil
 import { createKey } from '../../src/passport/api-keys.js';
 import { ConsentNotices, defaultConsentNoticesDir } from '../../src/passport/consent-notices.js';
 import { createPassportContext, type EnrolmentSettings, type PassportContext } from '../../src/passport/context.js';
+import type { Scorer } from '../../src/scoring/scorer.js';
 import type { ApiKeyRole, Store } from '../../src/store/index.js';
 import { movableClock, openTestStore, removeDir, tempDataDir, type MovableClock } from '../store/helpers.js';
 import { FakeEmbedder, toneWav } from '../passport/fakes.js';
@@ -42,6 +43,8 @@ export interface HarnessOptions {
   maxAudioSeconds?: number;
   /** The running model's calibration (its manifest's `calibration`); none by default. */
   calibration?: ModelCalibration;
+  /** The running model's comparison (src/scoring/scorer.ts); plain cosines by default. */
+  scorer?: Scorer;
 }
 
 export function createHarness(options: HarnessOptions = {}): Harness {
@@ -71,6 +74,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
       clock,
       enrolment: { requiredSeconds: 8, requiredSamples: 2, ...options.enrolment },
       ...(options.calibration ? { calibration: options.calibration } : {}),
+      ...(options.scorer ? { scorer: options.scorer } : {}),
     });
     const app = buildApp({
       logger,
