@@ -13,25 +13,31 @@ import {
   canDeriveThresholds,
   derivedMinNetSpeech,
   effectiveThreshold,
-  policyInputSchema,
+  policyInputSchemaFor,
   thresholdOnChannel,
   type ScoreChannel,
   type ThresholdOnChannel,
 } from '../scoring/policy.js';
+import type { ComparisonScale } from '../scoring/scorer.js';
 import type { StoredPolicy } from '../store/index.js';
 import type { Actor, PassportContext } from './context.js';
 import { defaultPolicyName } from './verification.js';
 
-export const replacePoliciesSchema = z
-  .object({
-    policies: z
-      .array(policyInputSchema)
-      .min(1)
-      .max(32)
-      .refine((ps) => new Set(ps.map((p) => p.name)).size === ps.length, 'policy names must be unique')
-      .refine((ps) => ps.some((p) => p.name === defaultPolicyName), `the default policy "${defaultPolicyName}" must stay`),
-  })
-  .strict();
+/** The PUT body for the running model's comparison scale (a cosine model takes thresholds in [-1, 1]). */
+export function replacePoliciesSchemaFor(scale: ComparisonScale) {
+  return z
+    .object({
+      policies: z
+        .array(policyInputSchemaFor(scale))
+        .min(1)
+        .max(32)
+        .refine((ps) => new Set(ps.map((p) => p.name)).size === ps.length, 'policy names must be unique')
+        .refine((ps) => ps.some((p) => p.name === defaultPolicyName), `the default policy "${defaultPolicyName}" must stay`),
+    })
+    .strict();
+}
+
+export const replacePoliciesSchema = replacePoliciesSchemaFor('cosine');
 
 export type ReplacePoliciesInput = z.infer<typeof replacePoliciesSchema>;
 
@@ -44,8 +50,8 @@ export interface PolicyView extends StoredPolicy {
 
 export interface PoliciesResponse {
   policies: PolicyView[];
-  /** The scale of verification scores: "llr" with a calibration, else "cosine". */
-  scoreScale: 'llr' | 'cosine';
+  /** The scale of verification scores: "llr" with a calibration, else the comparison score's ("cosine", or "as-norm"). */
+  scoreScale: 'llr' | 'cosine' | 'as-norm';
   /** How scores and thresholds are to be read. */
   explanation: string;
   calibration: CalibrationView | null;
@@ -65,6 +71,12 @@ const explanationLlr =
   'A policy set by targetFmr gets, per channel, the lowest threshold whose false match rate on the calibration trials is at most the target.';
 const explanationCosine =
   'score and rawScore: cosine similarity of speaker embeddings, -1 to 1 (accept when score ≥ threshold). The running model has no calibration: policies need explicit thresholds.';
+const explanationAsNorm = (calibrated: boolean) =>
+  'The running model enables AS-norm: the comparison score is the adaptive symmetric normalisation of the cosine against an impostor cohort (normalisedScore; rawScore stays the cosine), and every threshold is on that scale. ' +
+  (calibrated
+    ? 'score: calibrated natural-log likelihood ratio, llr = a·(AS-norm score) + b (> 0 favours the same speaker). Decisions compare the AS-norm score with the policy threshold (on the LLR scale the same trials clear llrThreshold). ' +
+      'A policy set by targetFmr gets, per channel, the lowest threshold whose false match rate on the calibration trials is at most the target.'
+    : 'score: the AS-norm score (accept when score ≥ threshold). The running model has no calibration: policies need explicit thresholds, in [-100, 100].');
 
 function calibrationView(modelId: string, calibration: ModelCalibration | undefined): CalibrationView | null {
   if (calibration === undefined) return null;
@@ -119,8 +131,8 @@ export function listPolicies(ctx: PassportContext): PoliciesResponse {
   const stored = ctx.store.policies.list();
   return {
     policies: stored.map((p) => policyView(p, calibration)),
-    scoreScale: calibration === undefined ? 'cosine' : 'llr',
-    explanation: calibration === undefined ? explanationCosine : explanationLlr,
+    scoreScale: calibration !== undefined ? 'llr' : ctx.scorer.scale,
+    explanation: ctx.scorer.scale === 'as-norm' ? explanationAsNorm(calibration !== undefined) : calibration === undefined ? explanationCosine : explanationLlr,
     calibration: calibrationView(modelId, calibration),
     warnings: stored.flatMap((p) => policyWarnings(p, modelId, calibration)),
   };

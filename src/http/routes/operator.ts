@@ -2,7 +2,7 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { listAudit, auditQuerySchema } from '../../passport/audit.js';
-import { listPolicies, replacePolicies, replacePoliciesSchema } from '../../passport/policies.js';
+import { listPolicies, replacePolicies, replacePoliciesSchemaFor } from '../../passport/policies.js';
 import { operatorStats, statsQuerySchema } from '../../passport/stats.js';
 import { resetLockout } from '../../passport/subjects.js';
 import type { ApiDeps } from '../api.js';
@@ -36,7 +36,8 @@ export function operatorRoutes(deps: ApiDeps): RouteSpec[] {
         jsonBody,
         (req, res) => {
           parseOrThrow(noQuery, req.query, 'query');
-          res.json(replacePolicies(ctx, actorOf(res), parseOrThrow(replacePoliciesSchema, req.body, 'body')));
+          // Explicit thresholds are on the running model's comparison scale: a cosine model refuses values outside [-1, 1].
+          res.json(replacePolicies(ctx, actorOf(res), parseOrThrow(replacePoliciesSchemaFor(ctx.scorer.scale), req.body, 'body')));
         },
       ],
     },
