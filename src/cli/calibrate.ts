@@ -4,8 +4,10 @@
  * more dev folders, pools their trials, and fits what the service needs to turn cosines into
  * decisions an operator can reason about (src/scoring/calibration.ts):
  *
- *  - the logistic map llr = a·cosine + b (prior-weighted cross-entropy, effective prior 0.5 unless
- *    --prior), with Cllr before and after;
+ *  - the logistic map llr = a·score + b (prior-weighted cross-entropy, effective prior 0.5 unless
+ *    --prior), with Cllr before and after, where the score is eval's: the service's comparison score
+ *    (the cosine, or the AS-norm score when the manifest enables scoreNormalisation; the calibration
+ *    records which, and loadManifest refuses it on another scale);
  *  - the operating table (threshold, FMR, FNMR) from the pooled non-target and target scores, from
  *    which policies derive thresholds for a target FMR, and the trial counts behind it;
  *  - the EER by test duration (pooled over the folders), from which policies take their minimum
@@ -23,7 +25,7 @@ import type { Config } from '../config.js';
 import { VoicePassportError } from '../errors.js';
 import { equalErrorRate, operatingPoints, sortTrials, type TrialScores } from '../evaluation/metrics.js';
 import { splitScores } from '../evaluation/trials.js';
-import { loadManifest, manifestSchema, type ChannelCalibration, type ModelCalibration } from '../model/manifest.js';
+import { calibrationScale, loadManifest, manifestSchema, sameScoreScale, scoreScaleOf, type ChannelCalibration, type ModelCalibration, type ScoreScaleRecord } from '../model/manifest.js';
 import { applyCalibration, cllr, defaultEffectivePrior, fitLogisticCalibration, operatingTable, thresholdForFmr } from '../scoring/calibration.js';
 import { calibratedDefaultTargets, derivedMinNetSpeech, type ScoreChannel } from '../scoring/policy.js';
 import { evalCommand, evalTrialOptions, type EvalTrials } from './eval.js';
@@ -107,6 +109,8 @@ export interface CalibrationFit {
  * in, the manifest block out. Throws VoicePassportError when the trials cannot be calibrated.
  */
 export function calibrateChannel(runs: readonly EvalTrials[], options: { prior: number; sets: string[]; now: Date; modelSha256?: string }): CalibrationFit {
+  const scale: ScoreScaleRecord = runs[0]?.scale ?? { method: 'none' };
+  if (runs.some((r) => !sameScoreScale(r.scale ?? { method: 'none' }, scale))) throw new VoicePassportError('internal', 'the folders were scored on different score scales');
   const perRun = runs.map((r) => splitScores(r.main));
   const pooled = poolScores(perRun);
   let fit;
@@ -144,6 +148,8 @@ export function calibrateChannel(runs: readonly EvalTrials[], options: { prior: 
       protocol: `${runs[0]?.channel ?? 'wideband'}; ${runs[0]?.description ?? ''}`,
       createdAt: options.now.toISOString(),
       ...(options.modelSha256 === undefined ? {} : { modelSha256: options.modelSha256 }),
+      // Cosine calibrations record nothing (absent means cosines); AS-norm ones their top-K and cohort.
+      ...(scale.method === 'none' ? {} : { scoreNormalisation: scale }),
     },
   };
   const defaultPolicies = calibratedDefaultTargets.map(({ name, targetFmr }) => {
@@ -183,6 +189,10 @@ export async function writeCalibration(modelsDir: string, id: string, channel: S
   if (!checked.success) {
     throw new VoicePassportError('internal', `the calibrated manifest would be invalid: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
+  // The trials were scored on the manifest's scale when calibrate started; it must still be that one.
+  if (!sameScoreScale(calibrationScale(block), scoreScaleOf(checked.data, channel))) {
+    throw new VoicePassportError('validation-failed', `the scoreNormalisation of model "${id}" changed while calibrating; run calibrate again`);
+  }
   const temp = `${file}.${randomUUID()}.tmp`;
   try {
     await writeFile(temp, `${JSON.stringify(json, null, 2)}\n`, { flag: 'wx' });
@@ -208,13 +218,15 @@ export async function calibrateCommand(argv: string[], config: Readonly<Config>,
   const minSpeech = Object.fromEntries(
     calibratedDefaultTargets.map(({ name, targetFmr }) => [name, derivedMinNetSpeech(targetFmr, { method: 'logistic', wideband: block }).seconds]),
   );
+  const asNorm = calibrationScale(block).method === 'as-norm';
   const report = {
     command: 'calibrate',
     model: opts.modelId,
     channel: opts.channel,
     folders: opts.folders,
+    ...(asNorm ? { scoreNormalisation: calibrationScale(block) } : {}),
     perFolder: runs.map((r, i) => ({ folder: opts.folders[i], speakers: r.speakers, ...perFolder[i]! })),
-    calibration: { a: block.a, b: block.b, effectivePrior: opts.prior, scale: 'natural-log likelihood ratio: llr = a·cosine + b' },
+    calibration: { a: block.a, b: block.b, effectivePrior: opts.prior, scale: asNorm ? 'natural-log likelihood ratio: llr = a·(AS-norm score) + b' : 'natural-log likelihood ratio: llr = a·cosine + b' },
     trials: block.trials,
     cllr: block.cllr,
     eer: block.eer,
@@ -228,7 +240,7 @@ export async function calibrateCommand(argv: string[], config: Readonly<Config>,
   process.stderr.write(
     `| calibrate ${opts.channel} ${opts.modelId} | ${opts.folders.map((f) => path.basename(path.resolve(f))).join('+')} | ${block.trials!.target}/${block.trials!.nonTarget} trials | ` +
       `a ${block.a.toFixed(3)} b ${block.b.toFixed(3)} | Cllr ${block.cllr!.raw.toFixed(3)} → ${block.cllr!.calibrated.toFixed(3)} | EER ${pct(block.eer!)} | ` +
-      `${defaultPolicies.map((p) => `${p.name} FMR ${pct(p.fmr)} FNMR ${pct(p.fnmr)} at cos ≥ ${p.threshold.toFixed(4)}${p.supported ? '' : ' (below 3/N)'}`).join(' | ')} | ${written ? `written to ${written}` : 'not written (--write)'} |\n`,
+      `${defaultPolicies.map((p) => `${p.name} FMR ${pct(p.fmr)} FNMR ${pct(p.fnmr)} at ${asNorm ? 'as-norm' : 'cos'} ≥ ${p.threshold.toFixed(4)}${p.supported ? '' : ' (below 3/N)'}`).join(' | ')} | ${written ? `written to ${written}` : 'not written (--write)'} |\n`,
   );
   return 0;
 }

@@ -1,9 +1,13 @@
 /**
  * `voice-passport eval <folder>`: the service's own embedding engine over a folder of speakers
  * (one sub-folder each), scored into verification trials, reported as EER (with a 95 % speaker
- * bootstrap interval), minDCF at P_target 0.01, FMR/FNMR at each default policy threshold (rule of
- * three), and EER by test duration. Metric code is in src/evaluation/ (pure); this file only reads
- * files, drives the engine and assembles the report.
+ * bootstrap interval), minDCF at P_target 0.01, FMR/FNMR at each of the running model's default
+ * policy thresholds for the channel evaluated (rule of three), and EER by test duration. Metric code
+ * is in src/evaluation/ (pure); this file only reads files, drives the engine and assembles the report.
+ *
+ * Trials are scored with the service's own comparison (src/scoring/scorer.ts): the cosine, or the
+ * AS-norm score when the model manifest enables it (--score-normalisation none|as-norm overrides
+ * that, to measure whether AS-norm helps on a set).
  *
  * Every utterance goes through the engine ONCE for the main trials, exactly as a caller's audio
  * would: wideband files as the CLI sends them (engineInputForFile), telephone as G.711 bytes of
@@ -33,13 +37,15 @@ import {
   type TrialSet,
 } from '../evaluation/trials.js';
 import { EmbeddingEngine, type AnalyseInput, type AudioAnalysis } from '../model/engine.js';
-import { defaultPolicies } from '../scoring/policy.js';
+import type { ModelCalibration, ScoreScaleRecord } from '../model/manifest.js';
+import { calibrationFor, defaultPoliciesFor, effectiveThreshold } from '../scoring/policy.js';
+import { Scorer, scoreNormalisationModes, type ScoreNormalisationMode } from '../scoring/scorer.js';
 import { audioExtensions, decodeAudioFile, engineInputForFile, expandAudioPaths } from './audio-file.js';
 import { errorShapeOf } from './output.js';
 
 const USAGE =
   'usage: voice-passport eval <folder> [--channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment] ' +
-  '[--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--model ID] [--out report.json] [--plot det.svg]';
+  '[--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--score-normalisation manifest|none|as-norm] [--model ID] [--out report.json] [--plot det.svg]';
 
 /** Test durations of the duration table (issue 4 §1: telephony callers speak briefly). */
 export const DEFAULT_DURATIONS = [2, 3, 5, 10] as const;
@@ -59,6 +65,8 @@ interface EvalOptions {
   modelId: string;
   out: string | null;
   plot: string | null;
+  /** Absent: as the manifest says (`manifest`). */
+  scoreNormalisation?: ScoreNormalisationMode;
 }
 
 interface Speaker {
@@ -110,7 +118,7 @@ export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | '
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: { ...evalTrialOptions, out: { type: 'string' }, plot: { type: 'string' } },
+      options: { ...evalTrialOptions, 'score-normalisation': { type: 'string' }, out: { type: 'string' }, plot: { type: 'string' } },
     });
   } catch (e) {
     throw new VoicePassportError('validation-failed', `${(e as Error).message}\n${USAGE}`);
@@ -135,6 +143,7 @@ export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | '
         : values.durations.split(',').map((d) => positiveSeconds('durations', d.trim()) as number);
     durations = [...new Set(durations)].sort((a, b) => a - b);
   }
+  const scoreNormalisation = oneOf('score-normalisation', values['score-normalisation'], scoreNormalisationModes, 'manifest');
   return {
     folder: positionals[0] as string,
     channel,
@@ -146,6 +155,7 @@ export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | '
     modelId: values.model ?? config.modelId,
     out: values.out ?? null,
     plot: values.plot ?? null,
+    ...(values['score-normalisation'] === undefined ? {} : { scoreNormalisation }),
   };
 }
 
@@ -180,7 +190,7 @@ export async function listSpeakers(folder: string): Promise<{ speakers: Speaker[
 }
 
 /** Runs `fn` over the items with at most `limit` in flight; results in input order. */
-async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>, onDone?: (done: number) => void): Promise<R[]> {
+export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>, onDone?: (done: number) => void): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   let done = 0;
@@ -194,16 +204,16 @@ async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T
   return results;
 }
 
-function progress(label: string, total: number): (done: number) => void {
+export function progress(label: string, total: number, command = 'eval'): (done: number) => void {
   const step = Math.max(1, Math.ceil(total / 4));
   return (done) => {
-    if (done % step === 0 || done === total) process.stderr.write(`eval: ${label} ${done}/${total}\n`);
+    if (done % step === 0 || done === total) process.stderr.write(`${command}: ${label} ${done}/${total}\n`);
   };
 }
 
-type Outcome<T> = { ok: true; value: T } | { ok: false; file: string; code: string; message: string };
+export type Outcome<T> = { ok: true; value: T } | { ok: false; file: string; code: string; message: string };
 
-async function settle<T>(file: string, p: () => Promise<T>): Promise<Outcome<T>> {
+export async function settle<T>(file: string, p: () => Promise<T>): Promise<Outcome<T>> {
   try {
     return { ok: true, value: await p() };
   } catch (e) {
@@ -237,8 +247,47 @@ export interface EvalTrials {
   speakers: number;
   /** How the main trials were formed (the report's protocol.description). */
   description: string;
+  /** The scale of the scores: cosines, or AS-norm with the top-K and cohort used (recorded with a calibration). */
+  scale?: ScoreScaleRecord;
   main: TrialSet;
   byDuration: { seconds: number; set: TrialSet }[];
+}
+
+/**
+ * The bytes one file gives the engine, as eval sends them: wideband as the CLI sends the file,
+ * telephone through the simulated call (src/evaluation/channel.ts). With `firstSeconds`, only the
+ * start of the recording (decoded, cut, then through the channel).
+ */
+export async function engineAudioForFile(file: string, opts: { channel: Channel; law: G711Law; maxSeconds: number; firstSeconds?: number }): Promise<EngineAudio> {
+  if (opts.firstSeconds === undefined) {
+    return opts.channel === 'telephone' ? telephoneInput(await decodeAudioFile(file, opts.maxSeconds), opts.law) : engineInputForFile(file, opts.maxSeconds);
+  }
+  const audio = await decodeAudioFile(file, opts.maxSeconds);
+  const cut = { sampleRate: audio.sampleRate, samples: audio.samples.subarray(0, Math.max(1, Math.round(opts.firstSeconds * audio.sampleRate))) };
+  return channelInput(cut, opts.channel, opts.law);
+}
+
+/**
+ * The policies eval reports: the running model's default policies (set by target FMR when its
+ * calibration has an operating table, else the uncalibrated defaults), each with the threshold that
+ * decides for the channel evaluated. `calibration` is the manifest's, or undefined when the scores
+ * are on another scale than the one it was fitted on (--score-normalisation other than the manifest's).
+ */
+export function evalPolicies(calibration: ModelCalibration | undefined, channel: Channel): { name: string; targetFmr: number | null; threshold: number; calibration: Channel | null }[] {
+  return defaultPoliciesFor(calibration).map((p) => ({
+    name: p.name,
+    targetFmr: p.targetFmr,
+    threshold: effectiveThreshold(p, calibration, channel),
+    calibration: p.targetFmr === null ? null : (calibrationFor(calibration, channel)?.channel ?? null),
+  }));
+}
+
+const fmtThreshold = (t: number) => String(Number(t.toPrecision(4)));
+const fmtPercent = (r: number) => `${Number((r * 100).toPrecision(3))} %`;
+
+/** How a policy row is labelled in the summary line and the DET plot. */
+function policyLabel(p: { name: string; targetFmr: number | null; threshold: number }): string {
+  return p.targetFmr === null ? `${p.name}≥${p.threshold}` : `${p.name} (FMR target ${fmtPercent(p.targetFmr)})≥${fmtThreshold(p.threshold)}`;
 }
 
 export async function evalCommand(argv: string[], config: Readonly<Config>, sink?: (trials: EvalTrials) => void): Promise<number> {
@@ -257,8 +306,19 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
   });
   const lanes = Math.max(1, config.workers) * 2;
   try {
-    const inputFor = async (file: string): Promise<EngineAudio> =>
-      opts.channel === 'telephone' ? telephoneInput(await decodeAudioFile(file, maxSeconds), opts.law) : engineInputForFile(file, maxSeconds);
+    const mode = opts.scoreNormalisation ?? 'manifest';
+    let scorer: Scorer;
+    try {
+      scorer = Scorer.fromManifest(engine.manifest, mode);
+    } catch (e) {
+      throw new VoicePassportError('validation-failed', `--score-normalisation as-norm: ${(e as Error).message}`);
+    }
+    // The calibration (and so the policies' thresholds) holds only on the scale it was fitted on:
+    // the manifest's own. Scores on another scale get the uncalibrated default policies.
+    const manifestScale = Scorer.fromManifest(engine.manifest).scale;
+    const calibration = scorer.scale === manifestScale ? engine.manifest.calibration : undefined;
+    const pairs = scorer.trialScorer(opts.channel);
+    const inputFor = (file: string): Promise<EngineAudio> => engineAudioForFile(file, { channel: opts.channel, law: opts.law, maxSeconds });
 
     // --- every utterance, once ---
     const jobs = speakers.flatMap((s, speaker) => s.files.map((file) => ({ speaker, file })));
@@ -295,7 +355,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     if (opts.trials === 'all-pairs') {
       const pool = utterances.filter(passesTestFilter);
       excluded = utterances.length - pool.length;
-      main = allPairsTrials(pool);
+      main = allPairsTrials(pool, pairs);
       description =
         'all pairs: every unordered pair of single utterances, one utterance each side, cosine of the two embeddings; same speaker = target, different = non-target (the protocol of ../shared/models/reference/README.md)' +
         (opts.testSeconds === null ? '' : `; only utterances with at least ${opts.testSeconds} s of speech take part`);
@@ -319,7 +379,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         }
         tests.push({ speaker: u.speaker, embedding: u.embedding, enrolledIn: inEnrolment.has(u) ? u.speaker : null });
       }
-      main = enrolmentTrials(enrolled, tests);
+      main = enrolmentTrials(enrolled, tests, pairs);
       description =
         `enrolment: per speaker, a voiceprint from its first utterances in file-name order until they hold at least ${enrolSeconds} s of speech (embeddings averaged, weighted by speech: the service's own rule), ` +
         "tested against each of that speaker's remaining utterances (target) and every utterance of every other speaker (non-target); an utterance is never tested against an enrolment it is part of; speakers without enough speech to enrol and keep one utterance to test are not enrolled, their utterances still serve as non-target tests" +
@@ -333,7 +393,20 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       );
     }
     const { summary, points } = summariseTrials(mainIndexed.set, mainIndexed.speakers);
-    const policies = policyRates(main, defaultPolicies);
+    const policyList = evalPolicies(calibration, opts.channel);
+    const policies = policyRates(main, policyList).map((r, i) => {
+      const p = policyList[i]!;
+      const { policy, ...rest } = r;
+      return {
+        policy,
+        targetFmr: p.targetFmr,
+        thresholdFrom:
+          p.targetFmr === null
+            ? `the uncalibrated default threshold${calibration === undefined && engine.manifest.calibration !== undefined ? " (the manifest's calibration is on another score scale than these trials)" : ''}`
+            : `the ${p.calibration} calibration's operating table: the lowest threshold whose FMR on its trials is at most ${p.targetFmr}`,
+        ...rest,
+      };
+    });
 
     // --- EER by test duration: segments cut to exactly d seconds of speech, embedded again ---
     const durationRows: DurationRow[] = [];
@@ -367,10 +440,11 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       const row: DurationRow = { seconds, segments: segments.length, droppedSegments: groups.length - segments.length, summary: null };
       const set =
         opts.trials === 'all-pairs'
-          ? allPairsTrials(segments)
+          ? allPairsTrials(segments, pairs)
           : enrolmentTrials(
               enrolled,
               segments.map((s) => ({ ...s, enrolledIn: null })),
+              pairs,
             );
       durationSets.push({ seconds, set });
       const indexed = reindexSpeakers(set);
@@ -382,23 +456,34 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       durationRows.push(row);
     }
     if (sink !== undefined) {
-      sink({ model: engine.modelId, channel: opts.channel, speakers: speakers.length, description, main, byDuration: durationSets });
+      sink({ model: engine.modelId, channel: opts.channel, speakers: speakers.length, description, scale: scorer.scaleRecord(opts.channel), main, byDuration: durationSets });
       return 0;
     }
 
     const wallSeconds = (performance.now() - startedAt) / 1000;
+    const normalisation = scorer.describe(opts.channel);
     const report = {
       command: 'eval',
       folder: opts.folder,
       model: engine.modelId,
       channel: opts.channel,
       ...(opts.channel === 'telephone' ? { law: opts.law } : {}),
+      scoreNormalisation: normalisation.scoreNormalisation,
+      asNorm:
+        normalisation.scoreNormalisation === 'as-norm'
+          ? { topK: normalisation.topK, cohortSpeakers: normalisation.cohort.speakers, cohortChannel: normalisation.cohort.channel, cohortFile: normalisation.cohort.file, requested: mode }
+          : null,
       protocol: {
         trials: opts.trials,
         description,
         enrolSeconds: opts.enrolSeconds,
         testSeconds: opts.testSeconds,
-        score: 'cosine of the two L2-normalised embeddings (the API rawScore); accept when score ≥ threshold',
+        score:
+          normalisation.scoreNormalisation === 'as-norm'
+            ? `AS-norm score (the API normalisedScore): ((s − μₑ)/σₑ + (s − μₜ)/σₜ)/2 of the cosine s of the two L2-normalised embeddings, μ and σ the mean and (population) standard deviation of each side's ${normalisation.topK} highest cosines against the ${normalisation.cohort.speakers}-speaker ${normalisation.cohort.channel} cohort (${normalisation.cohort.file}); accept when score ≥ threshold`
+            : 'cosine of the two L2-normalised embeddings (the API rawScore); accept when score ≥ threshold',
+        policies:
+          'the running model\'s default policies for this channel: set by target FMR (threshold from the calibration\'s operating table, as the service derives it) when the manifest has a calibration on this score scale, else the uncalibrated default thresholds; accept when score ≥ threshold',
         channel:
           opts.channel === 'telephone'
             ? `telephone: each recording resampled to 8 kHz, band-limited to 300-3400 Hz and passed through G.711 ${opts.law === 'mulaw' ? 'µ-law' : 'A-law'}, sent to the engine as ${opts.law === 'mulaw' ? 'audio/PCMU' : 'audio/PCMA'} (the service's 8 kHz path)`
@@ -456,17 +541,19 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     if (opts.plot !== null) {
       const scores = splitScores(main);
       const marks = [
-        ...defaultPolicies.map((p) => {
+        ...policyList.map((p) => {
           const c = errorCountsAt(scores, p.threshold);
-          return { label: `${p.name} (≥ ${p.threshold})`, fmr: c.fmr, fnmr: c.fnmr };
+          return { label: p.targetFmr === null ? `${p.name} (≥ ${p.threshold})` : `${p.name} (FMR target ${fmtPercent(p.targetFmr)}, ≥ ${fmtThreshold(p.threshold)})`, fmr: c.fmr, fnmr: c.fnmr };
         }),
         { label: 'minDCF', fmr: summary.minDcf.fmr, fnmr: summary.minDcf.fnmr },
       ];
-      const title = `${path.basename(path.resolve(opts.folder))} · ${opts.channel} · ${opts.trials} · ${engine.modelId}`;
+      const title = `${path.basename(path.resolve(opts.folder))} · ${opts.channel} · ${opts.trials} · ${engine.modelId}${normalisation.scoreNormalisation === 'as-norm' ? ` · AS-norm top-${normalisation.topK}` : ''}`;
       const subtitle = `${summary.speakers} speakers, ${summary.targetTrials} target / ${summary.nonTargetTrials} non-target trials, EER 95 % CI ${(summary.eer.ci95.low * 100).toFixed(2)}–${(summary.eer.ci95.high * 100).toFixed(2)} %`;
       await writeFile(opts.plot, detSvg({ title, subtitle, points, eer: summary.eer.value, marks }));
     }
-    process.stderr.write(`${summaryLine(path.basename(path.resolve(opts.folder)), report.model, opts, report.counts, summary, policies, durationRows, wallSeconds)}\n`);
+    const modelCell = normalisation.scoreNormalisation === 'as-norm' ? `${report.model} as-norm top-${normalisation.topK}/${normalisation.cohort.speakers}` : report.model;
+    const labelled = policies.map((p, i) => ({ ...p, label: policyLabel(policyList[i]!) }));
+    process.stderr.write(`${summaryLine(path.basename(path.resolve(opts.folder)), modelCell, opts, report.counts, summary, labelled, durationRows, wallSeconds)}\n`);
     return 0;
   } finally {
     await engine.close();
@@ -480,7 +567,7 @@ function summaryLine(
   opts: EvalOptions,
   counts: { speakers: number; analysed: number; vadFallbackUtterances: number },
   s: TrialSummary,
-  policies: readonly PolicyRates[],
+  policies: readonly (PolicyRates & { label: string })[],
   durations: readonly DurationRow[],
   wallSeconds: number,
 ): string {
@@ -491,7 +578,7 @@ function summaryLine(
     `${s.targetTrials}/${s.nonTargetTrials} trials`,
     `EER ${pct(s.eer.value)} [${pct(s.eer.ci95.low)}, ${pct(s.eer.ci95.high)}]`,
     `minDCF ${round6(s.minDcf.value).toFixed(3)}`,
-    ...policies.map((p) => `${p.policy}≥${p.threshold} FMR ${p.fmrText} FNMR ${p.fnmrText}`),
+    ...policies.map((p) => `${p.label} FMR ${p.fmrText} FNMR ${p.fnmrText}`),
     `by duration ${durations.length === 0 ? '-' : durations.map((d) => `${d.seconds}s ${d.summary === null ? 'n/a' : `${pct(d.summary.eer.value)} (${d.summary.targetTrials}/${d.summary.nonTargetTrials})`}`).join(', ')}`,
     `${wallSeconds.toFixed(1)} s`,
   ];
