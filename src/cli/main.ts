@@ -6,6 +6,7 @@
 import { loadConfig } from '../config.js';
 import { auditCommand } from './audit.js';
 import { calibrateCommand } from './calibrate.js';
+import { cohortCommand } from './cohort.js';
 import { compareCommand, embedCommand } from './embed.js';
 import { evalCommand } from './eval.js';
 import { featuresCommand } from './features.js';
@@ -26,13 +27,19 @@ commands:
                               cosine similarity of two recordings
   eval <folder> [--channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment]
        [--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--model ID]
-       [--out report.json] [--plot det.svg]
+       [--score-normalisation manifest|none|as-norm] [--out report.json] [--plot det.svg]
                               EER, minDCF, FMR/FNMR per policy, EER by duration over a folder
                               with one sub-folder per speaker
   calibrate <folder>... [--channel wideband|telephone] [--model ID] [--write]
        [--prior P] [eval's --law --trials --enrol-seconds --test-seconds --durations]
-                              fit llr = a·cosine + b, the FMR operating table and the EER by
-                              duration on the eval trials; --write stores them in the manifest
+                              fit llr = a·score + b (cosine, or AS-norm score when enabled), the FMR
+                              operating table and the EER by duration on the eval trials; --write
+                              stores them in the manifest
+  cohort <folder> [--model ID] [--channel wideband|telephone|both] [--law mulaw|alaw]
+       [--per-speaker 3] [--seconds 6] [--top-k 100] [--enable] [--write]
+                              AS-norm impostor cohort: one embedding per speaker sub-folder, written
+                              to <id>.cohort-<channel>.f32; --write adds scoreNormalisation to the
+                              manifest, --enable switches it on
   models list                 installed models (VP_MODELS_DIR) and the published-model catalogue
   models fetch ID [--url URL] [--sha256 HEX] [--trust-on-first-use]
                               download a catalogue model, check its sha256, register it (VP_MODEL=ID)
@@ -64,6 +71,8 @@ export async function runCli(argv: string[]): Promise<number> {
       return evalCommand(rest, loadConfig());
     case 'calibrate':
       return calibrateCommand(rest, loadConfig());
+    case 'cohort':
+      return cohortCommand(rest, loadConfig());
     case 'models':
       return modelsCommand(rest, loadConfig());
     case 'keys':
