@@ -45,7 +45,7 @@ import { errorShapeOf } from './output.js';
 
 const USAGE =
   'usage: voice-passport eval <folder> [--channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment] ' +
-  '[--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--score-normalisation manifest|none|as-norm] [--model ID] [--out report.json] [--plot det.svg]';
+  '[--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--score-normalisation manifest|none|as-norm] [--embed speech|whole] [--model ID] [--out report.json] [--plot det.svg]';
 
 /** Test durations of the duration table (issue 4 §1: telephony callers speak briefly). */
 export const DEFAULT_DURATIONS = [2, 3, 5, 10] as const;
@@ -67,6 +67,11 @@ interface EvalOptions {
   plot: string | null;
   /** Absent: as the manifest says (`manifest`). */
   scoreNormalisation?: ScoreNormalisationMode;
+  /**
+   * What the main trials embed: 'speech' (default, the service path: only the VAD's speech) or
+   * 'whole' (every utterance whole, the reference protocol). Duration rows always use VAD speech.
+   */
+  embed: 'speech' | 'whole';
 }
 
 interface Speaker {
@@ -118,7 +123,7 @@ export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | '
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: { ...evalTrialOptions, 'score-normalisation': { type: 'string' }, out: { type: 'string' }, plot: { type: 'string' } },
+      options: { ...evalTrialOptions, 'score-normalisation': { type: 'string' }, embed: { type: 'string' }, out: { type: 'string' }, plot: { type: 'string' } },
     });
   } catch (e) {
     throw new VoicePassportError('validation-failed', `${(e as Error).message}\n${USAGE}`);
@@ -155,6 +160,7 @@ export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | '
     modelId: values.model ?? config.modelId,
     out: values.out ?? null,
     plot: values.plot ?? null,
+    embed: oneOf('embed', values.embed, ['speech', 'whole'], 'speech'),
     ...(values['score-normalisation'] === undefined ? {} : { scoreNormalisation }),
   };
 }
@@ -327,7 +333,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       lanes,
       (job) =>
         settle(job.file, async () => {
-          const a: AudioAnalysis = await engine.analyse({ ...(await inputFor(job.file)), vadFallback: 'whole' });
+          const a: AudioAnalysis = await engine.analyse({ ...(await inputFor(job.file)), vadFallback: 'whole', embed: opts.embed });
           const vadFallback = a.vadFallbackUsed === true;
           const u: Utterance = {
             speaker: job.speaker,
@@ -488,6 +494,10 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
           opts.channel === 'telephone'
             ? `telephone: each recording resampled to 8 kHz, band-limited to 300-3400 Hz and passed through G.711 ${opts.law === 'mulaw' ? 'µ-law' : 'A-law'}, sent to the engine as ${opts.law === 'mulaw' ? 'audio/PCMU' : 'audio/PCMA'} (the service's 8 kHz path)`
             : 'wideband: each recording at its own sample rate, as the CLI sends it',
+        embed:
+          opts.embed === 'whole'
+            ? 'whole: every utterance of the main trials is embedded whole, silence included, as the reference figures were (--embed whole); net speech is still the VAD\'s; duration rows embed VAD speech'
+            : 'speech: only the VAD\'s speech regions are embedded, as the service does',
         vadFallback: 'utterances in which the VAD finds no speech (or less than one 25 ms frame) are embedded whole and counted in counts.vadFallbackUtterances; they count with their whole duration for --enrol-seconds/--test-seconds and never join duration segments',
         eerDefinition: 'FMR = FNMR on the straight segment between the two operating points where they cross (linear interpolation on the DET step)',
         minDcf: 'min over thresholds of (C_miss·P_target·FNMR + C_fa·(1−P_target)·FMR) / min(C_miss·P_target, C_fa·(1−P_target)), P_target 0.01, C_miss = C_fa = 1 (NIST SRE)',
@@ -573,7 +583,7 @@ function summaryLine(
 ): string {
   const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
   const cells = [
-    `${name} ${opts.channel}${opts.channel === 'telephone' ? `/${opts.law}` : ''} ${opts.trials} ${model}`,
+    `${name} ${opts.channel}${opts.channel === 'telephone' ? `/${opts.law}` : ''} ${opts.trials}${opts.embed === 'whole' ? ' (whole utterances)' : ''} ${model}`,
     `${counts.speakers} spk, ${counts.analysed} utt (${counts.vadFallbackUtterances} whole)`,
     `${s.targetTrials}/${s.nonTargetTrials} trials`,
     `EER ${pct(s.eer.value)} [${pct(s.eer.ci95.low)}, ${pct(s.eer.ci95.high)}]`,

@@ -27,7 +27,14 @@ describe('eval options', () => {
       modelId: 'vp-test-tiny',
       out: null,
       plot: null,
+      embed: 'speech',
     });
+  });
+
+  it('--embed whole embeds every utterance whole (the reference protocol); speech is the service path', () => {
+    expect(parseEvalArgs(['dev', '--embed', 'whole'], config).embed).toBe('whole');
+    expect(parseEvalArgs(['dev', '--embed', 'speech'], config).embed).toBe('speech');
+    expect(refused(['dev', '--embed', 'all']).message).toBe('--embed must be one of speech, whole, got "all"');
   });
 
   it('--enrol-seconds alone selects enrolment trials; --trials enrolment alone enrols VP_ENROL_MIN_SECONDS', () => {

@@ -107,6 +107,19 @@ describe('voice-passport eval', () => {
   );
 
   it(
+    '--embed whole: the main trials embed every utterance whole, and the report and summary line say so',
+    async () => {
+      const r = await runCli(['eval', folder, '--embed', 'whole', '--durations', 'none'], { VP_MODEL: 'vp-test-tiny' }, TIMEOUT);
+      expect(r.code).toBe(0);
+      expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^\| dev wideband all-pairs \(whole utterances\) vp-test-tiny \| 3 spk, 9 utt /);
+      const report = JSON.parse(r.stdout) as Report & { protocol: { embed: string } };
+      expect(report.protocol.embed).toMatch(/^whole: every utterance of the main trials is embedded whole/);
+      expect(report.counts).toMatchObject({ analysed: 9, targetTrials: 9, nonTargetTrials: 27 });
+    },
+    TIMEOUT,
+  );
+
+  it(
     'enrolment trials through the A-law telephone channel: never tests on an enrolment utterance',
     async () => {
       const r = await runCli(['eval', folder, '--channel', 'telephone', '--law', 'alaw', '--enrol-seconds', '0.5', '--durations', 'none'], { VP_MODEL: 'vp-test-tiny' }, TIMEOUT);
