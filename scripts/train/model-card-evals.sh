@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The evaluation behind the model card's tables (models/README.md): every dev set, both channels,
+# through the service's own engine (`voice-passport eval`), all-pairs single-utterance trials.
+#   whole  - every utterance embedded whole: the protocol of ../shared/models/reference/README.md;
+#   speech - only the VAD's speech, as the service embeds a caller (with EER by test duration);
+#   cosine - whole utterances scored by plain cosine, to show what AS-norm adds.
+# Usage: bash scripts/train/model-card-evals.sh [model-id] [out-dir]   (about 30 min on 2 cores)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ID=${1:-vp-resnet-v2}
+OUT=${2:-data/model-card/$ID}
+DEV=../shared/data/dev
+if [ ! -d "$DEV" ]; then echo "model-card-evals: $DEV is absent (it holds the dev sets); nothing to do" >&2; exit 0; fi
+mkdir -p "$OUT"
+run() { npx voice-passport eval "$@" 2>> "$OUT/summary.md" > /dev/null; }
+for kind in whole speech cosine; do
+  for set in so762 sc fsdd; do
+    for ch in wideband telephone; do
+      case $kind in
+        whole) run "$DEV/$set" --channel "$ch" --model "$ID" --embed whole --durations none --out "$OUT/$set-$ch-whole.json" ;;
+        speech) run "$DEV/$set" --channel "$ch" --model "$ID" --out "$OUT/$set-$ch-speech.json" --plot "$OUT/$set-$ch-speech-det.svg" ;;
+        cosine) run "$DEV/$set" --channel "$ch" --model "$ID" --embed whole --durations none --score-normalisation none --out "$OUT/$set-$ch-cosine.json" ;;
+      esac
+    done
+  done
+done
+grep '^|' "$OUT/summary.md"
+node scripts/train/model-card-tables.mjs "$OUT"

@@ -1,0 +1,42 @@
+// Prints the model card's tables (models/README.md) from the reports that
+// scripts/train/model-card-evals.sh writes: node scripts/train/model-card-tables.mjs [report-dir]
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+const dir = process.argv[2] ?? 'data/model-card/vp-resnet-v2';
+const sets = ['so762', 'sc', 'fsdd'];
+const channels = ['wideband', 'telephone'];
+const read = (set, ch, kind) => {
+  const f = path.join(dir, `${set}-${ch}-${kind}.json`);
+  return existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : null;
+};
+const pct = (v) => `${(v * 100).toFixed(2)} %`;
+const eerCell = (r) => (r === null ? 'not run' : `${pct(r.eer.value)} [${(r.eer.ci95.low * 100).toFixed(1)}, ${(r.eer.ci95.high * 100).toFixed(1)}] (${r.minDcf.value.toFixed(3)})`);
+const n = (x) => x.toLocaleString('en-GB').replace(/,/g, ' ');
+
+console.log('| dev set | channel | utterances (VAD found none) | target / non-target | whole, AS-norm: EER [95 % CI] (minDCF) | whole, cosine | speech (service path), AS-norm | speech EER at 2 / 3 / 5 / 10 s |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const set of sets) {
+  for (const ch of channels) {
+    const whole = read(set, ch, 'whole');
+    const cosine = read(set, ch, 'cosine');
+    const speech = read(set, ch, 'speech');
+    const any = whole ?? speech ?? cosine;
+    if (any === null) continue;
+    const durations =
+      speech === null
+        ? 'not run'
+        : speech.byDuration.map((d) => (d.eer === undefined ? '—' : `${(d.eer.value * 100).toFixed(1)}${d.targetTrials < 30 ? `*` : ''}`)).join(' / ') + ' %';
+    console.log(
+      `| ${set} | ${ch === 'telephone' ? `telephone ${any.law === 'alaw' ? 'A-law' : 'µ-law'}` : ch} | ${any.counts.analysed}/${any.counts.utterances} (${any.counts.vadFallbackUtterances}) | ${n(any.counts.targetTrials)} / ${n(any.counts.nonTargetTrials)} | ${eerCell(whole)} | ${cosine === null ? 'not run' : pct(cosine.eer.value)} | ${speech === null ? 'not run' : `${pct(speech.eer.value)} (${speech.minDcf.value.toFixed(3)})`} | ${durations} |`,
+    );
+  }
+}
+console.log('\n* fewer than 30 target trials behind the cell; — no trials at that duration.');
+console.log('\n| dev set | telephone ÷ wideband EER (whole, AS-norm) |');
+console.log('|---|---|');
+for (const set of sets) {
+  const w = read(set, 'wideband', 'whole');
+  const t = read(set, 'telephone', 'whole');
+  if (w !== null && t !== null) console.log(`| ${set} | ${(t.eer.value / w.eer.value).toFixed(2)} |`);
+}
