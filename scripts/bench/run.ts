@@ -29,6 +29,7 @@ import { loadBenchAudio, BENCH_SECONDS } from './audio.js';
 import { measureBareOnnx, type BareOnnxResult } from './bare-onnx.js';
 import { measureLatency, measureThroughput, warmUp, type LatencyResult, type ThroughputResult, type Upload } from './engine-bench.js';
 import { measureFbank } from './fbank-bench.js';
+import { measureScoring, type ScoringResult } from './scoring-bench.js';
 import { measureHealthz, type HealthzResult } from './healthz-bench.js';
 import { measureStages, type StagesResult } from './stages.js';
 import { round } from './stats.js';
@@ -114,6 +115,9 @@ async function main(): Promise<void> {
   log(`fbank: ${plan.fbankWarmup} warm-up + ${plan.fbankRuns} timed runs on ${BENCH_SECONDS} s at ${audio.sampleRate} Hz`);
   const fbankLoad = load();
   report.fbank = { ...measureFbank(audio.samples, audio.sampleRate, { warmupRuns: plan.fbankWarmup, runs: plan.fbankRuns }), loadAverage: { start: fbankLoad, end: load() } };
+
+  log(`scoring: ${plan.fbankRuns} comparisons with ${config.modelId}'s scorer`);
+  report.scoring = await measureScoring(config.modelsDir, config.modelId, { warmupRuns: plan.fbankWarmup, runs: plan.fbankRuns });
 
   const models: ModelReport[] = [];
   models.push(await benchModel(config, config.modelsDir, config.modelId, upload, audio.samples, plan));
@@ -210,6 +214,15 @@ function table(report: Record<string, unknown>, models: ModelReport[]): string {
   const fbank = report.fbank as ReturnType<typeof measureFbank>;
   const rows: string[][] = [['measure', 'p50', 'p99', 'CPU/op', 'rate', 'notes']];
   rows.push([`fbank ${BENCH_SECONDS} s @16 kHz → ${fbank.frames}×${fbank.bins}`, ms(fbank.time.p50Ms), ms(fbank.time.p99Ms), ms(fbank.cpuMsPerRun), '', '']);
+  const scoring = report.scoring as ScoringResult;
+  rows.push([
+    `${scoring.model}: compare (event loop)`,
+    ms(scoring.time.p50Ms),
+    ms(scoring.time.p99Ms),
+    ms(scoring.cpuMsPerRun),
+    '',
+    scoring.scale === 'as-norm' ? `AS-norm top-${scoring.topK} of ${scoring.cohortSpeakers}` : 'cosine',
+  ]);
   for (const m of models) {
     const t = m.throughput;
     const b = m.bareOnnx;

@@ -1,0 +1,22 @@
+/** The bench's scoring section measures the scorer the service would build for each model. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { measureScoring } from '../../scripts/bench/scoring-bench.js';
+
+const modelsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../models');
+
+describe('measureScoring', () => {
+  it('times AS-norm comparisons for a model whose manifest enables it, with its top-K and cohort size', async () => {
+    const r = await measureScoring(modelsDir, 'vp-resnet-v2', { warmupRuns: 2, runs: 7 });
+    expect(r).toMatchObject({ model: 'vp-resnet-v2', scale: 'as-norm', topK: 100, cohortSpeakers: 453, runs: 7 });
+    expect(r.time.n).toBe(7);
+    expect(r.time.minMs).toBeGreaterThan(0);
+  });
+
+  it('times plain cosines for a model without score normalisation', async () => {
+    const r = await measureScoring(modelsDir, 'vp-test-tiny', { warmupRuns: 1, runs: 3 });
+    expect(r).toMatchObject({ model: 'vp-test-tiny', scale: 'cosine', topK: null, cohortSpeakers: null, runs: 3 });
+    expect(r.time.n).toBe(3);
+  });
+});
