@@ -32,7 +32,7 @@ for (const set of sets) {
     );
   }
 }
-console.log('\n* fewer than 30 target trials behind the cell; — no trials at that duration.');
+console.log('\nCells marked \\* rest on fewer than 30 target trials; — means no trials at that duration.');
 console.log('\n| dev set | telephone ÷ wideband EER (whole, AS-norm) |');
 console.log('|---|---|');
 for (const set of sets) {
