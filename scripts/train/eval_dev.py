@@ -52,7 +52,9 @@ def eer_mindcf(scores, labels, p_target=0.01):
     return eer, mindcf, int(nt), int(nn)
 
 
-def embed(model, x16):
+def embed(model, x16, dither=0.0):
+    if dither > 0:  # test-time dither (int16 units), seeded so a run is repeatable
+        x16 = x16 + dither / 32768.0 * torch.randn(x16.shape, generator=torch.Generator().manual_seed(1234))
     feats = kaldi_fbank(x16)
     if feats.shape[0] < MIN_FRAMES:  # the service repeat-pads audio that is too short
         reps = -(-MIN_FRAMES // feats.shape[0])
@@ -70,6 +72,7 @@ def main():
     ap.add_argument('--channels', default='wideband,telephone')
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--json', help='write results here')
+    ap.add_argument('--dither', type=float, default=0.0, help='test-time dither in int16 units (the service uses none; an experiment)')
     ap.add_argument('--asnorm', default='', help='comma-separated top-K values: also report AS-norm EER against a training-speaker cohort (cohort.py)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -98,7 +101,7 @@ def main():
                 if channel == 'telephone':
                     x, sr = telephone(x, sr), 8000
                 x16 = AF.resample(x, sr, 16000) if sr != 16000 else x
-                embs.append(embed(model, x16))
+                embs.append(embed(model, x16, args.dither))
             E = np.stack(embs)
             S = E @ E.T
             iu = np.triu_indices(len(E), 1)

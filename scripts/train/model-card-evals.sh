@@ -4,7 +4,7 @@
 #   whole  - every utterance embedded whole: the protocol of ../shared/models/reference/README.md;
 #   speech - only the VAD's speech, as the service embeds a caller (with EER by test duration);
 #   cosine - whole utterances scored by plain cosine, to show what AS-norm adds.
-# Usage: bash scripts/train/model-card-evals.sh [model-id] [out-dir]   (about 30 min on 2 cores)
+# Usage: bash scripts/train/model-card-evals.sh [model-id] [out-dir]   (about 15 min on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ID=${1:-vp-resnet-v2}
