@@ -20,8 +20,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, rename, writeFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Config } from '../config.js';
+import { parseCliArgs } from './args.js';
 import { VoicePassportError } from '../errors.js';
 import { equalErrorRate, operatingPoints, sortTrials, type TrialScores } from '../evaluation/metrics.js';
 import { splitScores } from '../evaluation/trials.js';
@@ -48,18 +48,7 @@ export interface CalibrateOptions {
 }
 
 export function parseCalibrateArgs(argv: string[], config: Pick<Config, 'modelId'>): CalibrateOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: { ...evalTrialOptions, prior: { type: 'string' }, write: { type: 'boolean' } },
-    });
-  } catch (e) {
-    throw new VoicePassportError('validation-failed', `${(e as Error).message}\n${USAGE}`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCliArgs(argv, { ...evalTrialOptions, prior: { type: 'string' }, write: { type: 'boolean' } }, USAGE);
   if (positionals.length === 0) throw new VoicePassportError('validation-failed', USAGE);
   const channel = values.channel ?? 'wideband';
   if (channel !== 'wideband' && channel !== 'telephone') {

@@ -20,12 +20,12 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Config } from '../config.js';
+import { parseCliArgs } from './args.js';
 import { VoicePassportError } from '../errors.js';
 import type { Channel, G711Law } from '../evaluation/channel.js';
 import { cohortFileBytes, sha256OfBytes } from '../model/cohort-file.js';
-import { EmbeddingEngine } from '../model/engine.js';
+import { startCliEngine } from './engine.js';
 import { calibrationScale, loadManifest, manifestSchema, sameScoreScale, scoreScaleOf, type CohortFile, type ModelCalibration, type ModelManifest, type ScoreNormalisation } from '../model/manifest.js';
 import { combineEmbeddings } from '../scoring/cosine.js';
 import { engineAudioForFile, listSpeakers, mapBounded, progress, settle } from './eval.js';
@@ -57,13 +57,7 @@ function positiveInteger(name: string, raw: string | undefined, fallback: number
 }
 
 export function parseCohortArgs(argv: string[], config: Pick<Config, 'modelId'>): CohortOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
+  const { values, positionals } = parseCliArgs(argv, {
         model: { type: 'string' },
         channel: { type: 'string' },
         law: { type: 'string' },
@@ -72,12 +66,7 @@ export function parseCohortArgs(argv: string[], config: Pick<Config, 'modelId'>)
         'top-k': { type: 'string' },
         enable: { type: 'boolean' },
         write: { type: 'boolean' },
-      },
-    });
-  } catch (e) {
-    throw new VoicePassportError('validation-failed', `${(e as Error).message}\n${USAGE}`);
-  }
-  const { values, positionals } = parsed;
+      }, USAGE);
   if (positionals.length !== 1) throw new VoicePassportError('validation-failed', USAGE);
   const channel = values.channel ?? 'both';
   if (!['wideband', 'telephone', 'both'].includes(channel)) throw new VoicePassportError('validation-failed', `--channel must be one of wideband, telephone, both, got "${channel}"`);
@@ -196,15 +185,7 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
   }
 
   const maxSeconds = config.maxAudioSeconds;
-  const engine = await EmbeddingEngine.start({
-    modelsDir: config.modelsDir,
-    modelId: opts.modelId,
-    workers: config.workers,
-    intraOpNumThreads: config.intraOpNumThreads,
-    maxQueue: Math.max(config.queueMax, 64),
-    maxAudioSeconds: maxSeconds,
-    taskTimeoutMs: config.inferenceTimeoutMs,
-  });
+  const engine = await startCliEngine(config, opts.modelId);
   const dim = manifest.embeddingDim;
   const lanes = Math.max(1, config.workers) * 2;
   const results: ChannelResult[] = [];

@@ -5,22 +5,10 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config.js';
 import { VoicePassportError } from '../errors.js';
-import { EmbeddingEngine, type AudioAnalysis } from '../model/engine.js';
+import type { AudioAnalysis, EmbeddingEngine } from '../model/engine.js';
 import { engineInputForFile, expandAudioPaths } from './audio-file.js';
+import { startCliEngine } from './engine.js';
 import { errorShapeOf, printJson, toFixedArray } from './output.js';
-
-async function startEngine(config: Readonly<Config>, modelId: string, workers: number): Promise<EmbeddingEngine> {
-  return EmbeddingEngine.start({
-    modelsDir: config.modelsDir,
-    modelId,
-    workers,
-    intraOpNumThreads: config.intraOpNumThreads,
-    // The CLI feeds files one after another; the queue only needs room for that.
-    maxQueue: Math.max(config.queueMax, 64),
-    maxAudioSeconds: config.maxAudioSeconds,
-    taskTimeoutMs: config.inferenceTimeoutMs,
-  });
-}
 
 async function analyseFile(engine: EmbeddingEngine, file: string, maxSeconds: number): Promise<AudioAnalysis> {
   return engine.analyse(await engineInputForFile(file, maxSeconds));
@@ -35,7 +23,7 @@ export async function embedCommand(argv: string[], config: Readonly<Config>): Pr
   if (positionals.length === 0) throw new VoicePassportError('validation-failed', 'usage: voice-passport embed <audio|folder>... [--model ID]');
   const modelId = values.model ?? config.modelId;
   const files = await expandAudioPaths(positionals);
-  const engine = await startEngine(config, modelId, Math.min(config.workers, Math.max(1, files.length)));
+  const engine = await startCliEngine(config, modelId, Math.min(config.workers, Math.max(1, files.length)));
   let failures = 0;
   try {
     // Results print in input order; a bounded look-ahead keeps every worker busy without
@@ -82,7 +70,7 @@ export async function embedCommand(argv: string[], config: Readonly<Config>): Pr
 export async function compareCommand(argv: string[], config: Readonly<Config>): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { model: { type: 'string' } } });
   if (positionals.length !== 2) throw new VoicePassportError('validation-failed', 'usage: voice-passport compare <audioA> <audioB> [--model ID]');
-  const engine = await startEngine(config, values.model ?? config.modelId, 2);
+  const engine = await startCliEngine(config, values.model ?? config.modelId, 2);
   try {
     const [a, b] = await Promise.all(positionals.map((f) => analyseFile(engine, f, config.maxAudioSeconds)));
     if (!a || !b) throw new VoicePassportError('internal', 'missing analysis');

@@ -17,8 +17,8 @@
  */
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Config } from '../config.js';
+import { parseCliArgs } from './args.js';
 import { VoicePassportError } from '../errors.js';
 import { channelInput, concatenate, telephoneInput, type Channel, type EngineAudio, type G711Law } from '../evaluation/channel.js';
 import { detSvg } from '../evaluation/det-svg.js';
@@ -36,7 +36,8 @@ import {
   type TestItem,
   type TrialSet,
 } from '../evaluation/trials.js';
-import { EmbeddingEngine, type AnalyseInput, type AudioAnalysis } from '../model/engine.js';
+import type { AnalyseInput, AudioAnalysis } from '../model/engine.js';
+import { startCliEngine } from './engine.js';
 import type { ModelCalibration, ScoreScaleRecord } from '../model/manifest.js';
 import { calibrationFor, defaultPoliciesFor, effectiveThreshold } from '../scoring/policy.js';
 import { Scorer, scoreNormalisationModes, type ScoreNormalisationMode } from '../scoring/scorer.js';
@@ -117,18 +118,7 @@ export const evalTrialOptions = {
 } as const;
 
 export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | 'enrolMinSeconds'>): EvalOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: { ...evalTrialOptions, 'score-normalisation': { type: 'string' }, embed: { type: 'string' }, out: { type: 'string' }, plot: { type: 'string' } },
-    });
-  } catch (e) {
-    throw new VoicePassportError('validation-failed', `${(e as Error).message}\n${USAGE}`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCliArgs(argv, { ...evalTrialOptions, 'score-normalisation': { type: 'string' }, embed: { type: 'string' }, out: { type: 'string' }, plot: { type: 'string' } }, USAGE);
   if (positionals.length !== 1) throw new VoicePassportError('validation-failed', USAGE);
   const channel = oneOf('channel', values.channel, ['wideband', 'telephone'], 'wideband');
   if (values.law !== undefined && channel !== 'telephone') {
@@ -301,15 +291,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
   const opts = parseEvalArgs(argv, config);
   const { speakers, emptyFolders } = await listSpeakers(opts.folder);
   const maxSeconds = config.maxAudioSeconds;
-  const engine = await EmbeddingEngine.start({
-    modelsDir: config.modelsDir,
-    modelId: opts.modelId,
-    workers: config.workers,
-    intraOpNumThreads: config.intraOpNumThreads,
-    maxQueue: Math.max(config.queueMax, 64),
-    maxAudioSeconds: maxSeconds,
-    taskTimeoutMs: config.inferenceTimeoutMs,
-  });
+  const engine = await startCliEngine(config, opts.modelId);
   const lanes = Math.max(1, config.workers) * 2;
   try {
     const mode = opts.scoreNormalisation ?? 'manifest';
