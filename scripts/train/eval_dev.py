@@ -55,10 +55,11 @@ def eer_mindcf(scores, labels, p_target=0.01):
 def embed(model, x16, dither=0.0):
     if dither > 0:  # test-time dither (int16 units), seeded so a run is repeatable
         x16 = x16 + dither / 32768.0 * torch.randn(x16.shape, generator=torch.Generator().manual_seed(1234))
-    feats = kaldi_fbank(x16)
+    normalise = not model.takes_raw_feats
+    feats = kaldi_fbank(x16, normalise)
     if feats.shape[0] < MIN_FRAMES:  # the service repeat-pads audio that is too short
         reps = -(-MIN_FRAMES // feats.shape[0])
-        feats = kaldi_fbank(x16.repeat(reps + 1))[: max(MIN_FRAMES, feats.shape[0])]
+        feats = kaldi_fbank(x16.repeat(reps + 1), normalise)[: max(MIN_FRAMES, feats.shape[0])]
     with torch.no_grad():
         e = model(feats.unsqueeze(0))[0]
     return (e / e.norm()).numpy()

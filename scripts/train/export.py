@@ -1,6 +1,6 @@
 """Export a trained checkpoint to ONNX plus the service's manifest (src/model/manifest.ts).
 
-    /usr/bin/python3 scripts/train/export.py --ckpt scripts/train/runs/v2/final.pt --id vp-resnet-v2
+    /usr/bin/python3 scripts/train/export.py --ckpt scripts/train/runs/v3/final.pt --id vp-resnet-v3
 
 Writes models/<id>.onnx (input `feats` [B, T, 80] float, output `embs` [B, D], dynamic B and T,
 WeSpeaker convention) and models/<id>.json.  Checks the ONNX graph against torch on random inputs of
@@ -64,7 +64,7 @@ def check_with_onnxruntime(onnx_path, model):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--ckpt', required=True)
-    ap.add_argument('--id', default='vp-resnet-v2')
+    ap.add_argument('--id', default='vp-resnet-v3')
     ap.add_argument('--out-dir', default=os.path.join(REPO, 'models'))
     ap.add_argument('--description', default='Voice Passport default speaker model: thin ResNet, attentive statistics pooling, AAM-softmax; trained on CPU on LibriSpeech/speechocean762/Speech Commands samples with noise, reverberation, speed and telephone-channel augmentation.')
     args = ap.parse_args()
@@ -89,14 +89,15 @@ def main():
     n_params = sum(p.numel() for p in model.parameters())
     manifest = {
         'id': args.id,
-        'description': args.description + f' {n_params} parameters, {emb_dim}-dim embedding.',
+        'description': args.description + (' The spectral-shape branch adds the level-normalised long-term average spectrum.' if model.takes_raw_feats else '') + f' {n_params} parameters, {emb_dim}-dim embedding.',
         'convention': 'wespeaker',
         'file': args.id + '.onnx',
         'sha256': digest,
         'sampleRate': 16000,
         'frontEnd': {'numMelBins': 80, 'frameLength': 25, 'frameShift': 10, 'dither': 0, 'windowType': 'hamming', 'snipEdges': True},
         'sampleScale': 'int16',
-        'normalisation': 'mean',
+        # The spectral-shape branch applies CMN inside the graph (scripts/train/model.py).
+        'normalisation': 'none' if model.takes_raw_feats else 'mean',
         'input': {'name': 'feats', 'layout': 'BTF'},
         'output': {'name': 'embs'},
         'embeddingDim': emb_dim,

@@ -18,8 +18,9 @@ PREEMPH = 0.97  # Kaldi preemphasis_coefficient default
 EPS = torch.finfo(torch.float32).eps  # Kaldi/torchaudio log floor
 
 
-def kaldi_fbank(wave: torch.Tensor) -> torch.Tensor:
-    """Exactly the service's front-end: ±1 float mono 16 kHz [N] -> mean-normalised [T, 80]."""
+def kaldi_fbank(wave: torch.Tensor, normalise: bool = True) -> torch.Tensor:
+    """Exactly the service's front-end: ±1 float mono 16 kHz [N] -> [T, 80], mean-normalised unless
+    ``normalise`` is False (models with the spectral-shape branch take raw log-mel features)."""
     feats = torchaudio.compliance.kaldi.fbank(
         wave.unsqueeze(0) * 32768.0,
         num_mel_bins=NUM_MEL_BINS,
@@ -30,7 +31,7 @@ def kaldi_fbank(wave: torch.Tensor) -> torch.Tensor:
         snip_edges=True,
         sample_frequency=SAMPLE_RATE,
     )
-    return feats - feats.mean(dim=0, keepdim=True)
+    return feats - feats.mean(dim=0, keepdim=True) if normalise else feats
 
 
 _mel_cache = {}
@@ -45,8 +46,9 @@ def _mel_matrix(device):
     return _mel_cache[device]
 
 
-def batched_fbank(waves: torch.Tensor, dither: float = 0.0) -> torch.Tensor:
-    """[B, N] ±1 floats -> [B, T, 80] mean-normalised log mel fbank, same arithmetic as kaldi_fbank."""
+def batched_fbank(waves: torch.Tensor, dither: float = 0.0, normalise: bool = True) -> torch.Tensor:
+    """[B, N] ±1 floats -> [B, T, 80] log mel fbank (mean-normalised unless ``normalise`` is False),
+    same arithmetic as kaldi_fbank."""
     banks, window = _mel_matrix(waves.device)
     x = waves * 32768.0
     frames = x.unfold(1, FRAME_LENGTH, FRAME_SHIFT)  # snip_edges=True: only whole frames
@@ -57,7 +59,7 @@ def batched_fbank(waves: torch.Tensor, dither: float = 0.0) -> torch.Tensor:
     frames = (frames - PREEMPH * prev) * window
     spec = torch.fft.rfft(frames, n=FFT_SIZE).abs().pow(2.0)
     mel = torch.clamp(spec @ banks, min=EPS).log()
-    return mel - mel.mean(dim=1, keepdim=True)
+    return mel - mel.mean(dim=1, keepdim=True) if normalise else mel
 
 
 def tests_fbank_agreement():

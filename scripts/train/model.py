@@ -43,9 +43,39 @@ class AttentiveStatsPool(nn.Module):
         return torch.cat([mu, sd], dim=1)
 
 
-class ThinResNet(nn.Module):
-    def __init__(self, widths=(16, 32, 64, 128), blocks=(1, 2, 2, 1), emb_dim=192, n_mels=80, stem_stride=2):
+# Mel bins (of 80, 20-8000 Hz at 16 kHz) lying wholly inside the telephone band 300-3400 Hz: the
+# level reference for the spectral-shape branch, so it is the same for wideband and 8 kHz audio.
+LEVEL_BINS = slice(11, 55)
+
+
+class SpectralShapeBranch(nn.Module):
+    """Maps the utterance's long-term average log-mel spectrum to an embedding offset.
+
+    Per-utterance mean normalisation (CMN) removes channel effects but also the long-term average
+    spectrum, a classic speaker cue (e.g. Kinnunen & Li, Speech Communication 52, 2010, section 3.1)
+    that matters most on sub-second clips, where the trunk sees only a phone or two. The level over
+    the telephone band is subtracted first, so loudness does not move the embedding. The last layer
+    starts at zero: a model warm-started from a checkpoint without the branch begins as exactly that
+    checkpoint and learns how far to trust the average spectrum.
+    """
+
+    def __init__(self, n_mels, emb_dim, hidden=128):
         super().__init__()
+        self.net = nn.Sequential(nn.BatchNorm1d(n_mels), nn.Linear(n_mels, hidden), nn.ReLU(), nn.Linear(hidden, emb_dim))
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, mean):  # mean [B, F]: per-utterance mean of the raw log-mel features
+        return self.net(mean - mean[:, LEVEL_BINS].mean(dim=1, keepdim=True))
+
+
+class ThinResNet(nn.Module):
+    def __init__(self, widths=(16, 32, 64, 128), blocks=(1, 2, 2, 1), emb_dim=192, n_mels=80, stem_stride=2, shape_branch=False):
+        super().__init__()
+        # With the shape branch the model takes raw log-mel features (manifest normalisation
+        # 'none') and applies CMN itself, so the trunk sees exactly what it saw before.
+        self.takes_raw_feats = shape_branch
+        self.shape = SpectralShapeBranch(n_mels, emb_dim) if shape_branch else None
         # A strided stem quarters the cost of every later layer: the price of training on 2 CPU cores.
         self.conv1 = nn.Conv2d(1, widths[0], 3, stem_stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(widths[0])
@@ -61,12 +91,18 @@ class ThinResNet(nn.Module):
         self.bn_emb = nn.BatchNorm1d(emb_dim)
 
     def forward(self, feats):  # feats [B, T, F]
+        offset = None
+        if self.shape is not None:
+            mean = feats.mean(dim=1)
+            offset = self.shape(mean)
+            feats = feats - mean.unsqueeze(1)
         x = feats.transpose(1, 2).unsqueeze(1)  # [B, 1, F, T]
         x = F.relu(self.bn1(self.conv1(x)))
         x = self.layers(x)
         b, c, f, t = x.shape
         x = x.reshape(b, c * f, t)
-        return self.bn_emb(self.emb(self.pool(x)))
+        e = self.emb(self.pool(x))
+        return self.bn_emb(e if offset is None else e + offset)
 
 
 class AAMSoftmax(nn.Module):
@@ -90,7 +126,7 @@ class AAMSoftmax(nn.Module):
 
 def build_model(cfg=None):
     cfg = cfg or {}
-    return ThinResNet(widths=tuple(cfg.get('widths', (16, 32, 64, 128))), blocks=tuple(cfg.get('blocks', (1, 2, 2, 1))), emb_dim=cfg.get('emb_dim', 192), stem_stride=cfg.get('stem_stride', 2))
+    return ThinResNet(widths=tuple(cfg.get('widths', (16, 32, 64, 128))), blocks=tuple(cfg.get('blocks', (1, 2, 2, 1))), emb_dim=cfg.get('emb_dim', 192), stem_stride=cfg.get('stem_stride', 2), shape_branch=cfg.get('shape_branch', False))
 
 
 if __name__ == '__main__':

@@ -48,6 +48,7 @@ def main():
     ap.add_argument('--widths', default='16,32,64,128')
     ap.add_argument('--blocks', default='1,2,2,1')
     ap.add_argument('--emb-dim', type=int, default=192)
+    ap.add_argument('--shape-branch', action='store_true', help='add the spectral-shape branch (model.SpectralShapeBranch); the model then takes raw log-mel features')
     ap.add_argument('--init', help='warm start: model and head weights from this checkpoint, with a fresh optimiser and schedule (SGDR-style restart, Loshchilov & Hutter 2017)')
     ap.add_argument('--margin-ramp', default='0.1,0.4', help='budget fractions where the AAM margin ramps from 0 to --margin; "0,0" keeps it at --margin throughout')
     args = ap.parse_args()
@@ -62,6 +63,8 @@ def main():
         log.write(line + '\n')
 
     cfg = dict(widths=[int(v) for v in args.widths.split(',')], blocks=[int(v) for v in args.blocks.split(',')], emb_dim=args.emb_dim, stem_stride=2)
+    if args.shape_branch:
+        cfg['shape_branch'] = True
     random.seed(args.seed)
     torch.manual_seed(args.seed)
     waves, spk_of_utt, speakers = load_train(args.data)
@@ -75,9 +78,13 @@ def main():
 
     if args.init:
         ck = torch.load(args.init)
-        if ck['cfg'] != cfg or ck['speakers'] != speakers:
+        # A checkpoint without the shape branch may warm-start one with it (the branch starts at zero).
+        trunk_cfg = {k: v for k, v in cfg.items() if k != 'shape_branch'}
+        if ck['cfg'] not in (cfg, trunk_cfg) or ck['speakers'] != speakers:
             sys.exit(f'--init {args.init}: its model config or speaker list differs from this run')
-        model.load_state_dict(ck['model'])
+        missing, unexpected = model.load_state_dict(ck['model'], strict=False)
+        if unexpected or any(not k.startswith('shape.') for k in missing):
+            sys.exit(f'--init {args.init}: weights do not fit this model (missing {missing}, unexpected {unexpected})')
         head.load_state_dict(ck['head'])
         say(f'initialised from {args.init} (step {ck["step"]}, {ck["elapsed"] / 60:.1f} min trained)')
     ramp0, ramp1 = (float(v) for v in args.margin_ramp.split(','))
@@ -109,7 +116,7 @@ def main():
         while not stop.is_set():
             n = int(r.uniform(args.crop_min, args.crop_max) * 16000)
             x, y = sampler.batch(args.batch, n, p_channel=args.p_channel)
-            feats = batched_fbank(x, dither=1.0)  # small dither in training only
+            feats = batched_fbank(x, dither=1.0, normalise=not model.takes_raw_feats)  # small dither in training only
             q.put((feats, y))
 
     th = threading.Thread(target=producer, daemon=True)
