@@ -201,6 +201,15 @@ export async function calibrateCommand(argv: string[], config: Readonly<Config>,
   for (const folder of opts.folders) {
     process.stderr.write(`calibrate: ${folder} (${opts.channel})\n`);
     await evalCommand([folder, ...opts.evalArgs], config, (t) => runs.push(t));
+    const run = runs[runs.length - 1];
+    // The service scores 8 kHz audio with the telephone calibration: a wideband calibration fitted
+    // on such audio would sit where the service never reads it (and on the telephone cohort's scale).
+    if (run !== undefined && run.scoringChannel !== opts.channel) {
+      throw new VoicePassportError(
+        'validation-failed',
+        `${folder} holds only 8 kHz audio, which the service scores as ${run.scoringChannel}; calibrate it with --channel ${run.scoringChannel}`,
+      );
+    }
   }
   const { block, perFolder, defaultPolicies } = calibrateChannel(runs, { prior: opts.prior, sets: opts.folders, now: now(), modelSha256: manifest.sha256 });
   const written = opts.write ? await writeCalibration(config.modelsDir, opts.modelId, opts.channel, block) : null;

@@ -39,7 +39,7 @@ import {
 import type { AnalyseInput, AudioAnalysis } from '../model/engine.js';
 import { startCliEngine } from './engine.js';
 import type { ModelCalibration, ScoreScaleRecord } from '../model/manifest.js';
-import { calibrationFor, defaultPoliciesFor, effectiveThreshold } from '../scoring/policy.js';
+import { calibrationFor, channelOfSampleRate, defaultPoliciesFor, effectiveThreshold, type ScoreChannel } from '../scoring/policy.js';
 import { Scorer, scoreNormalisationModes, type ScoreNormalisationMode } from '../scoring/scorer.js';
 import { audioExtensions, decodeAudioFile, engineInputForFile, expandAudioPaths } from './audio-file.js';
 import { errorShapeOf } from './output.js';
@@ -87,6 +87,8 @@ interface Utterance extends SpeakerEmbedding {
   vadFallback: boolean;
   /** Seconds that were embedded: net speech, or the whole duration when the VAD found none. */
   speechSeconds: number;
+  /** The rate the engine received (8000 through the telephone channel). */
+  sampleRate: number;
 }
 
 function positiveSeconds(name: string, raw: string | undefined): number | null {
@@ -240,6 +242,8 @@ interface DurationRow {
 export interface EvalTrials {
   model: string;
   channel: Channel;
+  /** The channel whose cohort, calibration and policies scored the trials (scoringChannelOf). */
+  scoringChannel: ScoreChannel;
   speakers: number;
   /** How the main trials were formed (the report's protocol.description). */
   description: string;
@@ -261,6 +265,16 @@ export async function engineAudioForFile(file: string, opts: { channel: Channel;
   const audio = await decodeAudioFile(file, opts.maxSeconds);
   const cut = { sampleRate: audio.sampleRate, samples: audio.samples.subarray(0, Math.max(1, Math.round(opts.firstSeconds * audio.sampleRate))) };
   return channelInput(cut, opts.channel, opts.law);
+}
+
+/**
+ * The channel the service would score these trials on: it picks the cohort and calibration from the
+ * verification audio's own rate (channelOfSampleRate), so a set recorded at 8 kHz is telephone audio
+ * even without the simulated call. A set mixing rates is scored as wideband.
+ */
+export function scoringChannelOf(channel: Channel, sampleRates: readonly number[]): ScoreChannel {
+  if (channel === 'telephone') return 'telephone';
+  return sampleRates.length > 0 && sampleRates.every((r) => channelOfSampleRate(r) === 'telephone') ? 'telephone' : 'wideband';
 }
 
 /**
@@ -305,7 +319,6 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     // the manifest's own. Scores on another scale get the uncalibrated default policies.
     const manifestScale = Scorer.fromManifest(engine.manifest).scale;
     const calibration = scorer.scale === manifestScale ? engine.manifest.calibration : undefined;
-    const pairs = scorer.trialScorer(opts.channel);
     const inputFor = (file: string): Promise<EngineAudio> => engineAudioForFile(file, { channel: opts.channel, law: opts.law, maxSeconds });
 
     // --- every utterance, once ---
@@ -325,6 +338,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
             durationSeconds: a.durationSeconds,
             vadFallback,
             speechSeconds: vadFallback ? a.durationSeconds : a.netSpeechSeconds,
+            sampleRate: a.sampleRate,
           };
           return u;
         }),
@@ -333,6 +347,11 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     const failures = outcomes.flatMap((o) => (o.ok ? [] : [{ file: o.file, code: o.code, message: o.message }]));
     const utterances = outcomes.flatMap((o) => (o.ok ? [o.value] : []));
     const bySpeaker = speakers.map((_, s) => utterances.filter((u) => u.speaker === s));
+    const scoringChannel = scoringChannelOf(
+      opts.channel,
+      utterances.map((u) => u.sampleRate),
+    );
+    const pairs = scorer.trialScorer(scoringChannel);
 
     // --- main trials ---
     const passesTestFilter = (u: Utterance) => opts.testSeconds === null || u.speechSeconds >= opts.testSeconds;
@@ -381,7 +400,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       );
     }
     const { summary, points } = summariseTrials(mainIndexed.set, mainIndexed.speakers);
-    const policyList = evalPolicies(calibration, opts.channel);
+    const policyList = evalPolicies(calibration, scoringChannel);
     const policies = policyRates(main, policyList).map((r, i) => {
       const p = policyList[i]!;
       const { policy, ...rest } = r;
@@ -444,18 +463,19 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       durationRows.push(row);
     }
     if (sink !== undefined) {
-      sink({ model: engine.modelId, channel: opts.channel, speakers: speakers.length, description, scale: scorer.scaleRecord(opts.channel), main, byDuration: durationSets });
+      sink({ model: engine.modelId, channel: opts.channel, scoringChannel, speakers: speakers.length, description, scale: scorer.scaleRecord(scoringChannel), main, byDuration: durationSets });
       return 0;
     }
 
     const wallSeconds = (performance.now() - startedAt) / 1000;
-    const normalisation = scorer.describe(opts.channel);
+    const normalisation = scorer.describe(scoringChannel);
     const report = {
       command: 'eval',
       folder: opts.folder,
       model: engine.modelId,
       channel: opts.channel,
       ...(opts.channel === 'telephone' ? { law: opts.law } : {}),
+      scoringChannel,
       scoreNormalisation: normalisation.scoreNormalisation,
       asNorm:
         normalisation.scoreNormalisation === 'as-norm'
@@ -476,6 +496,8 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
           opts.channel === 'telephone'
             ? `telephone: each recording resampled to 8 kHz, band-limited to 300-3400 Hz and passed through G.711 ${opts.law === 'mulaw' ? 'µ-law' : 'A-law'}, sent to the engine as ${opts.law === 'mulaw' ? 'audio/PCMU' : 'audio/PCMA'} (the service's 8 kHz path)`
             : 'wideband: each recording at its own sample rate, as the CLI sends it',
+        scoringChannel:
+          'the cohort, calibration and policy thresholds used, chosen as the service chooses them: telephone for 8 kHz audio (the telephone channel, or recordings that are all 8 kHz or less), else wideband',
         embed:
           opts.embed === 'whole'
             ? 'whole: every utterance of the main trials is embedded whole, silence included, as the reference figures were (--embed whole); net speech is still the VAD\'s; duration rows embed VAD speech'
@@ -545,7 +567,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     }
     const modelCell = normalisation.scoreNormalisation === 'as-norm' ? `${report.model} as-norm top-${normalisation.topK}/${normalisation.cohort.speakers}` : report.model;
     const labelled = policies.map((p, i) => ({ ...p, label: policyLabel(policyList[i]!) }));
-    process.stderr.write(`${summaryLine(path.basename(path.resolve(opts.folder)), modelCell, opts, report.counts, summary, labelled, durationRows, wallSeconds)}\n`);
+    process.stderr.write(`${summaryLine(path.basename(path.resolve(opts.folder)), modelCell, opts, scoringChannel, report.counts, summary, labelled, durationRows, wallSeconds)}\n`);
     return 0;
   } finally {
     await engine.close();
@@ -557,6 +579,7 @@ function summaryLine(
   name: string,
   model: string,
   opts: EvalOptions,
+  scoringChannel: ScoreChannel,
   counts: { speakers: number; analysed: number; vadFallbackUtterances: number },
   s: TrialSummary,
   policies: readonly (PolicyRates & { label: string })[],
@@ -565,7 +588,7 @@ function summaryLine(
 ): string {
   const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
   const cells = [
-    `${name} ${opts.channel}${opts.channel === 'telephone' ? `/${opts.law}` : ''} ${opts.trials}${opts.embed === 'whole' ? ' (whole utterances)' : ''} ${model}`,
+    `${name} ${opts.channel}${opts.channel === 'telephone' ? `/${opts.law}` : ''}${scoringChannel === opts.channel ? '' : ` (scored as ${scoringChannel})`} ${opts.trials}${opts.embed === 'whole' ? ' (whole utterances)' : ''} ${model}`,
     `${counts.speakers} spk, ${counts.analysed} utt (${counts.vadFallbackUtterances} whole)`,
     `${s.targetTrials}/${s.nonTargetTrials} trials`,
     `EER ${pct(s.eer.value)} [${pct(s.eer.ci95.low)}, ${pct(s.eer.ci95.high)}]`,

@@ -28,7 +28,7 @@ function trialSet(target: number[], nonTarget: number[]): TrialSet {
   };
 }
 
-const run = (main: TrialSet, byDuration: EvalTrials['byDuration'] = [], speakers = 2): EvalTrials => ({ model: 'm', channel: 'wideband', speakers, description: 'all pairs: …', main, byDuration });
+const run = (main: TrialSet, byDuration: EvalTrials['byDuration'] = [], speakers = 2): EvalTrials => ({ model: 'm', channel: 'wideband', scoringChannel: 'wideband', speakers, description: 'all pairs: …', main, byDuration });
 
 describe('parseCalibrateArgs', () => {
   it('defaults, pass-through of eval options, refusals', () => {
@@ -178,6 +178,11 @@ describe('voice-passport calibrate (end to end)', () => {
         const samples = speechLike({ seconds: 2.5, pitchHz: v.pitchHz * (1 + 0.04 * k), formantScale: v.formantScale * (1 + 0.02 * (k % 2)) });
         fs.writeFileSync(path.join(root, 'dev', v.name, `utt${k}.wav`), wav(samples, 16000));
       }
+      fs.mkdirSync(path.join(root, 'narrow', v.name), { recursive: true });
+      for (let k = 0; k < 2; k++) {
+        const samples = speechLike({ seconds: 2, sampleRate: 8000, pitchHz: v.pitchHz * (1 + 0.04 * k), formantScale: v.formantScale });
+        fs.writeFileSync(path.join(root, 'narrow', v.name, `utt${k}.wav`), wav(samples, 8000));
+      }
     }
     fs.mkdirSync(path.join(root, 'models'));
     for (const f of ['vp-test-tiny.json', 'vp-test-tiny.onnx']) fs.copyFileSync(path.join(repoRoot, 'models', f), path.join(root, 'models', f));
@@ -203,7 +208,17 @@ describe('voice-passport calibrate (end to end)', () => {
       const missing = await runCli(['calibrate', path.join(root, 'nowhere')], env, 30_000);
       expect(missing.code).toBe(1);
       expect(cliError(missing)).toEqual({ code: 'not-found', message: `${path.join(root, 'nowhere')}: no such folder` });
+
+      // 8 kHz recordings get the telephone calibration in the service: a wideband fit is refused.
+      const before = fs.readFileSync(path.join(root, 'models', 'vp-test-tiny.json'), 'utf8');
+      const narrow = await runCli(['calibrate', path.join(root, 'narrow'), '--durations', 'none', '--write'], env, 90_000);
+      expect(narrow.code).toBe(2);
+      expect(cliError(narrow)).toEqual({
+        code: 'validation-failed',
+        message: `${path.join(root, 'narrow')} holds only 8 kHz audio, which the service scores as telephone; calibrate it with --channel telephone`,
+      });
+      expect(fs.readFileSync(path.join(root, 'models', 'vp-test-tiny.json'), 'utf8')).toBe(before);
     },
-    150_000,
+    240_000,
   );
 });

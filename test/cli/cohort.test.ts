@@ -143,7 +143,7 @@ describe('calibrate records the score scale of its trials', () => {
     const scores = [...target, ...nonTarget];
     return { scores: Float64Array.from(scores), isTarget: Uint8Array.from(scores.map((_, i) => (i < target.length ? 1 : 0))), speakerA: new Uint32Array(scores.length), speakerB: Uint32Array.from(scores.map((_, i) => (i < target.length ? 0 : 1))) };
   };
-  const run = (scale?: EvalTrials['scale']): EvalTrials => ({ model: 'm', channel: 'wideband', speakers: 2, description: 'd', ...(scale ? { scale } : {}), main: set([2, 3, 0.5, 4], [-1, 0, 1, 2.5, -2]), byDuration: [] });
+  const run = (scale?: EvalTrials['scale']): EvalTrials => ({ model: 'm', channel: 'wideband', scoringChannel: 'wideband', speakers: 2, description: 'd', ...(scale ? { scale } : {}), main: set([2, 3, 0.5, 4], [-1, 0, 1, 2.5, -2]), byDuration: [] });
   const scale = { method: 'as-norm' as const, topK: 5, cohortSha256: 'c'.repeat(64) };
 
   it('AS-norm trials: data.scoreNormalisation; cosine trials: nothing (absent means cosines); mixed scales refused', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEvalArgs } from '../../src/cli/eval.js';
+import { parseEvalArgs, scoringChannelOf } from '../../src/cli/eval.js';
 import { VoicePassportError } from '../../src/errors.js';
 
 const config = { modelId: 'vp-test-tiny', enrolMinSeconds: 20 };
@@ -67,5 +67,15 @@ describe('eval options', () => {
     expect(refused(['dev', '--enrol-seconds', '0']).message).toMatch(/--enrol-seconds must be/);
     expect(refused(['dev', '--frobnicate']).message).toMatch(/Unknown option '--frobnicate'/);
     for (const argv of [['dev', '--law', 'alaw'], ['dev', '--trials', 'all-pairs', '--enrol-seconds', '3']]) expect(refused(argv).code).toBe('validation-failed');
+  });
+});
+
+describe('scoringChannelOf: the channel the service would score on', () => {
+  it('telephone for the simulated call or when every recording is 8 kHz or less; wideband otherwise', () => {
+    expect(scoringChannelOf('telephone', [16000, 44100])).toBe('telephone');
+    expect(scoringChannelOf('wideband', [8000, 8000, 6000])).toBe('telephone');
+    expect(scoringChannelOf('wideband', [8000, 16000])).toBe('wideband');
+    expect(scoringChannelOf('wideband', [16000])).toBe('wideband');
+    expect(scoringChannelOf('wideband', [])).toBe('wideband');
   });
 });

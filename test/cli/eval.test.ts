@@ -43,6 +43,7 @@ interface Report {
   model: string;
   channel: string;
   law?: string;
+  scoringChannel: string;
   protocol: { trials: string; description: string; enrolSeconds: number | null };
   counts: Record<string, number>;
   eer: { value: number; percent: number; ci95: { low: number; high: number; replicates: number; seed: number } };
@@ -68,6 +69,7 @@ describe('voice-passport eval', () => {
       expect(fs.readFileSync(out, 'utf8')).toBe(r.stdout);
       expect(report.model).toBe('vp-test-tiny');
       expect(report.channel).toBe('wideband');
+      expect(report.scoringChannel).toBe('wideband');
       expect(report.protocol.trials).toBe('all-pairs');
       expect(report.counts).toEqual({
         speakers: 3,
@@ -120,6 +122,26 @@ describe('voice-passport eval', () => {
   );
 
   it(
+    'recordings that are all 8 kHz are scored as the service scores them: as telephone audio',
+    async () => {
+      const narrow = path.join(root, 'narrow');
+      for (const v of voices) {
+        fs.mkdirSync(path.join(narrow, v.name), { recursive: true });
+        for (let k = 0; k < 2; k++) {
+          const samples = speechLike({ seconds: 2, sampleRate: 8000, pitchHz: v.pitchHz * (1 + 0.03 * k), formantScale: v.formantScale });
+          fs.writeFileSync(path.join(narrow, v.name, `utt${k}.wav`), wav(samples, 8000));
+        }
+      }
+      const r = await runCli(['eval', narrow, '--durations', 'none'], { VP_MODEL: 'vp-test-tiny' }, TIMEOUT);
+      expect(r.code).toBe(0);
+      expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^\| narrow wideband \(scored as telephone\) all-pairs vp-test-tiny \| 3 spk, 6 utt /);
+      const report = JSON.parse(r.stdout) as Report;
+      expect(report).toMatchObject({ channel: 'wideband', scoringChannel: 'telephone', counts: { analysed: 6, targetTrials: 3, nonTargetTrials: 12 } });
+    },
+    TIMEOUT,
+  );
+
+  it(
     'enrolment trials through the A-law telephone channel: never tests on an enrolment utterance',
     async () => {
       const r = await runCli(['eval', folder, '--channel', 'telephone', '--law', 'alaw', '--enrol-seconds', '0.5', '--durations', 'none'], { VP_MODEL: 'vp-test-tiny' }, TIMEOUT);
@@ -127,6 +149,7 @@ describe('voice-passport eval', () => {
       const report = JSON.parse(r.stdout) as Report;
       expect(report.channel).toBe('telephone');
       expect(report.law).toBe('alaw');
+      expect(report.scoringChannel).toBe('telephone');
       expect(report.protocol.trials).toBe('enrolment');
       expect(report.protocol.enrolSeconds).toBe(0.5);
       expect(report.protocol.description).toMatch(/never tested against an enrolment it is part of/);
