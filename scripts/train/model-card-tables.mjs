@@ -12,6 +12,9 @@ const read = (set, ch, kind) => {
 };
 const pct = (v) => `${(v * 100).toFixed(2)} %`;
 const eerCell = (r) => (r === null ? 'not run' : `${pct(r.eer.value)} [${(r.eer.ci95.low * 100).toFixed(1)}, ${(r.eer.ci95.high * 100).toFixed(1)}] (${r.minDcf.value.toFixed(3)})`);
+// "wideband" means the recordings as they are; 8 kHz ones are scored as the service scores them (telephone).
+const channelCell = (ch, r) =>
+  ch === 'telephone' ? `telephone ${r.law === 'alaw' ? 'A-law' : 'µ-law'}` : r.scoringChannel === 'telephone' ? 'as recorded (8 kHz: telephone scoring)' : ch;
 const n = (x) => x.toLocaleString('en-GB').replace(/,/g, ' ');
 
 console.log('| dev set | channel | utterances (VAD found none) | target / non-target | whole, AS-norm: EER [95 % CI] (minDCF) | whole, cosine | speech (service path), AS-norm | speech EER at 2 / 3 / 5 / 10 s |');
@@ -28,7 +31,7 @@ for (const set of sets) {
         ? 'not run'
         : speech.byDuration.map((d) => (d.eer === undefined ? '—' : `${(d.eer.value * 100).toFixed(1)}${d.targetTrials < 30 ? `*` : ''}`)).join(' / ') + ' %';
     console.log(
-      `| ${set} | ${ch === 'telephone' ? `telephone ${any.law === 'alaw' ? 'A-law' : 'µ-law'}` : ch} | ${any.counts.analysed}/${any.counts.utterances} (${any.counts.vadFallbackUtterances}) | ${n(any.counts.targetTrials)} / ${n(any.counts.nonTargetTrials)} | ${eerCell(whole)} | ${cosine === null ? 'not run' : pct(cosine.eer.value)} | ${speech === null ? 'not run' : `${pct(speech.eer.value)} (${speech.minDcf.value.toFixed(3)})`} | ${durations} |`,
+      `| ${set} | ${channelCell(ch, any)} | ${any.counts.analysed}/${any.counts.utterances} (${any.counts.vadFallbackUtterances}) | ${n(any.counts.targetTrials)} / ${n(any.counts.nonTargetTrials)} | ${eerCell(whole)} | ${cosine === null ? 'not run' : pct(cosine.eer.value)} | ${speech === null ? 'not run' : `${pct(speech.eer.value)} (${speech.minDcf.value.toFixed(3)})`} | ${durations} |`,
     );
   }
 }
