@@ -52,7 +52,7 @@ class SpectralShapeBranch(nn.Module):
     """Maps the utterance's long-term average log-mel spectrum to an embedding offset.
 
     Per-utterance mean normalisation (CMN) removes channel effects but also the long-term average
-    spectrum, a classic speaker cue (e.g. Kinnunen & Li, Speech Communication 52, 2010, section 3.1)
+    spectrum, a classic speaker cue (see e.g. Kinnunen & Li, Speech Communication 52(1), 2010)
     that matters most on sub-second clips, where the trunk sees only a phone or two. The level over
     the telephone band is subtracted first, so loudness does not move the embedding. The last layer
     starts at zero: a model warm-started from a checkpoint without the branch begins as exactly that
