@@ -2,13 +2,16 @@
  * `voice-passport embed <audio|folder>...` and `compare <a> <b>`: the engine the server uses,
  * loaded once, so CLI figures are the service's figures.
  */
-import { parseArgs } from 'node:util';
 import type { Config } from '../config.js';
 import { VoicePassportError } from '../errors.js';
+import { parseCliArgs } from './args.js';
 import type { AudioAnalysis, EmbeddingEngine } from '../model/engine.js';
 import { engineInputForFile, expandAudioPaths } from './audio-file.js';
 import { startCliEngine } from './engine.js';
 import { errorShapeOf, printJson, toFixedArray } from './output.js';
+
+const EMBED_USAGE = 'usage: voice-passport embed <audio|folder>... [--model ID]';
+const COMPARE_USAGE = 'usage: voice-passport compare <audioA> <audioB> [--model ID]';
 
 async function analyseFile(engine: EmbeddingEngine, file: string, maxSeconds: number): Promise<AudioAnalysis> {
   return engine.analyse(await engineInputForFile(file, maxSeconds));
@@ -19,8 +22,8 @@ function round(n: number | null, digits = 3): number | null {
 }
 
 export async function embedCommand(argv: string[], config: Readonly<Config>): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { model: { type: 'string' } } });
-  if (positionals.length === 0) throw new VoicePassportError('validation-failed', 'usage: voice-passport embed <audio|folder>... [--model ID]');
+  const { values, positionals } = parseCliArgs(argv, { model: { type: 'string' } }, EMBED_USAGE);
+  if (positionals.length === 0) throw new VoicePassportError('validation-failed', EMBED_USAGE);
   const modelId = values.model ?? config.modelId;
   const files = await expandAudioPaths(positionals);
   const engine = await startCliEngine(config, modelId, Math.min(config.workers, Math.max(1, files.length)));
@@ -68,8 +71,8 @@ export async function embedCommand(argv: string[], config: Readonly<Config>): Pr
 }
 
 export async function compareCommand(argv: string[], config: Readonly<Config>): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { model: { type: 'string' } } });
-  if (positionals.length !== 2) throw new VoicePassportError('validation-failed', 'usage: voice-passport compare <audioA> <audioB> [--model ID]');
+  const { values, positionals } = parseCliArgs(argv, { model: { type: 'string' } }, COMPARE_USAGE);
+  if (positionals.length !== 2) throw new VoicePassportError('validation-failed', COMPARE_USAGE);
   const engine = await startCliEngine(config, values.model ?? config.modelId, 2);
   try {
     const [a, b] = await Promise.all(positionals.map((f) => analyseFile(engine, f, config.maxAudioSeconds)));

@@ -1,5 +1,5 @@
 /** `voice-passport features <audio> [--num-mel-bins 80 ...]`: the raw log-mel matrix, as torchaudio names it. */
-import { parseArgs } from 'node:util';
+import { parseCliArgs } from './args.js';
 import { computeFbank } from '../features/fbank.js';
 import { torchaudioFbankDefaults, type FbankOptions, type SampleScale } from '../features/options.js';
 import { VoicePassportError } from '../errors.js';
@@ -43,17 +43,18 @@ function parseFlagValue(flag: string, kind: 'number' | 'boolean' | 'window', raw
   return raw;
 }
 
+const FEATURES_USAGE = 'usage: voice-passport features <audio> [--num-mel-bins N ...]';
+
 export function parseFeatureArgs(argv: string[]): { file: string; options: FbankOptions; sampleScale: SampleScale } {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
+  const { values, positionals } = parseCliArgs(
+    argv,
+    {
       ...Object.fromEntries(Object.keys(flags).map((f) => [f, { type: 'string' as const }])),
       'sample-scale': { type: 'string' },
     },
-  });
-  if (positionals.length !== 1) throw new VoicePassportError('validation-failed', 'usage: voice-passport features <audio> [--num-mel-bins N ...]');
+    FEATURES_USAGE,
+  );
+  if (positionals.length !== 1) throw new VoicePassportError('validation-failed', FEATURES_USAGE);
   const options: FbankOptions = { ...torchaudioFbankDefaults };
   for (const [flag, spec] of Object.entries(flags)) {
     const raw = (values as Record<string, string | undefined>)[flag];

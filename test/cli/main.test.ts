@@ -23,4 +23,16 @@ describe('voice-passport dispatch', () => {
     const r = await runCli(['compare', 'only-one.wav'], {});
     expect([r.code, r.stdout, cliError(r).code]).toEqual([2, '', 'validation-failed']);
   }, 30_000);
+
+  it('exits 2 with validation-failed and the usage for an unknown option, on every command', async () => {
+    for (const [command, usage] of [
+      ['embed', 'usage: voice-passport embed'],
+      ['compare', 'usage: voice-passport compare'],
+      ['features', 'usage: voice-passport features'],
+    ] as const) {
+      const r = await runCli([command, 'a.wav', '--frobnicate'], {});
+      expect([r.code, r.stdout, cliError(r).code], command).toEqual([2, '', 'validation-failed']);
+      expect(cliError(r).message).toMatch(new RegExp(`^Unknown option '--frobnicate'[^]*\n${usage}`));
+    }
+  }, 60_000);
 });
