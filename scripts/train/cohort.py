@@ -15,9 +15,7 @@ import os
 import sys
 
 import numpy as np
-import soundfile as sf
 import torch
-import torchaudio.functional as AF
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -25,7 +23,7 @@ DEFAULT_DATA = os.path.normpath(os.path.join(HERE, '..', '..', '..', 'shared', '
 
 
 def speaker_cohort(model, data_root, channel='wideband', utts=3, seconds=6.0):
-    from eval_dev import embed, telephone  # noqa: E402  (import cycle otherwise)
+    from eval_dev import embed, model_input, read_mono  # noqa: E402  (import cycle otherwise)
     rows = [r for r in csv.DictReader(open(os.path.join(data_root, 'index.tsv')), delimiter='\t') if r['split'] == 'train']
     by_spk = {}
     for r in rows:
@@ -34,12 +32,8 @@ def speaker_cohort(model, data_root, channel='wideband', utts=3, seconds=6.0):
     for spk in sorted(by_spk):
         embs = []
         for r in sorted(by_spk[spk], key=lambda r: r['path'])[:utts]:
-            x, sr = sf.read(os.path.join(data_root, 'train', r['path']), dtype='float32', always_2d=True)
-            x = torch.from_numpy(x.mean(axis=1).copy())[: int(seconds * sr)]
-            if channel == 'telephone':
-                x, sr = telephone(x, sr), 8000
-            x16 = AF.resample(x, sr, 16000) if sr != 16000 else x
-            embs.append(embed(model, x16))
+            x, sr = read_mono(os.path.join(data_root, 'train', r['path']))
+            embs.append(embed(model, model_input(x[: int(seconds * sr)], sr, channel)))
         m = np.mean(embs, axis=0)
         out.append(m / np.linalg.norm(m))
     return np.stack(out).astype(np.float32)

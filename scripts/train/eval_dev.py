@@ -38,6 +38,19 @@ def telephone(x, sr, law='mulaw'):
     return mulaw_roundtrip(x8) if law == 'mulaw' else alaw_roundtrip(x8)
 
 
+def read_mono(path):
+    """A sound file as mono ±1 float32 and its rate."""
+    x, sr = sf.read(path, dtype='float32', always_2d=True)
+    return torch.from_numpy(x.mean(axis=1).copy()), sr
+
+
+def model_input(x, sr, channel):
+    """Through the simulated telephone line if asked, then at the model's 16 kHz."""
+    if channel == 'telephone':
+        x, sr = telephone(x, sr), 8000
+    return AF.resample(x, sr, 16000) if sr != 16000 else x
+
+
 def eer_mindcf(scores, labels, p_target=0.01):
     order = np.argsort(-scores)
     lab = labels[order].astype(np.float64)
@@ -91,18 +104,10 @@ def main():
     print('|---|---|---|---|---|---|')
     for name in args.sets.split(','):
         utts = [r for r in rows if r['split'] == 'dev' and r['set'] == name]
-        audio = []
-        for r in utts:
-            x, sr = sf.read(os.path.join(args.data, 'dev', r['path']), dtype='float32', always_2d=True)
-            audio.append((torch.from_numpy(x.mean(axis=1).copy()), sr))
+        audio = [read_mono(os.path.join(args.data, 'dev', r['path'])) for r in utts]
         spk = np.array([r['speaker'] for r in utts])
         for channel in args.channels.split(','):
-            embs = []
-            for x, sr in audio:
-                if channel == 'telephone':
-                    x, sr = telephone(x, sr), 8000
-                x16 = AF.resample(x, sr, 16000) if sr != 16000 else x
-                embs.append(embed(model, x16, args.dither))
+            embs = [embed(model, model_input(x, sr, channel), args.dither) for x, sr in audio]
             E = np.stack(embs)
             S = E @ E.T
             iu = np.triu_indices(len(E), 1)

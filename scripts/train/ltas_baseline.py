@@ -19,24 +19,17 @@ import random
 import sys
 
 import numpy as np
-import soundfile as sf
 import torch
-import torchaudio.functional as AF
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from eval_dev import DEFAULT_DATA, eer_mindcf, telephone  # noqa: E402
+from eval_dev import DEFAULT_DATA, eer_mindcf, model_input, read_mono  # noqa: E402
 from features import kaldi_fbank  # noqa: E402
 from model import LEVEL_BINS  # noqa: E402
 
 
 def mean_logmel(path, channel):
-    x, sr = sf.read(path, dtype='float32', always_2d=True)
-    x = torch.from_numpy(x.mean(axis=1).copy())
-    if channel == 'telephone':
-        x, sr = telephone(x, sr), 8000
-    x16 = AF.resample(x, sr, 16000) if sr != 16000 else x
-    return kaldi_fbank(x16, normalise=False).mean(dim=0).numpy()
+    return kaldi_fbank(model_input(*read_mono(path), channel), normalise=False).mean(dim=0).numpy()
 
 
 def main():
