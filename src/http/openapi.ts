@@ -194,7 +194,9 @@ const schemas: Record<string, Schema> = {
               reasons: arr(str()),
               score: nullable(num()),
               rawScore: nullable(num()),
+              normalisedScore: nullable(num({ description: 'The AS-norm score that decided; null when the model did not normalise scores, and for verifications recorded before this field existed.' })),
               threshold: nullable(num()),
+              rawThreshold: nullable(num({ description: 'The threshold on the comparison scale (cosine or AS-norm score); null for verifications recorded before this field existed.' })),
               netSpeechSeconds: nullable(num()),
               model: nullable(str()),
             }),
@@ -293,6 +295,12 @@ const schemas: Record<string, Schema> = {
     to: nullable(time()),
     verifications: obj({ total: int(), byDecision: decisionCounts, byPolicy: { type: 'object', additionalProperties: decisionCounts } }),
     scoreHistograms: { type: 'object', additionalProperties: arr(ref('HistogramBin')), description: 'Per policy: rawScore (cosine) of accepted and rejected verifications in 20 bins over [-1, 1).' },
+    normalisedScoreHistograms: {
+      type: 'object',
+      additionalProperties: arr(ref('HistogramBin')),
+      description:
+        'Per policy: normalisedScore (AS-norm) of accepted and rejected verifications in 20 bins over [-4, 12); scores beyond fall in the edge bins. With a model that enables AS-norm, decisions and policy thresholds are on this scale, so accepts and rejects separate at the threshold here, not in the cosine histogram. Verifications without a normalised score are not counted.',
+    },
     enrolment: obj({ subjects: int(), enrolling: int(), enrolled: int() }),
     lockouts: obj({ lockedDecisions: int(), verificationDisabledNow: int() }),
   }),

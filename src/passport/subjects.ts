@@ -92,7 +92,7 @@ export interface SubjectExport extends SubjectView {
   pseudonym: string;
   consentHistory: ConsentEvent[];
   voiceprint: (VoiceprintMetadata & { note: string }) | null;
-  verifications: Array<{ id: string; occurredAt: string; policy: string; decision: string; reasons: string[]; score: number | null; rawScore: number | null; threshold: number | null; netSpeechSeconds: number | null; model: string | null }>;
+  verifications: Array<{ id: string; occurredAt: string; policy: string; decision: string; reasons: string[]; score: number | null; rawScore: number | null; normalisedScore: number | null; threshold: number | null; rawThreshold: number | null; netSpeechSeconds: number | null; model: string | null }>;
   /** Audit entries about the subject (what was done with the data, when and by which key). */
   auditTrail: Array<Pick<AuditEntry, 'seq' | 'occurredAt' | 'action' | 'actorKeyId' | 'outcome' | 'details'>>;
 }
@@ -129,7 +129,9 @@ export function exportSubject(ctx: PassportContext, actor: Actor, customerId: st
         reasons: v.reasons,
         score: v.score,
         rawScore: v.rawScore,
+        normalisedScore: v.normalisedScore,
         threshold: v.threshold,
+        rawThreshold: v.rawThreshold,
         netSpeechSeconds: v.netSpeechSeconds,
         model: v.modelId,
       })),

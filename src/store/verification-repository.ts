@@ -18,7 +18,11 @@ export interface VerificationInput {
   /** Score on the documented scale (cosine until calibration); null when nothing was scored. */
   score: number | null;
   rawScore: number | null;
+  /** The AS-norm score that decided, when the model enables score normalisation; else null. */
+  normalisedScore: number | null;
   threshold: number | null;
+  /** The policy threshold on the comparison scale (the cosine, or the AS-norm score). */
+  rawThreshold: number | null;
   netSpeechSeconds: number | null;
   modelId: string | null;
   actorKeyId: string | null;
@@ -52,11 +56,17 @@ interface VerificationRow {
   reasons: string;
   score: number | null;
   raw_score: number | null;
+  normalised_score: number | null;
   threshold: number | null;
+  raw_threshold: number | null;
   net_speech_seconds: number | null;
   model_id: string | null;
   actor_key_id: string | null;
 }
+
+export type ScoreScaleColumn = 'score' | 'rawScore' | 'normalisedScore';
+/** Fixed column names: the only strings spliced into the histogram's SQL. */
+const scoreColumns: Record<ScoreScaleColumn, string> = { score: 'score', rawScore: 'raw_score', normalisedScore: 'normalised_score' };
 
 const rangeWhere = '(:from IS NULL OR occurred_at >= :from) AND (:to IS NULL OR occurred_at < :to)';
 
@@ -73,8 +83,8 @@ export class VerificationRepository {
   record(pseudonym: string, input: VerificationInput): VerificationRecord {
     const record: VerificationRecord = { id: randomUUID(), occurredAt: isoNow(this.clock), ...input, reasons: [...input.reasons] };
     this.db.run(
-      `INSERT INTO verifications (id, subject_id, occurred_at, policy, decision, reasons, score, raw_score, threshold, net_speech_seconds, model_id, actor_key_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO verifications (id, subject_id, occurred_at, policy, decision, reasons, score, raw_score, normalised_score, threshold, raw_threshold, net_speech_seconds, model_id, actor_key_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         record.id,
         subjectIdOf(this.db, pseudonym) ?? null,
@@ -84,7 +94,9 @@ export class VerificationRepository {
         JSON.stringify(record.reasons),
         finiteOrNull(record.score),
         finiteOrNull(record.rawScore),
+        finiteOrNull(record.normalisedScore),
         finiteOrNull(record.threshold),
+        finiteOrNull(record.rawThreshold),
         finiteOrNull(record.netSpeechSeconds),
         record.modelId,
         record.actorKeyId,
@@ -117,14 +129,13 @@ export class VerificationRepository {
 
   /**
    * Histogram of scores of accepted and rejected verifications: `bins` equal bins over [min, max);
-   * scores outside fall in the edge bins.
+   * scores outside fall in the edge bins; rows without that score are left out.
+   * `of` picks the scale: `score` (the answered score: an LLR once calibrated), `rawScore` (the
+   * cosine: comparable across recalibrations) or `normalisedScore` (the AS-norm score that decides
+   * when the model enables it) (src/passport/stats.ts).
    */
-  /**
-   * `of: 'rawScore'` bins the cosine instead of the score: a calibrated score is an LLR on another
-   * scale, and the cosine stays comparable across recalibrations (src/passport/stats.ts).
-   */
-  scoreHistogram(options: TimeRange & { policy?: string; min?: number; max?: number; bins?: number; of?: 'score' | 'rawScore' } = {}): ScoreHistogramBin[] {
-    const column = options.of === 'rawScore' ? 'raw_score' : 'score';
+  scoreHistogram(options: TimeRange & { policy?: string; min?: number; max?: number; bins?: number; of?: ScoreScaleColumn } = {}): ScoreHistogramBin[] {
+    const column = scoreColumns[options.of ?? 'score'];
     const min = options.min ?? -1;
     const max = options.max ?? 1;
     const bins = options.bins ?? 20;
@@ -160,7 +171,9 @@ function toRecord(row: VerificationRow): VerificationRecord {
     reasons: JSON.parse(row.reasons) as string[],
     score: row.score,
     rawScore: row.raw_score,
+    normalisedScore: row.normalised_score,
     threshold: row.threshold,
+    rawThreshold: row.raw_threshold,
     netSpeechSeconds: row.net_speech_seconds,
     modelId: row.model_id,
     actorKeyId: row.actor_key_id,

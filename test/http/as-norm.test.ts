@@ -83,6 +83,28 @@ describe('verification with AS-norm enabled', () => {
       expect.objectContaining({ scoreScale: 'as-norm', rawScore: Number(same.body.rawScore.toFixed(4)), normalisedScore: Number(sameNorm.toFixed(4)), rawThreshold: 0.5 }),
       expect.objectContaining({ scoreScale: 'as-norm', normalisedScore: Number(near.body.normalisedScore.toFixed(4)) }),
     ]);
+
+    // The history keeps the scale that decided: the customer's export and the operator's histogram.
+    const exported = await request(h.app).get('/v1/subjects/cust-1/export').set(h.auth('enrolment'));
+    expect(exported.body.verifications.map((v: Record<string, unknown>) => [v.decision, v.rawScore, v.normalisedScore, v.threshold, v.rawThreshold])).toEqual([
+      ['accept', same.body.rawScore, same.body.normalisedScore, 0.5, 0.5],
+      ['reject', near.body.rawScore, near.body.normalisedScore, 0.5, 0.5],
+    ]);
+    documented('SubjectExport', exported.body);
+    const stats = await request(h.app).get('/v1/operator/stats').set(h.auth('operator'));
+    documented('StatsResponse', stats.body);
+    // 20 bins of 0.8 over [-4, 12); the accept lands above the 0.5 threshold, the reject below it.
+    const binOf = (x: number) => Math.min(Math.max(Math.floor((x + 4) / 0.8), 0), 19);
+    const hits = (stats.body.normalisedScoreHistograms.standard as { lower: number; accept: number; reject: number }[]).flatMap((b, i) => [
+      ...Array<[string, number]>(b.accept).fill(['accept', i]),
+      ...Array<[string, number]>(b.reject).fill(['reject', i]),
+    ]);
+    expect(hits).toEqual([
+      ['reject', binOf(near.body.normalisedScore)],
+      ['accept', binOf(same.body.normalisedScore)],
+    ]);
+    expect(binOf(near.body.normalisedScore)).toBeLessThan(binOf(0.5));
+    expect(binOf(same.body.normalisedScore)).toBeGreaterThanOrEqual(binOf(0.5));
   });
 
   it('with a calibration, score is the LLR of the AS-norm score; before scoring normalisedScore is null', async () => {

@@ -103,6 +103,7 @@ describe('GET /v1/operator/stats', () => {
     expect(res.status).toBe(200);
     const bins = (hits: Record<number, { accept?: number; reject?: number }>) =>
       Array.from({ length: 20 }, (_, i) => ({ lower: Math.round((-1 + i * 0.1) * 100) / 100, upper: Math.round((-0.9 + i * 0.1) * 100) / 100, accept: hits[i]?.accept ?? 0, reject: hits[i]?.reject ?? 0 }));
+    const emptyNormalisedBins = Array.from({ length: 20 }, (_, i) => ({ lower: Math.round((-4 + i * 0.8) * 100) / 100, upper: Math.round((-3.2 + i * 0.8) * 100) / 100, accept: 0, reject: 0 }));
     expect(res.body).toEqual({
       from: null,
       to: null,
@@ -113,6 +114,8 @@ describe('GET /v1/operator/stats', () => {
       },
       // Scores: ≈1 (same tone) in the last bin, ≈0 (orthogonal tone) in the bin [0, 0.1).
       scoreHistograms: { high: bins({ 19: { accept: 1 } }), standard: bins({ 19: { accept: 1 }, 10: { reject: 1 } }) },
+      // The fake model does not normalise scores: nothing on the AS-norm scale (test/http/as-norm.test.ts has it).
+      normalisedScoreHistograms: { high: emptyNormalisedBins, standard: emptyNormalisedBins },
       enrolment: { subjects: 2, enrolling: 0, enrolled: 1 },
       lockouts: { lockedDecisions: 0, verificationDisabledNow: 0 },
     });

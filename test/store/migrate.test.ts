@@ -83,6 +83,23 @@ describe('migrate', () => {
     expect(() => migrate(db, loadMigrations(custom))).toThrow(expect.objectContaining({ code: 'config-invalid' }));
   });
 
+  it('upgrades a version-1 database: existing verifications keep their row, the comparison-scale columns read null', () => {
+    const [initial] = loadMigrations();
+    migrate(db, [initial!]);
+    db.run(
+      `INSERT INTO verifications (id, subject_id, occurred_at, policy, decision, reasons, score, raw_score, threshold, net_speech_seconds, model_id, actor_key_id)
+       VALUES ('v1', NULL, '2026-01-01T00:00:00.000Z', 'standard', 'accept', '[]', 1.2, 0.61, 0.9, 6.5, 'm', NULL)`,
+    );
+    expect(migrate(db)).toEqual({ applied: loadMigrations().slice(1).map((m) => m.version), version: loadMigrations().length });
+    expect(db.get('SELECT score, raw_score, normalised_score, threshold, raw_threshold FROM verifications')).toEqual({
+      score: 1.2,
+      raw_score: 0.61,
+      normalised_score: null,
+      threshold: 0.9,
+      raw_threshold: null,
+    });
+  });
+
   it('refuses gaps and badly named files', () => {
     const gap = fs.mkdtempSync(path.join(dir, 'gap-'));
     fs.writeFileSync(path.join(gap, '001_one.sql'), 'SELECT 1;');

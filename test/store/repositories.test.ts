@@ -254,14 +254,14 @@ describe('VerificationRepository', () => {
   it('records verifications without biometric data, lists them per subject, and aggregates', () => {
     const p = store.pseudonymise('cust-ver');
     store.consents.give(p, { noticeVersion: 'v1', channel: 'ivr', actorKeyId: null });
-    const base = { policy: 'standard', reasons: ['score-above-threshold'], rawScore: null, threshold: 0.5, netSpeechSeconds: 4.2, modelId: 'm', actorKeyId: 'key_t' };
-    const r1 = store.verifications.record(p, { ...base, decision: 'accept', score: 0.83 });
-    expect(r1).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), occurredAt: '2026-01-01T00:00:00.000Z', ...base, decision: 'accept', score: 0.83 });
+    const base = { policy: 'standard', reasons: ['score-above-threshold'], rawScore: null, normalisedScore: null, threshold: 0.5, rawThreshold: 2.5, netSpeechSeconds: 4.2, modelId: 'm', actorKeyId: 'key_t' };
+    const r1 = store.verifications.record(p, { ...base, decision: 'accept', score: 0.83, normalisedScore: 3.1 });
+    expect(r1).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), occurredAt: '2026-01-01T00:00:00.000Z', ...base, decision: 'accept', score: 0.83, normalisedScore: 3.1 });
     clock.advance(1000);
-    store.verifications.record(p, { ...base, decision: 'reject', score: 0.12, reasons: ['score-below-threshold'] });
+    store.verifications.record(p, { ...base, decision: 'reject', score: 0.12, normalisedScore: 0.4, reasons: ['score-below-threshold'] });
     clock.advance(1000);
-    store.verifications.record(p, { ...base, policy: 'high', decision: 'reject', score: -1.5, reasons: [] });
-    store.verifications.record(store.pseudonymise('stranger'), { ...base, decision: 'no-consent', score: null, threshold: null, netSpeechSeconds: null, modelId: null });
+    store.verifications.record(p, { ...base, policy: 'high', decision: 'reject', score: -1.5, rawThreshold: null, reasons: [] });
+    store.verifications.record(store.pseudonymise('stranger'), { ...base, decision: 'no-consent', score: null, threshold: null, rawThreshold: null, netSpeechSeconds: null, modelId: null });
 
     expect(store.verifications.listForSubject(p).map((v) => [v.decision, v.score])).toEqual([
       ['accept', 0.83],
@@ -288,6 +288,18 @@ describe('VerificationRepository', () => {
       { lower: 0.5, upper: 1, accept: 1, reject: 0 },
     ]);
     expect(store.verifications.scoreHistogram({ policy: 'high', bins: 2 }).map((b) => b.reject)).toEqual([1, 0]);
+    // Rows without a normalised score (the 'high' one) are left out of that scale's histogram.
+    expect(store.verifications.scoreHistogram({ of: 'normalisedScore', min: -4, max: 12, bins: 4 })).toEqual([
+      { lower: -4, upper: 0, accept: 0, reject: 0 },
+      { lower: 0, upper: 4, accept: 1, reject: 1 },
+      { lower: 4, upper: 8, accept: 0, reject: 0 },
+      { lower: 8, upper: 12, accept: 0, reject: 0 },
+    ]);
+    expect(store.verifications.listForSubject(p).map((v) => [v.normalisedScore, v.rawThreshold])).toEqual([
+      [3.1, 2.5],
+      [0.4, 2.5],
+      [null, null],
+    ]);
   });
 });
 
