@@ -2,6 +2,9 @@
 
 Classes are (speaker, speed) pairs: speed perturbation 0.9/1.0/1.1 changes pitch and formants, so
 Kaldi/WeSpeaker recipes treat each perturbed copy as a new speaker (Ko et al., Interspeech 2015).
+`speeds` may add 0.8 and 1.2: more virtual speakers for a training set of only 453 real ones
+("speaker augmentation", Yamamoto et al., Interspeech 2019), and 1.2 moves adult formants towards
+children's, who are many in so762.
 Augmentations (each per crop, in batch on the CPU):
 - additive noise at 0-20 dB SNR: white/pink/brown (synthetic, spectrally shaped Gaussian noise) or
   babble (a sum of other training crops);
@@ -23,7 +26,7 @@ import torchaudio.functional as AF
 SR = 16000
 SPEEDS = (1.0, 0.9, 1.1)
 # resample ratios (orig, new) that realise each speed factor: 1.1x faster = fewer samples
-_SPEED_RATIO = {1.0: None, 0.9: (9, 10), 1.1: (11, 10)}
+SPEED_RATIOS = {1.0: None, 0.9: (9, 10), 1.1: (11, 10), 0.8: (4, 5), 1.2: (6, 5)}
 
 
 def load_train(root):
@@ -124,14 +127,17 @@ def narrowband(x):
 class CropSampler:
     """Draws balanced batches: a speaker uniformly, then one of its utterances, then a speed."""
 
-    def __init__(self, waves, spk_of_utt, n_speakers, seed=0):
+    def __init__(self, waves, spk_of_utt, n_speakers, seed=0, speeds=SPEEDS):
+        if any(v not in SPEED_RATIOS for v in speeds) or len(set(speeds)) != len(speeds):
+            raise ValueError(f'speeds must be distinct values of {sorted(SPEED_RATIOS)}, not {speeds}')
+        self.speeds = tuple(speeds)
         self.waves = waves
         self.n_speakers = n_speakers
         self.utts = [[] for _ in range(n_speakers)]
         for i, s in enumerate(spk_of_utt):
             self.utts[s].append(i)
         self.rng = random.Random(seed)
-        self.n_classes = n_speakers * len(SPEEDS)
+        self.n_classes = n_speakers * len(self.speeds)
 
     def raw_crops(self, b, n):
         """b plain crops of n samples (used as babble)."""
@@ -145,13 +151,13 @@ class CropSampler:
         """b augmented crops of n samples [b, n] and their class labels; vectorised per augmentation."""
         rng = self.rng
         spk = [rng.randrange(self.n_speakers) for _ in range(b)]
-        spd = [rng.randrange(len(SPEEDS)) for _ in range(b)]
+        spd = [rng.randrange(len(self.speeds)) for _ in range(b)]
         x = torch.zeros(b, n)
-        for k, speed in enumerate(SPEEDS):
+        for k, speed in enumerate(self.speeds):
             rows = [i for i in range(b) if spd[i] == k]
             if not rows:
                 continue
-            ratio = _SPEED_RATIO[speed]
+            ratio = SPEED_RATIOS[speed]
             need = n if ratio is None else int(math.ceil(n * ratio[0] / ratio[1])) + 16
             c = torch.from_numpy(np.stack([_crop(self.waves[rng.choice(self.utts[spk[i]])], need, rng) for i in rows]))
             if ratio is not None:

@@ -49,6 +49,7 @@ def main():
     ap.add_argument('--blocks', default='1,2,2,1')
     ap.add_argument('--emb-dim', type=int, default=192)
     ap.add_argument('--shape-branch', action='store_true', help='add the spectral-shape branch (model.SpectralShapeBranch); the model then takes raw log-mel features')
+    ap.add_argument('--speeds', default='1.0,0.9,1.1', help='speed-perturbation factors, each a class of its own (data.SPEED_RATIOS); a warm start may append factors to its checkpoint\'s list')
     ap.add_argument('--init', help='warm start: model and head weights from this checkpoint, with a fresh optimiser and schedule (SGDR-style restart, Loshchilov & Hutter 2017)')
     ap.add_argument('--margin-ramp', default='0.1,0.4', help='budget fractions where the AAM margin ramps from 0 to --margin; "0,0" keeps it at --margin throughout')
     args = ap.parse_args()
@@ -68,7 +69,8 @@ def main():
     random.seed(args.seed)
     torch.manual_seed(args.seed)
     waves, spk_of_utt, speakers = load_train(args.data)
-    sampler = CropSampler(waves, spk_of_utt, len(speakers), seed=args.seed)
+    speeds = tuple(float(v) for v in args.speeds.split(','))
+    sampler = CropSampler(waves, spk_of_utt, len(speakers), seed=args.seed, speeds=speeds)
     model = build_model(cfg)
     head = AAMSoftmax(cfg['emb_dim'], sampler.n_classes, scale=args.scale)
     params = list(model.parameters()) + list(head.parameters())
@@ -85,7 +87,13 @@ def main():
         missing, unexpected = model.load_state_dict(ck['model'], strict=False)
         if unexpected or any(not k.startswith('shape.') for k in missing):
             sys.exit(f'--init {args.init}: weights do not fit this model (missing {missing}, unexpected {unexpected})')
-        head.load_state_dict(ck['head'])
+        # Class k*S + s is speaker s at speed k, so appended speeds keep the old classes' rows; the
+        # new classes' rows start as in a fresh head.
+        init_speeds = tuple(float(v) for v in ck['args'].get('speeds', '1.0,0.9,1.1').split(','))
+        if speeds[: len(init_speeds)] != init_speeds:
+            sys.exit(f'--init {args.init}: its speeds {init_speeds} must be a prefix of --speeds {speeds}')
+        with torch.no_grad():
+            head.weight[: ck['head']['weight'].shape[0]] = ck['head']['weight']
         say(f'initialised from {args.init} (step {ck["step"]}, {ck["elapsed"] / 60:.1f} min trained)')
     ramp0, ramp1 = (float(v) for v in args.margin_ramp.split(','))
 
