@@ -148,10 +148,12 @@ class CropSampler:
         return torch.from_numpy(np.stack(out))
 
     def batch(self, b, n, p_noise=0.6, p_reverb=0.3, p_channel=0.35):
-        """b augmented crops of n samples [b, n] and their class labels; vectorised per augmentation."""
+        """b augmented crops of n samples [b, n], their class labels and the index of the utterance each
+        was cut from (for distillation targets); vectorised per augmentation."""
         rng = self.rng
         spk = [rng.randrange(self.n_speakers) for _ in range(b)]
         spd = [rng.randrange(len(self.speeds)) for _ in range(b)]
+        utt = [0] * b
         x = torch.zeros(b, n)
         for k, speed in enumerate(self.speeds):
             rows = [i for i in range(b) if spd[i] == k]
@@ -159,7 +161,11 @@ class CropSampler:
                 continue
             ratio = SPEED_RATIOS[speed]
             need = n if ratio is None else int(math.ceil(n * ratio[0] / ratio[1])) + 16
-            c = torch.from_numpy(np.stack([_crop(self.waves[rng.choice(self.utts[spk[i]])], need, rng) for i in rows]))
+            crops = []
+            for i in rows:  # the same draws, in the same order, as before utterance indices were returned
+                utt[i] = rng.choice(self.utts[spk[i]])
+                crops.append(_crop(self.waves[utt[i]], need, rng))
+            c = torch.from_numpy(np.stack(crops))
             if ratio is not None:
                 c = AF.resample(c, ratio[0], ratio[1])[:, :n]
             x[rows] = c
@@ -204,7 +210,7 @@ class CropSampler:
                 x[nb] = narrowband(x[nb])
         gain = torch.tensor([rng.uniform(0.05, 0.9) for _ in range(b)]).unsqueeze(1)
         x = x / x.abs().amax(dim=1, keepdim=True).clamp(min=1e-4) * gain
-        return x, labels
+        return x, labels, torch.tensor(utt)
 
 
 if __name__ == '__main__':
@@ -218,7 +224,7 @@ if __name__ == '__main__':
     from features import batched_fbank
     s.batch(8, 24000)
     t0 = time.time()
-    x, y = s.batch(128, 24000)
+    x, y, _ = s.batch(128, 24000)
     t1 = time.time()
     f = batched_fbank(x, dither=1.0)
     print(x.shape, y[:8], f.shape, 'batch %.2fs fbank %.2fs' % (t1 - t0, time.time() - t1), torch.isfinite(f).all().item())

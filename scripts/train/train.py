@@ -16,7 +16,9 @@ import sys
 import threading
 import time
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import CropSampler, load_train  # noqa: E402
@@ -32,6 +34,7 @@ def main():
     ap.add_argument('--out', required=True)
     ap.add_argument('--data', default=DEFAULT_DATA)
     ap.add_argument('--minutes', type=float, default=70.0, help='wall-clock training budget')
+    ap.add_argument('--stop-at', type=float, help='minutes: stop here, before the end of the schedule planned for --minutes (final.pt is then not annealed; a later stage warm-starts from it)')
     ap.add_argument('--batch', type=int, default=128)
     ap.add_argument('--lr', type=float, default=2e-3)
     ap.add_argument('--min-lr', type=float, default=2e-5)
@@ -51,6 +54,8 @@ def main():
     ap.add_argument('--shape-branch', action='store_true', help='add the spectral-shape branch (model.SpectralShapeBranch); the model then takes raw log-mel features')
     ap.add_argument('--speeds', default='1.0,0.9,1.1', help='speed-perturbation factors, each a class of its own (data.SPEED_RATIOS); a warm start may append factors to its checkpoint\'s list')
     ap.add_argument('--init', help='warm start: model and head weights from this checkpoint, with a fresh optimiser and schedule (SGDR-style restart, Loshchilov & Hutter 2017)')
+    ap.add_argument('--distil', help='knowledge distillation: teacher embeddings per (speed, training utterance) from teacher.py targets; a linear projection of the embedding is pulled towards them (cosine), next to the AAM loss')
+    ap.add_argument('--distil-weight', type=float, default=1.0, help='weight of the distillation loss (1 - cosine)')
     ap.add_argument('--margin-ramp', default='0.1,0.4', help='budget fractions where the AAM margin ramps from 0 to --margin; "0,0" keeps it at --margin throughout')
     args = ap.parse_args()
 
@@ -73,7 +78,23 @@ def main():
     sampler = CropSampler(waves, spk_of_utt, len(speakers), seed=args.seed, speeds=speeds)
     model = build_model(cfg)
     head = AAMSoftmax(cfg['emb_dim'], sampler.n_classes, scale=args.scale)
-    params = list(model.parameters()) + list(head.parameters())
+    teacher, distil = None, None
+    if args.distil:
+        z = np.load(args.distil)
+        if list(z['speakers']) != speakers or list(z['spk_of_utt']) != spk_of_utt:
+            sys.exit(f'--distil {args.distil}: made for other training data (speakers or utterances differ)')
+        have = [float(v) for v in z['speeds']]
+        if any(v not in have for v in speeds):
+            sys.exit(f'--distil {args.distil}: no targets for speeds {[v for v in speeds if v not in have]}')
+        # [speed index of this run, utterance, teacher dim]. Centred (the teacher's embeddings share a
+        # common direction: different speakers average cosine 0.33 on this data) and re-normalised, so
+        # the cosine loss is about what tells speakers apart.
+        t = z['targets'][[have.index(v) for v in speeds]]
+        t = t - t.reshape(-1, t.shape[2]).mean(axis=0)
+        teacher = F.normalize(torch.from_numpy(t), dim=2)
+        # Only the projection learns the teacher's space; it is not part of the exported model.
+        distil = torch.nn.Linear(cfg['emb_dim'], teacher.shape[2], bias=False)
+    params = list(model.parameters()) + list(head.parameters()) + (list(distil.parameters()) if distil is not None else [])
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
     n_params = sum(p.numel() for p in model.parameters())
     say(f'config {json.dumps(vars(args))} model {cfg} params {n_params} speakers {len(speakers)} classes {sampler.n_classes} utts {len(waves)}')
@@ -94,6 +115,8 @@ def main():
             sys.exit(f'--init {args.init}: its speeds {init_speeds} must be a prefix of --speeds {speeds}')
         with torch.no_grad():
             head.weight[: ck['head']['weight'].shape[0]] = ck['head']['weight']
+        if distil is not None and ck.get('distil') is not None:
+            distil.load_state_dict(ck['distil'])
         say(f'initialised from {args.init} (step {ck["step"]}, {ck["elapsed"] / 60:.1f} min trained)')
     ramp0, ramp1 = (float(v) for v in args.margin_ramp.split(','))
 
@@ -104,6 +127,8 @@ def main():
         ck = torch.load(last)
         model.load_state_dict(ck['model'])
         head.load_state_dict(ck['head'])
+        if distil is not None:
+            distil.load_state_dict(ck['distil'])
         opt.load_state_dict(ck['opt'])
         elapsed, step = ck['elapsed'], ck['step']
         sampler.rng.seed(args.seed + step)  # fresh crops after a resume
@@ -111,7 +136,7 @@ def main():
 
     def save(path, final=False):
         tmp = path + '.tmp'
-        torch.save(dict(model=model.state_dict(), head=head.state_dict(), opt=opt.state_dict(), elapsed=elapsed, step=step, cfg=cfg, speakers=speakers, args=vars(args), final=final), tmp)
+        torch.save(dict(model=model.state_dict(), head=head.state_dict(), distil=None if distil is None else distil.state_dict(), opt=opt.state_dict(), elapsed=elapsed, step=step, cfg=cfg, speakers=speakers, args=vars(args), final=final), tmp)
         os.replace(tmp, path)  # atomic: a killed run never leaves a torn checkpoint
 
     # Batches are prepared in a background thread: torch kernels release the GIL, so crop
@@ -123,9 +148,9 @@ def main():
         r = random.Random(args.seed * 7919 + step)
         while not stop.is_set():
             n = int(r.uniform(args.crop_min, args.crop_max) * 16000)
-            x, y = sampler.batch(args.batch, n, p_channel=args.p_channel)
+            x, y, utt = sampler.batch(args.batch, n, p_channel=args.p_channel)
             feats = batched_fbank(x, dither=1.0, normalise=not model.takes_raw_feats)  # small dither in training only
-            q.put((feats, y))
+            q.put((feats, y, utt))
 
     th = threading.Thread(target=producer, daemon=True)
     th.start()
@@ -134,8 +159,9 @@ def main():
     head.train()
     t_last_ck = time.time()
     t_prev = time.time()
-    loss_avg = acc_avg = None
-    while elapsed < budget:
+    loss_avg = acc_avg = kd_avg = None
+    stop_at = budget if args.stop_at is None else min(budget, args.stop_at * 60.0)
+    while elapsed < stop_at:
         frac = elapsed / budget
         warm = args.warmup
         lr = args.lr * frac / warm if frac < warm else args.min_lr + 0.5 * (args.lr - args.min_lr) * (1 + math.cos(math.pi * (frac - warm) / (1 - warm)))
@@ -143,8 +169,14 @@ def main():
             g['lr'] = lr
         # margin ramps from 0 to its final value between 10 % and 40 % of the budget (WeSpeaker-style)
         head.margin = args.margin if frac >= ramp1 else args.margin * max(0.0, (frac - ramp0) / (ramp1 - ramp0))
-        feats, y = q.get()
-        loss, acc = head(model(feats), y)
+        feats, y, utt = q.get()
+        emb = model(feats)
+        loss, acc = head(emb, y)
+        if distil is not None:
+            # The teacher saw the clean utterance at the crop's speed; the student sees an augmented crop.
+            kd = (1 - F.cosine_similarity(distil(emb), teacher[y // len(speakers), utt], dim=1)).mean()
+            loss = loss + args.distil_weight * kd
+            kd_avg = kd.item() if kd_avg is None else 0.95 * kd_avg + 0.05 * kd.item()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 5.0)
@@ -156,7 +188,8 @@ def main():
         loss_avg = loss.item() if loss_avg is None else 0.95 * loss_avg + 0.05 * loss.item()
         acc_avg = acc.item() if acc_avg is None else 0.95 * acc_avg + 0.05 * acc.item()
         if step % 10 == 0:
-            say(f'step {step} elapsed {elapsed / 60:.1f}m loss {loss_avg:.3f} acc {acc_avg:.3f} lr {lr:.2e} margin {head.margin:.3f} T {feats.shape[1]}')
+            kd_note = '' if kd_avg is None else f' kd {kd_avg:.3f}'
+            say(f'step {step} elapsed {elapsed / 60:.1f}m loss {loss_avg:.3f}{kd_note} acc {acc_avg:.3f} lr {lr:.2e} margin {head.margin:.3f} T {feats.shape[1]}')
         if now - t_last_ck > args.ckpt_every:
             save(last)
             if frac >= 0.7:  # weights for averaging over the annealed tail (average.py)
