@@ -1,6 +1,6 @@
 """Export a trained checkpoint to ONNX plus the service's manifest (src/model/manifest.ts).
 
-    /usr/bin/python3 scripts/train/export.py --ckpt scripts/train/runs/v3/final.pt --id vp-resnet-v3
+    /usr/bin/python3 scripts/train/export.py --ckpt scripts/train/runs/v4/final.pt --id vp-resnet-v4
 
 Writes models/<id>.onnx (input `feats` [B, T, 80] float, output `embs` [B, D], dynamic B and T,
 WeSpeaker convention) and models/<id>.json.  Checks the ONNX graph against torch on random inputs of
@@ -64,7 +64,7 @@ def check_with_onnxruntime(onnx_path, model):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--ckpt', required=True)
-    ap.add_argument('--id', default='vp-resnet-v3')
+    ap.add_argument('--id', default='vp-resnet-v4')
     ap.add_argument('--out-dir', default=os.path.join(REPO, 'models'))
     ap.add_argument('--description', default='Voice Passport default speaker model: thin ResNet, attentive statistics pooling, AAM-softmax; trained on CPU on LibriSpeech/speechocean762/Speech Commands samples with noise, reverberation, speed and telephone-channel augmentation.')
     args = ap.parse_args()
@@ -87,9 +87,15 @@ def main():
     digest = hashlib.sha256(open(onnx_path, 'rb').read()).hexdigest()
     emb_dim = ck['cfg']['emb_dim']
     n_params = sum(p.numel() for p in model.parameters())
+    # A stage trained with train.py --distil (the checkpoint keeps its projection, which is not exported).
+    distilled = ck.get('distil') is not None
+    teacher = 'voxsv (github.com/nyangmeong/max78000-speaker-verification, MIT, (c) 2026 Jae-Woo Ahn)'
     manifest = {
         'id': args.id,
-        'description': args.description + (' The spectral-shape branch adds the level-normalised long-term average spectrum.' if model.takes_raw_feats else '') + f' {n_params} parameters, {emb_dim}-dim embedding.',
+        'description': args.description
+        + (' The spectral-shape branch adds the level-normalised long-term average spectrum.' if model.takes_raw_feats else '')
+        + (f' Knowledge distillation from the reference model {teacher}.' if distilled else '')
+        + f' {n_params} parameters, {emb_dim}-dim embedding.',
         'convention': 'wespeaker',
         'file': args.id + '.onnx',
         'sha256': digest,
@@ -105,7 +111,9 @@ def main():
         'minFrames': MIN_FRAMES,
         'source': {
             'url': 'scripts/train/ (this repository)',
-            'licence': 'Model weights: trained by the Voice Passport project on CC BY 4.0 data; see models/README.md for attribution.',
+            'licence': 'Model weights: trained by the Voice Passport project on CC BY 4.0 data'
+            + (f', distilled from the MIT-licensed {teacher}' if distilled else '')
+            + '; see models/README.md for attribution.',
             'citation': 'Training data: LibriSpeech (V. Panayotov et al., ICASSP 2015, CC BY 4.0); speechocean762 (J. Zhang et al., Interspeech 2021, CC BY 4.0); Speech Commands v0.02 (P. Warden, 2018, CC BY 4.0).',
         },
     }
