@@ -19,7 +19,7 @@
 #         the teacher's embedding of the clean utterance at the crop's speed (teacher.py targets),
 #         weight 2. teacher.py fusion shows why: fusing the teacher's scores with stage 3's lowered
 #         so762 EER from 7.29 to 5.42 %.
-# Both budgets are wall-clock minutes of training on CPU, so the step count depends on the
+# All budgets are wall-clock minutes of training on CPU, so the step count depends on the
 # machine; each stage resumes from its last checkpoint when rerun (a session may end mid-run).
 # Then: ONNX export (checked against torch in onnxruntime-node), the AS-norm cohort of the 453
 # training speakers (switched on: scripts/train/eval_dev.py --asnorm and `voice-passport eval
