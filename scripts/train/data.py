@@ -29,6 +29,12 @@ SPEEDS = (1.0, 0.9, 1.1)
 SPEED_RATIOS = {1.0: None, 0.9: (9, 10), 1.1: (11, 10), 0.8: (4, 5), 1.2: (6, 5)}
 
 
+def speed_perturb(x, speed):
+    """x [..., n] at 16 kHz played `speed` times as fast (resampled; pitch and formants move too)."""
+    ratio = SPEED_RATIOS[speed]
+    return x if ratio is None else AF.resample(x, ratio[0], ratio[1])
+
+
 def load_train(root):
     """Returns (waves: list of float32 numpy arrays at 16 kHz, spk_of_utt: list[int], speakers: list[str])."""
     index = os.path.join(root, 'index.tsv')
@@ -165,10 +171,7 @@ class CropSampler:
             for i in rows:  # the same draws, in the same order, as before utterance indices were returned
                 utt[i] = rng.choice(self.utts[spk[i]])
                 crops.append(_crop(self.waves[utt[i]], need, rng))
-            c = torch.from_numpy(np.stack(crops))
-            if ratio is not None:
-                c = AF.resample(c, ratio[0], ratio[1])[:, :n]
-            x[rows] = c
+            x[rows] = speed_perturb(torch.from_numpy(np.stack(crops)), speed)[:, :n]
         labels = torch.tensor([spd[i] * self.n_speakers + spk[i] for i in range(b)])
         x = x - x.mean(dim=1, keepdim=True)
         x = x / x.abs().amax(dim=1, keepdim=True).clamp(min=1e-4) * 0.5

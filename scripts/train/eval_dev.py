@@ -51,6 +51,14 @@ def model_input(x, sr, channel):
     return AF.resample(x, sr, 16000) if sr != 16000 else x
 
 
+def all_pairs(speakers):
+    """The reference protocol's trials: every unordered pair (i < j) as upper-triangle indices of an
+    [n, n] score matrix, and whether each pair is a target (same speaker)."""
+    spk = np.asarray(speakers)
+    iu = np.triu_indices(len(spk), 1)
+    return iu, (spk[:, None] == spk[None, :])[iu]
+
+
 def eer_mindcf(scores, labels, p_target=0.01):
     order = np.argsort(-scores)
     lab = labels[order].astype(np.float64)
@@ -110,10 +118,8 @@ def main():
             embs = [embed(model, model_input(x, sr, channel), args.dither) for x, sr in audio]
             E = np.stack(embs)
             S = E @ E.T
-            iu = np.triu_indices(len(E), 1)
-            scores = S[iu]
-            labels = (spk[:, None] == spk[None, :])[iu]
-            eer, dcf, nt, nn = eer_mindcf(scores, labels)
+            iu, labels = all_pairs(spk)
+            eer, dcf, nt, nn = eer_mindcf(S[iu], labels)
             results.append(dict(set=name, channel=channel, speakers=len(set(spk)), target=nt, nonTarget=nn, eer=eer, minDCF=dcf))
             print(f'| {name} | {channel} | {len(set(spk))} | {nt} / {nn} | {100 * eer:.2f} % | {dcf:.3f} |', flush=True)
             for k in topks:

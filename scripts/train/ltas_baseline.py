@@ -23,7 +23,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from eval_dev import DEFAULT_DATA, eer_mindcf, model_input, read_mono  # noqa: E402
+from eval_dev import DEFAULT_DATA, all_pairs, eer_mindcf, model_input, read_mono  # noqa: E402
 from features import kaldi_fbank  # noqa: E402
 from model import LEVEL_BINS  # noqa: E402
 
@@ -52,8 +52,7 @@ def main():
             utts = [r for r in rows if r['split'] == 'dev' and r['set'] == name]
             M = np.stack([mean_logmel(os.path.join(args.data, 'dev', r['path']), channel) for r in utts]) - ref
             spk = np.array([r['speaker'] for r in utts])
-            iu = np.triu_indices(len(M), 1)
-            labels = (spk[:, None] == spk[None, :])[iu]
+            iu, labels = all_pairs(spk)
             eers = []
             for V in (M, M - M[:, LEVEL_BINS].mean(axis=1, keepdims=True)):
                 V = V / np.linalg.norm(V, axis=1, keepdims=True)

@@ -27,11 +27,10 @@ import tempfile
 import numpy as np
 import torch
 import torchaudio
-import torchaudio.functional as AF
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from eval_dev import DEFAULT_DATA, eer_mindcf, model_input, read_mono  # noqa: E402
+from eval_dev import DEFAULT_DATA, all_pairs, eer_mindcf, model_input, read_mono  # noqa: E402
 
 TEACHER = os.path.normpath(os.path.join(HERE, '..', '..', '..', 'shared', 'models', 'reference', 'voxsv.onnx'))
 WINDOW, HOP = 20720, 8000
@@ -100,8 +99,7 @@ def fusion(args):
         utts = [r for r in rows if r['set'] == name]
         audio = [read_mono(os.path.join(args.data, 'dev', r['path'])) for r in utts]
         spk = np.array([r['speaker'] for r in utts])
-        iu = np.triu_indices(len(utts), 1)
-        lab = (spk[:, None] == spk[None, :])[iu]
+        iu, lab = all_pairs(spk)
         for channel in args.channels.split(','):
             x16 = [model_input(x, sr, channel) for x, sr in audio]
             E = np.stack([embed(model, x) for x in x16])
@@ -114,16 +112,17 @@ def fusion(args):
 
 
 def targets(args):
-    from data import SPEED_RATIOS, load_train  # noqa: E402
+    from data import load_train, speed_perturb  # noqa: E402
     speeds = tuple(float(v) for v in args.speeds.split(','))
     waves, spk_of_utt, speakers = load_train(args.data)
     out = np.zeros((len(speeds), len(waves), 64), dtype=np.float32)
     for k, speed in enumerate(speeds):
-        ratio = SPEED_RATIOS[speed]
-        # The same resampling as data.CropSampler, on the whole utterance.
-        gen = (torch.from_numpy(w) if ratio is None else AF.resample(torch.from_numpy(w), ratio[0], ratio[1]) for w in waves)
-        out[k] = teacher_embeddings(gen)
-        print(f'speed {speed}: {len(waves)} utterances', flush=True)
+        # The same perturbation as data.CropSampler's, on the whole utterance.
+        out[k] = teacher_embeddings(speed_perturb(torch.from_numpy(w), speed) for w in waves)
+        spk = np.array(spk_of_utt)
+        different = spk[:, None] != spk[None, :]
+        # train.py --distil centres the targets because this is far from 0 (0.33 at speed 1.0 for voxsv).
+        print(f'speed {speed}: {len(waves)} utterances; mean cosine between different speakers {(out[k] @ out[k].T)[different].mean():.3f}', flush=True)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     np.savez(args.out, targets=out, speeds=np.array(speeds), speakers=np.array(speakers), spk_of_utt=np.array(spk_of_utt))
     print(f'{args.out}: targets {out.shape}')
