@@ -87,8 +87,8 @@ def main():
         if any(v not in have for v in speeds):
             sys.exit(f'--distil {args.distil}: no targets for speeds {[v for v in speeds if v not in have]}')
         # [speed index of this run, utterance, teacher dim]. Centred (the teacher's embeddings share a
-        # common direction: different speakers average cosine 0.33 on this data) and re-normalised, so
-        # the cosine loss is about what tells speakers apart.
+        # common direction: different speakers average cosine 0.33 on this data, as teacher.py targets
+        # prints) and re-normalised, so the cosine loss is about what tells speakers apart.
         t = z['targets'][[have.index(v) for v in speeds]]
         t = t - t.reshape(-1, t.shape[2]).mean(axis=0)
         teacher = F.normalize(torch.from_numpy(t), dim=2)
