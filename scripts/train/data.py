@@ -63,20 +63,11 @@ def _crop(x, n, rng):
     return x[start:start + n]
 
 
-def coloured_noise(shape, exponent):
-    """Gaussian noise with power spectrum ~ 1/f^exponent (0 white, 1 pink, 2 brown)."""
-    n = shape[-1]
-    spec = torch.fft.rfft(torch.randn(shape), dim=-1)
-    f = torch.arange(spec.shape[-1], dtype=torch.float32).clamp(min=1.0)
-    spec = spec / f.pow(exponent / 2.0)
-    return torch.fft.irfft(spec, n=n, dim=-1)
-
-
-def synthetic_rir(rt60, sr=SR):
+def synthetic_rir(rt60, rng, generator, sr=SR):
     n = int(rt60 * sr)
     t = torch.arange(n, dtype=torch.float32) / sr
-    rir = torch.randn(n) * torch.exp(-6.9078 * t / rt60)  # 60 dB decay at t = rt60
-    predelay = random.randint(0, int(0.004 * sr))
+    rir = torch.randn(n, generator=generator) * torch.exp(-6.9078 * t / rt60)  # 60 dB decay at t = rt60
+    predelay = rng.randint(0, int(0.004 * sr))
     rir[:predelay] = 0.0
     rir[0] = 1.0  # direct path
     return rir / rir.norm()
@@ -109,7 +100,7 @@ def alaw_roundtrip(x):
     return torch.sign(y) * z
 
 
-def telephone_channel(x, law):
+def telephone_channel(x, law, generator=None):
     """[B, N] at 16 kHz -> same length, passed through a 300-3400 Hz G.711 8 kHz line."""
     n = x.shape[-1]
     spec = torch.fft.rfft(x, dim=-1)
@@ -119,7 +110,7 @@ def telephone_channel(x, law):
     y8 = AF.resample(y, SR, 8000)
     # Random line level: companding noise depends on level relative to full scale.
     peak = y8.abs().amax(dim=-1, keepdim=True).clamp(min=1e-6)
-    gain = 10 ** (torch.empty_like(peak).uniform_(-20, -1) / 20) / peak
+    gain = 10 ** (torch.empty_like(peak).uniform_(-20, -1, generator=generator) / 20) / peak
     y8 = (y8 * gain).clamp(-1, 1)
     y8 = (mulaw_roundtrip(y8) if law == 'mulaw' else alaw_roundtrip(y8)) / gain
     return AF.resample(y8, 8000, SR)[..., :n]
@@ -175,10 +166,13 @@ class CropSampler:
         labels = torch.tensor([spd[i] * self.n_speakers + spk[i] for i in range(b)])
         x = x - x.mean(dim=1, keepdim=True)
         x = x / x.abs().amax(dim=1, keepdim=True).clamp(min=1e-4) * 0.5
+        # Noise comes from a generator seeded by this sampler's own stream, not torch's global one
+        # (which the training loop and other threads also draw from), so a seed fixes the batches.
+        gen = torch.Generator().manual_seed(rng.getrandbits(63))
         # reverberation: one FFT convolution for all reverberant rows
         rows = [i for i in range(b) if rng.random() < p_reverb]
         if rows:
-            rirs = [synthetic_rir(rng.uniform(0.2, 0.9)) for _ in rows]
+            rirs = [synthetic_rir(rng.uniform(0.2, 0.9), rng, gen) for _ in rows]
             h = torch.zeros(len(rows), max(len(r) for r in rirs))
             for j, r in enumerate(rirs):
                 h[j, : len(r)] = r
@@ -188,7 +182,7 @@ class CropSampler:
         rows = [i for i in range(b) if rng.random() < p_noise]
         if rows:
             kinds = torch.tensor([float(rng.randrange(4)) for _ in rows])
-            spec = torch.fft.rfft(torch.randn(len(rows), n), dim=-1)
+            spec = torch.fft.rfft(torch.randn(len(rows), n, generator=gen), dim=-1)
             f = torch.arange(spec.shape[-1], dtype=torch.float32).clamp(min=1.0)
             spec = spec / f.unsqueeze(0).pow(kinds.clamp(max=2).unsqueeze(1) / 2.0)
             noise = torch.fft.irfft(spec, n=n, dim=-1)
@@ -206,9 +200,9 @@ class CropSampler:
                 r = rng.random()
                 (mu if r < 0.4 else al if r < 0.7 else nb).append(i)
             if mu:
-                x[mu] = telephone_channel(x[mu], 'mulaw')
+                x[mu] = telephone_channel(x[mu], 'mulaw', gen)
             if al:
-                x[al] = telephone_channel(x[al], 'alaw')
+                x[al] = telephone_channel(x[al], 'alaw', gen)
             if nb:
                 x[nb] = narrowband(x[nb])
         gain = torch.tensor([rng.uniform(0.05, 0.9) for _ in range(b)]).unsqueeze(1)

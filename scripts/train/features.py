@@ -46,14 +46,15 @@ def _mel_matrix(device):
     return _mel_cache[device]
 
 
-def batched_fbank(waves: torch.Tensor, dither: float = 0.0, normalise: bool = True) -> torch.Tensor:
+def batched_fbank(waves: torch.Tensor, dither: float = 0.0, normalise: bool = True,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
     """[B, N] ±1 floats -> [B, T, 80] log mel fbank (mean-normalised unless ``normalise`` is False),
-    same arithmetic as kaldi_fbank."""
+    same arithmetic as kaldi_fbank. The dither noise comes from ``generator`` when one is given."""
     banks, window = _mel_matrix(waves.device)
     x = waves * 32768.0
     frames = x.unfold(1, FRAME_LENGTH, FRAME_SHIFT)  # snip_edges=True: only whole frames
     if dither > 0:
-        frames = frames + dither * torch.randn_like(frames)
+        frames = frames + dither * torch.randn(frames.shape, generator=generator)
     frames = frames - frames.mean(dim=2, keepdim=True)  # remove_dc_offset
     prev = torch.cat([frames[:, :, :1], frames[:, :, :-1]], dim=2)  # first sample replicated
     frames = (frames - PREEMPH * prev) * window

@@ -146,10 +146,11 @@ def main():
 
     def producer():
         r = random.Random(args.seed * 7919 + step)
+        dither_gen = torch.Generator().manual_seed(args.seed * 7919 + step)
         while not stop.is_set():
             n = int(r.uniform(args.crop_min, args.crop_max) * 16000)
             x, y, utt = sampler.batch(args.batch, n, p_channel=args.p_channel)
-            feats = batched_fbank(x, dither=1.0, normalise=not model.takes_raw_feats)  # small dither in training only
+            feats = batched_fbank(x, dither=1.0, normalise=not model.takes_raw_feats, generator=dither_gen)  # small dither in training only
             q.put((feats, y, utt))
 
     th = threading.Thread(target=producer, daemon=True)
