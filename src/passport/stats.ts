@@ -49,9 +49,10 @@ function emptyCounts(): Record<VerificationDecision, number> {
 
 /**
  * AS-norm scores are (roughly) standard scores against impostors: non-targets centre near or below 0
- * (vp-resnet-v4 on so762: median about -0.9 wideband, -1.3 telephone) and the FMR 1 % / 0.1 %
- * thresholds of the default model lie between 2.4 and 3.5, with targets above. Twenty bins of 0.8
- * over [-4, 12) keep the threshold region readable; scores beyond fall in the edge bins.
+ * (vp-resnet-v5 on so762: median about -1.0 wideband, -1.3 telephone: the FMR-50 % rows of its
+ * calibration) and the FMR 1 % / 0.1 % thresholds of the default model lie between 2.4 and 3.8,
+ * with targets above. Twenty bins of 0.8 over [-4, 12) keep the threshold region readable; scores
+ * beyond fall in the edge bins.
  */
 const normalisedScoreRange = { min: -4, max: 12, bins: 20 } as const;
 

@@ -8,8 +8,8 @@ const modelsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 
 describe('measureScoring', () => {
   it('times AS-norm comparisons for a model whose manifest enables it, with its top-K and cohort size', async () => {
-    const r = await measureScoring(modelsDir, 'vp-resnet-v4', { warmupRuns: 2, runs: 7 });
-    expect(r).toMatchObject({ model: 'vp-resnet-v4', scale: 'as-norm', topK: 100, cohortSpeakers: 453, runs: 7 });
+    const r = await measureScoring(modelsDir, 'vp-resnet-v5', { warmupRuns: 2, runs: 7 });
+    expect(r).toMatchObject({ model: 'vp-resnet-v5', scale: 'as-norm', topK: 100, cohortSpeakers: 453, runs: 7 });
     expect(r.time.n).toBe(7);
     expect(r.time.minMs).toBeGreaterThan(0);
   });
