@@ -1,6 +1,6 @@
 """Export a trained checkpoint to ONNX plus the service's manifest (src/model/manifest.ts).
 
-    /usr/bin/python3 scripts/train/export.py --ckpt scripts/train/runs/v4/final.pt --id vp-resnet-v4
+    /usr/bin/python3 scripts/train/export.py --ckpt scripts/train/runs/v5/final.pt --id vp-resnet-v5
 
 Writes models/<id>.onnx (input `feats` [B, T, 80] float, output `embs` [B, D], dynamic B and T,
 WeSpeaker convention) and models/<id>.json.  Checks the ONNX graph against torch on random inputs of
@@ -64,7 +64,7 @@ def check_with_onnxruntime(onnx_path, model):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--ckpt', required=True)
-    ap.add_argument('--id', default='vp-resnet-v4')
+    ap.add_argument('--id', default='vp-resnet-v5')
     ap.add_argument('--out-dir', default=os.path.join(REPO, 'models'))
     ap.add_argument('--description', default='Voice Passport default speaker model: thin ResNet, attentive statistics pooling, AAM-softmax; trained on CPU on LibriSpeech/speechocean762/Speech Commands samples with noise, reverberation, speed and telephone-channel augmentation.')
     args = ap.parse_args()

@@ -7,7 +7,7 @@
 # Usage: bash scripts/train/model-card-evals.sh [model-id] [out-dir]   (about 15 min on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ID=${1:-vp-resnet-v4}
+ID=${1:-vp-resnet-v5}
 OUT=${2:-data/model-card/$ID}
 DEV=../shared/data/dev
 if [ ! -d "$DEV" ]; then echo "model-card-evals: $DEV is absent (it holds the dev sets); nothing to do" >&2; exit 0; fi

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-const dir = process.argv[2] ?? 'data/model-card/vp-resnet-v4';
+const dir = process.argv[2] ?? 'data/model-card/vp-resnet-v5';
 const sets = ['so762', 'sc', 'fsdd'];
 const channels = ['wideband', 'telephone'];
 const read = (set, ch, kind) => {
