@@ -29,6 +29,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DATA = os.path.normpath(os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
 
 
+def relational_kd(emb, target):
+    """1 - Pearson correlation between our and the teacher's cosines over the batch's pairs (relational
+    knowledge distillation, Park et al., CVPR 2019, here with a scale-free loss): it asks the student to
+    rank pairs as the teacher does rather than to map onto the teacher's space, which stage 5 found a
+    linear projection cannot take further (models/README.md)."""
+    off = ~torch.eye(emb.shape[0], dtype=torch.bool)
+    e = F.normalize(emb, dim=1)
+    ours, theirs = (e @ e.T)[off], (target @ target.T)[off]
+    return 1 - torch.corrcoef(torch.stack([ours, theirs]))[0, 1]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--out', required=True)
@@ -55,7 +66,10 @@ def main():
     ap.add_argument('--speeds', default='1.0,0.9,1.1', help='speed-perturbation factors, each a class of its own (data.SPEED_RATIOS); a warm start may append factors to its checkpoint\'s list')
     ap.add_argument('--init', help='warm start: model and head weights from this checkpoint, with a fresh optimiser and schedule (SGDR-style restart, Loshchilov & Hutter 2017)')
     ap.add_argument('--distil', help='knowledge distillation: teacher embeddings per (speed, training utterance) from teacher.py targets; a linear projection of the embedding is pulled towards them (cosine), next to the AAM loss')
-    ap.add_argument('--distil-weight', type=float, default=1.0, help='weight of the distillation loss (1 - cosine)')
+    ap.add_argument('--distil-weight', type=float, default=1.0, help='weight of the distillation loss')
+    ap.add_argument('--distil-mode', choices=['embedding', 'relational'], default='embedding',
+                    help='embedding: 1 - cosine between a projection of the embedding and the teacher embedding; '
+                         'relational: 1 - correlation between the pairwise cosines of the batch, ours and the teacher\'s (relational_kd)')
     ap.add_argument('--margin-ramp', default='0.1,0.4', help='budget fractions where the AAM margin ramps from 0 to --margin; "0,0" keeps it at --margin throughout')
     args = ap.parse_args()
 
@@ -92,8 +106,9 @@ def main():
         t = z['targets'][[have.index(v) for v in speeds]]
         t = t - t.reshape(-1, t.shape[2]).mean(axis=0)
         teacher = F.normalize(torch.from_numpy(t), dim=2)
-        # Only the projection learns the teacher's space; it is not part of the exported model.
-        distil = torch.nn.Linear(cfg['emb_dim'], teacher.shape[2], bias=False)
+        if args.distil_mode == 'embedding':
+            # Only the projection learns the teacher's space; it is not part of the exported model.
+            distil = torch.nn.Linear(cfg['emb_dim'], teacher.shape[2], bias=False)
     params = list(model.parameters()) + list(head.parameters()) + (list(distil.parameters()) if distil is not None else [])
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
     n_params = sum(p.numel() for p in model.parameters())
@@ -173,9 +188,10 @@ def main():
         feats, y, utt = q.get()
         emb = model(feats)
         loss, acc = head(emb, y)
-        if distil is not None:
+        if teacher is not None:
             # The teacher saw the clean utterance at the crop's speed; the student sees an augmented crop.
-            kd = (1 - F.cosine_similarity(distil(emb), teacher[y // len(speakers), utt], dim=1)).mean()
+            target = teacher[y // len(speakers), utt]
+            kd = relational_kd(emb, target) if distil is None else (1 - F.cosine_similarity(distil(emb), target, dim=1)).mean()
             loss = loss + args.distil_weight * kd
             kd_avg = kd.item() if kd_avg is None else 0.95 * kd_avg + 0.05 * kd.item()
         opt.zero_grad(set_to_none=True)
