@@ -65,7 +65,7 @@ def main():
     ap.add_argument('--shape-branch', action='store_true', help='add the spectral-shape branch (model.SpectralShapeBranch); the model then takes raw log-mel features')
     ap.add_argument('--speeds', default='1.0,0.9,1.1', help='speed-perturbation factors, each a class of its own (data.SPEED_RATIOS); a warm start may append factors to its checkpoint\'s list')
     ap.add_argument('--init', help='warm start: model and head weights from this checkpoint, with a fresh optimiser and schedule (SGDR-style restart, Loshchilov & Hutter 2017)')
-    ap.add_argument('--distil', help='knowledge distillation: teacher embeddings per (speed, training utterance) from teacher.py targets; a linear projection of the embedding is pulled towards them (cosine), next to the AAM loss')
+    ap.add_argument('--distil', help='knowledge distillation: teacher embeddings per (speed, training utterance) from teacher.py targets; a loss on them, chosen by --distil-mode, is added to the AAM loss')
     ap.add_argument('--distil-weight', type=float, default=1.0, help='weight of the distillation loss')
     ap.add_argument('--distil-mode', choices=['embedding', 'relational'], default='embedding',
                     help='embedding: 1 - cosine between a projection of the embedding and the teacher embedding; '
