@@ -49,10 +49,25 @@ def windows(x16):
         starts = list(range(0, len(x16) - WINDOW + 1, HOP))
         if len(x16) - (starts[-1] + WINDOW) > 4000:
             starts.append(len(x16) - WINDOW)
-    frames = torch.stack([x16[s:s + WINDOW] for s in starts])
+    return window_features(torch.stack([x16[s:s + WINDOW] for s in starts]))
+
+
+def window_features(frames):
+    """[W, 20720] audio windows -> the teacher's [W, 80, 128] input."""
     m = torch.log(torch.clamp(_mel(frames), min=1e-9))  # [W, 80, 127]
     m = torch.nn.functional.pad(m, (0, 1))
     return m - m.mean(dim=2, keepdim=True)
+
+
+def centre_windows(x16):
+    """One teacher window per row of a batch of equal-length 16 kHz crops [B, n]: the crop's middle
+    1.295 s, or the whole crop zero-padded on both sides when shorter (as windows() pads)."""
+    n = x16.shape[1]
+    if n <= WINDOW:
+        pad = WINDOW - n
+        return window_features(torch.nn.functional.pad(x16, (pad // 2, pad - pad // 2)))
+    s = (n - WINDOW) // 2
+    return window_features(x16[:, s:s + WINDOW])
 
 
 def teacher_embeddings(utterances):

@@ -66,6 +66,9 @@ def main():
     ap.add_argument('--speeds', default='1.0,0.9,1.1', help='speed-perturbation factors, each a class of its own (data.SPEED_RATIOS); a warm start may append factors to its checkpoint\'s list')
     ap.add_argument('--init', help='warm start: model and head weights from this checkpoint, with a fresh optimiser and schedule (SGDR-style restart, Loshchilov & Hutter 2017)')
     ap.add_argument('--distil', help='knowledge distillation: teacher embeddings per (speed, training utterance) from teacher.py targets; a loss on them, chosen by --distil-mode, is added to the AAM loss')
+    ap.add_argument('--distil-online', action='store_true',
+                    help='knowledge distillation with the teacher (../shared/models/reference/voxsv.onnx, run by teacher_torch.py) asked about each augmented crop itself, '
+                         'instead of targets from a file (--distil); a loss on them, chosen by --distil-mode, is added to the AAM loss')
     ap.add_argument('--distil-weight', type=float, default=1.0, help='weight of the distillation loss')
     ap.add_argument('--distil-mode', choices=['embedding', 'relational'], default='embedding',
                     help='embedding: 1 - cosine between a projection of the embedding and the teacher embedding; '
@@ -92,8 +95,18 @@ def main():
     sampler = CropSampler(waves, spk_of_utt, len(speakers), seed=args.seed, speeds=speeds)
     model = build_model(cfg)
     head = AAMSoftmax(cfg['emb_dim'], sampler.n_classes, scale=args.scale)
-    teacher, distil = None, None
-    if args.distil:
+    teacher, distil, oracle = None, None, None
+    if args.distil and args.distil_online:
+        sys.exit('--distil FILE and --distil-online are alternatives')
+    if args.distil_online:
+        from teacher import TEACHER  # noqa: E402
+        from teacher_torch import OnnxTeacher  # noqa: E402
+        if not os.path.exists(TEACHER):
+            sys.exit(f'--distil-online: {TEACHER} not found (the teacher lives in ../shared)')
+        oracle = OnnxTeacher(TEACHER)
+        if args.distil_mode == 'embedding':
+            distil = torch.nn.Linear(cfg['emb_dim'], oracle(torch.zeros(1, 80, 128)).shape[1], bias=False)
+    elif args.distil:
         z = np.load(args.distil)
         if list(z['speakers']) != speakers or list(z['spk_of_utt']) != spk_of_utt:
             sys.exit(f'--distil {args.distil}: made for other training data (speakers or utterances differ)')
@@ -166,8 +179,12 @@ def main():
             n = int(r.uniform(args.crop_min, args.crop_max) * 16000)
             x, y, utt = sampler.batch(args.batch, n, p_channel=args.p_channel)
             feats = batched_fbank(x, dither=1.0, normalise=not model.takes_raw_feats, generator=dither_gen)  # small dither in training only
-            q.put((feats, y, utt))
+            # The teacher hears the same augmented crop (its middle 1.295 s window, teacher.centre_windows).
+            heard = None if oracle is None else F.normalize(oracle(centre_windows(x)), dim=1)
+            q.put((feats, y, utt, heard))
 
+    if oracle is not None:
+        from teacher import centre_windows  # noqa: E402
     th = threading.Thread(target=producer, daemon=True)
     th.start()
 
@@ -176,6 +193,7 @@ def main():
     t_last_ck = time.time()
     t_prev = time.time()
     loss_avg = acc_avg = kd_avg = None
+    heard_mean = None  # running centre of the teacher's crop embeddings (re-estimated after a resume)
     stop_at = budget if args.stop_at is None else min(budget, args.stop_at * 60.0)
     while elapsed < stop_at:
         frac = elapsed / budget
@@ -185,12 +203,18 @@ def main():
             g['lr'] = lr
         # margin ramps from 0 to its final value between 10 % and 40 % of the budget (WeSpeaker-style)
         head.margin = args.margin if frac >= ramp1 else args.margin * max(0.0, (frac - ramp0) / (ramp1 - ramp0))
-        feats, y, utt = q.get()
+        feats, y, utt, heard = q.get()
         emb = model(feats)
         loss, acc = head(emb, y)
-        if teacher is not None:
-            # The teacher saw the clean utterance at the crop's speed; the student sees an augmented crop.
-            target = teacher[y // len(speakers), utt]
+        if teacher is not None or heard is not None:
+            if heard is None:
+                # The teacher saw the clean utterance at the crop's speed; the student sees an augmented crop.
+                target = teacher[y // len(speakers), utt]
+            else:
+                # Centred as the file targets are (their common direction says nothing about the speaker),
+                # here by a running mean over batches.
+                heard_mean = heard.mean(0) if heard_mean is None else 0.99 * heard_mean + 0.01 * heard.mean(0)
+                target = F.normalize(heard - heard_mean, dim=1)
             kd = relational_kd(emb, target) if distil is None else (1 - F.cosine_similarity(distil(emb), target, dim=1)).mean()
             loss = loss + args.distil_weight * kd
             kd_avg = kd.item() if kd_avg is None else 0.95 * kd_avg + 0.05 * kd.item()
@@ -214,6 +238,11 @@ def main():
                 torch.save(dict(model=model.state_dict(), step=step, elapsed=elapsed), os.path.join(args.out, 'tail', f'{step:07d}.pt'))
             t_last_ck = now
     stop.set()
+    while th.is_alive():  # unblock and join the producer, so the process never exits inside a torch op
+        try:
+            q.get_nowait()
+        except queue.Empty:
+            th.join(0.1)
     save(last, final=True)
     save(os.path.join(args.out, 'final.pt'), final=True)
     say(f'done: {step} steps, {elapsed / 60:.1f} min')

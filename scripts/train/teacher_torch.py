@@ -1,0 +1,112 @@
+"""The teacher's ONNX graph (../shared/models/reference/voxsv.onnx) executed by torch, so training can ask
+the teacher about every augmented crop it draws (train.py --distil-online) instead of reading
+per-utterance targets from a file.  Debian's Python has no onnxruntime; the graph is small (124 nodes,
+11 operator types) and plain, so a direct interpreter of exactly those operators is shorter than any
+converter.  An unknown operator is an error, never a guess.
+
+    /usr/bin/python3 scripts/train/teacher_torch.py   # self-check against onnxruntime-node on dev audio
+
+The weights are read from ../shared at run time and never written anywhere.
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+import torch
+import torch.nn.functional as F
+from onnx import numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+
+def _attrs(node):
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+class OnnxTeacher(torch.nn.Module):
+    """Runs the graph on [N, 80, 128] window features; returns the raw [N, 64] embedding."""
+
+    def __init__(self, path):
+        super().__init__()
+        g = onnx.load(path).graph
+        self.input_name = g.input[0].name
+        self.output_name = g.output[0].name
+        self.consts = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in g.initializer}
+        self.nodes = []
+        for n in g.node:
+            if n.op_type == 'Constant':
+                self.consts[n.output[0]] = torch.from_numpy(numpy_helper.to_array(_attrs(n)['value']).copy())
+            else:
+                self.nodes.append((n.op_type, list(n.input), n.output[0], _attrs(n)))
+
+    @torch.no_grad()
+    def forward(self, feats):
+        v = dict(self.consts)
+        v[self.input_name] = feats.unsqueeze(1).float()
+        for op, ins, out, a in self.nodes:
+            x = [v[i] for i in ins]
+            if op == 'Clip':
+                y = x[0].clamp(float(x[1]), float(x[2]))
+            elif op == 'Mul':
+                y = x[0] * x[1]
+            elif op == 'Add':
+                y = x[0] + x[1]
+            elif op == 'Div':
+                y = x[0] / x[1]
+            elif op == 'Round':
+                y = torch.round(x[0])  # half to even, as ONNX Round
+            elif op == 'Floor':
+                y = torch.floor(x[0])
+            elif op == 'Conv':
+                p = a.get('pads', [0, 0, 0, 0])
+                assert p[0] == p[2] and p[1] == p[3] and a.get('group', 1) == 1, f'unsupported Conv {a}'
+                y = F.conv2d(x[0], x[1], x[2] if len(x) > 2 else None, stride=a.get('strides', 1),
+                             padding=(p[0], p[1]), dilation=a.get('dilations', 1))
+            elif op == 'MaxPool':
+                assert not any(a.get('pads', [0])) and not a.get('ceil_mode', 0), f'unsupported MaxPool {a}'
+                y = F.max_pool2d(x[0], a['kernel_shape'], a['strides'])
+            elif op == 'ReduceSum':
+                y = x[0].sum(dim=tuple(int(d) for d in x[1]), keepdim=bool(a.get('keepdims', 1)))
+            elif op == 'Gemm':
+                assert not a.get('transA', 0), f'unsupported Gemm {a}'
+                w = x[1].T if a.get('transB', 0) else x[1]
+                y = a.get('alpha', 1.0) * (x[0] @ w) + a.get('beta', 1.0) * x[2]
+            else:
+                raise NotImplementedError(f'teacher graph operator {op} is not interpreted')
+            v[out] = y
+        return v[self.output_name]
+
+
+def main():
+    """Self-check: the interpreter and onnxruntime-node agree on real dev windows."""
+    import csv
+    import subprocess
+    import tempfile
+
+    from eval_dev import DEFAULT_DATA, model_input, read_mono
+    from teacher import TEACHER, windows
+    if not os.path.exists(TEACHER):
+        sys.exit(f'{TEACHER} not found: the teacher lives in ../shared beside the checkout')
+    torch.set_num_threads(2)
+    rows = [r for r in csv.DictReader(open(os.path.join(DEFAULT_DATA, 'index.tsv')), delimiter='\t') if r['split'] == 'dev']
+    feats = []
+    for r in rows[::25]:
+        x, sr = read_mono(os.path.join(DEFAULT_DATA, 'dev', r['path']))
+        for ch in ('wideband', 'telephone'):
+            feats.append(windows(model_input(x, sr, ch)))
+    feats = torch.cat(feats)
+    ours = OnnxTeacher(TEACHER)(feats).numpy()
+    with tempfile.TemporaryDirectory() as tmp:
+        fi, fo = os.path.join(tmp, 'f.f32'), os.path.join(tmp, 'e.f32')
+        feats.numpy().astype('<f4').tofile(fi)
+        subprocess.run(['node', os.path.join(HERE, 'teacher-embed.mjs'), TEACHER, fi, fo], check=True)
+        ref = np.fromfile(fo, dtype='<f4').reshape(len(feats), -1)
+    diff = np.abs(ours - ref)
+    print(f'{len(feats)} windows: {int((diff > 0).sum())} of {diff.size} outputs differ, max |diff| {diff.max():.1f} (int8 units)')
+    sys.exit(0 if diff.max() <= 1 else 1)
+
+
+if __name__ == '__main__':
+    main()
