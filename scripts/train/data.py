@@ -144,9 +144,11 @@ class CropSampler:
             out.append(_crop(self.waves[self.rng.choice(self.utts[s])], n, self.rng))
         return torch.from_numpy(np.stack(out))
 
-    def batch(self, b, n, p_noise=0.6, p_reverb=0.3, p_channel=0.35):
+    def batch(self, b, n, p_noise=0.6, p_reverb=0.3, p_channel=0.35, keep_clean=False):
         """b augmented crops of n samples [b, n], their class labels and the index of the utterance each
-        was cut from (for distillation targets); vectorised per augmentation."""
+        was cut from (for distillation targets); vectorised per augmentation.  keep_clean also returns
+        the crops as they were before reverberation, noise, channel and gain (train.py --distil-online),
+        without changing any random draw."""
         rng = self.rng
         spk = [rng.randrange(self.n_speakers) for _ in range(b)]
         spd = [rng.randrange(len(self.speeds)) for _ in range(b)]
@@ -166,6 +168,7 @@ class CropSampler:
         labels = torch.tensor([spd[i] * self.n_speakers + spk[i] for i in range(b)])
         x = x - x.mean(dim=1, keepdim=True)
         x = x / x.abs().amax(dim=1, keepdim=True).clamp(min=1e-4) * 0.5
+        clean = x.clone() if keep_clean else None
         # Noise comes from a generator seeded by this sampler's own stream, not torch's global one
         # (which the training loop and other threads also draw from), so a seed fixes the batches.
         gen = torch.Generator().manual_seed(rng.getrandbits(63))
@@ -207,7 +210,7 @@ class CropSampler:
                 x[nb] = narrowband(x[nb])
         gain = torch.tensor([rng.uniform(0.05, 0.9) for _ in range(b)]).unsqueeze(1)
         x = x / x.abs().amax(dim=1, keepdim=True).clamp(min=1e-4) * gain
-        return x, labels, torch.tensor(utt)
+        return (x, labels, torch.tensor(utt)) + ((clean,) if keep_clean else ())
 
 
 if __name__ == '__main__':

@@ -67,7 +67,7 @@ def main():
     ap.add_argument('--init', help='warm start: model and head weights from this checkpoint, with a fresh optimiser and schedule (SGDR-style restart, Loshchilov & Hutter 2017)')
     ap.add_argument('--distil', help='knowledge distillation: teacher embeddings per (speed, training utterance) from teacher.py targets; a loss on them, chosen by --distil-mode, is added to the AAM loss')
     ap.add_argument('--distil-online', action='store_true',
-                    help='knowledge distillation with the teacher (../shared/models/reference/voxsv.onnx, run by teacher_torch.py) asked about each augmented crop itself, '
+                    help='knowledge distillation with the teacher (../shared/models/reference/voxsv.onnx, run by teacher_torch.py) asked about each crop itself (before augmentation), '
                          'instead of targets from a file (--distil); a loss on them, chosen by --distil-mode, is added to the AAM loss')
     ap.add_argument('--distil-weight', type=float, default=1.0, help='weight of the distillation loss')
     ap.add_argument('--distil-mode', choices=['embedding', 'relational'], default='embedding',
@@ -177,10 +177,12 @@ def main():
         dither_gen = torch.Generator().manual_seed(args.seed * 7919 + step)
         while not stop.is_set():
             n = int(r.uniform(args.crop_min, args.crop_max) * 16000)
-            x, y, utt = sampler.batch(args.batch, n, p_channel=args.p_channel)
+            x, y, utt, *clean = sampler.batch(args.batch, n, p_channel=args.p_channel, keep_clean=oracle is not None)
             feats = batched_fbank(x, dither=1.0, normalise=not model.takes_raw_feats, generator=dither_gen)  # small dither in training only
-            # The teacher hears the same augmented crop (its middle 1.295 s window, teacher.centre_windows).
-            heard = None if oracle is None else F.normalize(oracle(centre_windows(x)), dim=1)
+            # The teacher hears the same crop before reverberation, noise and channel (its middle 1.295 s
+            # window, teacher.centre_windows): clean teacher, augmented student, so the student is not
+            # taught the teacher's own channel dependence.
+            heard = None if oracle is None else F.normalize(oracle(centre_windows(clean[0])), dim=1)
             q.put((feats, y, utt, heard))
 
     if oracle is not None:
