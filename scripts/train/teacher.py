@@ -14,7 +14,9 @@ band's mean over the 128 frames subtracted. Utterance embedding: the L2-normalis
 L2-normalised window embeddings. `fusion` checks this against the README's EER table first.
 
 There is no onnxruntime for Debian's Python, so the ONNX graph runs in onnxruntime-node
-(scripts/train/teacher-embed.mjs) on feature chunks written to a temporary folder.
+(scripts/train/teacher-embed.mjs) on feature chunks written to a temporary folder.  Training with
+the teacher in the loop (train.py --distil-online) runs the same graph in torch instead
+(teacher_torch.py, which checks itself against onnxruntime-node), on centre_windows() of each crop.
 """
 import argparse
 import csv
