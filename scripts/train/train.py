@@ -99,7 +99,7 @@ def main():
     if args.distil and args.distil_online:
         sys.exit('--distil FILE and --distil-online are alternatives')
     if args.distil_online:
-        from teacher import TEACHER  # noqa: E402
+        from teacher import TEACHER, centre_windows  # noqa: E402
         from teacher_torch import OnnxTeacher  # noqa: E402
         if not os.path.exists(TEACHER):
             sys.exit(f'--distil-online: {TEACHER} not found (the teacher lives in ../shared)')
@@ -185,8 +185,6 @@ def main():
             heard = None if oracle is None else F.normalize(oracle(centre_windows(clean[0])), dim=1)
             q.put((feats, y, utt, heard))
 
-    if oracle is not None:
-        from teacher import centre_windows  # noqa: E402
     th = threading.Thread(target=producer, daemon=True)
     th.start()
 
