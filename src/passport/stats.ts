@@ -49,10 +49,9 @@ function emptyCounts(): Record<VerificationDecision, number> {
 
 /**
  * AS-norm scores are (roughly) standard scores against impostors: non-targets centre near or below 0
- * (vp-resnet-v5 on so762: median about -1.0 wideband, -1.3 telephone: the FMR-50 % rows of its
- * calibration) and the FMR 1 % / 0.1 % thresholds of the default model lie between 2.4 and 3.8,
- * with targets above. Twenty bins of 0.8 over [-4, 12) keep the threshold region readable; scores
- * beyond fall in the edge bins.
+ * and the FMR 1 % / 0.1 % thresholds lie a few units above (the default model's operating points,
+ * in its manifest's calibration, give the exact values), with targets above. Twenty bins of 0.8
+ * over [-4, 12) keep the threshold region readable; scores beyond fall in the edge bins.
  */
 const normalisedScoreRange = { min: -4, max: 12, bins: 20 } as const;
 
