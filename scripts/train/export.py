@@ -64,7 +64,8 @@ def check_with_onnxruntime(onnx_path, model):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--ckpt', required=True)
-    ap.add_argument('--id', default='vp-resnet-v5')
+    # No default: exporting a new checkpoint under the shipped model's id would overwrite it.
+    ap.add_argument('--id', required=True, help='model id: writes models/<id>.onnx and models/<id>.json')
     ap.add_argument('--out-dir', default=os.path.join(REPO, 'models'))
     ap.add_argument('--description', default='Voice Passport default speaker model: thin ResNet, attentive statistics pooling, AAM-softmax; trained on CPU on LibriSpeech/speechocean762/Speech Commands samples with noise, reverberation, speed and telephone-channel augmentation.')
     args = ap.parse_args()

@@ -5,9 +5,11 @@
 #   speech - only the VAD's speech, as the service embeds a caller (with EER by test duration);
 #   cosine - whole utterances scored by plain cosine, to show what AS-norm adds.
 # Usage: bash scripts/train/model-card-evals.sh [model-id] [out-dir]   (about 15 min on 2 cores)
+# The model defaults to the service's own (VP_MODEL, else src/config.ts's default), so a new default
+# model needs no edit here.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ID=${1:-vp-resnet-v5}
+ID=${1:-$(node --import tsx --input-type=module -e 'const { loadConfig } = await import("./src/config.ts"); console.log(loadConfig({ VP_MODEL: process.env.VP_MODEL }).modelId)')}
 OUT=${2:-data/model-card/$ID}
 DEV=../shared/data/dev
 if [ ! -d "$DEV" ]; then echo "model-card-evals: $DEV is absent (it holds the dev sets); nothing to do" >&2; exit 0; fi

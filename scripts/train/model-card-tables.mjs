@@ -1,9 +1,13 @@
 // Prints the model card's tables (models/README.md) from the reports that
-// scripts/train/model-card-evals.sh writes: node scripts/train/model-card-tables.mjs [report-dir]
+// scripts/train/model-card-evals.sh writes: node scripts/train/model-card-tables.mjs <report-dir>
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-const dir = process.argv[2] ?? 'data/model-card/vp-resnet-v5';
+const dir = process.argv[2];
+if (dir === undefined) {
+  console.error('usage: node scripts/train/model-card-tables.mjs <report-dir>   (the out-dir of model-card-evals.sh)');
+  process.exit(2);
+}
 const sets = ['so762', 'sc', 'fsdd'];
 const channels = ['wideband', 'telephone'];
 const read = (set, ch, kind) => {

@@ -3,13 +3,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { measureScoring } from '../../scripts/bench/scoring-bench.js';
+import { loadConfig } from '../../src/config.js';
 
 const modelsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../models');
 
 describe('measureScoring', () => {
   it('times AS-norm comparisons for a model whose manifest enables it, with its top-K and cohort size', async () => {
-    const r = await measureScoring(modelsDir, 'vp-resnet-v5', { warmupRuns: 2, runs: 7 });
-    expect(r).toMatchObject({ model: 'vp-resnet-v5', scale: 'as-norm', topK: 100, cohortSpeakers: 453, runs: 7 });
+    const { modelId } = loadConfig({});
+    const r = await measureScoring(modelsDir, modelId, { warmupRuns: 2, runs: 7 });
+    expect(r).toMatchObject({ model: modelId, scale: 'as-norm', topK: 100, cohortSpeakers: 453, runs: 7 });
     expect(r.time.n).toBe(7);
     expect(r.time.minMs).toBeGreaterThan(0);
   });
