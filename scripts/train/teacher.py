@@ -42,11 +42,16 @@ _mel = torchaudio.transforms.MelSpectrogram(
     window_fn=lambda n: torch.hann_window(n, periodic=True), power=2.0, center=False, norm=None, mel_scale='htk')
 
 
+def pad_to_window(x16):
+    """Audio shorter than one window, zero-padded on both sides to one (last dimension)."""
+    pad = WINDOW - x16.shape[-1]
+    return torch.nn.functional.pad(x16, (pad // 2, pad - pad // 2))
+
+
 def windows(x16):
     """Teacher input windows [W, 80, 128] of one 16 kHz utterance."""
     if len(x16) <= WINDOW:
-        pad = WINDOW - len(x16)
-        x16, starts = torch.nn.functional.pad(x16, (pad // 2, pad - pad // 2)), [0]
+        x16, starts = pad_to_window(x16), [0]
     else:
         starts = list(range(0, len(x16) - WINDOW + 1, HOP))
         if len(x16) - (starts[-1] + WINDOW) > 4000:
@@ -66,10 +71,19 @@ def centre_windows(x16):
     1.295 s, or the whole crop zero-padded on both sides when shorter (as windows() pads)."""
     n = x16.shape[1]
     if n <= WINDOW:
-        pad = WINDOW - n
-        return window_features(torch.nn.functional.pad(x16, (pad // 2, pad - pad // 2)))
+        return window_features(pad_to_window(x16))
     s = (n - WINDOW) // 2
     return window_features(x16[:, s:s + WINDOW])
+
+
+def run_in_onnxruntime_node(feats):
+    """The teacher graph's raw outputs [W, 64] for window features [W, 80, 128], computed by
+    onnxruntime-node (teacher-embed.mjs) on files in a temporary folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fi, fo = os.path.join(tmp, 'feats.f32'), os.path.join(tmp, 'embs.f32')
+        np.asarray(feats, dtype='<f4').tofile(fi)
+        subprocess.run(['node', os.path.join(HERE, 'teacher-embed.mjs'), TEACHER, fi, fo], check=True)
+        return np.fromfile(fo, dtype='<f4').reshape(len(feats), -1)
 
 
 def teacher_embeddings(utterances):
@@ -79,12 +93,7 @@ def teacher_embeddings(utterances):
     def flush():
         if not pending:
             return
-        feats = torch.cat(pending).numpy().astype('<f4')
-        with tempfile.TemporaryDirectory() as tmp:
-            fi, fo = os.path.join(tmp, 'feats.f32'), os.path.join(tmp, 'embs.f32')
-            feats.tofile(fi)
-            subprocess.run(['node', os.path.join(HERE, 'teacher-embed.mjs'), TEACHER, fi, fo], check=True)
-            w = np.fromfile(fo, dtype='<f4').reshape(-1, 64)
+        w = run_in_onnxruntime_node(torch.cat(pending).numpy())
         w = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-12)
         k = 0
         for n in counts:

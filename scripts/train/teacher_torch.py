@@ -82,11 +82,9 @@ class OnnxTeacher(torch.nn.Module):
 def main():
     """Self-check: the interpreter and onnxruntime-node agree on real dev windows."""
     import csv
-    import subprocess
-    import tempfile
 
     from eval_dev import DEFAULT_DATA, model_input, read_mono
-    from teacher import TEACHER, windows
+    from teacher import TEACHER, run_in_onnxruntime_node, windows
     if not os.path.exists(TEACHER):
         sys.exit(f'{TEACHER} not found: the teacher lives in ../shared beside the checkout')
     torch.set_num_threads(2)
@@ -98,11 +96,7 @@ def main():
             feats.append(windows(model_input(x, sr, ch)))
     feats = torch.cat(feats)
     ours = OnnxTeacher(TEACHER)(feats).numpy()
-    with tempfile.TemporaryDirectory() as tmp:
-        fi, fo = os.path.join(tmp, 'f.f32'), os.path.join(tmp, 'e.f32')
-        feats.numpy().astype('<f4').tofile(fi)
-        subprocess.run(['node', os.path.join(HERE, 'teacher-embed.mjs'), TEACHER, fi, fo], check=True)
-        ref = np.fromfile(fo, dtype='<f4').reshape(len(feats), -1)
+    ref = run_in_onnxruntime_node(feats.numpy())
     diff = np.abs(ours - ref)
     print(f'{len(feats)} windows: {int((diff > 0).sum())} of {diff.size} outputs differ, max |diff| {diff.max():.1f} (int8 units)')
     sys.exit(0 if diff.max() <= 1 else 1)
