@@ -19,7 +19,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from eval_dev import DEFAULT_DATA, all_pairs, eer_mindcf, embed, model_input, read_mono  # noqa: E402
+from eval_dev import DEFAULT_DATA, all_pairs, eer_mindcf, embed, load_dev_set, model_input, read_mono  # noqa: E402
 from export import load_model  # noqa: E402
 
 
@@ -50,18 +50,27 @@ def scatter(E, spk):
     return mu, Sw / len(E), Sb / len(E)
 
 
-def fit_backends(E, spk, dims, shrink):
+def fit_backends(E, spk, dims, shrinks):
     """name -> (mu, W): score = cos((e - mu) W, (f - mu) W)."""
     mu, Sw, Sb = scatter(E, spk)
     D = E.shape[1]
     out = {'cosine': (np.zeros(D), np.eye(D)), 'centred': (mu, np.eye(D))}
+    for shrink in shrinks:
+        out.update(shrunk_backends(mu, Sw, Sb, dims, shrink))
+    return out
+
+
+def shrunk_backends(mu, Sw, Sb, dims, shrink):
+    """WCCN and LDA with the within-class scatter shrunk by `shrink` towards a multiple of I."""
+    D = len(mu)
+    out = {}
     # Within-class covariance normalisation (Hatch et al., 2006), shrunk towards the identity because
     # the training speakers' own embeddings understate their within-speaker spread.
     Swr = (1 - shrink) * Sw + shrink * np.trace(Sw) / D * np.eye(D)
     w, V = np.linalg.eigh(Swr)
-    out[f'wccn(shrink {shrink})'] = (mu, V / np.sqrt(w))
-    # LDA: generalised eigenvectors of (Sb, Sw_r), largest first.
     Wh = V / np.sqrt(w)
+    out[f'wccn(shrink {shrink})'] = (mu, Wh)
+    # LDA: generalised eigenvectors of (Sb, Sw_r), largest first.
     bw, bV = np.linalg.eigh(Wh.T @ Sb @ Wh)
     order = np.argsort(-bw)
     for d in dims:
@@ -98,17 +107,13 @@ def main():
             np.savez(args.cache, E=E, spk=spk)
     print(f'training chunks: {len(E)} embeddings of {len(set(spk))} speakers', flush=True)
     dims = [int(d) for d in args.dims.split(',')]
-    backends = {}
-    for s in [float(v) for v in args.shrink.split(',')]:
-        backends.update(fit_backends(E, spk, dims, s))
-    rows = list(csv.DictReader(open(os.path.join(args.data, 'index.tsv')), delimiter='\t'))
+    backends = fit_backends(E, spk, dims, [float(v) for v in args.shrink.split(',')])
     names = list(backends)
     print('| back-end | ' + ' | '.join(f'{s} {c[:4]}' for s in args.sets.split(',') for c in channels) + ' |')
     table = {n: [] for n in names}
     for name in args.sets.split(','):
-        utts = [r for r in rows if r['split'] == 'dev' and r['set'] == name]
-        audio = [read_mono(os.path.join(args.data, 'dev', r['path'])) for r in utts]
-        iu, labels = all_pairs([r['speaker'] for r in utts])
+        audio, spk_dev = load_dev_set(args.data, name)
+        iu, labels = all_pairs(spk_dev)
         for ch in channels:
             X = np.stack([embed(model, model_input(x, sr, ch)) for x, sr in audio])
             for n in names:

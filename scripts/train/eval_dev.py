@@ -44,6 +44,12 @@ def read_mono(path):
     return torch.from_numpy(x.mean(axis=1).copy()), sr
 
 
+def load_dev_set(data_root, name):
+    """One dev set's recordings [(audio, rate)] and speaker labels, in index.tsv order."""
+    rows = [r for r in csv.DictReader(open(os.path.join(data_root, 'index.tsv')), delimiter='\t') if r['split'] == 'dev' and r['set'] == name]
+    return [read_mono(os.path.join(data_root, 'dev', r['path'])) for r in rows], np.array([r['speaker'] for r in rows])
+
+
 def model_input(x, sr, channel):
     """Through the simulated telephone line if asked, then at the model's 16 kHz."""
     if channel == 'telephone':
@@ -99,7 +105,6 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model, ck = load_model(args.ckpt)
-    rows = list(csv.DictReader(open(os.path.join(args.data, 'index.tsv')), delimiter='\t'))
     results = []
     topks = [int(k) for k in args.asnorm.split(',') if k]
     cohorts = {}
@@ -111,9 +116,7 @@ def main():
     print('| dev set | channel | speakers | target / non-target | EER | minDCF(0.01) |')
     print('|---|---|---|---|---|---|')
     for name in args.sets.split(','):
-        utts = [r for r in rows if r['split'] == 'dev' and r['set'] == name]
-        audio = [read_mono(os.path.join(args.data, 'dev', r['path'])) for r in utts]
-        spk = np.array([r['speaker'] for r in utts])
+        audio, spk = load_dev_set(args.data, name)
         for channel in args.channels.split(','):
             embs = [embed(model, model_input(x, sr, channel), args.dither) for x, sr in audio]
             E = np.stack(embs)

@@ -19,7 +19,6 @@ the teacher in the loop (train.py --distil-online) runs the same graph in torch 
 (teacher_torch.py, which checks itself against onnxruntime-node), on centre_windows() of each crop.
 """
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -32,7 +31,7 @@ import torchaudio
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from eval_dev import DEFAULT_DATA, all_pairs, eer_mindcf, model_input, read_mono  # noqa: E402
+from eval_dev import DEFAULT_DATA, all_pairs, eer_mindcf, load_dev_set, model_input  # noqa: E402
 
 TEACHER = os.path.normpath(os.path.join(HERE, '..', '..', '..', 'shared', 'models', 'reference', 'voxsv.onnx'))
 WINDOW, HOP = 20720, 8000
@@ -117,14 +116,11 @@ def fusion(args):
     from eval_dev import embed  # noqa: E402
     from export import load_model  # noqa: E402
     model, ck = load_model(args.ckpt)
-    rows = [r for r in csv.DictReader(open(os.path.join(args.data, 'index.tsv')), delimiter='\t') if r['split'] == 'dev']
     print(f"checkpoint {args.ckpt}: step {ck['step']}; teacher {TEACHER}")
     print('| dev set | channel | ours | voxsv | fused, w = ' + ' | '.join(str(w) for w in args.weights) + ' |')
     print('|---|---|---|---|' + '---|' * len(args.weights))
     for name in args.sets.split(','):
-        utts = [r for r in rows if r['set'] == name]
-        audio = [read_mono(os.path.join(args.data, 'dev', r['path'])) for r in utts]
-        spk = np.array([r['speaker'] for r in utts])
+        audio, spk = load_dev_set(args.data, name)
         iu, lab = all_pairs(spk)
         for channel in args.channels.split(','):
             x16 = [model_input(x, sr, channel) for x, sr in audio]
