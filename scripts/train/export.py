@@ -28,11 +28,22 @@ MIN_FRAMES = 20  # 4 strided stages need T >= 16; 20 frames = 0.2 s of audio + 1
 
 
 def load_model(ckpt_path):
+    """A train.py checkpoint, or a fused one (fused.py), as an eval-mode model and the checkpoint."""
     ck = torch.load(ckpt_path, map_location='cpu')
-    model = build_model(ck['cfg'])
-    model.load_state_dict(ck['model'])
+    if ck.get('members'):
+        from fused import build_fused  # noqa: E402
+        model = build_fused(ck)
+    else:
+        model = build_model(ck['cfg'])
+        model.load_state_dict(ck['model'])
     model.eval()
     return model, ck
+
+
+def distilled(ck):
+    """Whether a checkpoint (or any member of a fused one) learnt from the teacher."""
+    return (ck.get('distil') is not None or bool(ck['args'].get('distil_online'))
+            or any(distilled(m) for m in ck.get('members') or []))
 
 
 def check_with_onnxruntime(onnx_path, model):
@@ -88,14 +99,13 @@ def main():
     digest = hashlib.sha256(open(onnx_path, 'rb').read()).hexdigest()
     emb_dim = ck['cfg']['emb_dim']
     n_params = sum(p.numel() for p in model.parameters())
-    # A stage trained with train.py --distil (the checkpoint keeps its projection, which is not exported).
-    distilled = ck.get('distil') is not None
+    learnt_from_teacher = distilled(ck)
     teacher = 'voxsv (github.com/nyangmeong/max78000-speaker-verification, MIT, (c) 2026 Jae-Woo Ahn)'
     manifest = {
         'id': args.id,
         'description': args.description
         + (' The spectral-shape branch adds the level-normalised long-term average spectrum.' if model.takes_raw_feats else '')
-        + (f' Knowledge distillation from the reference model {teacher}.' if distilled else '')
+        + (f' Knowledge distillation from the reference model {teacher}.' if learnt_from_teacher else '')
         + f' {n_params} parameters, {emb_dim}-dim embedding.',
         'convention': 'wespeaker',
         'file': args.id + '.onnx',
@@ -113,7 +123,7 @@ def main():
         'source': {
             'url': 'scripts/train/ (this repository)',
             'licence': 'Model weights: trained by the Voice Passport project on CC BY 4.0 data'
-            + (f', distilled from the MIT-licensed {teacher}' if distilled else '')
+            + (f', distilled from the MIT-licensed {teacher}' if learnt_from_teacher else '')
             + '; see models/README.md for attribution.',
             'citation': 'Training data: LibriSpeech (V. Panayotov et al., ICASSP 2015, CC BY 4.0); speechocean762 (J. Zhang et al., Interspeech 2021, CC BY 4.0); Speech Commands v0.02 (P. Warden, 2018, CC BY 4.0).',
         },

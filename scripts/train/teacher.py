@@ -47,15 +47,30 @@ def pad_to_window(x16):
     return torch.nn.functional.pad(x16, (pad // 2, pad - pad // 2))
 
 
+def window_starts(n):
+    """Where the teacher's windows start in n > WINDOW samples: every 0.5 s, plus a last window at
+    the end when more than 0.25 s would be left over."""
+    starts = list(range(0, n - WINDOW + 1, HOP))
+    if n - (starts[-1] + WINDOW) > 4000:
+        starts.append(n - WINDOW)
+    return starts
+
+
 def windows(x16):
     """Teacher input windows [W, 80, 128] of one 16 kHz utterance."""
     if len(x16) <= WINDOW:
-        x16, starts = pad_to_window(x16), [0]
-    else:
-        starts = list(range(0, len(x16) - WINDOW + 1, HOP))
-        if len(x16) - (starts[-1] + WINDOW) > 4000:
-            starts.append(len(x16) - WINDOW)
-    return window_features(torch.stack([x16[s:s + WINDOW] for s in starts]))
+        return window_features(pad_to_window(x16).unsqueeze(0))
+    return window_features(torch.stack([x16[s:s + WINDOW] for s in window_starts(len(x16))]))
+
+
+def batch_windows(x16):
+    """Teacher input windows [B, W, 80, 128] of a batch of equal-length 16 kHz crops [B, n], each
+    crop windowed exactly as windows() windows an utterance."""
+    b, n = x16.shape
+    if n <= WINDOW:
+        return window_features(pad_to_window(x16)).unsqueeze(1)
+    frames = torch.stack([x16[:, s:s + WINDOW] for s in window_starts(n)], dim=1)  # [B, W, WINDOW]
+    return window_features(frames.reshape(-1, WINDOW)).reshape(b, frames.shape[1], 80, 128)
 
 
 def window_features(frames):

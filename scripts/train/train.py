@@ -70,9 +70,12 @@ def main():
                     help='knowledge distillation with the teacher (../shared/models/reference/voxsv.onnx, run by teacher_torch.py) asked about each crop itself (before augmentation), '
                          'instead of targets from a file (--distil); a loss on them, chosen by --distil-mode, is added to the AAM loss')
     ap.add_argument('--distil-weight', type=float, default=1.0, help='weight of the distillation loss')
-    ap.add_argument('--distil-mode', choices=['embedding', 'relational'], default='embedding',
+    ap.add_argument('--distil-mode', choices=['embedding', 'relational', 'mimic'], default='embedding',
                     help='embedding: 1 - cosine between a projection of the embedding and the teacher embedding; '
-                         'relational: 1 - correlation between the pairwise cosines of the batch, ours and the teacher\'s (relational_kd)')
+                         'relational: 1 - correlation between the pairwise cosines of the batch, ours and the teacher\'s (relational_kd); '
+                         'mimic (with --distil-online, --emb-dim = the teacher\'s 64): no AAM loss, the embedding itself is pulled towards '
+                         'the teacher\'s embedding of the same augmented crop (consistent views), to train a model that stands in for the teacher')
+    ap.add_argument('--init-trunk', action='store_true', help='with --init: take only the weights whose names and shapes fit this model (e.g. another --emb-dim); the rest, and the head, start fresh')
     ap.add_argument('--margin-ramp', default='0.1,0.4', help='budget fractions where the AAM margin ramps from 0 to --margin; "0,0" keeps it at --margin throughout')
     args = ap.parse_args()
 
@@ -98,12 +101,17 @@ def main():
     teacher, distil, oracle = None, None, None
     if args.distil and args.distil_online:
         sys.exit('--distil FILE and --distil-online are alternatives')
+    mimic = args.distil_mode == 'mimic'
+    if mimic and not args.distil_online:
+        sys.exit('--distil-mode mimic needs --distil-online (the teacher must hear the crop the student hears)')
     if args.distil_online:
-        from teacher import TEACHER, centre_windows  # noqa: E402
+        from teacher import TEACHER, batch_windows, centre_windows  # noqa: E402
         from teacher_torch import OnnxTeacher  # noqa: E402
         if not os.path.exists(TEACHER):
             sys.exit(f'--distil-online: {TEACHER} not found (the teacher lives in ../shared)')
         oracle = OnnxTeacher(TEACHER)
+        if mimic and oracle(torch.zeros(1, 80, 128)).shape[1] != cfg['emb_dim']:
+            sys.exit(f'--distil-mode mimic: --emb-dim must be the teacher\'s {oracle(torch.zeros(1, 80, 128)).shape[1]}')
         if args.distil_mode == 'embedding':
             distil = torch.nn.Linear(cfg['emb_dim'], oracle(torch.zeros(1, 80, 128)).shape[1], bias=False)
     elif args.distil:
@@ -122,7 +130,8 @@ def main():
         if args.distil_mode == 'embedding':
             # Only the projection learns the teacher's space; it is not part of the exported model.
             distil = torch.nn.Linear(cfg['emb_dim'], teacher.shape[2], bias=False)
-    params = list(model.parameters()) + list(head.parameters()) + (list(distil.parameters()) if distil is not None else [])
+    # A mimic has no classification loss, so the head (kept for the checkpoint's layout) is not trained.
+    params = list(model.parameters()) + ([] if mimic else list(head.parameters())) + (list(distil.parameters()) if distil is not None else [])
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
     n_params = sum(p.numel() for p in model.parameters())
     say(f'config {json.dumps(vars(args))} model {cfg} params {n_params} speakers {len(speakers)} classes {sampler.n_classes} utts {len(waves)}')
@@ -131,8 +140,14 @@ def main():
         ck = torch.load(args.init)
         # A checkpoint without the shape branch may warm-start one with it (the branch starts at zero).
         trunk_cfg = {k: v for k, v in cfg.items() if k != 'shape_branch'}
-        if ck['cfg'] not in (cfg, trunk_cfg) or ck['speakers'] != speakers:
+        if args.init_trunk:
+            own = model.state_dict()
+            fit = {k: v for k, v in ck['model'].items() if k in own and own[k].shape == v.shape}
+            model.load_state_dict(fit, strict=False)
+            say(f'initialised {len(fit)} of {len(own)} tensors from {args.init} (step {ck["step"]}); fresh: {sorted(set(own) - set(fit))}')
+        elif ck['cfg'] not in (cfg, trunk_cfg) or ck['speakers'] != speakers:
             sys.exit(f'--init {args.init}: its model config or speaker list differs from this run')
+    if args.init and not args.init_trunk:
         missing, unexpected = model.load_state_dict(ck['model'], strict=False)
         if unexpected or any(not k.startswith('shape.') for k in missing):
             sys.exit(f'--init {args.init}: weights do not fit this model (missing {missing}, unexpected {unexpected})')
@@ -149,7 +164,7 @@ def main():
     ramp0, ramp1 = (float(v) for v in args.margin_ramp.split(','))
 
     budget = args.minutes * 60.0
-    elapsed, step = 0.0, 0
+    elapsed, step, centre = 0.0, 0, None
     last = os.path.join(args.out, 'last.pt')
     if os.path.exists(last):
         ck = torch.load(last)
@@ -159,12 +174,13 @@ def main():
             distil.load_state_dict(ck['distil'])
         opt.load_state_dict(ck['opt'])
         elapsed, step = ck['elapsed'], ck['step']
+        centre = ck.get('centre')
         sampler.rng.seed(args.seed + step)  # fresh crops after a resume
         say(f'resumed from {last} at step {step}, {elapsed / 60:.1f} min trained')
 
     def save(path, final=False):
         tmp = path + '.tmp'
-        torch.save(dict(model=model.state_dict(), head=head.state_dict(), distil=None if distil is None else distil.state_dict(), opt=opt.state_dict(), elapsed=elapsed, step=step, cfg=cfg, speakers=speakers, args=vars(args), final=final), tmp)
+        torch.save(dict(model=model.state_dict(), head=head.state_dict(), distil=None if distil is None else distil.state_dict(), centre=heard_mean, opt=opt.state_dict(), elapsed=elapsed, step=step, cfg=cfg, speakers=speakers, args=vars(args), final=final), tmp)
         os.replace(tmp, path)  # atomic: a killed run never leaves a torn checkpoint
 
     # Batches are prepared in a background thread: torch kernels release the GIL, so crop
@@ -177,12 +193,21 @@ def main():
         dither_gen = torch.Generator().manual_seed(args.seed * 7919 + step)
         while not stop.is_set():
             n = int(r.uniform(args.crop_min, args.crop_max) * 16000)
-            x, y, utt, *clean = sampler.batch(args.batch, n, p_channel=args.p_channel, keep_clean=oracle is not None)
+            x, y, utt, *clean = sampler.batch(args.batch, n, p_channel=args.p_channel, keep_clean=oracle is not None and not mimic)
             feats = batched_fbank(x, dither=1.0, normalise=not model.takes_raw_feats, generator=dither_gen)  # small dither in training only
             # The teacher hears the same crop before reverberation, noise and channel (its middle 1.295 s
             # window, teacher.centre_windows): clean teacher, augmented student, so the student is not
             # taught the teacher's own channel dependence.
-            heard = None if oracle is None else F.normalize(oracle(centre_windows(clean[0])), dim=1)
+            if oracle is None:
+                heard = None
+            elif mimic:
+                # A mimic must reproduce the teacher on whatever it hears, so the teacher hears exactly the
+                # student's augmented crop (consistent views: Beyer et al., "Knowledge distillation: a good
+                # teacher is patient and consistent", CVPR 2022), windowed and averaged as for an utterance.
+                w = batch_windows(x)
+                heard = F.normalize(F.normalize(oracle(w.reshape(-1, 80, 128)), dim=1).reshape(w.shape[0], w.shape[1], -1).mean(1), dim=1)
+            else:
+                heard = F.normalize(oracle(centre_windows(clean[0])), dim=1)
             q.put((feats, y, utt, heard))
 
     th = threading.Thread(target=producer, daemon=True)
@@ -193,7 +218,7 @@ def main():
     t_last_ck = time.time()
     t_prev = time.time()
     loss_avg = acc_avg = kd_avg = None
-    heard_mean = None  # running centre of the teacher's crop embeddings (re-estimated after a resume)
+    heard_mean = centre  # running centre of the teacher's crop embeddings (kept in checkpoints)
     stop_at = budget if args.stop_at is None else min(budget, args.stop_at * 60.0)
     while elapsed < stop_at:
         frac = elapsed / budget
@@ -205,7 +230,7 @@ def main():
         head.margin = args.margin if frac >= ramp1 else args.margin * max(0.0, (frac - ramp0) / (ramp1 - ramp0))
         feats, y, utt, heard = q.get()
         emb = model(feats)
-        loss, acc = head(emb, y)
+        loss, acc = (torch.zeros(()), None) if mimic else head(emb, y)
         if teacher is not None or heard is not None:
             if heard is None:
                 # The teacher saw the clean utterance at the crop's speed; the student sees an augmented crop.
@@ -215,7 +240,10 @@ def main():
                 # here by a running mean over batches.
                 heard_mean = heard.mean(0) if heard_mean is None else 0.99 * heard_mean + 0.01 * heard.mean(0)
                 target = F.normalize(heard - heard_mean, dim=1)
-            kd = relational_kd(emb, target) if distil is None else (1 - F.cosine_similarity(distil(emb), target, dim=1)).mean()
+            if mimic:
+                kd = (1 - F.cosine_similarity(emb, target, dim=1)).mean()
+            else:
+                kd = relational_kd(emb, target) if distil is None else (1 - F.cosine_similarity(distil(emb), target, dim=1)).mean()
             loss = loss + args.distil_weight * kd
             kd_avg = kd.item() if kd_avg is None else 0.95 * kd_avg + 0.05 * kd.item()
         opt.zero_grad(set_to_none=True)
@@ -227,10 +255,12 @@ def main():
         elapsed += now - t_prev
         t_prev = now
         loss_avg = loss.item() if loss_avg is None else 0.95 * loss_avg + 0.05 * loss.item()
-        acc_avg = acc.item() if acc_avg is None else 0.95 * acc_avg + 0.05 * acc.item()
+        if acc is not None:
+            acc_avg = acc.item() if acc_avg is None else 0.95 * acc_avg + 0.05 * acc.item()
         if step % 10 == 0:
             kd_note = '' if kd_avg is None else f' kd {kd_avg:.3f}'
-            say(f'step {step} elapsed {elapsed / 60:.1f}m loss {loss_avg:.3f}{kd_note} acc {acc_avg:.3f} lr {lr:.2e} margin {head.margin:.3f} T {feats.shape[1]}')
+            acc_note = '' if acc_avg is None else f' acc {acc_avg:.3f}'
+            say(f'step {step} elapsed {elapsed / 60:.1f}m loss {loss_avg:.3f}{kd_note}{acc_note} lr {lr:.2e} margin {head.margin:.3f} T {feats.shape[1]}')
         if now - t_last_ck > args.ckpt_every:
             save(last)
             if frac >= 0.7:  # weights for averaging over the annealed tail (average.py)
