@@ -102,6 +102,8 @@ def main():
     if args.distil and args.distil_online:
         sys.exit('--distil FILE and --distil-online are alternatives')
     mimic = args.distil_mode == 'mimic'
+    if args.init_trunk and not args.init:
+        sys.exit('--init-trunk needs --init (the checkpoint to take the weights from)')
     if mimic and not args.distil_online:
         sys.exit('--distil-mode mimic needs --distil-online (the teacher must hear the crop the student hears)')
     if args.distil_online:
@@ -110,10 +112,11 @@ def main():
         if not os.path.exists(TEACHER):
             sys.exit(f'--distil-online: {TEACHER} not found (the teacher lives in ../shared)')
         oracle = OnnxTeacher(TEACHER)
-        if mimic and oracle(torch.zeros(1, 80, 128)).shape[1] != cfg['emb_dim']:
-            sys.exit(f'--distil-mode mimic: --emb-dim must be the teacher\'s {oracle(torch.zeros(1, 80, 128)).shape[1]}')
+        teacher_dim = oracle(torch.zeros(1, 80, 128)).shape[1]
+        if mimic and teacher_dim != cfg['emb_dim']:
+            sys.exit(f'--distil-mode mimic: --emb-dim must be the teacher\'s {teacher_dim}')
         if args.distil_mode == 'embedding':
-            distil = torch.nn.Linear(cfg['emb_dim'], oracle(torch.zeros(1, 80, 128)).shape[1], bias=False)
+            distil = torch.nn.Linear(cfg['emb_dim'], teacher_dim, bias=False)
     elif args.distil:
         z = np.load(args.distil)
         if list(z['speakers']) != speakers or list(z['spk_of_utt']) != spk_of_utt:
@@ -195,9 +198,6 @@ def main():
             n = int(r.uniform(args.crop_min, args.crop_max) * 16000)
             x, y, utt, *clean = sampler.batch(args.batch, n, p_channel=args.p_channel, keep_clean=oracle is not None and not mimic)
             feats = batched_fbank(x, dither=1.0, normalise=not model.takes_raw_feats, generator=dither_gen)  # small dither in training only
-            # The teacher hears the same crop before reverberation, noise and channel (its middle 1.295 s
-            # window, teacher.centre_windows): clean teacher, augmented student, so the student is not
-            # taught the teacher's own channel dependence.
             if oracle is None:
                 heard = None
             elif mimic:
@@ -207,6 +207,9 @@ def main():
                 w = batch_windows(x)
                 heard = F.normalize(F.normalize(oracle(w.reshape(-1, 80, 128)), dim=1).reshape(w.shape[0], w.shape[1], -1).mean(1), dim=1)
             else:
+                # The teacher hears the same crop before reverberation, noise and channel (its middle 1.295 s
+                # window, teacher.centre_windows): clean teacher, augmented student, so the student is not
+                # taught the teacher's own channel dependence.
                 heard = F.normalize(oracle(centre_windows(clean[0])), dim=1)
             q.put((feats, y, utt, heard))
 
