@@ -63,6 +63,30 @@ def batched_fbank(waves: torch.Tensor, dither: float = 0.0, normalise: bool = Tr
     return mel - mel.mean(dim=1, keepdim=True) if normalise else mel
 
 
+def spec_augment(feats: torch.Tensor, p: float, generator: torch.Generator, freq_masks: int = 2, max_bins: int = 8,
+                 time_masks: int = 2, max_frac: float = 0.05) -> torch.Tensor:
+    """SpecAugment (Park et al., Interspeech 2019) on a batch of log-mel features [B, T, F]: each row,
+    with probability p, gets up to `freq_masks` bands of 0-`max_bins` mel bins and `time_masks` spans of
+    0-`max_frac` of its frames set to that row's own mean in each bin, so the masked cells are 0
+    after CMN and leave the long-term average spectrum (model.SpectralShapeBranch) almost unmoved."""
+    b, t, f = feats.shape
+    out = feats.clone()
+    mean = feats.mean(dim=1, keepdim=True)  # [B, 1, F]
+    rnd = lambda hi: int(torch.randint(0, hi + 1, (1,), generator=generator))  # noqa: E731
+    for i in range(b):
+        if float(torch.rand((), generator=generator)) >= p:
+            continue
+        for _ in range(freq_masks):
+            w = rnd(max_bins)
+            s = rnd(f - w)
+            out[i, :, s:s + w] = mean[i, :, s:s + w]
+        for _ in range(time_masks):
+            w = rnd(int(max_frac * t))
+            s = rnd(t - w)
+            out[i, s:s + w, :] = mean[i, 0, :]
+    return out
+
+
 def tests_fbank_agreement():
     torch.manual_seed(0)
     w = torch.randn(2, 16000 + 123) * 0.1

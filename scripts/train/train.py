@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import CropSampler, load_train  # noqa: E402
-from features import batched_fbank  # noqa: E402
+from features import batched_fbank, spec_augment  # noqa: E402
 from model import AAMSoftmax, build_model  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -76,6 +76,7 @@ def main():
                          'mimic (with --distil-online, --emb-dim = the teacher\'s 64): no AAM loss, the embedding itself is pulled towards '
                          'the teacher\'s embedding of the same augmented crop (consistent views), to train a model that stands in for the teacher')
     ap.add_argument('--init-trunk', action='store_true', help='with --init: take only the weights whose names and shapes fit this model (e.g. another --emb-dim); the rest, and the head, start fresh')
+    ap.add_argument('--spec-augment', type=float, default=0.0, help='share of crops given SpecAugment time and frequency masks (features.spec_augment); 0 = none')
     ap.add_argument('--margin-ramp', default='0.1,0.4', help='budget fractions where the AAM margin ramps from 0 to --margin; "0,0" keeps it at --margin throughout')
     args = ap.parse_args()
 
@@ -198,6 +199,8 @@ def main():
             n = int(r.uniform(args.crop_min, args.crop_max) * 16000)
             x, y, utt, *clean = sampler.batch(args.batch, n, p_channel=args.p_channel, keep_clean=oracle is not None and not mimic)
             feats = batched_fbank(x, dither=1.0, normalise=not model.takes_raw_feats, generator=dither_gen)  # small dither in training only
+            if args.spec_augment > 0:
+                feats = spec_augment(feats, args.spec_augment, dither_gen)
             if oracle is None:
                 heard = None
             elif mimic:
