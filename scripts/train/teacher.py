@@ -16,7 +16,9 @@ L2-normalised window embeddings. `fusion` checks this against the README's EER t
 There is no onnxruntime for Debian's Python, so the ONNX graph runs in onnxruntime-node
 (scripts/train/teacher-embed.mjs) on feature chunks written to a temporary folder.  Training with
 the teacher in the loop (train.py --distil-online) runs the same graph in torch instead
-(teacher_torch.py, which checks itself against onnxruntime-node), on centre_windows() of each crop.
+(teacher_torch.py, which checks itself against onnxruntime-node): on centre_windows() of each clean
+crop, or, for a stand-in (--distil-mode mimic), on batch_windows() of the augmented crop pooled as an
+utterance (pool_windows).
 """
 import argparse
 import json
@@ -27,6 +29,7 @@ import tempfile
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 import torchaudio
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -100,6 +103,12 @@ def run_in_onnxruntime_node(feats):
         return np.fromfile(fo, dtype='<f4').reshape(len(feats), -1)
 
 
+def pool_windows(w):
+    """The teacher's utterance embedding from its raw window embeddings [..., W, 64]: the L2-normalised
+    mean of the L2-normalised windows."""
+    return F.normalize(F.normalize(w, dim=-1).mean(dim=-2), dim=-1)
+
+
 def teacher_embeddings(utterances):
     """L2-normalised teacher embeddings [N, 64], one per 16 kHz utterance (an iterable of tensors)."""
     out, pending, counts = [], [], []
@@ -107,12 +116,10 @@ def teacher_embeddings(utterances):
     def flush():
         if not pending:
             return
-        w = run_in_onnxruntime_node(torch.cat(pending).numpy())
-        w = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-12)
+        w = torch.from_numpy(run_in_onnxruntime_node(torch.cat(pending).numpy()))
         k = 0
         for n in counts:
-            m = w[k:k + n].mean(axis=0)
-            out.append(m / max(np.linalg.norm(m), 1e-12))
+            out.append(pool_windows(w[k:k + n]).numpy())
             k += n
         pending.clear()
         counts.clear()

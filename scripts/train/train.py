@@ -108,7 +108,7 @@ def main():
     if mimic and not args.distil_online:
         sys.exit('--distil-mode mimic needs --distil-online (the teacher must hear the crop the student hears)')
     if args.distil_online:
-        from teacher import TEACHER, batch_windows, centre_windows  # noqa: E402
+        from teacher import TEACHER, batch_windows, centre_windows, pool_windows  # noqa: E402
         from teacher_torch import OnnxTeacher  # noqa: E402
         if not os.path.exists(TEACHER):
             sys.exit(f'--distil-online: {TEACHER} not found (the teacher lives in ../shared)')
@@ -140,18 +140,18 @@ def main():
     n_params = sum(p.numel() for p in model.parameters())
     say(f'config {json.dumps(vars(args))} model {cfg} params {n_params} speakers {len(speakers)} classes {sampler.n_classes} utts {len(waves)}')
 
-    if args.init:
+    if args.init and args.init_trunk:
+        ck = torch.load(args.init)
+        own = model.state_dict()
+        fit = {k: v for k, v in ck['model'].items() if k in own and own[k].shape == v.shape}
+        model.load_state_dict(fit, strict=False)
+        say(f'initialised {len(fit)} of {len(own)} tensors from {args.init} (step {ck["step"]}); fresh: {sorted(set(own) - set(fit))}')
+    elif args.init:
         ck = torch.load(args.init)
         # A checkpoint without the shape branch may warm-start one with it (the branch starts at zero).
         trunk_cfg = {k: v for k, v in cfg.items() if k != 'shape_branch'}
-        if args.init_trunk:
-            own = model.state_dict()
-            fit = {k: v for k, v in ck['model'].items() if k in own and own[k].shape == v.shape}
-            model.load_state_dict(fit, strict=False)
-            say(f'initialised {len(fit)} of {len(own)} tensors from {args.init} (step {ck["step"]}); fresh: {sorted(set(own) - set(fit))}')
-        elif ck['cfg'] not in (cfg, trunk_cfg) or ck['speakers'] != speakers:
+        if ck['cfg'] not in (cfg, trunk_cfg) or ck['speakers'] != speakers:
             sys.exit(f'--init {args.init}: its model config or speaker list differs from this run')
-    if args.init and not args.init_trunk:
         missing, unexpected = model.load_state_dict(ck['model'], strict=False)
         if unexpected or any(not k.startswith('shape.') for k in missing):
             sys.exit(f'--init {args.init}: weights do not fit this model (missing {missing}, unexpected {unexpected})')
@@ -208,7 +208,7 @@ def main():
                 # student's augmented crop (consistent views: Beyer et al., "Knowledge distillation: a good
                 # teacher is patient and consistent", CVPR 2022), windowed and averaged as for an utterance.
                 w = batch_windows(x)
-                heard = F.normalize(F.normalize(oracle(w.reshape(-1, 80, 128)), dim=1).reshape(w.shape[0], w.shape[1], -1).mean(1), dim=1)
+                heard = pool_windows(oracle(w.reshape(-1, 80, 128)).reshape(w.shape[0], w.shape[1], -1))
             else:
                 # The teacher hears the same crop before reverberation, noise and channel (its middle 1.295 s
                 # window, teacher.centre_windows): clean teacher, augmented student, so the student is not
