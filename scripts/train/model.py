@@ -19,7 +19,7 @@ class BasicBlock(nn.Module):
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(cout)
         self.short = None
-        if stride != 1 or cin != cout:
+        if stride not in (1, (1, 1)) or cin != cout:
             self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
 
     def forward(self, x):
@@ -70,7 +70,8 @@ class SpectralShapeBranch(nn.Module):
 
 
 class ThinResNet(nn.Module):
-    def __init__(self, widths=(16, 32, 64, 128), blocks=(1, 2, 2, 1), emb_dim=192, n_mels=80, stem_stride=2, shape_branch=False):
+    def __init__(self, widths=(16, 32, 64, 128), blocks=(1, 2, 2, 1), emb_dim=192, n_mels=80, stem_stride=2, shape_branch=False,
+                 time_strides=(2, 2, 2)):
         super().__init__()
         # With the shape branch the model takes raw log-mel features (manifest normalisation
         # 'none') and applies CMN itself, so the trunk sees exactly what it saw before.
@@ -79,10 +80,14 @@ class ThinResNet(nn.Module):
         # A strided stem quarters the cost of every later layer: the price of training on 2 CPU cores.
         self.conv1 = nn.Conv2d(1, widths[0], 3, stem_stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(widths[0])
+        # Each later stage halves frequency; time_strides says which of them also halve time. The
+        # default (2, 2, 2) leaves T/16 frames for pooling: 2-3 frames for a 0.4 s digit, too few
+        # for a standard deviation. A 1 keeps that stage's frame rate; the weights do not change
+        # shape, so a checkpoint with other time strides warm-starts this one.
         layers, cin = [], widths[0]
         for i, (w, n) in enumerate(zip(widths, blocks)):
             for j in range(n):
-                layers.append(BasicBlock(cin, w, (2 if (i > 0 and j == 0) else 1)))
+                layers.append(BasicBlock(cin, w, ((2, time_strides[i - 1]) if (i > 0 and j == 0) else 1)))
                 cin = w
         self.layers = nn.Sequential(*layers)
         freq = (n_mels // stem_stride) // 2 ** (len(widths) - 1)
@@ -126,7 +131,8 @@ class AAMSoftmax(nn.Module):
 
 def build_model(cfg=None):
     cfg = cfg or {}
-    return ThinResNet(widths=tuple(cfg.get('widths', (16, 32, 64, 128))), blocks=tuple(cfg.get('blocks', (1, 2, 2, 1))), emb_dim=cfg.get('emb_dim', 192), stem_stride=cfg.get('stem_stride', 2), shape_branch=cfg.get('shape_branch', False))
+    return ThinResNet(widths=tuple(cfg.get('widths', (16, 32, 64, 128))), blocks=tuple(cfg.get('blocks', (1, 2, 2, 1))), emb_dim=cfg.get('emb_dim', 192), stem_stride=cfg.get('stem_stride', 2), shape_branch=cfg.get('shape_branch', False),
+                       time_strides=tuple(cfg.get('time_strides', (2, 2, 2))))
 
 
 if __name__ == '__main__':

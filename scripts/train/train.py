@@ -62,6 +62,7 @@ def main():
     ap.add_argument('--widths', default='16,32,64,128')
     ap.add_argument('--blocks', default='1,2,2,1')
     ap.add_argument('--emb-dim', type=int, default=192)
+    ap.add_argument('--time-strides', default='2,2,2', help='time stride of stages 2-4 (model.ThinResNet): 1 keeps that stage\'s frame rate, for more frames to pool on short clips')
     ap.add_argument('--shape-branch', action='store_true', help='add the spectral-shape branch (model.SpectralShapeBranch); the model then takes raw log-mel features')
     ap.add_argument('--speeds', default='1.0,0.9,1.1', help='speed-perturbation factors, each a class of its own (data.SPEED_RATIOS); a warm start may append factors to its checkpoint\'s list')
     ap.add_argument('--init', help='warm start: model and head weights from this checkpoint, with a fresh optimiser and schedule (SGDR-style restart, Loshchilov & Hutter 2017)')
@@ -90,6 +91,9 @@ def main():
         log.write(line + '\n')
 
     cfg = dict(widths=[int(v) for v in args.widths.split(',')], blocks=[int(v) for v in args.blocks.split(',')], emb_dim=args.emb_dim, stem_stride=2)
+    time_strides = [int(v) for v in args.time_strides.split(',')]
+    if time_strides != [2, 2, 2]:  # the default stays out of cfg, so older checkpoints' cfgs still match
+        cfg['time_strides'] = time_strides
     if args.shape_branch:
         cfg['shape_branch'] = True
     random.seed(args.seed)
@@ -148,9 +152,11 @@ def main():
         say(f'initialised {len(fit)} of {len(own)} tensors from {args.init} (step {ck["step"]}); fresh: {sorted(set(own) - set(fit))}')
     elif args.init:
         ck = torch.load(args.init)
-        # A checkpoint without the shape branch may warm-start one with it (the branch starts at zero).
-        trunk_cfg = {k: v for k, v in cfg.items() if k != 'shape_branch'}
-        if ck['cfg'] not in (cfg, trunk_cfg) or ck['speakers'] != speakers:
+        # A checkpoint without the shape branch may warm-start one with it (the branch starts at zero),
+        # and one with other time strides (no weight changes shape).
+        def shapes(c):
+            return {k: v for k, v in c.items() if k not in ('shape_branch', 'time_strides')}
+        if ck['cfg'].get('shape_branch') and not cfg.get('shape_branch') or shapes(ck['cfg']) != shapes(cfg) or ck['speakers'] != speakers:
             sys.exit(f'--init {args.init}: its model config or speaker list differs from this run')
         missing, unexpected = model.load_state_dict(ck['model'], strict=False)
         if unexpected or any(not k.startswith('shape.') for k in missing):
