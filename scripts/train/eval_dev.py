@@ -14,6 +14,7 @@ import csv
 import json
 import os
 import sys
+import zlib
 
 import numpy as np
 import soundfile as sf
@@ -80,8 +81,11 @@ def eer_mindcf(scores, labels, p_target=0.01):
 
 
 def embed(model, x16, dither=0.0):
-    if dither > 0:  # test-time dither (int16 units), seeded so a run is repeatable
-        x16 = x16 + dither / 32768.0 * torch.randn(x16.shape, generator=torch.Generator().manual_seed(1234))
+    if dither > 0:
+        # Test-time dither (int16 units), seeded by the audio itself: repeatable, yet two recordings
+        # never share one noise realisation (their silent stretches would then look alike).
+        seed = zlib.crc32(x16.numpy().tobytes())
+        x16 = x16 + dither / 32768.0 * torch.randn(x16.shape, generator=torch.Generator().manual_seed(seed))
     normalise = not model.takes_raw_feats
     feats = kaldi_fbank(x16, normalise)
     if feats.shape[0] < MIN_FRAMES:  # the service repeat-pads audio that is too short

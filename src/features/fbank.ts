@@ -2,6 +2,7 @@
  * Kaldi-compatible log mel filterbank: reproduces `torchaudio.compliance.kaldi.fbank`
  * (itself Kaldi's `compute-fbank-feats`) for the options in {@link FbankOptions}.
  *
+ * Dither, when asked for, is added to the samples first (seeded by the audio: dither.ts).
  * Per frame, in torchaudio's order: extract (with reflection when snip_edges is false) →
  * remove DC offset → raw log energy → pre-emphasis x[j] −= c·x[max(0, j−1)] → window →
  * zero-pad to the FFT size → |rfft|² (or |rfft| when use_power is false) → triangular mel
@@ -11,6 +12,7 @@
  * Arithmetic is float64 internally (torchaudio computes in float32); the output is float32.
  */
 import { VoicePassportError } from '../errors.js';
+import { ditherSamples } from './dither.js';
 import { RealFft } from './fft.js';
 import { buildMelBank, effectiveHighFreq, type SparseMelBank } from './mel-bank.js';
 import type { FbankOptions, SampleScale, WindowType } from './options.js';
@@ -103,10 +105,8 @@ function validateOptions(sampleRate: number, o: FbankOptions): void {
       numMelBins: o.numMelBins,
     });
   }
-  if (o.dither !== 0) {
-    // torchaudio dithers with torch.randn, which cannot be reproduced here; inference must be
-    // deterministic anyway (the same audio must always give the same voiceprint).
-    throw invalid(`dither must be 0 (deterministic inference), got ${o.dither}.`, { dither: o.dither });
+  if (!(o.dither >= 0) || !Number.isFinite(o.dither)) {
+    throw invalid(`dither must be a finite number ≥ 0 (0 turns it off), got ${o.dither}.`, { dither: o.dither });
   }
   if (!WINDOW_TYPES.includes(o.windowType)) {
     throw invalid(`window_type must be one of ${WINDOW_TYPES.join(', ')}, got ${String(o.windowType)}.`, { windowType: o.windowType });
@@ -206,7 +206,7 @@ function logEnergy(sumOfSquares: number, logEnergyFloor: number): number {
 }
 
 /**
- * Log mel filterbank of mono ±1 `samples` at `sampleRate`, matching
+ * Log mel filterbank of mono ±1 `audio` at `sampleRate`, matching
  * `torchaudio.compliance.kaldi.fbank(waveform * scale, sample_frequency=sampleRate, **options)`
  * where scale is 32768 for `'int16'` and 1 for `'unit'`. With use_energy the log energy is
  * column 0 (htk_compat false), so `bins` is numMelBins + 1.
@@ -215,7 +215,7 @@ function logEnergy(sumOfSquares: number, logEnergyFloor: number): number {
  * options torchaudio would reject, and `audio-invalid-samples` for NaN or infinite samples.
  */
 export function computeFbank(
-  samples: Float32Array,
+  audio: Float32Array,
   sampleRate: number,
   options: FbankOptions,
   sampleScale: SampleScale,
@@ -226,14 +226,18 @@ export function computeFbank(
   const plan = getPlan(sampleRate, options);
   const o = plan.options;
   const { windowSize, windowShift } = plan.geometry;
-  const n = samples.length;
+  const n = audio.length;
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(samples[i]!)) {
-      throw new VoicePassportError('audio-invalid-samples', `Sample ${i} is ${samples[i]}; the audio must be finite numbers.`, {
+    if (!Number.isFinite(audio[i]!)) {
+      throw new VoicePassportError('audio-invalid-samples', `Sample ${i} is ${audio[i]}; the audio must be finite numbers.`, {
         index: i,
       });
     }
   }
+
+  const scale = sampleScale === 'int16' ? INT16_SCALE : 1;
+  // Seeded by the audio, so still deterministic (dither.ts).
+  const samples = o.dither > 0 ? ditherSamples(audio, o.dither, scale) : audio;
 
   const frames = frameCount(n, windowSize, windowShift, o.snipEdges);
   const melBins = o.numMelBins;
@@ -241,7 +245,6 @@ export function computeFbank(
   const data = new Float32Array(frames * bins);
   if (frames === 0) return { frames, bins, data };
 
-  const scale = sampleScale === 'int16' ? INT16_SCALE : 1;
   const first = firstSampleOffset(windowSize, windowShift, o.snipEdges);
   const { edgeFrame, spectrum, window, melBank, fft } = plan;
   const { start: melStart, length: melLength, offset: melOffset, weights: melWeights } = melBank;

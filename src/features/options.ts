@@ -8,7 +8,7 @@ export interface FbankOptions {
   numMelBins: number; // num_mel_bins (torchaudio default 23)
   frameLength: number; // frame_length, ms (25)
   frameShift: number; // frame_shift, ms (10)
-  dither: number; // dither (0 here: inference must be deterministic)
+  dither: number; // dither (0.0; Kaldi's own default is 1.0), seeded by the audio here (dither.ts)
   windowType: WindowType; // window_type ('povey')
   preemphasisCoefficient: number; // preemphasis_coefficient (0.97)
   removeDcOffset: boolean; // remove_dc_offset (true)
@@ -24,7 +24,7 @@ export interface FbankOptions {
   blackmanCoeff: number; // blackman_coeff (0.42)
 }
 
-/** torchaudio.compliance.kaldi.fbank defaults, except dither (0: deterministic inference). */
+/** torchaudio.compliance.kaldi.fbank defaults (dither 0.0 as in torchaudio; Kaldi's own default is 1.0). */
 export const torchaudioFbankDefaults: FbankOptions = {
   numMelBins: 23,
   frameLength: 25,

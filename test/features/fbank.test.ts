@@ -137,12 +137,48 @@ describe('computeFbank shapes and edge cases', () => {
   });
 });
 
+describe('computeFbank with dither (seeded by the audio: dither.ts)', () => {
+  const dithered: FbankOptions = { ...wespeaker, dither: 1 };
+  const meanOverFrames = (m: { frames: number; bins: number; data: Float32Array }): number[] => {
+    const mean = new Array<number>(m.bins).fill(0);
+    for (let t = 0; t < m.frames; t++) for (let b = 0; b < m.bins; b++) mean[b]! += m.data[t * m.bins + b]! / m.frames;
+    return mean;
+  };
+
+  it('lifts digital silence from the log floor to the noise floor a dithered model was trained on', () => {
+    const silence = new Float32Array(16000);
+    expect(new Set(computeFbank(silence, 16000, wespeaker, 'int16').data)).toEqual(new Set([LOG_EPS]));
+    const m = computeFbank(silence, 16000, dithered, 'int16');
+    expect(m.frames).toBe(98);
+    for (const v of m.data) expect(v).toBeGreaterThan(LOG_EPS + 5);
+    // White noise of sd 1 (int16 units): its mel energies grow as the variance, so dither 4 sits
+    // ln 16 = 2.77 above dither 1 in every bin, up to sampling noise.
+    const m4 = computeFbank(new Float32Array(16000 * 5), 16000, { ...wespeaker, dither: 4 }, 'int16');
+    const m1 = computeFbank(new Float32Array(16000 * 5), 16000, dithered, 'int16');
+    const gap = meanOverFrames(m4).map((v, b) => v - meanOverFrames(m1)[b]!);
+    expect(gap.reduce((a, b) => a + b, 0) / gap.length).toBeCloseTo(Math.log(16), 1);
+    for (const g of gap) expect(Math.abs(g - Math.log(16))).toBeLessThan(0.3);
+  });
+
+  it('is deterministic, and leaves loud audio all but unchanged', () => {
+    const x = sine(440, 16000, 16000);
+    const a = computeFbank(x, 16000, dithered, 'int16');
+    expect(computeFbank(x.slice(), 16000, dithered, 'int16').data).toEqual(a.data);
+    const plain = computeFbank(x, 16000, wespeaker, 'int16');
+    const row = Array.from(plain.data.subarray(0, 80));
+    const peak = row.indexOf(Math.max(...row));
+    for (let t = 0; t < plain.frames; t++) expect(Math.abs(a.data[t * 80 + peak]! - plain.data[t * 80 + peak]!)).toBeLessThan(1e-4);
+  });
+});
+
 describe('computeFbank rejects bad options and samples with a clear error', () => {
   const x = new Float32Array(1600);
   const cases: [string, Partial<FbankOptions>, string][] = [
     ['3 mel bins', { numMelBins: 3 }, 'num_mel_bins'],
     ['fractional mel bins', { numMelBins: 40.5 }, 'num_mel_bins'],
-    ['dither', { dither: 1 }, 'dither must be 0'],
+    ['negative dither', { dither: -1 }, 'dither must be a finite number ≥ 0'],
+    ['NaN dither', { dither: Number.NaN }, 'dither must be a finite number ≥ 0'],
+    ['infinite dither', { dither: Number.POSITIVE_INFINITY }, 'dither must be a finite number ≥ 0'],
     ['unknown window', { windowType: 'kaiser' as FbankOptions['windowType'] }, 'window_type'],
     ['pre-emphasis above 1', { preemphasisCoefficient: 1.5 }, 'preemphasis_coefficient'],
     ['negative energy floor', { energyFloor: -1 }, 'energy_floor'],
