@@ -22,6 +22,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, '..', '..'))
 sys.path.insert(0, HERE)
+from features import TRAIN_DITHER  # noqa: E402
 from model import build_model  # noqa: E402
 
 MIN_FRAMES = 20  # 4 strided stages need T >= 16; 20 frames = 0.2 s of audio + 15 ms
@@ -111,7 +112,9 @@ def main():
         'file': args.id + '.onnx',
         'sha256': digest,
         'sampleRate': 16000,
-        'frontEnd': {'numMelBins': 80, 'frameLength': 25, 'frameShift': 10, 'dither': 0, 'windowType': 'hamming', 'snipEdges': True},
+        # The service dithers as training did (features.TRAIN_DITHER). vp-resnet-v5 and earlier
+        # were exported with dither 0, before the service could dither deterministically.
+        'frontEnd': {'numMelBins': 80, 'frameLength': 25, 'frameShift': 10, 'dither': TRAIN_DITHER, 'windowType': 'hamming', 'snipEdges': True},
         'sampleScale': 'int16',
         # The spectral-shape branch applies CMN inside the graph (scripts/train/model.py).
         'normalisation': 'none' if model.takes_raw_feats else 'mean',

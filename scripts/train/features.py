@@ -16,6 +16,10 @@ FRAME_SHIFT = 160  # 10 ms
 FFT_SIZE = 512  # Kaldi round_to_power_of_two
 PREEMPH = 0.97  # Kaldi preemphasis_coefficient default
 EPS = torch.finfo(torch.float32).eps  # Kaldi/torchaudio log floor
+# Dither in training (int16 units; Kaldi's default): export.py writes it into the manifest, so the
+# service adds the same noise floor (seeded by the audio, src/features/dither.ts) and a model never
+# meets the empty mel bins of digital silence or of upsampled 8 kHz audio it was not trained on.
+TRAIN_DITHER = 1.0
 
 
 def kaldi_fbank(wave: torch.Tensor, normalise: bool = True) -> torch.Tensor:

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import CropSampler, load_train  # noqa: E402
-from features import batched_fbank, spec_augment  # noqa: E402
+from features import TRAIN_DITHER, batched_fbank, spec_augment  # noqa: E402
 from model import AAMSoftmax, build_model  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -204,7 +204,7 @@ def main():
         while not stop.is_set():
             n = int(r.uniform(args.crop_min, args.crop_max) * 16000)
             x, y, utt, *clean = sampler.batch(args.batch, n, p_channel=args.p_channel, keep_clean=oracle is not None and not mimic)
-            feats = batched_fbank(x, dither=1.0, normalise=not model.takes_raw_feats, generator=dither_gen)  # small dither in training only
+            feats = batched_fbank(x, dither=TRAIN_DITHER, normalise=not model.takes_raw_feats, generator=dither_gen)
             if args.spec_augment > 0:
                 feats = spec_augment(feats, args.spec_augment, dither_gen)
             if oracle is None:
