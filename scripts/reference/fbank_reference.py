@@ -11,6 +11,8 @@ little-endian, base64; synthetic fixtures also hold torchaudio's output computed
 shared/data plus an excerpt range (the test decodes it from ../shared at run time), and the
 synthetic signal is regenerated from its formula (test/features/synthetic-signal.ts holds
 the same formula; an int16 checksum in the fixture proves both sides made the same samples).
+fixtures/fbank-dither/ holds statistics of torchaudio's dithered log-mel of silence instead
+(random noise cannot be compared value for value).
 """
 
 import argparse
@@ -74,6 +76,7 @@ WESPEAKER = {"numMelBins": 80, "frameLength": 25.0, "frameShift": 10.0, "windowT
 SHERPA = {"numMelBins": 80, "windowType": "povey", "snipEdges": False, "highFreq": -400.0}
 
 SYNTHETIC_SEED = 12345
+DITHER_SEED = 2026
 
 
 def synthetic_int16(sample_rate: int, seconds: float, seed: int) -> np.ndarray:
@@ -221,7 +224,30 @@ def main() -> int:
     for name, sr, scale, overrides, description in variants:
         synthetic(name, sr, 0.4, scale, overrides, description)
 
-    print(f"wrote fixtures to {args.out}: {total / 1024:.0f} KiB in all")
+    # (c) Dither: torchaudio draws it from torch.randn, which the service cannot reproduce, so
+    # the check is statistical: the mean and standard deviation, per mel bin, of torchaudio's
+    # log-mel of digital silence, where the dither is all there is.
+    dither_out = os.path.join(os.path.dirname(args.out), "fbank-dither")
+    os.makedirs(dither_out, exist_ok=True)
+    seconds, sr = 20.0, 16000
+    options = {**DEFAULTS, **WESPEAKER, "dither": 1.0}
+    torch.manual_seed(DITHER_SEED)
+    feats = reference(np.zeros(int(seconds * sr), dtype=np.int16), sr, "int16", options).astype(np.float64)
+    path = os.path.join(dither_out, "silence-wespeaker-16k.json")
+    with open(path, "w") as f:
+        json.dump({
+            "name": "silence-wespeaker-16k",
+            "description": "WeSpeaker front-end with dither 1.0 on digital silence: per-bin mean and standard deviation of torchaudio's log-mel",
+            "generator": f"scripts/reference/fbank_reference.py, torch {torch.__version__}, torchaudio {torchaudio.__version__}, torch.manual_seed({DITHER_SEED})",
+            "seconds": seconds, "sampleRate": sr, "sampleScale": "int16", "options": options,
+            "frames": int(feats.shape[0]),
+            "mean": [round(float(v), 5) for v in feats.mean(axis=0)],
+            "sd": [round(float(v), 5) for v in feats.std(axis=0)],
+        }, f, indent=1)
+        f.write("\n")
+    total += os.path.getsize(path)
+
+    print(f"wrote fixtures to {args.out} and {dither_out}: {total / 1024:.0f} KiB in all")
     return 0
 
 

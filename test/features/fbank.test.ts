@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VoicePassportError } from '../../src/errors.js';
 import { computeFbank, fbankGeometry, FLOAT32_EPSILON } from '../../src/features/fbank.js';
 import { type FbankOptions, torchaudioFbankDefaults } from '../../src/features/options.js';
+import { repoRoot } from './fbank-fixtures.js';
 import { int16ToUnit, syntheticInt16 } from './synthetic-signal.js';
 
 const wespeaker: FbankOptions = { ...torchaudioFbankDefaults, numMelBins: 80, windowType: 'hamming' };
@@ -158,6 +161,38 @@ describe('computeFbank with dither (seeded by the audio: dither.ts)', () => {
     const gap = meanOverFrames(m4).map((v, b) => v - meanOverFrames(m1)[b]!);
     expect(gap.reduce((a, b) => a + b, 0) / gap.length).toBeCloseTo(Math.log(16), 1);
     for (const g of gap) expect(Math.abs(g - Math.log(16))).toBeLessThan(0.3);
+  });
+
+  it('matches torchaudio’s dither in distribution: per-bin mean and spread of the log-mel of silence', () => {
+    // fixtures/fbank-dither: torchaudio's statistics (scripts/reference/fbank_reference.py). The
+    // noise itself cannot match value for value (torch.randn), so the means must agree within 4
+    // standard errors of a difference of two means (frames overlap 2.5-fold, so n / 2.5 are
+    // independent), their average within 0.02 (a dither 5 % off would move every bin by 0.1), and
+    // the spreads within 15 %.
+    const fx = JSON.parse(readFileSync(path.join(repoRoot, 'fixtures/fbank-dither/silence-wespeaker-16k.json'), 'utf8')) as {
+      seconds: number;
+      sampleRate: number;
+      sampleScale: 'int16';
+      options: FbankOptions;
+      frames: number;
+      mean: number[];
+      sd: number[];
+    };
+    const ours = computeFbank(new Float32Array(fx.seconds * fx.sampleRate), fx.sampleRate, fx.options, fx.sampleScale);
+    expect([ours.frames, ours.bins]).toEqual([fx.frames, fx.mean.length]);
+    const mean = meanOverFrames(ours);
+    const sd = mean.map((mu, b) => {
+      let ss = 0;
+      for (let t = 0; t < ours.frames; t++) ss += (ours.data[t * ours.bins + b]! - mu) ** 2;
+      return Math.sqrt(ss / ours.frames);
+    });
+    const gaps = mean.map((mu, b) => mu - fx.mean[b]!);
+    for (let b = 0; b < gaps.length; b++) {
+      expect(Math.abs(gaps[b]!)).toBeLessThan(4 * fx.sd[b]! * Math.sqrt((2 * 2.5) / fx.frames));
+      expect(sd[b]! / fx.sd[b]!).toBeGreaterThan(0.85);
+      expect(sd[b]! / fx.sd[b]!).toBeLessThan(1.15);
+    }
+    expect(Math.abs(gaps.reduce((a, g) => a + g, 0) / gaps.length)).toBeLessThan(0.02);
   });
 
   it('is deterministic, and leaves loud audio all but unchanged', () => {
