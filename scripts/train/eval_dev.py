@@ -105,10 +105,11 @@ def main():
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--json', help='write results here')
     ap.add_argument('--dither', type=float, default=0.0, help='test-time dither in int16 units (the service uses none; an experiment)')
+    ap.add_argument('--time-strides', help='run the checkpoint\'s weights with these time strides of stages 2-4, e.g. 2,2,1 (export.load_model)')
     ap.add_argument('--asnorm', default='', help='comma-separated top-K values: also report AS-norm EER against a training-speaker cohort (cohort.py)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    model, ck = load_model(args.ckpt)
+    model, ck = load_model(args.ckpt, None if args.time_strides is None else [int(v) for v in args.time_strides.split(',')])
     results = []
     topks = [int(k) for k in args.asnorm.split(',') if k]
     cohorts = {}

@@ -28,14 +28,18 @@ from model import build_model  # noqa: E402
 MIN_FRAMES = 20  # 4 strided stages need T >= 16; 20 frames = 0.2 s of audio + 15 ms
 
 
-def load_model(ckpt_path):
-    """A train.py checkpoint, or a fused one (fused.py), as an eval-mode model and the checkpoint."""
+def load_model(ckpt_path, time_strides=None):
+    """A train.py checkpoint, or a fused one (fused.py), as an eval-mode model and the checkpoint.
+    ``time_strides`` runs a checkpoint's weights in another layout (model.ThinResNet: no weight
+    changes shape), to see what a --time-strides run starts from."""
     ck = torch.load(ckpt_path, map_location='cpu')
     if ck.get('members'):
+        if time_strides is not None:
+            raise SystemExit(f'{ckpt_path}: a fused checkpoint takes no time_strides')
         from fused import build_fused  # noqa: E402
         model = build_fused(ck)
     else:
-        model = build_model(ck['cfg'])
+        model = build_model(ck['cfg'] if time_strides is None else {**ck['cfg'], 'time_strides': list(time_strides)})
         model.load_state_dict(ck['model'])
     model.eval()
     return model, ck
@@ -79,6 +83,8 @@ def main():
     # No default: exporting a new checkpoint under the shipped model's id would overwrite it.
     ap.add_argument('--id', required=True, help='model id: writes models/<id>.onnx and models/<id>.json')
     ap.add_argument('--out-dir', default=os.path.join(REPO, 'models'))
+    ap.add_argument('--dither', type=float, default=TRAIN_DITHER,
+                    help='the manifest\'s frontEnd.dither (int16 units); default: what training used. vp-resnet-v5 and earlier shipped with 0')
     ap.add_argument('--description', default='Voice Passport default speaker model: thin ResNet, attentive statistics pooling, AAM-softmax; trained on CPU on LibriSpeech/speechocean762/Speech Commands samples with noise, reverberation, speed and telephone-channel augmentation.')
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -112,9 +118,8 @@ def main():
         'file': args.id + '.onnx',
         'sha256': digest,
         'sampleRate': 16000,
-        # The service dithers as training did (features.TRAIN_DITHER). vp-resnet-v5 and earlier
-        # were exported with dither 0, before the service could dither deterministically.
-        'frontEnd': {'numMelBins': 80, 'frameLength': 25, 'frameShift': 10, 'dither': TRAIN_DITHER, 'windowType': 'hamming', 'snipEdges': True},
+        # By default the service dithers as training did (features.TRAIN_DITHER).
+        'frontEnd': {'numMelBins': 80, 'frameLength': 25, 'frameShift': 10, 'dither': args.dither, 'windowType': 'hamming', 'snipEdges': True},
         'sampleScale': 'int16',
         # The spectral-shape branch applies CMN inside the graph (scripts/train/model.py).
         'normalisation': 'none' if model.takes_raw_feats else 'mean',

@@ -47,6 +47,9 @@ class AttentiveStatsPool(nn.Module):
 # level reference for the spectral-shape branch, so it is the same for wideband and 8 kHz audio.
 LEVEL_BINS = slice(11, 55)
 
+# Time stride of stages 2-4 unless a checkpoint's cfg says otherwise (ThinResNet).
+TIME_STRIDES = (2, 2, 2)
+
 
 class SpectralShapeBranch(nn.Module):
     """Maps the utterance's long-term average log-mel spectrum to an embedding offset.
@@ -71,7 +74,7 @@ class SpectralShapeBranch(nn.Module):
 
 class ThinResNet(nn.Module):
     def __init__(self, widths=(16, 32, 64, 128), blocks=(1, 2, 2, 1), emb_dim=192, n_mels=80, stem_stride=2, shape_branch=False,
-                 time_strides=(2, 2, 2)):
+                 time_strides=TIME_STRIDES):
         super().__init__()
         # With the shape branch the model takes raw log-mel features (manifest normalisation
         # 'none') and applies CMN itself, so the trunk sees exactly what it saw before.
@@ -132,7 +135,7 @@ class AAMSoftmax(nn.Module):
 def build_model(cfg=None):
     cfg = cfg or {}
     return ThinResNet(widths=tuple(cfg.get('widths', (16, 32, 64, 128))), blocks=tuple(cfg.get('blocks', (1, 2, 2, 1))), emb_dim=cfg.get('emb_dim', 192), stem_stride=cfg.get('stem_stride', 2), shape_branch=cfg.get('shape_branch', False),
-                       time_strides=tuple(cfg.get('time_strides', (2, 2, 2))))
+                       time_strides=tuple(cfg.get('time_strides', TIME_STRIDES)))
 
 
 if __name__ == '__main__':

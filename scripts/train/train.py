@@ -23,7 +23,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import CropSampler, load_train  # noqa: E402
 from features import TRAIN_DITHER, batched_fbank, spec_augment  # noqa: E402
-from model import AAMSoftmax, build_model  # noqa: E402
+from model import TIME_STRIDES, AAMSoftmax, build_model  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DATA = os.path.normpath(os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
@@ -62,7 +62,7 @@ def main():
     ap.add_argument('--widths', default='16,32,64,128')
     ap.add_argument('--blocks', default='1,2,2,1')
     ap.add_argument('--emb-dim', type=int, default=192)
-    ap.add_argument('--time-strides', default='2,2,2', help='time stride of stages 2-4 (model.ThinResNet): 1 keeps that stage\'s frame rate, for more frames to pool on short clips')
+    ap.add_argument('--time-strides', default=','.join(map(str, TIME_STRIDES)), help='time stride of stages 2-4 (model.ThinResNet): 1 keeps that stage\'s frame rate, for more frames to pool on short clips')
     ap.add_argument('--shape-branch', action='store_true', help='add the spectral-shape branch (model.SpectralShapeBranch); the model then takes raw log-mel features')
     ap.add_argument('--speeds', default='1.0,0.9,1.1', help='speed-perturbation factors, each a class of its own (data.SPEED_RATIOS); a warm start may append factors to its checkpoint\'s list')
     ap.add_argument('--init', help='warm start: model and head weights from this checkpoint, with a fresh optimiser and schedule (SGDR-style restart, Loshchilov & Hutter 2017)')
@@ -91,9 +91,9 @@ def main():
         log.write(line + '\n')
 
     cfg = dict(widths=[int(v) for v in args.widths.split(',')], blocks=[int(v) for v in args.blocks.split(',')], emb_dim=args.emb_dim, stem_stride=2)
-    time_strides = [int(v) for v in args.time_strides.split(',')]
-    if time_strides != [2, 2, 2]:  # the default stays out of cfg, so older checkpoints' cfgs still match
-        cfg['time_strides'] = time_strides
+    time_strides = tuple(int(v) for v in args.time_strides.split(','))
+    if time_strides != TIME_STRIDES:  # the default stays out of cfg, so older checkpoints' cfgs still match
+        cfg['time_strides'] = list(time_strides)
     if args.shape_branch:
         cfg['shape_branch'] = True
     random.seed(args.seed)
