@@ -104,7 +104,7 @@ def main():
     ap.add_argument('--channels', default='wideband,telephone')
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--json', help='write results here')
-    ap.add_argument('--dither', type=float, default=0.0, help='test-time dither in int16 units (the service uses none; an experiment)')
+    ap.add_argument('--dither', type=float, default=0.0, help='test-time dither in int16 units, seeded by the audio (the service uses the manifest\'s frontEnd.dither: 1.0 since vp-resnet-v6; default 0 here, the figures quoted for v5 and before)')
     ap.add_argument('--time-strides', help='run the checkpoint\'s weights with these time strides of stages 2-4, e.g. 2,2,1 (export.load_model)')
     ap.add_argument('--asnorm', default='', help='comma-separated top-K values: also report AS-norm EER against a training-speaker cohort (cohort.py)')
     args = ap.parse_args()

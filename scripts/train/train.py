@@ -76,6 +76,9 @@ def main():
                          'relational: 1 - correlation between the pairwise cosines of the batch, ours and the teacher\'s (relational_kd); '
                          'mimic (with --distil-online, --emb-dim = the teacher\'s 64): no AAM loss, the embedding itself is pulled towards '
                          'the teacher\'s embedding of the same augmented crop (consistent views), to train a model that stands in for the teacher')
+    ap.add_argument('--self-distil', help='short-utterance compensation: targets per (speed, training utterance) from self_targets.py (the previous stage\'s embeddings of whole '
+                         'clean utterances, or of each speaker\'s centroid); 1 - cosine between each crop\'s embedding and its target is added to the loss')
+    ap.add_argument('--self-distil-weight', type=float, default=1.0, help='weight of the --self-distil loss')
     ap.add_argument('--init-trunk', action='store_true', help='with --init: take only the weights whose names and shapes fit this model (e.g. another --emb-dim); the rest, and the head, start fresh')
     ap.add_argument('--spec-augment', type=float, default=0.0, help='share of crops given SpecAugment time and frequency masks (features.spec_augment); 0 = none')
     ap.add_argument('--margin-ramp', default='0.1,0.4', help='budget fractions where the AAM margin ramps from 0 to --margin; "0,0" keeps it at --margin throughout')
@@ -138,6 +141,18 @@ def main():
         if args.distil_mode == 'embedding':
             # Only the projection learns the teacher's space; it is not part of the exported model.
             distil = torch.nn.Linear(cfg['emb_dim'], teacher.shape[2], bias=False)
+    own_targets = None
+    if args.self_distil:
+        z = np.load(args.self_distil)
+        if list(z['speakers']) != speakers or list(z['spk_of_utt']) != spk_of_utt:
+            sys.exit(f'--self-distil {args.self_distil}: made for other training data (speakers or utterances differ)')
+        have = [float(v) for v in z['speeds']]
+        if any(v not in have for v in speeds):
+            sys.exit(f'--self-distil {args.self_distil}: no targets for speeds {[v for v in speeds if v not in have]}')
+        if z['targets'].shape[2] != cfg['emb_dim']:
+            sys.exit(f'--self-distil {args.self_distil}: {z["targets"].shape[2]}-dim targets for a {cfg["emb_dim"]}-dim embedding')
+        # Not centred: they live in the space the service scores in (cosines of this very embedding).
+        own_targets = F.normalize(torch.from_numpy(z['targets'][[have.index(v) for v in speeds]]), dim=2)
     # A mimic has no classification loss, so the head (kept for the checkpoint's layout) is not trained.
     params = list(model.parameters()) + ([] if mimic else list(head.parameters())) + (list(distil.parameters()) if distil is not None else [])
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
@@ -229,7 +244,7 @@ def main():
     head.train()
     t_last_ck = time.time()
     t_prev = time.time()
-    loss_avg = acc_avg = kd_avg = None
+    loss_avg = acc_avg = kd_avg = sd_avg = None
     heard_mean = centre  # running centre of the teacher's crop embeddings (kept in checkpoints)
     stop_at = budget if args.stop_at is None else min(budget, args.stop_at * 60.0)
     while elapsed < stop_at:
@@ -258,6 +273,10 @@ def main():
                 kd = relational_kd(emb, target) if distil is None else (1 - F.cosine_similarity(distil(emb), target, dim=1)).mean()
             loss = loss + args.distil_weight * kd
             kd_avg = kd.item() if kd_avg is None else 0.95 * kd_avg + 0.05 * kd.item()
+        if own_targets is not None:
+            sd = (1 - F.cosine_similarity(emb, own_targets[y // len(speakers), utt], dim=1)).mean()
+            loss = loss + args.self_distil_weight * sd
+            sd_avg = sd.item() if sd_avg is None else 0.95 * sd_avg + 0.05 * sd.item()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 5.0)
@@ -270,7 +289,7 @@ def main():
         if acc is not None:
             acc_avg = acc.item() if acc_avg is None else 0.95 * acc_avg + 0.05 * acc.item()
         if step % 10 == 0:
-            kd_note = '' if kd_avg is None else f' kd {kd_avg:.3f}'
+            kd_note = ('' if kd_avg is None else f' kd {kd_avg:.3f}') + ('' if sd_avg is None else f' sd {sd_avg:.3f}')
             acc_note = '' if acc_avg is None else f' acc {acc_avg:.3f}'
             say(f'step {step} elapsed {elapsed / 60:.1f}m loss {loss_avg:.3f}{kd_note}{acc_note} lr {lr:.2e} margin {head.margin:.3f} T {feats.shape[1]}')
         if now - t_last_ck > args.ckpt_every:
