@@ -51,6 +51,15 @@ def load_dev_set(data_root, name):
     return [read_mono(os.path.join(data_root, 'dev', r['path'])) for r in rows], np.array([r['speaker'] for r in rows])
 
 
+def dev_words(data_root, name):
+    """The word each utterance of a dev set says, from its file name (sc: `left-1.flac`, fsdd:
+    `7_12.flac`), in load_dev_set's order; None for a set whose names do not carry it (so762)."""
+    if name not in ('sc', 'fsdd'):
+        return None
+    rows = [r for r in csv.DictReader(open(os.path.join(data_root, 'index.tsv')), delimiter='\t') if r['split'] == 'dev' and r['set'] == name]
+    return np.array([os.path.basename(r['path']).replace('-', '_').split('_')[0] for r in rows])
+
+
 def model_input(x, sr, channel):
     """Through the simulated telephone line if asked, then at the model's 16 kHz."""
     if channel == 'telephone':
@@ -106,6 +115,7 @@ def main():
     ap.add_argument('--json', help='write results here')
     ap.add_argument('--dither', type=float, default=0.0, help='test-time dither in int16 units, seeded by the audio (the service uses the manifest\'s frontEnd.dither: 1.0 since vp-resnet-v6; default 0 here, the figures quoted for v5 and before)')
     ap.add_argument('--time-strides', help='run the checkpoint\'s weights with these time strides of stages 2-4, e.g. 2,2,1 (export.load_model)')
+    ap.add_argument('--by-word', action='store_true', help='sc and fsdd: also the EER and mean cosines of same-word and different-word trials apart (how much the embedding of a short clip says about the word)')
     ap.add_argument('--asnorm', default='', help='comma-separated top-K values: also report AS-norm EER against a training-speaker cohort (cohort.py)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -130,6 +140,16 @@ def main():
             eer, dcf, nt, nn = eer_mindcf(S[iu], labels)
             results.append(dict(set=name, channel=channel, speakers=len(set(spk)), target=nt, nonTarget=nn, eer=eer, minDCF=dcf))
             print(f'| {name} | {channel} | {len(set(spk))} | {nt} / {nn} | {100 * eer:.2f} % | {dcf:.3f} |', flush=True)
+            words = dev_words(args.data, name) if args.by_word else None
+            if words is not None:
+                same = (words[:, None] == words[None, :])[iu]
+                t = S[iu]
+                for label, m in (('same word', same), ('different words', ~same)):
+                    eer, dcf, nt, nn = eer_mindcf(t[m], labels[m])
+                    results.append(dict(set=name, channel=channel, words=label, target=nt, nonTarget=nn, eer=eer, minDCF=dcf,
+                                        meanTarget=float(t[m & labels].mean()), meanNonTarget=float(t[m & ~labels].mean())))
+                    print(f'| {name} | {channel}, {label} | {len(set(spk))} | {nt} / {nn} | {100 * eer:.2f} % | {dcf:.3f} | '
+                          f'mean cosine target {t[m & labels].mean():.3f}, non-target {t[m & ~labels].mean():.3f}', flush=True)
             for k in topks:
                 C = E @ cohorts[channel].T
                 eer, dcf, nt, nn = eer_mindcf(as_norm(S, C, C, k)[iu], labels)
