@@ -19,7 +19,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-DEFAULT_DATA = os.path.normpath(os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
+from data import DEFAULT_DATA  # noqa: E402
 
 
 def speaker_cohort(model, data_root, channel='wideband', utts=3, seconds=6.0):

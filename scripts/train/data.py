@@ -24,6 +24,8 @@ import torch
 import torchaudio.functional as AF
 
 SR = 16000
+# ../shared/data beside the checkout (the project's layout); every script's --data defaults to it.
+DEFAULT_DATA = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'shared', 'data'))
 SPEEDS = (1.0, 0.9, 1.1)
 # resample ratios (orig, new) that realise each speed factor: 1.1x faster = fewer samples
 SPEED_RATIOS = {1.0: None, 0.9: (9, 10), 1.1: (11, 10), 0.8: (4, 5), 1.2: (6, 5)}

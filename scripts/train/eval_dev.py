@@ -23,11 +23,10 @@ import torchaudio.functional as AF
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from data import alaw_roundtrip, mulaw_roundtrip  # noqa: E402
+from data import DEFAULT_DATA, alaw_roundtrip, mulaw_roundtrip  # noqa: E402
 from export import MIN_FRAMES, load_model  # noqa: E402
 from features import kaldi_fbank  # noqa: E402
 
-DEFAULT_DATA = os.path.normpath(os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
 
 
 def telephone(x, sr, law='mulaw'):

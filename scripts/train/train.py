@@ -21,12 +21,9 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import CropSampler, load_train  # noqa: E402
+from data import DEFAULT_DATA, CropSampler, load_train  # noqa: E402
 from features import TRAIN_DITHER, batched_fbank, spec_augment  # noqa: E402
 from model import TIME_STRIDES, AAMSoftmax, build_model  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_DATA = os.path.normpath(os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
 
 
 def relational_kd(emb, target):
