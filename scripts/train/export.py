@@ -85,6 +85,8 @@ def main():
     ap.add_argument('--out-dir', default=os.path.join(REPO, 'models'))
     ap.add_argument('--dither', type=float, default=TRAIN_DITHER,
                     help='the manifest\'s frontEnd.dither (int16 units); default: what training used. vp-resnet-v5 and earlier shipped with 0')
+    ap.add_argument('--speech-context-ms', type=int, default=200,
+                    help='the manifest\'s speechContextMs: audio kept either side of the VAD\'s speech in what the model hears; vp-resnet-v6 shipped with 0 until this was measured')
     ap.add_argument('--description', default='Voice Passport default speaker model: thin ResNet, attentive statistics pooling, AAM-softmax; trained on CPU on LibriSpeech/speechocean762/Speech Commands samples with noise, reverberation, speed and telephone-channel augmentation.')
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -128,6 +130,9 @@ def main():
         'embeddingDim': emb_dim,
         'segmentation': {'mode': 'whole'},
         'minFrames': MIN_FRAMES,
+        # Our models train on untrimmed crops: the service keeps this much audio either side of
+        # the VAD's speech (measured on v6: src/model/manifest.ts, models/README.md).
+        'speechContextMs': args.speech_context_ms,
         'source': {
             'url': 'scripts/train/ (this repository)',
             'licence': 'Model weights: trained by the Voice Passport project on CC BY 4.0 data'

@@ -5,13 +5,14 @@
  *
  *   bytes → decodeAudio → (VAD rate) SileroVad.detect → regions
  *         → measureQuality on the input as decoded (clipping is a property of the input samples)
- *         → (model rate) speechOnly → SpeakerEmbedder.embed
+ *         → (model rate) speech regions widened by the manifest's speechContextMs → speechOnly
+ *         → SpeakerEmbedder.embed
  */
 import { decodeAudio } from '../audio/decode.js';
 import { resample } from '../audio/resample.js';
 import type { MonoAudio } from '../audio/types.js';
 import { VoicePassportError, isVoicePassportError } from '../errors.js';
-import { measureQuality, speechOnly } from '../speech/quality.js';
+import { firstSpeech, measureQuality, speechOnly, widenRegions } from '../speech/quality.js';
 import type { SileroVad, SpeechRegion } from '../speech/vad.js';
 import type { SpeakerEmbedder } from './embedder.js';
 
@@ -114,7 +115,14 @@ export async function analyseAudio(req: AnalyseRequest, deps: AnalyseDeps): Prom
   if (noSpeech) return wholeAudio();
   if (req.embed === 'whole') return analysisOf(await embedder.embed(crop(modelAudio.samples)));
 
-  const speech = crop(speechOnly(modelAudio, mapRegions(vadRegions, vadRate, modelRate, modelAudio.samples.length)));
+  // What the model hears: the first maxSpeechSeconds of the VAD's speech (so a duration row holds
+  // that much net speech), each region widened by the manifest's speechContextMs. The context never
+  // reaches past a cut, or a cut segment would hold more speech than it says.
+  const length = modelAudio.samples.length;
+  const kept = firstSpeech(mapRegions(vadRegions, vadRate, modelRate, length), maxSpeechSamples, length);
+  const cut = kept.reduce((sum, r) => sum + (r.end - r.start), 0) >= maxSpeechSamples;
+  const contextSamples = Math.round((embedder.manifest.speechContextMs * modelRate) / 1000);
+  const speech = speechOnly(modelAudio, widenRegions(kept, contextSamples, cut ? (kept[kept.length - 1]?.end ?? length) : length));
 
   let embedding: Float32Array;
   try {

@@ -26,6 +26,7 @@ export type EmbedderManifest = Pick<
   | 'embeddingDim'
   | 'segmentation'
   | 'minFrames'
+  | 'speechContextMs'
 >;
 
 export class SpeakerEmbedder {

@@ -187,6 +187,13 @@ export const manifestSchema = z
       .default({ mode: 'whole' }),
     /** Fewest feature frames the network accepts (shorter speech is padded by repetition). */
     minFrames: z.number().int().min(1).default(20),
+    /**
+     * Audio kept either side of each VAD speech region in what the model hears, in ms (clipped to
+     * the recording; regions that then meet are joined). Net speech, which the policies' minimum is
+     * about, is still measured on the VAD's regions alone. A model trained on untrimmed crops hears
+     * pauses and word edges in training; cutting them away costs it accuracy (models/README.md).
+     */
+    speechContextMs: z.number().int().min(0).max(1000).default(0),
     calibration: calibrationSchema.optional(),
     scoreNormalisation: scoreNormalisationSchema.optional(),
     source: z

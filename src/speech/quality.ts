@@ -72,6 +72,35 @@ export function speechOnly(audio: MonoAudio, regions: readonly SpeechRegion[]): 
 }
 
 /**
+ * The first `maxSamples` samples of speech: the regions (normalised) in order, the last one cut
+ * where the total reaches `maxSamples`. All of them when they hold fewer.
+ */
+export function firstSpeech(regions: readonly SpeechRegion[], maxSamples: number, length: number): SpeechRegion[] {
+  const out: SpeechRegion[] = [];
+  let left = maxSamples;
+  for (const r of normaliseRegions(regions, length)) {
+    if (left <= 0) break;
+    const take = Math.min(r.end - r.start, left);
+    out.push({ start: r.start, end: r.start + take });
+    left -= take;
+  }
+  return out;
+}
+
+/**
+ * Each region (normalised) widened by `context` samples on both sides, inside [0, length), with
+ * regions that then overlap or touch merged. `context` 0 gives normaliseRegions' result.
+ */
+export function widenRegions(regions: readonly SpeechRegion[], context: number, length: number): SpeechRegion[] {
+  if (!(Number.isInteger(context) && context >= 0)) throw new RangeError(`context must be a whole number of samples ≥ 0, got ${context}`);
+  // Normalised first, so an empty or non-finite region stays out rather than growing into one.
+  return normaliseRegions(
+    normaliseRegions(regions, length).map((r) => ({ start: r.start - context, end: r.end + context })),
+    length,
+  );
+}
+
+/**
  * Regions as integer sample ranges inside [0, length), sorted, with overlapping or touching ones
  * merged and empty ones dropped. Edges are rounded to the nearest sample; regions with a
  * non-finite edge are dropped (they cannot say which samples they mean).

@@ -23,11 +23,11 @@ class FakeVad {
 }
 
 /** Records the speech it got; like the real embedder, refuses less than one 25 ms frame. */
-function spyEmbedder(): AnalyseDeps['embedder'] & { speech: Float32Array[] } {
+function spyEmbedder(speechContextMs = 0): AnalyseDeps['embedder'] & { speech: Float32Array[] } {
   const speech: Float32Array[] = [];
   return {
     speech,
-    manifest: { id: 'fake', sampleRate: 16000 } as AnalyseDeps['embedder']['manifest'],
+    manifest: { id: 'fake', sampleRate: 16000, speechContextMs } as AnalyseDeps['embedder']['manifest'],
     async embed(samples: Float32Array) {
       if (samples.length < 400) throw new VoicePassportError('insufficient-speech', 'shorter than one frame', { netSpeechSeconds: samples.length / 16000 });
       speech.push(samples);
@@ -89,6 +89,37 @@ describe('analyseAudio evaluation options', () => {
     const longer = await analyseAudio({ ...request, maxSpeechSeconds: 5 }, { vad: new FakeVad(regions), embedder });
     expect(embedder.speech[1]).toHaveLength(24000);
     expect(longer.netSpeechSeconds).toBe(1.5);
+  });
+
+  it("the manifest's speechContextMs widens what is embedded, not the net speech reported", async () => {
+    const embedder = spyEmbedder(100); // 1600 samples at 16 kHz
+    const regions = [
+      { start: 1000, end: 9000 },
+      { start: 12000, end: 20000 },
+      { start: 31000, end: 31600 },
+    ];
+    const a = await analyseAudio(request, { vad: new FakeVad(regions), embedder });
+    // [0, 10600) ∪ [10400, 21600) join; [29400, 33200) is clipped to the 2 s recording.
+    const expected = new Float32Array(21600 + 2600);
+    expected.set(decoded.samples.subarray(0, 21600), 0);
+    expected.set(decoded.samples.subarray(29400, 32000), 21600);
+    expect(embedder.speech[0]).toEqual(expected);
+    expect(a.netSpeechSeconds).toBe(16600 / 16000);
+  });
+
+  it('with speechContextMs, maxSpeechSeconds still counts speech, and no context reaches past the cut', async () => {
+    const embedder = spyEmbedder(100);
+    const regions = [
+      { start: 4000, end: 9000 },
+      { start: 14000, end: 28000 },
+    ]; // 19 000 samples of speech
+    const a = await analyseAudio({ ...request, maxSpeechSeconds: 0.5 }, { vad: new FakeVad(regions), embedder });
+    // 8000 samples of speech: [4000, 9000) and [14000, 17000), widened by 1600 except after the cut.
+    const expected = new Float32Array(8200 + 4600);
+    expected.set(decoded.samples.subarray(4000 - 1600, 9000 + 1600), 0);
+    expected.set(decoded.samples.subarray(14000 - 1600, 17000), 8200);
+    expect(embedder.speech[0]).toEqual(expected);
+    expect(a.netSpeechSeconds).toBe(0.5);
   });
 
   it("embed 'whole' embeds all of the audio but reports the VAD's net speech; maxSpeechSeconds crops it", async () => {

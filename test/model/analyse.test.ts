@@ -46,6 +46,7 @@ const manifest: EmbedderManifest = {
   embeddingDim: 16,
   segmentation: { mode: 'whole' },
   minFrames: 20,
+  speechContextMs: 0,
 };
 
 /** Bit-identical float arrays (fast; deep-equal on 30 000 numbers is slow). */

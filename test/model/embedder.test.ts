@@ -51,6 +51,7 @@ const baseManifest: EmbedderManifest = {
   embeddingDim: 16,
   segmentation: { mode: 'whole' },
   minFrames: 20,
+  speechContextMs: 0,
 };
 
 

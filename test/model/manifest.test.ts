@@ -35,6 +35,7 @@ describe('the committed test model', () => {
     expect(m.normalisation).toBe('mean');
     expect(m.segmentation).toEqual({ mode: 'whole' });
     expect(m.minFrames).toBe(20);
+    expect(m.speechContextMs).toBe(0); // the default: the VAD's regions alone
     expect(m.fbank).toEqual({
       numMelBins: 80,
       frameLength: 25,
@@ -122,6 +123,15 @@ describe('loadManifest refuses bad manifests with a clear message', () => {
   it('a bad front-end value, naming the path', async () => {
     await write('bad-window', { ...good, id: 'bad-window', frontEnd: { windowType: 'kaiser' } });
     await expectModelInvalid(loadManifest(dir, 'bad-window'), /frontEnd\.windowType/);
+  });
+
+  it('speechContextMs: whole milliseconds from 0 to 1000, naming the field otherwise', async () => {
+    await write('context', { ...good, id: 'context', speechContextMs: 200 });
+    expect((await loadManifest(dir, 'context')).speechContextMs).toBe(200);
+    for (const [i, bad] of [-1, 1001, 12.5, '200'].entries()) {
+      await write(`bad-context-${i}`, { ...good, id: `bad-context-${i}`, speechContextMs: bad });
+      await expectModelInvalid(loadManifest(dir, `bad-context-${i}`), /is invalid: speechContextMs/);
+    }
   });
 
   it('an id that differs from the file name', async () => {

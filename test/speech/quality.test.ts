@@ -7,9 +7,11 @@ import {
   SNR_CAP_DB,
   SNR_FLOOR_DB,
   clippedSampleRatio,
+  firstSpeech,
   measureQuality,
   normaliseRegions,
   speechOnly,
+  widenRegions,
 } from '../../src/speech/quality.js';
 import { SileroVad, type SpeechRegion } from '../../src/speech/vad.js';
 import { readSharedFlac, sharedDataDir, sharedDataSkipReason } from './shared-audio.js';
@@ -165,6 +167,82 @@ describe('speechOnly', () => {
     ]);
     expect(Array.from(out)).toEqual([2, 3, 4, 5, 6, 15, 16, 17, 18, 19]);
     expect(speechOnly({ sampleRate: SR, samples }, []).length).toBe(0);
+  });
+});
+
+describe('firstSpeech', () => {
+  const regions = [
+    { start: 40, end: 60 },
+    { start: 0, end: 10 },
+    { start: 20, end: 30 },
+  ];
+  it('keeps the regions in order until they hold maxSamples, cutting the last one', () => {
+    expect(firstSpeech(regions, 15, 100)).toEqual([
+      { start: 0, end: 10 },
+      { start: 20, end: 25 },
+    ]);
+    expect(firstSpeech(regions, 20, 100)).toEqual([
+      { start: 0, end: 10 },
+      { start: 20, end: 30 },
+    ]);
+    expect(firstSpeech(regions, Infinity, 100)).toEqual([
+      { start: 0, end: 10 },
+      { start: 20, end: 30 },
+      { start: 40, end: 60 },
+    ]);
+    expect(firstSpeech(regions, 0, 100)).toEqual([]);
+  });
+  it('takes the same samples as cutting the concatenated speech (what analyse did before context)', () => {
+    const samples = Float32Array.from({ length: 100 }, (_, i) => i);
+    const audio = { sampleRate: SR, samples };
+    for (const n of [0, 1, 9, 10, 11, 25, 40, 1000]) {
+      expect(Array.from(speechOnly(audio, firstSpeech(regions, n, 100)))).toEqual(Array.from(speechOnly(audio, regions).subarray(0, n)));
+    }
+  });
+});
+
+describe('widenRegions', () => {
+  it('widens each region on both sides, clips to the audio and joins regions that meet', () => {
+    expect(
+      widenRegions(
+        [
+          { start: 10, end: 20 },
+          { start: 30, end: 40 },
+          { start: 90, end: 95 },
+        ],
+        5,
+        98,
+      ),
+    ).toEqual([
+      { start: 5, end: 45 },
+      { start: 85, end: 98 },
+    ]);
+    expect(widenRegions([{ start: 3, end: 5 }], 10, 100)).toEqual([{ start: 0, end: 15 }]);
+  });
+  it('with context 0 is normaliseRegions; refuses a negative or fractional context', () => {
+    const regions = [
+      { start: 30, end: 40 },
+      { start: 10, end: 30 },
+    ];
+    expect(widenRegions(regions, 0, 100)).toEqual(normaliseRegions(regions, 100));
+    expect(() => widenRegions(regions, -1, 100)).toThrow(RangeError);
+    expect(() => widenRegions(regions, 1.5, 100)).toThrow(RangeError);
+  });
+  it('properties: the result is normalised, covers every input sample and adds at most 2·context per region', () => {
+    const region = fc.record({ start: fc.integer({ min: -50, max: 1050 }), end: fc.integer({ min: -50, max: 1050 }) });
+    fc.assert(
+      fc.property(fc.array(region, { maxLength: 8 }), fc.integer({ min: 0, max: 200 }), fc.integer({ min: 1, max: 1000 }), (regions, context, length) => {
+        const inside = normaliseRegions(regions, length);
+        const wide = widenRegions(regions, context, length);
+        expect(normaliseRegions(wide, length)).toEqual(wide);
+        const covered = (rs: { start: number; end: number }[], i: number) => rs.some((r) => r.start <= i && i < r.end);
+        for (const r of inside) for (const i of [r.start, r.end - 1]) expect(covered(wide, i)).toBe(true);
+        const total = (rs: { start: number; end: number }[]) => rs.reduce((sum, r) => sum + (r.end - r.start), 0);
+        expect(total(wide)).toBeLessThanOrEqual(total(inside) + 2 * context * inside.length);
+        expect(total(wide)).toBeGreaterThanOrEqual(total(inside));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
