@@ -38,7 +38,7 @@ import {
 } from '../evaluation/trials.js';
 import type { AnalyseInput, AudioAnalysis } from '../model/engine.js';
 import { startCliEngine } from './engine.js';
-import type { ModelCalibration, ScoreScaleRecord } from '../model/manifest.js';
+import { MAX_SPEECH_CONTEXT_MS, type ModelCalibration, type ScoreScaleRecord } from '../model/manifest.js';
 import { calibrationFor, channelOfSampleRate, defaultPoliciesFor, effectiveThreshold, type ScoreChannel } from '../scoring/policy.js';
 import { Scorer, scoreNormalisationModes, type ScoreNormalisationMode } from '../scoring/scorer.js';
 import { audioExtensions, decodeAudioFile, engineInputForFile, expandAudioPaths } from './audio-file.js';
@@ -46,7 +46,7 @@ import { errorShapeOf } from './output.js';
 
 const USAGE =
   'usage: voice-passport eval <folder> [--channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment] ' +
-  '[--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--score-normalisation manifest|none|as-norm] [--embed speech|whole] [--model ID] [--out report.json] [--plot det.svg]';
+  '[--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--score-normalisation manifest|none|as-norm] [--embed speech|whole] [--speech-context-ms MS] [--model ID] [--out report.json] [--plot det.svg]';
 
 /** Test durations of the duration table (issue 4 §1: telephony callers speak briefly). */
 export const DEFAULT_DURATIONS = [2, 3, 5, 10] as const;
@@ -73,6 +73,8 @@ interface EvalOptions {
    * 'whole' (every utterance whole, the reference protocol). Duration rows always use VAD speech.
    */
   embed: 'speech' | 'whole';
+  /** Absent: the manifest's speechContextMs. Set: that many ms either side of the speech instead (measuring a value before writing it). */
+  speechContextMs?: number;
 }
 
 interface Speaker {
@@ -108,6 +110,14 @@ function oneOf<T extends string>(name: string, raw: string | undefined, allowed:
   return raw as T;
 }
 
+function speechContextMs(raw: string): number {
+  const v = Number(raw);
+  if (!(raw.trim() !== '' && Number.isInteger(v) && v >= 0 && v <= MAX_SPEECH_CONTEXT_MS)) {
+    throw new VoicePassportError('validation-failed', `--speech-context-ms must be a whole number of ms from 0 to ${MAX_SPEECH_CONTEXT_MS}, got "${raw}"`);
+  }
+  return v;
+}
+
 /** The options that form eval's trials; `calibrate` takes the same ones and passes them through. */
 export const evalTrialOptions = {
   channel: { type: 'string' },
@@ -120,7 +130,11 @@ export const evalTrialOptions = {
 } as const;
 
 export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | 'enrolMinSeconds'>): EvalOptions {
-  const { values, positionals } = parseCliArgs(argv, { ...evalTrialOptions, 'score-normalisation': { type: 'string' }, embed: { type: 'string' }, out: { type: 'string' }, plot: { type: 'string' } }, USAGE);
+  const { values, positionals } = parseCliArgs(
+    argv,
+    { ...evalTrialOptions, 'score-normalisation': { type: 'string' }, embed: { type: 'string' }, 'speech-context-ms': { type: 'string' }, out: { type: 'string' }, plot: { type: 'string' } },
+    USAGE,
+  );
   if (positionals.length !== 1) throw new VoicePassportError('validation-failed', USAGE);
   const channel = oneOf('channel', values.channel, ['wideband', 'telephone'], 'wideband');
   if (values.law !== undefined && channel !== 'telephone') {
@@ -154,6 +168,7 @@ export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | '
     plot: values.plot ?? null,
     embed: oneOf('embed', values.embed, ['speech', 'whole'], 'speech'),
     ...(values['score-normalisation'] === undefined ? {} : { scoreNormalisation }),
+    ...(values['speech-context-ms'] === undefined ? {} : { speechContextMs: speechContextMs(values['speech-context-ms']) }),
   };
 }
 
@@ -307,6 +322,9 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
   const maxSeconds = config.maxAudioSeconds;
   const engine = await startCliEngine(config, opts.modelId);
   const lanes = Math.max(1, config.workers) * 2;
+  // What the engine keeps around the speech: the manifest's, unless --speech-context-ms says otherwise.
+  const contextMs = opts.speechContextMs ?? engine.manifest.speechContextMs;
+  const context = opts.speechContextMs === undefined ? {} : { speechContextMs: opts.speechContextMs };
   try {
     const mode = opts.scoreNormalisation ?? 'manifest';
     let scorer: Scorer;
@@ -328,7 +346,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       lanes,
       (job) =>
         settle(job.file, async () => {
-          const a: AudioAnalysis = await engine.analyse({ ...(await inputFor(job.file)), vadFallback: 'whole', embed: opts.embed });
+          const a: AudioAnalysis = await engine.analyse({ ...(await inputFor(job.file)), vadFallback: 'whole', embed: opts.embed, ...context });
           const vadFallback = a.vadFallbackUsed === true;
           const u: Utterance = {
             speaker: job.speaker,
@@ -437,7 +455,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         (g) =>
           settle(g.files[0] as string, async () => {
             const parts = await Promise.all(g.files.map((f) => decodeAudioFile(f, maxSeconds)));
-            const input: AnalyseInput = { ...channelInput(concatenate(parts), opts.channel, opts.law), maxSpeechSeconds: seconds };
+            const input: AnalyseInput = { ...channelInput(concatenate(parts), opts.channel, opts.law), maxSpeechSeconds: seconds, ...context };
             const a = await engine.analyse(input);
             return a.netSpeechSeconds >= seconds - DURATION_TOLERANCE_SECONDS ? { speaker: g.speaker, embedding: a.embedding, files: g.files } : null;
           }),
@@ -501,7 +519,8 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         embed:
           opts.embed === 'whole'
             ? 'whole: every utterance of the main trials is embedded whole, silence included, as the reference figures were (--embed whole); net speech is still the VAD\'s; duration rows embed VAD speech'
-            : 'speech: only the VAD\'s speech regions are embedded, as the service does',
+            : `speech: the VAD's speech regions are embedded with ${contextMs} ms of audio kept either side of each (${opts.speechContextMs === undefined ? "the manifest's speechContextMs" : '--speech-context-ms'}), as the service does`,
+        speechContextMs: contextMs,
         vadFallback: 'utterances in which the VAD finds no speech (or less than one 25 ms frame) are embedded whole and counted in counts.vadFallbackUtterances; they count with their whole duration for --enrol-seconds/--test-seconds and never join duration segments',
         eerDefinition: 'FMR = FNMR on the straight segment between the two operating points where they cross (linear interpolation on the DET step)',
         minDcf: 'min over thresholds of (C_miss·P_target·FNMR + C_fa·(1−P_target)·FMR) / min(C_miss·P_target, C_fa·(1−P_target)), P_target 0.01, C_miss = C_fa = 1 (NIST SRE)',

@@ -56,6 +56,11 @@ export interface AnalyseOptions {
    * utterance. The quality figures (net speech, SNR, clipping) are the VAD's either way.
    */
   embed?: 'speech' | 'whole';
+  /**
+   * Overrides the manifest's speechContextMs (ms of audio kept either side of each speech region
+   * in what is embedded), to measure a value before writing it into the manifest.
+   */
+  speechContextMs?: number;
 }
 
 export interface AnalyseRequest extends AnalyseOptions {
@@ -121,7 +126,7 @@ export async function analyseAudio(req: AnalyseRequest, deps: AnalyseDeps): Prom
   const length = modelAudio.samples.length;
   const kept = firstSpeech(mapRegions(vadRegions, vadRate, modelRate, length), maxSpeechSamples, length);
   const cut = kept.reduce((sum, r) => sum + (r.end - r.start), 0) >= maxSpeechSamples;
-  const contextSamples = Math.round((embedder.manifest.speechContextMs * modelRate) / 1000);
+  const contextSamples = Math.round(((req.speechContextMs ?? embedder.manifest.speechContextMs) * modelRate) / 1000);
   const speech = speechOnly(modelAudio, widenRegions(kept, contextSamples, cut ? (kept[kept.length - 1]?.end ?? length) : length));
 
   let embedding: Float32Array;

@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { VoicePassportError, type ErrorShape } from '../errors.js';
 import type { AnalyseOptions, AudioAnalysis } from './analyse.js';
-import { loadManifest, type LoadedManifest } from './manifest.js';
+import { MAX_SPEECH_CONTEXT_MS, loadManifest, type LoadedManifest } from './manifest.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker.js';
 
 export type { AnalyseOptions, AudioAnalysis } from './analyse.js';
@@ -177,7 +177,7 @@ export class EmbeddingEngine {
     if (!this.ready) {
       return Promise.reject(new VoicePassportError('not-ready', 'the embedding engine is not running'));
     }
-    const { maxSpeechSeconds, vadFallback, embed } = input;
+    const { maxSpeechSeconds, vadFallback, embed, speechContextMs } = input;
     if (maxSpeechSeconds !== undefined && !(maxSpeechSeconds > 0 && Number.isFinite(maxSpeechSeconds))) {
       return Promise.reject(new VoicePassportError('validation-failed', `maxSpeechSeconds must be a positive number of seconds, got ${maxSpeechSeconds}`));
     }
@@ -186,6 +186,9 @@ export class EmbeddingEngine {
     }
     if (embed !== undefined && embed !== 'speech' && embed !== 'whole') {
       return Promise.reject(new VoicePassportError('validation-failed', `embed must be "speech" or "whole", got ${String(embed)}`));
+    }
+    if (speechContextMs !== undefined && !(Number.isInteger(speechContextMs) && speechContextMs >= 0 && speechContextMs <= MAX_SPEECH_CONTEXT_MS)) {
+      return Promise.reject(new VoicePassportError('validation-failed', `speechContextMs must be a whole number of ms from 0 to ${MAX_SPEECH_CONTEXT_MS}, got ${speechContextMs}`));
     }
     const idle = this.slots.find((s) => s.task === null && !s.retired);
     if (idle === undefined && this.queue.length >= this.limits.maxQueue) {
@@ -283,7 +286,7 @@ export class EmbeddingEngine {
       bytes: own,
       contentType: task.input.contentType,
       maxSeconds: this.limits.maxAudioSeconds,
-      options: { vadFallback: task.input.vadFallback, maxSpeechSeconds: task.input.maxSpeechSeconds, embed: task.input.embed },
+      options: { vadFallback: task.input.vadFallback, maxSpeechSeconds: task.input.maxSpeechSeconds, embed: task.input.embed, speechContextMs: task.input.speechContextMs },
     };
     slot.worker.postMessage(msg, whole ? [] : [own.buffer as ArrayBuffer]);
   }

@@ -37,6 +37,15 @@ describe('eval options', () => {
     expect(refused(['dev', '--embed', 'all']).message).toBe('--embed must be one of speech, whole, got "all"');
   });
 
+  it("--speech-context-ms overrides the manifest's speechContextMs: whole ms from 0 to 1000", () => {
+    expect(parseEvalArgs(['dev', '--speech-context-ms', '150'], config).speechContextMs).toBe(150);
+    expect(parseEvalArgs(['dev', '--speech-context-ms', '0'], config).speechContextMs).toBe(0);
+    expect('speechContextMs' in parseEvalArgs(['dev'], config)).toBe(false);
+    for (const bad of ['-1', '2.5', '1001', '', 'x']) {
+      expect(refused(['dev', `--speech-context-ms=${bad}`]).message).toBe(`--speech-context-ms must be a whole number of ms from 0 to 1000, got "${bad}"`);
+    }
+  });
+
   it('--enrol-seconds alone selects enrolment trials; --trials enrolment alone enrols VP_ENROL_MIN_SECONDS', () => {
     expect(parseEvalArgs(['dev', '--enrol-seconds', '7.5'], config)).toMatchObject({ trials: 'enrolment', enrolSeconds: 7.5 });
     expect(parseEvalArgs(['dev', '--trials', 'enrolment'], config)).toMatchObject({ trials: 'enrolment', enrolSeconds: 20 });

@@ -186,8 +186,27 @@ describe('EmbeddingEngine passes the evaluation options to its worker', () => {
     expect(Array.from(whole.embedding)).not.toEqual(Array.from(vad.embedding));
   });
 
-  it('refuses a non-positive maxSpeechSeconds, an unknown vadFallback or embed with validation-failed', async () => {
-    for (const bad of [{ maxSpeechSeconds: 0 }, { maxSpeechSeconds: Number.NaN }, { vadFallback: 'maybe' as 'whole' }, { embed: 'all' as 'whole' }]) {
+  it('speech: speechContextMs reaches the worker (more audio embedded, the same net speech)', async () => {
+    // Speech with a second of silence either side, so there is context to keep.
+    const speech = wav(new Float32Array([...new Float32Array(16000), ...speechLike({ seconds: 2 }), ...new Float32Array(16000)]), 16000);
+    const tight = await engine.analyse({ bytes: speech, contentType: 'audio/wav' }); // vp-test-tiny: manifest 0
+    const wide = await engine.analyse({ bytes: speech, contentType: 'audio/wav', speechContextMs: 300 });
+    expect(wide.netSpeechSeconds).toBe(tight.netSpeechSeconds);
+    expect(Array.from(wide.embedding)).not.toEqual(Array.from(tight.embedding));
+    const zero = await engine.analyse({ bytes: speech, contentType: 'audio/wav', speechContextMs: 0 });
+    expect(Array.from(zero.embedding)).toEqual(Array.from(tight.embedding));
+  });
+
+  it('refuses a non-positive maxSpeechSeconds, an unknown vadFallback or embed, a bad speechContextMs with validation-failed', async () => {
+    for (const bad of [
+      { maxSpeechSeconds: 0 },
+      { maxSpeechSeconds: Number.NaN },
+      { vadFallback: 'maybe' as 'whole' },
+      { embed: 'all' as 'whole' },
+      { speechContextMs: -1 },
+      { speechContextMs: 2.5 },
+      { speechContextMs: 1001 },
+    ]) {
       const e = await engine.analyse({ bytes: noiseWav, contentType: 'audio/wav', ...bad }).catch((x: unknown) => x);
       expect((e as VoicePassportError).code).toBe('validation-failed');
     }
