@@ -28,7 +28,7 @@
 # All budgets are wall-clock minutes of training on CPU, so the step count depends on the
 # machine; each stage resumes from its last checkpoint when rerun (a session may end mid-run).
 # Then: ONNX export (checked against torch in onnxruntime-node; the manifest asks the service for
-# the dither training used), the AS-norm cohort of the 453
+# the dither training used and 200 ms of audio around the VAD's speech), the AS-norm cohort of the 453
 # training speakers (switched on: scripts/train/eval_dev.py --asnorm and `voice-passport eval
 # --score-normalisation` show it helps), and the logistic calibration per channel on so762.
 # Run it in the background with a log:  nohup bash scripts/train/train-default.sh > train.log 2>&1 &
