@@ -26,6 +26,19 @@ from features import TRAIN_DITHER, batched_fbank, spec_augment  # noqa: E402
 from model import TIME_STRIDES, AAMSoftmax, build_model  # noqa: E402
 
 
+def load_targets(flag, path, speakers, spk_of_utt, speeds):
+    """Per-(speed, utterance) embedding targets (teacher.py targets, self_targets.py) as a numpy array
+    [speed index of this run, utterance, dim], after checking they were made for this training data
+    and these speeds; exits naming `flag` otherwise."""
+    z = np.load(path)
+    if list(z['speakers']) != speakers or list(z['spk_of_utt']) != spk_of_utt:
+        sys.exit(f'{flag} {path}: made for other training data (speakers or utterances differ)')
+    have = [float(v) for v in z['speeds']]
+    if any(v not in have for v in speeds):
+        sys.exit(f'{flag} {path}: no targets for speeds {[v for v in speeds if v not in have]}')
+    return z['targets'][[have.index(v) for v in speeds]]
+
+
 def relational_kd(emb, target):
     """1 - Pearson correlation between our and the teacher's cosines over the batch's pairs (relational
     knowledge distillation, Park et al., CVPR 2019, here with a scale-free loss): it asks the student to
@@ -123,16 +136,10 @@ def main():
         if args.distil_mode == 'embedding':
             distil = torch.nn.Linear(cfg['emb_dim'], teacher_dim, bias=False)
     elif args.distil:
-        z = np.load(args.distil)
-        if list(z['speakers']) != speakers or list(z['spk_of_utt']) != spk_of_utt:
-            sys.exit(f'--distil {args.distil}: made for other training data (speakers or utterances differ)')
-        have = [float(v) for v in z['speeds']]
-        if any(v not in have for v in speeds):
-            sys.exit(f'--distil {args.distil}: no targets for speeds {[v for v in speeds if v not in have]}')
         # [speed index of this run, utterance, teacher dim]. Centred (the teacher's embeddings share a
         # common direction: different speakers average cosine 0.33 on this data, as teacher.py targets
         # prints) and re-normalised, so the cosine loss is about what tells speakers apart.
-        t = z['targets'][[have.index(v) for v in speeds]]
+        t = load_targets('--distil', args.distil, speakers, spk_of_utt, speeds)
         t = t - t.reshape(-1, t.shape[2]).mean(axis=0)
         teacher = F.normalize(torch.from_numpy(t), dim=2)
         if args.distil_mode == 'embedding':
@@ -140,16 +147,11 @@ def main():
             distil = torch.nn.Linear(cfg['emb_dim'], teacher.shape[2], bias=False)
     own_targets = None
     if args.self_distil:
-        z = np.load(args.self_distil)
-        if list(z['speakers']) != speakers or list(z['spk_of_utt']) != spk_of_utt:
-            sys.exit(f'--self-distil {args.self_distil}: made for other training data (speakers or utterances differ)')
-        have = [float(v) for v in z['speeds']]
-        if any(v not in have for v in speeds):
-            sys.exit(f'--self-distil {args.self_distil}: no targets for speeds {[v for v in speeds if v not in have]}')
-        if z['targets'].shape[2] != cfg['emb_dim']:
-            sys.exit(f'--self-distil {args.self_distil}: {z["targets"].shape[2]}-dim targets for a {cfg["emb_dim"]}-dim embedding')
+        t = load_targets('--self-distil', args.self_distil, speakers, spk_of_utt, speeds)
+        if t.shape[2] != cfg['emb_dim']:
+            sys.exit(f'--self-distil {args.self_distil}: {t.shape[2]}-dim targets for a {cfg["emb_dim"]}-dim embedding')
         # Not centred: they live in the space the service scores in (cosines of this very embedding).
-        own_targets = F.normalize(torch.from_numpy(z['targets'][[have.index(v) for v in speeds]]), dim=2)
+        own_targets = F.normalize(torch.from_numpy(t), dim=2)
     # A mimic has no classification loss, so the head (kept for the checkpoint's layout) is not trained.
     params = list(model.parameters()) + ([] if mimic else list(head.parameters())) + (list(distil.parameters()) if distil is not None else [])
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
