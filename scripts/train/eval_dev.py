@@ -28,7 +28,6 @@ from export import MIN_FRAMES, load_model  # noqa: E402
 from features import kaldi_fbank  # noqa: E402
 
 
-
 def telephone(x, sr, law='mulaw'):
     """Band-limit 300-3400 Hz, resample to 8 kHz, G.711 round trip (no level change). Returns 8 kHz."""
     x8 = AF.resample(x, sr, 8000) if sr != 8000 else x
@@ -44,9 +43,15 @@ def read_mono(path):
     return torch.from_numpy(x.mean(axis=1).copy()), sr
 
 
+def dev_rows(data_root, name):
+    """index.tsv's rows of one dev set, in file order."""
+    with open(os.path.join(data_root, 'index.tsv')) as f:
+        return [r for r in csv.DictReader(f, delimiter='\t') if r['split'] == 'dev' and r['set'] == name]
+
+
 def load_dev_set(data_root, name):
     """One dev set's recordings [(audio, rate)] and speaker labels, in index.tsv order."""
-    rows = [r for r in csv.DictReader(open(os.path.join(data_root, 'index.tsv')), delimiter='\t') if r['split'] == 'dev' and r['set'] == name]
+    rows = dev_rows(data_root, name)
     return [read_mono(os.path.join(data_root, 'dev', r['path'])) for r in rows], np.array([r['speaker'] for r in rows])
 
 
@@ -55,8 +60,7 @@ def dev_words(data_root, name):
     `7_12.flac`), in load_dev_set's order; None for a set whose names do not carry it (so762)."""
     if name not in ('sc', 'fsdd'):
         return None
-    rows = [r for r in csv.DictReader(open(os.path.join(data_root, 'index.tsv')), delimiter='\t') if r['split'] == 'dev' and r['set'] == name]
-    return np.array([os.path.basename(r['path']).replace('-', '_').split('_')[0] for r in rows])
+    return np.array([os.path.basename(r['path']).replace('-', '_').split('_')[0] for r in dev_rows(data_root, name)])
 
 
 def model_input(x, sr, channel):

@@ -38,7 +38,7 @@ import {
 } from '../evaluation/trials.js';
 import type { AnalyseInput, AudioAnalysis } from '../model/engine.js';
 import { startCliEngine } from './engine.js';
-import { MAX_SPEECH_CONTEXT_MS, type ModelCalibration, type ScoreScaleRecord } from '../model/manifest.js';
+import { SPEECH_CONTEXT_MS_RULE, speechContextMsSchema, type ModelCalibration, type ScoreScaleRecord } from '../model/manifest.js';
 import { calibrationFor, channelOfSampleRate, defaultPoliciesFor, effectiveThreshold, type ScoreChannel } from '../scoring/policy.js';
 import { Scorer, scoreNormalisationModes, type ScoreNormalisationMode } from '../scoring/scorer.js';
 import { audioExtensions, decodeAudioFile, engineInputForFile, expandAudioPaths } from './audio-file.js';
@@ -111,9 +111,10 @@ function oneOf<T extends string>(name: string, raw: string | undefined, allowed:
 }
 
 function speechContextMs(raw: string): number {
-  const v = Number(raw);
-  if (!(raw.trim() !== '' && Number.isInteger(v) && v >= 0 && v <= MAX_SPEECH_CONTEXT_MS)) {
-    throw new VoicePassportError('validation-failed', `--speech-context-ms must be a whole number of ms from 0 to ${MAX_SPEECH_CONTEXT_MS}, got "${raw}"`);
+  // Number('') is 0, so an empty value is refused before the shared rule sees it.
+  const v = raw.trim() === '' ? Number.NaN : Number(raw);
+  if (!speechContextMsSchema.safeParse(v).success) {
+    throw new VoicePassportError('validation-failed', `--speech-context-ms must be ${SPEECH_CONTEXT_MS_RULE}, got "${raw}"`);
   }
   return v;
 }

@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { VoicePassportError, type ErrorShape } from '../errors.js';
 import type { AnalyseOptions, AudioAnalysis } from './analyse.js';
-import { MAX_SPEECH_CONTEXT_MS, loadManifest, type LoadedManifest } from './manifest.js';
+import { SPEECH_CONTEXT_MS_RULE, loadManifest, speechContextMsSchema, type LoadedManifest } from './manifest.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker.js';
 
 export type { AnalyseOptions, AudioAnalysis } from './analyse.js';
@@ -187,8 +187,8 @@ export class EmbeddingEngine {
     if (embed !== undefined && embed !== 'speech' && embed !== 'whole') {
       return Promise.reject(new VoicePassportError('validation-failed', `embed must be "speech" or "whole", got ${String(embed)}`));
     }
-    if (speechContextMs !== undefined && !(Number.isInteger(speechContextMs) && speechContextMs >= 0 && speechContextMs <= MAX_SPEECH_CONTEXT_MS)) {
-      return Promise.reject(new VoicePassportError('validation-failed', `speechContextMs must be a whole number of ms from 0 to ${MAX_SPEECH_CONTEXT_MS}, got ${speechContextMs}`));
+    if (speechContextMs !== undefined && !speechContextMsSchema.safeParse(speechContextMs).success) {
+      return Promise.reject(new VoicePassportError('validation-failed', `speechContextMs must be ${SPEECH_CONTEXT_MS_RULE}, got ${speechContextMs}`));
     }
     const idle = this.slots.find((s) => s.task === null && !s.retired);
     if (idle === undefined && this.queue.length >= this.limits.maxQueue) {

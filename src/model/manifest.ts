@@ -14,8 +14,12 @@ import { readCohortFile, type LoadedCohort } from './cohort-file.js';
 
 const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/);
 
-/** The most audio (ms) a manifest may keep either side of a speech region (speechContextMs). */
-export const MAX_SPEECH_CONTEXT_MS = 1000;
+/**
+ * Audio (ms) kept either side of a speech region: the one rule for the manifest's speechContextMs
+ * and the evaluation override of it (engine, `eval --speech-context-ms`).
+ */
+export const speechContextMsSchema = z.number().int().min(0).max(1000);
+export const SPEECH_CONTEXT_MS_RULE = 'a whole number of ms from 0 to 1000';
 
 /**
  * The scale a calibration was fitted on (its `data.scoreNormalisation`): plain cosines, or AS-norm
@@ -196,7 +200,7 @@ export const manifestSchema = z
      * about, is still measured on the VAD's regions alone. A model trained on untrimmed crops hears
      * pauses and word edges in training; cutting them away costs it accuracy (models/README.md).
      */
-    speechContextMs: z.number().int().min(0).max(MAX_SPEECH_CONTEXT_MS).default(0),
+    speechContextMs: speechContextMsSchema.default(0),
     calibration: calibrationSchema.optional(),
     scoreNormalisation: scoreNormalisationSchema.optional(),
     source: z
