@@ -47,6 +47,20 @@ def speaker_centroids(units, spk_of_utt):
     return out
 
 
+def own_embeddings(model, waves, speeds):
+    """The model's unit embeddings of each whole training utterance at each speed [speed, utterance,
+    dim], at the level data.CropSampler gives its crops (peak 0.5), with the training dither."""
+    out = None
+    for k, speed in enumerate(speeds):
+        for i, w in enumerate(waves):
+            x = speed_perturb(torch.from_numpy(w), speed)
+            e = embed(model, x / x.abs().max().clamp(min=1e-4) * 0.5, TRAIN_DITHER)
+            if out is None:
+                out = np.zeros((len(speeds), len(waves), e.shape[0]), dtype=np.float32)
+            out[k, i] = e
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--ckpt', required=True, help='the teacher: a train.py checkpoint (usually the stage this run starts from)')
@@ -62,23 +76,13 @@ def main():
         sys.exit(f'--speeds: each must be one of {sorted(SPEED_RATIOS)}')
     model, ck = load_model(args.ckpt)
     waves, spk_of_utt, speakers = load_train(args.data)
-    out = None
+    units = own_embeddings(model, waves, speeds)
     spk = np.array(spk_of_utt)
     different = spk[:, None] != spk[None, :]
+    out = np.empty_like(units)
     for k, speed in enumerate(speeds):
-        rows = []
-        for w in waves:
-            x = speed_perturb(torch.from_numpy(w), speed)
-            # At the level data.CropSampler gives its crops (peak 0.5), with the training dither.
-            x = x / x.abs().max().clamp(min=1e-4) * 0.5
-            rows.append(embed(model, x, TRAIN_DITHER))
-        units = np.stack(rows).astype(np.float32)
-        same = (units @ units.T)[~different & ~np.eye(len(spk), dtype=bool)]
-        if args.level == 'speaker':
-            units = speaker_centroids(units, spk_of_utt)
-        if out is None:
-            out = np.zeros((len(speeds), len(waves), units.shape[1]), dtype=np.float32)
-        out[k] = units
+        same = (units[k] @ units[k].T)[~different & ~np.eye(len(spk), dtype=bool)]
+        out[k] = speaker_centroids(units[k], spk_of_utt) if args.level == 'speaker' else units[k]
         print(f'speed {speed}: {len(waves)} utterances; mean cosine between utterances of the same speaker {same.mean():.3f}, '
               f'of different speakers {(out[k] @ out[k].T)[different].mean():.3f}', flush=True)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
