@@ -202,7 +202,8 @@ def fit_projection(units, teacher):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--model', required=True, help='model id: reads models/<id>.onnx')
+    ap.add_argument('--model', required=True, help='model id: reads <models-dir>/<id>.onnx')
+    ap.add_argument('--models-dir', default=os.path.join(REPO, 'models'), help='where the ONNX file is (default: the repository\'s models/)')
     ap.add_argument('--out', required=True, help='the checkpoint to write (train.py --init takes it)')
     ap.add_argument('--data', default=DEFAULT_DATA)
     ap.add_argument('--speeds', default='1.0,0.9,1.1,0.8,1.2', help='the head\'s classes: one per speaker and speed')
@@ -215,7 +216,7 @@ def main():
     speeds = tuple(float(v) for v in args.speeds.split(','))
     if any(v not in SPEED_RATIOS for v in speeds):
         sys.exit(f'--speeds: each must be one of {sorted(SPEED_RATIOS)}')
-    onnx_path = os.path.join(REPO, 'models', args.model + '.onnx')
+    onnx_path = os.path.join(args.models_dir, args.model + '.onnx')
     inits, convs = read_graph(onnx_path)
     cfg = infer_cfg(inits, convs)
     print(f'{onnx_path}: {json.dumps(cfg)}', flush=True)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Trains, exports, normalises and calibrates the default model vp-resnet-v6 from a clean clone with
-# ../shared beside it. Training runs in six stages:
+# Trains, exports, normalises and calibrates the default model vp-resnet-v7 from a clean clone with
+# ../shared beside it. Training runs in seven stages:
 #   1. 68 min from scratch (the vp-resnet-v1 recipe: 1.0-2.0 s crops, channel p 0.35, lr 2e-3);
 #   2. 92 min warm-started from stage 1 with a fresh cosine schedule (SGDR-style restart,
 #      Loshchilov & Hutter, ICLR 2017) at lr 1e-3, the full AAM margin from the start, shorter
@@ -24,7 +24,12 @@
 #   6. 75 min warm-started from stage 5 with the network's last stage keeping its frame rate
 #      (--time-strides 2,2,1: pooling sees T/8 frames, not T/16, so a 0.4 s digit leaves 5 frames
 #      for the attentive statistics instead of 2-3), a fresh schedule at lr 3e-4, distillation
-#      weight 3. No weight changes shape, so stage 5's weights start it.
+#      weight 3. No weight changes shape, so stage 5's weights start it. Stage 6 alone was vp-resnet-v6.
+#   7. 70 min from stage 6 as it was shipped: exported to ONNX and rebuilt from that file
+#      (from_onnx.py: batch norms unfolded, head imprinted, distillation projection refitted: the
+#      session that trained v7 had only the committed vp-resnet-v6.onnx, not the stage 6
+#      checkpoint), lr 2e-4, with the telephone/8 kHz channel on 65 % of the crops instead of 50 %
+#      (the so762 telephone EER was 1.57 x the wideband one against a goal of 1.5).
 # All budgets are wall-clock minutes of training on CPU, so the step count depends on the
 # machine; each stage resumes from its last checkpoint when rerun (a session may end mid-run).
 # Then: ONNX export (checked against torch in onnxruntime-node; the manifest asks the service for
@@ -35,7 +40,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
-ID=vp-resnet-v6
+ID=vp-resnet-v7
 if ! "$PY" -c 'import torch, torchaudio, soundfile, onnx' 2>/dev/null; then
   apt-get update && apt-get install -y python3-torch python3-torchaudio python3-onnx python3-numpy python3-scipy python3-soundfile
 fi
@@ -74,7 +79,16 @@ if [ ! -f "$RUNS/v6/final.pt" ]; then
     --lr 3e-4 --warmup 0.02 --margin-ramp 0,0 --crop-min 0.3 --crop-max 2.5 --p-channel 0.5 --speeds "$SPEEDS" \
     --distil "$TARGETS" --distil-weight 3 --seed 13
 fi
-"$PY" scripts/train/export.py --ckpt "$RUNS/v6/final.pt" --id "$ID"
+if [ ! -f "$RUNS/v6/rebuilt.pt" ]; then
+  "$PY" scripts/train/export.py --ckpt "$RUNS/v6/final.pt" --id vp-resnet-v6 --out-dir "$RUNS/v6/export"
+  "$PY" scripts/train/from_onnx.py --model vp-resnet-v6 --models-dir "$RUNS/v6/export" --out "$RUNS/v6/rebuilt.pt" --distil "$TARGETS"
+fi
+if [ ! -f "$RUNS/v7/final.pt" ]; then
+  nice -n 5 "$PY" scripts/train/train.py --out "$RUNS/v7" --init "$RUNS/v6/rebuilt.pt" --shape-branch --time-strides 2,2,1 --minutes 70 \
+    --lr 2e-4 --warmup 0.02 --margin-ramp 0,0 --crop-min 0.3 --crop-max 2.5 --p-channel 0.65 --speeds "$SPEEDS" \
+    --distil "$TARGETS" --distil-weight 3 --seed 16
+fi
+"$PY" scripts/train/export.py --ckpt "$RUNS/v7/final.pt" --id "$ID"
 npx voice-passport cohort ../shared/data/train --model "$ID" --enable --write
 npx voice-passport calibrate ../shared/data/dev/so762 --channel wideband --model "$ID" --write
 npx voice-passport calibrate ../shared/data/dev/so762 --channel telephone --model "$ID" --write
