@@ -17,6 +17,7 @@ import csv
 import math
 import os
 import random
+import sys
 
 import numpy as np
 import soundfile as sf
@@ -29,6 +30,18 @@ DEFAULT_DATA = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__f
 SPEEDS = (1.0, 0.9, 1.1)
 # resample ratios (orig, new) that realise each speed factor: 1.1x faster = fewer samples
 SPEED_RATIOS = {1.0: None, 0.9: (9, 10), 1.1: (11, 10), 0.8: (4, 5), 1.2: (6, 5)}
+
+
+def parse_speeds(text, flag='--speeds'):
+    """A comma-separated list of speed factors as a tuple; exits naming `flag` unless each is one
+    of SPEED_RATIOS, once."""
+    try:
+        speeds = tuple(float(v) for v in text.split(','))
+    except ValueError:
+        sys.exit(f'{flag} {text}: not a comma-separated list of numbers')
+    if any(v not in SPEED_RATIOS for v in speeds) or len(set(speeds)) != len(speeds):
+        sys.exit(f'{flag} {text}: each must be one of {sorted(SPEED_RATIOS)}, once')
+    return speeds
 
 
 def speed_perturb(x, speed):

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, '..', '..'))
 sys.path.insert(0, HERE)
-from data import DEFAULT_DATA, SPEED_RATIOS, CropSampler, load_train  # noqa: E402
+from data import DEFAULT_DATA, CropSampler, load_train, parse_speeds  # noqa: E402
 from export import check_with_onnxruntime  # noqa: E402
 from features import TRAIN_DITHER, batched_fbank  # noqa: E402
 from model import TIME_STRIDES, build_model  # noqa: E402
@@ -213,9 +213,7 @@ def main():
     ap.add_argument('--threads', type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    speeds = tuple(float(v) for v in args.speeds.split(','))
-    if any(v not in SPEED_RATIOS for v in speeds):
-        sys.exit(f'--speeds: each must be one of {sorted(SPEED_RATIOS)}')
+    speeds = parse_speeds(args.speeds)
     onnx_path = os.path.join(args.models_dir, args.model + '.onnx')
     inits, convs = read_graph(onnx_path)
     cfg = infer_cfg(inits, convs)

@@ -30,7 +30,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from data import SPEED_RATIOS, load_train, speed_perturb  # noqa: E402
+from data import load_train, parse_speeds, speed_perturb  # noqa: E402
 from eval_dev import DEFAULT_DATA, embed  # noqa: E402
 from export import load_model  # noqa: E402
 from features import TRAIN_DITHER  # noqa: E402
@@ -71,9 +71,7 @@ def main():
     ap.add_argument('--threads', type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    speeds = tuple(float(v) for v in args.speeds.split(','))
-    if any(v not in SPEED_RATIOS for v in speeds):
-        sys.exit(f'--speeds: each must be one of {sorted(SPEED_RATIOS)}')
+    speeds = parse_speeds(args.speeds)
     model, ck = load_model(args.ckpt)
     waves, spk_of_utt, speakers = load_train(args.data)
     units = own_embeddings(model, waves, speeds)

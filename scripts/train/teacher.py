@@ -156,8 +156,8 @@ def fusion(args):
 
 
 def targets(args):
-    from data import load_train, speed_perturb  # noqa: E402
-    speeds = tuple(float(v) for v in args.speeds.split(','))
+    from data import load_train, parse_speeds, speed_perturb  # noqa: E402
+    speeds = parse_speeds(args.speeds)
     waves, spk_of_utt, speakers = load_train(args.data)
     out = np.zeros((len(speeds), len(waves), 64), dtype=np.float32)
     for k, speed in enumerate(speeds):

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import DEFAULT_DATA, CropSampler, load_train  # noqa: E402
+from data import DEFAULT_DATA, CropSampler, load_train, parse_speeds  # noqa: E402
 from features import TRAIN_DITHER, batched_fbank, spec_augment  # noqa: E402
 from model import TIME_STRIDES, AAMSoftmax, build_model  # noqa: E402
 
@@ -112,7 +112,7 @@ def main():
     random.seed(args.seed)
     torch.manual_seed(args.seed)
     waves, spk_of_utt, speakers = load_train(args.data)
-    speeds = tuple(float(v) for v in args.speeds.split(','))
+    speeds = parse_speeds(args.speeds)
     sampler = CropSampler(waves, spk_of_utt, len(speakers), seed=args.seed, speeds=speeds)
     model = build_model(cfg)
     head = AAMSoftmax(cfg['emb_dim'], sampler.n_classes, scale=args.scale)
