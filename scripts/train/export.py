@@ -1,6 +1,6 @@
 """Export a trained checkpoint to ONNX plus the service's manifest (src/model/manifest.ts).
 
-    /usr/bin/python3 scripts/train/export.py --ckpt scripts/train/runs/v6/final.pt --id vp-resnet-v6
+    /usr/bin/python3 scripts/train/export.py --ckpt scripts/train/runs/v7/final.pt --id vp-resnet-v7
 
 Writes models/<id>.onnx (input `feats` [B, T, 80] float, output `embs` [B, D], dynamic B and T,
 WeSpeaker convention) and models/<id>.json.  Checks the ONNX graph against torch on random inputs of

@@ -1,7 +1,7 @@
 """Rebuild a train.py checkpoint from a shipped ONNX model, so training can go on from the committed
 model in a clean clone (the runs/ checkpoints are git-ignored and are lost with the machine).
 
-    /usr/bin/python3 scripts/train/from_onnx.py --model vp-resnet-v6 --out scripts/train/runs/v6/final.pt \
+    /usr/bin/python3 scripts/train/from_onnx.py --model vp-resnet-v7 --out scripts/train/runs/v7/rebuilt.pt \
         [--distil scripts/train/runs/teacher/voxsv-targets.npz]
 
 What the ONNX file holds, and what has to be rebuilt:
