@@ -43,36 +43,38 @@ from data import DEFAULT_DATA, CropSampler, load_train, parse_speeds  # noqa: E4
 from export import check_with_onnxruntime  # noqa: E402
 from features import TRAIN_DITHER, batched_fbank  # noqa: E402
 from model import TIME_STRIDES, build_model  # noqa: E402
-from self_targets import own_embeddings  # noqa: E402
+from self_targets import own_embeddings, speaker_centroids  # noqa: E402
+from train import load_targets  # noqa: E402
 
 BN_EPS = 1e-5  # torch.nn.BatchNorm2d's default, which model.ThinResNet uses
 
 
 def read_graph(path):
-    """The ONNX file's named initialisers and its Conv nodes in execution order, each as
-    (weight, bias, strides)."""
+    """The ONNX file's named initialisers and the trunk's 2-D Conv nodes in execution order, each as
+    (weight, bias, strides). Attentive pooling's 1-D convolutions keep their names: they are among
+    the initialisers."""
     m = onnx.load(path)
     inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
-    convs = []
+    trunk = []
     for node in m.graph.node:  # torch.onnx.export writes nodes in the order forward() ran them
         if node.op_type != 'Conv':
             continue
         if len(node.input) != 3 or node.input[1] not in inits or node.input[2] not in inits:
             raise SystemExit(f'{path}: Conv node {node.name} has no constant weight and bias (not a folded export)')
+        if inits[node.input[1]].ndim != 4:
+            continue
         strides = next((list(a.ints) for a in node.attribute if a.name == 'strides'), [1, 1])
-        convs.append((inits[node.input[1]], inits[node.input[2]], tuple(strides)))
-    return inits, convs
+        trunk.append((inits[node.input[1]], inits[node.input[2]], tuple(strides)))
+    return inits, trunk
 
 
-def infer_cfg(inits, convs):
+def infer_cfg(inits, trunk):
     """model.build_model's cfg for the graph: the trunk's convolutions are the stem then, per block,
-    3x3, 3x3 and (where the shape or stride changes) a 1x1 shortcut; pooling's 1x1 convolutions follow."""
-    trunk = [c for c in convs if c[0].ndim == 4]
+    3x3, 3x3 and (where the shape or stride changes) a 1x1 shortcut."""
     stem, rest = trunk[0], trunk[1:]
     if stem[2][0] != stem[2][1]:
         raise SystemExit(f'stem strides {stem[2]}: expected the same stride in frequency and time')
     widths, blocks, strides, i = [], [], [], 0
-    cin = stem[0].shape[0]
     while i < len(rest):
         a, b = rest[i], rest[i + 1]
         if a[0].shape[2:] != (3, 3) or b[0].shape[2:] != (3, 3):
@@ -87,8 +89,6 @@ def infer_cfg(inits, convs):
             strides.append(a[2])
         else:
             blocks[-1] += 1
-        cin = cout
-    del cin
     if len(widths) < 2 or any(s[0] != 2 for s in strides[1:]):
         raise SystemExit(f'trunk strides {strides}: expected stages 2.. to halve frequency')
     cfg = dict(widths=widths, blocks=blocks, emb_dim=int(inits['emb.weight'].shape[0]), stem_stride=stem[2][0])
@@ -110,7 +110,7 @@ def trunk_pairs(model):
     return pairs
 
 
-def load_weights(model, inits, convs):
+def load_weights(model, inits, trunk):
     """Copies the named weights and the folded convolutions; each batch norm starts as an identity
     around the filter's norm (set_norm_stats finishes it). Returns [(conv, bn, norm, bias)]."""
     own = model.state_dict()
@@ -120,7 +120,6 @@ def load_weights(model, inits, convs):
         raise SystemExit(f'weights missing from the ONNX file: {missing}')
     model.load_state_dict(named, strict=False)
     pairs = trunk_pairs(model)
-    trunk = [c for c in convs if c[0].ndim == 4]
     if len(trunk) != len(pairs):
         raise SystemExit(f'{len(trunk)} trunk convolutions in the graph, {len(pairs)} in the model')
     folded = []
@@ -178,13 +177,12 @@ def set_norm_stats(model, folded, waves, spk_of_utt, n_speakers, batches, seed):
 
 
 def imprint_head(units, n_speakers, spk_of_utt):
-    """AAM head rows [speeds * speakers, dim]: each (speed, speaker) class's mean unit embedding."""
+    """AAM head rows [speeds * speakers, dim]: each (speed, speaker) class's renormalised mean unit
+    embedding (self_targets.speaker_centroids, one row per speaker)."""
     spk = np.asarray(spk_of_utt)
     rows = np.zeros((units.shape[0] * n_speakers, units.shape[2]), dtype=np.float32)
     for k in range(units.shape[0]):
-        for s in range(n_speakers):
-            c = units[k, spk == s].mean(axis=0)
-            rows[k * n_speakers + s] = c / max(np.linalg.norm(c), 1e-12)
+        rows[k * n_speakers + spk] = speaker_centroids(units[k], spk_of_utt)
     return rows
 
 
@@ -215,15 +213,14 @@ def main():
     torch.set_num_threads(args.threads)
     speeds = parse_speeds(args.speeds)
     onnx_path = os.path.join(args.models_dir, args.model + '.onnx')
-    inits, convs = read_graph(onnx_path)
-    cfg = infer_cfg(inits, convs)
+    inits, trunk = read_graph(onnx_path)
+    cfg = infer_cfg(inits, trunk)
     print(f'{onnx_path}: {json.dumps(cfg)}', flush=True)
     model = build_model(cfg)
-    folded = load_weights(model, inits, convs)
+    folded = load_weights(model, inits, trunk)
 
     waves, spk_of_utt, speakers = load_train(args.data)
-    set_norm_stats(model, folded, waves, spk_of_utt, len(speakers), args.stat_batches, args.seed)
-    model.eval()
+    set_norm_stats(model, folded, waves, spk_of_utt, len(speakers), args.stat_batches, args.seed)  # leaves it in eval mode
     worst = check_with_onnxruntime(onnx_path, model)
     if worst >= 1e-3:
         sys.exit(f'the rebuilt model disagrees with {onnx_path}: max |diff| {worst}')
@@ -232,7 +229,6 @@ def main():
     head = imprint_head(units, len(speakers), spk_of_utt)
     distil = None
     if args.distil:
-        from train import load_targets  # noqa: E402
         teacher = load_targets('--distil', args.distil, speakers, spk_of_utt, speeds)
         weight, cos = fit_projection(units, teacher)
         distil = {'weight': torch.from_numpy(weight)}
