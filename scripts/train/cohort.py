@@ -22,7 +22,7 @@ sys.path.insert(0, HERE)
 from data import DEFAULT_DATA  # noqa: E402
 
 
-def speaker_cohort(model, data_root, channel='wideband', utts=3, seconds=6.0):
+def speaker_cohort(model, data_root, channel='wideband', utts=3, seconds=6.0, dither=0.0):
     from eval_dev import embed, model_input, read_mono  # noqa: E402  (import cycle otherwise)
     rows = [r for r in csv.DictReader(open(os.path.join(data_root, 'index.tsv')), delimiter='\t') if r['split'] == 'train']
     by_spk = {}
@@ -33,7 +33,7 @@ def speaker_cohort(model, data_root, channel='wideband', utts=3, seconds=6.0):
         embs = []
         for r in sorted(by_spk[spk], key=lambda r: r['path'])[:utts]:
             x, sr = read_mono(os.path.join(data_root, 'train', r['path']))
-            embs.append(embed(model, model_input(x[: int(seconds * sr)], sr, channel)))
+            embs.append(embed(model, model_input(x[: int(seconds * sr)], sr, channel), dither))
         m = np.mean(embs, axis=0)
         out.append(m / np.linalg.norm(m))
     return np.stack(out).astype(np.float32)
@@ -59,10 +59,11 @@ def main():
     ap.add_argument('--utts', type=int, default=3)
     ap.add_argument('--seconds', type=float, default=6.0)
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--dither', type=float, default=0.0, help='test-time dither in int16 units, as eval_dev.py --dither (the service dithers by the manifest)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model, _ = load_model(args.ckpt)
-    C = speaker_cohort(model, args.data, args.channel, args.utts, args.seconds)
+    C = speaker_cohort(model, args.data, args.channel, args.utts, args.seconds, args.dither)
     C.astype('<f4').tofile(args.out)
     print(f'{args.out}: {C.shape[0]} speakers x {C.shape[1]} dims ({args.channel})')
 
