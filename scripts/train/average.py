@@ -2,6 +2,11 @@
 of the cosine schedule, as in Vaswani et al. 2017 and the WeSpeaker recipes' model averaging).
 
     /usr/bin/python3 scripts/train/average.py --run scripts/train/runs/v1 [--last 5]
+    /usr/bin/python3 scripts/train/average.py --ckpts A.pt B.pt [--weights 0.5,0.5] --out soup.pt
+
+The second form interpolates the weights of checkpoints of one lineage, e.g. a fine-tuned stage and
+the checkpoint it started from (robust fine-tuning by weight-space ensembling, WiSE-FT: Wortsman et
+al., CVPR 2022); the output keeps the last checkpoint's config, head and distillation projection.
 
 Reads <run>/final.pt and <run>/tail/*.pt (written by train.py every checkpoint in the last 30 % of
 the budget) and writes <run>/avg.pt with final.pt's config.  BatchNorm running statistics are
@@ -16,10 +21,17 @@ import torch
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--run', required=True)
+    ap.add_argument('--run', help='a run folder: average final.pt with its last tail checkpoints into <run>/avg.pt')
+    ap.add_argument('--ckpts', nargs='+', help='instead of --run: these checkpoints (same architecture)')
+    ap.add_argument('--weights', help='with --ckpts: comma-separated interpolation weights (default equal); normalised to sum 1')
+    ap.add_argument('--out', help='with --ckpts: where to write the average')
     ap.add_argument('--last', type=int, default=5, help='tail checkpoints to average with final.pt')
     ap.add_argument('--tail-glob', default=None, help='override: glob of checkpoints to average')
     args = ap.parse_args()
+    if args.ckpts:
+        return interpolate(args)
+    if not args.run:
+        ap.error('give --run or --ckpts')
     final = torch.load(os.path.join(args.run, 'final.pt'), map_location='cpu')
     paths, states = [], []
     for p in sorted(glob.glob(args.tail_glob or os.path.join(args.run, 'tail', '*.pt'))):
@@ -39,6 +51,27 @@ def main():
     out['averaged'] = [os.path.basename(p) for p in paths] + ['final.pt']
     torch.save(out, os.path.join(args.run, 'avg.pt'))
     print('averaged', out['averaged'], '->', os.path.join(args.run, 'avg.pt'))
+
+
+def interpolate(args):
+    if not args.out:
+        raise SystemExit('--ckpts needs --out')
+    cks = [torch.load(p, map_location='cpu') for p in args.ckpts]
+    w = [1.0] * len(cks) if args.weights is None else [float(v) for v in args.weights.split(',')]
+    if len(w) != len(cks) or min(w) < 0 or sum(w) <= 0:
+        raise SystemExit('--weights needs one non-negative weight per checkpoint')
+    w = [v / sum(w) for v in w]
+    last = cks[-1]
+    avg = {}
+    for k, v in last['model'].items():
+        if any(k not in c['model'] or c['model'][k].shape != v.shape for c in cks):
+            raise SystemExit(f'{k}: the checkpoints differ in architecture')
+        avg[k] = sum(wi * c['model'][k] for wi, c in zip(w, cks)) if v.is_floating_point() else v
+    out = dict(last)
+    out['model'] = avg
+    out['averaged'] = [f'{p} x {wi:.3f}' for p, wi in zip(args.ckpts, w)]
+    torch.save(out, args.out)
+    print('interpolated', out['averaged'], '->', args.out)
 
 
 if __name__ == '__main__':
