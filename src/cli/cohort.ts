@@ -1,12 +1,13 @@
 /**
  * `voice-passport cohort <folder> [--model ID] [--channel wideband|telephone|both] [--law mulaw|alaw]
- * [--per-speaker 3] [--seconds 6] [--top-k 100] [--enable] [--write]`: the impostor cohort of AS-norm
- * (src/scoring/as-norm.ts) for a model.
+ * [--per-speaker 3] [--seconds 6] [--embed speech|whole] [--top-k 100] [--enable] [--write]`: the
+ * impostor cohort of AS-norm (src/scoring/as-norm.ts) for a model.
  *
  * The folder holds one sub-folder per speaker, as eval's (../shared/data/train: the model's training
  * speakers, so the cohort never holds a dev or enrolled caller). Per speaker, its first N utterances
  * in file-name order, each cut to its first S seconds, go through the path eval uses (the telephone
- * channel simulated for `telephone`: src/evaluation/channel.ts, then the engine with its VAD); the
+ * channel simulated for `telephone`: src/evaluation/channel.ts, then the engine with its VAD, or
+ * each cut embedded whole with `--embed whole`, as eval's option of that name); the
  * embeddings are L2-normalised, averaged and normalised again (the service's voiceprint rule, equal
  * weights): one row per speaker. This is scripts/train/cohort.py through the service's own front-end.
  *
@@ -32,7 +33,7 @@ import { engineAudioForFile, listSpeakers, mapBounded, progress, settle } from '
 
 const USAGE =
   'usage: voice-passport cohort <folder> [--model ID] [--channel wideband|telephone|both] [--law mulaw|alaw] ' +
-  '[--per-speaker 3] [--seconds 6] [--top-k 100] [--enable] [--write]';
+  '[--per-speaker 3] [--seconds 6] [--embed speech|whole] [--top-k 100] [--enable] [--write]';
 
 export const DEFAULT_TOP_K = 100;
 
@@ -43,6 +44,8 @@ export interface CohortOptions {
   law: G711Law;
   perSpeaker: number;
   seconds: number;
+  /** What of each cut is embedded: the VAD's speech (the service path) or all of it. */
+  embed: 'speech' | 'whole';
   /** Null: keep the manifest's, or DEFAULT_TOP_K for a new block. */
   topK: number | null;
   enable: boolean;
@@ -63,6 +66,7 @@ export function parseCohortArgs(argv: string[], config: Pick<Config, 'modelId'>)
         law: { type: 'string' },
         'per-speaker': { type: 'string' },
         seconds: { type: 'string' },
+        embed: { type: 'string' },
         'top-k': { type: 'string' },
         enable: { type: 'boolean' },
         write: { type: 'boolean' },
@@ -75,6 +79,8 @@ export function parseCohortArgs(argv: string[], config: Pick<Config, 'modelId'>)
   if (values.law !== undefined && channel === 'wideband') throw new VoicePassportError('validation-failed', '--law applies to the telephone cohort only (--channel telephone or both)');
   const seconds = values.seconds === undefined ? 6 : Number(values.seconds);
   if (!(Number.isFinite(seconds) && seconds > 0 && seconds <= 3600)) throw new VoicePassportError('validation-failed', `--seconds must be a number of seconds in (0, 3600], got "${values.seconds}"`);
+  const embed = values.embed ?? 'speech';
+  if (embed !== 'speech' && embed !== 'whole') throw new VoicePassportError('validation-failed', `--embed must be one of speech, whole, got "${embed}"`);
   if (values.enable === true && values.write !== true) throw new VoicePassportError('validation-failed', '--enable changes the manifest: it needs --write');
   return {
     folder: positionals[0] as string,
@@ -83,6 +89,7 @@ export function parseCohortArgs(argv: string[], config: Pick<Config, 'modelId'>)
     law,
     perSpeaker: positiveInteger('per-speaker', values['per-speaker'], 3, 1000),
     seconds,
+    embed,
     topK: values['top-k'] === undefined ? null : positiveInteger('top-k', values['top-k'], DEFAULT_TOP_K, 1_000_000),
     enable: values.enable === true,
     write: values.write === true,
@@ -198,7 +205,7 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
         (job) =>
           settle(job.file, async () => {
             const input = await engineAudioForFile(job.file, { channel, law: opts.law, maxSeconds, firstSeconds: opts.seconds });
-            const a = await engine.analyse({ ...input, vadFallback: 'whole' });
+            const a = await engine.analyse({ ...input, vadFallback: 'whole', embed: opts.embed });
             return { speaker: job.speaker, embedding: a.embedding, vadFallback: a.vadFallbackUsed === true };
           }),
         progress(`${channel} utterances`, jobs.length, 'cohort'),
@@ -251,11 +258,12 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
         folder: opts.folder,
         utterancesPerSpeaker: opts.perSpeaker,
         seconds: opts.seconds,
+        embed: opts.embed,
         channel: r.channel,
         ...(r.channel === 'telephone' ? { law: opts.law } : {}),
         createdAt,
         modelSha256: manifest.sha256,
-        description: `one embedding per speaker: the L2-normalised mean of its first ${opts.perSpeaker} utterances (file-name order), each cut to ${opts.seconds} s, through the service's ${r.channel} path (voice-passport cohort)`,
+        description: `one embedding per speaker: the L2-normalised mean of its first ${opts.perSpeaker} utterances (file-name order), each cut to ${opts.seconds} s, ${opts.embed === 'whole' ? 'embedded whole' : 'its VAD speech embedded'} through the service's ${r.channel} path (voice-passport cohort)`,
       },
     };
   }
@@ -278,6 +286,7 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
     folder: opts.folder,
     perSpeaker: opts.perSpeaker,
     seconds: opts.seconds,
+    embed: opts.embed,
     cohorts: results.map((r, i) => ({
       channel: r.channel,
       ...(r.channel === 'telephone' ? { law: opts.law } : {}),

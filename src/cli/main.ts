@@ -36,7 +36,7 @@ commands:
                               operating table and the EER by duration on the eval trials; --write
                               stores them in the manifest
   cohort <folder> [--model ID] [--channel wideband|telephone|both] [--law mulaw|alaw]
-       [--per-speaker 3] [--seconds 6] [--top-k 100] [--enable] [--write]
+       [--per-speaker 3] [--seconds 6] [--embed speech|whole] [--top-k 100] [--enable] [--write]
                               AS-norm impostor cohort: one embedding per speaker sub-folder, written
                               to <id>.cohort-<channel>.f32; --write adds scoreNormalisation to the
                               manifest, --enable switches it on

@@ -139,6 +139,8 @@ const cohortFileSchema = z
         folder: z.string(),
         utterancesPerSpeaker: z.number().int().min(1),
         seconds: z.number().positive(),
+        /** What of each cut was embedded: the VAD's speech (absent in older manifests) or all of it. */
+        embed: z.enum(['speech', 'whole']),
         channel: z.enum(['wideband', 'telephone']),
         law: z.enum(['mulaw', 'alaw']),
         createdAt: z.string(),

@@ -38,17 +38,19 @@ describe('parseCohortArgs', () => {
       law: 'mulaw',
       perSpeaker: 3,
       seconds: 6,
+      embed: 'speech',
       topK: null,
       enable: false,
       write: false,
     });
-    expect(parseCohortArgs(['t', '--model', 'm', '--channel', 'telephone', '--law', 'alaw', '--per-speaker', '5', '--seconds', '2.5', '--top-k', '50', '--enable', '--write'], { modelId: 'vp' })).toEqual({
+    expect(parseCohortArgs(['t', '--model', 'm', '--channel', 'telephone', '--law', 'alaw', '--per-speaker', '5', '--seconds', '2.5', '--embed', 'whole', '--top-k', '50', '--enable', '--write'], { modelId: 'vp' })).toEqual({
       folder: 't',
       modelId: 'm',
       channels: ['telephone'],
       law: 'alaw',
       perSpeaker: 5,
       seconds: 2.5,
+      embed: 'whole',
       topK: 50,
       enable: true,
       write: true,
@@ -63,6 +65,7 @@ describe('parseCohortArgs', () => {
     expect(p(['t', '--per-speaker', '0'])).toEqual(['validation-failed', '--per-speaker must be an integer in [1, 1000], got "0"']);
     expect(p(['t', '--top-k', '2.5'])).toEqual(['validation-failed', '--top-k must be an integer in [1, 1000000], got "2.5"']);
     expect(p(['t', '--seconds', '0'])).toEqual(['validation-failed', '--seconds must be a number of seconds in (0, 3600], got "0"']);
+    expect(p(['t', '--embed', 'vad'])).toEqual(['validation-failed', '--embed must be one of speech, whole, got "vad"']);
     expect(p(['t', '--enable'])).toEqual(['validation-failed', '--enable changes the manifest: it needs --write']);
   });
 });
@@ -222,7 +225,7 @@ describe('voice-passport cohort and eval --score-normalisation (end to end, test
             file: 'vp-test-tiny.cohort-wideband.f32',
             sha256: report.cohorts[0].sha256,
             speakers: 4,
-            source: { folder: path.join(root, 'train'), utterancesPerSpeaker: 2, seconds: 1.5, channel: 'wideband', createdAt: expect.any(String), modelSha256: m.sha256, description: expect.stringMatching(/^one embedding per speaker/) },
+            source: { folder: path.join(root, 'train'), utterancesPerSpeaker: 2, seconds: 1.5, embed: 'speech', channel: 'wideband', createdAt: expect.any(String), modelSha256: m.sha256, description: expect.stringMatching(/^one embedding per speaker/) },
           },
         },
       });
@@ -264,11 +267,11 @@ describe('voice-passport cohort and eval --score-normalisation (end to end, test
       const off = JSON.parse((await runCli(['eval', path.join(root, 'dev'), '--durations', 'none', '--score-normalisation', 'none'], env(), 90_000)).stdout);
       expect([off.scoreNormalisation, off.asNorm, off.protocol.score]).toEqual(['none', null, expect.stringMatching(/^cosine of the two L2-normalised embeddings/)]);
 
-      // A telephone cohort joins the wideband one; enabled and top-K stay.
-      const t = await runCli(['cohort', path.join(root, 'train'), '--channel', 'telephone', '--per-speaker', '1', '--seconds', '1.5', '--write'], env(), 90_000);
+      // A telephone cohort (cuts embedded whole) joins the wideband one; enabled and top-K stay.
+      const t = await runCli(['cohort', path.join(root, 'train'), '--channel', 'telephone', '--per-speaker', '1', '--seconds', '1.5', '--embed', 'whole', '--write'], env(), 90_000);
       expect(t.code).toBe(0);
       const m2 = await loadManifest(models, 'vp-test-tiny');
-      expect(m2.scoreNormalisation).toMatchObject({ enabled: true, topK: 2, cohorts: { wideband: m.scoreNormalisation!.cohorts.wideband, telephone: { file: 'vp-test-tiny.cohort-telephone.f32', speakers: 4, source: { channel: 'telephone', law: 'mulaw' } } } });
+      expect(m2.scoreNormalisation).toMatchObject({ enabled: true, topK: 2, cohorts: { wideband: m.scoreNormalisation!.cohorts.wideband, telephone: { file: 'vp-test-tiny.cohort-telephone.f32', speakers: 4, source: { channel: 'telephone', law: 'mulaw', embed: 'whole', description: expect.stringContaining('embedded whole') } } } });
       expect(JSON.parse(t.stdout).next).toMatch(/^AS-norm is enabled: calibrate on this scale/);
     },
     300_000,
