@@ -12,3 +12,12 @@ export function parseCliArgs<const O extends Options>(argv: string[], options: O
     throw new VoicePassportError('validation-failed', `${(e as Error).message}\n${usage}`);
   }
 }
+
+/** An option with a fixed set of values: the fallback when absent, a validation-failed naming them otherwise. */
+export function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new VoicePassportError('validation-failed', `--${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}

@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { parseCliArgs } from './args.js';
+import { oneOf, parseCliArgs } from './args.js';
 import { VoicePassportError } from '../errors.js';
 import type { Channel, G711Law } from '../evaluation/channel.js';
 import { cohortFileBytes, sha256OfBytes } from '../model/cohort-file.js';
@@ -79,8 +79,7 @@ export function parseCohortArgs(argv: string[], config: Pick<Config, 'modelId'>)
   if (values.law !== undefined && channel === 'wideband') throw new VoicePassportError('validation-failed', '--law applies to the telephone cohort only (--channel telephone or both)');
   const seconds = values.seconds === undefined ? 6 : Number(values.seconds);
   if (!(Number.isFinite(seconds) && seconds > 0 && seconds <= 3600)) throw new VoicePassportError('validation-failed', `--seconds must be a number of seconds in (0, 3600], got "${values.seconds}"`);
-  const embed = values.embed ?? 'speech';
-  if (embed !== 'speech' && embed !== 'whole') throw new VoicePassportError('validation-failed', `--embed must be one of speech, whole, got "${embed}"`);
+  const embed = oneOf('embed', values.embed, ['speech', 'whole'], 'speech');
   if (values.enable === true && values.write !== true) throw new VoicePassportError('validation-failed', '--enable changes the manifest: it needs --write');
   return {
     folder: positionals[0] as string,

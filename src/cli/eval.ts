@@ -18,7 +18,7 @@
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { parseCliArgs } from './args.js';
+import { oneOf, parseCliArgs } from './args.js';
 import { VoicePassportError } from '../errors.js';
 import { channelInput, concatenate, telephoneInput, type Channel, type EngineAudio, type G711Law } from '../evaluation/channel.js';
 import { detSvg } from '../evaluation/det-svg.js';
@@ -100,14 +100,6 @@ function positiveSeconds(name: string, raw: string | undefined): number | null {
     throw new VoicePassportError('validation-failed', `--${name} must be a number of seconds in (0, 3600], got "${raw}"`);
   }
   return v;
-}
-
-function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], fallback: T): T {
-  if (raw === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new VoicePassportError('validation-failed', `--${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
-  }
-  return raw as T;
 }
 
 function speechContextMs(raw: string): number {
