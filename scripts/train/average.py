@@ -40,17 +40,23 @@ def main():
             paths.append(p)
             states.append(ck['model'])
     paths, states = paths[-args.last:], states[-args.last:] + [final['model']]
-    avg = {}
-    for k, v in final['model'].items():
-        if v.is_floating_point():
-            avg[k] = sum(s[k] for s in states) / len(states)
-        else:
-            avg[k] = v  # num_batches_tracked
     out = dict(final)
-    out['model'] = avg
+    out['model'] = weighted_average(states, [1.0 / len(states)] * len(states))
     out['averaged'] = [os.path.basename(p) for p in paths] + ['final.pt']
     torch.save(out, os.path.join(args.run, 'avg.pt'))
     print('averaged', out['averaged'], '->', os.path.join(args.run, 'avg.pt'))
+
+
+def weighted_average(states, weights):
+    """sum_i weights[i] * states[i] for every floating-point tensor of the state dicts (BatchNorm
+    running statistics included); integer buffers (num_batches_tracked) are the last state's."""
+    last = states[-1]
+    avg = {}
+    for k, v in last.items():
+        if any(k not in s or s[k].shape != v.shape for s in states):
+            raise SystemExit(f'{k}: the checkpoints differ in architecture')
+        avg[k] = sum(w * s[k] for w, s in zip(weights, states)) if v.is_floating_point() else v
+    return avg
 
 
 def interpolate(args):
@@ -61,14 +67,8 @@ def interpolate(args):
     if len(w) != len(cks) or min(w) < 0 or sum(w) <= 0:
         raise SystemExit('--weights needs one non-negative weight per checkpoint')
     w = [v / sum(w) for v in w]
-    last = cks[-1]
-    avg = {}
-    for k, v in last['model'].items():
-        if any(k not in c['model'] or c['model'][k].shape != v.shape for c in cks):
-            raise SystemExit(f'{k}: the checkpoints differ in architecture')
-        avg[k] = sum(wi * c['model'][k] for wi, c in zip(w, cks)) if v.is_floating_point() else v
-    out = dict(last)
-    out['model'] = avg
+    out = dict(cks[-1])
+    out['model'] = weighted_average([c['model'] for c in cks], w)
     out['averaged'] = [f'{p} x {wi:.3f}' for p, wi in zip(args.ckpts, w)]
     torch.save(out, args.out)
     print('interpolated', out['averaged'], '->', args.out)

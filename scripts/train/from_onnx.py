@@ -178,7 +178,8 @@ def set_norm_stats(model, folded, waves, spk_of_utt, n_speakers, batches, seed):
 
 def imprint_head(units, n_speakers, spk_of_utt):
     """AAM head rows [speeds * speakers, dim]: each (speed, speaker) class's renormalised mean unit
-    embedding (self_targets.speaker_centroids, one row per speaker)."""
+    embedding. self_targets.speaker_centroids gives it once per utterance; each utterance writes it
+    to its speaker's row."""
     spk = np.asarray(spk_of_utt)
     rows = np.zeros((units.shape[0] * n_speakers, units.shape[2]), dtype=np.float32)
     for k in range(units.shape[0]):

@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile, rename, writeFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { parseCliArgs } from './args.js';
+import { oneOf, parseCliArgs } from './args.js';
 import { VoicePassportError } from '../errors.js';
 import { equalErrorRate, operatingPoints, sortTrials, type TrialScores } from '../evaluation/metrics.js';
 import { splitScores } from '../evaluation/trials.js';
@@ -50,10 +50,7 @@ export interface CalibrateOptions {
 export function parseCalibrateArgs(argv: string[], config: Pick<Config, 'modelId'>): CalibrateOptions {
   const { values, positionals } = parseCliArgs(argv, { ...evalTrialOptions, prior: { type: 'string' }, write: { type: 'boolean' } }, USAGE);
   if (positionals.length === 0) throw new VoicePassportError('validation-failed', USAGE);
-  const channel = values.channel ?? 'wideband';
-  if (channel !== 'wideband' && channel !== 'telephone') {
-    throw new VoicePassportError('validation-failed', `--channel must be one of wideband, telephone, got "${channel}"`);
-  }
+  const channel = oneOf('channel', values.channel, ['wideband', 'telephone'], 'wideband');
   const prior = values.prior === undefined ? defaultEffectivePrior : Number(values.prior);
   if (!(prior > 0 && prior < 1)) throw new VoicePassportError('validation-failed', `--prior must be a probability in (0, 1), got "${values.prior}"`);
   const modelId = values.model ?? config.modelId;

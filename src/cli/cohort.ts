@@ -72,10 +72,8 @@ export function parseCohortArgs(argv: string[], config: Pick<Config, 'modelId'>)
         write: { type: 'boolean' },
       }, USAGE);
   if (positionals.length !== 1) throw new VoicePassportError('validation-failed', USAGE);
-  const channel = values.channel ?? 'both';
-  if (!['wideband', 'telephone', 'both'].includes(channel)) throw new VoicePassportError('validation-failed', `--channel must be one of wideband, telephone, both, got "${channel}"`);
-  const law = values.law ?? 'mulaw';
-  if (law !== 'mulaw' && law !== 'alaw') throw new VoicePassportError('validation-failed', `--law must be one of mulaw, alaw, got "${law}"`);
+  const channel = oneOf('channel', values.channel, ['wideband', 'telephone', 'both'], 'both');
+  const law = oneOf('law', values.law, ['mulaw', 'alaw'], 'mulaw');
   if (values.law !== undefined && channel === 'wideband') throw new VoicePassportError('validation-failed', '--law applies to the telephone cohort only (--channel telephone or both)');
   const seconds = values.seconds === undefined ? 6 : Number(values.seconds);
   if (!(Number.isFinite(seconds) && seconds > 0 && seconds <= 3600)) throw new VoicePassportError('validation-failed', `--seconds must be a number of seconds in (0, 3600], got "${values.seconds}"`);
@@ -84,7 +82,7 @@ export function parseCohortArgs(argv: string[], config: Pick<Config, 'modelId'>)
   return {
     folder: positionals[0] as string,
     modelId: values.model ?? config.modelId,
-    channels: channel === 'both' ? ['wideband', 'telephone'] : [channel as Channel],
+    channels: channel === 'both' ? ['wideband', 'telephone'] : [channel],
     law,
     perSpeaker: positiveInteger('per-speaker', values['per-speaker'], 3, 1000),
     seconds,
