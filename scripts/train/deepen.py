@@ -1,0 +1,86 @@
+"""Deepen a checkpoint: a larger student that starts where the smaller one ended.
+
+    /usr/bin/python3 scripts/train/deepen.py --ckpt scripts/train/runs/v7/rebuilt.pt --blocks 1,2,3,3 \
+        [--branch-scale 0.25] --out scripts/train/runs/deep/init.pt
+
+New residual blocks are appended at the end of each stage (stride 1, same width, so no shortcut
+convolution). With --branch-scale 0 (the default) their last BatchNorm's scale is zero, so each new
+block's residual branch adds exactly zero and the block passes its (already non-negative,
+post-ReLU) input through unchanged: function-preserving growth (Net2DeeperNet, Chen, Goodfellow &
+Shlens, ICLR 2016) by the zero-initialised residual of Goyal et al., "Accurate, large minibatch
+SGD", 2017; the check at the end then asserts the embeddings equal the old ones. Training from the
+result (train.py --init) begins near the old model's accuracy; from scratch, a larger network
+would need the ten CPU hours of the first seven stages again. The output keeps the checkpoint's
+head, distillation projection, speakers and arguments.
+
+Measured on v7 (blocks 1,2,3,3, lr 3e-4): from a zero scale the new blocks stayed closed (at
+step 728 their scales had drifted to about 0.001 and no further: a converged network's loss has no
+first-order use for a branch whose features are still random), so that run was only another
+fine-tune of v7. A positive --branch-scale starts the branches open, a little off the old function
+(the check prints the embeddings' minimum cosine to the old ones on random input: 0.9975 at 0.25).
+The model card's limitations give what the open run measured.
+"""
+import argparse
+
+import torch
+
+from model import build_model
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--ckpt', required=True, help='a train.py (or from_onnx.py) checkpoint')
+    ap.add_argument('--blocks', required=True, help='blocks per stage of the deeper model, each >= the checkpoint\'s, e.g. 1,2,3,3')
+    ap.add_argument('--out', required=True)
+    ap.add_argument('--branch-scale', type=float, default=0.0,
+                    help='initial scale of the new blocks\' last BatchNorm: 0 (default) keeps the function exactly; '
+                         'a positive value starts their residual branches open (see the docstring)')
+    args = ap.parse_args()
+    ck = torch.load(args.ckpt, map_location='cpu')
+    old_cfg = ck['cfg']
+    old_blocks = list(old_cfg.get('blocks', (1, 2, 2, 1)))
+    new_blocks = [int(v) for v in args.blocks.split(',')]
+    if len(new_blocks) != len(old_blocks) or any(n < o for n, o in zip(new_blocks, old_blocks)):
+        raise SystemExit(f'--blocks {args.blocks}: needs {len(old_blocks)} stages, none with fewer blocks than {old_blocks}')
+    cfg = dict(old_cfg, blocks=new_blocks)
+    old, new = build_model(old_cfg), build_model(cfg)
+    old.load_state_dict(ck['model'])
+    # Where each old block sits in the new flat layer list.
+    where, i_old, i_new = {}, 0, 0
+    for o, n in zip(old_blocks, new_blocks):
+        for j in range(n):
+            if j < o:
+                where[i_old] = i_new
+                i_old += 1
+            i_new += 1
+    state = new.state_dict()
+    for k, v in ck['model'].items():
+        if k.startswith('layers.'):
+            idx, rest = k.split('.', 2)[1:]
+            state[f'layers.{where[int(idx)]}.{rest}'] = v
+        else:
+            state[k] = v
+    new.load_state_dict(state)
+    kept = set(where.values())
+    with torch.no_grad():
+        for i, block in enumerate(new.layers):
+            if i not in kept:
+                block.bn2.weight.fill_(args.branch_scale)
+    for m in (old, new):
+        m.eval()
+    x = torch.randn(3, 150, 80) * 3 - 5
+    with torch.no_grad():
+        a, b = old(x), new(x)
+    diff = (a - b).abs().max().item()
+    cos = torch.nn.functional.cosine_similarity(a, b, dim=1).min().item()
+    if args.branch_scale == 0 and diff > 1e-5:
+        raise SystemExit(f'deepened model differs from {args.ckpt}: max |diff| {diff:.2e}')
+    out = dict(ck, model=new.state_dict(), cfg=cfg, deepened_from=args.ckpt, branch_scale=args.branch_scale)
+    torch.save(out, args.out)
+    n_old = sum(p.numel() for p in old.parameters())
+    n_new = sum(p.numel() for p in new.parameters())
+    print(f'{args.ckpt} {old_blocks} ({n_old} parameters) -> {args.out} {new_blocks} ({n_new}); max |diff| {diff:.1e}, min cosine {cos:.4f}')
+
+
+if __name__ == '__main__':
+    main()
