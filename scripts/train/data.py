@@ -50,21 +50,29 @@ def speed_perturb(x, speed):
     return x if ratio is None else AF.resample(x, ratio[0], ratio[1])
 
 
-def load_train(root):
-    """Returns (waves: list of float32 numpy arrays at 16 kHz, spk_of_utt: list[int], speakers: list[str])."""
-    index = os.path.join(root, 'index.tsv')
-    waves, spk_of_utt, speakers = [], [], {}
-    with open(index) as f:
-        for row in csv.DictReader(f, delimiter='\t'):
-            if row['split'] != 'train':
-                continue
-            x, sr = sf.read(os.path.join(root, 'train', row['path']), dtype='float32', always_2d=True)
-            x = x.mean(axis=1)
-            if sr != SR:
-                x = AF.resample(torch.from_numpy(x), sr, SR).numpy()
-            spk = speakers.setdefault(row['speaker'], len(speakers))
-            waves.append(x)
-            spk_of_utt.append(spk)
+def _read16(path):
+    x, sr = sf.read(path, dtype='float32', always_2d=True)
+    x = x.mean(axis=1)
+    return AF.resample(torch.from_numpy(x), sr, SR).numpy() if sr != SR else x
+
+
+def load_train(root, extra=()):
+    """Returns (waves: list of float32 numpy arrays at 16 kHz, spk_of_utt: list[int], speakers: list[str]).
+    `extra`: more folders with an index.tsv of speaker and path (debian_voices.py build); their
+    speakers follow the shared ones, so the shared speakers keep their class numbers."""
+    waves, spk_of_utt, speakers, owner = [], [], {}, {}
+    tables = [(os.path.join(root, 'index.tsv'), os.path.join(root, 'train'), True)]
+    tables += [(os.path.join(d, 'index.tsv'), d, False) for d in extra]
+    for index, base, shared in tables:
+        with open(index) as f:
+            for row in csv.DictReader(f, delimiter='\t'):
+                if shared and row['split'] != 'train':
+                    continue
+                if owner.setdefault(row['speaker'], index) != index:
+                    sys.exit(f'{index}: speaker {row["speaker"]} is also in {owner[row["speaker"]]}')
+                spk = speakers.setdefault(row['speaker'], len(speakers))
+                waves.append(_read16(os.path.join(base, row['path'])))
+                spk_of_utt.append(spk)
     return waves, spk_of_utt, sorted(speakers, key=speakers.get)
 
 

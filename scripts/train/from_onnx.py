@@ -205,6 +205,7 @@ def main():
     ap.add_argument('--models-dir', default=os.path.join(REPO, 'models'), help='where the ONNX file is (default: the repository\'s models/)')
     ap.add_argument('--out', required=True, help='the checkpoint to write (train.py --init takes it)')
     ap.add_argument('--data', default=DEFAULT_DATA)
+    ap.add_argument('--extra-data', action='append', default=[], help='more training speakers: a folder with an index.tsv of speaker and path (debian_voices.py build); repeatable')
     ap.add_argument('--speeds', default='1.0,0.9,1.1,0.8,1.2', help='the head\'s classes: one per speaker and speed')
     ap.add_argument('--distil', help='teacher.py targets: also fit the distillation projection')
     ap.add_argument('--stat-batches', type=int, default=40, help='batches of 64 augmented crops for the batch-norm statistics')
@@ -220,7 +221,7 @@ def main():
     model = build_model(cfg)
     folded = load_weights(model, inits, trunk)
 
-    waves, spk_of_utt, speakers = load_train(args.data)
+    waves, spk_of_utt, speakers = load_train(args.data, args.extra_data)
     set_norm_stats(model, folded, waves, spk_of_utt, len(speakers), args.stat_batches, args.seed)  # leaves it in eval mode
     worst = check_with_onnxruntime(onnx_path, model)
     if worst >= 1e-3:

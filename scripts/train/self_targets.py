@@ -66,6 +66,7 @@ def main():
     ap.add_argument('--ckpt', required=True, help='the teacher: a train.py checkpoint (usually the stage this run starts from)')
     ap.add_argument('--out', required=True)
     ap.add_argument('--data', default=DEFAULT_DATA)
+    ap.add_argument('--extra-data', action='append', default=[], help='more training speakers: a folder with an index.tsv of speaker and path (debian_voices.py build); repeatable')
     ap.add_argument('--speeds', default='1.0,0.9,1.1,0.8,1.2')
     ap.add_argument('--level', choices=['speaker', 'utterance'], default='speaker')
     ap.add_argument('--threads', type=int, default=2)
@@ -73,7 +74,7 @@ def main():
     torch.set_num_threads(args.threads)
     speeds = parse_speeds(args.speeds)
     model, ck = load_model(args.ckpt)
-    waves, spk_of_utt, speakers = load_train(args.data)
+    waves, spk_of_utt, speakers = load_train(args.data, args.extra_data)
     units = own_embeddings(model, waves, speeds)
     spk = np.array(spk_of_utt)
     different = spk[:, None] != spk[None, :]

@@ -158,7 +158,7 @@ def fusion(args):
 def targets(args):
     from data import load_train, parse_speeds, speed_perturb  # noqa: E402
     speeds = parse_speeds(args.speeds)
-    waves, spk_of_utt, speakers = load_train(args.data)
+    waves, spk_of_utt, speakers = load_train(args.data, args.extra_data)
     out = np.zeros((len(speeds), len(waves), 64), dtype=np.float32)
     for k, speed in enumerate(speeds):
         # The same perturbation as data.CropSampler's, on the whole utterance.
@@ -183,6 +183,7 @@ def main():
     t = sub.add_parser('targets', help='distillation targets for train.py --distil')
     t.add_argument('--out', required=True)
     t.add_argument('--speeds', default='1.0,0.9,1.1,0.8,1.2')
+    t.add_argument('--extra-data', action='append', default=[], help='more training speakers: a folder with an index.tsv of speaker and path (debian_voices.py build); repeatable')
     for p in (f, t):
         p.add_argument('--data', default=DEFAULT_DATA)
         p.add_argument('--threads', type=int, default=1)

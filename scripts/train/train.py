@@ -54,6 +54,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--out', required=True)
     ap.add_argument('--data', default=DEFAULT_DATA)
+    ap.add_argument('--extra-data', action='append', default=[], help='more training speakers: a folder with an index.tsv of speaker and path (debian_voices.py build); repeatable')
     ap.add_argument('--minutes', type=float, default=70.0, help='wall-clock training budget')
     ap.add_argument('--stop-at', type=float, help='minutes: stop here, before the end of the schedule planned for --minutes (final.pt is then not annealed; a later stage warm-starts from it)')
     ap.add_argument('--batch', type=int, default=128)
@@ -111,7 +112,7 @@ def main():
         cfg['shape_branch'] = True
     random.seed(args.seed)
     torch.manual_seed(args.seed)
-    waves, spk_of_utt, speakers = load_train(args.data)
+    waves, spk_of_utt, speakers = load_train(args.data, args.extra_data)
     speeds = parse_speeds(args.speeds)
     sampler = CropSampler(waves, spk_of_utt, len(speakers), seed=args.seed, speeds=speeds)
     model = build_model(cfg)

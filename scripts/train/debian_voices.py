@@ -1,0 +1,217 @@
+"""More training speakers from Debian packages that hold real recorded voices (../shared/data/README.md,
+"More real voices from Debian packages"): KDE's letter and word games, the Fish Fillets dubbing and
+Asterisk's telephone prompts. Each source below is one voice (or, for Fish Fillets, one character,
+voiced by one actor per language); what was checked about the labels is written beside it.
+
+    /usr/bin/python3 scripts/train/debian_voices.py build --out data/debian-voices
+    /usr/bin/python3 scripts/train/debian_voices.py check --data data/debian-voices --ckpt CKPT
+
+`build` downloads the .deb files with `apt-get download` (the apt mirror, not the internet), unpacks
+them with `dpkg -x` (nothing is installed), and writes `<out>/<speaker>/<nnn>.flac` at 16 kHz with an
+`index.tsv` (speaker, path, seconds, package, licence) that `data.load_train(..., extra=[out])` reads.
+Clips are trimmed of leading and trailing silence and joined, per speaker and in file order, into
+utterances of at least UTT_SECONDS (a one-letter clip is too short to crop from), at most
+MAX_SECONDS per speaker. `check` prints, for a model checkpoint, the closest pairs of speaker
+centroids among these voices and against the shared training speakers, to catch one person filed
+under two names.
+
+Licences: klettres-data, ktuberling-data and fillets-ng-data* are GPL-2+; asterisk-core-sounds-* are
+CC BY-SA 3.0 (Digium / Sangoma). These are copyleft: whether model weights trained on them are derived
+works is unsettled, so a model trained on them says so in its card.
+"""
+import argparse
+import csv
+import glob
+import hashlib
+import os
+import subprocess
+import sys
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import SR  # noqa: E402
+
+UTT_SECONDS = 4.0
+MAX_SECONDS = 120.0
+GAP_SECONDS = 0.15
+MIN_CLIP_SECONDS = 0.2
+
+PACKAGES = {
+    'klettres-data': 'GPL-2+',
+    'ktuberling-data': 'GPL-2+',
+    'fillets-ng-data': 'GPL-2+',
+    'fillets-ng-data-cs': 'GPL-2+',
+    'fillets-ng-data-nl': 'GPL-2+',
+    'asterisk-core-sounds-en-wav': 'CC-BY-SA-3.0',
+    'asterisk-core-sounds-es-wav': 'CC-BY-SA-3.0',
+    'asterisk-core-sounds-fr-wav': 'CC-BY-SA-3.0',
+    'asterisk-core-sounds-it-wav': 'CC-BY-SA-3.0',
+    'asterisk-core-sounds-ru-wav': 'CC-BY-SA-3.0',
+}
+
+
+def sources(root):
+    """[(speaker, packages (comma-separated), [files])] under the unpacked tree `root`."""
+    out = []
+    # KLettres: one voice per language reads the alphabet and syllables (alpha/ and syllab/).
+    for d in sorted(glob.glob(os.path.join(root, 'usr/share/klettres/*/'))):
+        files = sorted(glob.glob(os.path.join(d, '*/*.ogg')))
+        if files:
+            out.append((f'klettres-{os.path.basename(d.rstrip("/"))}', 'klettres-data', files))
+    # KTuberling: one voice per language names the toy's parts. Several languages ship the very same
+    # recordings (the Serbian scripts and variants): a language whose files are all byte-identical to
+    # an earlier one's is dropped.
+    seen = set()
+    for d in sorted(glob.glob(os.path.join(root, 'usr/share/ktuberling/sounds/*/'))):
+        files = sorted(f for f in glob.glob(os.path.join(d, '*')) if f.endswith(('.ogg', '.wav')))
+        digests = {hashlib.sha256(open(f, 'rb').read()).hexdigest() for f in files}
+        if files and not digests <= seen:
+            out.append((f'ktuberling-{os.path.basename(d.rstrip("/"))}', 'ktuberling-data', files))
+        seen |= digests
+    # Fish Fillets: the small (m) and the big (v) fish, dubbed in Czech and Dutch; files are named
+    # <level>-<character>-<line>.ogg. Other characters have few lines and may share actors: left out.
+    for lang, package in (('cs', 'fillets-ng-data-cs'), ('nl', 'fillets-ng-data-nl')):
+        for who in ('m', 'v'):
+            files = sorted(glob.glob(os.path.join(root, f'usr/share/games/fillets-ng/sound/*/{lang}/*-{who}-*.ogg')))
+            if files:
+                out.append((f'fillets-{lang}-{who}', package, files))
+    # Asterisk: 8 kHz telephone prompts. The US English and Mexican Spanish prompts are both Allison
+    # Smith's (the folder names say so), so they are one speaker.
+    voices = {}
+    for d in sorted(glob.glob(os.path.join(root, 'usr/share/asterisk/sounds/*/'))):
+        name = os.path.basename(d.rstrip('/'))
+        who = name.split('_')[-1].lower()
+        lang = name.split('_')[0]
+        files = sorted(glob.glob(os.path.join(d, '**/*.wav'), recursive=True))
+        voices.setdefault(who, ([], []))
+        voices[who][0].extend(files)
+        voices[who][1].append(f'asterisk-core-sounds-{lang}-wav')
+    for who, (files, packages) in sorted(voices.items()):
+        out.append((f'asterisk-{who}', ','.join(packages), files))
+    return out
+
+
+def load_clip(path):
+    """Mono float32 at 16 kHz, trimmed of leading and trailing silence (10 ms frames more than 40 dB
+    below the clip's loudest); None when less than MIN_CLIP_SECONDS is left."""
+    x, sr = sf.read(path, dtype='float32', always_2d=True)
+    x = torch.from_numpy(x.mean(axis=1))
+    if x.shape[0] < MIN_CLIP_SECONDS * sr:
+        return None
+    if sr != SR:
+        x = AF.resample(x, sr, SR)
+    hop = SR // 100
+    n = x.shape[0] // hop
+    if n == 0:
+        return None
+    energy = x[: n * hop].reshape(n, hop).pow(2).mean(dim=1)
+    loud = torch.nonzero(energy > energy.max() * 1e-4).flatten()
+    if loud.numel() == 0:
+        return None
+    y = x[loud[0] * hop: (loud[-1] + 1) * hop].numpy()
+    return y if y.shape[0] >= MIN_CLIP_SECONDS * SR else None
+
+
+def utterances(clips):
+    """Clips joined in order, with short silences, into utterances of at least UTT_SECONDS; the
+    speaker's total is capped at MAX_SECONDS. A shorter last remainder is kept when it is the only one."""
+    gap = np.zeros(int(GAP_SECONDS * SR), dtype=np.float32)
+    out, cur, total = [], [], 0.0
+    for c in clips:
+        if total >= MAX_SECONDS:
+            break
+        cur.append(c)
+        seconds = sum(p.shape[0] for p in cur) / SR
+        if seconds >= UTT_SECONDS:
+            out.append(np.concatenate([q for p in cur for q in (p, gap)][:-1]))
+            total += seconds
+            cur = []
+    if cur and not out:
+        out.append(np.concatenate([q for p in cur for q in (p, gap)][:-1]))
+    return out
+
+
+def build(args):
+    debs = os.path.join(args.cache, 'debs')
+    tree = os.path.join(args.cache, 'tree')
+    os.makedirs(debs, exist_ok=True)
+    missing = [p for p in PACKAGES if not glob.glob(os.path.join(debs, f'{p}_*.deb'))]
+    if missing:
+        # apt-get download fetches from the configured mirror into the working directory, as root too.
+        subprocess.run(['apt-get', 'download', *missing], cwd=debs, check=True)
+    if not os.path.isdir(tree):
+        for deb in sorted(glob.glob(os.path.join(debs, '*.deb'))):
+            subprocess.run(['dpkg', '-x', deb, tree], check=True)
+    os.makedirs(args.out, exist_ok=True)
+    rows = []
+    for speaker, package, files in sources(tree):
+        clips = [c for c in (load_clip(f) for f in files) if c is not None]
+        utts = utterances(clips)
+        os.makedirs(os.path.join(args.out, speaker), exist_ok=True)
+        for i, u in enumerate(utts):
+            rel = f'{speaker}/{i:03d}.flac'
+            sf.write(os.path.join(args.out, rel), u, SR, subtype='PCM_16')
+            rows.append((speaker, rel, f'{u.shape[0] / SR:.2f}', package, PACKAGES[package.split(',')[0]]))
+        print(f'{speaker}: {len(files)} files, {len(clips)} clips kept, {len(utts)} utterances, '
+              f'{sum(u.shape[0] for u in utts) / SR:.1f} s', flush=True)
+    with open(os.path.join(args.out, 'index.tsv'), 'w', newline='') as f:
+        w = csv.writer(f, delimiter='\t', lineterminator='\n')
+        w.writerow(('speaker', 'path', 'seconds', 'package', 'licence'))
+        w.writerows(rows)
+    print(f'{len({r[0] for r in rows})} speakers, {len(rows)} utterances, '
+          f'{sum(float(r[2]) for r in rows) / 3600:.2f} h -> {args.out}/index.tsv')
+
+
+def check(args):
+    from data import load_train  # noqa: E402
+    from eval_dev import embed, load_model  # noqa: E402
+    torch.set_num_threads(args.threads)
+    model, _ = load_model(args.ckpt)
+    waves, spk_of_utt, speakers = load_train(args.shared, extra=[args.data])
+    with torch.no_grad():
+        e = torch.from_numpy(np.stack([embed(model, torch.from_numpy(w), dither=args.dither) for w in waves]))
+    spk = torch.tensor(spk_of_utt)
+    cent = torch.nn.functional.normalize(torch.stack([e[spk == s].mean(dim=0) for s in range(len(speakers))]), dim=1)
+    new = [i for i, s in enumerate(speakers) if not s.startswith(('libri-', 'so762-', 'sc-'))]
+    # Same-person reference: the cosine between the centroids of the odd and the even utterances of
+    # each new speaker with two or more. A cross-name pair as close as these is one person twice.
+    def unit(v):
+        return v / v.norm()
+    halves = [float(unit(e[spk == s][0::2].mean(dim=0)) @ unit(e[spk == s][1::2].mean(dim=0)))
+              for s in new if int((spk == s).sum()) >= 2]
+    print(f'new speakers {len(new)}; same speaker, odd vs even utterances\' centroids: min {min(halves):.3f}, '
+          f'5th percentile {float(np.percentile(halves, 5)):.3f}, median {float(np.median(halves)):.3f}')
+    sim = cent[new] @ cent.T
+    pairs = []
+    for a, i in enumerate(new):
+        for j in range(len(speakers)):
+            if j != i and not (j in new and j < i):
+                pairs.append((float(sim[a, j]), speakers[i], speakers[j]))
+    for c, a, b in sorted(pairs, reverse=True)[: args.top]:
+        print(f'{c:.3f}  {a}  {b}')
+
+
+def main():
+    from data import DEFAULT_DATA  # noqa: E402
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    b = sub.add_parser('build')
+    b.add_argument('--out', default='data/debian-voices')
+    b.add_argument('--cache', default='data/debian-voices-cache', help='where the .deb files and their unpacked tree go')
+    c = sub.add_parser('check')
+    c.add_argument('--data', default='data/debian-voices')
+    c.add_argument('--shared', default=DEFAULT_DATA, help='../shared/data, for the training speakers to compare with')
+    c.add_argument('--ckpt', required=True)
+    c.add_argument('--top', type=int, default=25)
+    c.add_argument('--dither', type=float, default=1.0, help='as the model is served (v6 and later: 1.0)')
+    c.add_argument('--threads', type=int, default=2)
+    args = ap.parse_args()
+    build(args) if args.cmd == 'build' else check(args)
+
+
+if __name__ == '__main__':
+    main()
