@@ -18,7 +18,7 @@ const envSchema = z.object({
   VP_MODEL: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a model id: letters, digits, dot, dash, underscore')
-    .default('vp-resnet-v7'),
+    .default('vp-resnet-v9'),
   VP_WORKERS: intFromEnv(1, 64).default(Math.max(1, os.availableParallelism())),
   VP_INTRA_OP_THREADS: intFromEnv(1, 64).default(1),
   VP_QUEUE_MAX: intFromEnv(0, 10_000).default(32),

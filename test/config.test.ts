@@ -12,7 +12,7 @@ describe('loadConfig', () => {
       host: '0.0.0.0',
       dataDir: path.resolve('./data'),
       modelsDir: path.resolve('./models'),
-      modelId: 'vp-resnet-v7',
+      modelId: 'vp-resnet-v9',
       workers: Math.max(1, os.availableParallelism()),
       intraOpNumThreads: 1,
       queueMax: 32,

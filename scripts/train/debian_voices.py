@@ -63,7 +63,7 @@ def sources(root):
         if files:
             out.append((f'klettres-{os.path.basename(d.rstrip("/"))}', 'klettres-data', files))
     # KTuberling: one voice per language names the toy's parts. Several languages ship the very same
-    # recordings (the Serbian scripts and variants): a language whose files are all byte-identical to
+    # recordings (three Serbian variants, and Norwegian Nynorsk those of another language): a language whose files are all byte-identical to
     # an earlier one's is dropped.
     seen = set()
     for d in sorted(glob.glob(os.path.join(root, 'usr/share/ktuberling/sounds/*/'))):
