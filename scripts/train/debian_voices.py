@@ -62,9 +62,9 @@ def sources(root):
         files = sorted(glob.glob(os.path.join(d, '*/*.ogg')))
         if files:
             out.append((f'klettres-{os.path.basename(d.rstrip("/"))}', 'klettres-data', files))
-    # KTuberling: one voice per language names the toy's parts. Several languages ship the very same
-    # recordings (three Serbian variants, and Norwegian Nynorsk those of another language): a language whose files are all byte-identical to
-    # an earlier one's is dropped.
+    # KTuberling: one voice per language names the toy's parts. Some languages ship another's very
+    # recordings (three Serbian variants; Norwegian Nynorsk): a language whose files are all
+    # byte-identical to earlier ones is dropped.
     seen = set()
     for d in sorted(glob.glob(os.path.join(root, 'usr/share/ktuberling/sounds/*/'))):
         files = sorted(f for f in glob.glob(os.path.join(d, '*')) if f.endswith(('.ogg', '.wav')))
@@ -176,7 +176,9 @@ def check(args):
         e = torch.from_numpy(np.stack([embed(model, torch.from_numpy(w), dither=args.dither) for w in waves]))
     spk = torch.tensor(spk_of_utt)
     cent = torch.nn.functional.normalize(torch.stack([e[spk == s].mean(dim=0) for s in range(len(speakers))]), dim=1)
-    new = [i for i, s in enumerate(speakers) if not s.startswith(('libri-', 'so762-', 'sc-'))]
+    with open(os.path.join(args.data, 'index.tsv')) as f:
+        ours = {row['speaker'] for row in csv.DictReader(f, delimiter='\t')}
+    new = [i for i, s in enumerate(speakers) if s in ours]
     # Same-person reference: the cosine between the centroids of the odd and the even utterances of
     # each new speaker with two or more. A cross-name pair as close as these is one person twice.
     def unit(v):

@@ -34,7 +34,7 @@
 #      stage 7, with 50 more speakers: recorded voices from Debian packages (debian_voices.py build:
 #      KLettres, KTuberling, Fish Fillets, Asterisk prompts; GPL-2+ and CC BY-SA 3.0), whose teacher
 #      targets are made with the shared ones. The same run without them (seed 17 too) made so762 worse;
-#      with them every dev EER fell (models/README.md). (vp-resnet-v8 was that run, never shipped.)
+#      with them every dev EER of scripts/train/eval_dev.py fell (models/README.md). (vp-resnet-v8 was that run, never shipped.)
 # All budgets are wall-clock minutes of training on CPU, so the step count depends on the
 # machine; each stage resumes from its last checkpoint when rerun (a session may end mid-run).
 # Then: ONNX export (checked against torch in onnxruntime-node; the manifest asks the service for
