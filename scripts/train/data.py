@@ -50,10 +50,18 @@ def speed_perturb(x, speed):
     return x if ratio is None else AF.resample(x, ratio[0], ratio[1])
 
 
-def _read16(path):
+def read16(path):
+    """A sound file as mono float32 samples at 16 kHz (numpy)."""
     x, sr = sf.read(path, dtype='float32', always_2d=True)
     x = x.mean(axis=1)
-    return AF.resample(torch.from_numpy(x), sr, SR).numpy() if sr != SR else x
+    return AF.resample(torch.from_numpy(x), sr, SR).numpy() if sr != SR and x.size else x
+
+
+def add_extra_data_arg(parser):
+    """--extra-data, for every script that calls load_train."""
+    parser.add_argument('--extra-data', action='append', default=[],
+                        help='more training speakers: a folder with an index.tsv of speaker and path '
+                             '(debian_voices.py build); repeatable')
 
 
 def load_train(root, extra=()):
@@ -71,7 +79,7 @@ def load_train(root, extra=()):
                 if owner.setdefault(row['speaker'], index) != index:
                     sys.exit(f'{index}: speaker {row["speaker"]} is also in {owner[row["speaker"]]}')
                 spk = speakers.setdefault(row['speaker'], len(speakers))
-                waves.append(_read16(os.path.join(base, row['path'])))
+                waves.append(read16(os.path.join(base, row['path'])))
                 spk_of_utt.append(spk)
     return waves, spk_of_utt, sorted(speakers, key=speakers.get)
 

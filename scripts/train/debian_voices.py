@@ -30,10 +30,9 @@ import sys
 import numpy as np
 import soundfile as sf
 import torch
-import torchaudio.functional as AF
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import SR  # noqa: E402
+from data import SR, read16  # noqa: E402
 
 UTT_SECONDS = 4.0
 MAX_SECONDS = 120.0
@@ -98,16 +97,11 @@ def sources(root):
 def load_clip(path):
     """Mono float32 at 16 kHz, trimmed of leading and trailing silence (10 ms frames more than 40 dB
     below the clip's loudest); None when less than MIN_CLIP_SECONDS is left."""
-    x, sr = sf.read(path, dtype='float32', always_2d=True)
-    x = torch.from_numpy(x.mean(axis=1))
-    if x.shape[0] < MIN_CLIP_SECONDS * sr:
+    x = torch.from_numpy(read16(path))
+    if x.shape[0] < MIN_CLIP_SECONDS * SR:
         return None
-    if sr != SR:
-        x = AF.resample(x, sr, SR)
     hop = SR // 100
     n = x.shape[0] // hop
-    if n == 0:
-        return None
     energy = x[: n * hop].reshape(n, hop).pow(2).mean(dim=1)
     loud = torch.nonzero(energy > energy.max() * 1e-4).flatten()
     if loud.numel() == 0:
@@ -120,18 +114,21 @@ def utterances(clips):
     """Clips joined in order, with short silences, into utterances of at least UTT_SECONDS; the
     speaker's total is capped at MAX_SECONDS. A shorter last remainder is kept when it is the only one."""
     gap = np.zeros(int(GAP_SECONDS * SR), dtype=np.float32)
-    out, cur, total = [], [], 0.0
+
+    def join(parts):
+        return np.concatenate([q for p in parts for q in (p, gap)][:-1])
+    out, cur, n, total = [], [], 0, 0
     for c in clips:
-        if total >= MAX_SECONDS:
+        if total >= MAX_SECONDS * SR:
             break
         cur.append(c)
-        seconds = sum(p.shape[0] for p in cur) / SR
-        if seconds >= UTT_SECONDS:
-            out.append(np.concatenate([q for p in cur for q in (p, gap)][:-1]))
-            total += seconds
-            cur = []
+        n += c.shape[0]
+        if n >= UTT_SECONDS * SR:
+            out.append(join(cur))
+            total += n
+            cur, n = [], 0
     if cur and not out:
-        out.append(np.concatenate([q for p in cur for q in (p, gap)][:-1]))
+        out.append(join(cur))
     return out
 
 

@@ -30,7 +30,7 @@ import argparse
 
 import torch
 
-from model import build_model
+from model import BLOCKS, build_model
 
 
 def main():
@@ -51,7 +51,7 @@ def main():
     torch.manual_seed(args.seed)
     ck = torch.load(args.ckpt, map_location='cpu')
     old_cfg = ck['cfg']
-    old_blocks = list(old_cfg.get('blocks', (1, 2, 2, 1)))
+    old_blocks = list(old_cfg.get('blocks', BLOCKS))
     new_blocks = [int(v) for v in args.blocks.split(',')]
     if len(new_blocks) != len(old_blocks) or any(n < o for n, o in zip(new_blocks, old_blocks)):
         raise SystemExit(f'--blocks {args.blocks}: needs {len(old_blocks)} stages, none with fewer blocks than {old_blocks}')
@@ -93,7 +93,7 @@ def main():
 
 def print_scales(path):
     ck = torch.load(path, map_location='cpu')
-    stages = list(ck['cfg'].get('blocks', (1, 2, 2, 1)))
+    stages = list(ck['cfg'].get('blocks', BLOCKS))
     print(f'{path}: step {ck["step"]}, blocks {stages}')
     for k, j, i in flat_blocks(stages):
         g = ck['model'][f'layers.{i}.bn2.weight']

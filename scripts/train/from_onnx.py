@@ -39,7 +39,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, '..', '..'))
 sys.path.insert(0, HERE)
-from data import DEFAULT_DATA, CropSampler, load_train, parse_speeds  # noqa: E402
+from data import DEFAULT_DATA, CropSampler, add_extra_data_arg, load_train, parse_speeds  # noqa: E402
 from export import check_with_onnxruntime  # noqa: E402
 from features import TRAIN_DITHER, batched_fbank  # noqa: E402
 from model import TIME_STRIDES, build_model  # noqa: E402
@@ -205,7 +205,7 @@ def main():
     ap.add_argument('--models-dir', default=os.path.join(REPO, 'models'), help='where the ONNX file is (default: the repository\'s models/)')
     ap.add_argument('--out', required=True, help='the checkpoint to write (train.py --init takes it)')
     ap.add_argument('--data', default=DEFAULT_DATA)
-    ap.add_argument('--extra-data', action='append', default=[], help='more training speakers: a folder with an index.tsv of speaker and path (debian_voices.py build); repeatable')
+    add_extra_data_arg(ap)
     ap.add_argument('--speeds', default='1.0,0.9,1.1,0.8,1.2', help='the head\'s classes: one per speaker and speed')
     ap.add_argument('--distil', help='teacher.py targets: also fit the distillation projection')
     ap.add_argument('--stat-batches', type=int, default=40, help='batches of 64 augmented crops for the batch-norm statistics')

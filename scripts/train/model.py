@@ -49,6 +49,8 @@ LEVEL_BINS = slice(11, 55)
 
 # Time stride of stages 2-4 unless a checkpoint's cfg says otherwise (ThinResNet).
 TIME_STRIDES = (2, 2, 2)
+# Residual blocks per stage unless a checkpoint's cfg says otherwise (deepen.py grows them).
+BLOCKS = (1, 2, 2, 1)
 
 
 class SpectralShapeBranch(nn.Module):
@@ -73,7 +75,7 @@ class SpectralShapeBranch(nn.Module):
 
 
 class ThinResNet(nn.Module):
-    def __init__(self, widths=(16, 32, 64, 128), blocks=(1, 2, 2, 1), emb_dim=192, n_mels=80, stem_stride=2, shape_branch=False,
+    def __init__(self, widths=(16, 32, 64, 128), blocks=BLOCKS, emb_dim=192, n_mels=80, stem_stride=2, shape_branch=False,
                  time_strides=TIME_STRIDES):
         super().__init__()
         # With the shape branch the model takes raw log-mel features (manifest normalisation
@@ -134,7 +136,7 @@ class AAMSoftmax(nn.Module):
 
 def build_model(cfg=None):
     cfg = cfg or {}
-    return ThinResNet(widths=tuple(cfg.get('widths', (16, 32, 64, 128))), blocks=tuple(cfg.get('blocks', (1, 2, 2, 1))), emb_dim=cfg.get('emb_dim', 192), stem_stride=cfg.get('stem_stride', 2), shape_branch=cfg.get('shape_branch', False),
+    return ThinResNet(widths=tuple(cfg.get('widths', (16, 32, 64, 128))), blocks=tuple(cfg.get('blocks', BLOCKS)), emb_dim=cfg.get('emb_dim', 192), stem_stride=cfg.get('stem_stride', 2), shape_branch=cfg.get('shape_branch', False),
                        time_strides=tuple(cfg.get('time_strides', TIME_STRIDES)))
 
 
@@ -143,7 +145,7 @@ if __name__ == '__main__':
     # of train.py's 0.3-2.5 s, on 2 threads: the shipped layout and the deeper one of deepen.py.
     import time
     torch.set_num_threads(2)
-    for blocks in [(1, 2, 2, 1), (1, 2, 3, 3)]:
+    for blocks in [BLOCKS, (1, 2, 3, 3)]:
         m = build_model(dict(blocks=blocks, shape_branch=True, time_strides=(2, 2, 1)))
         head = AAMSoftmax(192, 2265)
         opt = torch.optim.AdamW(list(m.parameters()) + list(head.parameters()), 1e-3)

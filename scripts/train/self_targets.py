@@ -30,7 +30,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from data import load_train, parse_speeds, speed_perturb  # noqa: E402
+from data import add_extra_data_arg, load_train, parse_speeds, speed_perturb  # noqa: E402
 from eval_dev import DEFAULT_DATA, embed  # noqa: E402
 from export import load_model  # noqa: E402
 from features import TRAIN_DITHER  # noqa: E402
@@ -66,7 +66,7 @@ def main():
     ap.add_argument('--ckpt', required=True, help='the teacher: a train.py checkpoint (usually the stage this run starts from)')
     ap.add_argument('--out', required=True)
     ap.add_argument('--data', default=DEFAULT_DATA)
-    ap.add_argument('--extra-data', action='append', default=[], help='more training speakers: a folder with an index.tsv of speaker and path (debian_voices.py build); repeatable')
+    add_extra_data_arg(ap)
     ap.add_argument('--speeds', default='1.0,0.9,1.1,0.8,1.2')
     ap.add_argument('--level', choices=['speaker', 'utterance'], default='speaker')
     ap.add_argument('--threads', type=int, default=2)

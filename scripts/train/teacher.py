@@ -34,6 +34,7 @@ import torchaudio
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from data import add_extra_data_arg  # noqa: E402
 from eval_dev import DEFAULT_DATA, all_pairs, eer_mindcf, load_dev_set, model_input  # noqa: E402
 
 TEACHER = os.path.normpath(os.path.join(HERE, '..', '..', '..', 'shared', 'models', 'reference', 'voxsv.onnx'))
@@ -183,7 +184,7 @@ def main():
     t = sub.add_parser('targets', help='distillation targets for train.py --distil')
     t.add_argument('--out', required=True)
     t.add_argument('--speeds', default='1.0,0.9,1.1,0.8,1.2')
-    t.add_argument('--extra-data', action='append', default=[], help='more training speakers: a folder with an index.tsv of speaker and path (debian_voices.py build); repeatable')
+    add_extra_data_arg(t)
     for p in (f, t):
         p.add_argument('--data', default=DEFAULT_DATA)
         p.add_argument('--threads', type=int, default=1)

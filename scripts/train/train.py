@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import DEFAULT_DATA, CropSampler, load_train, parse_speeds  # noqa: E402
+from data import DEFAULT_DATA, CropSampler, add_extra_data_arg, load_train, parse_speeds  # noqa: E402
 from features import TRAIN_DITHER, batched_fbank, spec_augment  # noqa: E402
-from model import TIME_STRIDES, AAMSoftmax, build_model  # noqa: E402
+from model import BLOCKS, TIME_STRIDES, AAMSoftmax, build_model  # noqa: E402
 
 
 def load_targets(flag, path, speakers, spk_of_utt, speeds):
@@ -54,7 +54,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--out', required=True)
     ap.add_argument('--data', default=DEFAULT_DATA)
-    ap.add_argument('--extra-data', action='append', default=[], help='more training speakers: a folder with an index.tsv of speaker and path (debian_voices.py build); repeatable')
+    add_extra_data_arg(ap)
     ap.add_argument('--minutes', type=float, default=70.0, help='wall-clock training budget')
     ap.add_argument('--stop-at', type=float, help='minutes: stop here, before the end of the schedule planned for --minutes (final.pt is then not annealed; a later stage warm-starts from it)')
     ap.add_argument('--batch', type=int, default=128)
@@ -71,7 +71,7 @@ def main():
     ap.add_argument('--ckpt-every', type=float, default=180.0, help='seconds')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--widths', default='16,32,64,128')
-    ap.add_argument('--blocks', default='1,2,2,1')
+    ap.add_argument('--blocks', default=','.join(map(str, BLOCKS)))
     ap.add_argument('--emb-dim', type=int, default=192)
     ap.add_argument('--time-strides', default=','.join(map(str, TIME_STRIDES)), help='time stride of stages 2-4 (model.ThinResNet): 1 keeps that stage\'s frame rate, for more frames to pool on short clips')
     ap.add_argument('--shape-branch', action='store_true', help='add the spectral-shape branch (model.SpectralShapeBranch); the model then takes raw log-mel features')
