@@ -4,60 +4,85 @@ Asterisk's telephone prompts. Each source below is one voice (or, for Fish Fille
 voiced by one actor per language); what was checked about the labels is written beside it.
 
     /usr/bin/python3 scripts/train/debian_voices.py build --out data/debian-voices
+    /usr/bin/python3 scripts/train/debian_voices.py build --group prompts --out data/debian-prompts
     /usr/bin/python3 scripts/train/debian_voices.py check --data data/debian-voices --ckpt CKPT
+    /usr/bin/python3 scripts/train/debian_voices.py check --data data/debian-prompts --extra-data data/debian-voices --ckpt CKPT
 
-`build` downloads the .deb files with `apt-get download` (the apt mirror, not the internet), unpacks
-them with `dpkg -x` (nothing is installed), and writes `<out>/<speaker>/<nnn>.flac` at 16 kHz with an
-`index.tsv` (speaker, path, seconds, package, licence) that `data.load_train(..., extra=[out])` reads.
-Clips are trimmed of leading and trailing silence and joined, per speaker and in file order, into
-utterances of at least UTT_SECONDS (a one-letter clip is too short to crop from), at most
-MAX_SECONDS per speaker. `check` prints, for a model checkpoint, the closest pairs of speaker
-centroids among these voices and against the shared training speakers, to catch one person filed
+Voices come in groups (GROUPS), each built into its own folder, so a later group never changes what
+an earlier model was trained on: `base` (50 voices, vp-resnet-v9 and later) and `prompts` (3 more).
+`build` downloads the group's .deb files with `apt-get download` (the apt mirror, not the internet),
+unpacks each with `dpkg -x` into a tree of its own (nothing is installed), and writes
+`<out>/<speaker>/<nnn>.flac` at 16 kHz with an `index.tsv` (speaker, path, seconds, package,
+licence) that `data.load_train(..., extra=[out])` reads. Clips are trimmed of leading and trailing
+silence and joined, per speaker and in file order, into utterances of at least UTT_SECONDS (a
+one-letter clip is too short to crop from), at most MAX_SECONDS per speaker. `check` prints, for a
+model checkpoint, the closest pairs of speaker centroids among a group's voices and against the
+shared training speakers (and earlier groups given with --extra-data), to catch one person filed
 under two names.
 
 Licences: klettres-data, ktuberling-data and fillets-ng-data* are GPL-2+; asterisk-core-sounds-* are
-CC BY-SA 3.0 (Digium / Sangoma). These are copyleft: whether model weights trained on them are derived
+CC BY-SA 3.0 (Digium / Sangoma); asterisk-prompt-es-co is GPL-2, -fr-armelle GPL-2+, -it-menardi
+CC BY-SA 3.0 Italy (its authors ask to be named: Marco Menardi and Paola Dal Zot,
+http://www.voip.ammdomus.it). These are copyleft: whether model weights trained on them are derived
 works is unsettled, so a model trained on them says so in its card.
 """
 import argparse
 import csv
 import glob
 import hashlib
+import io
 import os
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import soundfile as sf
 import torch
+import torchaudio.functional as AF
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import SR, read16  # noqa: E402
+from data import SR, add_extra_data_arg, read16  # noqa: E402
 
 UTT_SECONDS = 4.0
 MAX_SECONDS = 120.0
 GAP_SECONDS = 0.15
 MIN_CLIP_SECONDS = 0.2
 
-PACKAGES = {
-    'klettres-data': 'GPL-2+',
-    'ktuberling-data': 'GPL-2+',
-    'fillets-ng-data': 'GPL-2+',
-    'fillets-ng-data-cs': 'GPL-2+',
-    'fillets-ng-data-nl': 'GPL-2+',
-    'asterisk-core-sounds-en-wav': 'CC-BY-SA-3.0',
-    'asterisk-core-sounds-es-wav': 'CC-BY-SA-3.0',
-    'asterisk-core-sounds-fr-wav': 'CC-BY-SA-3.0',
-    'asterisk-core-sounds-it-wav': 'CC-BY-SA-3.0',
-    'asterisk-core-sounds-ru-wav': 'CC-BY-SA-3.0',
+# Each group is one build (its own --out folder), so adding a group never changes what an earlier
+# model was trained on: `base` is the 50 voices of vp-resnet-v9 (stage 8), `prompts` the three
+# community Asterisk prompt voices added after it.
+GROUPS = {
+    'base': {
+        'klettres-data': 'GPL-2+',
+        'ktuberling-data': 'GPL-2+',
+        'fillets-ng-data': 'GPL-2+',
+        'fillets-ng-data-cs': 'GPL-2+',
+        'fillets-ng-data-nl': 'GPL-2+',
+        'asterisk-core-sounds-en-wav': 'CC-BY-SA-3.0',
+        'asterisk-core-sounds-es-wav': 'CC-BY-SA-3.0',
+        'asterisk-core-sounds-fr-wav': 'CC-BY-SA-3.0',
+        'asterisk-core-sounds-it-wav': 'CC-BY-SA-3.0',
+        'asterisk-core-sounds-ru-wav': 'CC-BY-SA-3.0',
+    },
+    # One voice per package (its debian/copyright names the voice or the recording's authors); the
+    # Colombian and French prompts exist only as raw GSM 06.10 (13 kbit/s, the GSM full-rate mobile
+    # codec), decoded with sox.
+    'prompts': {
+        'asterisk-prompt-es-co': 'GPL-2',
+        'asterisk-prompt-fr-armelle': 'GPL-2+',
+        'asterisk-prompt-it-menardi-wav': 'CC-BY-SA-3.0-IT',
+    },
 }
 
 
-def sources(root):
-    """[(speaker, packages (comma-separated), [files])] under the unpacked tree `root`."""
+def sources(root, group):
+    """[(speaker, packages (comma-separated), [files])] under the unpacked tree `root` of one group."""
+    if group == 'prompts':
+        return prompt_sources(root)
     out = []
     # KLettres: one voice per language reads the alphabet and syllables (alpha/ and syllab/).
-    for d in sorted(glob.glob(os.path.join(root, 'usr/share/klettres/*/'))):
+    for d in sorted(glob.glob(os.path.join(root, 'klettres-data/usr/share/klettres/*/'))):
         files = sorted(glob.glob(os.path.join(d, '*/*.ogg')))
         if files:
             out.append((f'klettres-{os.path.basename(d.rstrip("/"))}', 'klettres-data', files))
@@ -65,7 +90,7 @@ def sources(root):
     # recordings (three Serbian variants; Norwegian Nynorsk): a language whose files are all
     # byte-identical to earlier ones is dropped.
     seen = set()
-    for d in sorted(glob.glob(os.path.join(root, 'usr/share/ktuberling/sounds/*/'))):
+    for d in sorted(glob.glob(os.path.join(root, 'ktuberling-data/usr/share/ktuberling/sounds/*/'))):
         files = sorted(f for f in glob.glob(os.path.join(d, '*')) if f.endswith(('.ogg', '.wav')))
         digests = {hashlib.sha256(open(f, 'rb').read()).hexdigest() for f in files}
         if files and not digests <= seen:
@@ -75,13 +100,13 @@ def sources(root):
     # <level>-<character>-<line>.ogg. Other characters have few lines and may share actors: left out.
     for lang, package in (('cs', 'fillets-ng-data-cs'), ('nl', 'fillets-ng-data-nl')):
         for who in ('m', 'v'):
-            files = sorted(glob.glob(os.path.join(root, f'usr/share/games/fillets-ng/sound/*/{lang}/*-{who}-*.ogg')))
+            files = sorted(glob.glob(os.path.join(root, f'fillets-ng-data*/usr/share/games/fillets-ng/sound/*/{lang}/*-{who}-*.ogg')))
             if files:
                 out.append((f'fillets-{lang}-{who}', package, files))
     # Asterisk: 8 kHz telephone prompts. The US English and Mexican Spanish prompts are both Allison
     # Smith's (the folder names say so), so they are one speaker.
     voices = {}
-    for d in sorted(glob.glob(os.path.join(root, 'usr/share/asterisk/sounds/*/'))):
+    for d in sorted(glob.glob(os.path.join(root, 'asterisk-core-sounds-*-wav/usr/share/asterisk/sounds/*/'))):
         name = os.path.basename(d.rstrip('/'))
         who = name.split('_')[-1].lower()
         lang = name.split('_')[0]
@@ -94,10 +119,31 @@ def sources(root):
     return out
 
 
+def prompt_sources(root):
+    """The `prompts` group: each package's prompts are one voice (Colombian Spanish; Armelle
+    Desjardins, French; Paola Dal Zot, Italian)."""
+    names = {'asterisk-prompt-es-co': 'asterisk-es-co', 'asterisk-prompt-fr-armelle': 'asterisk-armelle',
+             'asterisk-prompt-it-menardi-wav': 'asterisk-menardi'}
+    out = []
+    for package, speaker in names.items():
+        # Packages link folders into one another (sounds/digits/es -> ../es/digits): each file once.
+        files = sorted({os.path.realpath(f) for f in glob.glob(os.path.join(root, package, '**/*'), recursive=True)
+                        if f.endswith(('.wav', '.gsm'))})
+        if files:
+            out.append((speaker, package, files))
+    return out
+
+def read_gsm16(path):
+    """A raw GSM 06.10 file (8 kHz, headerless: libsndfile cannot read it) as float32 at 16 kHz, decoded by sox."""
+    wav = subprocess.run(['sox', '-t', 'gsm', path, '-t', 'wav', '-'], check=True, capture_output=True).stdout
+    x, sr = sf.read(io.BytesIO(wav), dtype='float32')
+    return AF.resample(torch.from_numpy(x), sr, SR).numpy()
+
+
 def load_clip(path):
     """Mono float32 at 16 kHz, trimmed of leading and trailing silence (10 ms frames more than 40 dB
     below the clip's loudest); None when less than MIN_CLIP_SECONDS is left."""
-    x = torch.from_numpy(read16(path))
+    x = torch.from_numpy(read_gsm16(path) if path.endswith('.gsm') else read16(path))
     if x.shape[0] < MIN_CLIP_SECONDS * SR:
         return None
     hop = SR // 100
@@ -133,26 +179,33 @@ def utterances(clips):
 
 
 def build(args):
+    packages = GROUPS[args.group]
     debs = os.path.join(args.cache, 'debs')
-    tree = os.path.join(args.cache, 'tree')
     os.makedirs(debs, exist_ok=True)
-    missing = [p for p in PACKAGES if not glob.glob(os.path.join(debs, f'{p}_*.deb'))]
+    missing = [p for p in packages if not glob.glob(os.path.join(debs, f'{p}_*.deb'))]
     if missing:
         # apt-get download fetches from the configured mirror into the working directory, as root too.
         subprocess.run(['apt-get', 'download', *missing], cwd=debs, check=True)
-    if not os.path.isdir(tree):
-        for deb in sorted(glob.glob(os.path.join(debs, '*.deb'))):
-            subprocess.run(['dpkg', '-x', deb, tree], check=True)
+    # One unpacked tree per package, so no glob can pick up another package's files.
+    tree = os.path.join(args.cache, 'tree')
+    os.makedirs(tree, exist_ok=True)
+    for p in packages:
+        if not os.path.isdir(os.path.join(tree, p)):
+            deb = sorted(glob.glob(os.path.join(debs, f'{p}_*.deb')))[-1]
+            part = os.path.join(tree, f'.{p}.part')  # renamed once whole: a stopped unpack is redone
+            shutil.rmtree(part, ignore_errors=True)
+            subprocess.run(['dpkg', '-x', deb, part], check=True)
+            os.rename(part, os.path.join(tree, p))
     os.makedirs(args.out, exist_ok=True)
     rows = []
-    for speaker, package, files in sources(tree):
+    for speaker, package, files in sources(tree, args.group):
         clips = [c for c in (load_clip(f) for f in files) if c is not None]
         utts = utterances(clips)
         os.makedirs(os.path.join(args.out, speaker), exist_ok=True)
         for i, u in enumerate(utts):
             rel = f'{speaker}/{i:03d}.flac'
             sf.write(os.path.join(args.out, rel), u, SR, subtype='PCM_16')
-            rows.append((speaker, rel, f'{u.shape[0] / SR:.2f}', package, PACKAGES[package.split(',')[0]]))
+            rows.append((speaker, rel, f'{u.shape[0] / SR:.2f}', package, packages[package.split(',')[0]]))
         print(f'{speaker}: {len(files)} files, {len(clips)} clips kept, {len(utts)} utterances, '
               f'{sum(u.shape[0] for u in utts) / SR:.1f} s', flush=True)
     with open(os.path.join(args.out, 'index.tsv'), 'w', newline='') as f:
@@ -168,7 +221,7 @@ def check(args):
     from eval_dev import embed, load_model  # noqa: E402
     torch.set_num_threads(args.threads)
     model, _ = load_model(args.ckpt)
-    waves, spk_of_utt, speakers = load_train(args.shared, extra=[args.data])
+    waves, spk_of_utt, speakers = load_train(args.shared, extra=[*args.extra_data, args.data])
     with torch.no_grad():
         e = torch.from_numpy(np.stack([embed(model, torch.from_numpy(w), dither=args.dither) for w in waves]))
     spk = torch.tensor(spk_of_utt)
@@ -199,16 +252,20 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest='cmd', required=True)
     b = sub.add_parser('build')
-    b.add_argument('--out', default='data/debian-voices')
+    b.add_argument('--group', choices=sorted(GROUPS), default='base', help='which voices (see GROUPS); build each into its own --out')
+    b.add_argument('--out', help='default: data/debian-voices for base, data/debian-prompts for prompts (never one folder for two groups)')
     b.add_argument('--cache', default='data/debian-voices-cache', help='where the .deb files and their unpacked tree go')
     c = sub.add_parser('check')
-    c.add_argument('--data', default='data/debian-voices')
+    c.add_argument('--data', default='data/debian-voices', help='the built group whose speakers are checked')
+    add_extra_data_arg(c)  # earlier groups, compared with as the shared speakers are
     c.add_argument('--shared', default=DEFAULT_DATA, help='../shared/data, for the training speakers to compare with')
     c.add_argument('--ckpt', required=True)
     c.add_argument('--top', type=int, default=25)
     c.add_argument('--dither', type=float, default=1.0, help='as the model is served (v6 and later: 1.0)')
     c.add_argument('--threads', type=int, default=2)
     args = ap.parse_args()
+    if args.cmd == 'build' and args.out is None:
+        args.out = {'base': 'data/debian-voices', 'prompts': 'data/debian-prompts'}[args.group]
     build(args) if args.cmd == 'build' else check(args)
 
 
