@@ -1,10 +1,12 @@
 /**
- * `voice-passport cohort <folder> [--model ID] [--channel wideband|telephone|both] [--law mulaw|alaw]
+ * `voice-passport cohort <folder>... [--model ID] [--channel wideband|telephone|both] [--law mulaw|alaw]
  * [--per-speaker 3] [--seconds 6] [--embed speech|whole] [--top-k 100] [--enable] [--write]`: the
  * impostor cohort of AS-norm (src/scoring/as-norm.ts) for a model.
  *
- * The folder holds one sub-folder per speaker, as eval's (../shared/data/train: the model's training
- * speakers, so the cohort never holds a dev or enrolled caller). Per speaker, its first N utterances
+ * Each folder holds one sub-folder per speaker, as eval's (../shared/data/train: the model's training
+ * speakers, so the cohort never holds a dev or enrolled caller); several folders pool their speakers
+ * (e.g. the shared ones and scripts/train/debian_voices.py's), and a speaker name found in two of them
+ * is refused, since it is most likely one person (or one folder given twice) and would weigh double. Per speaker, its first N utterances
  * in file-name order, each cut to its first S seconds, go through the path eval uses (the telephone
  * channel simulated for `telephone`: src/evaluation/channel.ts, then the engine with its VAD, or
  * each cut embedded whole with `--embed whole`, as eval's option of that name); the
@@ -29,16 +31,17 @@ import { cohortFileBytes, sha256OfBytes } from '../model/cohort-file.js';
 import { startCliEngine } from './engine.js';
 import { calibrationScale, loadManifest, manifestSchema, sameScoreScale, scoreScaleOf, type CohortFile, type ModelCalibration, type ModelManifest, type ScoreNormalisation } from '../model/manifest.js';
 import { combineEmbeddings } from '../scoring/cosine.js';
-import { engineAudioForFile, listSpeakers, mapBounded, progress, settle } from './eval.js';
+import { engineAudioForFile, listSpeakers, mapBounded, progress, settle, type Speaker } from './eval.js';
 
 const USAGE =
-  'usage: voice-passport cohort <folder> [--model ID] [--channel wideband|telephone|both] [--law mulaw|alaw] ' +
+  'usage: voice-passport cohort <folder>... [--model ID] [--channel wideband|telephone|both] [--law mulaw|alaw] ' +
   '[--per-speaker 3] [--seconds 6] [--embed speech|whole] [--top-k 100] [--enable] [--write]';
 
 export const DEFAULT_TOP_K = 100;
 
 export interface CohortOptions {
-  folder: string;
+  /** One or more folders of speaker sub-folders, pooled. */
+  folders: string[];
   modelId: string;
   channels: Channel[];
   law: G711Law;
@@ -71,7 +74,7 @@ export function parseCohortArgs(argv: string[], config: Pick<Config, 'modelId'>)
         enable: { type: 'boolean' },
         write: { type: 'boolean' },
       }, USAGE);
-  if (positionals.length !== 1) throw new VoicePassportError('validation-failed', USAGE);
+  if (positionals.length === 0) throw new VoicePassportError('validation-failed', USAGE);
   const channel = oneOf('channel', values.channel, ['wideband', 'telephone', 'both'], 'both');
   const law = oneOf('law', values.law, ['mulaw', 'alaw'], 'mulaw');
   if (values.law !== undefined && channel === 'wideband') throw new VoicePassportError('validation-failed', '--law applies to the telephone cohort only (--channel telephone or both)');
@@ -80,7 +83,7 @@ export function parseCohortArgs(argv: string[], config: Pick<Config, 'modelId'>)
   const embed = oneOf('embed', values.embed, ['speech', 'whole'], 'speech');
   if (values.enable === true && values.write !== true) throw new VoicePassportError('validation-failed', '--enable changes the manifest: it needs --write');
   return {
-    folder: positionals[0] as string,
+    folders: positionals,
     modelId: values.model ?? config.modelId,
     channels: channel === 'both' ? ['wideband', 'telephone'] : [channel],
     law,
@@ -91,6 +94,29 @@ export function parseCohortArgs(argv: string[], config: Pick<Config, 'modelId'>)
     enable: values.enable === true,
     write: values.write === true,
   };
+}
+
+/** The speakers of every folder, in folder order; a name in two folders is refused. */
+export async function cohortSpeakers(folders: readonly string[]): Promise<Speaker[]> {
+  const seen = new Map<string, string>();
+  const speakers: Speaker[] = [];
+  for (const folder of folders) {
+    for (const s of (await listSpeakers(folder, 1)).speakers) {
+      const other = seen.get(s.name);
+      if (other !== undefined) {
+        throw new VoicePassportError('validation-failed', `speaker "${s.name}" is in ${other} and in ${folder}: a cohort has one row per speaker, so names must differ across folders`);
+      }
+      seen.set(s.name, folder);
+      speakers.push(s);
+    }
+  }
+  if (speakers.length < 2) throw new VoicePassportError('validation-failed', `${folders.join(', ')}: ${speakers.length} speaker with audio; a cohort needs at least 2`);
+  return speakers;
+}
+
+/** Where a cohort came from, as the manifest records it: `folder` for one, `folders` for several. */
+export function folderFields(folders: readonly string[]): { folder: string } | { folders: string[] } {
+  return folders.length === 1 ? { folder: folders[0] as string } : { folders: [...folders] };
 }
 
 export function cohortFileName(modelId: string, channel: Channel): string {
@@ -171,7 +197,7 @@ interface ChannelResult {
 export async function cohortCommand(argv: string[], config: Readonly<Config>, now: () => Date = () => new Date()): Promise<number> {
   const startedAt = performance.now();
   const opts = parseCohortArgs(argv, config);
-  const { speakers } = await listSpeakers(opts.folder);
+  const speakers = await cohortSpeakers(opts.folders);
   // Checked first (sha256 included): the cohort is bound to these exact weights.
   const manifest = await loadManifest(config.modelsDir, opts.modelId);
   const referenced = new Set(Object.values(manifest.scoreNormalisation?.cohorts ?? {}).map((c) => c.file));
@@ -215,7 +241,7 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
         if (mine.length === 0) missing.push(s.name);
         else rows.push(combineEmbeddings(mine.map((u) => ({ embedding: u.embedding, weight: 1 }))));
       });
-      if (rows.length === 0) throw new VoicePassportError('validation-failed', `no utterance of ${opts.folder} could be embedded for the ${channel} cohort`);
+      if (rows.length === 0) throw new VoicePassportError('validation-failed', `no utterance of ${opts.folders.join(', ')} could be embedded for the ${channel} cohort`);
       const matrix = new Float32Array(rows.length * dim);
       rows.forEach((r, i) => {
         if (r.length !== dim) throw new VoicePassportError('model-invalid', `model "${opts.modelId}" gave ${r.length}-dimensional embeddings, its manifest says ${dim}`);
@@ -252,7 +278,7 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
       sha256,
       speakers: r.speakers,
       source: {
-        folder: opts.folder,
+        ...folderFields(opts.folders),
         utterancesPerSpeaker: opts.perSpeaker,
         seconds: opts.seconds,
         embed: opts.embed,
@@ -280,7 +306,7 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
   const report = {
     command: 'cohort',
     model: opts.modelId,
-    folder: opts.folder,
+    ...folderFields(opts.folders),
     perSpeaker: opts.perSpeaker,
     seconds: opts.seconds,
     embed: opts.embed,
@@ -313,7 +339,7 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   process.stderr.write(
-    `| cohort ${opts.modelId} | ${path.basename(path.resolve(opts.folder))} | ${results.map((r) => `${r.channel} ${r.speakers} spk × ${dim} (${r.utterances} utt, ${r.failures.length} failed)`).join(' | ')} | ` +
+    `| cohort ${opts.modelId} | ${opts.folders.map((f) => path.basename(path.resolve(f))).join(' + ')} | ${results.map((r) => `${r.channel} ${r.speakers} spk × ${dim} (${r.utterances} utt, ${r.failures.length} failed)`).join(' | ')} | ` +
       `${merged === null ? 'manifest not written (--write)' : `top-${merged.scoreNormalisation.topK}, ${merged.scoreNormalisation.enabled ? 'enabled' : 'not enabled'}${merged.calibrationRemoved.length > 0 ? `, calibration removed (${merged.calibrationRemoved.join(', ')})` : ''}`} | ${wallSeconds.toFixed(1)} s |\n`,
   );
   return 0;

@@ -77,7 +77,7 @@ interface EvalOptions {
   speechContextMs?: number;
 }
 
-interface Speaker {
+export interface Speaker {
   name: string;
   files: string[];
 }
@@ -165,8 +165,11 @@ export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | '
   };
 }
 
-/** One sub-folder per speaker (sorted by name), its audio files found recursively and sorted. */
-export async function listSpeakers(folder: string): Promise<{ speakers: Speaker[]; emptyFolders: string[] }> {
+/**
+ * One sub-folder per speaker (sorted by name), its audio files found recursively and sorted.
+ * `minSpeakers`: eval needs two (non-target trials); a cohort folder may hold one.
+ */
+export async function listSpeakers(folder: string, minSpeakers = 2): Promise<{ speakers: Speaker[]; emptyFolders: string[] }> {
   let info;
   try {
     info = await stat(folder);
@@ -189,8 +192,13 @@ export async function listSpeakers(folder: string): Promise<{ speakers: Speaker[
     if (files.length === 0) emptyFolders.push(e.name);
     else speakers.push({ name: e.name, files });
   }
-  if (speakers.length < 2) {
-    throw new VoicePassportError('validation-failed', `${folder} has ${speakers.length} speaker sub-folder(s) with audio; non-target trials need at least 2`);
+  if (speakers.length < minSpeakers) {
+    throw new VoicePassportError(
+      'validation-failed',
+      minSpeakers === 2
+        ? `${folder} has ${speakers.length} speaker sub-folder(s) with audio; non-target trials need at least 2`
+        : `${folder} has no speaker sub-folder with audio`,
+    );
   }
   return { speakers, emptyFolders };
 }

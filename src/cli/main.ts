@@ -35,9 +35,10 @@ commands:
                               fit llr = a·score + b (cosine, or AS-norm score when enabled), the FMR
                               operating table and the EER by duration on the eval trials; --write
                               stores them in the manifest
-  cohort <folder> [--model ID] [--channel wideband|telephone|both] [--law mulaw|alaw]
+  cohort <folder>... [--model ID] [--channel wideband|telephone|both] [--law mulaw|alaw]
        [--per-speaker 3] [--seconds 6] [--embed speech|whole] [--top-k 100] [--enable] [--write]
-                              AS-norm impostor cohort: one embedding per speaker sub-folder, written
+                              AS-norm impostor cohort: one embedding per speaker sub-folder (of
+                              every folder given; names must differ across them), written
                               to <id>.cohort-<channel>.f32; --write adds scoreNormalisation to the
                               manifest, --enable switches it on
   models list                 installed models (VP_MODELS_DIR) and the published-model catalogue

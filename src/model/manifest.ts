@@ -137,6 +137,8 @@ const cohortFileSchema = z
     source: z
       .object({
         folder: z.string(),
+        /** Instead of `folder` when the speakers were pooled from several. */
+        folders: z.array(z.string()).min(2),
         utterancesPerSpeaker: z.number().int().min(1),
         seconds: z.number().positive(),
         /** What of each cut was embedded: the VAD's speech (absent in older manifests) or all of it. */

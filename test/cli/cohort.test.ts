@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calibrateChannel } from '../../src/cli/calibrate.js';
-import { cohortFileName, mergeScoreNormalisation, parseCohortArgs } from '../../src/cli/cohort.js';
+import { cohortFileName, cohortSpeakers, folderFields, mergeScoreNormalisation, parseCohortArgs } from '../../src/cli/cohort.js';
 import { evalCommand, evalPolicies, parseEvalArgs, type EvalTrials } from '../../src/cli/eval.js';
 import { loadConfig } from '../../src/config.js';
 import { isVoicePassportError } from '../../src/errors.js';
@@ -32,7 +32,7 @@ const refused = (f: () => unknown): [string, string] | string => {
 describe('parseCohortArgs', () => {
   it('defaults: both channels, µ-law, 3 utterances of 6 s per speaker, top-K kept or 100, nothing written', () => {
     expect(parseCohortArgs(['train'], { modelId: 'vp' })).toEqual({
-      folder: 'train',
+      folders: ['train'],
       modelId: 'vp',
       channels: ['wideband', 'telephone'],
       law: 'mulaw',
@@ -43,8 +43,8 @@ describe('parseCohortArgs', () => {
       enable: false,
       write: false,
     });
-    expect(parseCohortArgs(['t', '--model', 'm', '--channel', 'telephone', '--law', 'alaw', '--per-speaker', '5', '--seconds', '2.5', '--embed', 'whole', '--top-k', '50', '--enable', '--write'], { modelId: 'vp' })).toEqual({
-      folder: 't',
+    expect(parseCohortArgs(['t', 'u', '--model', 'm', '--channel', 'telephone', '--law', 'alaw', '--per-speaker', '5', '--seconds', '2.5', '--embed', 'whole', '--top-k', '50', '--enable', '--write'], { modelId: 'vp' })).toEqual({
+      folders: ['t', 'u'],
       modelId: 'm',
       channels: ['telephone'],
       law: 'alaw',
@@ -67,6 +67,44 @@ describe('parseCohortArgs', () => {
     expect(p(['t', '--seconds', '0'])).toEqual(['validation-failed', '--seconds must be a number of seconds in (0, 3600], got "0"']);
     expect(p(['t', '--embed', 'vad'])).toEqual(['validation-failed', '--embed must be one of speech, whole, got "vad"']);
     expect(p(['t', '--enable'])).toEqual(['validation-failed', '--enable changes the manifest: it needs --write']);
+  });
+});
+
+describe('cohortSpeakers', () => {
+  const root = tempDir('vp-cohort-folders-');
+  const speaker = (folder: string, name: string, files = ['a.wav']) => {
+    fs.mkdirSync(path.join(root, folder, name), { recursive: true });
+    for (const f of files) fs.writeFileSync(path.join(root, folder, name, f), wav(new Float32Array(800), 8000));
+  };
+  speaker('shared', 'anna', ['2.wav', '1.wav']);
+  speaker('shared', 'bert');
+  speaker('extra', 'cas');
+  fs.writeFileSync(path.join(root, 'extra', 'index.tsv'), 'speaker\tpath\n');
+  speaker('twin', 'bert');
+  fs.mkdirSync(path.join(root, 'empty', 'nobody'), { recursive: true });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+  const at = (...names: string[]) => names.map((n) => path.join(root, n));
+
+  it('pools the folders in order, each speaker\'s files sorted; a folder may hold one speaker and other files', async () => {
+    expect(await cohortSpeakers(at('shared', 'extra'))).toEqual([
+      { name: 'anna', files: at('shared/anna/1.wav', 'shared/anna/2.wav') },
+      { name: 'bert', files: at('shared/bert/a.wav') },
+      { name: 'cas', files: at('extra/cas/a.wav') },
+    ]);
+  });
+
+  it('refuses a name in two folders (the same folder twice too), a folder without speakers, and fewer than 2 speakers in all', async () => {
+    const fails = async (folders: string[]) => cohortSpeakers(folders).then(() => 'accepted', (e: unknown) => (isVoicePassportError(e) ? [e.code, e.message] : String(e)));
+    const [shared, twin, extra, empty] = at('shared', 'twin', 'extra', 'empty');
+    expect(await fails([shared!, twin!])).toEqual(['validation-failed', `speaker "bert" is in ${shared} and in ${twin}: a cohort has one row per speaker, so names must differ across folders`]);
+    expect(await fails([shared!, shared!])).toEqual(['validation-failed', `speaker "anna" is in ${shared} and in ${shared}: a cohort has one row per speaker, so names must differ across folders`]);
+    expect(await fails([shared!, empty!])).toEqual(['validation-failed', `${empty} has no speaker sub-folder with audio`]);
+    expect(await fails([extra!])).toEqual(['validation-failed', `${extra}: 1 speaker with audio; a cohort needs at least 2`]);
+  });
+
+  it('records one folder as `folder`, several as `folders`', () => {
+    expect(folderFields(['a'])).toEqual({ folder: 'a' });
+    expect(folderFields(['a', 'b'])).toEqual({ folders: ['a', 'b'] });
   });
 });
 
@@ -273,6 +311,17 @@ describe('voice-passport cohort and eval --score-normalisation (end to end, test
       const m2 = await loadManifest(models, 'vp-test-tiny');
       expect(m2.scoreNormalisation).toMatchObject({ enabled: true, topK: 2, cohorts: { wideband: m.scoreNormalisation!.cohorts.wideband, telephone: { file: 'vp-test-tiny.cohort-telephone.f32', speakers: 4, source: { channel: 'telephone', law: 'mulaw', embed: 'whole', description: expect.stringContaining('embedded whole') } } } });
       expect(JSON.parse(t.stdout).next).toMatch(/^AS-norm is enabled: calibrate on this scale/);
+
+      // Speakers pooled from two folders: one row each, the manifest names both folders.
+      fs.mkdirSync(path.join(root, 'more', 'spk9'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'more', 'spk9', 'u0.wav'), voice(180, 1.1, 0, 2));
+      const pooled = await runCli(['cohort', path.join(root, 'train'), path.join(root, 'more'), '--channel', 'wideband', '--per-speaker', '1', '--seconds', '1.5', '--write'], env(), 90_000);
+      expect(pooled.code).toBe(0);
+      expect(pooled.stderr).toMatch(/\| cohort vp-test-tiny \| train \+ more \| wideband 5 spk × 128 \(5 utt, 0 failed\) \|/);
+      const m3 = await loadManifest(models, 'vp-test-tiny');
+      expect(m3.scoreNormalisation!.cohorts.wideband).toMatchObject({ speakers: 5, source: { folders: [path.join(root, 'train'), path.join(root, 'more')] } });
+      expect(m3.scoreNormalisation!.cohorts.wideband.source).not.toHaveProperty('folder');
+      expect(m3.cohorts!.wideband.size).toBe(5);
     },
     300_000,
   );
