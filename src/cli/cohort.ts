@@ -5,13 +5,14 @@
  *
  * Each folder holds one sub-folder per speaker, as eval's (../shared/data/train: the model's training
  * speakers, so the cohort never holds a dev or enrolled caller); several folders pool their speakers
- * (e.g. the shared ones and scripts/train/debian_voices.py's), and a speaker name found in two of them
- * is refused, since it is most likely one person (or one folder given twice) and would weigh double. Per speaker, its first N utterances
- * in file-name order, each cut to its first S seconds, go through the path eval uses (the telephone
- * channel simulated for `telephone`: src/evaluation/channel.ts, then the engine with its VAD, or
- * each cut embedded whole with `--embed whole`, as eval's option of that name); the
- * embeddings are L2-normalised, averaged and normalised again (the service's voiceprint rule, equal
- * weights): one row per speaker. This is scripts/train/cohort.py through the service's own front-end.
+ * (e.g. the shared ones and scripts/train/debian_voices.py's), and a speaker name found in two of
+ * them is refused, since it is most likely one person (or one folder given twice) and would weigh
+ * double. Per speaker, its first N utterances in file-name order, each cut to its first S seconds,
+ * go through the path eval uses (the telephone channel simulated for `telephone`:
+ * src/evaluation/channel.ts, then the engine with its VAD, or each cut embedded whole with
+ * `--embed whole`, as eval's option of that name); the embeddings are L2-normalised, averaged and
+ * normalised again (the service's voiceprint rule, equal weights): one row per speaker. This is
+ * scripts/train/cohort.py through the service's own front-end.
  *
  * Writes `<VP_MODELS_DIR>/<id>.cohort-<channel>.f32` (raw little-endian float32 [N, D]); with
  * --write also `scoreNormalisation` in the manifest (src/cli/calibrate.ts writes its calibration the
@@ -110,7 +111,9 @@ export async function cohortSpeakers(folders: readonly string[]): Promise<Speake
       speakers.push(s);
     }
   }
-  if (speakers.length < 2) throw new VoicePassportError('validation-failed', `${folders.join(', ')}: ${speakers.length} speaker with audio; a cohort needs at least 2`);
+  if (speakers.length < 2) {
+    throw new VoicePassportError('validation-failed', `${folders.join(', ')}: ${speakers.length} speaker${speakers.length === 1 ? '' : 's'} with audio; a cohort needs at least 2`);
+  }
   return speakers;
 }
 
