@@ -51,7 +51,7 @@ def speed_perturb(x, speed):
 
 
 def read16(path):
-    """A sound file as mono float32 samples at 16 kHz (numpy)."""
+    """A sound file (a path or a file object) as mono float32 samples at 16 kHz (numpy)."""
     x, sr = sf.read(path, dtype='float32', always_2d=True)
     x = x.mean(axis=1)
     return AF.resample(torch.from_numpy(x), sr, SR).numpy() if sr != SR and x.size else x

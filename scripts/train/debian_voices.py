@@ -39,7 +39,6 @@ import sys
 import numpy as np
 import soundfile as sf
 import torch
-import torchaudio.functional as AF
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import SR, add_extra_data_arg, read16  # noqa: E402
@@ -74,6 +73,8 @@ GROUPS = {
         'asterisk-prompt-it-menardi-wav': 'CC-BY-SA-3.0-IT',
     },
 }
+# Where `build` writes each group unless --out says: never one folder for two groups.
+DEFAULT_OUT = {'base': 'data/debian-voices', 'prompts': 'data/debian-prompts'}
 
 
 def sources(root, group):
@@ -134,10 +135,10 @@ def prompt_sources(root):
     return out
 
 def read_gsm16(path):
-    """A raw GSM 06.10 file (8 kHz, headerless: libsndfile cannot read it) as float32 at 16 kHz, decoded by sox."""
+    """A raw GSM 06.10 file (8 kHz, headerless: libsndfile cannot read it), decoded by sox to WAV and
+    then read as data.read16 reads any file."""
     wav = subprocess.run(['sox', '-t', 'gsm', path, '-t', 'wav', '-'], check=True, capture_output=True).stdout
-    x, sr = sf.read(io.BytesIO(wav), dtype='float32')
-    return AF.resample(torch.from_numpy(x), sr, SR).numpy()
+    return read16(io.BytesIO(wav))
 
 
 def load_clip(path):
@@ -253,7 +254,7 @@ def main():
     sub = ap.add_subparsers(dest='cmd', required=True)
     b = sub.add_parser('build')
     b.add_argument('--group', choices=sorted(GROUPS), default='base', help='which voices (see GROUPS); build each into its own --out')
-    b.add_argument('--out', help='default: data/debian-voices for base, data/debian-prompts for prompts (never one folder for two groups)')
+    b.add_argument('--out', help='default: DEFAULT_OUT of the group (data/debian-voices for base, data/debian-prompts for prompts)')
     b.add_argument('--cache', default='data/debian-voices-cache', help='where the .deb files and their unpacked tree go')
     c = sub.add_parser('check')
     c.add_argument('--data', default='data/debian-voices', help='the built group whose speakers are checked')
@@ -265,7 +266,7 @@ def main():
     c.add_argument('--threads', type=int, default=2)
     args = ap.parse_args()
     if args.cmd == 'build' and args.out is None:
-        args.out = {'base': 'data/debian-voices', 'prompts': 'data/debian-prompts'}[args.group]
+        args.out = DEFAULT_OUT[args.group]
     build(args) if args.cmd == 'build' else check(args)
 
 
