@@ -102,7 +102,9 @@ export async function cohortSpeakers(folders: readonly string[]): Promise<Speake
   const seen = new Map<string, string>();
   const speakers: Speaker[] = [];
   for (const folder of folders) {
-    for (const s of (await listSpeakers(folder, 1)).speakers) {
+    const { speakers: found } = await listSpeakers(folder);
+    if (found.length === 0) throw new VoicePassportError('validation-failed', `${folder} has no speaker sub-folder with audio`);
+    for (const s of found) {
       const other = seen.get(s.name);
       if (other !== undefined) {
         throw new VoicePassportError('validation-failed', `speaker "${s.name}" is in ${other} and in ${folder}: a cohort has one row per speaker, so names must differ across folders`);

@@ -166,10 +166,10 @@ export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | '
 }
 
 /**
- * One sub-folder per speaker (sorted by name), its audio files found recursively and sorted.
- * `minSpeakers`: eval needs two (non-target trials); a cohort folder may hold one.
+ * One sub-folder per speaker (sorted by name), its audio files found recursively and sorted. How
+ * many speakers are enough is the caller's rule (eval: two; a cohort folder: one).
  */
-export async function listSpeakers(folder: string, minSpeakers = 2): Promise<{ speakers: Speaker[]; emptyFolders: string[] }> {
+export async function listSpeakers(folder: string): Promise<{ speakers: Speaker[]; emptyFolders: string[] }> {
   let info;
   try {
     info = await stat(folder);
@@ -191,14 +191,6 @@ export async function listSpeakers(folder: string, minSpeakers = 2): Promise<{ s
     const files = await expandAudioPaths([path.join(folder, e.name)]);
     if (files.length === 0) emptyFolders.push(e.name);
     else speakers.push({ name: e.name, files });
-  }
-  if (speakers.length < minSpeakers) {
-    throw new VoicePassportError(
-      'validation-failed',
-      minSpeakers === 2
-        ? `${folder} has ${speakers.length} speaker sub-folder(s) with audio; non-target trials need at least 2`
-        : `${folder} has no speaker sub-folder with audio`,
-    );
   }
   return { speakers, emptyFolders };
 }
@@ -320,6 +312,9 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
   const startedAt = performance.now();
   const opts = parseEvalArgs(argv, config);
   const { speakers, emptyFolders } = await listSpeakers(opts.folder);
+  if (speakers.length < 2) {
+    throw new VoicePassportError('validation-failed', `${opts.folder} has ${speakers.length} speaker sub-folder(s) with audio; non-target trials need at least 2`);
+  }
   const maxSeconds = config.maxAudioSeconds;
   const engine = await startCliEngine(config, opts.modelId);
   const lanes = Math.max(1, config.workers) * 2;
