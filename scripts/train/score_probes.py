@@ -1,0 +1,160 @@
+"""Two score-level probes on a checkpoint, measured on ../shared/data/dev with the reference protocol
+(all pairs, one utterance each side, whole utterances, AS-norm top-K against the training-speaker
+cohort of cohort.py). Neither is in the service; models/README.md says why.
+
+    /usr/bin/python3 scripts/train/score_probes.py --ckpt scripts/train/runs/dv/final.pt   (about 2 min)
+
+qmf  - duration-aware calibration, a quality-measure function (Mandasari et al., "Quality measure
+       functions for calibration of speaker recognition systems in various duration conditions",
+       IEEE TASLP 21(11), 2013): llr = a*s + b + c*log(shorter) + d*log(longer) side's seconds, fitted
+       like calibrate.ts (prior-weighted logistic regression, prior 0.5). Unlike llr = a*s + b it can
+       reorder trials, so it can change the EER. Fitted and measured on disjoint speakers: so762's
+       speakers are split in two at random, each half scored with the other half's fit, the EER of
+       each half averaged, over --repeats splits; the same halves scored by s alone are the baseline.
+ltas - score fusion with the long-term average spectrum: the cosine of each side's per-utterance
+       mean raw log-mel, minus the training speakers' mean for the channel and minus its level
+       (model.LEVEL_BINS, as the spectral-shape branch does), weighted (1 - w) against the network's
+       cosine (w), as concatenated normalised vectors (fused.py's identity), then AS-norm with the
+       cohort fused the same way. The dev sets record each speaker in one session on one device,
+       so anything that matches the recording chain scores here as if it were the voice.
+"""
+import argparse
+import csv
+import os
+import sys
+
+import numpy as np
+import torch
+from scipy.optimize import minimize
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from cohort import as_norm  # noqa: E402
+from data import DEFAULT_DATA  # noqa: E402
+from eval_dev import all_pairs, eer_mindcf, embed, load_dev_set, model_input, read_mono  # noqa: E402
+from export import load_model  # noqa: E402
+from features import kaldi_fbank  # noqa: E402
+from model import LEVEL_BINS  # noqa: E402
+
+CHANNELS = ('wideband', 'telephone')
+
+
+def embed_and_ltas(model, x16, dither):
+    return embed(model, x16, dither), kaldi_fbank(x16, normalise=False).mean(dim=0).numpy()
+
+
+def training_cohort(model, data_root, channel, utts, seconds, dither):
+    """cohort.speaker_cohort's embeddings, with each speaker's mean LTAS of the same cuts."""
+    rows = [r for r in csv.DictReader(open(os.path.join(data_root, 'index.tsv')), delimiter='\t') if r['split'] == 'train']
+    by_spk = {}
+    for r in rows:
+        by_spk.setdefault(r['speaker'], []).append(r)
+    E, M = [], []
+    for spk in sorted(by_spk):
+        es, ms = [], []
+        for r in sorted(by_spk[spk], key=lambda r: r['path'])[:utts]:
+            x, sr = read_mono(os.path.join(data_root, 'train', r['path']))
+            e, m = embed_and_ltas(model, model_input(x[: int(seconds * sr)], sr, channel), dither)
+            es.append(e)
+            ms.append(m)
+        e = np.mean(es, axis=0)
+        E.append(e / np.linalg.norm(e))
+        M.append(np.mean(ms, axis=0))
+    return np.stack(E), np.stack(M)
+
+
+def shape(M, ref):
+    V = M - ref
+    V = V - V[:, LEVEL_BINS].mean(axis=1, keepdims=True)
+    return V / np.linalg.norm(V, axis=1, keepdims=True)
+
+
+def fit_logistic(X, y, prior=0.5):
+    """Weights w (last: offset) minimising the prior-weighted cross-entropy of llr = X.w."""
+    weight = np.where(y, prior / y.sum(), (1 - prior) / (~y).sum())
+    sign = np.where(y, 1.0, -1.0)
+    offset = np.log(prior / (1 - prior))
+
+    def objective(w):
+        z = X @ w[:-1] + w[-1] + offset
+        loss = np.logaddexp(0, -sign * z)
+        grad = weight * -sign / (1 + np.exp(sign * z))
+        return (weight * loss).sum(), np.concatenate([X.T @ grad, [grad.sum()]])
+
+    return minimize(objective, np.zeros(X.shape[1] + 1), jac=True, method='L-BFGS-B').x
+
+
+def qmf_features(s, d1, d2, kind):
+    shorter, longer = np.log(np.minimum(d1, d2)), np.log(np.maximum(d1, d2))
+    return {'s': [s], 's+log(shorter)': [s, shorter], 's+log(shorter)+log(longer)': [s, shorter, longer]}[kind]
+
+
+def qmf_probe(A, seconds, spk, repeats, seed):
+    iu, labels = all_pairs(spk)
+    s, d1, d2 = A[iu], seconds[iu[0]], seconds[iu[1]]
+    kinds = ('s', 's+log(shorter)', 's+log(shorter)+log(longer)')
+    X = {k: np.stack(qmf_features(s, d1, d2, k), axis=1) for k in kinds}
+    speakers = np.array(sorted(set(spk)))
+    rng = np.random.default_rng(seed)
+    eers = {k: [] for k in kinds}
+    for _ in range(repeats):
+        half = set(rng.permutation(speakers)[: len(speakers) // 2])
+        in_half = np.array([x in half for x in spk])
+        folds = [in_half[iu[0]] & in_half[iu[1]], ~in_half[iu[0]] & ~in_half[iu[1]]]
+        for k in kinds:
+            per_fold = []
+            for test, train in (folds, folds[::-1]):
+                w = fit_logistic(X[k][train], labels[train])
+                per_fold.append(eer_mindcf(X[k][test] @ w[:-1], labels[test])[0])
+            eers[k].append(np.mean(per_fold))
+    base = np.array(eers['s'])
+    return {k: (float(np.mean(v)), float(np.mean(np.array(v) - base)), int((np.array(v) < base).sum())) for k, v in eers.items()}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--ckpt', required=True)
+    ap.add_argument('--data', default=DEFAULT_DATA)
+    ap.add_argument('--dither', type=float, default=1.0, help='test-time dither in int16 units (the service\'s frontEnd.dither)')
+    ap.add_argument('--topk', type=int, default=100)
+    ap.add_argument('--weights', default='1,0.95,0.9', help='ltas: the network\'s share w of the fused cosine')
+    ap.add_argument('--repeats', type=int, default=20, help='qmf: random speaker splits')
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--threads', type=int, default=2)
+    args = ap.parse_args()
+    if not os.path.isdir(args.data):
+        sys.exit(f'score_probes: {args.data} is absent (the shared speech data); nothing to do')
+    torch.set_num_threads(args.threads)
+    model, _ = load_model(args.ckpt)
+    weights = [float(v) for v in args.weights.split(',')]
+    cohort = {ch: training_cohort(model, args.data, ch, 3, 6.0, args.dither) for ch in CHANNELS}
+    qmf = {}
+    print('## ltas: EER, cosine / AS-norm, by the network\'s share w')
+    for name in ('so762', 'sc', 'fsdd'):
+        audio, spk = load_dev_set(args.data, name)
+        iu, labels = all_pairs(spk)
+        for ch in CHANNELS:
+            out = [embed_and_ltas(model, model_input(x, sr, ch), args.dither) for x, sr in audio]
+            E, CE = np.stack([e for e, _ in out]), cohort[ch][0]
+            ref = cohort[ch][1].mean(axis=0)
+            V, CV = shape(np.stack([m for _, m in out]), ref), shape(cohort[ch][1], ref)
+            cells = []
+            for w in weights:
+                F = np.hstack([np.sqrt(w) * E, np.sqrt(1 - w) * V])
+                C = np.hstack([np.sqrt(w) * CE, np.sqrt(1 - w) * CV])
+                S, FC = F @ F.T, F @ C.T
+                A = as_norm(S, FC, FC, args.topk)
+                cells.append(f'w {w:g}: {100 * eer_mindcf(S[iu], labels)[0]:.2f} / {100 * eer_mindcf(A[iu], labels)[0]:.2f} %')
+                if w == 1 and name == 'so762':  # the network alone: the qmf probe's scores
+                    qmf[ch] = qmf_probe(A, np.array([len(x) / sr for x, sr in audio]), spk, args.repeats, args.seed)
+            print(f'| {name} | {ch} | ' + ' | '.join(cells) + ' |', flush=True)
+    print(f'\n## qmf: so762, AS-norm, mean EER of held-out speaker halves ({args.repeats} splits)')
+    print('| channel | calibration inputs | mean EER | change vs s | better in |')
+    print('|---|---|---|---|---|')
+    for ch, rows in qmf.items():
+        for k, (mean, change, better) in rows.items():
+            print(f'| {ch} | {k} | {100 * mean:.2f} % | {100 * change:+.2f} | {better} / {args.repeats} |')
+
+
+if __name__ == '__main__':
+    main()
