@@ -221,7 +221,7 @@ function table(report: Record<string, unknown>, models: ModelReport[]): string {
     ms(scoring.time.p99Ms),
     ms(scoring.cpuMsPerRun),
     '',
-    scoring.scale === 'as-norm' ? `AS-norm top-${scoring.topK} of ${scoring.cohortSpeakers}` : 'cosine',
+    scoring.scale === 'as-norm' ? `AS-norm top-${scoring.topK} of ${scoring.cohortRows} rows (${scoring.cohortSpeakers} speakers)` : 'cosine',
   ]);
   for (const m of models) {
     const t = m.throughput;

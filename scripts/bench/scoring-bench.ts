@@ -13,6 +13,8 @@ export interface ScoringResult {
   scale: 'cosine' | 'as-norm';
   topK: number | null;
   cohortSpeakers: number | null;
+  /** Rows of the cohort file: what the comparison's cost grows with. */
+  cohortRows: number | null;
   runs: number;
   time: Summary;
   cpuMsPerRun: number;
@@ -38,6 +40,7 @@ export async function measureScoring(modelsDir: string, modelId: string, opts: {
     scale: scorer.scale,
     topK: described.scoreNormalisation === 'as-norm' ? described.topK : null,
     cohortSpeakers: described.scoreNormalisation === 'as-norm' ? described.cohort.speakers : null,
+    cohortRows: described.scoreNormalisation === 'as-norm' ? described.cohort.rows : null,
     runs: opts.runs,
     time: summarise(times),
     cpuMsPerRun: round((processCpuMs() - cpu0) / opts.runs),

@@ -3,7 +3,8 @@
     /usr/bin/python3 scripts/train/cohort.py --ckpt CKPT --out cohort-wideband.f32 [--channel telephone]
 
 One embedding per *training* speaker (the L2-normalised mean of up to --utts of its utterances, each
-cut to --seconds), so the cohort never contains a dev or enrolled speaker.  AS-norm (Matejka et al.,
+cut to --seconds), or with --rows utterance one per utterance (the service's default since
+`voice-passport cohort --rows`), so the cohort never contains a dev or enrolled speaker.  AS-norm (Matejka et al.,
 "Analysis of score normalization in multilingual speaker recognition", Interspeech 2017):
     s' = ((s - mu_e) / sd_e + (s - mu_t) / sd_t) / 2
 where mu/sd are the mean and standard deviation of the top-K cosine scores of each side against the
@@ -22,11 +23,11 @@ sys.path.insert(0, HERE)
 from data import DEFAULT_DATA  # noqa: E402
 
 
-def speaker_cohort(model, data_root, channel='wideband', utts=3, seconds=6.0, dither=0.0):
+def speaker_cohort(model, data_root, channel='wideband', utts=3, seconds=6.0, dither=0.0, rows='speaker'):
     from eval_dev import embed, model_input, read_mono  # noqa: E402  (import cycle otherwise)
-    rows = [r for r in csv.DictReader(open(os.path.join(data_root, 'index.tsv')), delimiter='\t') if r['split'] == 'train']
+    train = [r for r in csv.DictReader(open(os.path.join(data_root, 'index.tsv')), delimiter='\t') if r['split'] == 'train']
     by_spk = {}
-    for r in rows:
+    for r in train:
         by_spk.setdefault(r['speaker'], []).append(r)
     out = []
     for spk in sorted(by_spk):
@@ -34,8 +35,11 @@ def speaker_cohort(model, data_root, channel='wideband', utts=3, seconds=6.0, di
         for r in sorted(by_spk[spk], key=lambda r: r['path'])[:utts]:
             x, sr = read_mono(os.path.join(data_root, 'train', r['path']))
             embs.append(embed(model, model_input(x[: int(seconds * sr)], sr, channel), dither))
-        m = np.mean(embs, axis=0)
-        out.append(m / np.linalg.norm(m))
+        if rows == 'utterance':
+            out.extend(embs)
+        else:
+            m = np.mean(embs, axis=0)
+            out.append(m / np.linalg.norm(m))
     return np.stack(out).astype(np.float32)
 
 
@@ -58,14 +62,15 @@ def main():
     ap.add_argument('--channel', default='wideband', choices=['wideband', 'telephone'])
     ap.add_argument('--utts', type=int, default=3)
     ap.add_argument('--seconds', type=float, default=6.0)
+    ap.add_argument('--rows', default='speaker', choices=['speaker', 'utterance'], help='a row per speaker (its utterances averaged) or per utterance')
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--dither', type=float, default=0.0, help='test-time dither in int16 units, as eval_dev.py --dither (the service dithers by the manifest)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model, _ = load_model(args.ckpt)
-    C = speaker_cohort(model, args.data, args.channel, args.utts, args.seconds, args.dither)
+    C = speaker_cohort(model, args.data, args.channel, args.utts, args.seconds, args.dither, args.rows)
     C.astype('<f4').tofile(args.out)
-    print(f'{args.out}: {C.shape[0]} speakers x {C.shape[1]} dims ({args.channel})')
+    print(f'{args.out}: {C.shape[0]} rows ({args.rows}) x {C.shape[1]} dims ({args.channel})')
 
 
 if __name__ == '__main__':

@@ -120,7 +120,8 @@ def main():
     ap.add_argument('--time-strides', help='run the checkpoint\'s weights with these time strides of stages 2-4, e.g. 2,2,1 (export.load_model)')
     ap.add_argument('--by-word', action='store_true', help='sc and fsdd: also the EER and mean cosines of same-word and different-word trials apart (how much the embedding of a short clip says about the word)')
     ap.add_argument('--asnorm', default='', help='comma-separated top-K values: also report AS-norm EER against a training-speaker cohort (cohort.py)')
-    ap.add_argument('--cohort-utts', type=int, default=3, help='with --asnorm: utterances averaged per cohort speaker (the service\'s voice-passport cohort --per-speaker)')
+    ap.add_argument('--cohort-utts', type=int, default=3, help='with --asnorm: utterances per cohort speaker (the service\'s voice-passport cohort --per-speaker)')
+    ap.add_argument('--cohort-rows', default='speaker', choices=['speaker', 'utterance'], help='with --asnorm: a cohort row per speaker (its utterances averaged; the figures quoted before the service\'s cohort --rows) or per utterance (the service\'s default since)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model, ck = load_model(args.ckpt, None if args.time_strides is None else [int(v) for v in args.time_strides.split(',')])
@@ -130,7 +131,7 @@ def main():
     if topks:
         from cohort import as_norm, speaker_cohort  # noqa: E402
         for channel in args.channels.split(','):
-            cohorts[channel] = speaker_cohort(model, args.data, channel, args.cohort_utts, dither=args.dither)
+            cohorts[channel] = speaker_cohort(model, args.data, channel, args.cohort_utts, dither=args.dither, rows=args.cohort_rows)
     print(f"checkpoint {args.ckpt}: step {ck['step']}, {ck['elapsed'] / 60:.1f} min trained")
     print('| dev set | channel | speakers | target / non-target | EER | minDCF(0.01) |')
     print('|---|---|---|---|---|---|')

@@ -1,7 +1,7 @@
 /**
  * `voice-passport cohort <folder>... [--model ID] [--channel wideband|telephone|both] [--law mulaw|alaw]
- * [--per-speaker 3] [--seconds 6] [--embed speech|whole] [--top-k 100] [--enable] [--write]`: the
- * impostor cohort of AS-norm (src/scoring/as-norm.ts) for a model.
+ * [--per-speaker 3] [--seconds 6] [--embed speech|whole] [--rows utterance|speaker] [--top-k 100] [--enable]
+ * [--write]`: the impostor cohort of AS-norm (src/scoring/as-norm.ts) for a model.
  *
  * Each folder holds one sub-folder per speaker, as eval's (../shared/data/train: the model's training
  * speakers, so the cohort never holds a dev or enrolled caller); several folders pool their speakers
@@ -10,9 +10,12 @@
  * double. Per speaker, its first N utterances in file-name order, each cut to its first S seconds,
  * go through the path eval uses (the telephone channel simulated for `telephone`:
  * src/evaluation/channel.ts, then the engine with its VAD, or each cut embedded whole with
- * `--embed whole`, as eval's option of that name); the embeddings are L2-normalised, averaged and
- * normalised again (the service's voiceprint rule, equal weights): one row per speaker. This is
- * scripts/train/cohort.py through the service's own front-end.
+ * `--embed whole`, as eval's option of that name), and each L2-normalised embedding is one row
+ * (`--rows utterance`, the default). `--rows speaker` averages a speaker's embeddings and normalises
+ * again (the service's voiceprint rule, equal weights): one row per speaker, as every cohort before
+ * this option. Rows of utterances let the top-K statistics see each cohort speaker's spread as well
+ * as where it sits, as AS-norm cohorts usually do (Matejka et al., Interspeech 2017, scored against
+ * cohort recordings). This is scripts/train/cohort.py through the service's own front-end.
  *
  * Writes `<VP_MODELS_DIR>/<id>.cohort-<channel>.f32` (raw little-endian float32 [N, D]); with
  * --write also `scoreNormalisation` in the manifest (src/cli/calibrate.ts writes its calibration the
@@ -36,7 +39,7 @@ import { engineAudioForFile, listSpeakers, mapBounded, progress, settle, type Sp
 
 const USAGE =
   'usage: voice-passport cohort <folder>... [--model ID] [--channel wideband|telephone|both] [--law mulaw|alaw] ' +
-  '[--per-speaker 3] [--seconds 6] [--embed speech|whole] [--top-k 100] [--enable] [--write]';
+  '[--per-speaker 3] [--seconds 6] [--embed speech|whole] [--rows utterance|speaker] [--top-k 100] [--enable] [--write]';
 
 export const DEFAULT_TOP_K = 100;
 
@@ -50,6 +53,8 @@ export interface CohortOptions {
   seconds: number;
   /** What of each cut is embedded: the VAD's speech (the service path) or all of it. */
   embed: 'speech' | 'whole';
+  /** What a row of the file is: one utterance, or a speaker's utterances averaged. */
+  rows: 'utterance' | 'speaker';
   /** Null: keep the manifest's, or DEFAULT_TOP_K for a new block. */
   topK: number | null;
   enable: boolean;
@@ -71,6 +76,7 @@ export function parseCohortArgs(argv: string[], config: Pick<Config, 'modelId'>)
         'per-speaker': { type: 'string' },
         seconds: { type: 'string' },
         embed: { type: 'string' },
+        rows: { type: 'string' },
         'top-k': { type: 'string' },
         enable: { type: 'boolean' },
         write: { type: 'boolean' },
@@ -82,6 +88,7 @@ export function parseCohortArgs(argv: string[], config: Pick<Config, 'modelId'>)
   const seconds = values.seconds === undefined ? 6 : Number(values.seconds);
   if (!(Number.isFinite(seconds) && seconds > 0 && seconds <= 3600)) throw new VoicePassportError('validation-failed', `--seconds must be a number of seconds in (0, 3600], got "${values.seconds}"`);
   const embed = oneOf('embed', values.embed, ['speech', 'whole'], 'speech');
+  const rows = oneOf('rows', values.rows, ['utterance', 'speaker'], 'utterance');
   if (values.enable === true && values.write !== true) throw new VoicePassportError('validation-failed', '--enable changes the manifest: it needs --write');
   return {
     folders: positionals,
@@ -91,6 +98,7 @@ export function parseCohortArgs(argv: string[], config: Pick<Config, 'modelId'>)
     perSpeaker: positiveInteger('per-speaker', values['per-speaker'], 3, 1000),
     seconds,
     embed,
+    rows,
     topK: values['top-k'] === undefined ? null : positiveInteger('top-k', values['top-k'], DEFAULT_TOP_K, 1_000_000),
     enable: values.enable === true,
     write: values.write === true,
@@ -107,7 +115,7 @@ export async function cohortSpeakers(folders: readonly string[]): Promise<Speake
     for (const s of found) {
       const other = seen.get(s.name);
       if (other !== undefined) {
-        throw new VoicePassportError('validation-failed', `speaker "${s.name}" is in ${other} and in ${folder}: a cohort has one row per speaker, so names must differ across folders`);
+        throw new VoicePassportError('validation-failed', `speaker "${s.name}" is in ${other} and in ${folder}: the same name is most likely one person, who would weigh double, so names must differ across folders`);
       }
       seen.set(s.name, folder);
       speakers.push(s);
@@ -192,6 +200,7 @@ async function writeAtomically(file: string, bytes: Uint8Array | string): Promis
 interface ChannelResult {
   channel: Channel;
   rows: Float32Array;
+  rowCount: number;
   speakers: number;
   utterances: number;
   failures: { file: string; code: string; message: string }[];
@@ -241,10 +250,16 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
       const ok = outcomes.flatMap((o) => (o.ok ? [o.value] : []));
       const rows: Float32Array[] = [];
       const missing: string[] = [];
+      let embedded = 0;
       speakers.forEach((s, speaker) => {
         const mine = ok.filter((u) => u.speaker === speaker);
         if (mine.length === 0) missing.push(s.name);
-        else rows.push(combineEmbeddings(mine.map((u) => ({ embedding: u.embedding, weight: 1 }))));
+        else embedded++;
+        if (opts.rows === 'speaker') {
+          if (mine.length > 0) rows.push(combineEmbeddings(mine.map((u) => ({ embedding: u.embedding, weight: 1 }))));
+        } else {
+          for (const u of mine) rows.push(combineEmbeddings([{ embedding: u.embedding, weight: 1 }]));
+        }
       });
       if (rows.length === 0) throw new VoicePassportError('validation-failed', `no utterance of ${opts.folders.join(', ')} could be embedded for the ${channel} cohort`);
       const matrix = new Float32Array(rows.length * dim);
@@ -255,7 +270,8 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
       results.push({
         channel,
         rows: matrix,
-        speakers: rows.length,
+        rowCount: rows.length,
+        speakers: embedded,
         utterances: ok.length,
         failures: outcomes.flatMap((o) => (o.ok ? [] : [{ file: o.file, code: o.code, message: o.message }])),
         vadFallbackUtterances: ok.filter((u) => u.vadFallback).length,
@@ -282,16 +298,18 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
       file: name,
       sha256,
       speakers: r.speakers,
+      ...(opts.rows === 'utterance' ? { rows: r.rowCount } : {}),
       source: {
         ...folderFields(opts.folders),
         utterancesPerSpeaker: opts.perSpeaker,
+        row: opts.rows,
         seconds: opts.seconds,
         embed: opts.embed,
         channel: r.channel,
         ...(r.channel === 'telephone' ? { law: opts.law } : {}),
         createdAt,
         modelSha256: manifest.sha256,
-        description: `one embedding per speaker: the L2-normalised mean of its first ${opts.perSpeaker} utterances (file-name order), each cut to ${opts.seconds} s, ${opts.embed === 'whole' ? 'embedded whole' : 'its VAD speech embedded'} through the service's ${r.channel} path (voice-passport cohort)`,
+        description: `${opts.rows === 'speaker' ? `one embedding per speaker: the L2-normalised mean of its first ${opts.perSpeaker} utterances` : `one L2-normalised embedding per utterance: each speaker's first ${opts.perSpeaker}`} (file-name order), each cut to ${opts.seconds} s, ${opts.embed === 'whole' ? 'embedded whole' : 'its VAD speech embedded'} through the service's ${r.channel} path (voice-passport cohort)`,
       },
     };
   }
@@ -315,12 +333,14 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
     perSpeaker: opts.perSpeaker,
     seconds: opts.seconds,
     embed: opts.embed,
+    rows: opts.rows,
     cohorts: results.map((r, i) => ({
       channel: r.channel,
       ...(r.channel === 'telephone' ? { law: opts.law } : {}),
       file: files[i]!.file,
       sha256: files[i]!.sha256,
       speakers: r.speakers,
+      rows: r.rowCount,
       dim,
       bytes: files[i]!.bytes,
       utterances: r.utterances,
@@ -344,7 +364,7 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   process.stderr.write(
-    `| cohort ${opts.modelId} | ${opts.folders.map((f) => path.basename(path.resolve(f))).join(' + ')} | ${results.map((r) => `${r.channel} ${r.speakers} spk × ${dim} (${r.utterances} utt, ${r.failures.length} failed)`).join(' | ')} | ` +
+    `| cohort ${opts.modelId} | ${opts.folders.map((f) => path.basename(path.resolve(f))).join(' + ')} | ${results.map((r) => `${r.channel} ${r.speakers} spk, ${r.rowCount} rows × ${dim} (${r.utterances} utt, ${r.failures.length} failed)`).join(' | ')} | ` +
       `${merged === null ? 'manifest not written (--write)' : `top-${merged.scoreNormalisation.topK}, ${merged.scoreNormalisation.enabled ? 'enabled' : 'not enabled'}${merged.calibrationRemoved.length > 0 ? `, calibration removed (${merged.calibrationRemoved.join(', ')})` : ''}`} | ${wallSeconds.toFixed(1)} s |\n`,
   );
   return 0;

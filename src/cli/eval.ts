@@ -493,7 +493,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       scoreNormalisation: normalisation.scoreNormalisation,
       asNorm:
         normalisation.scoreNormalisation === 'as-norm'
-          ? { topK: normalisation.topK, cohortSpeakers: normalisation.cohort.speakers, cohortChannel: normalisation.cohort.channel, cohortFile: normalisation.cohort.file, requested: mode }
+          ? { topK: normalisation.topK, cohortSpeakers: normalisation.cohort.speakers, cohortRows: normalisation.cohort.rows, cohortChannel: normalisation.cohort.channel, cohortFile: normalisation.cohort.file, requested: mode }
           : null,
       protocol: {
         trials: opts.trials,
@@ -502,7 +502,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         testSeconds: opts.testSeconds,
         score:
           normalisation.scoreNormalisation === 'as-norm'
-            ? `AS-norm score (the API normalisedScore): ((s − μₑ)/σₑ + (s − μₜ)/σₜ)/2 of the cosine s of the two L2-normalised embeddings, μ and σ the mean and (population) standard deviation of each side's ${normalisation.topK} highest cosines against the ${normalisation.cohort.speakers}-speaker ${normalisation.cohort.channel} cohort (${normalisation.cohort.file}); accept when score ≥ threshold`
+            ? `AS-norm score (the API normalisedScore): ((s − μₑ)/σₑ + (s − μₜ)/σₜ)/2 of the cosine s of the two L2-normalised embeddings, μ and σ the mean and (population) standard deviation of each side's ${normalisation.topK} highest cosines against the ${normalisation.cohort.channel} cohort of ${normalisation.cohort.rows} rows from ${normalisation.cohort.speakers} speakers (${normalisation.cohort.file}); accept when score ≥ threshold`
             : 'cosine of the two L2-normalised embeddings (the API rawScore); accept when score ≥ threshold',
         policies:
           'the running model\'s default policies for this channel: set by target FMR (threshold from the calibration\'s operating table, as the service derives it) when the manifest has a calibration on this score scale, else the uncalibrated default thresholds; accept when score ≥ threshold',
@@ -580,7 +580,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       const subtitle = `${summary.speakers} speakers, ${summary.targetTrials} target / ${summary.nonTargetTrials} non-target trials, EER 95 % CI ${(summary.eer.ci95.low * 100).toFixed(2)}–${(summary.eer.ci95.high * 100).toFixed(2)} %`;
       await writeFile(opts.plot, detSvg({ title, subtitle, points, eer: summary.eer.value, marks }));
     }
-    const modelCell = normalisation.scoreNormalisation === 'as-norm' ? `${report.model} as-norm top-${normalisation.topK}/${normalisation.cohort.speakers}` : report.model;
+    const modelCell = normalisation.scoreNormalisation === 'as-norm' ? `${report.model} as-norm top-${normalisation.topK}/${normalisation.cohort.rows}` : report.model;
     const labelled = policies.map((p, i) => ({ ...p, label: policyLabel(policyList[i]!) }));
     process.stderr.write(`${summaryLine(path.basename(path.resolve(opts.folder)), modelCell, opts, scoringChannel, report.counts, summary, labelled, durationRows, wallSeconds)}\n`);
     return 0;

@@ -132,14 +132,21 @@ const cohortFileSchema = z
   .object({
     file: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a file name in the manifest\'s folder (letters, digits, ".", "_", "-"; no folders)'),
     sha256: sha256Schema,
-    /** Rows of the file: one embedding per cohort speaker. */
+    /** Cohort speakers. */
     speakers: z.number().int().min(1).max(1_000_000),
+    /**
+     * Rows of the file, when a row is one utterance (`source.row`); absent: one row per speaker,
+     * as every cohort before `voice-passport cohort --rows` was.
+     */
+    rows: z.number().int().min(1).max(10_000_000).optional(),
     source: z
       .object({
         folder: z.string(),
         /** Instead of `folder` when the speakers were pooled from several. */
         folders: z.array(z.string()).min(2),
         utterancesPerSpeaker: z.number().int().min(1),
+        /** What a row is: a speaker's utterances averaged (absent in older manifests), or one utterance. */
+        row: z.enum(['speaker', 'utterance']),
         seconds: z.number().positive(),
         /** What of each cut was embedded: the VAD's speech (absent in older manifests) or all of it. */
         embed: z.enum(['speech', 'whole']),
@@ -226,6 +233,11 @@ export interface LoadedManifest extends ModelManifest {
 }
 
 type Channel = 'wideband' | 'telephone';
+
+/** Rows of a cohort file: `rows`, or one per speaker where the manifest predates `rows`. */
+export function cohortRows(c: CohortFile): number {
+  return c.rows ?? c.speakers;
+}
 
 /** The cohort a channel uses: telephone's own when present, else wideband's (as calibrationFor). */
 export function cohortFileFor(normalisation: ScoreNormalisation, channel: Channel): { channel: Channel; cohort: CohortFile } {
@@ -345,7 +357,7 @@ export async function loadManifest(modelsDir: string, id: string): Promise<Loade
   const sn = manifest.scoreNormalisation;
   if (sn !== undefined) {
     const read = (channel: Channel, c: CohortFile) =>
-      readCohortFile(path.resolve(path.dirname(manifestPath), c.file), { speakers: c.speakers, dim: manifest.embeddingDim, sha256: c.sha256 }, `model "${id}" ${channel} cohort`);
+      readCohortFile(path.resolve(path.dirname(manifestPath), c.file), { rows: cohortRows(c), dim: manifest.embeddingDim, sha256: c.sha256 }, `model "${id}" ${channel} cohort`);
     const wideband = await read('wideband', sn.cohorts.wideband);
     loaded.cohorts = sn.cohorts.telephone === undefined ? { wideband } : { wideband, telephone: await read('telephone', sn.cohorts.telephone) };
   }

@@ -5,9 +5,9 @@
  *
  * A cosine says how alike two embeddings are, but not how alike they are compared with how alike
  * each of them is to other people's voices. AS-norm measures the latter against an impostor cohort
- * C (one L2-normalised embedding per cohort speaker): for each side x of a trial, the mean μₓ and
- * standard deviation σₓ of its K highest cosines against C ("adaptive": only the cohort speakers
- * most like x), and then
+ * C (L2-normalised embeddings of other people's utterances, or one per cohort speaker): for each
+ * side x of a trial, the mean μₓ and standard deviation σₓ of its K highest cosines against C
+ * ("adaptive": only the cohort rows most like x), and then
  *
  *   s' = ((s − μₑ)/σₑ + (s − μₜ)/σₜ) / 2,   s = cos(e, t)
  *

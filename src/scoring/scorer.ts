@@ -124,11 +124,15 @@ export class Scorer {
   }
 
   /** For reports: the normalisation used on a channel, with top-K and the cohort behind it. */
-  describe(channel: ScoreChannel): { scoreNormalisation: 'none' } | { scoreNormalisation: 'as-norm'; topK: number; cohort: { channel: ScoreChannel; speakers: number; file: string; sha256: string } } {
+  describe(channel: ScoreChannel): { scoreNormalisation: 'none' } | { scoreNormalisation: 'as-norm'; topK: number; cohort: { channel: ScoreChannel; speakers: number; rows: number; file: string; sha256: string } } {
     const chosen = this.cohortFor(channel);
     if (chosen === null || this.asNorm === null) return { scoreNormalisation: 'none' };
     const entry = cohortFileFor(this.asNorm.setting, channel).cohort;
-    return { scoreNormalisation: 'as-norm', topK: this.asNorm.topK, cohort: { channel: chosen.channel, speakers: chosen.cohort.size, file: entry.file, sha256: chosen.cohort.sha256 } };
+    return {
+      scoreNormalisation: 'as-norm',
+      topK: this.asNorm.topK,
+      cohort: { channel: chosen.channel, speakers: entry.speakers, rows: chosen.cohort.size, file: entry.file, sha256: chosen.cohort.sha256 },
+    };
   }
 
   /** The pair scorer of src/evaluation/trials.ts for one channel. */

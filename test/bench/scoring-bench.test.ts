@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { measureScoring } from '../../scripts/bench/scoring-bench.js';
 import { loadConfig } from '../../src/config.js';
-import { loadManifest } from '../../src/model/manifest.js';
+import { cohortRows, loadManifest } from '../../src/model/manifest.js';
 
 const modelsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../models');
 
@@ -15,14 +15,14 @@ describe('measureScoring', () => {
     // The default model's manifest says what the bench must report (its cohort changes with the model).
     const norm = (await loadManifest(modelsDir, modelId)).scoreNormalisation!;
     expect(norm.enabled).toBe(true);
-    expect(r).toMatchObject({ model: modelId, scale: 'as-norm', topK: norm.topK, cohortSpeakers: norm.cohorts.wideband.speakers, runs: 7 });
+    expect(r).toMatchObject({ model: modelId, scale: 'as-norm', topK: norm.topK, cohortSpeakers: norm.cohorts.wideband.speakers, cohortRows: cohortRows(norm.cohorts.wideband), runs: 7 });
     expect(r.time.n).toBe(7);
     expect(r.time.minMs).toBeGreaterThan(0);
   });
 
   it('times plain cosines for a model without score normalisation', async () => {
     const r = await measureScoring(modelsDir, 'vp-test-tiny', { warmupRuns: 1, runs: 3 });
-    expect(r).toMatchObject({ model: 'vp-test-tiny', scale: 'cosine', topK: null, cohortSpeakers: null, runs: 3 });
+    expect(r).toMatchObject({ model: 'vp-test-tiny', scale: 'cosine', topK: null, cohortSpeakers: null, cohortRows: null, runs: 3 });
     expect(r.time.n).toBe(3);
   });
 });

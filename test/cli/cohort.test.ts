@@ -39,11 +39,12 @@ describe('parseCohortArgs', () => {
       perSpeaker: 3,
       seconds: 6,
       embed: 'speech',
+      rows: 'utterance',
       topK: null,
       enable: false,
       write: false,
     });
-    expect(parseCohortArgs(['t', 'u', '--model', 'm', '--channel', 'telephone', '--law', 'alaw', '--per-speaker', '5', '--seconds', '2.5', '--embed', 'whole', '--top-k', '50', '--enable', '--write'], { modelId: 'vp' })).toEqual({
+    expect(parseCohortArgs(['t', 'u', '--model', 'm', '--channel', 'telephone', '--law', 'alaw', '--per-speaker', '5', '--seconds', '2.5', '--embed', 'whole', '--rows', 'speaker', '--top-k', '50', '--enable', '--write'], { modelId: 'vp' })).toEqual({
       folders: ['t', 'u'],
       modelId: 'm',
       channels: ['telephone'],
@@ -51,6 +52,7 @@ describe('parseCohortArgs', () => {
       perSpeaker: 5,
       seconds: 2.5,
       embed: 'whole',
+      rows: 'speaker',
       topK: 50,
       enable: true,
       write: true,
@@ -66,6 +68,7 @@ describe('parseCohortArgs', () => {
     expect(p(['t', '--top-k', '2.5'])).toEqual(['validation-failed', '--top-k must be an integer in [1, 1000000], got "2.5"']);
     expect(p(['t', '--seconds', '0'])).toEqual(['validation-failed', '--seconds must be a number of seconds in (0, 3600], got "0"']);
     expect(p(['t', '--embed', 'vad'])).toEqual(['validation-failed', '--embed must be one of speech, whole, got "vad"']);
+    expect(p(['t', '--rows', 'file'])).toEqual(['validation-failed', '--rows must be one of utterance, speaker, got "file"']);
     expect(p(['t', '--enable'])).toEqual(['validation-failed', '--enable changes the manifest: it needs --write']);
   });
 });
@@ -96,8 +99,8 @@ describe('cohortSpeakers', () => {
   it('refuses a name in two folders (the same folder twice too), a folder without speakers, and fewer than 2 speakers in all', async () => {
     const fails = async (folders: string[]) => cohortSpeakers(folders).then(() => 'accepted', (e: unknown) => (isVoicePassportError(e) ? [e.code, e.message] : String(e)));
     const [shared, twin, extra, empty] = at('shared', 'twin', 'extra', 'empty');
-    expect(await fails([shared!, twin!])).toEqual(['validation-failed', `speaker "bert" is in ${shared} and in ${twin}: a cohort has one row per speaker, so names must differ across folders`]);
-    expect(await fails([shared!, shared!])).toEqual(['validation-failed', `speaker "anna" is in ${shared} and in ${shared}: a cohort has one row per speaker, so names must differ across folders`]);
+    expect(await fails([shared!, twin!])).toEqual(['validation-failed', `speaker "bert" is in ${shared} and in ${twin}: the same name is most likely one person, who would weigh double, so names must differ across folders`]);
+    expect(await fails([shared!, shared!])).toEqual(['validation-failed', `speaker "anna" is in ${shared} and in ${shared}: the same name is most likely one person, who would weigh double, so names must differ across folders`]);
     expect(await fails([shared!, empty!])).toEqual(['validation-failed', `${empty} has no speaker sub-folder with audio`]);
     expect(await fails([extra!])).toEqual(['validation-failed', `${extra}: 1 speaker with audio; a cohort needs at least 2`]);
   });
@@ -245,12 +248,12 @@ describe('voice-passport cohort and eval --score-normalisation (end to end, test
   it(
     'writes N·D floats and a manifest entry that loads; eval with none gives the plain cosines, with AS-norm says so',
     async () => {
-      const r = await runCli(['cohort', path.join(root, 'train'), '--channel', 'wideband', '--per-speaker', '2', '--seconds', '1.5', '--top-k', '2', '--write'], env(), 90_000);
-      expect(r.stderr).toMatch(/\| cohort vp-test-tiny \| train \| wideband 4 spk × 128 \(8 utt, 0 failed\) \| top-2, not enabled \| [\d.]+ s \|/);
+      const r = await runCli(['cohort', path.join(root, 'train'), '--channel', 'wideband', '--per-speaker', '2', '--seconds', '1.5', '--rows', 'speaker', '--top-k', '2', '--write'], env(), 90_000);
+      expect(r.stderr).toMatch(/\| cohort vp-test-tiny \| train \| wideband 4 spk, 4 rows × 128 \(8 utt, 0 failed\) \| top-2, not enabled \| [\d.]+ s \|/);
       expect(r.code).toBe(0);
       const report = JSON.parse(r.stdout);
       const file = path.join(models, cohortFileName('vp-test-tiny', 'wideband'));
-      expect(report.cohorts).toEqual([expect.objectContaining({ channel: 'wideband', file, speakers: 4, dim: 128, bytes: 4 * 128 * 4, utterances: 8, failedUtterances: 0, speakersWithoutEmbedding: [] })]);
+      expect(report.cohorts).toEqual([expect.objectContaining({ channel: 'wideband', file, speakers: 4, rows: 4, dim: 128, bytes: 4 * 128 * 4, utterances: 8, failedUtterances: 0, speakersWithoutEmbedding: [] })]);
       expect(fs.statSync(file).size).toBe(4 * 128 * 4);
       expect(report.calibrationRemoved).toEqual([]);
       const m = await loadManifest(models, 'vp-test-tiny');
@@ -263,7 +266,7 @@ describe('voice-passport cohort and eval --score-normalisation (end to end, test
             file: 'vp-test-tiny.cohort-wideband.f32',
             sha256: report.cohorts[0].sha256,
             speakers: 4,
-            source: { folder: path.join(root, 'train'), utterancesPerSpeaker: 2, seconds: 1.5, embed: 'speech', channel: 'wideband', createdAt: expect.any(String), modelSha256: m.sha256, description: expect.stringMatching(/^one embedding per speaker/) },
+            source: { folder: path.join(root, 'train'), utterancesPerSpeaker: 2, row: 'speaker', seconds: 1.5, embed: 'speech', channel: 'wideband', createdAt: expect.any(String), modelSha256: m.sha256, description: expect.stringMatching(/^one embedding per speaker/) },
           },
         },
       });
@@ -296,7 +299,7 @@ describe('voice-passport cohort and eval --score-normalisation (end to end, test
       expect(e.stderr.trim().split('\n').at(-1)).toMatch(/^\| dev wideband all-pairs vp-test-tiny as-norm top-2\/4 \| 3 spk, 9 utt \(\d whole\) \| 9\/27 trials \| EER .* \| standard≥0\.5 FMR .* \| high≥0\.6 FMR /);
       const evalReport = JSON.parse(e.stdout);
       expect(evalReport.scoreNormalisation).toBe('as-norm');
-      expect(evalReport.asNorm).toEqual({ topK: 2, cohortSpeakers: 4, cohortChannel: 'wideband', cohortFile: 'vp-test-tiny.cohort-wideband.f32', requested: 'manifest' });
+      expect(evalReport.asNorm).toEqual({ topK: 2, cohortSpeakers: 4, cohortRows: 4, cohortChannel: 'wideband', cohortFile: 'vp-test-tiny.cohort-wideband.f32', requested: 'manifest' });
       expect(evalReport.protocol.score).toMatch(/^AS-norm score \(the API normalisedScore\)/);
       expect(evalReport.policies.map((p: { policy: string; targetFmr: number | null; threshold: number }) => [p.policy, p.targetFmr, p.threshold])).toEqual([
         ['standard', null, 0.5],
@@ -306,22 +309,34 @@ describe('voice-passport cohort and eval --score-normalisation (end to end, test
       expect([off.scoreNormalisation, off.asNorm, off.protocol.score]).toEqual(['none', null, expect.stringMatching(/^cosine of the two L2-normalised embeddings/)]);
 
       // A telephone cohort (cuts embedded whole) joins the wideband one; enabled and top-K stay.
-      const t = await runCli(['cohort', path.join(root, 'train'), '--channel', 'telephone', '--per-speaker', '1', '--seconds', '1.5', '--embed', 'whole', '--write'], env(), 90_000);
+      const t = await runCli(['cohort', path.join(root, 'train'), '--channel', 'telephone', '--per-speaker', '1', '--seconds', '1.5', '--embed', 'whole', '--rows', 'speaker', '--write'], env(), 90_000);
       expect(t.code).toBe(0);
       const m2 = await loadManifest(models, 'vp-test-tiny');
       expect(m2.scoreNormalisation).toMatchObject({ enabled: true, topK: 2, cohorts: { wideband: m.scoreNormalisation!.cohorts.wideband, telephone: { file: 'vp-test-tiny.cohort-telephone.f32', speakers: 4, source: { channel: 'telephone', law: 'mulaw', embed: 'whole', description: expect.stringContaining('embedded whole') } } } });
       expect(JSON.parse(t.stdout).next).toMatch(/^AS-norm is enabled: calibrate on this scale/);
 
-      // Speakers pooled from two folders: one row each, the manifest names both folders.
+      // Speakers pooled from two folders, a row per utterance (the default): the first run's cuts,
+      // so each speaker's two rows averaged and normalised again are its row of the first run.
       fs.mkdirSync(path.join(root, 'more', 'spk9'), { recursive: true });
       fs.writeFileSync(path.join(root, 'more', 'spk9', 'u0.wav'), voice(180, 1.1, 0, 2));
-      const pooled = await runCli(['cohort', path.join(root, 'train'), path.join(root, 'more'), '--channel', 'wideband', '--per-speaker', '1', '--seconds', '1.5', '--write'], env(), 90_000);
+      const pooled = await runCli(['cohort', path.join(root, 'train'), path.join(root, 'more'), '--channel', 'wideband', '--per-speaker', '2', '--seconds', '1.5', '--write'], env(), 90_000);
       expect(pooled.code).toBe(0);
-      expect(pooled.stderr).toMatch(/\| cohort vp-test-tiny \| train \+ more \| wideband 5 spk × 128 \(5 utt, 0 failed\) \|/);
+      expect(pooled.stderr).toMatch(/\| cohort vp-test-tiny \| train \+ more \| wideband 5 spk, 9 rows × 128 \(9 utt, 0 failed\) \|/);
       const m3 = await loadManifest(models, 'vp-test-tiny');
-      expect(m3.scoreNormalisation!.cohorts.wideband).toMatchObject({ speakers: 5, source: { folders: [path.join(root, 'train'), path.join(root, 'more')] } });
+      expect(m3.scoreNormalisation!.cohorts.wideband).toMatchObject({
+        speakers: 5,
+        rows: 9,
+        source: { folders: [path.join(root, 'train'), path.join(root, 'more')], row: 'utterance', description: expect.stringMatching(/^one L2-normalised embedding per utterance/) },
+      });
       expect(m3.scoreNormalisation!.cohorts.wideband.source).not.toHaveProperty('folder');
-      expect(m3.cohorts!.wideband.size).toBe(5);
+      expect(m3.cohorts!.wideband.size).toBe(9);
+      const row = (c: { rows: Float32Array }, i: number) => Array.from(c.rows.subarray(i * 128, (i + 1) * 128));
+      for (let spk = 0; spk < 4; spk++) {
+        const mean = row(m3.cohorts!.wideband, 2 * spk).map((v, d) => v + row(m3.cohorts!.wideband, 2 * spk + 1)[d]!);
+        const norm = Math.hypot(...mean);
+        const speakerRow = row(m.cohorts!.wideband, spk);
+        mean.forEach((v, d) => expect(v / norm).toBeCloseTo(speakerRow[d]!, 5));
+      }
     },
     300_000,
   );

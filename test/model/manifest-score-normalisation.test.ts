@@ -102,6 +102,15 @@ describe('loadManifest with cohort files', () => {
     expect(r0[0]).toBeCloseTo(2 / Math.hypot(2, 0.5), 6);
   });
 
+  it('a row per utterance: the file holds `rows` rows, not one per speaker', async () => {
+    const sha = writeCohort('vp-test-tiny.cohort-wideband.f32', rows(5));
+    const utterances = { file: 'vp-test-tiny.cohort-wideband.f32', sha256: sha, speakers: 2, rows: 5, source: { row: 'utterance' } };
+    writeManifest({ scoreNormalisation: { ...block(sha), cohorts: { wideband: utterances } } });
+    expect((await loadManifest(dir, 'vp-test-tiny')).cohorts!.wideband).toMatchObject({ size: 5, dim: DIM, sha256: sha });
+    writeManifest({ scoreNormalisation: { ...block(sha), cohorts: { wideband: { ...utterances, rows: 4 } } } });
+    expect(await refusal()).toMatch(new RegExp(`has ${5 * DIM * 4} bytes, but 4 rows × ${DIM} dimensions × 4 bytes \\(float32\\) = ${4 * DIM * 4}$`));
+  });
+
   it('a disabled block is still checked (eval --score-normalisation as-norm uses it)', async () => {
     writeManifest({ scoreNormalisation: block('b'.repeat(64), { enabled: false }) });
     expect(await refusal()).toMatch(/wideband cohort: cohort file .*vp-test-tiny\.cohort-wideband\.f32 cannot be read \(ENOENT\)/);
@@ -111,7 +120,7 @@ describe('loadManifest with cohort files', () => {
     const file = path.join(dir, 'vp-test-tiny.cohort-wideband.f32');
     let sha = writeCohort('vp-test-tiny.cohort-wideband.f32', rows(4));
     writeManifest({ scoreNormalisation: block(sha) });
-    expect(await refusal()).toBe(`model "vp-test-tiny" wideband cohort: cohort file ${file} has ${4 * DIM * 4} bytes, but 5 speakers × ${DIM} dimensions × 4 bytes (float32) = ${5 * DIM * 4}`);
+    expect(await refusal()).toBe(`model "vp-test-tiny" wideband cohort: cohort file ${file} has ${4 * DIM * 4} bytes, but 5 rows × ${DIM} dimensions × 4 bytes (float32) = ${5 * DIM * 4}`);
 
     sha = writeCohort('vp-test-tiny.cohort-wideband.f32', rows(5));
     writeManifest({ scoreNormalisation: block('c'.repeat(64)) });

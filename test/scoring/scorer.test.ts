@@ -24,7 +24,8 @@ const setting = (enabled: boolean) => ({
   method: 'as-norm' as const,
   enabled,
   topK: 4,
-  cohorts: { wideband: { file: 'm.cohort-wideband.f32', sha256: '1'.repeat(64), speakers: 10 } },
+  // 10 rows: a row per utterance of 4 speakers.
+  cohorts: { wideband: { file: 'm.cohort-wideband.f32', sha256: '1'.repeat(64), speakers: 4, rows: 10 } },
 });
 
 describe('Scorer', () => {
@@ -51,7 +52,7 @@ describe('Scorer', () => {
     const on = Scorer.fromManifest({ ...manifestBase, scoreNormalisation: setting(true), cohorts: { wideband: wb } });
     expect(on.scale).toBe('as-norm');
     expect(Scorer.fromManifest({ ...manifestBase, scoreNormalisation: setting(true), cohorts: { wideband: wb } }, 'none').scale).toBe('cosine');
-    expect(on.describe('telephone')).toEqual({ scoreNormalisation: 'as-norm', topK: 4, cohort: { channel: 'wideband', speakers: 10, file: 'm.cohort-wideband.f32', sha256: '1'.repeat(64) } });
+    expect(on.describe('telephone')).toEqual({ scoreNormalisation: 'as-norm', topK: 4, cohort: { channel: 'wideband', speakers: 4, rows: 10, file: 'm.cohort-wideband.f32', sha256: '1'.repeat(64) } });
     expect(on.scaleRecord('telephone')).toEqual({ method: 'as-norm', topK: 4, cohortSha256: '1'.repeat(64) });
     expect(() => Scorer.fromManifest(manifestBase, 'as-norm')).toThrow(/model "m" has no scoreNormalisation cohorts/);
   });
