@@ -34,7 +34,7 @@ import type { Channel, G711Law } from '../evaluation/channel.js';
 import { cohortFileBytes, sha256OfBytes } from '../model/cohort-file.js';
 import { startCliEngine } from './engine.js';
 import { calibrationScale, loadManifest, manifestSchema, sameScoreScale, scoreScaleOf, type CohortFile, type ModelCalibration, type ModelManifest, type ScoreNormalisation } from '../model/manifest.js';
-import { combineEmbeddings } from '../scoring/cosine.js';
+import { combineEmbeddings, l2Normalise } from '../scoring/cosine.js';
 import { engineAudioForFile, listSpeakers, mapBounded, progress, settle, type Speaker } from './eval.js';
 
 const USAGE =
@@ -258,7 +258,7 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
         if (opts.rows === 'speaker') {
           if (mine.length > 0) rows.push(combineEmbeddings(mine.map((u) => ({ embedding: u.embedding, weight: 1 }))));
         } else {
-          for (const u of mine) rows.push(combineEmbeddings([{ embedding: u.embedding, weight: 1 }]));
+          for (const u of mine) rows.push(l2Normalise(u.embedding));
         }
       });
       if (rows.length === 0) throw new VoicePassportError('validation-failed', `no utterance of ${opts.folders.join(', ')} could be embedded for the ${channel} cohort`);

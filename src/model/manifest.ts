@@ -161,7 +161,8 @@ const cohortFileSchema = z
       .partial()
       .optional(),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.rows === undefined || c.rows >= c.speakers, { message: 'rows must be at least speakers: every cohort speaker has a row', path: ['rows'] });
 
 /**
  * Adaptive symmetric score normalisation (src/scoring/as-norm.ts). When enabled, the comparison

@@ -82,6 +82,9 @@ describe('scoreNormalisation schema', () => {
       `scoreNormalisation.cohorts.wideband.file: a file name in the manifest's folder (letters, digits, ".", "_", "-"; no folders)`,
     ]);
     expect(issues({ ...block(sha), topK: 0 })).toEqual(['scoreNormalisation.topK: Too small: expected number to be >=1']);
+    expect(issues({ ...block(sha), cohorts: { wideband: { file: 'm.f32', sha256: sha, speakers: 5, rows: 4 } } })).toEqual([
+      'scoreNormalisation.cohorts.wideband.rows: rows must be at least speakers: every cohort speaker has a row',
+    ]);
     expect(issues({ ...block(sha), method: 'z-norm' })).toHaveLength(1);
     expect(issues({ ...block(sha), extra: 1 })).toEqual(['scoreNormalisation: Unrecognized key: "extra"']);
   });
