@@ -39,10 +39,10 @@
 # machine; each stage resumes from its last checkpoint when rerun (a session may end mid-run).
 # Then: ONNX export (checked against torch in onnxruntime-node; the manifest asks the service for
 # the dither training used and 200 ms of audio around the VAD's speech), the AS-norm cohort of all
-# 503 training speakers, the shared 453 and the 50 Debian voices (switched on: scripts/train/eval_dev.py
-# --asnorm and `voice-passport eval --score-normalisation` show it helps; with the Debian voices the
-# minDCF and the miss rates at both policies are lower than with the shared speakers alone, models/README.md),
-# and the logistic calibration per channel on so762.
+# 503 training speakers, the shared 453 and the 50 Debian voices, a row per utterance (switched on:
+# scripts/train/eval_dev.py --asnorm and `voice-passport eval --score-normalisation` show it helps; with
+# the Debian voices, and with a row per utterance rather than per speaker, the miss rates at both
+# policies are lower, models/README.md), and the logistic calibration per channel on so762.
 # Run it in the background with a log:  nohup bash scripts/train/train-default.sh > train.log 2>&1 &
 set -euo pipefail
 cd "$(dirname "$0")/../.."
