@@ -23,23 +23,29 @@ sys.path.insert(0, HERE)
 from data import DEFAULT_DATA  # noqa: E402
 
 
-def speaker_cohort(model, data_root, channel='wideband', utts=3, seconds=6.0, dither=0.0, rows='speaker'):
+def speaker_cohort(model, data_root, channel='wideband', utts=3, seconds=6.0, dither=0.0, rows='speaker', speeds=(1.0,)):
+    """The cohort's rows; each speed in `speeds` other than 1.0 adds every cut again, speed-perturbed
+    (data.speed_perturb), as the virtual speakers training had: (speaker, speed) pairs are its
+    classes, so a perturbed cut is an impostor to every real voice."""
     from eval_dev import embed, model_input, read_mono  # noqa: E402  (import cycle otherwise)
+    from data import speed_perturb  # noqa: E402
     train = [r for r in csv.DictReader(open(os.path.join(data_root, 'index.tsv')), delimiter='\t') if r['split'] == 'train']
     by_spk = {}
     for r in train:
         by_spk.setdefault(r['speaker'], []).append(r)
     out = []
     for spk in sorted(by_spk):
-        embs = []
+        cuts = []
         for r in sorted(by_spk[spk], key=lambda r: r['path'])[:utts]:
             x, sr = read_mono(os.path.join(data_root, 'train', r['path']))
-            embs.append(embed(model, model_input(x[: int(seconds * sr)], sr, channel), dither))
-        if rows == 'utterance':
-            out.extend(embs)
-        else:
-            m = np.mean(embs, axis=0)
-            out.append(m / np.linalg.norm(m))
+            cuts.append((x[: int(seconds * sr)], sr))
+        for speed in speeds:
+            embs = [embed(model, model_input(speed_perturb(x, speed), sr, channel), dither) for x, sr in cuts]
+            if rows == 'utterance':
+                out.extend(embs)
+            else:
+                m = np.mean(embs, axis=0)
+                out.append(m / np.linalg.norm(m))
     return np.stack(out).astype(np.float32)
 
 
