@@ -15,8 +15,9 @@ ltas - score fusion with the long-term average spectrum: the cosine of each side
        mean raw log-mel, minus the training speakers' mean for the channel and minus its level
        (model.LEVEL_BINS, as the spectral-shape branch does), weighted (1 - w) against the network's
        cosine (w), as concatenated normalised vectors (fused.py's identity), then AS-norm with the
-       cohort fused the same way. The dev sets record each speaker in one session on one device,
-       so anything that matches the recording chain scores here as if it were the voice.
+       cohort fused the same way. Each dev speaker most likely recorded all their clips in one
+       sitting on one device, so anything that matches the recording chain scores here as if it
+       were the voice.
 """
 import argparse
 import csv
