@@ -11,6 +11,11 @@ qmf  - duration-aware calibration, a quality-measure function (Mandasari et al.,
        reorder trials, so it can change the EER. Fitted and measured on disjoint speakers: so762's
        speakers are split in two at random, each half scored with the other half's fit, the EER of
        each half averaged, over --repeats splits; the same halves scored by s alone are the baseline.
+thresholds - how optimistic a policy threshold is when it is set and reported on the same speakers,
+       as `voice-passport calibrate` does on so762: the threshold for a target false-match rate is
+       read off one half of the speakers' non-target scores (the highest threshold that keeps their
+       FMR at or under the target) and the FMR and FNMR measured on the other half, over the same
+       --repeats random halvings as qmf; beside them, the same rule set and measured on all trials.
 ltas - score fusion with the long-term average spectrum: the cosine of each side's per-utterance
        mean raw log-mel, minus the training speakers' mean for the channel and minus its level
        (model.LEVEL_BINS, as the spectral-shape branch does), weighted (1 - w) against the network's
@@ -112,6 +117,38 @@ def qmf_probe(A, seconds, spk, repeats, seed):
     return {k: (float(np.mean(v)), float(np.mean(np.array(v) - base)), int((np.array(v) < base).sum())) for k, v in eers.items()}
 
 
+def threshold_for_fmr(non_target, target):
+    """A threshold (accept when score >= it) that at most `target` of these non-target scores reach."""
+    ranked = np.sort(non_target)[::-1]
+    k = int(np.floor(target * len(ranked)))
+    return np.nextafter(ranked[k], np.inf)
+
+
+def rates(scores, labels, t):
+    accept = scores >= t
+    return float(accept[~labels].mean()), float((~accept[labels]).mean())
+
+
+def threshold_probe(A, spk, targets, repeats, seed):
+    iu, labels = all_pairs(spk)
+    s = A[iu]
+    speakers = np.array(sorted(set(spk)))
+    rng = np.random.default_rng(seed)
+    out = {}
+    for target in targets:
+        in_sample = rates(s, labels, threshold_for_fmr(s[~labels], target))
+        held = []
+        for _ in range(repeats):
+            half = set(rng.permutation(speakers)[: len(speakers) // 2])
+            in_half = np.array([x in half for x in spk])
+            folds = [in_half[iu[0]] & in_half[iu[1]], ~in_half[iu[0]] & ~in_half[iu[1]]]
+            for test, fit in (folds, folds[::-1]):
+                held.append(rates(s[test], labels[test], threshold_for_fmr(s[fit][~labels[fit]], target)))
+        fmr, fnmr = np.array(held).T
+        out[target] = dict(inSample=in_sample, heldOutFmr=(float(fmr.mean()), float(fmr.min()), float(fmr.max())), heldOutFnmr=float(fnmr.mean()))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--ckpt', required=True)
@@ -119,7 +156,7 @@ def main():
     ap.add_argument('--dither', type=float, default=1.0, help='test-time dither in int16 units (the service\'s frontEnd.dither)')
     ap.add_argument('--topk', type=int, default=100)
     ap.add_argument('--weights', default='1,0.95,0.9', help='ltas: the network\'s share w of the fused cosine')
-    ap.add_argument('--repeats', type=int, default=20, help='qmf: random speaker splits')
+    ap.add_argument('--repeats', type=int, default=20, help='qmf and thresholds: random speaker splits')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--threads', type=int, default=2)
     args = ap.parse_args()
@@ -129,7 +166,7 @@ def main():
     model, _ = load_model(args.ckpt)
     weights = [float(v) for v in args.weights.split(',')]
     cohort = {ch: training_cohort(model, args.data, ch, 3, 6.0, args.dither) for ch in CHANNELS}
-    qmf = {}
+    qmf, thresholds = {}, {}
     print('## ltas: EER, cosine / AS-norm, by the network\'s share w')
     for name in ('so762', 'sc', 'fsdd'):
         audio, spk = load_dev_set(args.data, name)
@@ -146,8 +183,9 @@ def main():
                 S, FC = F @ F.T, F @ C.T
                 A = as_norm(S, FC, FC, args.topk)
                 cells.append(f'w {w:g}: {100 * eer_mindcf(S[iu], labels)[0]:.2f} / {100 * eer_mindcf(A[iu], labels)[0]:.2f} %')
-                if w == 1 and name == 'so762':  # the network alone: the qmf probe's scores
+                if w == 1 and name == 'so762':  # the network alone: the qmf and thresholds probes' scores
                     qmf[ch] = qmf_probe(A, np.array([len(x) / sr for x, sr in audio]), spk, args.repeats, args.seed)
+                    thresholds[ch] = threshold_probe(A, spk, (0.01, 0.001), args.repeats, args.seed)
             print(f'| {name} | {ch} | ' + ' | '.join(cells) + ' |', flush=True)
     print(f'\n## qmf: so762, AS-norm, mean EER of held-out speaker halves ({args.repeats} splits)')
     print('| channel | calibration inputs | mean EER | change vs s | better in |')
@@ -155,6 +193,14 @@ def main():
     for ch, rows in qmf.items():
         for k, (mean, change, better) in rows.items():
             print(f'| {ch} | {k} | {100 * mean:.2f} % | {100 * change:+.2f} | {better} / {args.repeats} |')
+    print(f'\n## thresholds: so762, AS-norm, set on one half of the speakers, measured on the other ({args.repeats} splits, both ways)')
+    print('| channel | target FMR | set and measured on all: FMR / FNMR | held out: FMR mean [min, max] | held out: FNMR |')
+    print('|---|---|---|---|---|')
+    for ch, rows in thresholds.items():
+        for target, r in rows.items():
+            fmr, lo, hi = r['heldOutFmr']
+            print(f'| {ch} | {100 * target:g} % | {100 * r["inSample"][0]:.2f} / {100 * r["inSample"][1]:.1f} % | '
+                  f'{100 * fmr:.2f} % [{100 * lo:.2f}, {100 * hi:.2f}] | {100 * r["heldOutFnmr"]:.1f} % |')
 
 
 if __name__ == '__main__':
