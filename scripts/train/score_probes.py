@@ -25,7 +25,6 @@ ltas - score fusion with the long-term average spectrum: the cosine of each side
        were the voice.
 """
 import argparse
-import csv
 import os
 import sys
 
@@ -35,9 +34,9 @@ from scipy.optimize import minimize
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from cohort import as_norm  # noqa: E402
+from cohort import as_norm, training_cuts  # noqa: E402
 from data import DEFAULT_DATA  # noqa: E402
-from eval_dev import all_pairs, eer_mindcf, embed, load_dev_set, model_input, read_mono  # noqa: E402
+from eval_dev import all_pairs, eer_mindcf, embed, load_dev_set, model_input  # noqa: E402
 from export import load_model  # noqa: E402
 from features import kaldi_fbank  # noqa: E402
 from model import LEVEL_BINS  # noqa: E402
@@ -50,17 +49,12 @@ def embed_and_ltas(model, x16, dither):
 
 
 def training_cohort(model, data_root, channel, utts, seconds, dither):
-    """cohort.speaker_cohort's embeddings, with each speaker's mean LTAS of the same cuts."""
-    rows = [r for r in csv.DictReader(open(os.path.join(data_root, 'index.tsv')), delimiter='\t') if r['split'] == 'train']
-    by_spk = {}
-    for r in rows:
-        by_spk.setdefault(r['speaker'], []).append(r)
+    """cohort.speaker_cohort's embeddings (a row per speaker), with each speaker's mean LTAS of the same cuts."""
     E, M = [], []
-    for spk in sorted(by_spk):
+    for _, cuts in training_cuts(data_root, utts, seconds):
         es, ms = [], []
-        for r in sorted(by_spk[spk], key=lambda r: r['path'])[:utts]:
-            x, sr = read_mono(os.path.join(data_root, 'train', r['path']))
-            e, m = embed_and_ltas(model, model_input(x[: int(seconds * sr)], sr, channel), dither)
+        for x, sr in cuts:
+            e, m = embed_and_ltas(model, model_input(x, sr, channel), dither)
             es.append(e)
             ms.append(m)
         e = np.mean(es, axis=0)
@@ -95,22 +89,29 @@ def qmf_features(s, d1, d2, kind):
     return {'s': [s], 's+log(shorter)': [s, shorter], 's+log(shorter)+log(longer)': [s, shorter, longer]}[kind]
 
 
+def speaker_halvings(spk, iu, repeats, seed):
+    """`repeats` random splits of the speakers in two halves, each as (test, fit) trial masks both ways
+    round: only trials with both sides in one half, so no speaker is in fit and test."""
+    speakers = np.array(sorted(set(spk)))
+    rng = np.random.default_rng(seed)
+    for _ in range(repeats):
+        half = set(rng.permutation(speakers)[: len(speakers) // 2])
+        in_half = np.array([x in half for x in spk])
+        folds = [in_half[iu[0]] & in_half[iu[1]], ~in_half[iu[0]] & ~in_half[iu[1]]]
+        yield [(folds[0], folds[1]), (folds[1], folds[0])]
+
+
 def qmf_probe(A, seconds, spk, repeats, seed):
     iu, labels = all_pairs(spk)
     s, d1, d2 = A[iu], seconds[iu[0]], seconds[iu[1]]
     kinds = ('s', 's+log(shorter)', 's+log(shorter)+log(longer)')
     X = {k: np.stack(qmf_features(s, d1, d2, k), axis=1) for k in kinds}
-    speakers = np.array(sorted(set(spk)))
-    rng = np.random.default_rng(seed)
     eers = {k: [] for k in kinds}
-    for _ in range(repeats):
-        half = set(rng.permutation(speakers)[: len(speakers) // 2])
-        in_half = np.array([x in half for x in spk])
-        folds = [in_half[iu[0]] & in_half[iu[1]], ~in_half[iu[0]] & ~in_half[iu[1]]]
+    for ways in speaker_halvings(spk, iu, repeats, seed):
         for k in kinds:
             per_fold = []
-            for test, train in (folds, folds[::-1]):
-                w = fit_logistic(X[k][train], labels[train])
+            for test, fit in ways:
+                w = fit_logistic(X[k][fit], labels[fit])
                 per_fold.append(eer_mindcf(X[k][test] @ w[:-1], labels[test])[0])
             eers[k].append(np.mean(per_fold))
     base = np.array(eers['s'])
@@ -132,17 +133,12 @@ def rates(scores, labels, t):
 def threshold_probe(A, spk, targets, repeats, seed):
     iu, labels = all_pairs(spk)
     s = A[iu]
-    speakers = np.array(sorted(set(spk)))
-    rng = np.random.default_rng(seed)
     out = {}
     for target in targets:
         in_sample = rates(s, labels, threshold_for_fmr(s[~labels], target))
         held = []
-        for _ in range(repeats):
-            half = set(rng.permutation(speakers)[: len(speakers) // 2])
-            in_half = np.array([x in half for x in spk])
-            folds = [in_half[iu[0]] & in_half[iu[1]], ~in_half[iu[0]] & ~in_half[iu[1]]]
-            for test, fit in (folds, folds[::-1]):
+        for ways in speaker_halvings(spk, iu, repeats, seed):
+            for test, fit in ways:
                 held.append(rates(s[test], labels[test], threshold_for_fmr(s[fit][~labels[fit]], target)))
         fmr, fnmr = np.array(held).T
         out[target] = dict(inSample=in_sample, heldOutFmr=(float(fmr.mean()), float(fmr.min()), float(fmr.max())), heldOutFnmr=float(fnmr.mean()))

@@ -199,8 +199,8 @@ async function writeAtomically(file: string, bytes: Uint8Array | string): Promis
 
 interface ChannelResult {
   channel: Channel;
+  /** [rows, dim], row-major. */
   rows: Float32Array;
-  rowCount: number;
   speakers: number;
   utterances: number;
   failures: { file: string; code: string; message: string }[];
@@ -250,16 +250,11 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
       const ok = outcomes.flatMap((o) => (o.ok ? [o.value] : []));
       const rows: Float32Array[] = [];
       const missing: string[] = [];
-      let embedded = 0;
       speakers.forEach((s, speaker) => {
         const mine = ok.filter((u) => u.speaker === speaker);
         if (mine.length === 0) missing.push(s.name);
-        else embedded++;
-        if (opts.rows === 'speaker') {
-          if (mine.length > 0) rows.push(combineEmbeddings(mine.map((u) => ({ embedding: u.embedding, weight: 1 }))));
-        } else {
-          for (const u of mine) rows.push(l2Normalise(u.embedding));
-        }
+        else if (opts.rows === 'speaker') rows.push(combineEmbeddings(mine.map((u) => ({ embedding: u.embedding, weight: 1 }))));
+        else for (const u of mine) rows.push(l2Normalise(u.embedding));
       });
       if (rows.length === 0) throw new VoicePassportError('validation-failed', `no utterance of ${opts.folders.join(', ')} could be embedded for the ${channel} cohort`);
       const matrix = new Float32Array(rows.length * dim);
@@ -270,8 +265,7 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
       results.push({
         channel,
         rows: matrix,
-        rowCount: rows.length,
-        speakers: embedded,
+        speakers: speakers.length - missing.length,
         utterances: ok.length,
         failures: outcomes.flatMap((o) => (o.ok ? [] : [{ file: o.file, code: o.code, message: o.message }])),
         vadFallbackUtterances: ok.filter((u) => u.vadFallback).length,
@@ -298,7 +292,7 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
       file: name,
       sha256,
       speakers: r.speakers,
-      ...(opts.rows === 'utterance' ? { rows: r.rowCount } : {}),
+      ...(opts.rows === 'utterance' ? { rows: r.rows.length / dim } : {}),
       source: {
         ...folderFields(opts.folders),
         utterancesPerSpeaker: opts.perSpeaker,
@@ -340,7 +334,7 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
       file: files[i]!.file,
       sha256: files[i]!.sha256,
       speakers: r.speakers,
-      rows: r.rowCount,
+      rows: r.rows.length / dim,
       dim,
       bytes: files[i]!.bytes,
       utterances: r.utterances,
@@ -364,7 +358,7 @@ export async function cohortCommand(argv: string[], config: Readonly<Config>, no
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   process.stderr.write(
-    `| cohort ${opts.modelId} | ${opts.folders.map((f) => path.basename(path.resolve(f))).join(' + ')} | ${results.map((r) => `${r.channel} ${r.speakers} spk, ${r.rowCount} rows × ${dim} (${r.utterances} utt, ${r.failures.length} failed)`).join(' | ')} | ` +
+    `| cohort ${opts.modelId} | ${opts.folders.map((f) => path.basename(path.resolve(f))).join(' + ')} | ${results.map((r) => `${r.channel} ${r.speakers} spk, ${r.rows.length / dim} rows × ${dim} (${r.utterances} utt, ${r.failures.length} failed)`).join(' | ')} | ` +
       `${merged === null ? 'manifest not written (--write)' : `top-${merged.scoreNormalisation.topK}, ${merged.scoreNormalisation.enabled ? 'enabled' : 'not enabled'}${merged.calibrationRemoved.length > 0 ? `, calibration removed (${merged.calibrationRemoved.join(', ')})` : ''}`} | ${wallSeconds.toFixed(1)} s |\n`,
   );
   return 0;

@@ -36,9 +36,11 @@ commands:
                               operating table and the EER by duration on the eval trials; --write
                               stores them in the manifest
   cohort <folder>... [--model ID] [--channel wideband|telephone|both] [--law mulaw|alaw]
-       [--per-speaker 3] [--seconds 6] [--embed speech|whole] [--top-k 100] [--enable] [--write]
-                              AS-norm impostor cohort: one embedding per speaker sub-folder (of
-                              every folder given; names must differ across them), written
+       [--per-speaker 3] [--seconds 6] [--embed speech|whole] [--rows utterance|speaker]
+       [--top-k 100] [--enable] [--write]
+                              AS-norm impostor cohort from the speaker sub-folders of every folder
+                              given (names must differ across them), a row per utterance or per
+                              speaker, written
                               to <id>.cohort-<channel>.f32; --write adds scoreNormalisation to the
                               manifest, --enable switches it on
   models list                 installed models (VP_MODELS_DIR) and the published-model catalogue
