@@ -72,15 +72,25 @@ GROUPS = {
         'asterisk-prompt-fr-armelle': 'GPL-2+',
         'asterisk-prompt-it-menardi-wav': 'CC-BY-SA-3.0-IT',
     },
+    # Tux Paint's spoken stamp descriptions (one recordist per language, named in the package's
+    # changelog), Kajongg's voices in English and German, and the recorded sentences of Festival's
+    # Russian unit-selection voice (see more_sources).
+    'more': {
+        'tuxpaint-stamps-default': 'GPL-2',
+        'kajongg': 'GPL-2+',
+        'festvox-ru': 'BSD-like',
+    },
 }
 # Where `build` writes each group unless --out says: never one folder for two groups.
-DEFAULT_OUT = {'base': 'data/debian-voices', 'prompts': 'data/debian-prompts'}
+DEFAULT_OUT = {'base': 'data/debian-voices', 'prompts': 'data/debian-prompts', 'more': 'data/debian-more'}
 
 
 def sources(root, group):
     """[(speaker, packages (comma-separated), [files])] under the unpacked tree `root` of one group."""
     if group == 'prompts':
         return prompt_sources(root)
+    if group == 'more':
+        return more_sources(root)
     out = []
     # KLettres: one voice per language reads the alphabet and syllables (alpha/ and syllab/).
     for d in sorted(glob.glob(os.path.join(root, 'klettres-data/usr/share/klettres/*/'))):
@@ -133,6 +143,47 @@ def prompt_sources(root):
         if files:
             out.append((speaker, package, files))
     return out
+
+# Tux Paint languages whose stamp descriptions one person recorded, as the package's changelog
+# credits them: Jacques Chion (fr; a Google Code-in student, PaulK, added some later), Edwin Veber
+# (ru), Tabbytha (ro), Pere Pujal i Carabantes (ca), Krasimir Petkov (bg), Estefania Ortiz (es),
+# Kseniya Buraya (be), Kiriaki Serafeim (el), Joe Dalton (da). Other languages have a few dozen
+# clips or several voices (pt_BR: "various Brazilian school children").
+STAMP_LANGUAGES = ('be', 'bg', 'ca', 'da', 'el', 'es', 'fr', 'ro', 'ru')
+
+
+def more_sources(root):
+    """The `more` group. Tux Paint: each language's `*_desc_<lang>.ogg` descriptions, in file order,
+    without `symbols/` (letters and numbers, many from other voices: Schoolsplay's numbers, John
+    Arundel's British English). Kajongg: its voice folders, two women and two men per language.
+    Festival's msu_ru_nsh_clunits: 620 read Russian sentences (about 100 min) of one man, Nickolay
+    Shmyrev, the unit-selection database the voice concatenates from."""
+    out = []
+    stamps = os.path.join(root, 'tuxpaint-stamps-default/usr/share/tuxpaint/stamps')
+    for lang in STAMP_LANGUAGES:
+        files = sorted(f for f in glob.glob(os.path.join(stamps, f'**/*_desc_{lang}.ogg'), recursive=True)
+                       if not os.path.relpath(f, stamps).startswith('symbols/'))
+        if files:
+            out.append((f'tuxpaint-{lang}', 'tuxpaint-stamps-default', files))
+    # Kajongg's English and German folders have the same four names. `check` put each woman's two
+    # languages as close as one speaker's two halves (cosine 0.911 and 0.872; same-speaker 5th
+    # percentile 0.900, minimum 0.868), so each woman is one speaker; the men's were not (0.664 and
+    # lower), so each man's folder is a speaker of its own.
+    voices = os.path.join(root, 'kajongg/usr/share/kajongg/voices')
+    for who in ('female1', 'female2'):
+        files = sorted(glob.glob(os.path.join(voices, who, '*.ogg'))) + sorted(glob.glob(os.path.join(voices, 'de', who, '*.ogg')))
+        if files:
+            out.append((f'kajongg-{who}', 'kajongg', files))
+    for lang, base in (('en', voices), ('de', os.path.join(voices, 'de'))):
+        for who in ('male1', 'male2'):
+            files = sorted(glob.glob(os.path.join(base, who, '*.ogg')))
+            if files:
+                out.append((f'kajongg-{lang}-{who}', 'kajongg', files))
+    files = sorted(glob.glob(os.path.join(root, 'festvox-ru/usr/share/festival/voices/russian/msu_ru_nsh_clunits/wav/*.wav')))
+    if files:
+        out.append(('festvox-ru-nsh', 'festvox-ru', files))
+    return out
+
 
 def read_gsm16(path):
     """A raw GSM 06.10 file (8 kHz, headerless: libsndfile cannot read it), decoded by sox to WAV and
