@@ -9,7 +9,8 @@
  *    (the cosine, or the AS-norm score when the manifest enables scoreNormalisation; the calibration
  *    records which, and loadManifest refuses it on another scale);
  *  - the operating table (threshold, FMR, FNMR) from the pooled non-target and target scores, from
- *    which policies derive thresholds for a target FMR, and the trial counts behind it;
+ *    which policies derive thresholds for a target FMR, and the trial counts behind it; each row's
+ *    rates carry a 95 % interval over resampled speakers (src/evaluation/confidence.ts);
  *  - the EER by test duration (pooled over the folders), from which policies take their minimum
  *    net speech.
  *
@@ -24,7 +25,8 @@ import type { Config } from '../config.js';
 import { oneOf, parseCliArgs } from './args.js';
 import { VoicePassportError } from '../errors.js';
 import { equalErrorRate, operatingPoints, sortTrials, type TrialScores } from '../evaluation/metrics.js';
-import { splitScores } from '../evaluation/trials.js';
+import { speakerBootstrapRates, type RateInterval } from '../evaluation/confidence.js';
+import { poolTrialSets, speakerTrials, splitScores } from '../evaluation/trials.js';
 import { calibrationScale, loadManifest, manifestSchema, sameScoreScale, scoreScaleOf, type ChannelCalibration, type ModelCalibration, type ScoreScaleRecord } from '../model/manifest.js';
 import { applyCalibration, cllr, defaultEffectivePrior, fitLogisticCalibration, operatingTable, thresholdForFmr } from '../scoring/calibration.js';
 import { calibratedDefaultTargets, derivedMinNetSpeech, type ScoreChannel } from '../scoring/policy.js';
@@ -78,6 +80,10 @@ export function poolScores(sets: readonly TrialScores[]): { target: Float64Array
 }
 
 const round6 = (v: number) => Number(v.toFixed(6));
+const roundInterval = (i: RateInterval): RateInterval => ({ low: round6(i.low), high: round6(i.high) });
+
+/** Replicates and seed of the operating table's speaker bootstrap: seeded, so a rerun writes the same intervals. */
+const BOOTSTRAP = { replicates: 1000, seed: 1 };
 
 export interface CalibrationFit {
   block: ChannelCalibration;
@@ -87,7 +93,17 @@ export interface CalibrationFit {
    */
   perFolder: { targetTrials: number; nonTargetTrials: number; eer: number; cllrRaw: number; cllrCalibrated: number }[];
   /** What the calibrated default policies would get on this channel. */
-  defaultPolicies: { name: string; targetFmr: number; threshold: number; llrThreshold: number; fmr: number; fnmr: number; supported: boolean }[];
+  defaultPolicies: {
+    name: string;
+    targetFmr: number;
+    threshold: number;
+    llrThreshold: number;
+    fmr: number;
+    fnmr: number;
+    fmrInterval: RateInterval | null;
+    fnmrInterval: RateInterval | null;
+    supported: boolean;
+  }[];
 }
 
 /**
@@ -109,7 +125,12 @@ export function calibrateChannel(runs: readonly EvalTrials[], options: { prior: 
     });
   }
   const calibrated = { target: pooled.target.map((s) => applyCalibration(fit, s)), nonTarget: pooled.nonTarget.map((s) => applyCalibration(fit, s)) };
-  const table = operatingTable(pooled);
+  // Each row's FMR and FNMR with a 95 % interval over resampled speakers (ISO/IEC 19795-1: trials
+  // of one person are not independent), so an operator sees how far a new population may differ.
+  const bySpeaker = poolTrialSets(runs.map((r) => r.main));
+  const rows = operatingTable(pooled);
+  const boot = speakerBootstrapRates(speakerTrials(bySpeaker.set, bySpeaker.speakers), rows.map((r) => r.threshold), BOOTSTRAP);
+  const table = rows.map((r, k) => ({ ...r, fmrInterval: roundInterval(boot.intervals[k]!.fmr), fnmrInterval: roundInterval(boot.intervals[k]!.fnmr) }));
   const eer = equalErrorRate(operatingPoints(sortTrials(pooled))).eer;
 
   // EER by test duration: each duration's trials pooled over the folders that have both kinds.
@@ -127,6 +148,7 @@ export function calibrateChannel(runs: readonly EvalTrials[], options: { prior: 
     cllr: { raw: round6(cllr(pooled)), calibrated: round6(cllr(calibrated)) },
     eer: round6(eer),
     operatingPoints: table,
+    bootstrap: { replicates: boot.replicates, requested: boot.requested, seed: boot.seed, method: boot.method },
     ...(durations.length > 0 ? { durations } : {}),
     effectivePrior: options.prior,
     data: {
@@ -140,7 +162,17 @@ export function calibrateChannel(runs: readonly EvalTrials[], options: { prior: 
   };
   const defaultPolicies = calibratedDefaultTargets.map(({ name, targetFmr }) => {
     const t = thresholdForFmr(table, targetFmr, pooled.nonTarget.length);
-    return { name, targetFmr, threshold: t.threshold, llrThreshold: applyCalibration(fit, t.threshold), fmr: t.fmr, fnmr: t.fnmr, supported: t.supported };
+    return {
+      name,
+      targetFmr,
+      threshold: t.threshold,
+      llrThreshold: applyCalibration(fit, t.threshold),
+      fmr: t.fmr,
+      fnmr: t.fnmr,
+      fmrInterval: t.fmrInterval ?? null,
+      fnmrInterval: t.fnmrInterval ?? null,
+      supported: t.supported,
+    };
   });
   const perFolder = perRun.map((s) => {
     const cal = (x: ArrayLike<number>) => Array.from(x, (v) => applyCalibration(fit, v));
@@ -232,10 +264,11 @@ export async function calibrateCommand(argv: string[], config: Readonly<Config>,
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
+  const interval = (i: RateInterval | null) => (i === null ? '' : ` [${(i.low * 100).toFixed(2)}, ${(i.high * 100).toFixed(2)}]`);
   process.stderr.write(
     `| calibrate ${opts.channel} ${opts.modelId} | ${opts.folders.map((f) => path.basename(path.resolve(f))).join('+')} | ${block.trials!.target}/${block.trials!.nonTarget} trials | ` +
       `a ${block.a.toFixed(3)} b ${block.b.toFixed(3)} | Cllr ${block.cllr!.raw.toFixed(3)} → ${block.cllr!.calibrated.toFixed(3)} | EER ${pct(block.eer!)} | ` +
-      `${defaultPolicies.map((p) => `${p.name} FMR ${pct(p.fmr)} FNMR ${pct(p.fnmr)} at ${asNorm ? 'as-norm' : 'cos'} ≥ ${p.threshold.toFixed(4)}${p.supported ? '' : ' (below 3/N)'}`).join(' | ')} | ${written ? `written to ${written}` : 'not written (--write)'} |\n`,
+      `${defaultPolicies.map((p) => `${p.name} FMR ${pct(p.fmr)}${interval(p.fmrInterval)} FNMR ${pct(p.fnmr)}${interval(p.fnmrInterval)} at ${asNorm ? 'as-norm' : 'cos'} ≥ ${p.threshold.toFixed(4)}${p.supported ? '' : ' (below 3/N)'}`).join(' | ')} | ${written ? `written to ${written}` : 'not written (--write)'} |\n`,
   );
   return 0;
 }

@@ -226,3 +226,25 @@ export function reindexSpeakers(set: TrialSet): { set: TrialSet; speakers: numbe
   const speakerB = set.speakerB.map(id);
   return { set: { ...set, speakerA, speakerB }, speakers: index.size, counts: trialCounts(set) };
 }
+
+/**
+ * Several folders' trial sets as one, each folder's speakers (renumbered over those with trials)
+ * numbered after the previous folder's: the folders hold different people, so the speaker
+ * bootstrap must resample them as such.
+ */
+export function poolTrialSets(sets: readonly TrialSet[]): { set: TrialSet; speakers: number } {
+  const n = sets.reduce((k, s) => k + s.scores.length, 0);
+  const set: TrialSet = { scores: new Float64Array(n), isTarget: new Uint8Array(n), speakerA: new Uint32Array(n), speakerB: new Uint32Array(n) };
+  let at = 0;
+  let speakers = 0;
+  for (const part of sets) {
+    const indexed = reindexSpeakers(part);
+    set.scores.set(part.scores, at);
+    set.isTarget.set(part.isTarget, at);
+    set.speakerA.set(indexed.set.speakerA.map((s) => s + speakers), at);
+    set.speakerB.set(indexed.set.speakerB.map((s) => s + speakers), at);
+    at += part.scores.length;
+    speakers += indexed.speakers;
+  }
+  return { set, speakers };
+}

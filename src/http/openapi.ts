@@ -248,12 +248,22 @@ const schemas: Record<string, Schema> = {
     ['targetFmr', 'threshold', 'minNetSpeechSeconds', 'description'],
     { oneOf: [{ required: ['targetFmr'] }, { required: ['threshold'] }] },
   ),
+  RateInterval: obj(
+    { low: num({ minimum: 0, maximum: 1 }), high: num({ minimum: 0, maximum: 1 }) },
+    [],
+    {
+      description:
+        "95 % interval of the rate over resampled calibration speakers (subsets bootstrap, Bolle et al. 2004): how far callers other than the calibration speakers may land. For 'at-most' rates, the interval of the bound. Null when the calibration has none.",
+    },
+  ),
   PolicyOnChannel: obj({
     calibration: str({ enum: ['wideband', 'telephone'], description: 'The calibration used (telephone falls back to wideband).' }),
     rawThreshold: num({ description: 'Decides: accept when the comparison score (the cosine, or the AS-norm score when the model enables it) >= rawThreshold.' }),
     llrThreshold: num({ description: 'The same threshold on the LLR scale.' }),
     fmr: nullable(num({ description: 'False match rate on the calibration trials at this threshold.' })),
     fnmr: nullable(num({ description: 'False non-match rate on the calibration trials at this threshold.' })),
+    fmrInterval: nullable(ref('RateInterval')),
+    fnmrInterval: nullable(ref('RateInterval')),
     rates: str({ enum: ['measured', 'at-most', 'unknown'], description: 'measured: at exactly this threshold (targetFmr policies); at-most: upper bounds from the nearest table rows (explicit thresholds); unknown: the calibration has no operating table.' }),
     targetTrials: nullable(int()),
     nonTargetTrials: nullable(int()),

@@ -60,7 +60,17 @@ const fbankOptionsSchema = z
  * One measured operating point of the comparison score (the cosine, or the AS-norm score when the
  * manifest enables it): accept when score ≥ threshold (src/scoring/calibration.ts).
  */
-const operatingPointSchema = z.object({ threshold: z.number(), fmr: z.number().min(0).max(1), fnmr: z.number().min(0).max(1) }).strict();
+const rateIntervalSchema = z
+  .object({ low: z.number().min(0).max(1), high: z.number().min(0).max(1) })
+  .strict()
+  .refine((i) => i.low <= i.high, 'an interval needs low <= high');
+/**
+ * fmrInterval and fnmrInterval (since the speaker bootstrap, see `bootstrap` below): 95 % intervals
+ * of the two rates at that threshold over resampled speakers; older calibrations lack them.
+ */
+const operatingPointSchema = z
+  .object({ threshold: z.number(), fmr: z.number().min(0).max(1), fnmr: z.number().min(0).max(1), fmrInterval: rateIntervalSchema.optional(), fnmrInterval: rateIntervalSchema.optional() })
+  .strict();
 
 /**
  * What `voice-passport calibrate` measured for one channel on the dev trials: the logistic map
@@ -86,6 +96,8 @@ const channelCalibrationSchema = z
       .refine((rows) => rows.every((r, i) => i === 0 || (r.threshold > rows[i - 1]!.threshold && r.fmr <= rows[i - 1]!.fmr)), 'operating points must have ascending thresholds and non-increasing FMR')
       .refine((rows) => rows.at(-1)?.fmr === 0, 'the last operating point must have FMR 0 (above every non-target score)')
       .optional(),
+    /** How the operating points' intervals were made (src/evaluation/confidence.ts). */
+    bootstrap: z.object({ replicates: z.number().int().min(1), requested: z.number().int().min(1), seed: z.number().int(), method: z.string() }).strict().optional(),
     durations: z
       .array(z.object({ seconds: z.number().positive(), eer: z.number().min(0).max(1), targetTrials: z.number().int().min(0), nonTargetTrials: z.number().int().min(0) }).strict())
       .max(32)

@@ -21,6 +21,7 @@
  * so "llr ≥ a·t + b" and "cosine ≥ t" accept the same trials. The service compares cosines
  * (src/scoring/decision.ts) and reports the LLR.
  */
+import type { RateInterval } from '../evaluation/confidence.js';
 import type { TrialScores } from '../evaluation/metrics.js';
 
 export interface LinearCalibration {
@@ -191,6 +192,9 @@ export interface OperatingRow {
   threshold: number;
   fmr: number;
   fnmr: number;
+  /** 95 % intervals over resampled speakers (calibrate adds them; src/evaluation/confidence.ts). */
+  fmrInterval?: RateInterval;
+  fnmrInterval?: RateInterval;
 }
 
 /**

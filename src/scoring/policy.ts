@@ -23,6 +23,7 @@
 import { z } from 'zod';
 import type { ChannelCalibration, ModelCalibration } from '../model/manifest.js';
 import { applyCalibration, lowestSupportedRate, minSpeechForEer, thresholdForFmr, type OperatingRow } from './calibration.js';
+import type { RateInterval } from '../evaluation/confidence.js';
 import type { ComparisonScale } from './scorer.js';
 
 export const policyNameSchema = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'lower-case letters, digits and dashes, 1-32 chars');
@@ -121,6 +122,12 @@ export interface ThresholdOnChannel {
    */
   fmr: number | null;
   fnmr: number | null;
+  /**
+   * 95 % intervals of fmr and fnmr over resampled calibration speakers (src/evaluation/confidence.ts):
+   * how far callers other than the calibration speakers may land. Null when the calibration has none.
+   */
+  fmrInterval: RateInterval | null;
+  fnmrInterval: RateInterval | null;
   rates: 'measured' | 'at-most' | 'unknown';
   targetTrials: number | null;
   nonTargetTrials: number | null;
@@ -133,18 +140,27 @@ export function thresholdOnChannel(policy: { threshold: number; targetFmr: numbe
   const base = (rawThreshold: number) => ({ calibration: channel, rawThreshold, llrThreshold: applyCalibration(c, rawThreshold) });
   if (!canDeriveThresholds(c)) {
     if (policy.targetFmr !== null) return null;
-    return { ...base(policy.threshold), fmr: null, fnmr: null, rates: 'unknown', targetTrials: c.trials?.target ?? null, nonTargetTrials: c.trials?.nonTarget ?? null, lowestSupportedFmr: null };
+    return { ...base(policy.threshold), fmr: null, fnmr: null, fmrInterval: null, fnmrInterval: null, rates: 'unknown', targetTrials: c.trials?.target ?? null, nonTargetTrials: c.trials?.nonTarget ?? null, lowestSupportedFmr: null };
   }
   const counts = { targetTrials: c.trials.target, nonTargetTrials: c.trials.nonTarget, lowestSupportedFmr: lowestSupportedRate(c.trials.nonTarget) };
   if (policy.targetFmr !== null) {
     const t = thresholdForFmr(c.operatingPoints, policy.targetFmr, c.trials.nonTarget);
-    return { ...base(t.threshold), fmr: t.fmr, fnmr: t.fnmr, rates: 'measured', ...counts };
+    return { ...base(t.threshold), fmr: t.fmr, fnmr: t.fnmr, fmrInterval: t.fmrInterval ?? null, fnmrInterval: t.fnmrInterval ?? null, rates: 'measured', ...counts };
   }
   // Explicit threshold t: FMR(t) ≤ FMR of the nearest row at or below t; FNMR(t) ≤ FNMR of the nearest row at or above t.
   const rows = c.operatingPoints;
   const below = [...rows].reverse().find((r) => r.threshold <= policy.threshold);
   const above = rows.find((r) => r.threshold >= policy.threshold);
-  return { ...base(policy.threshold), fmr: below?.fmr ?? 1, fnmr: above?.fnmr ?? 1, rates: 'at-most', ...counts };
+  // The intervals are those of the same rows: of the bounds, not of the rates at t itself.
+  return {
+    ...base(policy.threshold),
+    fmr: below?.fmr ?? 1,
+    fnmr: above?.fnmr ?? 1,
+    fmrInterval: below?.fmrInterval ?? null,
+    fnmrInterval: above?.fnmrInterval ?? null,
+    rates: 'at-most',
+    ...counts,
+  };
 }
 
 /**

@@ -93,7 +93,23 @@ describe('calibrateChannel', () => {
       { targetTrials: 40, nonTargetTrials: 300, eer: Number(own(a.t, a.n).toFixed(6)), cllrRaw: Number(cllr({ target: a.t, nonTarget: a.n }).toFixed(6)), cllrCalibrated: Number(calibratedCllr(a.t, a.n).toFixed(6)) },
       { targetTrials: 20, nonTargetTrials: 200, eer: Number(own(b.t, b.n).toFixed(6)), cllrRaw: Number(cllr({ target: b.t, nonTarget: b.n }).toFixed(6)), cllrCalibrated: Number(calibratedCllr(b.t, b.n).toFixed(6)) },
     ]);
-    expect(block.operatingPoints).toEqual(operatingTable(pooled));
+    expect(block.operatingPoints!.map(({ threshold, fmr, fnmr }) => ({ threshold, fmr, fnmr }))).toEqual(operatingTable(pooled));
+    // Each folder here is two speakers (targets of speaker 0, non-targets 0 against 1). A bootstrap
+    // replicate that draws both of one folder's speakers and not both of the other's sees that folder's
+    // rates alone: about 44 % of the usable replicates each way, so the 2.5th and 97.5th percentiles
+    // are exactly the two folders' own rates, in either order.
+    const rate = (scores: number[], t: number, above: boolean) => scores.filter((x) => (x >= t) === above).length / scores.length;
+    for (const row of block.operatingPoints!) {
+      const fmrs = [rate(a.n, row.threshold, true), rate(b.n, row.threshold, true)];
+      const fnmrs = [rate(a.t, row.threshold, false), rate(b.t, row.threshold, false)];
+      const round = (v: number) => Number(v.toFixed(6));
+      expect([row.fmrInterval, row.fnmrInterval]).toEqual([
+        { low: round(Math.min(...fmrs)), high: round(Math.max(...fmrs)) },
+        { low: round(Math.min(...fnmrs)), high: round(Math.max(...fnmrs)) },
+      ]);
+    }
+    expect(block.bootstrap).toEqual({ replicates: expect.any(Number), requested: 1000, seed: 1, method: expect.stringMatching(/^percentile bootstrap over speakers/) });
+    expect(block.bootstrap!.replicates).toBeGreaterThan(700);
     // 2 s pooled: targets [0.6, 0.2, 0.7], non-targets [0.1, 0.3, 0.4, 0.5]. Operating points
     // (FMR, FNMR) at 0.5: (1/4, 1/3), at 0.4: (1/2, 1/3); the diagonal is crossed a third of the way
     // along: EER 1/4 + 1/3 · 1/4 = 1/3. 5 s separated: 0. 10 s has no target trials: left out.

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { speakerBootstrapEer, quantile, seededRandom } from '../../src/evaluation/confidence.js';
+import { speakerBootstrapEer, speakerBootstrapRates, quantile, seededRandom } from '../../src/evaluation/confidence.js';
 import { equalErrorRate, operatingPoints } from '../../src/evaluation/metrics.js';
 import { policyRates, summariseTrials } from '../../src/evaluation/summary.js';
 import {
@@ -9,6 +9,7 @@ import {
   enrolmentVoiceprint,
   groupConsecutive,
   planEnrolment,
+  poolTrialSets,
   reindexSpeakers,
   speakerTrials,
   splitScores,
@@ -170,6 +171,75 @@ describe('speaker bootstrap', () => {
     expect(ci.high).toBeGreaterThanOrEqual(eer);
     expect(ci.high).toBeGreaterThan(ci.low);
     expect(speakerBootstrapEer(st, { replicates: 300, seed: 9 })).toEqual(ci);
+  });
+});
+
+describe('speaker bootstrap of FMR and FNMR at fixed thresholds', () => {
+  it('perfectly separated speakers: FMR [0, 0] and FNMR [0, 0] between the two score groups; [1, 1] beyond them', () => {
+    const set = allPairsTrials(utterances([4, 4, 4, 4], 0.1));
+    // Targets score ≥ cos(0.3) ≈ 0.955, non-targets ≤ cos(80°) ≈ 0.17.
+    const { intervals, requested, seed } = speakerBootstrapRates(speakerTrials(set, 4), [0.5, 2, -2], { replicates: 200, seed: 3 });
+    expect([requested, seed]).toEqual([200, 3]);
+    expect(intervals).toEqual([
+      { fmr: { low: 0, high: 0 }, fnmr: { low: 0, high: 0 } },
+      { fmr: { low: 0, high: 0 }, fnmr: { low: 1, high: 1 } },
+      { fmr: { low: 1, high: 1 }, fnmr: { low: 0, high: 0 } },
+    ]);
+  });
+
+  it('false matches that all involve one speaker: replicates without that speaker have none, so the interval starts at 0', () => {
+    // Four speakers; only non-targets against speaker 0 score high.
+    const scores: number[] = [];
+    const isTarget: number[] = [];
+    const speakerA: number[] = [];
+    const speakerB: number[] = [];
+    for (let a = 0; a < 4; a++) {
+      for (let b = a; b < 4; b++) {
+        scores.push(a === b ? 0.9 : a === 0 ? 0.8 : 0.1);
+        isTarget.push(a === b ? 1 : 0);
+        speakerA.push(a);
+        speakerB.push(b);
+      }
+    }
+    const set = { scores: Float64Array.from(scores), isTarget: Uint8Array.from(isTarget), speakerA: Uint32Array.from(speakerA), speakerB: Uint32Array.from(speakerB) };
+    const { intervals } = speakerBootstrapRates(speakerTrials(set, 4), [0.5], { replicates: 500, seed: 5 });
+    // Point FMR 3/6 = 0.5; P(speaker 0 not drawn) = (3/4)^4 ≈ 32 %, so the 2.5th percentile is 0.
+    expect(intervals[0]!.fmr.low).toBe(0);
+    expect(intervals[0]!.fmr.high).toBeGreaterThan(0.5);
+    expect(intervals[0]!.fnmr).toEqual({ low: 0, high: 0 });
+  });
+
+  it('property: bounds in [0, 1], low ≤ high, and FMR bounds fall (FNMR bounds rise) as the threshold rises; the same seed repeats', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 2, max: 5 }), { minLength: 2, maxLength: 5 }), fc.double({ min: 0.2, max: 1.5, noNaN: true }), fc.integer({ min: 1, max: 1e6 }), (sizes, jitter, seed) => {
+        const st = speakerTrials(allPairsTrials(utterances(sizes, jitter)), sizes.length);
+        const thresholds = [-0.5, 0, 0.3, 0.6, 0.9];
+        const { intervals } = speakerBootstrapRates(st, thresholds, { replicates: 60, seed });
+        intervals.forEach((iv, k) => {
+          for (const r of [iv.fmr, iv.fnmr]) expect(0 <= r.low && r.low <= r.high && r.high <= 1).toBe(true);
+          if (k > 0) {
+            const prev = intervals[k - 1]!;
+            expect(iv.fmr.low).toBeLessThanOrEqual(prev.fmr.low);
+            expect(iv.fmr.high).toBeLessThanOrEqual(prev.fmr.high);
+            expect(iv.fnmr.low).toBeGreaterThanOrEqual(prev.fnmr.low);
+            expect(iv.fnmr.high).toBeGreaterThanOrEqual(prev.fnmr.high);
+          }
+        });
+        expect(speakerBootstrapRates(st, thresholds, { replicates: 60, seed }).intervals).toEqual(intervals);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('poolTrialSets: the sets one after another, each set\'s speakers renumbered over those with trials and after the previous set\'s', () => {
+    const one = { scores: Float64Array.of(0.9, 0.1), isTarget: Uint8Array.of(1, 0), speakerA: Uint32Array.of(3, 3), speakerB: Uint32Array.of(3, 7) };
+    const two = { scores: Float64Array.of(0.2), isTarget: Uint8Array.of(0), speakerA: Uint32Array.of(0), speakerB: Uint32Array.of(5) };
+    const { set, speakers } = poolTrialSets([one, two]);
+    expect(speakers).toBe(4);
+    expect([...set.scores]).toEqual([0.9, 0.1, 0.2]);
+    expect([...set.isTarget]).toEqual([1, 0, 0]);
+    expect([...set.speakerA]).toEqual([0, 0, 2]);
+    expect([...set.speakerB]).toEqual([0, 1, 3]);
   });
 });
 

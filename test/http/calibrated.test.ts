@@ -21,13 +21,16 @@ afterEach(() => h?.close());
 const spaced = (n: number, from: number, to: number) => Array.from({ length: n }, (_, i) => from + ((to - from) * i) / n);
 const wbTrials = { nonTarget: spaced(2000, -0.3, 0.7), target: spaced(500, 0.4, 1) };
 const telTrials = { nonTarget: spaced(2000, -0.25, 0.75), target: spaced(500, 0.45, 1) };
+// Wideband rows carry speaker-bootstrap intervals (here simply half and twice each rate), telephone
+// rows none, as a calibration from before the intervals: the API passes each through as it is.
+const halfToTwice = (rate: number) => ({ low: rate / 2, high: Math.min(1, 2 * rate) });
 const calibration: ModelCalibration = {
   method: 'logistic',
   wideband: {
     a: 10,
     b: -5,
     trials: { target: 500, nonTarget: 2000 },
-    operatingPoints: operatingTable(wbTrials),
+    operatingPoints: operatingTable(wbTrials).map((r) => ({ ...r, fmrInterval: halfToTwice(r.fmr), fnmrInterval: halfToTwice(r.fnmr) })),
     durations: [
       { seconds: 2, eer: 0.08, targetTrials: 100, nonTargetTrials: 900 },
       { seconds: 3, eer: 0.045, targetTrials: 100, nonTargetTrials: 900 },
@@ -62,6 +65,8 @@ const measured = (trials: { target: number[]; nonTarget: number[] }, channel: 'w
   llrThreshold: a * rawThreshold + b,
   fmr: errorCountsAt(trials, rawThreshold).fmr,
   fnmr: errorCountsAt(trials, rawThreshold).fnmr,
+  fmrInterval: channel === 'wideband' ? halfToTwice(errorCountsAt(trials, rawThreshold).fmr) : null,
+  fnmrInterval: channel === 'wideband' ? halfToTwice(errorCountsAt(trials, rawThreshold).fnmr) : null,
   rates: 'measured',
   targetTrials: 500,
   nonTargetTrials: 2000,
@@ -226,9 +231,22 @@ describe('PUT /v1/operator/policies with targetFmr', () => {
           // 0.65 lies between table rows: FMR ≤ that of the row just below, FNMR ≤ that of the row just above.
           // Wideband: row FMR 5 % (just above 0.6495) below; row FMR 4 % (just above 0.6595) above, where
           // targets 0.4 + 0.0012·i ≤ 0.6595 (i ≤ 216) are rejected: 217/500.
-          wideband: { calibration: 'wideband', rawThreshold: 0.65, llrThreshold: 10 * 0.65 - 5, fmr: 0.05, fnmr: 217 / 500, rates: 'at-most', targetTrials: 500, nonTargetTrials: 2000, lowestSupportedFmr: 0.0015 },
+          // The intervals are those rows' too.
+          wideband: {
+            calibration: 'wideband',
+            rawThreshold: 0.65,
+            llrThreshold: 10 * 0.65 - 5,
+            fmr: 0.05,
+            fnmr: 217 / 500,
+            fmrInterval: { low: 0.025, high: 0.1 },
+            fnmrInterval: { low: 217 / 1000, high: 434 / 500 },
+            rates: 'at-most',
+            targetTrials: 500,
+            nonTargetTrials: 2000,
+            lowestSupportedFmr: 0.0015,
+          },
           // Telephone: row FMR 10 % (just above 0.6495); row FMR 8 % (just above 0.6695): targets 0.45 + 0.0011·i ≤ 0.6695, i ≤ 199.
-          telephone: { calibration: 'telephone', rawThreshold: 0.65, llrThreshold: 8 * 0.65 - 4.4, fmr: 0.1, fnmr: 200 / 500, rates: 'at-most', targetTrials: 500, nonTargetTrials: 2000, lowestSupportedFmr: 0.0015 },
+          telephone: { calibration: 'telephone', rawThreshold: 0.65, llrThreshold: 8 * 0.65 - 4.4, fmr: 0.1, fnmr: 200 / 500, fmrInterval: null, fnmrInterval: null, rates: 'at-most', targetTrials: 500, nonTargetTrials: 2000, lowestSupportedFmr: 0.0015 },
         },
         updatedBy: h.keyIds.operator,
         updatedAt: T1,

@@ -46,6 +46,8 @@ describe('effectiveThreshold', () => {
       llrThreshold: 5 * nextUp(0.94) - 2,
       fmr: 0.05,
       fnmr: 0.5,
+      fmrInterval: null,
+      fnmrInterval: null,
       rates: 'measured',
       targetTrials: 10,
       nonTargetTrials: 100,
@@ -57,12 +59,29 @@ describe('effectiveThreshold', () => {
       llrThreshold: 2,
       fmr: null,
       fnmr: null,
+      fmrInterval: null,
+      fnmrInterval: null,
       rates: 'unknown',
       targetTrials: null,
       nonTargetTrials: null,
       lowestSupportedFmr: null,
     });
     expect(thresholdOnChannel({ threshold: 0.5, targetFmr: 0.01 }, 'wideband', { a: 2, b: 1 })).toBeNull();
+  });
+
+  it('thresholdOnChannel: the speaker-bootstrap intervals of the row that decides (of the bounding rows for an explicit threshold)', () => {
+    const rows = wideband.operatingPoints.map((r, k) => ({ ...r, fmrInterval: { low: k / 1000, high: k / 100 }, fnmrInterval: { low: k / 2000, high: k / 200 } }));
+    const withIntervals = { ...wideband, operatingPoints: rows };
+    const index = (threshold: number) => rows.findIndex((r) => r.threshold === threshold);
+    const derived = thresholdOnChannel({ threshold: 0, targetFmr: 0.05 }, 'wideband', withIntervals)!;
+    const k = index(nextUp(0.94));
+    expect(k).toBeGreaterThan(0);
+    expect([derived.fmr, derived.fmrInterval, derived.fnmrInterval]).toEqual([0.05, { low: k / 1000, high: k / 100 }, { low: k / 2000, high: k / 200 }]);
+    // 0.945 lies between the rows just above 0.94 (below it) and just above 0.95 (above it).
+    const explicit = thresholdOnChannel({ threshold: 0.945, targetFmr: null }, 'wideband', withIntervals)!;
+    const below = index(nextUp(0.94));
+    const above = index(nextUp(0.95));
+    expect([explicit.rates, explicit.fmrInterval, explicit.fnmrInterval]).toEqual(['at-most', { low: below / 1000, high: below / 100 }, { low: above / 2000, high: above / 200 }]);
   });
 });
 
