@@ -415,7 +415,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     }
     const { summary, points } = summariseTrials(mainIndexed.set, mainIndexed.speakers);
     const policyList = evalPolicies(calibration, scoringChannel);
-    const policies = policyRates(main, policyList).map((r, i) => {
+    const policies = policyRates(mainIndexed.set, mainIndexed.speakers, policyList).map((r, i) => {
       const p = policyList[i]!;
       const { policy, ...rest } = r;
       return {

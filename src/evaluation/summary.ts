@@ -1,9 +1,9 @@
 /**
  * The figures of one trial set as they appear in the evaluation report: counts, EER with its
  * speaker-bootstrap 95 % interval, minDCF, and FMR/FNMR at each policy threshold quoted under
- * the rule of three. Pure.
+ * the rule of three, with their speaker-bootstrap intervals. Pure.
  */
-import { speakerBootstrapEer, type BootstrapInterval } from './confidence.js';
+import { speakerBootstrapEer, speakerBootstrapRates, type BootstrapInterval, type RateInterval } from './confidence.js';
 import {
   equalErrorRate,
   errorCountsAt,
@@ -88,15 +88,30 @@ export interface PolicyRates {
   targetTrials: number;
   fnmr: number | null;
   fnmrText: string;
+  /** 95 % intervals over resampled speakers (confidence.ts), as calibrate stores them. */
+  fmrInterval: RateInterval;
+  fnmrInterval: RateInterval;
 }
 
 /**
  * FMR and FNMR at each policy threshold (accept when cosine ≥ threshold). Both rates follow the
- * rule of three: a rate below 3/N is given as "< 3/N", not as a number.
+ * rule of three: a rate below 3/N is given as "< 3/N", not as a number. `set` must number its
+ * speakers 0..speakers−1 (reindexSpeakers), for the intervals.
  */
-export function policyRates(set: TrialSet, policies: readonly { name: string; threshold: number }[]): PolicyRates[] {
+export function policyRates(
+  set: TrialSet,
+  speakers: number,
+  policies: readonly { name: string; threshold: number }[],
+  bootstrap: BootstrapOptions = defaultBootstrap,
+): PolicyRates[] {
   const scores = splitScores(set);
-  return policies.map((p) => {
+  const { intervals } = speakerBootstrapRates(
+    speakerTrials(set, speakers),
+    policies.map((p) => p.threshold),
+    bootstrap,
+  );
+  const rounded = (i: RateInterval): RateInterval => ({ low: round6(i.low), high: round6(i.high) });
+  return policies.map((p, k) => {
     const c = errorCountsAt(scores, p.threshold);
     const fmr: QuotedRate = quoteRate(c.falseMatches, c.nonTargetTrials);
     const fnmr: QuotedRate = quoteRate(c.falseNonMatches, c.targetTrials);
@@ -111,6 +126,8 @@ export function policyRates(set: TrialSet, policies: readonly { name: string; th
       targetTrials: c.targetTrials,
       fnmr: fnmr.value === null ? null : round6(fnmr.value),
       fnmrText: fnmr.text,
+      fmrInterval: rounded(intervals[k]!.fmr),
+      fnmrInterval: rounded(intervals[k]!.fnmr),
     };
   });
 }

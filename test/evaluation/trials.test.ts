@@ -249,10 +249,10 @@ describe('summary of a trial set', () => {
     const { summary } = summariseTrials(set, 3, { replicates: 50, seed: 1 });
     expect(summary).toMatchObject({ speakers: 3, targetTrials: 9, nonTargetTrials: 27, eer: { value: 0, percent: 0 }, minDcf: { value: 0, pTarget: 0.01 } });
     // Same-speaker cosines are ≥ cos(0.2) ≈ 0.98; different speakers ≤ cos(80°) ≈ 0.17.
-    const rates = policyRates(set, [
+    const rates = policyRates(set, 3, [
       { name: 'standard', threshold: 0.5 },
       { name: 'strict', threshold: 0.99 },
-    ]);
+    ], { replicates: 50, seed: 1 });
     expect(rates[0]).toEqual({
       policy: 'standard',
       threshold: 0.5,
@@ -264,8 +264,13 @@ describe('summary of a trial set', () => {
       targetTrials: 9,
       fnmr: null,
       fnmrText: '< 3/9 (33.3333 %)',
+      // Separated at 0.5 in every resample too.
+      fmrInterval: { low: 0, high: 0 },
+      fnmrInterval: { low: 0, high: 0 },
     });
     // Targets within the same speaker: cos(0.1) = 0.995 (×6) and cos(0.2) = 0.980 (×3) → 3 of 9 rejected.
     expect(rates[1]).toMatchObject({ falseNonMatches: 3, fnmr: 0.333333, fnmrText: '33.33 %' });
+    // At 0.99 each speaker's cos(0.2) pair is rejected: one in three of every speaker's targets, in every resample.
+    expect(rates[1]!.fnmrInterval).toEqual({ low: 0.333333, high: 0.333333 });
   });
 });
