@@ -26,6 +26,7 @@ import { oneOf, parseCliArgs } from './args.js';
 import { VoicePassportError } from '../errors.js';
 import { equalErrorRate, operatingPoints, sortTrials, type TrialScores } from '../evaluation/metrics.js';
 import { speakerBootstrapRates, type RateInterval } from '../evaluation/confidence.js';
+import { roundInterval } from '../evaluation/summary.js';
 import { poolTrialSets, speakerTrials, splitScores } from '../evaluation/trials.js';
 import { calibrationScale, loadManifest, manifestSchema, sameScoreScale, scoreScaleOf, type ChannelCalibration, type ModelCalibration, type ScoreScaleRecord } from '../model/manifest.js';
 import { applyCalibration, cllr, defaultEffectivePrior, fitLogisticCalibration, operatingTable, thresholdForFmr } from '../scoring/calibration.js';
@@ -80,7 +81,6 @@ export function poolScores(sets: readonly TrialScores[]): { target: Float64Array
 }
 
 const round6 = (v: number) => Number(v.toFixed(6));
-const roundInterval = (i: RateInterval): RateInterval => ({ low: round6(i.low), high: round6(i.high) });
 
 /** Replicates and seed of the operating table's speaker bootstrap: seeded, so a rerun writes the same intervals. */
 const BOOTSTRAP = { replicates: 1000, seed: 1 };

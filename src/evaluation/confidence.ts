@@ -128,7 +128,11 @@ export function speakerBootstrapRates(
   const visit = accepted.map((_, k) => k).sort((x, y) => (accepted[x] as number) - (accepted[y] as number));
   const fmrs = thresholds.map(() => [] as number[]);
   const fnmrs = thresholds.map(() => [] as number[]);
+  // Where to stop and record: each threshold's count in ascending order, then the end (the totals).
+  const stops = [...visit.map((k) => accepted[k] as number), n];
   const counts = new Float64Array(speakers);
+  const acceptedT = new Float64Array(thresholds.length);
+  const acceptedN = new Float64Array(thresholds.length);
   let replicates = 0;
   for (let r = 0; r < requested; r++) {
     counts.fill(0);
@@ -136,22 +140,17 @@ export function speakerBootstrapRates(
     let wT = 0;
     let wN = 0;
     let i = 0;
-    const acceptedT = new Float64Array(thresholds.length);
-    const acceptedN = new Float64Array(thresholds.length);
-    for (const k of visit) {
-      for (; i < (accepted[k] as number); i++) {
+    stops.forEach((stop, s) => {
+      for (; i < stop; i++) {
         const a = counts[speakerA[i] as number] as number;
         if (sorted.isTarget[i] === 1) wT += a;
         else wN += a * (counts[speakerB[i] as number] as number);
       }
-      acceptedT[k] = wT;
-      acceptedN[k] = wN;
-    }
-    for (; i < n; i++) {
-      const a = counts[speakerA[i] as number] as number;
-      if (sorted.isTarget[i] === 1) wT += a;
-      else wN += a * (counts[speakerB[i] as number] as number);
-    }
+      if (s < visit.length) {
+        acceptedT[visit[s] as number] = wT;
+        acceptedN[visit[s] as number] = wN;
+      }
+    });
     if (wT === 0 || wN === 0) continue;
     replicates++;
     for (let k = 0; k < thresholds.length; k++) {

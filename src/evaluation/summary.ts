@@ -48,6 +48,10 @@ export function round6(v: number): number {
   return Number.isFinite(v) ? Number(v.toFixed(6)) : v;
 }
 
+export function roundInterval(i: RateInterval): RateInterval {
+  return { low: round6(i.low), high: round6(i.high) };
+}
+
 export function summariseTrials(
   set: TrialSet,
   speakers: number,
@@ -105,12 +109,7 @@ export function policyRates(
   bootstrap: BootstrapOptions = defaultBootstrap,
 ): PolicyRates[] {
   const scores = splitScores(set);
-  const { intervals } = speakerBootstrapRates(
-    speakerTrials(set, speakers),
-    policies.map((p) => p.threshold),
-    bootstrap,
-  );
-  const rounded = (i: RateInterval): RateInterval => ({ low: round6(i.low), high: round6(i.high) });
+  const { intervals } = speakerBootstrapRates(speakerTrials(set, speakers), policies.map((p) => p.threshold), bootstrap);
   return policies.map((p, k) => {
     const c = errorCountsAt(scores, p.threshold);
     const fmr: QuotedRate = quoteRate(c.falseMatches, c.nonTargetTrials);
@@ -126,8 +125,8 @@ export function policyRates(
       targetTrials: c.targetTrials,
       fnmr: fnmr.value === null ? null : round6(fnmr.value),
       fnmrText: fnmr.text,
-      fmrInterval: rounded(intervals[k]!.fmr),
-      fnmrInterval: rounded(intervals[k]!.fnmr),
+      fmrInterval: roundInterval(intervals[k]!.fmr),
+      fnmrInterval: roundInterval(intervals[k]!.fnmr),
     };
   });
 }
