@@ -1,15 +1,20 @@
 """More training speakers from Debian packages that hold real recorded voices (../shared/data/README.md,
-"More real voices from Debian packages"): KDE's letter and word games, the Fish Fillets dubbing and
-Asterisk's telephone prompts. Each source below is one voice (or, for Fish Fillets, one character,
-voiced by one actor per language); what was checked about the labels is written beside it.
+"More real voices from Debian packages"): KDE's letter and word games, the Fish Fillets dubbing,
+Asterisk's telephone prompts, and (group `more`) Tux Paint's spoken stamp descriptions, Kajongg's
+voices and Festival's Russian recordings. Each source below is one voice (or, for Fish Fillets, one
+character, voiced by one actor per language); what was checked about the labels is written beside it.
 
     /usr/bin/python3 scripts/train/debian_voices.py build --out data/debian-voices
     /usr/bin/python3 scripts/train/debian_voices.py build --group prompts --out data/debian-prompts
+    /usr/bin/python3 scripts/train/debian_voices.py build --group more --out data/debian-more
     /usr/bin/python3 scripts/train/debian_voices.py check --data data/debian-voices --ckpt CKPT
     /usr/bin/python3 scripts/train/debian_voices.py check --data data/debian-prompts --extra-data data/debian-voices --ckpt CKPT
+    /usr/bin/python3 scripts/train/debian_voices.py check --data data/debian-more --extra-data data/debian-voices \
+        --extra-data data/debian-prompts --ckpt CKPT
 
 Voices come in groups (GROUPS), each built into its own folder, so a later group never changes what
-an earlier model was trained on: `base` (50 voices, vp-resnet-v9 and later) and `prompts` (3 more).
+an earlier model was trained on: `base` (50 voices, vp-resnet-v9 and later), `prompts` (3 more) and
+`more` (16 more).
 `build` downloads the group's .deb files with `apt-get download` (the apt mirror, not the internet),
 unpacks each with `dpkg -x` into a tree of its own (nothing is installed), and writes
 `<out>/<speaker>/<nnn>.flac` at 16 kHz with an `index.tsv` (speaker, path, seconds, package,
@@ -23,8 +28,9 @@ under two names.
 Licences: klettres-data, ktuberling-data and fillets-ng-data* are GPL-2+; asterisk-core-sounds-* are
 CC BY-SA 3.0 (Digium / Sangoma); asterisk-prompt-es-co is GPL-2, -fr-armelle GPL-2+, -it-menardi
 CC BY-SA 3.0 Italy (its authors ask to be named: Marco Menardi and Paola Dal Zot,
-http://www.voip.ammdomus.it). These are copyleft: whether model weights trained on them are derived
-works is unsettled, so a model trained on them says so in its card.
+http://www.voip.ammdomus.it); tuxpaint-stamps-default is GPL-2, kajongg GPL-2+ (its voices © Wolfgang
+Rohdewald), festvox-ru BSD-like (© 2005 Nickolay V. Shmyrev). All but the last are copyleft:
+whether model weights trained on them are derived works is unsettled, so a model trained on them says so in its card.
 """
 import argparse
 import csv
@@ -305,7 +311,7 @@ def main():
     sub = ap.add_subparsers(dest='cmd', required=True)
     b = sub.add_parser('build')
     b.add_argument('--group', choices=sorted(GROUPS), default='base', help='which voices (see GROUPS); build each into its own --out')
-    b.add_argument('--out', help='default: DEFAULT_OUT of the group (data/debian-voices for base, data/debian-prompts for prompts)')
+    b.add_argument('--out', help='default: DEFAULT_OUT of the group (data/debian-voices, data/debian-prompts, data/debian-more)')
     b.add_argument('--cache', default='data/debian-voices-cache', help='where the .deb files and their unpacked tree go')
     c = sub.add_parser('check')
     c.add_argument('--data', default='data/debian-voices', help='the built group whose speakers are checked')
