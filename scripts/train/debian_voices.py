@@ -30,7 +30,8 @@ CC BY-SA 3.0 (Digium / Sangoma); asterisk-prompt-es-co is GPL-2, -fr-armelle GPL
 CC BY-SA 3.0 Italy (its authors ask to be named: Marco Menardi and Paola Dal Zot,
 http://www.voip.ammdomus.it); tuxpaint-stamps-default is GPL-2, kajongg GPL-2+ (its voices © Wolfgang
 Rohdewald), festvox-ru BSD-like (© 2005 Nickolay V. Shmyrev). All but the last are copyleft:
-whether model weights trained on them are derived works is unsettled, so a model trained on them says so in its card.
+whether model weights trained on them are derived works is unsettled, so a model trained on them
+says so in its card.
 """
 import argparse
 import csv
