@@ -57,7 +57,17 @@ export function quantile(sortedValues: ArrayLike<number>, q: number): number {
   return (sortedValues[lo] as number) + (h - lo) * ((sortedValues[hi] as number) - (sortedValues[lo] as number));
 }
 
-export function speakerBootstrapEer(trials: SpeakerTrials, opts: { replicates?: number; seed?: number } = {}): BootstrapInterval {
+/**
+ * Draws `requested` seeded replicates of the speakers and calls `visit` with each usable one's trial
+ * weights (in the order of `sorted.scores`) and their target and non-target totals: a target trial
+ * of speaker s weighs c_s, a non-target trial between a and b c_a · c_b. The weights buffer is reused
+ * between calls. Replicates without target or non-target weight are skipped (no rate exists).
+ */
+function forEachReplicate(
+  trials: SpeakerTrials,
+  opts: { replicates?: number; seed?: number },
+  visit: (weights: Float64Array, totalTarget: number, totalNonTarget: number) => void,
+): { replicates: number; requested: number; seed: number } {
   const requested = opts.replicates ?? 1000;
   const seed = opts.seed ?? 1;
   const random = seededRandom(seed);
@@ -65,8 +75,7 @@ export function speakerBootstrapEer(trials: SpeakerTrials, opts: { replicates?: 
   const n = sorted.scores.length;
   const counts = new Float64Array(speakers);
   const weights = new Float64Array(n);
-  const groups = tieGroups(sorted);
-  const eers: number[] = [];
+  let replicates = 0;
   for (let r = 0; r < requested; r++) {
     counts.fill(0);
     for (let i = 0; i < speakers; i++) counts[Math.floor(random() * speakers)]! += 1;
@@ -80,10 +89,18 @@ export function speakerBootstrapEer(trials: SpeakerTrials, opts: { replicates?: 
       else wN += w;
     }
     if (wT === 0 || wN === 0) continue;
-    eers.push(weightedEer(sorted, groups, weights, wT, wN));
+    replicates++;
+    visit(weights, wT, wN);
   }
+  return { replicates, requested, seed };
+}
+
+export function speakerBootstrapEer(trials: SpeakerTrials, opts: { replicates?: number; seed?: number } = {}): BootstrapInterval {
+  const groups = tieGroups(trials.sorted);
+  const eers: number[] = [];
+  const run = forEachReplicate(trials, opts, (weights, wT, wN) => eers.push(weightedEer(trials.sorted, groups, weights, wT, wN)));
   eers.sort((x, y) => x - y);
-  return { low: quantile(eers, 0.025), high: quantile(eers, 0.975), replicates: eers.length, requested, seed, method: BOOTSTRAP_METHOD };
+  return { low: quantile(eers, 0.025), high: quantile(eers, 0.975), ...run, method: BOOTSTRAP_METHOD };
 }
 
 export interface RateInterval {
@@ -109,10 +126,7 @@ export function speakerBootstrapRates(
   thresholds: readonly number[],
   opts: { replicates?: number; seed?: number } = {},
 ): { intervals: RateIntervals[]; replicates: number; requested: number; seed: number; method: string } {
-  const requested = opts.replicates ?? 1000;
-  const seed = opts.seed ?? 1;
-  const random = seededRandom(seed);
-  const { sorted, speakerA, speakerB, speakers } = trials;
+  const { sorted } = trials;
   const n = sorted.scores.length;
   // How many trials score ≥ each threshold (scores descending), visited in ascending order.
   const accepted = thresholds.map((t) => {
@@ -128,39 +142,23 @@ export function speakerBootstrapRates(
   const visit = accepted.map((_, k) => k).sort((x, y) => (accepted[x] as number) - (accepted[y] as number));
   const fmrs = thresholds.map(() => [] as number[]);
   const fnmrs = thresholds.map(() => [] as number[]);
-  // Where to stop and record: each threshold's count in ascending order, then the end (the totals).
-  const stops = [...visit.map((k) => accepted[k] as number), n];
-  const counts = new Float64Array(speakers);
-  const acceptedT = new Float64Array(thresholds.length);
-  const acceptedN = new Float64Array(thresholds.length);
-  let replicates = 0;
-  for (let r = 0; r < requested; r++) {
-    counts.fill(0);
-    for (let i = 0; i < speakers; i++) counts[Math.floor(random() * speakers)]! += 1;
-    let wT = 0;
-    let wN = 0;
+  const run = forEachReplicate(trials, opts, (weights, wT, wN) => {
+    // Accepted target and non-target weight up to each threshold's count, in one pass.
+    let acceptedT = 0;
+    let acceptedN = 0;
     let i = 0;
-    stops.forEach((stop, s) => {
-      for (; i < stop; i++) {
-        const a = counts[speakerA[i] as number] as number;
-        if (sorted.isTarget[i] === 1) wT += a;
-        else wN += a * (counts[speakerB[i] as number] as number);
+    for (const k of visit) {
+      for (; i < (accepted[k] as number); i++) {
+        if (sorted.isTarget[i] === 1) acceptedT += weights[i] as number;
+        else acceptedN += weights[i] as number;
       }
-      if (s < visit.length) {
-        acceptedT[visit[s] as number] = wT;
-        acceptedN[visit[s] as number] = wN;
-      }
-    });
-    if (wT === 0 || wN === 0) continue;
-    replicates++;
-    for (let k = 0; k < thresholds.length; k++) {
-      fmrs[k]!.push((acceptedN[k] as number) / wN);
-      fnmrs[k]!.push(1 - (acceptedT[k] as number) / wT);
+      fmrs[k]!.push(acceptedN / wN);
+      fnmrs[k]!.push(1 - acceptedT / wT);
     }
-  }
+  });
   const interval = (values: number[]): RateInterval => {
     values.sort((x, y) => x - y);
     return { low: quantile(values, 0.025), high: quantile(values, 0.975) };
   };
-  return { intervals: thresholds.map((_, k) => ({ fmr: interval(fmrs[k]!), fnmr: interval(fnmrs[k]!) })), replicates, requested, seed, method: BOOTSTRAP_METHOD };
+  return { intervals: thresholds.map((_, k) => ({ fmr: interval(fmrs[k]!), fnmr: interval(fnmrs[k]!) })), ...run, method: BOOTSTRAP_METHOD };
 }
