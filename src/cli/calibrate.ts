@@ -114,7 +114,10 @@ export function calibrateChannel(runs: readonly EvalTrials[], options: { prior: 
   const scale: ScoreScaleRecord = runs[0]?.scale ?? { method: 'none' };
   if (runs.some((r) => !sameScoreScale(r.scale ?? { method: 'none' }, scale))) throw new VoicePassportError('internal', 'the folders were scored on different score scales');
   const perRun = runs.map((r) => splitScores(r.main));
-  const pooled = poolScores(perRun);
+  // The folders' trials as one set, speakers numbered apart (for the bootstrap below); its scores
+  // are poolScores(perRun), in the same order.
+  const bySpeaker = poolTrialSets(runs.map((r) => r.main));
+  const pooled = splitScores(bySpeaker.set);
   let fit;
   try {
     fit = fitLogisticCalibration(pooled, { prior: options.prior });
@@ -127,11 +130,11 @@ export function calibrateChannel(runs: readonly EvalTrials[], options: { prior: 
   const calibrated = { target: pooled.target.map((s) => applyCalibration(fit, s)), nonTarget: pooled.nonTarget.map((s) => applyCalibration(fit, s)) };
   // Each row's FMR and FNMR with a 95 % interval over resampled speakers (ISO/IEC 19795-1: trials
   // of one person are not independent), so an operator sees how far a new population may differ.
-  const bySpeaker = poolTrialSets(runs.map((r) => r.main));
+  const trialsBySpeaker = speakerTrials(bySpeaker.set, bySpeaker.speakers);
   const rows = operatingTable(pooled);
-  const boot = speakerBootstrapRates(speakerTrials(bySpeaker.set, bySpeaker.speakers), rows.map((r) => r.threshold), BOOTSTRAP);
+  const boot = speakerBootstrapRates(trialsBySpeaker, rows.map((r) => r.threshold), BOOTSTRAP);
   const table = rows.map((r, k) => ({ ...r, fmrInterval: roundInterval(boot.intervals[k]!.fmr), fnmrInterval: roundInterval(boot.intervals[k]!.fnmr) }));
-  const eer = equalErrorRate(operatingPoints(sortTrials(pooled))).eer;
+  const eer = equalErrorRate(operatingPoints(trialsBySpeaker.sorted)).eer;
 
   // EER by test duration: each duration's trials pooled over the folders that have both kinds.
   const seconds = [...new Set(runs.flatMap((r) => r.byDuration.map((d) => d.seconds)))].sort((x, y) => x - y);

@@ -413,9 +413,9 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         `the trials have ${mainIndexed.counts.target} target and ${mainIndexed.counts.nonTarget} non-target trials; an error rate needs both (more utterances per speaker, a smaller --enrol-seconds or --test-seconds?)`,
       );
     }
-    const { summary, points } = summariseTrials(mainIndexed.set, mainIndexed.speakers);
+    const { summary, points, bySpeaker: sortedTrials } = summariseTrials(mainIndexed.set, mainIndexed.speakers);
     const policyList = evalPolicies(calibration, scoringChannel);
-    const policies = policyRates(mainIndexed.set, mainIndexed.speakers, policyList).map((r, i) => {
+    const policies = policyRates(sortedTrials, policyList).map((r, i) => {
       const p = policyList[i]!;
       const { policy, ...rest } = r;
       return {

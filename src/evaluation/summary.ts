@@ -3,7 +3,7 @@
  * speaker-bootstrap 95 % interval, minDCF, and FMR/FNMR at each policy threshold quoted under
  * the rule of three, with their speaker-bootstrap intervals. Pure.
  */
-import { speakerBootstrapEer, speakerBootstrapRates, type BootstrapInterval, type RateInterval } from './confidence.js';
+import { speakerBootstrapEer, speakerBootstrapRates, type BootstrapInterval, type RateInterval, type SpeakerTrials } from './confidence.js';
 import {
   equalErrorRate,
   errorCountsAt,
@@ -56,7 +56,7 @@ export function summariseTrials(
   set: TrialSet,
   speakers: number,
   bootstrap: BootstrapOptions = defaultBootstrap,
-): { summary: TrialSummary; points: OperatingPoints } {
+): { summary: TrialSummary; points: OperatingPoints; bySpeaker: SpeakerTrials } {
   const bySpeaker = speakerTrials(set, speakers);
   const points = operatingPoints(bySpeaker.sorted);
   const eer = equalErrorRate(points);
@@ -65,6 +65,7 @@ export function summariseTrials(
   const counts = trialCounts(set);
   return {
     points,
+    bySpeaker,
     summary: {
       speakers,
       targetTrials: counts.target,
@@ -99,17 +100,13 @@ export interface PolicyRates {
 
 /**
  * FMR and FNMR at each policy threshold (accept when cosine ≥ threshold). Both rates follow the
- * rule of three: a rate below 3/N is given as "< 3/N", not as a number. `set` must number its
- * speakers 0..speakers−1 (reindexSpeakers), for the intervals.
+ * rule of three: a rate below 3/N is given as "< 3/N", not as a number. `trials` are the sorted
+ * trials summariseTrials returns (`bySpeaker`), so they are not sorted again.
  */
-export function policyRates(
-  set: TrialSet,
-  speakers: number,
-  policies: readonly { name: string; threshold: number }[],
-  bootstrap: BootstrapOptions = defaultBootstrap,
-): PolicyRates[] {
-  const scores = splitScores(set);
-  const { intervals } = speakerBootstrapRates(speakerTrials(set, speakers), policies.map((p) => p.threshold), bootstrap);
+export function policyRates(trials: SpeakerTrials, policies: readonly { name: string; threshold: number }[], bootstrap: BootstrapOptions = defaultBootstrap): PolicyRates[] {
+  const { scores: all, isTarget } = trials.sorted;
+  const scores = { target: all.filter((_, i) => isTarget[i] === 1), nonTarget: all.filter((_, i) => isTarget[i] === 0) };
+  const { intervals } = speakerBootstrapRates(trials, policies.map((p) => p.threshold), bootstrap);
   return policies.map((p, k) => {
     const c = errorCountsAt(scores, p.threshold);
     const fmr: QuotedRate = quoteRate(c.falseMatches, c.nonTargetTrials);

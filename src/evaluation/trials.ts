@@ -176,7 +176,7 @@ export function trialCounts(set: TrialSet): { target: number; nonTarget: number 
 }
 
 /** Target and non-target score lists (metrics.ts). */
-export function splitScores(set: TrialSet): TrialScores {
+export function splitScores(set: TrialSet): { target: Float64Array; nonTarget: Float64Array } {
   const { target } = trialCounts(set);
   const t = new Float64Array(target);
   const n = new Float64Array(set.scores.length - target);

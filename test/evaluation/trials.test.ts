@@ -249,7 +249,7 @@ describe('summary of a trial set', () => {
     const { summary } = summariseTrials(set, 3, { replicates: 50, seed: 1 });
     expect(summary).toMatchObject({ speakers: 3, targetTrials: 9, nonTargetTrials: 27, eer: { value: 0, percent: 0 }, minDcf: { value: 0, pTarget: 0.01 } });
     // Same-speaker cosines are ≥ cos(0.2) ≈ 0.98; different speakers ≤ cos(80°) ≈ 0.17.
-    const rates = policyRates(set, 3, [
+    const rates = policyRates(speakerTrials(set, 3), [
       { name: 'standard', threshold: 0.5 },
       { name: 'strict', threshold: 0.99 },
     ], { replicates: 50, seed: 1 });
