@@ -162,7 +162,8 @@ STAMP_LANGUAGES = ('be', 'bg', 'ca', 'da', 'el', 'es', 'fr', 'ro', 'ru')
 def more_sources(root):
     """The `more` group. Tux Paint: each language's `*_desc_<lang>.ogg` descriptions, in file order,
     without `symbols/` (letters and numbers, many from other voices: Schoolsplay's numbers, John
-    Arundel's British English). Kajongg: its voice folders, two women and two men per language.
+    Arundel's British English). Kajongg: its voice folders, two women and two men per language
+    (SAME_PERSON joins the women's).
     Festival's msu_ru_nsh_clunits: 620 read Russian sentences (about 100 min) of one man, Nickolay
     Shmyrev, the unit-selection database the voice concatenates from."""
     out = []
@@ -172,17 +173,9 @@ def more_sources(root):
                        if not os.path.relpath(f, stamps).startswith('symbols/'))
         if files:
             out.append((f'tuxpaint-{lang}', 'tuxpaint-stamps-default', files))
-    # Kajongg's English and German folders have the same four names. `check` put each woman's two
-    # languages as close as one speaker's two halves (cosine 0.911 and 0.872; same-speaker 5th
-    # percentile 0.900, minimum 0.868), so each woman is one speaker; the men's were not (0.664 and
-    # lower), so each man's folder is a speaker of its own.
     voices = os.path.join(root, 'kajongg/usr/share/kajongg/voices')
-    for who in ('female1', 'female2'):
-        files = sorted(glob.glob(os.path.join(voices, who, '*.ogg'))) + sorted(glob.glob(os.path.join(voices, 'de', who, '*.ogg')))
-        if files:
-            out.append((f'kajongg-{who}', 'kajongg', files))
     for lang, base in (('en', voices), ('de', os.path.join(voices, 'de'))):
-        for who in ('male1', 'male2'):
+        for who in ('female1', 'female2', 'male1', 'male2'):
             files = sorted(glob.glob(os.path.join(base, who, '*.ogg')))
             if files:
                 out.append((f'kajongg-{lang}-{who}', 'kajongg', files))
@@ -190,6 +183,33 @@ def more_sources(root):
     if files:
         out.append(('festvox-ru-nsh', 'festvox-ru', files))
     return out
+
+
+# One person under two source names, so one speaker (build --as-packaged keeps them apart, for
+# `check` to measure). Kajongg's English and German folders have the same four names; `check` on such
+# a build (`build --group more --as-packaged --out DIR`, then `check --data DIR --extra-data
+# data/debian-voices --extra-data data/debian-prompts --ckpt scripts/train/runs/dv/final.pt`) puts
+# each woman's two languages as close as one speaker's two halves (cosine 0.911 and 0.872;
+# same-speaker 5th percentile 0.902, minimum 0.868), the men's not (0.664 and lower).
+SAME_PERSON = {
+    'kajongg-en-female1': 'kajongg-female1',
+    'kajongg-de-female1': 'kajongg-female1',
+    'kajongg-en-female2': 'kajongg-female2',
+    'kajongg-de-female2': 'kajongg-female2',
+}
+
+
+def merged(voices):
+    """`voices` ([(speaker, packages, files)]) with SAME_PERSON's names joined, each at its first
+    name's place, its files in source order."""
+    out = {}
+    for speaker, package, files in voices:
+        name = SAME_PERSON.get(speaker, speaker)
+        if name in out:
+            out[name][2].extend(files)
+        else:
+            out[name] = (name, package, list(files))
+    return list(out.values())
 
 
 def read_gsm16(path):
@@ -257,7 +277,8 @@ def build(args):
             os.rename(part, os.path.join(tree, p))
     os.makedirs(args.out, exist_ok=True)
     rows = []
-    for speaker, package, files in sources(tree, args.group):
+    voices = sources(tree, args.group)
+    for speaker, package, files in (voices if args.as_packaged else merged(voices)):
         clips = [c for c in (load_clip(f) for f in files) if c is not None]
         utts = utterances(clips)
         os.makedirs(os.path.join(args.out, speaker), exist_ok=True)
@@ -313,6 +334,7 @@ def main():
     b = sub.add_parser('build')
     b.add_argument('--group', choices=sorted(GROUPS), default='base', help='which voices (see GROUPS); build each into its own --out')
     b.add_argument('--out', help='default: DEFAULT_OUT of the group (data/debian-voices, data/debian-prompts, data/debian-more)')
+    b.add_argument('--as-packaged', action='store_true', help='keep SAME_PERSON\'s names apart (for check); never train on such a build')
     b.add_argument('--cache', default='data/debian-voices-cache', help='where the .deb files and their unpacked tree go')
     c = sub.add_parser('check')
     c.add_argument('--data', default='data/debian-voices', help='the built group whose speakers are checked')
