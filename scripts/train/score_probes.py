@@ -13,9 +13,12 @@ qmf  - duration-aware calibration, a quality-measure function (Mandasari et al.,
        each half averaged, over --repeats splits; the same halves scored by s alone are the baseline.
 thresholds - how optimistic a policy threshold is when it is set and reported on the same speakers,
        as `voice-passport calibrate` does on so762: the threshold for a target false-match rate is
-       read off one half of the speakers' non-target scores (the highest threshold that keeps their
-       FMR at or under the target) and the FMR and FNMR measured on the other half, over the same
-       --repeats random halvings as qmf; beside them, the same rule set and measured on all trials.
+       set on one half of the speakers' non-target scores and the FMR and FNMR measured on the other
+       half, over the same --repeats random halvings as qmf; beside them, the same rule set and
+       measured on all trials.  Two rules: `estimate` (the lowest threshold whose measured FMR is at
+       or under the target, the service's default) and `upper-bound` (the lowest operating-table
+       threshold whose FMR interval over resampled speakers ends at or under the target, the
+       service's `fmrBound: "upper"`).
 ltas - score fusion with the long-term average spectrum: the cosine of each side's per-utterance
        mean raw log-mel, minus the training speakers' mean for the channel and minus its level
        (model.LEVEL_BINS, as the spectral-shape branch does), weighted (1 - w) against the network's
@@ -122,7 +125,7 @@ def threshold_for_fmr(non_target, target):
     """A threshold (accept when score >= it) that at most `target` of these non-target scores reach."""
     ranked = np.sort(non_target)[::-1]
     k = int(np.floor(target * len(ranked)))
-    return np.nextafter(ranked[k], np.inf)
+    return np.nextafter(ranked[min(k, len(ranked) - 1)], np.inf)
 
 
 def rates(scores, labels, t):
@@ -130,18 +133,70 @@ def rates(scores, labels, t):
     return float(accept[~labels].mean()), float((~accept[labels]).mean())
 
 
-def threshold_probe(A, spk, targets, repeats, seed):
+def fmr_grid(non_target_trials):
+    """calibration.ts fmrGrid: the R10 preferred numbers from 0.5 down to the first below 1/N."""
+    grid = [0.5]
+    for exponent in range(-1, -13, -1):
+        for m in (8, 6.3, 5, 4, 3.15, 2.5, 2, 1.6, 1.25, 1):
+            f = float(f'{m * 10.0 ** exponent:.3g}')
+            if f < 0.5:
+                grid.append(f)
+            if f * non_target_trials < 1:
+                return grid
+    return grid
+
+
+def upper_bound_threshold(non_target, side_a, side_b, target, reps, seed):
+    """The upper-bound rule: of calibrate's operating-table rows (a threshold per fmrGrid value, plus
+    the FMR-0 row), the lowest threshold whose FMR interval's upper end (97.5th percentile of the
+    subsets bootstrap over speakers, confidence.ts: each non-target trial weighted by the product of
+    its two speakers' draw counts) is at or under the target."""
+    speakers = np.unique(np.concatenate([side_a, side_b]))
+    index = {s: i for i, s in enumerate(speakers)}
+    a = np.array([index[s] for s in side_a])
+    b = np.array([index[s] for s in side_b])
+    n = len(speakers)
+    thresholds = sorted({threshold_for_fmr(non_target, f) for f in fmr_grid(len(non_target))} | {np.nextafter(non_target.max(), np.inf)})
+    # Trials and accepted impostors per speaker pair, at each threshold.
+    trials = np.zeros((n, n))
+    np.add.at(trials, (a, b), 1)
+    accepted = np.zeros((len(thresholds), n, n))
+    for k, t in enumerate(thresholds):
+        np.add.at(accepted[k], (a, b), (non_target >= t).astype(float))
+    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=reps).astype(float)
+    denominator = np.einsum('ri,ij,rj->r', counts, trials, counts)
+    fmr = np.einsum('ri,kij,rj->rk', counts, accepted, counts) / denominator[:, None]
+    upper = np.percentile(fmr, 97.5, axis=0)  # linear between order statistics, as quantile() in confidence.ts
+    for t, u in zip(thresholds, upper):
+        if u <= target:
+            return t
+    return thresholds[-1]
+
+
+def threshold_probe(A, spk, targets, repeats, seed, reps=1000):
+    """Each target's threshold by two rules, set on one half of the speakers and measured on the
+    other: `estimate` (the FMR measured on the calibration speakers at or under the target, what
+    calibrate's policies do) and `upper-bound` (the upper end of that FMR's 95 % interval over
+    resampled speakers at or under the target)."""
     iu, labels = all_pairs(spk)
     s = A[iu]
+    side_a, side_b = np.asarray(spk)[iu[0]], np.asarray(spk)[iu[1]]
+    rules = {
+        'estimate': lambda m, target: threshold_for_fmr(s[m & ~labels], target),
+        'upper-bound': lambda m, target: upper_bound_threshold(s[m & ~labels], side_a[m & ~labels], side_b[m & ~labels], target, reps, seed),
+    }
     out = {}
+    everything = np.ones_like(labels)
     for target in targets:
-        in_sample = rates(s, labels, threshold_for_fmr(s[~labels], target))
-        held = []
-        for ways in speaker_halvings(spk, iu, repeats, seed):
-            for test, fit in ways:
-                held.append(rates(s[test], labels[test], threshold_for_fmr(s[fit][~labels[fit]], target)))
-        fmr, fnmr = np.array(held).T
-        out[target] = dict(inSample=in_sample, heldOutFmr=(float(fmr.mean()), float(fmr.min()), float(fmr.max())), heldOutFnmr=float(fnmr.mean()))
+        for rule, threshold in rules.items():
+            in_sample = rates(s, labels, threshold(everything, target))
+            held = []
+            for ways in speaker_halvings(spk, iu, repeats, seed):
+                for test, fit in ways:
+                    held.append(rates(s[test], labels[test], threshold(fit, target)))
+            fmr, fnmr = np.array(held).T
+            out[(target, rule)] = dict(inSample=in_sample, heldOutFmr=(float(fmr.mean()), float(fmr.min()), float(fmr.max())),
+                                       heldOutMet=int((fmr <= target).sum()), heldOutCount=len(fmr), heldOutFnmr=float(fnmr.mean()))
     return out
 
 
@@ -190,14 +245,13 @@ def main():
         for k, (mean, change, better) in rows.items():
             print(f'| {ch} | {k} | {100 * mean:.2f} % | {100 * change:+.2f} | {better} / {args.repeats} |')
     print(f'\n## thresholds: so762, AS-norm, set on one half of the speakers, measured on the other ({args.repeats} splits, both ways)')
-    print('| channel | target FMR | set and measured on all: FMR / FNMR | held out: FMR mean [min, max] | held out: FNMR |')
-    print('|---|---|---|---|---|')
+    print('| channel | target FMR | rule | set and measured on all: FMR / FNMR | held out: FMR mean [min, max] | held out: FMR at or under target | held out: FNMR |')
+    print('|---|---|---|---|---|---|---|')
     for ch, rows in thresholds.items():
-        for target, r in rows.items():
+        for (target, rule), r in rows.items():
             fmr, lo, hi = r['heldOutFmr']
-            print(f'| {ch} | {100 * target:g} % | {100 * r["inSample"][0]:.2f} / {100 * r["inSample"][1]:.1f} % | '
-                  f'{100 * fmr:.2f} % [{100 * lo:.2f}, {100 * hi:.2f}] | {100 * r["heldOutFnmr"]:.1f} % |')
-
+            print(f'| {ch} | {100 * target:g} % | {rule} | {100 * r["inSample"][0]:.2f} / {100 * r["inSample"][1]:.1f} % | '
+                  f'{100 * fmr:.2f} % [{100 * lo:.2f}, {100 * hi:.2f}] | {r["heldOutMet"]} / {r["heldOutCount"]} | {100 * r["heldOutFnmr"]:.1f} % |')
 
 if __name__ == '__main__':
     main()
