@@ -231,6 +231,11 @@ const schemas: Record<string, Schema> = {
         description:
           'Target false match rate, e.g. 0.01. The threshold is derived per channel from the calibration data of the running model (the lowest threshold whose measured FMR is at most the target). Needs a calibrated model (400 otherwise).',
       }),
+      targetFmrBound: str({
+        enum: ['estimate', 'upper-95'],
+        description:
+          "Only with targetFmr. What the target bounds: 'estimate' (default), the FMR measured on the calibration speakers; 'upper-95', the upper end of its 95 % interval over resampled calibration speakers: a stricter threshold, for callers other than the calibration speakers, at the cost of more false non-matches. 'upper-95' needs a calibration with intervals (400 otherwise).",
+      }),
       threshold: num({
         minimum: -100,
         maximum: 100,
@@ -245,7 +250,7 @@ const schemas: Record<string, Schema> = {
       }),
       description: str({ maxLength: 200 }),
     },
-    ['targetFmr', 'threshold', 'minNetSpeechSeconds', 'description'],
+    ['targetFmr', 'targetFmrBound', 'threshold', 'minNetSpeechSeconds', 'description'],
     { oneOf: [{ required: ['targetFmr'] }, { required: ['threshold'] }] },
   ),
   RateInterval: obj(
@@ -265,6 +270,9 @@ const schemas: Record<string, Schema> = {
     fmrInterval: nullable(ref('RateInterval')),
     fnmrInterval: nullable(ref('RateInterval')),
     rates: str({ enum: ['measured', 'at-most', 'unknown'], description: 'measured: at exactly this threshold (targetFmr policies); at-most: upper bounds from the nearest table rows (explicit thresholds); unknown: the calibration has no operating table.' }),
+    targetFmrBound: nullable(
+      str({ enum: ['estimate', 'upper-95'], description: "What the target bounds on this channel: the policy's targetFmrBound, or 'estimate' where this channel's calibration has no intervals (with a warning). Null for explicit thresholds." }),
+    ),
     targetTrials: nullable(int()),
     nonTargetTrials: nullable(int()),
     lowestSupportedFmr: nullable(num({ description: '3/N non-target trials (ISO/IEC 19795-1 rule of three): no lower FMR can be shown by these trials.' })),
@@ -275,6 +283,7 @@ const schemas: Record<string, Schema> = {
     minNetSpeechSeconds: num(),
     description: str(),
     targetFmr: nullable(num()),
+    targetFmrBound: nullable(str({ enum: ['estimate', 'upper-95'], description: 'What targetFmr bounds; null with an explicit threshold.' })),
     thresholdSource: str({ enum: ['target-fmr', 'explicit'] }),
     channels: nullable(
       obj({ wideband: ref('PolicyOnChannel'), telephone: ref('PolicyOnChannel') }, ['wideband', 'telephone'], {
@@ -515,7 +524,7 @@ const paths: Record<string, Record<string, Schema>> = {
     put: op({
       summary: 'Replace the set of policies',
       description:
-        'Each policy sets either targetFmr (the threshold is derived from the calibration data of the running model, per channel, whenever it is used) or an explicit raw cosine threshold. A targetFmr below what the calibration trials support (3/N) is accepted with a warning in the response and in the audit entry.',
+        'Each policy sets either targetFmr (the threshold is derived from the calibration data of the running model, per channel, whenever it is used; targetFmrBound "upper-95" bounds the upper end of the FMR\'s 95 % interval instead of the estimate) or an explicit raw cosine threshold. A targetFmr below what the calibration trials support (3/N) is accepted with a warning in the response and in the audit entry.',
       roles: ['operator'],
       body: { contentType: 'json', schema: 'PoliciesInput' },
       ok: { status: 200, description: 'The new set.', schema: 'PoliciesResponse' },

@@ -8,14 +8,17 @@ import { z } from 'zod';
 import { VoicePassportError } from '../errors.js';
 import type { ModelCalibration } from '../model/manifest.js';
 import {
+  boundOf,
   calibratedChannels,
   calibrationFor,
   canDeriveThresholds,
+  canDeriveWithBound,
   derivedMinNetSpeech,
   effectiveThreshold,
   policyInputSchemaFor,
   thresholdOnChannel,
   type ScoreChannel,
+  type TargetFmrBound,
   type ThresholdOnChannel,
 } from '../scoring/policy.js';
 import type { ComparisonScale } from '../scoring/scorer.js';
@@ -65,17 +68,20 @@ export interface CalibrationView {
   channels: Partial<Record<ScoreChannel, { a: number; b: number; targetTrials: number | null; nonTargetTrials: number | null; operatingTable: boolean }>>;
 }
 
+const targetRule =
+  'A policy set by targetFmr gets, per channel, the lowest threshold whose false match rate on the calibration trials is at most the target; ' +
+  'with targetFmrBound "upper-95", the lowest whose 95 % interval of that rate over resampled calibration speakers ends at most at the target (stricter: callers other than the calibration speakers tend to meet more false matches than they did).';
 const explanationLlr =
   'score: calibrated natural-log likelihood ratio, llr = a·cosine + b (> 0 favours the same speaker; ln 10 ≈ 2.3 is 10:1 odds); rawScore: cosine similarity, -1 to 1. ' +
   'Decisions compare the raw cosine with the policy threshold (accept when cosine ≥ threshold; on the LLR scale the same trials clear llrThreshold). ' +
-  'A policy set by targetFmr gets, per channel, the lowest threshold whose false match rate on the calibration trials is at most the target.';
+  targetRule;
 const explanationCosine =
   'score and rawScore: cosine similarity of speaker embeddings, -1 to 1 (accept when score ≥ threshold). The running model has no calibration: policies need explicit thresholds.';
 const explanationAsNorm = (calibrated: boolean) =>
   'The running model enables AS-norm: the comparison score is the adaptive symmetric normalisation of the cosine against an impostor cohort (normalisedScore; rawScore stays the cosine), and every threshold is on that scale. ' +
   (calibrated
     ? 'score: calibrated natural-log likelihood ratio, llr = a·(AS-norm score) + b (> 0 favours the same speaker). Decisions compare the AS-norm score with the policy threshold (on the LLR scale the same trials clear llrThreshold). ' +
-      'A policy set by targetFmr gets, per channel, the lowest threshold whose false match rate on the calibration trials is at most the target.'
+      targetRule
     : 'score: the AS-norm score (accept when score ≥ threshold). The running model has no calibration: policies need explicit thresholds, in [-100, 100].');
 
 function calibrationView(modelId: string, calibration: ModelCalibration | undefined): CalibrationView | null {
@@ -104,15 +110,22 @@ function policyView(p: StoredPolicy, calibration: ModelCalibration | undefined):
 const percent = (rate: number) => `${(rate * 100).toPrecision(3)} %`;
 
 /** Warnings about one policy against the running model's calibration. */
-export function policyWarnings(p: { name: string; targetFmr: number | null }, modelId: string, calibration: ModelCalibration | undefined): string[] {
+export function policyWarnings(p: { name: string; targetFmr: number | null; targetFmrBound?: TargetFmrBound | null }, modelId: string, calibration: ModelCalibration | undefined): string[] {
   if (p.targetFmr === null) return [];
   if (calibration === undefined || !canDeriveThresholds(calibration.wideband)) {
     return [`Policy "${p.name}": targetFmr ${p.targetFmr} cannot be derived, because model "${modelId}" has no calibration with an operating table; the threshold stored when it was set decides. Run \`voice-passport calibrate --write\` or set an explicit threshold.`];
   }
+  const bound = boundOf(p);
   const out: string[] = [];
   for (const ch of calibratedChannels(calibration)) {
     const c = calibrationFor(calibration, ch)!.calibration;
     if (!canDeriveThresholds(c)) continue;
+    if (!canDeriveWithBound(c, bound)) {
+      out.push(
+        `Policy "${p.name}": targetFmrBound "${bound}" cannot be applied on the ${ch} channel, because model "${modelId}"'s ${ch} calibration has no FMR intervals; ` +
+          'there the target bounds the estimate. Recalibrate with this version (`voice-passport calibrate --write`) and restart.',
+      );
+    }
     const n = c.trials.nonTarget;
     if (p.targetFmr < 3 / n) {
       out.push(
@@ -141,6 +154,7 @@ export function listPolicies(ctx: PassportContext): PoliciesResponse {
 /** The policy to store: threshold recorded (derived from wideband for a target FMR), minimum speech resolved. */
 function resolveInput(ctx: PassportContext, p: ReplacePoliciesInput['policies'][number]): StoredPolicyInput {
   const targetFmr = p.targetFmr ?? null;
+  const targetFmrBound = targetFmr === null ? null : (p.targetFmrBound ?? 'estimate');
   if (targetFmr !== null && (ctx.calibration === undefined || !canDeriveThresholds(ctx.calibration.wideband))) {
     throw new VoicePassportError(
       'validation-failed',
@@ -148,22 +162,34 @@ function resolveInput(ctx: PassportContext, p: ReplacePoliciesInput['policies'][
       { policy: p.name },
     );
   }
-  const threshold = targetFmr === null ? p.threshold! : effectiveThreshold({ threshold: 0, targetFmr }, ctx.calibration, 'wideband');
+  if (targetFmrBound === 'upper-95' && !canDeriveWithBound(ctx.calibration!.wideband, targetFmrBound)) {
+    throw new VoicePassportError(
+      'validation-failed',
+      `Policy "${p.name}" sets targetFmrBound "upper-95", but model "${ctx.embedder.modelId}"'s calibration has no FMR intervals to bound the target by; recalibrate it with this version (voice-passport calibrate --write) and restart, or leave targetFmrBound out.`,
+      { policy: p.name },
+    );
+  }
+  const threshold = targetFmr === null ? p.threshold! : effectiveThreshold({ threshold: 0, targetFmr, targetFmrBound }, ctx.calibration, 'wideband');
   const minNetSpeechSeconds = p.minNetSpeechSeconds ?? derivedMinNetSpeech(targetFmr, ctx.calibration).seconds;
-  return { name: p.name, threshold, targetFmr, minNetSpeechSeconds, description: p.description };
+  return { name: p.name, threshold, targetFmr, targetFmrBound, minNetSpeechSeconds, description: p.description };
 }
 
 interface StoredPolicyInput {
   name: string;
   threshold: number;
   targetFmr: number | null;
+  targetFmrBound: TargetFmrBound | null;
   minNetSpeechSeconds: number;
   description: string;
 }
 
-/** Audit figures of a policy: the stored settings, targetFmr only when set. */
-function auditFigures(p: { threshold: number; targetFmr: number | null; minNetSpeechSeconds: number }): Record<string, number> {
-  return { threshold: p.threshold, ...(p.targetFmr === null ? {} : { targetFmr: p.targetFmr }), minNetSpeechSeconds: p.minNetSpeechSeconds };
+/** Audit figures of a policy: the stored settings, targetFmr and its bound only when set. */
+function auditFigures(p: { threshold: number; targetFmr: number | null; targetFmrBound: TargetFmrBound | null; minNetSpeechSeconds: number }): Record<string, number | string> {
+  return {
+    threshold: p.threshold,
+    ...(p.targetFmr === null ? {} : { targetFmr: p.targetFmr, targetFmrBound: boundOf(p) }),
+    minNetSpeechSeconds: p.minNetSpeechSeconds,
+  };
 }
 
 /**
@@ -179,7 +205,7 @@ export function replacePolicies(ctx: PassportContext, actor: Actor, input: Repla
     for (const p of resolved) {
       const old = before.get(p.name);
       before.delete(p.name);
-      if (old && old.threshold === p.threshold && old.targetFmr === p.targetFmr && old.minNetSpeechSeconds === p.minNetSpeechSeconds && old.description === p.description) continue;
+      if (old && old.threshold === p.threshold && old.targetFmr === p.targetFmr && old.targetFmrBound === p.targetFmrBound && old.minNetSpeechSeconds === p.minNetSpeechSeconds && old.description === p.description) continue;
       policies.put(p, actor.keyId);
       const warnings = policyWarnings(p, ctx.embedder.modelId, ctx.calibration);
       audit.append({

@@ -284,25 +284,47 @@ export function lowestSupportedRate(trials: number): number {
   return trials > 0 ? 3 / trials : Infinity;
 }
 
+/**
+ * What a target FMR bounds. `estimate`: the FMR measured on the calibration trials. `upper-95`: the
+ * upper end of that FMR's 95 % interval over resampled calibration speakers (the row's fmrInterval),
+ * for an operator who wants the target to hold for callers other than the calibration speakers too,
+ * at the price of more false non-matches. Certification practice bounds error rates by a confidence
+ * limit, not the point estimate (ISO/IEC 19795-1 §8; FIDO Alliance Biometric Requirements: FAR at
+ * the upper bound of a confidence interval).
+ */
+export const targetFmrBounds = ['estimate', 'upper-95'] as const;
+export type TargetFmrBound = (typeof targetFmrBounds)[number];
+
 export interface FmrThreshold extends OperatingRow {
   /** The target the operator asked for. */
   targetFmr: number;
+  /** What the target bounds. */
+  bound: TargetFmrBound;
   /** False when targetFmr < 3/N_non-target: the data cannot show that the target is met. */
   supported: boolean;
   lowestSupportedFmr: number;
 }
 
+/** True when every row of the table carries an FMR interval (calibrate writes them since they exist). */
+export function tableHasIntervals(table: readonly OperatingRow[]): boolean {
+  return table.length > 0 && table.every((r) => r.fmrInterval !== undefined);
+}
+
 /**
- * The threshold for a target FMR: the table's lowest threshold whose measured FMR is ≤ the target
- * (conservative: between grid values the next stricter row is used, never an interpolation that
- * could exceed the target). `table` must come from operatingTable (it holds an FMR-0 row).
+ * The threshold for a target FMR: the table's lowest threshold whose measured FMR (`estimate`), or
+ * the upper end of whose FMR interval (`upper-95`), is ≤ the target (conservative: between grid
+ * values the next stricter row is used, never an interpolation that could exceed the target).
+ * `table` must come from operatingTable (it holds an FMR-0 row, whose interval is [0, 0]); for
+ * `upper-95` every row needs its interval (tableHasIntervals).
  */
-export function thresholdForFmr(table: readonly OperatingRow[], targetFmr: number, nonTargetTrials: number): FmrThreshold {
+export function thresholdForFmr(table: readonly OperatingRow[], targetFmr: number, nonTargetTrials: number, bound: TargetFmrBound = 'estimate'): FmrThreshold {
   if (!(targetFmr > 0 && targetFmr < 1)) throw new RangeError(`the target FMR must be in (0, 1), got ${targetFmr}`);
-  const row = table.find((r) => r.fmr <= targetFmr);
+  if (bound === 'upper-95' && !tableHasIntervals(table)) throw new RangeError('the operating table has no FMR intervals: recalibrate (voice-passport calibrate --write) to bound the target by them');
+  // Rows ascend by threshold, so FMR and its interval's upper end descend: the first fit is the lowest.
+  const row = table.find((r) => (bound === 'upper-95' ? r.fmrInterval!.high : r.fmr) <= targetFmr);
   if (row === undefined) throw new RangeError('the operating table has no row with an FMR at or below the target (it needs the FMR-0 row)');
   const lowestSupportedFmr = lowestSupportedRate(nonTargetTrials);
-  return { ...row, targetFmr, supported: targetFmr >= lowestSupportedFmr, lowestSupportedFmr };
+  return { ...row, targetFmr, bound, supported: targetFmr >= lowestSupportedFmr, lowestSupportedFmr };
 }
 
 // ---------------------------------------------------------------------------------------------

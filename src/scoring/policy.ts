@@ -6,7 +6,10 @@
  * How sure: either a target false match rate (`targetFmr`, e.g. 1 %) or an explicit raw threshold.
  * A target FMR is turned into a threshold from the running model's calibration (the measured
  * non-target scores of its dev trials, src/scoring/calibration.ts), per channel, whenever it is
- * used, so a recalibrated model never decides with a threshold derived from older data.
+ * used, so a recalibrated model never decides with a threshold derived from older data. The target
+ * bounds the FMR measured on the calibration speakers, or, with `targetFmrBound: "upper-95"`, the
+ * upper end of its 95 % interval over resampled speakers: new callers met about 1.3 × the measured
+ * rate at 1 % (models/README.md, "How optimistic the policy thresholds are").
  *
  * Thresholds are compared on the COMPARISON SCORE (src/scoring/scorer.ts): the cosine of the two
  * embeddings, or, when the model manifest enables `scoreNormalisation`, the AS-norm score of that
@@ -22,7 +25,16 @@
  */
 import { z } from 'zod';
 import type { ChannelCalibration, ModelCalibration } from '../model/manifest.js';
-import { applyCalibration, lowestSupportedRate, minSpeechForEer, thresholdForFmr, type OperatingRow } from './calibration.js';
+import {
+  applyCalibration,
+  lowestSupportedRate,
+  minSpeechForEer,
+  tableHasIntervals,
+  targetFmrBounds,
+  thresholdForFmr,
+  type OperatingRow,
+  type TargetFmrBound,
+} from './calibration.js';
 import type { RateInterval } from '../evaluation/confidence.js';
 import type { ComparisonScale } from './scorer.js';
 
@@ -37,6 +49,8 @@ function policySchemaWithThreshold(threshold: z.ZodNumber) {
       name: policyNameSchema,
       /** Target false match rate in (0, 0.5]: the threshold is derived from the calibration data. */
       targetFmr: z.number().gt(0).max(0.5).optional(),
+      /** What targetFmr bounds: the measured FMR (default) or the upper end of its 95 % interval. */
+      targetFmrBound: z.enum(targetFmrBounds).optional(),
       /** Explicit decision threshold on the comparison score: accept when score ≥ threshold. */
       threshold: threshold.optional(),
       /** Least net speech (seconds, after voice activity detection) for a decision; derived when omitted. */
@@ -44,7 +58,8 @@ function policySchemaWithThreshold(threshold: z.ZodNumber) {
       description: z.string().max(200).default(''),
     })
     .strict()
-    .refine((p) => (p.targetFmr === undefined) !== (p.threshold === undefined), 'set either targetFmr or threshold (exactly one)');
+    .refine((p) => (p.targetFmr === undefined) !== (p.threshold === undefined), 'set either targetFmr or threshold (exactly one)')
+    .refine((p) => p.targetFmrBound === undefined || p.targetFmr !== undefined, { message: 'targetFmrBound goes with targetFmr (an explicit threshold bounds nothing)', path: ['targetFmrBound'] });
 }
 
 /** A policy as an operator sends it: exactly one of targetFmr and threshold (in [−100, 100]). */
@@ -108,6 +123,25 @@ export function canDeriveThresholds(c: ChannelCalibration): c is ChannelCalibrat
   return c.operatingPoints !== undefined && c.trials !== undefined && c.trials.nonTarget > 0;
 }
 
+/** What a policy's target FMR bounds (stored policies from before the choice bound the estimate). */
+export function boundOf(policy: { targetFmrBound?: TargetFmrBound | null }): TargetFmrBound {
+  return policy.targetFmrBound ?? 'estimate';
+}
+
+/** True when the channel's calibration can derive a threshold with this bound (upper-95 needs the rows' intervals). */
+export function canDeriveWithBound(c: ChannelCalibration, bound: TargetFmrBound): boolean {
+  return canDeriveThresholds(c) && (bound === 'estimate' || tableHasIntervals(c.operatingPoints));
+}
+
+export type { TargetFmrBound };
+
+/** What deriving a threshold reads of a policy. */
+export interface PolicyTarget {
+  threshold: number;
+  targetFmr: number | null;
+  targetFmrBound?: TargetFmrBound | null;
+}
+
 /** A policy's threshold on one channel's calibration data, with what it implies. */
 export interface ThresholdOnChannel {
   /** The calibration used (telephone falls back to wideband). */
@@ -129,6 +163,11 @@ export interface ThresholdOnChannel {
   fmrInterval: RateInterval | null;
   fnmrInterval: RateInterval | null;
   rates: 'measured' | 'at-most' | 'unknown';
+  /**
+   * What the target bounds on this channel: the policy's choice, or 'estimate' where this channel's
+   * calibration has no intervals to bound it by (policyWarnings says so). Null for explicit thresholds.
+   */
+  targetFmrBound: TargetFmrBound | null;
   targetTrials: number | null;
   nonTargetTrials: number | null;
   /** 3/N non-target (ISO/IEC 19795-1 rule of three): no lower FMR can be shown by these trials. */
@@ -136,16 +175,18 @@ export interface ThresholdOnChannel {
 }
 
 /** The threshold a policy gets on one calibration. Null when targetFmr cannot be derived (no table). */
-export function thresholdOnChannel(policy: { threshold: number; targetFmr: number | null }, channel: ScoreChannel, c: ChannelCalibration): ThresholdOnChannel | null {
+export function thresholdOnChannel(policy: PolicyTarget, channel: ScoreChannel, c: ChannelCalibration): ThresholdOnChannel | null {
   const base = (rawThreshold: number) => ({ calibration: channel, rawThreshold, llrThreshold: applyCalibration(c, rawThreshold) });
   if (!canDeriveThresholds(c)) {
     if (policy.targetFmr !== null) return null;
-    return { ...base(policy.threshold), fmr: null, fnmr: null, fmrInterval: null, fnmrInterval: null, rates: 'unknown', targetTrials: c.trials?.target ?? null, nonTargetTrials: c.trials?.nonTarget ?? null, lowestSupportedFmr: null };
+    return { ...base(policy.threshold), fmr: null, fnmr: null, fmrInterval: null, fnmrInterval: null, rates: 'unknown', targetFmrBound: null, targetTrials: c.trials?.target ?? null, nonTargetTrials: c.trials?.nonTarget ?? null, lowestSupportedFmr: null };
   }
   const counts = { targetTrials: c.trials.target, nonTargetTrials: c.trials.nonTarget, lowestSupportedFmr: lowestSupportedRate(c.trials.nonTarget) };
   if (policy.targetFmr !== null) {
-    const t = thresholdForFmr(c.operatingPoints, policy.targetFmr, c.trials.nonTarget);
-    return { ...base(t.threshold), fmr: t.fmr, fnmr: t.fnmr, fmrInterval: t.fmrInterval ?? null, fnmrInterval: t.fnmrInterval ?? null, rates: 'measured', ...counts };
+    // A calibration from before the intervals cannot bound the target by them: the estimate it can.
+    const bound = canDeriveWithBound(c, boundOf(policy)) ? boundOf(policy) : 'estimate';
+    const t = thresholdForFmr(c.operatingPoints, policy.targetFmr, c.trials.nonTarget, bound);
+    return { ...base(t.threshold), fmr: t.fmr, fnmr: t.fnmr, fmrInterval: t.fmrInterval ?? null, fnmrInterval: t.fnmrInterval ?? null, rates: 'measured', targetFmrBound: bound, ...counts };
   }
   // Explicit threshold t: FMR(t) ≤ FMR of the nearest row at or below t; FNMR(t) ≤ FNMR of the nearest row at or above t.
   const rows = c.operatingPoints;
@@ -159,6 +200,7 @@ export function thresholdOnChannel(policy: { threshold: number; targetFmr: numbe
     fmrInterval: below?.fmrInterval ?? null,
     fnmrInterval: above?.fnmrInterval ?? null,
     rates: 'at-most',
+    targetFmrBound: null,
     ...counts,
   };
 }
@@ -167,7 +209,7 @@ export function thresholdOnChannel(policy: { threshold: number; targetFmr: numbe
  * The threshold that decides for a policy on a channel: derived from targetFmr when the running
  * model's calibration has an operating table, else the stored raw threshold.
  */
-export function effectiveThreshold(policy: { threshold: number; targetFmr: number | null }, calibration: ModelCalibration | undefined, channel: ScoreChannel): number {
+export function effectiveThreshold(policy: PolicyTarget, calibration: ModelCalibration | undefined, channel: ScoreChannel): number {
   const chosen = calibrationFor(calibration, channel);
   if (policy.targetFmr === null || chosen === null) return policy.threshold;
   return thresholdOnChannel(policy, chosen.channel, chosen.calibration)?.rawThreshold ?? policy.threshold;

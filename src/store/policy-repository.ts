@@ -3,13 +3,15 @@
  * scoring/policy.ts. Changes are attributed (updated_by) for accountability (GDPR Art. 5(2)); the
  * use case also writes an audit entry.
  */
-import type { Policy } from '../scoring/policy.js';
+import type { Policy, TargetFmrBound } from '../scoring/policy.js';
 import { isoNow, type Clock } from './clock.js';
 import type { Database } from './database.js';
 
 export interface StoredPolicy extends Policy {
   /** False-match rate the threshold was calibrated for; null until calibration exists. */
   targetFmr: number | null;
+  /** What targetFmr bounds (scoring/calibration.ts); null with an explicit threshold. */
+  targetFmrBound: TargetFmrBound | null;
   updatedBy: string | null;
   updatedAt: string;
 }
@@ -18,6 +20,7 @@ interface PolicyRow {
   name: string;
   threshold: number;
   target_fmr: number | null;
+  target_fmr_bound: TargetFmrBound | null;
   min_net_speech_seconds: number;
   description: string;
   updated_by: string | null;
@@ -40,17 +43,19 @@ export class PolicyRepository {
   }
 
   /** Creates or replaces a policy (validated by scoring/policy.ts's schema at the HTTP edge). */
-  put(policy: Policy & { targetFmr?: number | null }, actorKeyId: string | null): StoredPolicy {
+  put(policy: Policy & { targetFmr?: number | null; targetFmrBound?: TargetFmrBound | null }, actorKeyId: string | null): StoredPolicy {
+    const targetFmr = policy.targetFmr ?? null;
     this.db.run(
-      `INSERT INTO policies (name, threshold, target_fmr, min_net_speech_seconds, description, updated_by, updated_at)
-       VALUES (@name, @threshold, @targetFmr, @minNetSpeechSeconds, @description, @updatedBy, @updatedAt)
-       ON CONFLICT (name) DO UPDATE SET threshold = excluded.threshold, target_fmr = excluded.target_fmr,
+      `INSERT INTO policies (name, threshold, target_fmr, target_fmr_bound, min_net_speech_seconds, description, updated_by, updated_at)
+       VALUES (@name, @threshold, @targetFmr, @targetFmrBound, @minNetSpeechSeconds, @description, @updatedBy, @updatedAt)
+       ON CONFLICT (name) DO UPDATE SET threshold = excluded.threshold, target_fmr = excluded.target_fmr, target_fmr_bound = excluded.target_fmr_bound,
          min_net_speech_seconds = excluded.min_net_speech_seconds, description = excluded.description,
          updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
       {
         name: policy.name,
         threshold: policy.threshold,
-        targetFmr: policy.targetFmr ?? null,
+        targetFmr,
+        targetFmrBound: targetFmr === null ? null : (policy.targetFmrBound ?? 'estimate'),
         minNetSpeechSeconds: policy.minNetSpeechSeconds,
         description: policy.description,
         updatedBy: actorKeyId,
@@ -87,6 +92,8 @@ function toPolicy(row: PolicyRow): StoredPolicy {
     minNetSpeechSeconds: row.min_net_speech_seconds,
     description: row.description,
     targetFmr: row.target_fmr,
+    // Target policies stored before the bound could be chosen bound the estimate.
+    targetFmrBound: row.target_fmr === null ? null : (row.target_fmr_bound ?? 'estimate'),
     updatedBy: row.updated_by,
     updatedAt: row.updated_at,
   };

@@ -11,6 +11,7 @@ import {
   nextUp,
   operatingTable,
   softplus,
+  tableHasIntervals,
   thresholdForFmr,
 } from '../../src/scoring/calibration.js';
 
@@ -236,12 +237,31 @@ describe('operating table and thresholds from a target FMR', () => {
 
   it('picks the lowest threshold whose measured FMR meets the target, and flags targets below 3/N', () => {
     const table = operatingTable(hand);
-    expect(thresholdForFmr(table, 0.3, 10)).toEqual({ threshold: nextUp(0.6), fmr: 0.3, fnmr: 0.25, targetFmr: 0.3, supported: true, lowestSupportedFmr: 0.3 });
+    expect(thresholdForFmr(table, 0.3, 10)).toEqual({ threshold: nextUp(0.6), fmr: 0.3, fnmr: 0.25, targetFmr: 0.3, bound: 'estimate', supported: true, lowestSupportedFmr: 0.3 });
     // Between rows: the stricter one (FMR 0.2 ≤ 0.25), and 0.25 < 3/10 cannot be shown by 10 trials.
-    expect(thresholdForFmr(table, 0.25, 10)).toEqual({ threshold: nextUp(0.7), fmr: 0.2, fnmr: 0.5, targetFmr: 0.25, supported: false, lowestSupportedFmr: 0.3 });
+    expect(thresholdForFmr(table, 0.25, 10)).toEqual({ threshold: nextUp(0.7), fmr: 0.2, fnmr: 0.5, targetFmr: 0.25, bound: 'estimate', supported: false, lowestSupportedFmr: 0.3 });
     expect(thresholdForFmr(table, 1e-6, 10)).toMatchObject({ threshold: nextUp(0.9), fmr: 0, supported: false });
     expect(() => thresholdForFmr(table, 0, 10)).toThrow(/target FMR/);
     expect(() => thresholdForFmr(table.slice(0, 2), 0.1, 10)).toThrow(/FMR-0 row/);
+  });
+
+  it('upper-95: the lowest threshold whose FMR interval ends at or under the target; refuses a table without intervals', () => {
+    // The hand table with made-up intervals: each row's upper end is above its FMR, as resampling speakers gives.
+    const highs = [0.7, 0.6, 0.45, 0.35, 0.2, 0];
+    const table = operatingTable(hand).map((r, i) => ({ ...r, fmrInterval: { low: 0, high: highs[i]! }, fnmrInterval: { low: 0, high: 1 } }));
+    expect(tableHasIntervals(table)).toBe(true);
+    // estimate: FMR 0.3 ≤ 0.3 at nextUp(0.6); upper-95: the first upper end ≤ 0.3 is 0.2, at nextUp(0.8).
+    expect(thresholdForFmr(table, 0.3, 10).threshold).toBe(nextUp(0.6));
+    expect(thresholdForFmr(table, 0.3, 10, 'upper-95')).toEqual({ ...table[4], targetFmr: 0.3, bound: 'upper-95', supported: true, lowestSupportedFmr: 0.3 });
+    // An upper end exactly at the target meets it.
+    expect(thresholdForFmr(table, 0.45, 10, 'upper-95').threshold).toBe(nextUp(0.6));
+    // Nothing but the FMR-0 row (interval [0, 0]) meets a tiny target.
+    expect(thresholdForFmr(table, 0.01, 10, 'upper-95')).toMatchObject({ threshold: nextUp(0.9), fmr: 0, supported: false });
+    const bare = operatingTable(hand);
+    expect(tableHasIntervals(bare)).toBe(false);
+    expect(tableHasIntervals([])).toBe(false);
+    expect(tableHasIntervals([...table.slice(0, 5), bare[5]!])).toBe(false);
+    expect(() => thresholdForFmr(bare, 0.3, 10, 'upper-95')).toThrow(/no FMR intervals/);
   });
 
   it('ties: a threshold cannot split equal impostor scores, so it moves above them', () => {
@@ -282,7 +302,7 @@ describe('operating table and thresholds from a target FMR', () => {
     // 1000 distinct non-target scores 0.000..0.999: FMR 1 % means accepting the 10 highest.
     const nonTarget = Array.from({ length: 1000 }, (_, i) => i / 1000);
     const t = thresholdForFmr(operatingTable({ nonTarget, target: [0.995] }), 0.01, 1000);
-    expect(t).toEqual({ threshold: nextUp(0.989), fmr: 0.01, fnmr: 0, targetFmr: 0.01, supported: true, lowestSupportedFmr: 0.003 });
+    expect(t).toEqual({ threshold: nextUp(0.989), fmr: 0.01, fnmr: 0, targetFmr: 0.01, bound: 'estimate', supported: true, lowestSupportedFmr: 0.003 });
     expect(thresholdForFmr(operatingTable({ nonTarget, target: [0.995] }), 0.001, 1000)).toMatchObject({ threshold: nextUp(0.998), fmr: 0.001, supported: false });
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Database } from '../../src/store/database.js';
 import { loadMigrations, migrate } from '../../src/store/migrate.js';
+import { PolicyRepository } from '../../src/store/policy-repository.js';
 import { removeDir, tempDataDir } from './helpers.js';
 
 const expectedTables = ['api_keys', 'audit_log', 'consent_events', 'enrolment_samples', 'meta', 'policies', 'schema_version', 'subject_keys', 'subjects', 'templates', 'verifications'];
@@ -98,6 +99,23 @@ describe('migrate', () => {
       threshold: 0.9,
       raw_threshold: null,
     });
+  });
+
+  it('upgrades a version-2 database: stored target policies bound the estimate, explicit ones nothing', () => {
+    migrate(db, loadMigrations().slice(0, 2));
+    db.run(`INSERT INTO policies (name, threshold, target_fmr, min_net_speech_seconds, updated_at) VALUES ('standard', 2.1, 0.01, 5, '2026-01-01T00:00:00.000Z')`);
+    db.run(`INSERT INTO policies (name, threshold, target_fmr, min_net_speech_seconds, updated_at) VALUES ('legacy', 0.6, NULL, 3, '2026-01-01T00:00:00.000Z')`);
+    expect(migrate(db)).toEqual({ applied: [3], version: 3 });
+    expect(db.all('SELECT name, target_fmr_bound FROM policies ORDER BY name')).toEqual([
+      { name: 'legacy', target_fmr_bound: null },
+      { name: 'standard', target_fmr_bound: null },
+    ]);
+    const policies = new PolicyRepository(db, () => new Date('2026-01-02T00:00:00Z'));
+    expect(policies.list().map((p) => [p.name, p.targetFmr, p.targetFmrBound])).toEqual([
+      ['legacy', null, null],
+      ['standard', 0.01, 'estimate'],
+    ]);
+    expect(() => db.run(`UPDATE policies SET target_fmr_bound = 'upper-99' WHERE name = 'standard'`)).toThrow(/CHECK constraint/);
   });
 
   it('refuses gaps and badly named files', () => {

@@ -306,10 +306,15 @@ describe('VerificationRepository', () => {
 describe('PolicyRepository', () => {
   it('seeds defaults once, updates with attribution, and never overwrites an operator change', () => {
     expect(store.policies.seedDefaults(defaultPolicies, 'standard')).toBe(2);
-    expect(store.policies.get('standard')).toEqual({ ...defaultPolicies[0], targetFmr: null, updatedBy: null, updatedAt: '2026-01-01T00:00:00.000Z' });
+    expect(store.policies.get('standard')).toEqual({ ...defaultPolicies[0], targetFmr: null, targetFmrBound: null, updatedBy: null, updatedAt: '2026-01-01T00:00:00.000Z' });
     clock.advance(1000);
     const high = store.policies.put({ name: 'high', threshold: 0.7, minNetSpeechSeconds: 6, description: 'payments', targetFmr: 0.0001 }, 'key_op');
-    expect(high).toEqual({ name: 'high', threshold: 0.7, minNetSpeechSeconds: 6, description: 'payments', targetFmr: 0.0001, updatedBy: 'key_op', updatedAt: '2026-01-01T00:00:01.000Z' });
+    // A target without a bound bounds the estimate.
+    expect(high).toEqual({ name: 'high', threshold: 0.7, minNetSpeechSeconds: 6, description: 'payments', targetFmr: 0.0001, targetFmrBound: 'estimate', updatedBy: 'key_op', updatedAt: '2026-01-01T00:00:01.000Z' });
+    expect(store.policies.put({ ...high, targetFmrBound: 'upper-95' }, 'key_op').targetFmrBound).toBe('upper-95');
+    // An explicit threshold bounds nothing, whatever it is given.
+    expect(store.policies.put({ ...high, targetFmr: null, targetFmrBound: 'upper-95' }, 'key_op').targetFmrBound).toBeNull();
+    store.policies.put(high, 'key_op');
     expect(store.policies.seedDefaults(defaultPolicies, 'standard')).toBe(0);
     expect(store.policies.get('high')?.threshold).toBe(0.7);
     expect(store.policies.list().map((p) => p.name)).toEqual(['high', 'standard']);
@@ -326,5 +331,6 @@ describe('PolicyRepository', () => {
       ['standard', defaultPolicies[0]!.threshold, null],
     ]);
     expect(() => store.policies.put({ name: 'x', threshold: 0.5, minNetSpeechSeconds: 0, description: '' }, null)).toThrow(/CHECK constraint/);
+    expect(() => store.policies.put({ name: 'x', threshold: 0.5, minNetSpeechSeconds: 3, description: '', targetFmr: 0.01, targetFmrBound: 'upper' as never }, null)).toThrow(/CHECK constraint/);
   });
 });
