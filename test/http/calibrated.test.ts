@@ -68,6 +68,7 @@ const measured = (trials: { target: number[]; nonTarget: number[] }, channel: 'w
   fmrInterval: channel === 'wideband' ? halfToTwice(errorCountsAt(trials, rawThreshold).fmr) : null,
   fnmrInterval: channel === 'wideband' ? halfToTwice(errorCountsAt(trials, rawThreshold).fnmr) : null,
   rates: 'measured',
+  targetFmrBound: 'estimate',
   targetTrials: 500,
   nonTargetTrials: 2000,
   lowestSupportedFmr: 0.0015,
@@ -102,6 +103,7 @@ describe('default policies of a calibrated model', () => {
           minNetSpeechSeconds: 10,
           description: 'Payments and changes to contact details.',
           targetFmr: 0.001,
+          targetFmrBound: 'estimate',
           thresholdSource: 'target-fmr',
           channels: { wideband: measured(wbTrials, 'wideband', wb01, 10, -5), telephone: measured(telTrials, 'telephone', tel01, 8, -4.4) },
           updatedBy: null,
@@ -114,6 +116,7 @@ describe('default policies of a calibrated model', () => {
           minNetSpeechSeconds: 5,
           description: 'Caller authentication for account information.',
           targetFmr: 0.01,
+          targetFmrBound: 'estimate',
           thresholdSource: 'target-fmr',
           channels: { wideband: measured(wbTrials, 'wideband', wb1, 10, -5), telephone: measured(telTrials, 'telephone', tel1, 8, -4.4) },
           updatedBy: null,
@@ -226,6 +229,7 @@ describe('PUT /v1/operator/policies with targetFmr', () => {
         minNetSpeechSeconds: 3,
         description: '',
         targetFmr: null,
+        targetFmrBound: null,
         thresholdSource: 'explicit',
         channels: {
           // 0.65 lies between table rows: FMR ≤ that of the row just below, FNMR ≤ that of the row just above.
@@ -241,12 +245,13 @@ describe('PUT /v1/operator/policies with targetFmr', () => {
             fmrInterval: { low: 0.025, high: 0.1 },
             fnmrInterval: { low: 217 / 1000, high: 434 / 500 },
             rates: 'at-most',
+            targetFmrBound: null,
             targetTrials: 500,
             nonTargetTrials: 2000,
             lowestSupportedFmr: 0.0015,
           },
           // Telephone: row FMR 10 % (just above 0.6495); row FMR 8 % (just above 0.6695): targets 0.45 + 0.0011·i ≤ 0.6695, i ≤ 199.
-          telephone: { calibration: 'telephone', rawThreshold: 0.65, llrThreshold: 8 * 0.65 - 4.4, fmr: 0.1, fnmr: 200 / 500, fmrInterval: null, fnmrInterval: null, rates: 'at-most', targetTrials: 500, nonTargetTrials: 2000, lowestSupportedFmr: 0.0015 },
+          telephone: { calibration: 'telephone', rawThreshold: 0.65, llrThreshold: 8 * 0.65 - 4.4, fmr: 0.1, fnmr: 200 / 500, fmrInterval: null, fnmrInterval: null, rates: 'at-most', targetFmrBound: null, targetTrials: 500, nonTargetTrials: 2000, lowestSupportedFmr: 0.0015 },
         },
         updatedBy: h.keyIds.operator,
         updatedAt: T1,
@@ -258,6 +263,7 @@ describe('PUT /v1/operator/policies with targetFmr', () => {
         minNetSpeechSeconds: 10,
         description: '',
         targetFmr: 0.0001,
+        targetFmrBound: 'estimate',
         thresholdSource: 'target-fmr',
         channels: { wideband: { ...measured(wbTrials, 'wideband', top.wb, 10, -5), fmr: 0 }, telephone: { ...measured(telTrials, 'telephone', top.tel, 8, -4.4), fmr: 0 } },
         updatedBy: h.keyIds.operator,
@@ -269,6 +275,7 @@ describe('PUT /v1/operator/policies with targetFmr', () => {
         minNetSpeechSeconds: 4,
         description: 'Account information.',
         targetFmr: 0.01,
+        targetFmrBound: 'estimate',
         thresholdSource: 'target-fmr',
         channels: { wideband: measured(wbTrials, 'wideband', wb1, 10, -5), telephone: measured(telTrials, 'telephone', tel1, 8, -4.4) },
         updatedBy: h.keyIds.operator,
@@ -284,13 +291,14 @@ describe('PUT /v1/operator/policies with targetFmr', () => {
 
     const audit = (await auditEntries(h)).filter((e) => e.action === 'policy.updated');
     expect(audit.map((e) => [e.outcome, e.details])).toEqual([
-      ['changed', { name: 'standard', threshold: wb1, targetFmr: 0.01, minNetSpeechSeconds: 4, previous: { threshold: wb1, targetFmr: 0.01, minNetSpeechSeconds: 5 }, model: fakeModelId }],
+      ['changed', { name: 'standard', threshold: wb1, targetFmr: 0.01, targetFmrBound: 'estimate', minNetSpeechSeconds: 4, previous: { threshold: wb1, targetFmr: 0.01, targetFmrBound: 'estimate', minNetSpeechSeconds: 5 }, model: fakeModelId }],
       [
         'created',
         {
           name: 'payments',
           threshold: top.wb,
           targetFmr: 0.0001,
+          targetFmrBound: 'estimate',
           minNetSpeechSeconds: 10,
           previous: null,
           model: fakeModelId,
@@ -298,13 +306,76 @@ describe('PUT /v1/operator/policies with targetFmr', () => {
         },
       ],
       ['created', { name: 'legacy', threshold: 0.65, minNetSpeechSeconds: 3, previous: null }],
-      ['deleted', { name: 'high', previous: { threshold: wb01, targetFmr: 0.001, minNetSpeechSeconds: 10 } }],
+      ['deleted', { name: 'high', previous: { threshold: wb01, targetFmr: 0.001, targetFmrBound: 'estimate', minNetSpeechSeconds: 10 } }],
     ]);
 
     // The explicit policy decides on its raw threshold; the LLR threshold is shown beside it.
     await consentAndEnrol(h, 'cust-1', 200);
     const v = await verifyCall(h, 'cust-1', toneWav({ freq: 300, seconds: 4 }), '?policy=legacy');
     expect(v.body).toMatchObject({ decision: 'accept', rawThreshold: 0.65, threshold: 10 * 0.65 - 5, scoreScale: 'llr' });
+  });
+
+  it('targetFmrBound upper-95: a stricter threshold from the FMR intervals, audited; the estimate, with a warning, on a channel without intervals; 400 when wideband has none', async () => {
+    h = createHarness({ calibration });
+    const put = (policies: unknown[]) => request(h.app).put('/v1/operator/policies').set(h.auth('operator')).send({ policies });
+    const res = await put([{ name: 'standard', targetFmr: 0.01, targetFmrBound: 'upper-95', minNetSpeechSeconds: 5 }]);
+    expect(res.status).toBe(200);
+    documented('PoliciesResponse', res.body);
+    // Wideband intervals end at twice each row's FMR: the first row ending at ≤ 1 % is the 0.5 % row,
+    // the 10 highest of 2000 non-targets accepted. Telephone has no intervals: its 1 % row, as before.
+    const wbUpper = nextUp(-0.3 + (1 * 1989) / 2000);
+    expect(res.body.policies).toEqual([
+      {
+        name: 'standard',
+        threshold: wbUpper,
+        minNetSpeechSeconds: 5,
+        description: '',
+        targetFmr: 0.01,
+        targetFmrBound: 'upper-95',
+        thresholdSource: 'target-fmr',
+        channels: { wideband: { ...measured(wbTrials, 'wideband', wbUpper, 10, -5), targetFmrBound: 'upper-95' }, telephone: measured(telTrials, 'telephone', tel1, 8, -4.4) },
+        updatedBy: h.keyIds.operator,
+        updatedAt: T0,
+      },
+    ]);
+    expect(res.body.policies[0].channels.wideband).toMatchObject({ fmr: 0.005, fmrInterval: { low: 0.0025, high: 0.01 } });
+    const warned = `Policy "standard": targetFmrBound "upper-95" cannot be applied on the telephone channel, because model "${fakeModelId}"'s telephone calibration has no FMR intervals; there the target bounds the estimate. Recalibrate with this version (\`voice-passport calibrate --write\`) and restart.`;
+    expect(res.body.warnings).toEqual([warned]);
+    expect((await request(h.app).get('/v1/operator/policies').set(h.auth('operator'))).body).toEqual(res.body);
+    const changed = (await auditEntries(h)).filter((e) => e.action === 'policy.updated' && e.outcome === 'changed');
+    expect(changed.map((e) => e.details)).toEqual([
+      {
+        name: 'standard',
+        threshold: wbUpper,
+        targetFmr: 0.01,
+        targetFmrBound: 'upper-95',
+        minNetSpeechSeconds: 5,
+        previous: { threshold: wb1, targetFmr: 0.01, targetFmrBound: 'estimate', minNetSpeechSeconds: 5 },
+        model: fakeModelId,
+        warnings: [warned],
+      },
+    ]);
+    // Verification decides with it at once, per channel.
+    await consentAndEnrol(h, 'cust-1', 200);
+    expect((await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 6 }))).body).toMatchObject({ decision: 'accept', rawThreshold: wbUpper });
+    expect((await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 6, sampleRate: 8000 }))).body).toMatchObject({ channel: 'telephone', rawThreshold: tel1 });
+    // Only the bound changes: that is a change too.
+    await put([{ name: 'standard', targetFmr: 0.01, minNetSpeechSeconds: 5 }]);
+    const last = (await auditEntries(h)).filter((e) => e.action === 'policy.updated').at(-1)!;
+    expect(last.details).toMatchObject({ threshold: wb1, targetFmrBound: 'estimate', previous: { threshold: wbUpper, targetFmrBound: 'upper-95' } });
+    h.close();
+
+    // A calibration from before the intervals cannot bound the target by them.
+    h = createHarness({ calibration: { method: 'logistic', wideband: { ...calibration.wideband, operatingPoints: operatingTable(wbTrials) } } });
+    const refused = await put([{ name: 'standard', targetFmr: 0.01, targetFmrBound: 'upper-95' }]);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({
+      code: 'validation-failed',
+      detail: `Policy "standard" sets targetFmrBound "upper-95", but model "${fakeModelId}"'s calibration has no FMR intervals to bound the target by; recalibrate it with this version (voice-passport calibrate --write) and restart, or leave targetFmrBound out.`,
+      policy: 'standard',
+    });
+    const boundAlone = await put([{ name: 'standard', threshold: 0.5, targetFmrBound: 'upper-95' }]);
+    expect(boundAlone.body.issues).toEqual([{ path: 'body.policies.0.targetFmrBound', message: 'targetFmrBound goes with targetFmr (an explicit threshold bounds nothing)' }]);
   });
 
   it('refuses targetFmr without a calibration, and a policy with both or neither of targetFmr and threshold', async () => {
@@ -326,7 +397,7 @@ describe('PUT /v1/operator/policies with targetFmr', () => {
     // Without a calibration an explicit threshold without minNetSpeechSeconds gets the standard default, 3 s.
     const explicit = await put([{ name: 'standard', threshold: 0.55 }]);
     expect(explicit.body.policies).toEqual([
-      { name: 'standard', threshold: 0.55, minNetSpeechSeconds: 3, description: '', targetFmr: null, thresholdSource: 'explicit', channels: null, updatedBy: h.keyIds.operator, updatedAt: T0 },
+      { name: 'standard', threshold: 0.55, minNetSpeechSeconds: 3, description: '', targetFmr: null, targetFmrBound: null, thresholdSource: 'explicit', channels: null, updatedBy: h.keyIds.operator, updatedAt: T0 },
     ]);
   });
 });
@@ -352,7 +423,7 @@ describe('recalibration', () => {
     ]);
     const recalibrated = (await auditEntries(h)).filter((e) => e.outcome === 'recalibrated');
     expect(recalibrated.map((e) => [e.action, e.actorKeyId, e.details])).toEqual([
-      ['policy.updated', null, { name: 'standard', threshold: wbMoved, targetFmr: 0.01, minNetSpeechSeconds: 4, previous: { threshold: wb1, targetFmr: 0.01, minNetSpeechSeconds: 4 }, model: fakeModelId }],
+      ['policy.updated', null, { name: 'standard', threshold: wbMoved, targetFmr: 0.01, targetFmrBound: 'estimate', minNetSpeechSeconds: 4, previous: { threshold: wb1, targetFmr: 0.01, targetFmrBound: 'estimate', minNetSpeechSeconds: 4 }, model: fakeModelId }],
     ]);
     // The same calibration again: nothing to re-derive, nothing audited.
     h.reopen();

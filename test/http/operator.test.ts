@@ -15,7 +15,7 @@ const uncalibrated = {
   calibration: null,
   warnings: [],
 };
-const explicit = { targetFmr: null, thresholdSource: 'explicit', channels: null };
+const explicit = { targetFmr: null, targetFmrBound: null, thresholdSource: 'explicit', channels: null };
 const seeded = [
   { name: 'high', threshold: 0.6, minNetSpeechSeconds: 5, description: 'Payments and changes to contact details.', ...explicit, updatedBy: null, updatedAt: T0 },
   { name: 'standard', threshold: 0.5, minNetSpeechSeconds: 3, description: 'Caller authentication for account information.', ...explicit, updatedBy: null, updatedAt: T0 },

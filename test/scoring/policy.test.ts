@@ -49,6 +49,7 @@ describe('effectiveThreshold', () => {
       fmrInterval: null,
       fnmrInterval: null,
       rates: 'measured',
+      targetFmrBound: 'estimate',
       targetTrials: 10,
       nonTargetTrials: 100,
       lowestSupportedFmr: 0.03,
@@ -62,6 +63,7 @@ describe('effectiveThreshold', () => {
       fmrInterval: null,
       fnmrInterval: null,
       rates: 'unknown',
+      targetFmrBound: null,
       targetTrials: null,
       nonTargetTrials: null,
       lowestSupportedFmr: null,
@@ -82,6 +84,29 @@ describe('effectiveThreshold', () => {
     const below = index(nextUp(0.94));
     const above = index(nextUp(0.95));
     expect([explicit.rates, explicit.fmrInterval, explicit.fnmrInterval]).toEqual(['at-most', { low: below / 1000, high: below / 100 }, { low: above / 2000, high: above / 200 }]);
+  });
+
+  it('targetFmrBound upper-95: the lowest row whose FMR interval ends at or under the target; the estimate where a channel has no intervals', () => {
+    // Each row's upper end is twice its FMR: a 5 % target is met at FMR 2.5 %, by the row just above 0.97
+    // (FMR 2 %, as the grid has no 2.5 % row for 100 trials: 0.025·100 = 2.5 → k = 2).
+    const rows = wideband.operatingPoints.map((r) => ({ ...r, fmrInterval: { low: r.fmr / 2, high: 2 * r.fmr }, fnmrInterval: { low: 0, high: 1 } }));
+    const withIntervals = { ...wideband, operatingPoints: rows };
+    const upper = { threshold: 0, targetFmr: 0.05, targetFmrBound: 'upper-95' as const };
+    const t = thresholdOnChannel(upper, 'wideband', withIntervals)!;
+    expect([t.rawThreshold, t.fmr, t.fmrInterval, t.targetFmrBound]).toEqual([nextUp(0.97), 0.02, { low: 0.01, high: 0.04 }, 'upper-95']);
+    // The next lower row (FMR 3 %, just above 0.96) ends at 6 %, over the target.
+    expect(rows.find((r) => r.threshold === nextUp(0.96))!.fmrInterval.high).toBeGreaterThan(0.05);
+    // The estimate bound on the same table is the 5 % row; a stored policy without a bound is the same.
+    expect(thresholdOnChannel({ ...upper, targetFmrBound: 'estimate' }, 'wideband', withIntervals)!.rawThreshold).toBe(nextUp(0.94));
+    expect(thresholdOnChannel({ threshold: 0, targetFmr: 0.05 }, 'wideband', withIntervals)!.rawThreshold).toBe(nextUp(0.94));
+    // A calibration without intervals can only bound the estimate, and says so.
+    expect(thresholdOnChannel(upper, 'wideband', wideband)).toMatchObject({ rawThreshold: nextUp(0.94), fmr: 0.05, targetFmrBound: 'estimate' });
+    // effectiveThreshold follows per channel: upper-95 where there are intervals, the estimate where not.
+    const mixed: ModelCalibration = { method: 'logistic', wideband: withIntervals, telephone: wideband };
+    expect(effectiveThreshold(upper, mixed, 'wideband')).toBe(nextUp(0.97));
+    expect(effectiveThreshold(upper, mixed, 'telephone')).toBe(nextUp(0.94));
+    // An explicit threshold bounds nothing.
+    expect(thresholdOnChannel({ threshold: 0.945, targetFmr: null, targetFmrBound: null }, 'wideband', withIntervals)!.targetFmrBound).toBeNull();
   });
 });
 
@@ -122,6 +147,11 @@ describe('default policies', () => {
 describe('policyInputSchema', () => {
   it('exactly one of targetFmr and threshold; minimum speech optional', () => {
     expect(policyInputSchema.parse({ name: 'a', targetFmr: 0.01 })).toEqual({ name: 'a', targetFmr: 0.01, description: '' });
+    expect(policyInputSchema.parse({ name: 'a', targetFmr: 0.01, targetFmrBound: 'upper-95' })).toEqual({ name: 'a', targetFmr: 0.01, targetFmrBound: 'upper-95', description: '' });
+    const boundWithoutTarget = policyInputSchema.safeParse({ name: 'a', threshold: 0.5, targetFmrBound: 'estimate' });
+    expect(boundWithoutTarget.success).toBe(false);
+    expect(boundWithoutTarget.error!.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['targetFmrBound', 'targetFmrBound goes with targetFmr (an explicit threshold bounds nothing)']]);
+    expect(policyInputSchema.safeParse({ name: 'a', targetFmr: 0.01, targetFmrBound: 'upper-99' }).success).toBe(false);
     expect(policyInputSchema.parse({ name: 'a', threshold: -0.2, minNetSpeechSeconds: 2 })).toEqual({ name: 'a', threshold: -0.2, minNetSpeechSeconds: 2, description: '' });
     expect(policyInputSchema.safeParse({ name: 'a', threshold: 0.5, targetFmr: 0.01 }).success).toBe(false);
     expect(policyInputSchema.safeParse({ name: 'a' }).success).toBe(false);
