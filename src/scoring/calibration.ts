@@ -288,9 +288,9 @@ export function lowestSupportedRate(trials: number): number {
  * What a target FMR bounds. `estimate`: the FMR measured on the calibration trials. `upper-95`: the
  * upper end of that FMR's 95 % interval over resampled calibration speakers (the row's fmrInterval),
  * for an operator who wants the target to hold for callers other than the calibration speakers too,
- * at the price of more false non-matches. Certification practice bounds error rates by a confidence
- * limit, not the point estimate (ISO/IEC 19795-1 §8; FIDO Alliance Biometric Requirements: FAR at
- * the upper bound of a confidence interval).
+ * at the price of more false non-matches. Certification practice states error-rate requirements at
+ * the upper bound of a confidence interval rather than at the point estimate (FIDO Alliance
+ * Biometric Component Certification), because the test crew is a sample of the people who will use it.
  */
 export const targetFmrBounds = ['estimate', 'upper-95'] as const;
 export type TargetFmrBound = (typeof targetFmrBounds)[number];

@@ -9,7 +9,7 @@
  * used, so a recalibrated model never decides with a threshold derived from older data. The target
  * bounds the FMR measured on the calibration speakers, or, with `targetFmrBound: "upper-95"`, the
  * upper end of its 95 % interval over resampled speakers: new callers met about 1.3 × the measured
- * rate at 1 % (models/README.md, "How optimistic the policy thresholds are").
+ * rate at 1 % (models/README.md, *Calibration and policies*).
  *
  * Thresholds are compared on the COMPARISON SCORE (src/scoring/scorer.ts): the cosine of the two
  * embeddings, or, when the model manifest enables `scoreNormalisation`, the AS-norm score of that
@@ -184,7 +184,8 @@ export function thresholdOnChannel(policy: PolicyTarget, channel: ScoreChannel, 
   const counts = { targetTrials: c.trials.target, nonTargetTrials: c.trials.nonTarget, lowestSupportedFmr: lowestSupportedRate(c.trials.nonTarget) };
   if (policy.targetFmr !== null) {
     // A calibration from before the intervals cannot bound the target by them: the estimate it can.
-    const bound = canDeriveWithBound(c, boundOf(policy)) ? boundOf(policy) : 'estimate';
+    const asked = boundOf(policy);
+    const bound = canDeriveWithBound(c, asked) ? asked : 'estimate';
     const t = thresholdForFmr(c.operatingPoints, policy.targetFmr, c.trials.nonTarget, bound);
     return { ...base(t.threshold), fmr: t.fmr, fnmr: t.fnmr, fmrInterval: t.fmrInterval ?? null, fnmrInterval: t.fnmrInterval ?? null, rates: 'measured', targetFmrBound: bound, ...counts };
   }
