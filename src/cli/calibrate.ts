@@ -29,7 +29,7 @@ import { speakerBootstrapRates, type RateInterval } from '../evaluation/confiden
 import { roundInterval } from '../evaluation/summary.js';
 import { poolTrialSets, speakerTrials, splitScores } from '../evaluation/trials.js';
 import { calibrationScale, loadManifest, manifestSchema, sameScoreScale, scoreScaleOf, type ChannelCalibration, type ModelCalibration, type ScoreScaleRecord } from '../model/manifest.js';
-import { applyCalibration, cllr, defaultEffectivePrior, fitLogisticCalibration, operatingTable, thresholdForFmr } from '../scoring/calibration.js';
+import { applyCalibration, cllr, defaultEffectivePrior, fitLogisticCalibration, operatingTable, targetFmrBounds, thresholdForFmr } from '../scoring/calibration.js';
 import { calibratedDefaultTargets, derivedMinNetSpeech, type ScoreChannel } from '../scoring/policy.js';
 import { evalCommand, evalTrialOptions, type EvalTrials } from './eval.js';
 
@@ -163,20 +163,24 @@ export function calibrateChannel(runs: readonly EvalTrials[], options: { prior: 
       ...(scale.method === 'none' ? {} : { scoreNormalisation: scale }),
     },
   };
-  const defaultPolicies = calibratedDefaultTargets.map(({ name, targetFmr }) => {
-    const t = thresholdForFmr(table, targetFmr, pooled.nonTarget.length);
-    return {
-      name,
-      targetFmr,
-      threshold: t.threshold,
-      llrThreshold: applyCalibration(fit, t.threshold),
-      fmr: t.fmr,
-      fnmr: t.fnmr,
-      fmrInterval: t.fmrInterval ?? null,
-      fnmrInterval: t.fnmrInterval ?? null,
-      supported: t.supported,
-    };
-  });
+  // Each default tier under both bounds (README, Policies), so an operator sees the trade-off before choosing.
+  const defaultPolicies = calibratedDefaultTargets.flatMap(({ name, targetFmr }) =>
+    targetFmrBounds.map((targetFmrBound) => {
+      const t = thresholdForFmr(table, targetFmr, pooled.nonTarget.length, targetFmrBound);
+      return {
+        name,
+        targetFmr,
+        targetFmrBound,
+        threshold: t.threshold,
+        llrThreshold: applyCalibration(fit, t.threshold),
+        fmr: t.fmr,
+        fnmr: t.fnmr,
+        fmrInterval: t.fmrInterval ?? null,
+        fnmrInterval: t.fnmrInterval ?? null,
+        supported: t.supported,
+      };
+    }),
+  );
   const perFolder = perRun.map((s) => {
     const cal = (x: ArrayLike<number>) => Array.from(x, (v) => applyCalibration(fit, v));
     const hasBoth = s.target.length > 0 && s.nonTarget.length > 0;
@@ -271,7 +275,7 @@ export async function calibrateCommand(argv: string[], config: Readonly<Config>,
   process.stderr.write(
     `| calibrate ${opts.channel} ${opts.modelId} | ${opts.folders.map((f) => path.basename(path.resolve(f))).join('+')} | ${block.trials!.target}/${block.trials!.nonTarget} trials | ` +
       `a ${block.a.toFixed(3)} b ${block.b.toFixed(3)} | Cllr ${block.cllr!.raw.toFixed(3)} → ${block.cllr!.calibrated.toFixed(3)} | EER ${pct(block.eer!)} | ` +
-      `${defaultPolicies.map((p) => `${p.name} FMR ${pct(p.fmr)}${interval(p.fmrInterval)} FNMR ${pct(p.fnmr)}${interval(p.fnmrInterval)} at ${asNorm ? 'as-norm' : 'cos'} ≥ ${p.threshold.toFixed(4)}${p.supported ? '' : ' (below 3/N)'}`).join(' | ')} | ${written ? `written to ${written}` : 'not written (--write)'} |\n`,
+      `${defaultPolicies.map((p) => `${p.name}${p.targetFmrBound === 'estimate' ? '' : ` (${p.targetFmrBound})`} FMR ${pct(p.fmr)}${interval(p.fmrInterval)} FNMR ${pct(p.fnmr)}${interval(p.fnmrInterval)} at ${asNorm ? 'as-norm' : 'cos'} ≥ ${p.threshold.toFixed(4)}${p.supported ? '' : ' (below 3/N)'}`).join(' | ')} | ${written ? `written to ${written}` : 'not written (--write)'} |\n`,
   );
   return 0;
 }

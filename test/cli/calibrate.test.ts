@@ -121,11 +121,30 @@ describe('calibrateChannel', () => {
     expect(block.data).toEqual({ sets: ['dev/x', 'dev/y'], protocol: 'wideband; all pairs: …', createdAt: '2026-11-29T12:00:00.000Z' });
     // FMR 1 % of 500: 5 non-targets accepted; 0.1 %: none (k = 0), and 0.001 < 3/500 is flagged.
     const sorted = [...pooled.nonTarget].sort((x, y) => y - x);
-    expect(fit.defaultPolicies.map((p) => [p.name, p.threshold, p.fmr, p.supported])).toEqual([
+    const estimates = fit.defaultPolicies.filter((p) => p.targetFmrBound === 'estimate');
+    expect(estimates.map((p) => [p.name, p.threshold, p.fmr, p.supported])).toEqual([
       ['standard', nextUp(sorted[5]!), 0.01, true],
       ['high', nextUp(sorted[0]!), 0, false],
     ]);
-    expect(fit.defaultPolicies[0]!.llrThreshold).toBeCloseTo(block.a * fit.defaultPolicies[0]!.threshold + block.b, 12);
+    expect(estimates[0]!.llrThreshold).toBeCloseTo(block.a * estimates[0]!.threshold + block.b, 12);
+    // Under upper-95 each tier takes the lowest row whose FMR interval ends at or under its target:
+    // the row before it ends above the target, and the threshold is never below the estimate's.
+    const rows = block.operatingPoints!;
+    for (const p of fit.defaultPolicies.filter((q) => q.targetFmrBound === 'upper-95')) {
+      const i = rows.findIndex((r) => r.threshold === p.threshold);
+      expect(rows[i]!.fmrInterval!.high).toBeLessThanOrEqual(p.targetFmr);
+      if (i > 0) expect(rows[i - 1]!.fmrInterval!.high).toBeGreaterThan(p.targetFmr);
+      expect([p.fmr, p.fnmr, p.fmrInterval, p.fnmrInterval]).toEqual([rows[i]!.fmr, rows[i]!.fnmr, rows[i]!.fmrInterval, rows[i]!.fnmrInterval]);
+      expect(p.threshold).toBeGreaterThanOrEqual(estimates.find((e) => e.name === p.name)!.threshold);
+    }
+    // At 1 % the bound moves the threshold: the folders' 1 %-row rates differ, so its interval ends above 1 %.
+    expect(fit.defaultPolicies.map((p) => [p.name, p.targetFmrBound])).toEqual([
+      ['standard', 'estimate'],
+      ['standard', 'upper-95'],
+      ['high', 'estimate'],
+      ['high', 'upper-95'],
+    ]);
+    expect(fit.defaultPolicies[1]!.threshold).toBeGreaterThan(fit.defaultPolicies[0]!.threshold);
   });
 
   it('refuses trials that cannot be calibrated, with the counts', () => {
