@@ -1,7 +1,7 @@
 """Linear back-ends on top of a checkpoint's embeddings, fitted on training speakers only: does centring,
 within-class whitening or LDA help the cosine on ../shared/data/dev?
 
-    /usr/bin/python3 scripts/train/backend.py --ckpt scripts/train/runs/v5/final.pt [--chunk 3] [--dims 64,96,128]
+    /usr/bin/python3 scripts/train/backend.py --ckpt scripts/train/runs/v5/final.pt [--chunk 3] [--dims 64,96,128] [--nap 1,2,4]
 
 Training audio is cut into --chunk-second pieces so that every speaker has several "utterances" (a
 LibriSpeech speaker has one recording), each embedded through both channels (wideband and the
@@ -50,13 +50,19 @@ def scatter(E, spk):
     return mu, Sw / len(E), Sb / len(E)
 
 
-def fit_backends(E, spk, dims, shrinks):
+def fit_backends(E, spk, dims, shrinks, naps=()):
     """name -> (mu, W): score = cos((e - mu) W, (f - mu) W)."""
     mu, Sw, Sb = scatter(E, spk)
     D = E.shape[1]
     out = {'cosine': (np.zeros(D), np.eye(D)), 'centred': (mu, np.eye(D))}
     for shrink in shrinks:
         out.update(shrunk_backends(mu, Sw, Sb, dims, shrink))
+    # Nuisance attribute projection (Solomonoff et al., ICASSP 2005): remove the k directions in
+    # which one speaker's embeddings vary most (with short chunks: the words said, and the channel).
+    w, V = np.linalg.eigh(Sw)
+    V = V[:, np.argsort(-w)]
+    for k in naps:
+        out[f'nap{k}'] = (np.zeros(D), np.eye(D) - V[:, :k] @ V[:, :k].T)
     return out
 
 
@@ -91,6 +97,7 @@ def main():
     ap.add_argument('--chunk', type=float, default=3.0)
     ap.add_argument('--dims', default='64,96,128,160')
     ap.add_argument('--shrink', default='0.1,0.3')
+    ap.add_argument('--nap', default='', help='comma-separated k: also nuisance attribute projection removing the top-k within-speaker directions')
     ap.add_argument('--sets', default='so762,sc,fsdd')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--cache', help='npz of training embeddings (written if absent)')
@@ -107,7 +114,7 @@ def main():
             np.savez(args.cache, E=E, spk=spk)
     print(f'training chunks: {len(E)} embeddings of {len(set(spk))} speakers', flush=True)
     dims = [int(d) for d in args.dims.split(',')]
-    backends = fit_backends(E, spk, dims, [float(v) for v in args.shrink.split(',')])
+    backends = fit_backends(E, spk, dims, [float(v) for v in args.shrink.split(',')], [int(k) for k in args.nap.split(',') if k])
     names = list(backends)
     print('| back-end | ' + ' | '.join(f'{s} {c[:4]}' for s in args.sets.split(',') for c in channels) + ' |')
     table = {n: [] for n in names}

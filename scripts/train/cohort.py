@@ -23,9 +23,11 @@ sys.path.insert(0, HERE)
 from data import DEFAULT_DATA  # noqa: E402
 
 
-def training_cuts(data_root, utts=3, seconds=6.0):
+def training_cuts(data_root, utts=3, seconds=6.0, cut='start'):
     """Per training speaker (sorted by name), its first `utts` utterances (path order), each cut to its
-    first `seconds`: [(speaker, [(samples, rate), ...])]: the cohort's audio."""
+    first `seconds` (the service's cohort), or with cut='middle' to the `seconds` around its middle
+    (for short cuts, which would otherwise be mostly the silence before the first word):
+    [(speaker, [(samples, rate), ...])]: the cohort's audio."""
     from eval_dev import read_mono  # noqa: E402  (import cycle otherwise)
     train = [r for r in csv.DictReader(open(os.path.join(data_root, 'index.tsv')), delimiter='\t') if r['split'] == 'train']
     by_spk = {}
@@ -36,19 +38,21 @@ def training_cuts(data_root, utts=3, seconds=6.0):
         cuts = []
         for r in sorted(by_spk[spk], key=lambda r: r['path'])[:utts]:
             x, sr = read_mono(os.path.join(data_root, 'train', r['path']))
-            cuts.append((x[: int(seconds * sr)], sr))
+            n = int(seconds * sr)
+            start = max(0, (len(x) - n) // 2) if cut == 'middle' else 0
+            cuts.append((x[start: start + n], sr))
         out.append((spk, cuts))
     return out
 
 
-def speaker_cohort(model, data_root, channel='wideband', utts=3, seconds=6.0, dither=0.0, rows='speaker', speeds=(1.0,)):
+def speaker_cohort(model, data_root, channel='wideband', utts=3, seconds=6.0, dither=0.0, rows='speaker', speeds=(1.0,), cut='start'):
     """The cohort's rows; each speed in `speeds` other than 1.0 adds every cut again, speed-perturbed
     (data.speed_perturb), as the virtual speakers training had: (speaker, speed) pairs are its
     classes, so a perturbed cut is an impostor to every real voice."""
     from eval_dev import embed, model_input  # noqa: E402  (import cycle otherwise)
     from data import speed_perturb  # noqa: E402
     out = []
-    for _, cuts in training_cuts(data_root, utts, seconds):
+    for _, cuts in training_cuts(data_root, utts, seconds, cut):
         for speed in speeds:
             embs = [embed(model, model_input(speed_perturb(x, speed), sr, channel), dither) for x, sr in cuts]
             if rows == 'utterance':

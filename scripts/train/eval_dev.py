@@ -122,6 +122,7 @@ def main():
     ap.add_argument('--asnorm', default='', help='comma-separated top-K values: also report AS-norm EER against a training-speaker cohort (cohort.py)')
     ap.add_argument('--cohort-utts', type=int, default=3, help='with --asnorm: utterances per cohort speaker (the service\'s voice-passport cohort --per-speaker)')
     ap.add_argument('--cohort-speeds', default='1.0', help='with --asnorm: comma-separated speed factors (data.SPEED_RATIOS); each besides 1.0 adds every cohort cut again, speed-perturbed: the virtual speakers of training')
+    ap.add_argument('--cohort-seconds', type=float, default=6.0, help='with --asnorm: seconds per cohort cut (the service\'s 6); shorter cuts are taken around the middle of each utterance')
     ap.add_argument('--cohort-rows', default='speaker', choices=['speaker', 'utterance'], help='with --asnorm: a cohort row per speaker (its utterances averaged; the figures quoted before the service\'s cohort --rows) or per utterance (the service\'s default since)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -132,8 +133,8 @@ def main():
     if topks:
         from cohort import as_norm, speaker_cohort  # noqa: E402
         for channel in args.channels.split(','):
-            cohorts[channel] = speaker_cohort(model, args.data, channel, args.cohort_utts, dither=args.dither, rows=args.cohort_rows,
-                                              speeds=parse_speeds(args.cohort_speeds, '--cohort-speeds'))
+            cohorts[channel] = speaker_cohort(model, args.data, channel, args.cohort_utts, seconds=args.cohort_seconds, dither=args.dither, rows=args.cohort_rows,
+                                              speeds=parse_speeds(args.cohort_speeds, '--cohort-speeds'), cut='start' if args.cohort_seconds >= 6.0 else 'middle')
     print(f"checkpoint {args.ckpt}: step {ck['step']}, {ck['elapsed'] / 60:.1f} min trained")
     print('| dev set | channel | speakers | target / non-target | EER | minDCF(0.01) |')
     print('|---|---|---|---|---|---|')
