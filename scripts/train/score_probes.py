@@ -18,7 +18,7 @@ thresholds - how optimistic a policy threshold is when it is set and reported on
        measured on all trials.  Two rules: `estimate` (the lowest threshold whose measured FMR is at
        or under the target, the service's default) and `upper-bound` (the lowest operating-table
        threshold whose FMR interval over resampled speakers ends at or under the target, the
-       service's `fmrBound: "upper"`).
+       service's `targetFmrBound: "upper-95"`).
 ltas - score fusion with the long-term average spectrum: the cosine of each side's per-utterance
        mean raw log-mel, minus the training speakers' mean for the channel and minus its level
        (model.LEVEL_BINS, as the spectral-shape branch does), weighted (1 - w) against the network's
