@@ -29,7 +29,7 @@ import { speakerBootstrapRates, type RateInterval } from '../evaluation/confiden
 import { roundInterval } from '../evaluation/summary.js';
 import { poolTrialSets, speakerTrials, splitScores } from '../evaluation/trials.js';
 import { calibrationScale, loadManifest, manifestSchema, sameScoreScale, scoreScaleOf, type ChannelCalibration, type ModelCalibration, type ScoreScaleRecord } from '../model/manifest.js';
-import { applyCalibration, cllr, defaultEffectivePrior, fitLogisticCalibration, operatingTable, targetFmrBounds, thresholdForFmr } from '../scoring/calibration.js';
+import { applyCalibration, cllr, defaultEffectivePrior, fitLogisticCalibration, operatingTable, targetFmrBounds, thresholdForFmr, type TargetFmrBound } from '../scoring/calibration.js';
 import { calibratedDefaultTargets, derivedMinNetSpeech, type ScoreChannel } from '../scoring/policy.js';
 import { evalCommand, evalTrialOptions, type EvalTrials } from './eval.js';
 
@@ -92,10 +92,11 @@ export interface CalibrationFit {
    * calibrated Cllr far above the pooled one says the folder's scores sit elsewhere than the pool's.
    */
   perFolder: { targetTrials: number; nonTargetTrials: number; eer: number; cllrRaw: number; cllrCalibrated: number }[];
-  /** What the calibrated default policies would get on this channel. */
+  /** What the calibrated default policies would get on this channel, under each bound of the target. */
   defaultPolicies: {
     name: string;
     targetFmr: number;
+    targetFmrBound: TargetFmrBound;
     threshold: number;
     llrThreshold: number;
     fmr: number;
