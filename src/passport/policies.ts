@@ -154,7 +154,7 @@ export function listPolicies(ctx: PassportContext): PoliciesResponse {
 /** The policy to store: threshold recorded (derived from wideband for a target FMR), minimum speech resolved. */
 function resolveInput(ctx: PassportContext, p: ReplacePoliciesInput['policies'][number]): StoredPolicyInput {
   const targetFmr = p.targetFmr ?? null;
-  const targetFmrBound = targetFmr === null ? null : (p.targetFmrBound ?? 'estimate');
+  const targetFmrBound = targetFmr === null ? null : boundOf(p);
   if (targetFmr !== null && (ctx.calibration === undefined || !canDeriveThresholds(ctx.calibration.wideband))) {
     throw new VoicePassportError(
       'validation-failed',
