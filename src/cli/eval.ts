@@ -39,7 +39,8 @@ import {
 import type { AnalyseInput, AudioAnalysis } from '../model/engine.js';
 import { startCliEngine } from './engine.js';
 import { SPEECH_CONTEXT_MS_RULE, speechContextMsSchema, type ModelCalibration, type ScoreScaleRecord } from '../model/manifest.js';
-import { calibrationFor, channelOfSampleRate, defaultPoliciesFor, effectiveThreshold, type ScoreChannel } from '../scoring/policy.js';
+import { calibrationFor, canDeriveWithBound, channelOfSampleRate, defaultPoliciesFor, effectiveThreshold, type ScoreChannel, type TargetFmrBound } from '../scoring/policy.js';
+import { targetFmrBounds } from '../scoring/calibration.js';
 import { Scorer, scoreNormalisationModes, type ScoreNormalisationMode } from '../scoring/scorer.js';
 import { audioExtensions, decodeAudioFile, engineInputForFile, expandAudioPaths } from './audio-file.js';
 import { errorShapeOf } from './output.js';
@@ -288,24 +289,42 @@ export function scoringChannelOf(channel: Channel, sampleRates: readonly number[
 /**
  * The policies eval reports: the running model's default policies (set by target FMR when its
  * calibration has an operating table, else the uncalibrated defaults), each with the threshold that
- * decides for the channel evaluated. `calibration` is the manifest's, or undefined when the scores
- * are on another scale than the one it was fitted on (--score-normalisation other than the manifest's).
+ * decides for the channel evaluated; a tier set by target FMR is reported under both bounds when the
+ * channel's table has the intervals upper-95 needs, so its cost can be measured on other speakers
+ * than the calibration's. `calibration` is the manifest's, or undefined when the scores are on
+ * another scale than the one it was fitted on (--score-normalisation other than the manifest's).
  */
-export function evalPolicies(calibration: ModelCalibration | undefined, channel: Channel): { name: string; targetFmr: number | null; threshold: number; calibration: Channel | null }[] {
-  return defaultPoliciesFor(calibration).map((p) => ({
-    name: p.name,
-    targetFmr: p.targetFmr,
-    threshold: effectiveThreshold(p, calibration, channel),
-    calibration: p.targetFmr === null ? null : (calibrationFor(calibration, channel)?.channel ?? null),
-  }));
+export interface EvalPolicy {
+  name: string;
+  targetFmr: number | null;
+  targetFmrBound: TargetFmrBound | null;
+  threshold: number;
+  calibration: Channel | null;
+}
+
+export function evalPolicies(calibration: ModelCalibration | undefined, channel: Channel): EvalPolicy[] {
+  const chosen = calibrationFor(calibration, channel);
+  return defaultPoliciesFor(calibration).flatMap((p): EvalPolicy[] => {
+    if (p.targetFmr === null || chosen === null) return [{ name: p.name, targetFmr: p.targetFmr, targetFmrBound: null, threshold: effectiveThreshold(p, calibration, channel), calibration: null }];
+    // The estimate as always (with the stored threshold where the channel has no table); upper-95 where it can be derived.
+    const bounds = targetFmrBounds.filter((b) => b === 'estimate' || canDeriveWithBound(chosen.calibration, b));
+    return bounds.map((targetFmrBound) => ({
+      name: p.name,
+      targetFmr: p.targetFmr,
+      targetFmrBound,
+      threshold: effectiveThreshold({ ...p, targetFmrBound }, calibration, channel),
+      calibration: chosen.channel,
+    }));
+  });
 }
 
 const fmtThreshold = (t: number) => String(Number(t.toPrecision(4)));
 const fmtPercent = (r: number) => `${Number((r * 100).toPrecision(3))} %`;
 
 /** How a policy row is labelled in the summary line and the DET plot. */
-function policyLabel(p: { name: string; targetFmr: number | null; threshold: number }): string {
-  return p.targetFmr === null ? `${p.name}≥${p.threshold}` : `${p.name} (FMR target ${fmtPercent(p.targetFmr)})≥${fmtThreshold(p.threshold)}`;
+function policyLabel(p: { name: string; targetFmr: number | null; targetFmrBound: TargetFmrBound | null; threshold: number }): string {
+  if (p.targetFmr === null) return `${p.name}≥${p.threshold}`;
+  return `${p.name} (FMR target ${fmtPercent(p.targetFmr)}${p.targetFmrBound === 'upper-95' ? ', upper-95' : ''})≥${fmtThreshold(p.threshold)}`;
 }
 
 export async function evalCommand(argv: string[], config: Readonly<Config>, sink?: (trials: EvalTrials) => void): Promise<number> {
@@ -421,10 +440,13 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       return {
         policy,
         targetFmr: p.targetFmr,
+        targetFmrBound: p.targetFmrBound,
         thresholdFrom:
           p.targetFmr === null
             ? `the uncalibrated default threshold${calibration === undefined && engine.manifest.calibration !== undefined ? " (the manifest's calibration is on another score scale than these trials)" : ''}`
-            : `the ${p.calibration} calibration's operating table: the lowest threshold whose FMR on its trials is at most ${p.targetFmr}`,
+            : p.targetFmrBound === 'upper-95'
+              ? `the ${p.calibration} calibration's operating table: the lowest threshold whose FMR interval over its speakers ends at most at ${p.targetFmr}`
+              : `the ${p.calibration} calibration's operating table: the lowest threshold whose FMR on its trials is at most ${p.targetFmr}`,
         ...rest,
       };
     });
@@ -572,7 +594,11 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       const marks = [
         ...policyList.map((p) => {
           const c = errorCountsAt(scores, p.threshold);
-          return { label: p.targetFmr === null ? `${p.name} (≥ ${p.threshold})` : `${p.name} (FMR target ${fmtPercent(p.targetFmr)}, ≥ ${fmtThreshold(p.threshold)})`, fmr: c.fmr, fnmr: c.fnmr };
+          return {
+            label: p.targetFmr === null ? `${p.name} (≥ ${p.threshold})` : `${p.name} (FMR target ${fmtPercent(p.targetFmr)}${p.targetFmrBound === 'upper-95' ? ', upper-95' : ''}, ≥ ${fmtThreshold(p.threshold)})`,
+            fmr: c.fmr,
+            fnmr: c.fnmr,
+          };
         }),
         { label: 'minDCF', fmr: summary.minDcf.fmr, fnmr: summary.minDcf.fnmr },
       ];

@@ -153,8 +153,8 @@ describe('mergeScoreNormalisation', () => {
 describe("eval's policy rows and options", () => {
   it('the running model\'s default policies for the channel evaluated: uncalibrated 0.5/0.6, else from the target FMR per channel', () => {
     expect(evalPolicies(undefined, 'telephone')).toEqual([
-      { name: 'standard', targetFmr: null, threshold: 0.5, calibration: null },
-      { name: 'high', targetFmr: null, threshold: 0.6, calibration: null },
+      { name: 'standard', targetFmr: null, targetFmrBound: null, threshold: 0.5, calibration: null },
+      { name: 'high', targetFmr: null, targetFmrBound: null, threshold: 0.6, calibration: null },
     ]);
     const spaced = (n: number, from: number, to: number) => Array.from({ length: n }, (_, i) => from + ((to - from) * i) / n);
     const wide = { target: spaced(200, 0.4, 1), nonTarget: spaced(2000, -0.3, 0.7) };
@@ -171,6 +171,23 @@ describe("eval's policy rows and options", () => {
     ]);
     for (const r of rows) expect(r.threshold).toBe(effectiveThreshold({ threshold: 0, targetFmr: r.targetFmr }, calibration, 'telephone'));
     expect(rows[0]!.threshold).not.toBe(evalPolicies(calibration, 'wideband')[0]!.threshold);
+    expect(rows.map((r) => r.targetFmrBound)).toEqual(['estimate', 'estimate']);
+    // With FMR intervals on the telephone table (here twice each rate), each tier also under upper-95.
+    const withIntervals: ModelCalibration = {
+      ...calibration,
+      telephone: { ...calibration.telephone!, operatingPoints: operatingTable(phone).map((r) => ({ ...r, fmrInterval: { low: r.fmr / 2, high: Math.min(1, 2 * r.fmr) } })) },
+    };
+    const both = evalPolicies(withIntervals, 'telephone');
+    expect(both.map((r) => [r.name, r.targetFmrBound, r.calibration])).toEqual([
+      ['standard', 'estimate', 'telephone'],
+      ['standard', 'upper-95', 'telephone'],
+      ['high', 'estimate', 'telephone'],
+      ['high', 'upper-95', 'telephone'],
+    ]);
+    for (const r of both) expect(r.threshold).toBe(effectiveThreshold({ threshold: 0, targetFmr: r.targetFmr, targetFmrBound: r.targetFmrBound }, withIntervals, 'telephone'));
+    expect(both[1]!.threshold).toBeGreaterThan(both[0]!.threshold);
+    // The wideband table has none: only the estimate there.
+    expect(evalPolicies(withIntervals, 'wideband').map((r) => r.targetFmrBound)).toEqual(['estimate', 'estimate']);
   });
 
   it('--score-normalisation manifest|none|as-norm (absent: manifest)', () => {
