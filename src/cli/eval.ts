@@ -39,8 +39,8 @@ import {
 import type { AnalyseInput, AudioAnalysis } from '../model/engine.js';
 import { startCliEngine } from './engine.js';
 import { SPEECH_CONTEXT_MS_RULE, speechContextMsSchema, type ModelCalibration, type ScoreScaleRecord } from '../model/manifest.js';
-import { calibrationFor, canDeriveWithBound, channelOfSampleRate, defaultPoliciesFor, effectiveThreshold, type ScoreChannel, type TargetFmrBound } from '../scoring/policy.js';
-import { targetFmrBounds } from '../scoring/calibration.js';
+import { targetFmrBounds, type TargetFmrBound } from '../scoring/calibration.js';
+import { calibrationFor, canDeriveWithBound, channelOfSampleRate, defaultPoliciesFor, effectiveThreshold, type ScoreChannel } from '../scoring/policy.js';
 import { Scorer, scoreNormalisationModes, type ScoreNormalisationMode } from '../scoring/scorer.js';
 import { audioExtensions, decodeAudioFile, engineInputForFile, expandAudioPaths } from './audio-file.js';
 import { errorShapeOf } from './output.js';
@@ -321,10 +321,12 @@ export function evalPolicies(calibration: ModelCalibration | undefined, channel:
 const fmtThreshold = (t: number) => String(Number(t.toPrecision(4)));
 const fmtPercent = (r: number) => `${Number((r * 100).toPrecision(3))} %`;
 
-/** How a policy row is labelled in the summary line and the DET plot. */
-function policyLabel(p: { name: string; targetFmr: number | null; targetFmrBound: TargetFmrBound | null; threshold: number }): string {
-  if (p.targetFmr === null) return `${p.name}≥${p.threshold}`;
-  return `${p.name} (FMR target ${fmtPercent(p.targetFmr)}${p.targetFmrBound === 'upper-95' ? ', upper-95' : ''})≥${fmtThreshold(p.threshold)}`;
+/** A calibrated tier's target as the summary line and the DET plot name it. */
+const targetText = (targetFmr: number, bound: TargetFmrBound | null) => `FMR target ${fmtPercent(targetFmr)}${bound === 'upper-95' ? ', upper-95' : ''}`;
+
+/** How a policy row is labelled in the summary line. */
+function policyLabel(p: EvalPolicy): string {
+  return p.targetFmr === null ? `${p.name}≥${p.threshold}` : `${p.name} (${targetText(p.targetFmr, p.targetFmrBound)})≥${fmtThreshold(p.threshold)}`;
 }
 
 export async function evalCommand(argv: string[], config: Readonly<Config>, sink?: (trials: EvalTrials) => void): Promise<number> {
@@ -595,7 +597,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         ...policyList.map((p) => {
           const c = errorCountsAt(scores, p.threshold);
           return {
-            label: p.targetFmr === null ? `${p.name} (≥ ${p.threshold})` : `${p.name} (FMR target ${fmtPercent(p.targetFmr)}${p.targetFmrBound === 'upper-95' ? ', upper-95' : ''}, ≥ ${fmtThreshold(p.threshold)})`,
+            label: p.targetFmr === null ? `${p.name} (≥ ${p.threshold})` : `${p.name} (${targetText(p.targetFmr, p.targetFmrBound)}, ≥ ${fmtThreshold(p.threshold)})`,
             fmr: c.fmr,
             fnmr: c.fnmr,
           };
