@@ -45,16 +45,17 @@ def training_cuts(data_root, utts=3, seconds=6.0, cut='start'):
     return out
 
 
-def speaker_cohort(model, data_root, channel='wideband', utts=3, seconds=6.0, dither=0.0, rows='speaker', speeds=(1.0,), cut='start'):
+def speaker_cohort(model, data_root, channel='wideband', utts=3, seconds=6.0, dither=0.0, rows='speaker', speeds=(1.0,), cut='start', embed_kw=None):
     """The cohort's rows; each speed in `speeds` other than 1.0 adds every cut again, speed-perturbed
     (data.speed_perturb), as the virtual speakers training had: (speaker, speed) pairs are its
-    classes, so a perturbed cut is an impostor to every real voice."""
+    classes, so a perturbed cut is an impostor to every real voice. `embed_kw`: more of
+    eval_dev.embed's options (min_frames, window), as the dev clips are embedded."""
     from eval_dev import embed, model_input  # noqa: E402  (import cycle otherwise)
     from data import speed_perturb  # noqa: E402
     out = []
     for _, cuts in training_cuts(data_root, utts, seconds, cut):
         for speed in speeds:
-            embs = [embed(model, model_input(speed_perturb(x, speed), sr, channel), dither) for x, sr in cuts]
+            embs = [embed(model, model_input(speed_perturb(x, speed), sr, channel), dither, **(embed_kw or {})) for x, sr in cuts]
             if rows == 'utterance':
                 out.extend(embs)
             else:

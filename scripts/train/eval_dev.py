@@ -92,20 +92,41 @@ def eer_mindcf(scores, labels, p_target=0.01):
     return eer, mindcf, int(nt), int(nn)
 
 
-def embed(model, x16, dither=0.0):
+def embed(model, x16, dither=0.0, draw=0, min_frames=MIN_FRAMES, window=None):
+    """One clip's L2-normalised embedding. `window` (seconds, hop): a clip longer than one window is
+    embedded window by window, frames cut from the one fbank as the service's 'windows'
+    segmentation does (src/model/embedder.ts, windowStarts), the unit vectors averaged."""
     if dither > 0:
         # Test-time dither (int16 units), seeded by the audio itself: repeatable, yet two recordings
         # never share one noise realisation (their silent stretches would then look alike).
-        seed = zlib.crc32(x16.numpy().tobytes())
+        seed = zlib.crc32(x16.numpy().tobytes()) + draw
         x16 = x16 + dither / 32768.0 * torch.randn(x16.shape, generator=torch.Generator().manual_seed(seed))
     normalise = not model.takes_raw_feats
     feats = kaldi_fbank(x16, normalise)
-    if feats.shape[0] < MIN_FRAMES:  # the service repeat-pads audio that is too short
-        reps = -(-MIN_FRAMES // feats.shape[0])
-        feats = kaldi_fbank(x16.repeat(reps + 1), normalise)[: max(MIN_FRAMES, feats.shape[0])]
+    if feats.shape[0] < min_frames:  # the service repeat-pads audio that is too short
+        reps = -(-min_frames // feats.shape[0])
+        feats = kaldi_fbank(x16.repeat(reps + 1), normalise)[: max(min_frames, feats.shape[0])]
+    if window is not None and feats.shape[0] > round(window[0] * 100):  # 100 frames a second (10 ms shift)
+        w, hop = max(min_frames, round(window[0] * 100)), max(1, round(window[1] * 100))
+        starts = list(range(0, feats.shape[0] - w + 1, hop))
+        if starts[-1] != feats.shape[0] - w:
+            starts.append(feats.shape[0] - w)
+        with torch.no_grad():
+            e = model(torch.stack([feats[s: s + w] for s in starts]))
+        e = (e / e.norm(dim=1, keepdim=True)).mean(dim=0)
+        return (e / e.norm()).numpy()
     with torch.no_grad():
         e = model(feats.unsqueeze(0))[0]
     return (e / e.norm()).numpy()
+
+
+def embed_tta(model, x16, dither, draws, shifts, min_frames=MIN_FRAMES, window=None):
+    """The mean of the L2-normalised embeddings of several views of one clip (test-time
+    augmentation), normalised again: each dither draw (seeds audio CRC + 0 .. draws-1) at each
+    start offset in samples (the 10 ms frame grid moved by a fraction of a hop)."""
+    views = [embed(model, x16[s:], dither, d, min_frames, window) for s in shifts for d in range(draws)]
+    e = np.mean(views, axis=0)
+    return e / np.linalg.norm(e)
 
 
 def main():
@@ -124,7 +145,13 @@ def main():
     ap.add_argument('--cohort-speeds', default='1.0', help='with --asnorm: comma-separated speed factors (data.SPEED_RATIOS); each besides 1.0 adds every cohort cut again, speed-perturbed: the virtual speakers of training')
     ap.add_argument('--cohort-seconds', type=float, default=6.0, help='with --asnorm: seconds per cohort cut (the service\'s 6); shorter cuts are taken around the middle of each utterance')
     ap.add_argument('--cohort-rows', default='speaker', choices=['speaker', 'utterance'], help='with --asnorm: a cohort row per speaker (its utterances averaged; the figures quoted before the service\'s cohort --rows) or per utterance (the service\'s default since)')
+    ap.add_argument('--tta-draws', type=int, default=1, help='test-time augmentation: average the embeddings of this many dither draws (with --dither)')
+    ap.add_argument('--tta-shifts', default='0', help='test-time augmentation: comma-separated start offsets in samples at 16 kHz (e.g. 0,40,80,120: the frame grid moved by quarter hops), embeddings averaged')
+    ap.add_argument('--min-frames', type=int, default=MIN_FRAMES, help='repeat shorter clips (the audio tiled, then cut) to this many frames before the network (the manifest\'s minFrames; default the export\'s)')
+    ap.add_argument('--window', help='SECONDS,HOP: embed clips longer than SECONDS window by window (the manifest\'s segmentation "windows"), the cohort too; default whole')
     args = ap.parse_args()
+    window = None if args.window is None else tuple(float(v) for v in args.window.split(','))
+    shifts = [int(v) for v in args.tta_shifts.split(',')]
     torch.set_num_threads(args.threads)
     model, ck = load_model(args.ckpt, None if args.time_strides is None else [int(v) for v in args.time_strides.split(',')])
     results = []
@@ -134,14 +161,15 @@ def main():
         from cohort import as_norm, speaker_cohort  # noqa: E402
         for channel in args.channels.split(','):
             cohorts[channel] = speaker_cohort(model, args.data, channel, args.cohort_utts, seconds=args.cohort_seconds, dither=args.dither, rows=args.cohort_rows,
-                                              speeds=parse_speeds(args.cohort_speeds, '--cohort-speeds'), cut='start' if args.cohort_seconds >= 6.0 else 'middle')
+                                              speeds=parse_speeds(args.cohort_speeds, '--cohort-speeds'), cut='start' if args.cohort_seconds >= 6.0 else 'middle',
+                                              embed_kw=dict(min_frames=args.min_frames, window=window))
     print(f"checkpoint {args.ckpt}: step {ck['step']}, {ck['elapsed'] / 60:.1f} min trained")
     print('| dev set | channel | speakers | target / non-target | EER | minDCF(0.01) |')
     print('|---|---|---|---|---|---|')
     for name in args.sets.split(','):
         audio, spk = load_dev_set(args.data, name)
         for channel in args.channels.split(','):
-            embs = [embed(model, model_input(x, sr, channel), args.dither) for x, sr in audio]
+            embs = [embed_tta(model, model_input(x, sr, channel), args.dither, args.tta_draws, shifts, args.min_frames, window) for x, sr in audio]
             E = np.stack(embs)
             S = E @ E.T
             iu, labels = all_pairs(spk)
