@@ -145,6 +145,7 @@ def main():
     ap.add_argument('--cohort-speeds', default='1.0', help='with --asnorm: comma-separated speed factors (data.SPEED_RATIOS); each besides 1.0 adds every cohort cut again, speed-perturbed: the virtual speakers of training')
     ap.add_argument('--cohort-seconds', type=float, default=6.0, help='with --asnorm: seconds per cohort cut (the service\'s 6); shorter cuts are taken around the middle of each utterance')
     ap.add_argument('--cohort-rows', default='speaker', choices=['speaker', 'utterance'], help='with --asnorm: a cohort row per speaker (its utterances averaged; the figures quoted before the service\'s cohort --rows) or per utterance (the service\'s default since)')
+    ap.add_argument('--cohort-words', action='store_true', help='with --asnorm: add every Speech Commands training clip (1 s words, 102 speakers) to the cohort as a row of its own, so a short test clip finds impostors saying the same word')
     ap.add_argument('--tta-draws', type=int, default=1, help='test-time augmentation: average the embeddings of this many dither draws (with --dither)')
     ap.add_argument('--tta-shifts', default='0', help='test-time augmentation: comma-separated start offsets in samples at 16 kHz (e.g. 0,40,80,120: the frame grid moved by quarter hops), embeddings averaged')
     ap.add_argument('--min-frames', type=int, default=MIN_FRAMES, help='repeat shorter clips (the audio tiled, then cut) to this many frames before the network (the manifest\'s minFrames; default the export\'s)')
@@ -163,6 +164,10 @@ def main():
             cohorts[channel] = speaker_cohort(model, args.data, channel, args.cohort_utts, seconds=args.cohort_seconds, dither=args.dither, rows=args.cohort_rows,
                                               speeds=parse_speeds(args.cohort_speeds, '--cohort-speeds'), cut='start' if args.cohort_seconds >= 6.0 else 'middle',
                                               embed_kw=dict(min_frames=args.min_frames, window=window))
+            if args.cohort_words:
+                words = [r for r in csv.DictReader(open(os.path.join(args.data, 'index.tsv')), delimiter='\t') if r['split'] == 'train' and r['set'] == 'sc']
+                W = np.stack([embed(model, model_input(*read_mono(os.path.join(args.data, 'train', r['path'])), channel), args.dither, 0, args.min_frames, window) for r in words])
+                cohorts[channel] = np.concatenate([cohorts[channel], W])
     print(f"checkpoint {args.ckpt}: step {ck['step']}, {ck['elapsed'] / 60:.1f} min trained")
     print('| dev set | channel | speakers | target / non-target | EER | minDCF(0.01) |')
     print('|---|---|---|---|---|---|')
