@@ -10,7 +10,6 @@ used for fitting.  Each back-end is a fixed affine map of the L2-normalised embe
 helps can be folded into the exported ONNX graph without touching the service.
 """
 import argparse
-import csv
 import os
 import sys
 
@@ -19,13 +18,13 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from eval_dev import DEFAULT_DATA, all_pairs, eer_mindcf, embed, load_dev_set, model_input, read_mono  # noqa: E402
+from eval_dev import DEFAULT_DATA, all_pairs, eer_mindcf, embed, index_rows, load_dev_set, model_input, read_mono  # noqa: E402
 from export import load_model  # noqa: E402
 
 
 def train_embeddings(model, data_root, chunk_s, channels):
     """[n, D] embeddings of training chunks, with speaker labels, for each channel."""
-    rows = [r for r in csv.DictReader(open(os.path.join(data_root, 'index.tsv')), delimiter='\t') if r['split'] == 'train']
+    rows = index_rows(data_root, 'train')
     embs, spk = [], []
     for r in rows:
         x, sr = read_mono(os.path.join(data_root, 'train', r['path']))

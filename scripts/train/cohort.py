@@ -11,7 +11,6 @@ where mu/sd are the mean and standard deviation of the top-K cosine scores of ea
 cohort.  Written as little-endian float32 [N, D] (the service reads it with no parser).
 """
 import argparse
-import csv
 import os
 import sys
 
@@ -28,8 +27,8 @@ def training_cuts(data_root, utts=3, seconds=6.0, cut='start'):
     first `seconds` (the service's cohort), or with cut='middle' to the `seconds` around its middle
     (for short cuts, which would otherwise be mostly the silence before the first word):
     [(speaker, [(samples, rate), ...])]: the cohort's audio."""
-    from eval_dev import read_mono  # noqa: E402  (import cycle otherwise)
-    train = [r for r in csv.DictReader(open(os.path.join(data_root, 'index.tsv')), delimiter='\t') if r['split'] == 'train']
+    from eval_dev import index_rows, read_mono  # noqa: E402  (import cycle otherwise)
+    train = index_rows(data_root, 'train')
     by_spk = {}
     for r in train:
         by_spk.setdefault(r['speaker'], []).append(r)

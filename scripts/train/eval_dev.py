@@ -43,10 +43,15 @@ def read_mono(path):
     return torch.from_numpy(x.mean(axis=1).copy()), sr
 
 
+def index_rows(data_root, split, name=None):
+    """index.tsv's rows of one split ('train' or 'dev'), of one set if `name` is given, in file order."""
+    with open(os.path.join(data_root, 'index.tsv')) as f:
+        return [r for r in csv.DictReader(f, delimiter='\t') if r['split'] == split and name in (None, r['set'])]
+
+
 def dev_rows(data_root, name):
     """index.tsv's rows of one dev set, in file order."""
-    with open(os.path.join(data_root, 'index.tsv')) as f:
-        return [r for r in csv.DictReader(f, delimiter='\t') if r['split'] == 'dev' and r['set'] == name]
+    return index_rows(data_root, 'dev', name)
 
 
 def load_dev_set(data_root, name):
@@ -146,8 +151,8 @@ def main():
     ap.add_argument('--cohort-seconds', type=float, default=6.0, help='with --asnorm: seconds per cohort cut (the service\'s 6); shorter cuts are taken around the middle of each utterance')
     ap.add_argument('--cohort-rows', default='speaker', choices=['speaker', 'utterance'], help='with --asnorm: a cohort row per speaker (its utterances averaged; the figures quoted before the service\'s cohort --rows) or per utterance (the service\'s default since)')
     ap.add_argument('--cohort-words', action='store_true', help='with --asnorm: add every Speech Commands training clip (1 s words, 102 speakers) to the cohort as a row of its own, so a short test clip finds impostors saying the same word')
-    ap.add_argument('--tta-draws', type=int, default=1, help='test-time augmentation: average the embeddings of this many dither draws (with --dither)')
-    ap.add_argument('--tta-shifts', default='0', help='test-time augmentation: comma-separated start offsets in samples at 16 kHz (e.g. 0,40,80,120: the frame grid moved by quarter hops), embeddings averaged')
+    ap.add_argument('--tta-draws', type=int, default=1, help='test-time augmentation: average the embeddings of this many dither draws (with --dither); dev clips only, the AS-norm cohort is embedded once')
+    ap.add_argument('--tta-shifts', default='0', help='test-time augmentation: comma-separated start offsets in samples at 16 kHz (e.g. 0,40,80,120: the frame grid moved by quarter hops), embeddings averaged; dev clips only')
     ap.add_argument('--min-frames', type=int, default=MIN_FRAMES, help='repeat shorter clips (the audio tiled, then cut) to this many frames before the network (the manifest\'s minFrames; default the export\'s)')
     ap.add_argument('--window', help='SECONDS,HOP: embed clips longer than SECONDS window by window (the manifest\'s segmentation "windows"), the cohort too; default whole')
     args = ap.parse_args()
@@ -165,8 +170,8 @@ def main():
                                               speeds=parse_speeds(args.cohort_speeds, '--cohort-speeds'), cut='start' if args.cohort_seconds >= 6.0 else 'middle',
                                               embed_kw=dict(min_frames=args.min_frames, window=window))
             if args.cohort_words:
-                words = [r for r in csv.DictReader(open(os.path.join(args.data, 'index.tsv')), delimiter='\t') if r['split'] == 'train' and r['set'] == 'sc']
-                W = np.stack([embed(model, model_input(*read_mono(os.path.join(args.data, 'train', r['path'])), channel), args.dither, 0, args.min_frames, window) for r in words])
+                W = np.stack([embed(model, model_input(*read_mono(os.path.join(args.data, 'train', r['path'])), channel), args.dither, min_frames=args.min_frames, window=window)
+                              for r in index_rows(args.data, 'train', 'sc')])
                 cohorts[channel] = np.concatenate([cohorts[channel], W])
     print(f"checkpoint {args.ckpt}: step {ck['step']}, {ck['elapsed'] / 60:.1f} min trained")
     print('| dev set | channel | speakers | target / non-target | EER | minDCF(0.01) |')
