@@ -13,7 +13,9 @@
  * would: wideband files as the CLI sends them (engineInputForFile), telephone as G.711 bytes of
  * the simulated call (src/evaluation/channel.ts). Utterances in which the VAD finds no speech are
  * embedded whole (`vadFallback: 'whole'`), as the reference figures scored every utterance; the
- * report counts them.
+ * report counts them. With --enrol-channel other than --channel (a customer who enrolled in the
+ * app and calls the contact centre) each utterance goes through once per channel, and the trials
+ * pair one side's rendering with the other's.
  */
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -26,6 +28,7 @@ import { errorCountsAt } from '../evaluation/metrics.js';
 import { policyRates, round6, summariseTrials, type PolicyRates, type TrialSummary } from '../evaluation/summary.js';
 import {
   allPairsTrials,
+  crossPairsTrials,
   enrolmentTrials,
   enrolmentVoiceprint,
   groupConsecutive,
@@ -46,7 +49,7 @@ import { audioExtensions, decodeAudioFile, engineInputForFile, expandAudioPaths 
 import { errorShapeOf } from './output.js';
 
 const USAGE =
-  'usage: voice-passport eval <folder> [--channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment] ' +
+  'usage: voice-passport eval <folder> [--channel wideband|telephone] [--enrol-channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment] ' +
   '[--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--score-normalisation manifest|none|as-norm] [--embed speech|whole] [--speech-context-ms MS] [--model ID] [--out report.json] [--plot det.svg]';
 
 /** Test durations of the duration table (issue 4 §1: telephony callers speak briefly). */
@@ -58,7 +61,10 @@ type TrialProtocol = 'all-pairs' | 'enrolment';
 
 interface EvalOptions {
   folder: string;
+  /** The test (verification) side's channel. */
   channel: Channel;
+  /** The enrolment side's channel: `channel` unless --enrol-channel says otherwise (enrolled in an app, verified on the phone). */
+  enrolChannel: Channel;
   law: G711Law;
   trials: TrialProtocol;
   enrolSeconds: number | null;
@@ -126,13 +132,14 @@ export const evalTrialOptions = {
 export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | 'enrolMinSeconds'>): EvalOptions {
   const { values, positionals } = parseCliArgs(
     argv,
-    { ...evalTrialOptions, 'score-normalisation': { type: 'string' }, embed: { type: 'string' }, 'speech-context-ms': { type: 'string' }, out: { type: 'string' }, plot: { type: 'string' } },
+    { ...evalTrialOptions, 'enrol-channel': { type: 'string' }, 'score-normalisation': { type: 'string' }, embed: { type: 'string' }, 'speech-context-ms': { type: 'string' }, out: { type: 'string' }, plot: { type: 'string' } },
     USAGE,
   );
   if (positionals.length !== 1) throw new VoicePassportError('validation-failed', USAGE);
   const channel = oneOf('channel', values.channel, ['wideband', 'telephone'], 'wideband');
-  if (values.law !== undefined && channel !== 'telephone') {
-    throw new VoicePassportError('validation-failed', '--law applies to --channel telephone only');
+  const enrolChannel = oneOf('enrol-channel', values['enrol-channel'], ['wideband', 'telephone'], channel);
+  if (values.law !== undefined && channel !== 'telephone' && enrolChannel !== 'telephone') {
+    throw new VoicePassportError('validation-failed', '--law applies to the telephone channel only (--channel or --enrol-channel telephone)');
   }
   const enrolSeconds = positiveSeconds('enrol-seconds', values['enrol-seconds']);
   // --enrol-seconds alone means enrolment trials; with --trials all-pairs it would be ignored, so refuse it.
@@ -152,6 +159,7 @@ export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | '
   return {
     folder: positionals[0] as string,
     channel,
+    enrolChannel,
     law: oneOf('law', values.law, ['mulaw', 'alaw'], 'mulaw'),
     trials,
     enrolSeconds: trials === 'enrolment' ? (enrolSeconds ?? config.enrolMinSeconds) : null,
@@ -227,6 +235,12 @@ export async function settle<T>(file: string, p: () => Promise<T>): Promise<Outc
     const shape = errorShapeOf(e);
     return { ok: false, file, code: shape.code, message: shape.message };
   }
+}
+
+/** One recording as each side of a trial hears it: `enrol` is `test` itself unless the two sides' channels differ. */
+interface Recording {
+  test: Utterance;
+  enrol: Utterance;
 }
 
 /** A segment cut to exactly `seconds` of speech: a speaker's consecutive utterances, joined. */
@@ -318,6 +332,19 @@ export function evalPolicies(calibration: ModelCalibration | undefined, channel:
   });
 }
 
+/** How a channel is described in the report's protocol. */
+function channelText(channel: Channel, law: G711Law): string {
+  return channel === 'telephone'
+    ? `telephone: each recording resampled to 8 kHz, band-limited to 300-3400 Hz and passed through G.711 ${law === 'mulaw' ? 'µ-law' : 'A-law'}, sent to the engine as ${law === 'mulaw' ? 'audio/PCMU' : 'audio/PCMA'} (the service's 8 kHz path)`
+    : 'wideband: each recording at its own sample rate, as the CLI sends it';
+}
+
+/** The channels in the summary line and the plot title: `telephone/mulaw`, or `wideband→telephone/mulaw` across channels. */
+function channelsCell(opts: Pick<EvalOptions, 'channel' | 'enrolChannel' | 'law'>): string {
+  const one = (c: Channel) => (c === 'telephone' ? `${c}/${opts.law}` : c);
+  return opts.enrolChannel === opts.channel ? one(opts.channel) : `${one(opts.enrolChannel)}→${one(opts.channel)}`;
+}
+
 const fmtThreshold = (t: number) => String(Number(t.toPrecision(4)));
 const fmtPercent = (r: number) => `${Number((r * 100).toPrecision(3))} %`;
 
@@ -354,34 +381,43 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     // the manifest's own. Scores on another scale get the uncalibrated default policies.
     const manifestScale = Scorer.fromManifest(engine.manifest).scale;
     const calibration = scorer.scale === manifestScale ? engine.manifest.calibration : undefined;
-    const inputFor = (file: string): Promise<EngineAudio> => engineAudioForFile(file, { channel: opts.channel, law: opts.law, maxSeconds });
+    // Enrolled in an app, verified on the phone (or the other way round): each recording is heard
+    // through both channels, the enrolment side through --enrol-channel and the test side through
+    // --channel. The service scores a voiceprint against a caller on the caller's channel (its
+    // cohort, calibration and policies: src/passport/verification.ts), and so do these trials.
+    const cross = opts.enrolChannel !== opts.channel;
+    const analyseFile = async (job: { speaker: number; file: string }, channel: Channel): Promise<Utterance> => {
+      const input = await engineAudioForFile(job.file, { channel, law: opts.law, maxSeconds });
+      const a: AudioAnalysis = await engine.analyse({ ...input, vadFallback: 'whole', embed: opts.embed, ...context });
+      const vadFallback = a.vadFallbackUsed === true;
+      return {
+        speaker: job.speaker,
+        file: job.file,
+        embedding: a.embedding,
+        netSpeechSeconds: a.netSpeechSeconds,
+        durationSeconds: a.durationSeconds,
+        vadFallback,
+        speechSeconds: vadFallback ? a.durationSeconds : a.netSpeechSeconds,
+        sampleRate: a.sampleRate,
+      };
+    };
 
-    // --- every utterance, once ---
+    // --- every utterance, once (once per channel across channels) ---
     const jobs = speakers.flatMap((s, speaker) => s.files.map((file) => ({ speaker, file })));
     const outcomes = await mapBounded(
       jobs,
       lanes,
       (job) =>
-        settle(job.file, async () => {
-          const a: AudioAnalysis = await engine.analyse({ ...(await inputFor(job.file)), vadFallback: 'whole', embed: opts.embed, ...context });
-          const vadFallback = a.vadFallbackUsed === true;
-          const u: Utterance = {
-            speaker: job.speaker,
-            file: job.file,
-            embedding: a.embedding,
-            netSpeechSeconds: a.netSpeechSeconds,
-            durationSeconds: a.durationSeconds,
-            vadFallback,
-            speechSeconds: vadFallback ? a.durationSeconds : a.netSpeechSeconds,
-            sampleRate: a.sampleRate,
-          };
-          return u;
+        settle(job.file, async (): Promise<Recording> => {
+          const test = await analyseFile(job, opts.channel);
+          return { test, enrol: cross ? await analyseFile(job, opts.enrolChannel) : test };
         }),
       progress('utterances', jobs.length),
     );
     const failures = outcomes.flatMap((o) => (o.ok ? [] : [{ file: o.file, code: o.code, message: o.message }]));
-    const utterances = outcomes.flatMap((o) => (o.ok ? [o.value] : []));
-    const bySpeaker = speakers.map((_, s) => utterances.filter((u) => u.speaker === s));
+    const recordings = outcomes.flatMap((o) => (o.ok ? [o.value] : []));
+    const utterances = recordings.map((r) => r.test);
+    const bySpeaker = speakers.map((_, s) => recordings.filter((r) => r.test.speaker === s));
     const scoringChannel = scoringChannelOf(
       opts.channel,
       utterances.map((u) => u.sampleRate),
@@ -389,37 +425,52 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     const pairs = scorer.trialScorer(scoringChannel);
 
     // --- main trials ---
-    const passesTestFilter = (u: Utterance) => opts.testSeconds === null || u.speechSeconds >= opts.testSeconds;
+    const longEnough = (u: Utterance) => opts.testSeconds === null || u.speechSeconds >= opts.testSeconds;
+    const acrossText = cross
+      ? `; across channels: the enrolment side heard through the ${opts.enrolChannel} channel, the test side through the ${opts.channel} channel`
+      : '';
     let main: TrialSet;
     let description: string;
     let excluded = 0;
-    let enrolled: { speaker: number; embedding: Float32Array; enrol: Utterance[]; test: Utterance[] }[] = [];
+    let enrolled: { speaker: number; embedding: Float32Array; enrol: Recording[]; test: Recording[] }[] = [];
     if (opts.trials === 'all-pairs') {
-      const pool = utterances.filter(passesTestFilter);
-      excluded = utterances.length - pool.length;
-      main = allPairsTrials(pool, pairs);
+      // Each utterance sits on both sides, so both of its renderings must have the speech.
+      const pool = recordings.filter((r) => longEnough(r.test) && longEnough(r.enrol));
+      excluded = recordings.length - pool.length;
+      main = cross
+        ? crossPairsTrials(
+            pool.map((r) => r.enrol),
+            pool.map((r) => r.test),
+            pairs,
+          )
+        : allPairsTrials(
+            pool.map((r) => r.test),
+            pairs,
+          );
       description =
-        'all pairs: every unordered pair of single utterances, one utterance each side, cosine of the two embeddings; same speaker = target, different = non-target (the protocol of ../shared/models/reference/README.md)' +
+        (cross
+          ? `all pairs across channels: every ordered pair of two different utterances, the first heard through the ${opts.enrolChannel} channel (the enrolment side), the second through the ${opts.channel} channel (the test side), cosine of the two embeddings; same speaker = target, different = non-target (the reference protocol's pairs, each taken in both orders because the sides differ)`
+          : 'all pairs: every unordered pair of single utterances, one utterance each side, cosine of the two embeddings; same speaker = target, different = non-target (the protocol of ../shared/models/reference/README.md)') +
         (opts.testSeconds === null ? '' : `; only utterances with at least ${opts.testSeconds} s of speech take part`);
     } else {
       const enrolSeconds = opts.enrolSeconds as number;
       enrolled = bySpeaker.flatMap((list, speaker) => {
         const plan = planEnrolment(
-          list.map((u) => u.speechSeconds),
+          list.map((r) => r.enrol.speechSeconds),
           enrolSeconds,
         );
         if (plan === null) return [];
-        const enrol = plan.enrol.map((i) => list[i] as Utterance);
-        return [{ speaker, embedding: enrolmentVoiceprint(enrol), enrol, test: plan.test.map((i) => list[i] as Utterance) }];
+        const enrol = plan.enrol.map((i) => list[i] as Recording);
+        return [{ speaker, embedding: enrolmentVoiceprint(enrol.map((r) => r.enrol)), enrol, test: plan.test.map((i) => list[i] as Recording) }];
       });
       const inEnrolment = new Set(enrolled.flatMap((e) => e.enrol));
       const tests: TestItem[] = [];
-      for (const u of utterances) {
-        if (!passesTestFilter(u)) {
+      for (const r of recordings) {
+        if (!longEnough(r.test)) {
           excluded++;
           continue;
         }
-        tests.push({ speaker: u.speaker, embedding: u.embedding, enrolledIn: inEnrolment.has(u) ? u.speaker : null });
+        tests.push({ speaker: r.test.speaker, embedding: r.test.embedding, enrolledIn: inEnrolment.has(r) ? r.test.speaker : null });
       }
       main = enrolmentTrials(enrolled, tests, pairs);
       description =
@@ -427,6 +478,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         "tested against each of that speaker's remaining utterances (target) and every utterance of every other speaker (non-target); an utterance is never tested against an enrolment it is part of; speakers without enough speech to enrol and keep one utterance to test are not enrolled, their utterances still serve as non-target tests" +
         (opts.testSeconds === null ? '' : `; only test utterances with at least ${opts.testSeconds} s of speech`);
     }
+    description += acrossText;
     const mainIndexed = reindexSpeakers(main);
     if (mainIndexed.counts.target === 0 || mainIndexed.counts.nonTarget === 0) {
       throw new VoicePassportError(
@@ -459,38 +511,52 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     for (const seconds of opts.durations) {
       // Each speaker's test pool: all its utterances (all pairs) or those not in its enrolment.
       // Utterances embedded whole (no speech found) have no measured speech to count, so none join.
+      // All pairs across channels put each segment on both sides, so it is heard through both.
+      const bothSides = cross && opts.trials === 'all-pairs';
       const pools = bySpeaker.map((list, speaker) => {
         const e = enrolled.find((x) => x.speaker === speaker);
-        return (e === undefined ? list : e.test).filter((u) => !u.vadFallback);
+        return (e === undefined ? list : e.test).filter((r) => !r.test.vadFallback && !(bothSides && r.enrol.vadFallback));
       });
       const groups = pools.flatMap((pool, speaker) =>
         groupConsecutive(
-          pool.map((u) => u.netSpeechSeconds),
+          pool.map((r) => r.test.netSpeechSeconds),
           seconds,
-        ).map((g) => ({ speaker, files: g.map((i) => (pool[i] as Utterance).file) })),
+        ).map((g) => ({ speaker, files: g.map((i) => (pool[i] as Recording).test.file) })),
       );
       const analysed = await mapBounded(
         groups,
         lanes,
         (g) =>
           settle(g.files[0] as string, async () => {
-            const parts = await Promise.all(g.files.map((f) => decodeAudioFile(f, maxSeconds)));
-            const input: AnalyseInput = { ...channelInput(concatenate(parts), opts.channel, opts.law), maxSpeechSeconds: seconds, ...context };
-            const a = await engine.analyse(input);
-            return a.netSpeechSeconds >= seconds - DURATION_TOLERANCE_SECONDS ? { speaker: g.speaker, embedding: a.embedding, files: g.files } : null;
+            const joined = concatenate(await Promise.all(g.files.map((f) => decodeAudioFile(f, maxSeconds))));
+            const segment = async (channel: Channel): Promise<Segment | null> => {
+              const input: AnalyseInput = { ...channelInput(joined, channel, opts.law), maxSpeechSeconds: seconds, ...context };
+              const a = await engine.analyse(input);
+              return a.netSpeechSeconds >= seconds - DURATION_TOLERANCE_SECONDS ? { speaker: g.speaker, embedding: a.embedding, files: g.files } : null;
+            };
+            const test = await segment(opts.channel);
+            const enrol = bothSides && test !== null ? await segment(opts.enrolChannel) : test;
+            return test === null || enrol === null ? null : { test, enrol };
           }),
         progress(`${seconds} s segments`, groups.length),
       );
-      const segments = analysed.flatMap((o) => (o.ok && o.value !== null ? [o.value as Segment] : []));
+      const segments = analysed.flatMap((o) => (o.ok && o.value !== null ? [o.value] : []));
       const row: DurationRow = { seconds, segments: segments.length, droppedSegments: groups.length - segments.length, summary: null };
+      const tests = segments.map((s) => s.test);
       const set =
-        opts.trials === 'all-pairs'
-          ? allPairsTrials(segments, pairs)
-          : enrolmentTrials(
+        opts.trials === 'enrolment'
+          ? enrolmentTrials(
               enrolled,
-              segments.map((s) => ({ ...s, enrolledIn: null })),
+              tests.map((s) => ({ ...s, enrolledIn: null })),
               pairs,
-            );
+            )
+          : bothSides
+            ? crossPairsTrials(
+                segments.map((s) => s.enrol),
+                tests,
+                pairs,
+              )
+            : allPairsTrials(tests, pairs);
       durationSets.push({ seconds, set });
       const indexed = reindexSpeakers(set);
       if (indexed.counts.target === 0 || indexed.counts.nonTarget === 0) {
@@ -512,7 +578,8 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       folder: opts.folder,
       model: engine.modelId,
       channel: opts.channel,
-      ...(opts.channel === 'telephone' ? { law: opts.law } : {}),
+      enrolChannel: opts.enrolChannel,
+      ...(opts.channel === 'telephone' || opts.enrolChannel === 'telephone' ? { law: opts.law } : {}),
       scoringChannel,
       scoreNormalisation: normalisation.scoreNormalisation,
       asNorm:
@@ -530,12 +597,10 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
             : 'cosine of the two L2-normalised embeddings (the API rawScore); accept when score ≥ threshold',
         policies:
           'the running model\'s default policies for this channel: set by target FMR (threshold from the calibration\'s operating table, as the service derives it) when the manifest has a calibration on this score scale, else the uncalibrated default thresholds; accept when score ≥ threshold',
-        channel:
-          opts.channel === 'telephone'
-            ? `telephone: each recording resampled to 8 kHz, band-limited to 300-3400 Hz and passed through G.711 ${opts.law === 'mulaw' ? 'µ-law' : 'A-law'}, sent to the engine as ${opts.law === 'mulaw' ? 'audio/PCMU' : 'audio/PCMA'} (the service's 8 kHz path)`
-            : 'wideband: each recording at its own sample rate, as the CLI sends it',
+        channel: cross ? `enrolment side: ${channelText(opts.enrolChannel, opts.law)}; test side: ${channelText(opts.channel, opts.law)}` : channelText(opts.channel, opts.law),
         scoringChannel:
-          'the cohort, calibration and policy thresholds used, chosen as the service chooses them: telephone for 8 kHz audio (the telephone channel, or recordings that are all 8 kHz or less), else wideband',
+          'the cohort, calibration and policy thresholds used, chosen as the service chooses them: telephone for 8 kHz audio (the telephone channel, or recordings that are all 8 kHz or less), else wideband' +
+          (cross ? "; across channels, the test side's: the service scores a voiceprint against a caller with the caller's channel, both sides normalised against that channel's cohort" : ''),
         embed:
           opts.embed === 'whole'
             ? 'whole: every utterance of the main trials is embedded whole, silence included, as the reference figures were (--embed whole); net speech is still the VAD\'s; duration rows embed VAD speech'
@@ -550,7 +615,9 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
             ? 'not computed (--durations none)'
             : `per speaker, consecutive ${opts.trials === 'all-pairs' ? '' : 'test (non-enrolment) '}utterances in file-name order are joined until they hold at least d s of speech (a short remainder is dropped), the audio joined end to end, passed through the channel and embedded from exactly its first d s of VAD speech; ` +
               (opts.trials === 'all-pairs'
-                ? 'trials: all pairs of such segments (both sides d s)'
+                ? cross
+                  ? `trials: ordered pairs of two different segments, the first heard through the ${opts.enrolChannel} channel, the second through the ${opts.channel} channel (both sides d s; a segment with less than d s of speech on either channel is dropped)`
+                  : 'trials: all pairs of such segments (both sides d s)'
                 : 'trials: every voiceprint above against every segment (target when same speaker)'),
       },
       counts: {
@@ -559,6 +626,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         analysed: utterances.length,
         failedUtterances: failures.length,
         vadFallbackUtterances: utterances.filter((u) => u.vadFallback).length,
+        ...(cross ? { enrolSideVadFallbackUtterances: recordings.filter((r) => r.enrol.vadFallback).length } : {}),
         excludedByTestSeconds: excluded,
         ...(opts.trials === 'enrolment' ? { enrolledSpeakers: enrolled.length } : {}),
         trialSpeakers: summary.speakers,
@@ -604,7 +672,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         }),
         { label: 'minDCF', fmr: summary.minDcf.fmr, fnmr: summary.minDcf.fnmr },
       ];
-      const title = `${path.basename(path.resolve(opts.folder))} · ${opts.channel} · ${opts.trials} · ${engine.modelId}${normalisation.scoreNormalisation === 'as-norm' ? ` · AS-norm top-${normalisation.topK}` : ''}`;
+      const title = `${path.basename(path.resolve(opts.folder))} · ${channelsCell(opts)} · ${opts.trials} · ${engine.modelId}${normalisation.scoreNormalisation === 'as-norm' ? ` · AS-norm top-${normalisation.topK}` : ''}`;
       const subtitle = `${summary.speakers} speakers, ${summary.targetTrials} target / ${summary.nonTargetTrials} non-target trials, EER 95 % CI ${(summary.eer.ci95.low * 100).toFixed(2)}–${(summary.eer.ci95.high * 100).toFixed(2)} %`;
       await writeFile(opts.plot, detSvg({ title, subtitle, points, eer: summary.eer.value, marks }));
     }
@@ -631,7 +699,7 @@ function summaryLine(
 ): string {
   const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
   const cells = [
-    `${name} ${opts.channel}${opts.channel === 'telephone' ? `/${opts.law}` : ''}${scoringChannel === opts.channel ? '' : ` (scored as ${scoringChannel})`} ${opts.trials}${opts.embed === 'whole' ? ' (whole utterances)' : ''} ${model}`,
+    `${name} ${channelsCell(opts)}${scoringChannel === opts.channel ? '' : ` (scored as ${scoringChannel})`} ${opts.trials}${opts.embed === 'whole' ? ' (whole utterances)' : ''} ${model}`,
     `${counts.speakers} spk, ${counts.analysed} utt (${counts.vadFallbackUtterances} whole)`,
     `${s.targetTrials}/${s.nonTargetTrials} trials`,
     `EER ${pct(s.eer.value)} [${pct(s.eer.ci95.low)}, ${pct(s.eer.ci95.high)}]`,

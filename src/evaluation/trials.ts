@@ -11,6 +11,8 @@
  *  - enrolment: per speaker, a voiceprint from its first utterances (see planEnrolment) tested
  *    against that speaker's remaining utterances (target) and every other speaker's utterances
  *    (non-target). An utterance is never tested against an enrolment it is part of.
+ * Across channels (enrolled in an app, verified on the phone) all pairs become ordered pairs of two
+ * renderings of the recordings (crossPairsTrials); enrolment trials need no change.
  */
 import { combineEmbeddings, dot, l2Normalise } from '../scoring/cosine.js';
 import { sortTrials, type TrialScores } from './metrics.js';
@@ -91,6 +93,32 @@ export function allPairsTrials<P = Float32Array>(utterances: readonly SpeakerEmb
   for (let i = 0; i < utterances.length; i++) {
     for (let j = i + 1; j < utterances.length; j++) {
       out.add(scorer.score(prepared[i] as P, prepared[j] as P), (utterances[i] as SpeakerEmbedding).speaker, (utterances[j] as SpeakerEmbedding).speaker);
+    }
+  }
+  return out.build();
+}
+
+/**
+ * Cross-channel all pairs: every ordered pair (i, j), i ≠ j, of utterance i as heard through the
+ * enrolment channel and utterance j through the test channel (`enrol[k]` and `test[k]` are one
+ * recording). Both orders count, since the two sides differ; a recording is never tested against
+ * itself.
+ */
+export function crossPairsTrials<P = Float32Array>(
+  enrol: readonly SpeakerEmbedding[],
+  test: readonly SpeakerEmbedding[],
+  scorer: PairScorer<P> = cosinePairScorer as unknown as PairScorer<P>,
+): TrialSet {
+  if (enrol.length !== test.length) throw new RangeError(`cross-channel pairs need one test side per enrolment side, got ${enrol.length} and ${test.length}`);
+  enrol.forEach((e, k) => {
+    if (e.speaker !== (test[k] as SpeakerEmbedding).speaker) throw new RangeError(`cross-channel pair ${k}: the two sides are different speakers`);
+  });
+  const a = enrol.map((u) => scorer.prepare(u.embedding));
+  const b = test.map((u) => scorer.prepare(u.embedding));
+  const out = new TrialBuilder();
+  for (let i = 0; i < enrol.length; i++) {
+    for (let j = 0; j < test.length; j++) {
+      if (i !== j) out.add(scorer.score(a[i] as P, b[j] as P), (enrol[i] as SpeakerEmbedding).speaker, (test[j] as SpeakerEmbedding).speaker);
     }
   }
   return out.build();

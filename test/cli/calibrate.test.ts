@@ -60,6 +60,8 @@ describe('parseCalibrateArgs', () => {
     expect(refused(['a', '--channel', 'gsm'])).toEqual(['validation-failed', '--channel must be one of wideband, telephone, got "gsm"']);
     expect(refused(['a', '--prior', '1'])).toEqual(['validation-failed', '--prior must be a probability in (0, 1), got "1"']);
     expect(refused(['a', '--out', 'x.json'])).toEqual(['validation-failed', expect.stringMatching(/Unknown option '--out'/)]);
+    // A calibration belongs to one channel: trials across channels are eval's alone.
+    expect(refused(['a', '--enrol-channel', 'wideband'])).toEqual(['validation-failed', expect.stringMatching(/Unknown option '--enrol-channel'/)]);
   });
 });
 

@@ -15,10 +15,11 @@ function refused(argv: string[]): VoicePassportError {
 }
 
 describe('eval options', () => {
-  it('defaults: all pairs, wideband, µ-law if telephone, durations 2/3/5/10, the configured model', () => {
+  it('defaults: all pairs, wideband on both sides, µ-law if telephone, durations 2/3/5/10, the configured model', () => {
     expect(parseEvalArgs(['dev'], config)).toEqual({
       folder: 'dev',
       channel: 'wideband',
+      enrolChannel: 'wideband',
       law: 'mulaw',
       trials: 'all-pairs',
       enrolSeconds: null,
@@ -49,6 +50,18 @@ describe('eval options', () => {
   it('--enrol-seconds alone selects enrolment trials; --trials enrolment alone enrols VP_ENROL_MIN_SECONDS', () => {
     expect(parseEvalArgs(['dev', '--enrol-seconds', '7.5'], config)).toMatchObject({ trials: 'enrolment', enrolSeconds: 7.5 });
     expect(parseEvalArgs(['dev', '--trials', 'enrolment'], config)).toMatchObject({ trials: 'enrolment', enrolSeconds: 20 });
+  });
+
+  it('--enrol-channel: the enrolment side\'s channel, the test side\'s (--channel) by default; --law with either side on the telephone', () => {
+    expect(parseEvalArgs(['dev', '--channel', 'telephone'], config)).toMatchObject({ channel: 'telephone', enrolChannel: 'telephone' });
+    expect(parseEvalArgs(['dev', '--enrol-channel', 'wideband', '--channel', 'telephone', '--law', 'alaw'], config)).toMatchObject({
+      channel: 'telephone',
+      enrolChannel: 'wideband',
+      law: 'alaw',
+    });
+    expect(parseEvalArgs(['dev', '--enrol-channel', 'telephone', '--law', 'alaw'], config)).toMatchObject({ channel: 'wideband', enrolChannel: 'telephone', law: 'alaw' });
+    expect(refused(['dev', '--enrol-channel', 'app']).message).toBe('--enrol-channel must be one of wideband, telephone, got "app"');
+    expect(refused(['dev', '--enrol-channel', 'wideband', '--law', 'alaw']).message).toBe('--law applies to the telephone channel only (--channel or --enrol-channel telephone)');
   });
 
   it('durations: sorted, de-duplicated, or none', () => {

@@ -161,6 +161,48 @@ describe('voice-passport eval', () => {
     TIMEOUT,
   );
 
+  it(
+    'enrolled on one channel, verified on the other: ordered pairs across channels, scored on the caller\'s channel',
+    async () => {
+      const r = await runCli(['eval', folder, '--enrol-channel', 'wideband', '--channel', 'telephone', '--durations', '1'], { VP_MODEL: 'vp-test-tiny' }, TIMEOUT);
+      expect(r.code).toBe(0);
+      expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^\| dev wideband→telephone\/mulaw all-pairs vp-test-tiny \| 3 spk, 9 utt \(\d whole\) \| 18\/54 trials \| EER /);
+      const report = JSON.parse(r.stdout) as Report & { enrolChannel: string; protocol: { channel: string; scoringChannel: string } };
+      expect(report).toMatchObject({ channel: 'telephone', enrolChannel: 'wideband', law: 'mulaw', scoringChannel: 'telephone' });
+      expect(report.protocol.description).toMatch(/^all pairs across channels: every ordered pair of two different utterances, the first heard through the wideband channel/);
+      expect(report.protocol.channel).toMatch(/^enrolment side: wideband: .*; test side: telephone: /);
+      expect(report.protocol.scoringChannel).toMatch(/across channels, the test side's/);
+      // 9 recordings: 9 × 8 ordered pairs; each speaker's 3 give 3 × 2 targets.
+      expect(report.counts).toEqual({
+        speakers: 3,
+        utterances: 9,
+        analysed: 9,
+        failedUtterances: 0,
+        vadFallbackUtterances: report.vadFallbackFiles.length,
+        enrolSideVadFallbackUtterances: expect.any(Number),
+        excludedByTestSeconds: 0,
+        trialSpeakers: 3,
+        targetTrials: 18,
+        nonTargetTrials: 54,
+      });
+      expect(report.policies.map((p) => [p.policy, p.targetTrials, p.nonTargetTrials])).toEqual([
+        ['standard', 18, 54],
+        ['high', 18, 54],
+      ]);
+      expect(report.byDuration).toEqual([{ seconds: 1, segments: 9, droppedSegments: 0, speakers: 3, targetTrials: 18, nonTargetTrials: 54, eer: expect.any(Object), minDcf: expect.any(Object) }]);
+
+      // Enrolment trials across channels: the same trials as on one channel, voiceprints from the other side.
+      const e = await runCli(['eval', folder, '--enrol-channel', 'telephone', '--law', 'alaw', '--enrol-seconds', '0.5', '--durations', 'none'], { VP_MODEL: 'vp-test-tiny' }, TIMEOUT);
+      expect(e.code).toBe(0);
+      const enrolment = JSON.parse(e.stdout) as Report & { enrolChannel: string };
+      expect(enrolment).toMatchObject({ channel: 'wideband', enrolChannel: 'telephone', law: 'alaw', scoringChannel: 'wideband' });
+      expect(enrolment.protocol.description).toMatch(/; across channels: the enrolment side heard through the telephone channel, the test side through the wideband channel$/);
+      expect(enrolment.counts).toMatchObject({ enrolledSpeakers: 3, targetTrials: 6, nonTargetTrials: 18 });
+      expect(e.stderr.trim().split('\n').at(-1)).toMatch(/^\| dev telephone\/alaw→wideband enrolment vp-test-tiny /);
+    },
+    TIMEOUT,
+  );
+
   it('refuses bad folders and options with the CLI error codes, before loading a model', async () => {
     const missing = await runCli(['eval', path.join(root, 'nope')]);
     expect(missing.code).toBe(1);
@@ -183,7 +225,7 @@ describe('voice-passport eval', () => {
     expect(cliError(conflicting).message).toMatch(/--enrol-seconds needs --trials enrolment/);
 
     const law = await runCli(['eval', folder, '--law', 'alaw']);
-    expect(cliError(law).message).toBe('--law applies to --channel telephone only');
+    expect(cliError(law).message).toBe('--law applies to the telephone channel only (--channel or --enrol-channel telephone)');
 
     const seconds = await runCli(['eval', folder, '--test-seconds', 'abc']);
     expect(cliError(seconds).message).toMatch(/--test-seconds must be a number of seconds/);

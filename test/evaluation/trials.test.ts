@@ -5,6 +5,7 @@ import { equalErrorRate, operatingPoints } from '../../src/evaluation/metrics.js
 import { policyRates, summariseTrials } from '../../src/evaluation/summary.js';
 import {
   allPairsTrials,
+  crossPairsTrials,
   enrolmentTrials,
   enrolmentVoiceprint,
   groupConsecutive,
@@ -57,6 +58,48 @@ describe('all-pairs trials', () => {
         expect(trialCounts(allPairsTrials(utterances(sizes)))).toEqual({ target, nonTarget: (n * (n - 1)) / 2 - target });
       }),
     );
+  });
+});
+
+describe('cross-channel pairs', () => {
+  it('scores each recording as enrolled against every other recording as tested, in both orders', () => {
+    // Recording k heard through the enrolment channel (enrol[k]) and the test channel (test[k]).
+    const enrol = [
+      { speaker: 0, embedding: unit(1, 0) },
+      { speaker: 0, embedding: unit(3, 4) },
+      { speaker: 1, embedding: unit(0, 1) },
+    ];
+    const test = [
+      { speaker: 0, embedding: unit(0, 1) },
+      { speaker: 0, embedding: unit(1, 0) },
+      { speaker: 1, embedding: unit(-1, 0) },
+    ];
+    const set = crossPairsTrials(enrol, test);
+    // Order: enrolment side i, then test side j ≠ i.
+    expect(Array.from(set.scores, (s) => Number(s.toFixed(6)))).toEqual([1, -1, 0.8, -0.6, 1, 0]);
+    expect(Array.from(set.isTarget)).toEqual([1, 0, 1, 0, 0, 0]);
+    expect(Array.from(set.speakerA)).toEqual([0, 0, 0, 0, 1, 1]);
+    expect(Array.from(set.speakerB)).toEqual([0, 1, 0, 1, 0, 0]);
+  });
+
+  it('property: twice the all-pairs counts, and equal to all pairs in both orders when the two sides are one rendering', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 6 }), fc.double({ min: 0, max: 1, noNaN: true }), (sizes, jitter) => {
+        const u = utterances(sizes, jitter);
+        const once = allPairsTrials(u);
+        const cross = crossPairsTrials(u, u);
+        const counts = trialCounts(once);
+        expect(trialCounts(cross)).toEqual({ target: 2 * counts.target, nonTarget: 2 * counts.nonTarget });
+        // Same embeddings on both sides: every unordered pair's score appears exactly twice.
+        const sorted = (a: Float64Array) => Array.from(a, (x) => Number(x.toFixed(9)) + 0).sort((x, y) => x - y); // + 0: −0 is 0
+        expect(sorted(cross.scores)).toEqual(sorted(Float64Array.from([...once.scores, ...once.scores])));
+      }),
+    );
+  });
+
+  it('refuses sides that are not the same recordings', () => {
+    expect(() => crossPairsTrials([{ speaker: 0, embedding: unit(1, 0) }], [])).toThrow(/one test side per enrolment side/);
+    expect(() => crossPairsTrials([{ speaker: 0, embedding: unit(1, 0) }], [{ speaker: 1, embedding: unit(1, 0) }])).toThrow(/different speakers/);
   });
 });
 
