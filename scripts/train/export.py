@@ -133,6 +133,9 @@ def main():
         # Our models train on untrimmed crops: the service keeps this much audio either side of
         # the VAD's speech (measured on v6: src/model/manifest.ts, models/README.md).
         'speechContextMs': args.speech_context_ms,
+        # data.py brought every training rate to 16 kHz, and made the telephone crops' 8 kHz round
+        # trip, with torchaudio's resampler; the service makes the model input with the same one.
+        'resampler': 'torchaudio',
         'source': {
             'url': 'scripts/train/ (this repository)',
             'licence': 'Model weights: trained by the Voice Passport project on CC BY 4.0 data'

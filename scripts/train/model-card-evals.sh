@@ -3,8 +3,10 @@
 # through the service's own engine (`voice-passport eval`), all-pairs single-utterance trials.
 #   whole  - every utterance embedded whole: the protocol of ../shared/models/reference/README.md;
 #   speech - only the VAD's speech, as the service embeds a caller (with EER by test duration);
-#   cosine - whole utterances scored by plain cosine, to show what AS-norm adds.
-# Usage: bash scripts/train/model-card-evals.sh [model-id] [out-dir]   (about 15 min on 2 cores)
+#   cosine - whole utterances scored by plain cosine, to show what AS-norm adds;
+#   cross  - whole utterances across channels (enrolled on wideband audio, verified on the phone,
+#            and the other way round), so762 and sc (fsdd is recorded at 8 kHz already).
+# Usage: bash scripts/train/model-card-evals.sh [model-id] [out-dir]   (about 18 min on 2 cores)
 # The model defaults to the service's own (VP_MODEL, else src/config.ts's default), so a new default
 # model needs no edit here.
 set -euo pipefail
@@ -25,6 +27,10 @@ for kind in whole speech cosine; do
       esac
     done
   done
+done
+for set in so762 sc; do
+  run "$DEV/$set" --enrol-channel wideband --channel telephone --model "$ID" --embed whole --durations none --out "$OUT/$set-wideband-telephone-cross.json"
+  run "$DEV/$set" --enrol-channel telephone --channel wideband --model "$ID" --embed whole --durations none --out "$OUT/$set-telephone-wideband-cross.json"
 done
 grep '^|' "$OUT/summary.md"
 node scripts/train/model-card-tables.mjs "$OUT"

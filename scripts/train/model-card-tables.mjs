@@ -47,3 +47,21 @@ for (const set of sets) {
   const t = read(set, 'telephone', 'whole');
   if (w !== null && t !== null) console.log(`| ${set} | ${(t.eer.value / w.eer.value).toFixed(2)} |`);
 }
+
+// Across channels: a voiceprint from one channel against callers on the other (eval --enrol-channel).
+const crossRows = [];
+for (const set of ['so762', 'sc']) {
+  for (const [enrol, test] of [['wideband', 'telephone'], ['telephone', 'wideband']]) {
+    const r = read(set, `${enrol}-${test}`, 'cross');
+    if (r === null) continue;
+    const standard = r.policies.find((p) => p.policy === 'standard' && p.targetFmrBound === 'estimate');
+    crossRows.push(
+      `| ${set} | ${enrol} → ${test} | ${n(r.counts.targetTrials)} / ${n(r.counts.nonTargetTrials)} | ${eerCell(r)} | ${standard === undefined ? '—' : `${standard.fmrText}, ${standard.fnmrText}`} |`,
+    );
+  }
+}
+if (crossRows.length > 0) {
+  console.log('\n| dev set | enrolled → verified | target / non-target | whole, AS-norm: EER [95 % CI] (minDCF) | `standard` (FMR 1 %) on the caller\'s channel: FMR, FNMR |');
+  console.log('|---|---|---|---|---|');
+  for (const row of crossRows) console.log(row);
+}

@@ -10,11 +10,13 @@
  */
 import { decodeAudio } from '../audio/decode.js';
 import { resample } from '../audio/resample.js';
+import { torchaudioResample, torchaudioResamples } from '../audio/sinc-resample.js';
 import type { MonoAudio } from '../audio/types.js';
 import { VoicePassportError, isVoicePassportError } from '../errors.js';
 import { firstSpeech, measureQuality, speechOnly, widenRegions } from '../speech/quality.js';
 import type { SileroVad, SpeechRegion } from '../speech/vad.js';
 import type { SpeakerEmbedder } from './embedder.js';
+import type { ModelManifest } from './manifest.js';
 
 /** What the engine returns for one request (never the audio itself). */
 export interface AudioAnalysis {
@@ -84,10 +86,12 @@ export async function analyseAudio(req: AnalyseRequest, deps: AnalyseDeps): Prom
   const vadRate = decoded.sampleRate <= 8000 ? 8000 : 16000;
   const modelAudio: MonoAudio = {
     sampleRate: modelRate,
-    samples: resampleIfNeeded(decoded.samples, decoded.sampleRate, modelRate),
+    samples: toModelRate(decoded.samples, decoded.sampleRate, modelRate, embedder.manifest.resampler),
   };
+  // The VAD always hears the service's own resampling, so net speech (what the policies ask for)
+  // does not depend on the model's resampler.
   const vadAudio: MonoAudio =
-    vadRate === modelRate
+    vadRate === modelRate && (embedder.manifest.resampler === 'kaiser' || decoded.sampleRate === modelRate)
       ? modelAudio // the usual wideband case: resample once
       : { sampleRate: vadRate, samples: resampleIfNeeded(decoded.samples, decoded.sampleRate, vadRate) };
   const vadRegions = await vad.detect(vadAudio);
@@ -146,6 +150,15 @@ export async function analyseAudio(req: AnalyseRequest, deps: AnalyseDeps): Prom
 
 function resampleIfNeeded(samples: Float32Array, fromRate: number, toRate: number): Float32Array {
   return fromRate === toRate ? samples : resample(samples, fromRate, toRate);
+}
+
+/** The model's input at its rate, made with the resampler the model was trained with (manifest `resampler`). */
+export function toModelRate(samples: Float32Array, fromRate: number, toRate: number, resampler: ModelManifest['resampler']): Float32Array {
+  if (fromRate === toRate) return samples;
+  // Rates that share too small a factor (44 101 Hz, say) would need a bank of thousands of
+  // kernel rows in torchaudio's scheme; such a recording gets the service's own resampler, whose
+  // passband is as flat, rather than a refusal.
+  return resampler === 'torchaudio' && torchaudioResamples(fromRate, toRate) ? torchaudioResample(samples, fromRate, toRate) : resample(samples, fromRate, toRate);
 }
 
 /**

@@ -27,6 +27,7 @@ export type EmbedderManifest = Pick<
   | 'segmentation'
   | 'minFrames'
   | 'speechContextMs'
+  | 'resampler'
 >;
 
 export class SpeakerEmbedder {

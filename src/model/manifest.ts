@@ -225,6 +225,14 @@ export const manifestSchema = z
      * pauses and word edges in training; cutting them away costs it accuracy (models/README.md).
      */
     speechContextMs: speechContextMsSchema.default(0),
+    /**
+     * How audio at another rate is brought to `sampleRate` for the model: `kaiser`, the service's
+     * own band-limited resampler (src/audio/resample.ts), or `torchaudio`, torchaudio's default
+     * resampler (src/audio/sinc-resample.ts), for a model trained on audio that torchaudio
+     * resampled (its 8 kHz telephone crops above all). A model hears another resampler's output as
+     * another channel (models/README.md). Voice activity detection always uses `kaiser`.
+     */
+    resampler: z.enum(['kaiser', 'torchaudio']).default('kaiser'),
     calibration: calibrationSchema.optional(),
     scoreNormalisation: scoreNormalisationSchema.optional(),
     source: z

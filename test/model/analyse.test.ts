@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { decodeAudio } from '../../src/audio/decode.js';
 import { resample } from '../../src/audio/resample.js';
+import { torchaudioResample } from '../../src/audio/sinc-resample.js';
 import type { MonoAudio } from '../../src/audio/types.js';
 import { VoicePassportError } from '../../src/errors.js';
-import { analyseAudio, type AnalyseDeps } from '../../src/model/analyse.js';
+import { analyseAudio, toModelRate, type AnalyseDeps } from '../../src/model/analyse.js';
 import { SpeakerEmbedder, type EmbedderManifest } from '../../src/model/embedder.js';
 import { torchaudioFbankDefaults } from '../../src/features/options.js';
 import { measureQuality } from '../../src/speech/quality.js';
@@ -23,11 +24,11 @@ class FakeVad {
 }
 
 /** Stands in for the embedder: records the speech it got and returns a fixed unit vector. */
-function spyEmbedder(): AnalyseDeps['embedder'] & { speech: Float32Array[] } {
+function spyEmbedder(overrides: Partial<EmbedderManifest> = {}): AnalyseDeps['embedder'] & { speech: Float32Array[] } {
   const speech: Float32Array[] = [];
   return {
     speech,
-    manifest: { ...manifest },
+    manifest: { ...manifest, ...overrides },
     async embed(samples: Float32Array) {
       speech.push(samples);
       return Float32Array.of(0.6, 0.8);
@@ -47,6 +48,7 @@ const manifest: EmbedderManifest = {
   segmentation: { mode: 'whole' },
   minFrames: 20,
   speechContextMs: 0,
+  resampler: 'kaiser',
 };
 
 /** Bit-identical float arrays (fast; deep-equal on 30 000 numbers is slow). */
@@ -105,6 +107,28 @@ describe('analyseAudio', () => {
     expect(a.sampleRate).toBe(8000);
     expect(a.netSpeechSeconds).toBeCloseTo(1, 9);
     expect(a.durationSeconds).toBeCloseTo(2, 9);
+  });
+
+  it("a manifest with resampler 'torchaudio': the model hears torchaudio's resampling, the VAD still the service's", async () => {
+    for (const rate of [8000, 44100]) {
+      const bytes = wav(speechLike({ seconds: 2, sampleRate: rate }), rate);
+      const decoded = decodeAudio(bytes, 'audio/wav', { maxSeconds: 10 });
+      // One second of speech, in samples at the VAD's rate (8 kHz input is judged at 8 kHz).
+      const vad = new FakeVad([{ start: 0, end: rate <= 8000 ? 8000 : 16000 }]);
+      const embedder = spyEmbedder({ resampler: 'torchaudio' });
+      await analyseAudio({ bytes, contentType: 'audio/wav', maxSeconds: 10 }, { vad, embedder });
+      expectSameSamples(embedder.speech[0], torchaudioResample(decoded.samples, rate, 16000).subarray(0, 16000));
+      // 44.1 kHz: the VAD gets the service's own 16 kHz resampling, not the model's input.
+      if (rate === 44100) expectSameSamples(vad.seen[0]?.samples, resample(decoded.samples, 44100, 16000));
+    }
+  });
+
+  it('toModelRate: the named resampler; the same rate untouched; a rate pair torchaudio cannot bank falls back to the service\'s', () => {
+    const x = speechLike({ seconds: 0.5, sampleRate: 8000 });
+    expectSameSamples(toModelRate(x, 8000, 16000, 'torchaudio'), torchaudioResample(x, 8000, 16000));
+    expectSameSamples(toModelRate(x, 8000, 16000, 'kaiser'), resample(x, 8000, 16000));
+    expect(toModelRate(x, 16000, 16000, 'torchaudio')).toBe(x);
+    expectSameSamples(toModelRate(x, 44101, 16000, 'torchaudio'), resample(x, 44101, 16000));
   });
 
   it('no speech regions → insufficient-speech with the quality figures, and no inference', async () => {

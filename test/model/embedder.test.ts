@@ -52,6 +52,7 @@ const baseManifest: EmbedderManifest = {
   segmentation: { mode: 'whole' },
   minFrames: 20,
   speechContextMs: 0,
+  resampler: 'kaiser',
 };
 
 
