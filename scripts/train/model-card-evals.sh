@@ -6,7 +6,7 @@
 #   cosine - whole utterances scored by plain cosine, to show what AS-norm adds;
 #   cross  - whole utterances across channels (enrolled on wideband audio, verified on the phone,
 #            and the other way round), so762 and sc (fsdd is recorded at 8 kHz already).
-# Usage: bash scripts/train/model-card-evals.sh [model-id] [out-dir]   (about 18 min on 2 cores)
+# Usage: bash scripts/train/model-card-evals.sh [model-id] [out-dir]   (about 15 min on 2 cores)
 # The model defaults to the service's own (VP_MODEL, else src/config.ts's default), so a new default
 # model needs no edit here.
 set -euo pipefail
