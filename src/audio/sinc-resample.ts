@@ -38,6 +38,12 @@ interface SincBank {
   /** Taps per row: 2·width + M. */
   taps: number;
   coefficients: Float32Array;
+  /**
+   * Per row, the first and one past the last non-zero tap: beyond six zero crossings the window
+   * is zero, so most of a row is (44.1 → 16 kHz: 475 taps, about 34 non-zero).
+   */
+  first: Int32Array;
+  end: Int32Array;
 }
 
 const banks = new Map<string, SincBank>();
@@ -80,7 +86,17 @@ function sincBank(fromRate: number, toRate: number): SincBank {
       coefficients[j * taps + k] = sinc * window * scale;
     }
   }
-  const bank = { decimation: orig, interpolation: next, width, taps, coefficients };
+  const first = new Int32Array(next);
+  const end = new Int32Array(next);
+  for (let j = 0; j < next; j++) {
+    let a = 0;
+    let b = taps;
+    while (a < b && coefficients[j * taps + a] === 0) a++;
+    while (b > a && coefficients[j * taps + b - 1] === 0) b--;
+    first[j] = a;
+    end[j] = b;
+  }
+  const bank = { decimation: orig, interpolation: next, width, taps, coefficients, first, end };
   if (banks.size >= CACHE_LIMIT) banks.delete(banks.keys().next().value as string);
   banks.set(key, bank);
   return bank;
@@ -92,17 +108,17 @@ export function torchaudioResample(samples: Float32Array, fromRate: number, toRa
     throw new VoicePassportError('audio-sample-rate-unsupported', `Cannot resample: ${fromRate} → ${toRate} is not a pair of whole numbers of Hz.`, { fromRate, toRate });
   }
   if (fromRate === toRate) return samples;
-  const { decimation: m, interpolation: l, width, taps, coefficients } = sincBank(fromRate, toRate);
+  const { decimation: m, interpolation: l, width, taps, coefficients, first, end } = sincBank(fromRate, toRate);
   const n = samples.length;
   const outLength = Math.ceil((l * n) / m);
   const out = new Float32Array(outLength);
   // Block b reads padded input [b·M, b·M + taps), i.e. samples [b·M − width, b·M − width + taps).
   for (let b = 0, o = 0; o < outLength; b++) {
     const start = b * m - width;
-    const kFrom = Math.max(0, -start);
-    const kTo = Math.min(taps, n - start);
     for (let j = 0; j < l && o < outLength; j++, o++) {
       const row = j * taps;
+      const kFrom = Math.max(first[j]!, -start);
+      const kTo = Math.min(end[j]!, n - start);
       let acc = 0;
       for (let k = kFrom; k < kTo; k++) acc += coefficients[row + k]! * samples[start + k]!;
       out[o] = acc;
