@@ -1,8 +1,8 @@
-"""Two score-level probes on a checkpoint, measured on ../shared/data/dev with the reference protocol
+"""Score-level probes on a checkpoint, measured on ../shared/data/dev with the reference protocol
 (all pairs, one utterance each side, whole utterances, AS-norm top-K against the training-speaker
-cohort of cohort.py). Neither is in the service; models/README.md says why.
+cohort of cohort.py, a row per speaker). None is in the service; models/README.md says why.
 
-    /usr/bin/python3 scripts/train/score_probes.py --ckpt scripts/train/runs/dv/final.pt   (about 2 min)
+    /usr/bin/python3 scripts/train/score_probes.py --ckpt scripts/train/runs/dv/final.pt   (about 2.5 min)
 
 qmf  - duration-aware calibration, a quality-measure function (Mandasari et al., "Quality measure
        functions for calibration of speaker recognition systems in various duration conditions",
@@ -26,6 +26,13 @@ ltas - score fusion with the long-term average spectrum: the cosine of each side
        cohort fused the same way. Each dev speaker most likely recorded all their clips in one
        sitting on one device, so anything that matches the recording chain scores here as if it
        were the voice.
+level - how much the recording level alone tells the dev speakers apart, and what adding it to
+       the network's AS-norm score would do: each side's level is its mean raw log-mel over the
+       telephone-band bins (model.LEVEL_BINS, what the spectral-shape branch subtracts), the
+       score −|level difference|, fused as (1 − w)·z(AS-norm) + w·z(level score) with z the
+       standardisation over the set's trials (no labels used). The model ignores level by design
+       (a caller's level follows the handset, not the voice); this measures what that costs on
+       these sets, where each speaker kept one recording level.
 """
 import argparse
 import os
@@ -70,6 +77,14 @@ def shape(M, ref):
     V = M - ref
     V = V - V[:, LEVEL_BINS].mean(axis=1, keepdims=True)
     return V / np.linalg.norm(V, axis=1, keepdims=True)
+
+
+def level_probe(a, levels, iu, labels, weights):
+    """EERs of −|level difference| alone, of the AS-norm trial scores `a`, and of their fusions."""
+    d = -np.abs(levels[:, None] - levels[None, :])[iu]
+    z = lambda v: (v - v.mean()) / v.std()  # noqa: E731  (standardised over the set's trials, no labels)
+    za, zd = z(a), z(d)
+    return eer_mindcf(d, labels)[0], eer_mindcf(a, labels)[0], [eer_mindcf((1 - w) * za + w * zd, labels)[0] for w in weights]
 
 
 def fit_logistic(X, y, prior=0.5):
@@ -207,6 +222,7 @@ def main():
     ap.add_argument('--dither', type=float, default=1.0, help='test-time dither in int16 units (the service\'s frontEnd.dither)')
     ap.add_argument('--topk', type=int, default=100)
     ap.add_argument('--weights', default='1,0.95,0.9', help='ltas: the network\'s share w of the fused cosine')
+    ap.add_argument('--level-weights', default='0.1,0.2,0.3,0.5', help='level: the level score\'s share w of the fused score')
     ap.add_argument('--repeats', type=int, default=20, help='qmf and thresholds: random speaker splits')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--threads', type=int, default=2)
@@ -217,7 +233,8 @@ def main():
     model, _ = load_model(args.ckpt)
     weights = [float(v) for v in args.weights.split(',')]
     cohort = {ch: training_cohort(model, args.data, ch, 3, 6.0, args.dither) for ch in CHANNELS}
-    qmf, thresholds = {}, {}
+    qmf, thresholds, level = {}, {}, []
+    level_weights = [float(v) for v in args.level_weights.split(',')]
     print('## ltas: EER, cosine / AS-norm, by the network\'s share w')
     for name in ('so762', 'sc', 'fsdd'):
         audio, spk = load_dev_set(args.data, name)
@@ -234,10 +251,17 @@ def main():
                 S, FC = F @ F.T, F @ C.T
                 A = as_norm(S, FC, FC, args.topk)
                 cells.append(f'w {w:g}: {100 * eer_mindcf(S[iu], labels)[0]:.2f} / {100 * eer_mindcf(A[iu], labels)[0]:.2f} %')
+                if w == 1:
+                    level.append((name, ch, level_probe(A[iu], np.stack([m for _, m in out])[:, LEVEL_BINS].mean(axis=1), iu, labels, level_weights)))
                 if w == 1 and name == 'so762':  # the network alone: the qmf and thresholds probes' scores
                     qmf[ch] = qmf_probe(A, np.array([len(x) / sr for x, sr in audio]), spk, args.repeats, args.seed)
                     thresholds[ch] = threshold_probe(A, spk, (0.01, 0.001), args.repeats, args.seed)
             print(f'| {name} | {ch} | ' + ' | '.join(cells) + ' |', flush=True)
+    print('\n## level: EER of the level alone, of the network (AS-norm), and fused with the level score at share w')
+    print('| dev set | channel | level alone | AS-norm | ' + ' | '.join(f'w {w:g}' for w in level_weights) + ' |')
+    print('|---|---|---|---|' + '---|' * len(level_weights))
+    for name, ch, (alone, net, fused) in level:
+        print(f'| {name} | {ch} | {100 * alone:.2f} % | {100 * net:.2f} % | ' + ' | '.join(f'{100 * e:.2f} %' for e in fused) + ' |')
     print(f'\n## qmf: so762, AS-norm, mean EER of held-out speaker halves ({args.repeats} splits)')
     print('| channel | calibration inputs | mean EER | change vs s | better in |')
     print('|---|---|---|---|---|')
