@@ -54,7 +54,8 @@ interface FilterBank {
   exact: boolean;
 }
 
-function gcd(a: number, b: number): number {
+/** Greatest common divisor of two whole numbers (rate pairs in lowest terms). */
+export function gcd(a: number, b: number): number {
   while (b !== 0) [a, b] = [b, a % b];
   return a;
 }

@@ -20,6 +20,7 @@
  * scripts/reference/resample_reference.py).
  */
 import { VoicePassportError } from '../errors.js';
+import { gcd } from './resample.js';
 
 /** torchaudio.functional.resample's defaults. */
 export const TORCHAUDIO_LOWPASS_WIDTH = 6;
@@ -47,11 +48,6 @@ interface SincBank {
 }
 
 const banks = new Map<string, SincBank>();
-
-function gcd(a: number, b: number): number {
-  while (b !== 0) [a, b] = [b, a % b];
-  return a;
-}
 
 /** Whether torchaudioResample takes this pair of whole-Hz rates (its kernel bank stays small). */
 export function torchaudioResamples(fromRate: number, toRate: number): boolean {
