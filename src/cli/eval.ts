@@ -426,9 +426,6 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
 
     // --- main trials ---
     const longEnough = (u: Utterance) => opts.testSeconds === null || u.speechSeconds >= opts.testSeconds;
-    const acrossText = cross
-      ? `; across channels: the enrolment side heard through the ${opts.enrolChannel} channel, the test side through the ${opts.channel} channel`
-      : '';
     let main: TrialSet;
     let description: string;
     let excluded = 0;
@@ -476,9 +473,9 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       description =
         `enrolment: per speaker, a voiceprint from its first utterances in file-name order until they hold at least ${enrolSeconds} s of speech (embeddings averaged, weighted by speech: the service's own rule), ` +
         "tested against each of that speaker's remaining utterances (target) and every utterance of every other speaker (non-target); an utterance is never tested against an enrolment it is part of; speakers without enough speech to enrol and keep one utterance to test are not enrolled, their utterances still serve as non-target tests" +
-        (opts.testSeconds === null ? '' : `; only test utterances with at least ${opts.testSeconds} s of speech`);
+        (opts.testSeconds === null ? '' : `; only test utterances with at least ${opts.testSeconds} s of speech`) +
+        (cross ? `; across channels: the voiceprints from the enrolment utterances heard through the ${opts.enrolChannel} channel, the tests through the ${opts.channel} channel` : '');
     }
-    description += acrossText;
     const mainIndexed = reindexSpeakers(main);
     if (mainIndexed.counts.target === 0 || mainIndexed.counts.nonTarget === 0) {
       throw new VoicePassportError(

@@ -170,6 +170,7 @@ describe('voice-passport eval', () => {
       const report = JSON.parse(r.stdout) as Report & { enrolChannel: string; protocol: { channel: string; scoringChannel: string } };
       expect(report).toMatchObject({ channel: 'telephone', enrolChannel: 'wideband', law: 'mulaw', scoringChannel: 'telephone' });
       expect(report.protocol.description).toMatch(/^all pairs across channels: every ordered pair of two different utterances, the first heard through the wideband channel/);
+      expect(report.protocol.description).not.toMatch(/; across channels/);
       expect(report.protocol.channel).toMatch(/^enrolment side: wideband: .*; test side: telephone: /);
       expect(report.protocol.scoringChannel).toMatch(/across channels, the test side's/);
       // 9 recordings: 9 × 8 ordered pairs; each speaker's 3 give 3 × 2 targets.
@@ -196,7 +197,7 @@ describe('voice-passport eval', () => {
       expect(e.code).toBe(0);
       const enrolment = JSON.parse(e.stdout) as Report & { enrolChannel: string };
       expect(enrolment).toMatchObject({ channel: 'wideband', enrolChannel: 'telephone', law: 'alaw', scoringChannel: 'wideband' });
-      expect(enrolment.protocol.description).toMatch(/; across channels: the enrolment side heard through the telephone channel, the test side through the wideband channel$/);
+      expect(enrolment.protocol.description).toMatch(/; across channels: the voiceprints from the enrolment utterances heard through the telephone channel, the tests through the wideband channel$/);
       expect(enrolment.counts).toMatchObject({ enrolledSpeakers: 3, targetTrials: 6, nonTargetTrials: 18 });
       expect(e.stderr.trim().split('\n').at(-1)).toMatch(/^\| dev telephone\/alaw→wideband enrolment vp-test-tiny /);
     },
