@@ -25,8 +25,13 @@ import { gcd } from './resample.js';
 /** torchaudio.functional.resample's defaults. */
 export const TORCHAUDIO_LOWPASS_WIDTH = 6;
 export const TORCHAUDIO_ROLLOFF = 0.99;
-/** Above this many kernel rows (L, the reduced output rate) the bank would be too large to cache. */
-const MAX_ROWS = 4096;
+/**
+ * Largest bank (rows × taps) built: 11 025 → 16 000 Hz needs 291 200 coefficients. An odd rate
+ * (47 996 Hz: 4 000 rows of 12 037 taps, 48 million coefficients) would cost about 200 MB per
+ * request, and up to CACHE_LIMIT banks stay cached; such a rate gets the service's own resampler
+ * instead (src/model/analyse.ts).
+ */
+const MAX_COEFFICIENTS = 1 << 20;
 const CACHE_LIMIT = 16;
 
 interface SincBank {
@@ -41,7 +46,7 @@ interface SincBank {
   coefficients: Float32Array;
   /**
    * Per row, the first and one past the last non-zero tap: beyond six zero crossings the window
-   * is zero, so most of a row is (44.1 → 16 kHz: 475 taps, about 34 non-zero).
+   * is zero, so most of a row is (44.1 → 16 kHz: 475 taps, 33 or so non-zero).
    */
   first: Int32Array;
   end: Int32Array;
@@ -49,25 +54,32 @@ interface SincBank {
 
 const banks = new Map<string, SincBank>();
 
+/** torchaudio's geometry for a rate pair: reduced rates M (orig) and L (next), padding and taps per row. */
+function geometry(fromRate: number, toRate: number): { orig: number; next: number; base: number; width: number; taps: number } {
+  const g = gcd(fromRate, toRate);
+  const orig = fromRate / g;
+  const next = toRate / g;
+  const base = Math.min(orig, next) * TORCHAUDIO_ROLLOFF;
+  const width = Math.ceil((TORCHAUDIO_LOWPASS_WIDTH * orig) / base);
+  return { orig, next, base, width, taps: 2 * width + orig };
+}
+
 /** Whether torchaudioResample takes this pair of whole-Hz rates (its kernel bank stays small). */
 export function torchaudioResamples(fromRate: number, toRate: number): boolean {
-  return Number.isInteger(fromRate) && Number.isInteger(toRate) && fromRate > 0 && toRate > 0 && toRate / gcd(fromRate, toRate) <= MAX_ROWS;
+  if (!(Number.isInteger(fromRate) && Number.isInteger(toRate) && fromRate > 0 && toRate > 0)) return false;
+  const { next, taps } = geometry(fromRate, toRate);
+  return next * taps <= MAX_COEFFICIENTS;
 }
 
 function sincBank(fromRate: number, toRate: number): SincBank {
   const key = `${fromRate}:${toRate}`;
   const cached = banks.get(key);
   if (cached !== undefined) return cached;
-  const g = gcd(fromRate, toRate);
-  const orig = fromRate / g;
-  const next = toRate / g;
-  if (next > MAX_ROWS) {
+  if (!torchaudioResamples(fromRate, toRate)) {
     throw new VoicePassportError('audio-sample-rate-unsupported', `Cannot resample ${fromRate} Hz to ${toRate} Hz with the torchaudio resampler: the rates share too small a factor.`, { fromRate, toRate });
   }
+  const { orig, next, base, width, taps } = geometry(fromRate, toRate);
   const lw = TORCHAUDIO_LOWPASS_WIDTH;
-  const base = Math.min(orig, next) * TORCHAUDIO_ROLLOFF;
-  const width = Math.ceil((lw * orig) / base);
-  const taps = 2 * width + orig;
   const coefficients = new Float32Array(next * taps);
   const scale = base / orig;
   for (let j = 0; j < next; j++) {

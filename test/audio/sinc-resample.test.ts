@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { torchaudioResample } from '../../src/audio/sinc-resample.js';
+import { torchaudioResample, torchaudioResamples } from '../../src/audio/sinc-resample.js';
 import { isVoicePassportError } from '../../src/errors.js';
 
 interface Case {
@@ -56,12 +56,15 @@ describe('torchaudioResample: torchaudio.functional.resample at its defaults', (
     );
   });
 
-  it('refuses rates that are not whole Hz, or share too small a factor, as an unsupported sample rate', () => {
+  it('takes every common rate to 16 kHz; refuses rates that are not whole Hz, or whose bank would be huge, as an unsupported sample rate', () => {
+    for (const rate of [8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000]) expect(torchaudioResamples(rate, 16000)).toBe(true);
     for (const [from, to] of [
       [8000.5, 16000],
       [0, 16000],
       [44101, 16000],
+      [47996, 16000], // 4 000 rows of 12 037 taps
     ] as const) {
+      expect(torchaudioResamples(from, to)).toBe(false);
       let error: unknown;
       try {
         torchaudioResample(new Float32Array(10), from, to);
