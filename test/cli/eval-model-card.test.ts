@@ -7,7 +7,7 @@
  * figure fails here until the card is regenerated (scripts/train/model-card-evals.sh, then
  * scripts/train/model-card-tables.mjs). The first row of the table across channels (so762,
  * enrolled on wideband audio, verified on the phone: the deployment's common case) is checked the
- * same way. About 2 min on 2 cores; the card's other columns (cosine, VAD speech, durations) and
+ * same way. About 2.5 min on 2 cores; the card's other columns (cosine, VAD speech, durations) and
  * the other rows across channels take ten times longer and stay with that script.
  */
 import fs from 'node:fs';
