@@ -242,8 +242,17 @@ def main():
         for ch in CHANNELS:
             out = [embed_and_ltas(model, model_input(x, sr, ch), args.dither) for x, sr in audio]
             E, CE = np.stack([e for e, _ in out]), cohort[ch][0]
+            M = np.stack([m for _, m in out])
             ref = cohort[ch][1].mean(axis=0)
-            V, CV = shape(np.stack([m for _, m in out]), ref), shape(cohort[ch][1], ref)
+            V, CV = shape(M, ref), shape(cohort[ch][1], ref)
+            # The network alone (ltas at w 1): the scores of the level, qmf and thresholds probes,
+            # whatever --weights asks for.
+            ECE = E @ CE.T
+            A_net = as_norm(E @ E.T, ECE, ECE, args.topk)
+            level.append((name, ch, level_probe(A_net[iu], M[:, LEVEL_BINS].mean(axis=1), iu, labels, level_weights)))
+            if name == 'so762':
+                qmf[ch] = qmf_probe(A_net, np.array([len(x) / sr for x, sr in audio]), spk, args.repeats, args.seed)
+                thresholds[ch] = threshold_probe(A_net, spk, (0.01, 0.001), args.repeats, args.seed)
             cells = []
             for w in weights:
                 F = np.hstack([np.sqrt(w) * E, np.sqrt(1 - w) * V])
@@ -251,11 +260,6 @@ def main():
                 S, FC = F @ F.T, F @ C.T
                 A = as_norm(S, FC, FC, args.topk)
                 cells.append(f'w {w:g}: {100 * eer_mindcf(S[iu], labels)[0]:.2f} / {100 * eer_mindcf(A[iu], labels)[0]:.2f} %')
-                if w == 1:
-                    level.append((name, ch, level_probe(A[iu], np.stack([m for _, m in out])[:, LEVEL_BINS].mean(axis=1), iu, labels, level_weights)))
-                if w == 1 and name == 'so762':  # the network alone: the qmf and thresholds probes' scores
-                    qmf[ch] = qmf_probe(A, np.array([len(x) / sr for x, sr in audio]), spk, args.repeats, args.seed)
-                    thresholds[ch] = threshold_probe(A, spk, (0.01, 0.001), args.repeats, args.seed)
             print(f'| {name} | {ch} | ' + ' | '.join(cells) + ' |', flush=True)
     print('\n## level: EER of the level alone, of the network (AS-norm), and fused with the level score at share w')
     print('| dev set | channel | level alone | AS-norm | ' + ' | '.join(f'w {w:g}' for w in level_weights) + ' |')
