@@ -386,8 +386,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     // --channel. The service scores a voiceprint against a caller on the caller's channel (its
     // cohort, calibration and policies: src/passport/verification.ts), and so do these trials.
     const cross = opts.enrolChannel !== opts.channel;
-    const analyseFile = async (job: { speaker: number; file: string }, channel: Channel): Promise<Utterance> => {
-      const input = await engineAudioForFile(job.file, { channel, law: opts.law, maxSeconds });
+    const analyseInput = async (job: { speaker: number; file: string }, input: EngineAudio): Promise<Utterance> => {
       const a: AudioAnalysis = await engine.analyse({ ...input, vadFallback: 'whole', embed: opts.embed, ...context });
       const vadFallback = a.vadFallbackUsed === true;
       return {
@@ -409,8 +408,17 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       lanes,
       (job) =>
         settle(job.file, async (): Promise<Recording> => {
-          const test = await analyseFile(job, opts.channel);
-          return { test, enrol: cross ? await analyseFile(job, opts.enrolChannel) : test };
+          if (!cross) {
+            const one = await analyseInput(job, await engineAudioForFile(job.file, { channel: opts.channel, law: opts.law, maxSeconds }));
+            return { test: one, enrol: one };
+          }
+          // Read and decode once; each channel renders the same samples (a decoded file as float
+          // WAV is what engineAudioForFile sends for FLAC, and the same samples for any other file).
+          const audio = await decodeAudioFile(job.file, maxSeconds);
+          return {
+            test: await analyseInput(job, channelInput(audio, opts.channel, opts.law)),
+            enrol: await analyseInput(job, channelInput(audio, opts.enrolChannel, opts.law)),
+          };
         }),
       progress('utterances', jobs.length),
     );
