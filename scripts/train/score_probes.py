@@ -2,7 +2,7 @@
 (all pairs, one utterance each side, whole utterances, AS-norm top-K against the training-speaker
 cohort of cohort.py, a row per speaker). None is in the service; models/README.md says why.
 
-    /usr/bin/python3 scripts/train/score_probes.py --ckpt scripts/train/runs/dv/final.pt   (about 2.5 min)
+    /usr/bin/python3 scripts/train/score_probes.py --ckpt scripts/train/runs/dv/final.pt   (about 2 min)
 
 qmf  - duration-aware calibration, a quality-measure function (Mandasari et al., "Quality measure
        functions for calibration of speaker recognition systems in various duration conditions",
