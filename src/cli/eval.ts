@@ -15,7 +15,9 @@
  * embedded whole (`vadFallback: 'whole'`), as the reference figures scored every utterance; the
  * report counts them. With --enrol-channel other than --channel (a customer who enrolled in the
  * app and calls the contact centre) each utterance goes through once per channel, and the trials
- * pair one side's rendering with the other's.
+ * pair one side's rendering with the other's. With --noise or --noise-file and --snr the test side
+ * (the caller) hears the recording with noise added at that SNR (src/evaluation/noise.ts) before
+ * its channel, the enrolment side hears it clean, and the trials pair the two renderings likewise.
  */
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -24,6 +26,8 @@ import { oneOf, parseCliArgs } from './args.js';
 import { VoicePassportError } from '../errors.js';
 import { channelInput, concatenate, telephoneInput, type Channel, type EngineAudio, type G711Law } from '../evaluation/channel.js';
 import { detSvg } from '../evaluation/det-svg.js';
+import { addNoise, noiseKinds, type NoiseKind, type NoiseSource } from '../evaluation/noise.js';
+import { quantile } from '../evaluation/confidence.js';
 import { errorCountsAt } from '../evaluation/metrics.js';
 import { policyRates, round6, summariseTrials, type PolicyRates, type TrialSummary } from '../evaluation/summary.js';
 import {
@@ -47,10 +51,16 @@ import { calibrationFor, canDeriveWithBound, channelOfSampleRate, defaultPolicie
 import { Scorer, scoreNormalisationModes, type ScoreNormalisationMode } from '../scoring/scorer.js';
 import { audioExtensions, decodeAudioFile, engineInputForFile, expandAudioPaths } from './audio-file.js';
 import { errorShapeOf } from './output.js';
+import { resample } from '../audio/resample.js';
+import type { MonoAudio } from '../audio/types.js';
+import { defaultQualityLimits } from '../scoring/decision.js';
 
 const USAGE =
   'usage: voice-passport eval <folder> [--channel wideband|telephone] [--enrol-channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment] ' +
-  '[--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--score-normalisation manifest|none|as-norm] [--embed speech|whole] [--speech-context-ms MS] [--model ID] [--out report.json] [--plot det.svg]';
+  '[--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--noise white|pink | --noise-file F] [--snr DB] [--score-normalisation manifest|none|as-norm] [--embed speech|whole] [--speech-context-ms MS] [--model ID] [--out report.json] [--plot det.svg]';
+
+/** The SNRs --snr accepts, in dB: from noise twice as loud as the speech to noise nobody hears. */
+export const SNR_RANGE_DB = { min: -10, max: 60 } as const;
 
 /** Test durations of the duration table (issue 4 §1: telephony callers speak briefly). */
 export const DEFAULT_DURATIONS = [2, 3, 5, 10] as const;
@@ -58,6 +68,9 @@ export const DEFAULT_DURATIONS = [2, 3, 5, 10] as const;
 const DURATION_TOLERANCE_SECONDS = 1e-3;
 
 type TrialProtocol = 'all-pairs' | 'enrolment';
+
+/** Noise on the test side: generated, or a recording (--noise-file), at `snrDb` under the speech's active level. */
+export type NoiseOption = { kind: NoiseKind; snrDb: number } | { kind: 'file'; file: string; snrDb: number };
 
 interface EvalOptions {
   folder: string;
@@ -82,6 +95,8 @@ interface EvalOptions {
   embed: 'speech' | 'whole';
   /** Absent: the manifest's speechContextMs. Set: that many ms either side of the speech instead (measuring a value before writing it). */
   speechContextMs?: number;
+  /** Noise added to the test side only (a caller in a noisy place, enrolled in a quiet one); null: none. */
+  noise: NoiseOption | null;
 }
 
 export interface Speaker {
@@ -98,6 +113,8 @@ interface Utterance extends SpeakerEmbedding {
   speechSeconds: number;
   /** The rate the engine received (8000 through the telephone channel). */
   sampleRate: number;
+  /** The service's own SNR estimate of what the engine received (null: none could be made). */
+  snrDb: number | null;
 }
 
 function positiveSeconds(name: string, raw: string | undefined): number | null {
@@ -107,6 +124,25 @@ function positiveSeconds(name: string, raw: string | undefined): number | null {
     throw new VoicePassportError('validation-failed', `--${name} must be a number of seconds in (0, 3600], got "${raw}"`);
   }
   return v;
+}
+
+function noiseOption(values: { noise?: string; 'noise-file'?: string; snr?: string }): NoiseOption | null {
+  const { noise, 'noise-file': file, snr } = values;
+  if (noise !== undefined && file !== undefined) throw new VoicePassportError('validation-failed', '--noise and --noise-file are two sources of noise; give one');
+  if (noise === undefined && file === undefined) {
+    if (snr !== undefined) throw new VoicePassportError('validation-failed', '--snr needs a noise to add: --noise white|pink or --noise-file F');
+    return null;
+  }
+  if (snr === undefined) throw new VoicePassportError('validation-failed', `${noise === undefined ? '--noise-file' : '--noise'} needs --snr DB (the noise's level under the speech)`);
+  const snrDb = snr.trim() === '' ? Number.NaN : Number(snr);
+  if (!(Number.isFinite(snrDb) && snrDb >= SNR_RANGE_DB.min && snrDb <= SNR_RANGE_DB.max)) {
+    throw new VoicePassportError('validation-failed', `--snr must be a number of dB in [${SNR_RANGE_DB.min}, ${SNR_RANGE_DB.max}], got "${snr}"`);
+  }
+  if (file !== undefined) {
+    if (file === '') throw new VoicePassportError('validation-failed', '--noise-file needs the path of an audio file');
+    return { kind: 'file', file, snrDb };
+  }
+  return { kind: oneOf('noise', noise, noiseKinds, 'white'), snrDb };
 }
 
 function speechContextMs(raw: string): number {
@@ -132,7 +168,18 @@ export const evalTrialOptions = {
 export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | 'enrolMinSeconds'>): EvalOptions {
   const { values, positionals } = parseCliArgs(
     argv,
-    { ...evalTrialOptions, 'enrol-channel': { type: 'string' }, 'score-normalisation': { type: 'string' }, embed: { type: 'string' }, 'speech-context-ms': { type: 'string' }, out: { type: 'string' }, plot: { type: 'string' } },
+    {
+      ...evalTrialOptions,
+      'enrol-channel': { type: 'string' },
+      noise: { type: 'string' },
+      'noise-file': { type: 'string' },
+      snr: { type: 'string' },
+      'score-normalisation': { type: 'string' },
+      embed: { type: 'string' },
+      'speech-context-ms': { type: 'string' },
+      out: { type: 'string' },
+      plot: { type: 'string' },
+    },
     USAGE,
   );
   if (positionals.length !== 1) throw new VoicePassportError('validation-failed', USAGE);
@@ -169,6 +216,7 @@ export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | '
     out: values.out ?? null,
     plot: values.plot ?? null,
     embed: oneOf('embed', values.embed, ['speech', 'whole'], 'speech'),
+    noise: noiseOption(values),
     ...(values['score-normalisation'] === undefined ? {} : { scoreNormalisation }),
     ...(values['speech-context-ms'] === undefined ? {} : { speechContextMs: speechContextMs(values['speech-context-ms']) }),
   };
@@ -332,6 +380,51 @@ export function evalPolicies(calibration: ModelCalibration | undefined, channel:
   });
 }
 
+/** The noise source of --noise / --noise-file, at any recording's rate (a file is decoded once and resampled once per rate). */
+interface LoadedNoise {
+  snrDb: number;
+  at(sampleRate: number): NoiseSource;
+}
+
+async function loadNoise(opt: NoiseOption, maxSeconds: number): Promise<LoadedNoise> {
+  if (opt.kind !== 'file') {
+    const source: NoiseSource = { kind: opt.kind };
+    return { snrDb: opt.snrDb, at: () => source };
+  }
+  const audio = await decodeAudioFile(opt.file, maxSeconds);
+  if (!audio.samples.some((v) => v !== 0)) throw new VoicePassportError('validation-failed', `--noise-file ${opt.file} is silent; it sets no noise level`);
+  const name = path.basename(opt.file);
+  const byRate = new Map<number, NoiseSource>();
+  return {
+    snrDb: opt.snrDb,
+    at(sampleRate) {
+      let source = byRate.get(sampleRate);
+      if (source === undefined) {
+        const samples = sampleRate === audio.sampleRate ? audio.samples : resample(audio.samples, audio.sampleRate, sampleRate);
+        source = { kind: 'file', name, audio: { sampleRate, samples } };
+        byRate.set(sampleRate, source);
+      }
+      return source;
+    },
+  };
+}
+
+/** The noise as the report and the summary line name it: `pink noise`, `noise from babble.wav`. */
+function noiseName(n: NoiseOption): string {
+  return n.kind === 'file' ? `noise from ${path.basename(n.file)}` : `${n.kind} noise`;
+}
+
+/**
+ * The service's SNR estimates of the test side (what a caller's audio would be gated on): their
+ * spread, and how many fall under the verification's quality bar, where the service answers
+ * `inconclusive` (low-snr) instead of deciding (src/scoring/decision.ts).
+ */
+function snrSpread(values: readonly (number | null)[], minSnrDb: number) {
+  const known = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
+  const at = (q: number) => (known.length === 0 ? null : Number(quantile(known, q).toFixed(1)));
+  return { median: at(0.5), p10: at(0.1), p90: at(0.9), notEstimated: values.length - known.length, minSnrDb, underMinSnrDb: known.filter((v) => v < minSnrDb).length };
+}
+
 /** How a channel is described in the report's protocol. */
 function channelText(channel: Channel, law: G711Law): string {
   return channel === 'telephone'
@@ -339,10 +432,14 @@ function channelText(channel: Channel, law: G711Law): string {
     : 'wideband: each recording at its own sample rate, as the CLI sends it';
 }
 
-/** The channels in the summary line and the plot title: `telephone/mulaw`, or `wideband→telephone/mulaw` across channels. */
-function channelsCell(opts: Pick<EvalOptions, 'channel' | 'enrolChannel' | 'law'>): string {
+/**
+ * The channels in the summary line and the plot title: `telephone/mulaw`, `wideband→telephone/mulaw`
+ * across channels, and the test side's noise after a `+` (`wideband + pink noise 10 dB`).
+ */
+function channelsCell(opts: Pick<EvalOptions, 'channel' | 'enrolChannel' | 'law' | 'noise'>): string {
   const one = (c: Channel) => (c === 'telephone' ? `${c}/${opts.law}` : c);
-  return opts.enrolChannel === opts.channel ? one(opts.channel) : `${one(opts.enrolChannel)}→${one(opts.channel)}`;
+  const channels = opts.enrolChannel === opts.channel ? one(opts.channel) : `${one(opts.enrolChannel)}→${one(opts.channel)}`;
+  return opts.noise === null ? channels : `${channels} + ${noiseName(opts.noise)} ${opts.noise.snrDb} dB`;
 }
 
 const fmtThreshold = (t: number) => String(Number(t.toPrecision(4)));
@@ -386,6 +483,12 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     // --channel. The service scores a voiceprint against a caller on the caller's channel (its
     // cohort, calibration and policies: src/passport/verification.ts), and so do these trials.
     const cross = opts.enrolChannel !== opts.channel;
+    // A caller in a noisy place, enrolled in a quiet one: noise on the test side only, before its channel.
+    const noise = opts.noise === null ? null : await loadNoise(opts.noise, maxSeconds);
+    const testInput = (audio: MonoAudio): EngineAudio =>
+      channelInput(noise === null ? audio : addNoise(audio, noise.at(audio.sampleRate), noise.snrDb).audio, opts.channel, opts.law);
+    // The two sides of a trial hear different renderings of a recording.
+    const twoSides = cross || noise !== null;
     const analyseInput = async (job: { speaker: number; file: string }, input: EngineAudio): Promise<Utterance> => {
       const a: AudioAnalysis = await engine.analyse({ ...input, vadFallback: 'whole', embed: opts.embed, ...context });
       const vadFallback = a.vadFallbackUsed === true;
@@ -398,25 +501,26 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         vadFallback,
         speechSeconds: vadFallback ? a.durationSeconds : a.netSpeechSeconds,
         sampleRate: a.sampleRate,
+        snrDb: a.snrDb,
       };
     };
 
-    // --- every utterance, once (once per channel across channels) ---
+    // --- every utterance, once (once per side when the two sides hear it differently) ---
     const jobs = speakers.flatMap((s, speaker) => s.files.map((file) => ({ speaker, file })));
     const outcomes = await mapBounded(
       jobs,
       lanes,
       (job) =>
         settle(job.file, async (): Promise<Recording> => {
-          if (!cross) {
+          if (!twoSides) {
             const one = await analyseInput(job, await engineAudioForFile(job.file, { channel: opts.channel, law: opts.law, maxSeconds }));
             return { test: one, enrol: one };
           }
-          // Read and decode once; each channel renders the same samples (a decoded file as float
+          // Read and decode once; each side renders the same samples (a decoded file as float
           // WAV is what engineAudioForFile sends for FLAC, and the same samples for any other file).
           const audio = await decodeAudioFile(job.file, maxSeconds);
           return {
-            test: await analyseInput(job, channelInput(audio, opts.channel, opts.law)),
+            test: await analyseInput(job, testInput(audio)),
             enrol: await analyseInput(job, channelInput(audio, opts.enrolChannel, opts.law)),
           };
         }),
@@ -433,6 +537,8 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     const pairs = scorer.trialScorer(scoringChannel);
 
     // --- main trials ---
+    const enrolSideText = `heard through the ${opts.enrolChannel} channel${noise === null ? '' : ', clean'}`;
+    const testSideText = `heard through the ${opts.channel} channel${opts.noise === null ? '' : ` with ${noiseName(opts.noise)} added at ${opts.noise.snrDb} dB SNR`}`;
     const longEnough = (u: Utterance) => opts.testSeconds === null || u.speechSeconds >= opts.testSeconds;
     let main: TrialSet;
     let description: string;
@@ -442,7 +548,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       // Each utterance sits on both sides, so both of its renderings must have the speech.
       const pool = recordings.filter((r) => longEnough(r.test) && longEnough(r.enrol));
       excluded = recordings.length - pool.length;
-      main = cross
+      main = twoSides
         ? crossPairsTrials(
             pool.map((r) => r.enrol),
             pool.map((r) => r.test),
@@ -453,8 +559,8 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
             pairs,
           );
       description =
-        (cross
-          ? `all pairs across channels: every ordered pair of two different utterances, the first heard through the ${opts.enrolChannel} channel (the enrolment side), the second through the ${opts.channel} channel (the test side), cosine of the two embeddings; same speaker = target, different = non-target (the reference protocol's pairs, each taken in both orders because the sides differ)`
+        (twoSides
+          ? `all pairs ${cross ? 'across channels' : 'with a noisy test side'}: every ordered pair of two different utterances, the first ${enrolSideText} (the enrolment side), the second ${testSideText} (the test side), cosine of the two embeddings; same speaker = target, different = non-target (the reference protocol's pairs, each taken in both orders because the sides differ)`
           : 'all pairs: every unordered pair of single utterances, one utterance each side, cosine of the two embeddings; same speaker = target, different = non-target (the protocol of ../shared/models/reference/README.md)') +
         (opts.testSeconds === null ? '' : `; only utterances with at least ${opts.testSeconds} s of speech take part`);
     } else {
@@ -482,7 +588,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         `enrolment: per speaker, a voiceprint from its first utterances in file-name order until they hold at least ${enrolSeconds} s of speech (embeddings averaged, weighted by speech: the service's own rule), ` +
         "tested against each of that speaker's remaining utterances (target) and every utterance of every other speaker (non-target); an utterance is never tested against an enrolment it is part of; speakers without enough speech to enrol and keep one utterance to test are not enrolled, their utterances still serve as non-target tests" +
         (opts.testSeconds === null ? '' : `; only test utterances with at least ${opts.testSeconds} s of speech`) +
-        (cross ? `; across channels: the voiceprints from the enrolment utterances heard through the ${opts.enrolChannel} channel, the tests through the ${opts.channel} channel` : '');
+        (twoSides ? `; the voiceprints from the enrolment utterances ${enrolSideText}, the tests ${testSideText}` : '');
     }
     const mainIndexed = reindexSpeakers(main);
     if (mainIndexed.counts.target === 0 || mainIndexed.counts.nonTarget === 0) {
@@ -516,8 +622,8 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     for (const seconds of opts.durations) {
       // Each speaker's test pool: all its utterances (all pairs) or those not in its enrolment.
       // Utterances embedded whole (no speech found) have no measured speech to count, so none join.
-      // All pairs across channels put each segment on both sides, so it is heard through both.
-      const bothSides = cross && opts.trials === 'all-pairs';
+      // All pairs with two renderings put each segment on both sides, so it is heard both ways.
+      const bothSides = twoSides && opts.trials === 'all-pairs';
       const pools = bySpeaker.map((list, speaker) => {
         const e = enrolled.find((x) => x.speaker === speaker);
         return (e === undefined ? list : e.test).filter((r) => !r.test.vadFallback && !(bothSides && r.enrol.vadFallback));
@@ -534,13 +640,14 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         (g) =>
           settle(g.files[0] as string, async () => {
             const joined = concatenate(await Promise.all(g.files.map((f) => decodeAudioFile(f, maxSeconds))));
-            const segment = async (channel: Channel): Promise<Segment | null> => {
-              const input: AnalyseInput = { ...channelInput(joined, channel, opts.law), maxSpeechSeconds: seconds, ...context };
+            const segment = async (side: 'test' | 'enrol'): Promise<Segment | null> => {
+              const rendered = side === 'test' ? testInput(joined) : channelInput(joined, opts.enrolChannel, opts.law);
+              const input: AnalyseInput = { ...rendered, maxSpeechSeconds: seconds, ...context };
               const a = await engine.analyse(input);
               return a.netSpeechSeconds >= seconds - DURATION_TOLERANCE_SECONDS ? { speaker: g.speaker, embedding: a.embedding, files: g.files } : null;
             };
-            const test = await segment(opts.channel);
-            const enrol = bothSides && test !== null ? await segment(opts.enrolChannel) : test;
+            const test = await segment('test');
+            const enrol = bothSides && test !== null ? await segment('enrol') : test;
             return test === null || enrol === null ? null : { test, enrol };
           }),
         progress(`${seconds} s segments`, groups.length),
@@ -585,6 +692,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       channel: opts.channel,
       enrolChannel: opts.enrolChannel,
       ...(opts.channel === 'telephone' || opts.enrolChannel === 'telephone' ? { law: opts.law } : {}),
+      noise: opts.noise,
       scoringChannel,
       scoreNormalisation: normalisation.scoreNormalisation,
       asNorm:
@@ -603,6 +711,11 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         policies:
           'the running model\'s default policies for this channel: set by target FMR (threshold from the calibration\'s operating table, as the service derives it) when the manifest has a calibration on this score scale, else the uncalibrated default thresholds; accept when score ≥ threshold',
         channel: cross ? `enrolment side: ${channelText(opts.enrolChannel, opts.law)}; test side: ${channelText(opts.channel, opts.law)}` : channelText(opts.channel, opts.law),
+        ...(opts.noise === null
+          ? {}
+          : {
+              noise: `test side only: ${noiseName(opts.noise)} (${opts.noise.kind === 'file' ? 'looped from an offset drawn per recording, at the recording\'s rate' : 'Gaussian, drawn per recording'}; seeded by the recording, so reruns are identical) added to the recording before its channel, at ${opts.noise.snrDb} dB under the recording's active speech level (ITU-T P.56 method B); a mixture that would clip is scaled down as a whole to a peak of 0.9; the enrolment side hears the recording clean`,
+            }),
         scoringChannel:
           'the cohort, calibration and policy thresholds used, chosen as the service chooses them: telephone for 8 kHz audio (the telephone channel, or recordings that are all 8 kHz or less), else wideband' +
           (cross ? "; across channels, the test side's: the service scores a voiceprint against a caller with the caller's channel, both sides normalised against that channel's cohort" : ''),
@@ -620,8 +733,8 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
             ? 'not computed (--durations none)'
             : `per speaker, consecutive ${opts.trials === 'all-pairs' ? '' : 'test (non-enrolment) '}utterances in file-name order are joined until they hold at least d s of speech (a short remainder is dropped), the audio joined end to end, passed through the channel and embedded from exactly its first d s of VAD speech; ` +
               (opts.trials === 'all-pairs'
-                ? cross
-                  ? `trials: ordered pairs of two different segments, the first heard through the ${opts.enrolChannel} channel, the second through the ${opts.channel} channel (both sides d s; a segment with less than d s of speech on either channel is dropped)`
+                ? twoSides
+                  ? `trials: ordered pairs of two different segments, the first ${enrolSideText}, the second ${testSideText} (both sides d s; a segment with less than d s of speech on either side is dropped)`
                   : 'trials: all pairs of such segments (both sides d s)'
                 : 'trials: every voiceprint above against every segment (target when same speaker)'),
       },
@@ -631,7 +744,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         analysed: utterances.length,
         failedUtterances: failures.length,
         vadFallbackUtterances: utterances.filter((u) => u.vadFallback).length,
-        ...(cross ? { enrolSideVadFallbackUtterances: recordings.filter((r) => r.enrol.vadFallback).length } : {}),
+        ...(twoSides ? { enrolSideVadFallbackUtterances: recordings.filter((r) => r.enrol.vadFallback).length } : {}),
         excludedByTestSeconds: excluded,
         ...(opts.trials === 'enrolment' ? { enrolledSpeakers: enrolled.length } : {}),
         trialSpeakers: summary.speakers,
@@ -641,6 +754,11 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       eer: summary.eer,
       minDcf: summary.minDcf,
       policies,
+      // What the service's quality gate would make of the test side (every analysed utterance as the test heard it).
+      testSideSnrDb: snrSpread(
+        utterances.map((u) => u.snrDb),
+        defaultQualityLimits.minSnrDb,
+      ),
       byDuration: durationRows.map((r) => ({
         seconds: r.seconds,
         segments: r.segments,
@@ -683,7 +801,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     }
     const modelCell = normalisation.scoreNormalisation === 'as-norm' ? `${report.model} as-norm top-${normalisation.topK}/${normalisation.cohort.rows}` : report.model;
     const labelled = policies.map((p, i) => ({ ...p, label: policyLabel(policyList[i]!) }));
-    process.stderr.write(`${summaryLine(path.basename(path.resolve(opts.folder)), modelCell, opts, scoringChannel, report.counts, summary, labelled, durationRows, wallSeconds)}\n`);
+    process.stderr.write(`${summaryLine(path.basename(path.resolve(opts.folder)), modelCell, opts, scoringChannel, report.counts, report.testSideSnrDb, summary, labelled, durationRows, wallSeconds)}\n`);
     return 0;
   } finally {
     await engine.close();
@@ -697,6 +815,7 @@ function summaryLine(
   opts: EvalOptions,
   scoringChannel: ScoreChannel,
   counts: { speakers: number; analysed: number; vadFallbackUtterances: number },
+  snr: ReturnType<typeof snrSpread>,
   s: TrialSummary,
   policies: readonly (PolicyRates & { label: string })[],
   durations: readonly DurationRow[],
@@ -711,6 +830,7 @@ function summaryLine(
     `minDCF ${round6(s.minDcf.value).toFixed(3)}`,
     ...policies.map((p) => `${p.label} FMR ${p.fmrText} FNMR ${p.fnmrText}`),
     `by duration ${durations.length === 0 ? '-' : durations.map((d) => `${d.seconds}s ${d.summary === null ? 'n/a' : `${pct(d.summary.eer.value)} (${d.summary.targetTrials}/${d.summary.nonTargetTrials})`}`).join(', ')}`,
+    `test SNR est. median ${snr.median === null ? 'n/a' : `${snr.median} dB`}, ${snr.underMinSnrDb} under ${snr.minSnrDb} dB`,
     `${wallSeconds.toFixed(1)} s`,
   ];
   return `| ${cells.join(' | ')} |`;

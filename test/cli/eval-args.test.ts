@@ -29,7 +29,23 @@ describe('eval options', () => {
       out: null,
       plot: null,
       embed: 'speech',
+      noise: null,
     });
+  });
+
+  it('--noise white|pink or --noise-file F, each with --snr DB in [-10, 60]: noise on the test side', () => {
+    expect(parseEvalArgs(['dev', '--noise', 'pink', '--snr', '7.5'], config).noise).toEqual({ kind: 'pink', snrDb: 7.5 });
+    expect(parseEvalArgs(['dev', '--noise', 'white', '--snr=-10'], config).noise).toEqual({ kind: 'white', snrDb: -10 });
+    expect(parseEvalArgs(['dev', '--noise-file', 'babble.wav', '--snr', '60'], config).noise).toEqual({ kind: 'file', file: 'babble.wav', snrDb: 60 });
+    expect(refused(['dev', '--noise', 'brown', '--snr', '5']).message).toBe('--noise must be one of white, pink, got "brown"');
+    expect(refused(['dev', '--noise', 'pink']).message).toBe("--noise needs --snr DB (the noise's level under the speech)");
+    expect(refused(['dev', '--noise-file', 'b.wav']).message).toBe("--noise-file needs --snr DB (the noise's level under the speech)");
+    expect(refused(['dev', '--snr', '5']).message).toBe('--snr needs a noise to add: --noise white|pink or --noise-file F');
+    expect(refused(['dev', '--noise', 'pink', '--noise-file', 'b.wav', '--snr', '5']).message).toBe('--noise and --noise-file are two sources of noise; give one');
+    expect(refused(['dev', '--noise-file=', '--snr', '5']).message).toBe('--noise-file needs the path of an audio file');
+    for (const bad of ['-10.5', '61', '', 'loud', 'Infinity']) {
+      expect(refused(['dev', '--noise', 'white', `--snr=${bad}`]).message).toBe(`--snr must be a number of dB in [-10, 60], got "${bad}"`);
+    }
   });
 
   it('--embed whole embeds every utterance whole (the reference protocol); speech is the service path', () => {

@@ -197,11 +197,73 @@ describe('voice-passport eval', () => {
       expect(e.code).toBe(0);
       const enrolment = JSON.parse(e.stdout) as Report & { enrolChannel: string };
       expect(enrolment).toMatchObject({ channel: 'wideband', enrolChannel: 'telephone', law: 'alaw', scoringChannel: 'wideband' });
-      expect(enrolment.protocol.description).toMatch(/; across channels: the voiceprints from the enrolment utterances heard through the telephone channel, the tests through the wideband channel$/);
+      expect(enrolment.protocol.description).toMatch(/; the voiceprints from the enrolment utterances heard through the telephone channel, the tests heard through the wideband channel$/);
       expect(enrolment.counts).toMatchObject({ enrolledSpeakers: 3, targetTrials: 6, nonTargetTrials: 18 });
       // The first run's enrolment side and this run's test side are the same wideband renderings.
       expect(report.counts.enrolSideVadFallbackUtterances).toBe(enrolment.vadFallbackFiles.length);
       expect(e.stderr.trim().split('\n').at(-1)).toMatch(/^\| dev telephone\/alaw→wideband enrolment vp-test-tiny /);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    '--noise on the test side: ordered pairs of clean enrolment and noisy test renderings; the service\'s SNR estimate falls with the SNR; reruns are identical',
+    async () => {
+      type NoiseReport = Report & { noise: unknown; testSideSnrDb: { median: number | null; notEstimated: number; minSnrDb: number; underMinSnrDb: number }; protocol: { noise?: string } };
+      const run = async (args: string[]) => {
+        const r = await runCli(['eval', folder, '--durations', 'none', ...args], { VP_MODEL: 'vp-test-tiny' }, TIMEOUT);
+        expect(r.code).toBe(0);
+        return { report: JSON.parse(r.stdout) as NoiseReport, line: r.stderr.trim().split('\n').at(-1) as string };
+      };
+      const clean = await run([]);
+      const noisy = await run(['--noise', 'white', '--snr', '0']);
+      expect(clean.report.noise).toBeNull();
+      expect(clean.report.protocol.noise).toBeUndefined();
+      expect(noisy.report.noise).toEqual({ kind: 'white', snrDb: 0 });
+      expect(noisy.line).toMatch(/^\| dev wideband \+ white noise 0 dB all-pairs vp-test-tiny \| 3 spk, 9 utt \(\d whole\) \| 18\/54 trials \| EER .* \| by duration - \| test SNR est\. median -?\d+(\.\d)? dB, \d under 5 dB \| /);
+      expect(noisy.report.protocol.description).toMatch(
+        /^all pairs with a noisy test side: every ordered pair of two different utterances, the first heard through the wideband channel, clean \(the enrolment side\), the second heard through the wideband channel with white noise added at 0 dB SNR \(the test side\)/,
+      );
+      expect(noisy.report.protocol.noise).toMatch(/^test side only: white noise \(Gaussian, drawn per recording; .* at 0 dB under the recording's active speech level \(ITU-T P\.56 method B\)/);
+      expect(noisy.report.counts).toEqual({
+        speakers: 3,
+        utterances: 9,
+        analysed: 9,
+        failedUtterances: 0,
+        vadFallbackUtterances: noisy.report.vadFallbackFiles.length,
+        // The enrolment side is the clean rendering: the clean run's own fallbacks.
+        enrolSideVadFallbackUtterances: clean.report.vadFallbackFiles.length,
+        excludedByTestSeconds: 0,
+        trialSpeakers: 3,
+        targetTrials: 18,
+        nonTargetTrials: 54,
+      });
+      // Noise as loud as the speech: the service's estimate reads far lower than for the clean files.
+      const cleanSnr = clean.report.testSideSnrDb.median as number;
+      const noisySnr = noisy.report.testSideSnrDb.median as number;
+      expect(noisySnr).toBeLessThan(cleanSnr - 10);
+      expect(noisySnr).toBeLessThan(10);
+      expect(noisy.report.testSideSnrDb.minSnrDb).toBe(5);
+
+      const again = await run(['--noise', 'white', '--snr', '0']);
+      const { wallSeconds: _a, ...first } = noisy.report;
+      const { wallSeconds: _b, ...second } = again.report;
+      expect(second).toEqual(first);
+
+      // A recorded noise at another rate (8 kHz) is resampled to each recording's; a silent one is refused.
+      const babble = path.join(root, 'babble.wav');
+      fs.writeFileSync(babble, wav(speechLike({ seconds: 3, sampleRate: 8000, pitchHz: 130 }), 8000));
+      const recorded = await run(['--noise-file', babble, '--snr', '20', '--channel', 'telephone', '--durations', '1']);
+      expect(recorded.report.noise).toEqual({ kind: 'file', file: babble, snrDb: 20 });
+      expect(recorded.line).toMatch(/^\| dev telephone\/mulaw \+ noise from babble\.wav 20 dB all-pairs /);
+      expect(recorded.report.counts).toMatchObject({ analysed: 9, targetTrials: 18, nonTargetTrials: 54 });
+      // Duration segments: the noisy test side against the clean enrolment side, both ways round.
+      expect(recorded.report.byDuration.map((d) => [d.seconds, d.segments, d.targetTrials, d.nonTargetTrials])).toEqual([[1, 9, 18, 54]]);
+      const silent = path.join(root, 'silent.wav');
+      fs.writeFileSync(silent, wav(new Float32Array(8000), 8000));
+      const refusedSilent = await runCli(['eval', folder, '--noise-file', silent, '--snr', '5'], { VP_MODEL: 'vp-test-tiny' }, TIMEOUT);
+      expect(refusedSilent.code).toBe(2);
+      expect(cliError(refusedSilent).message).toBe(`--noise-file ${silent} is silent; it sets no noise level`);
     },
     TIMEOUT,
   );
