@@ -544,6 +544,12 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     let description: string;
     let excluded = 0;
     let enrolled: { speaker: number; embedding: Float32Array; enrol: Recording[]; test: Recording[] }[] = [];
+    // The service's quality gate (src/scoring/decision.ts; enrolment refuses such samples too): a
+    // side whose SNR estimate is under minSnrDb is not decided on; one without an estimate is.
+    const minSnrDb = defaultQualityLimits.minSnrDb;
+    const passesGate = (u: Utterance) => u.snrDb === null || u.snrDb >= minSnrDb;
+    // The main trials the gate lets through; null when it lets every one through.
+    let decided: TrialSet | null = null;
     if (opts.trials === 'all-pairs') {
       // Each utterance sits on both sides, so both of its renderings must have the speech.
       const pool = recordings.filter((r) => longEnough(r.test) && longEnough(r.enrol));
@@ -558,6 +564,19 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
             pool.map((r) => r.test),
             pairs,
           );
+      if (pool.some((r) => !passesGate(r.test) || !passesGate(r.enrol))) {
+        decided = twoSides
+          ? crossPairsTrials(
+              pool.map((r) => r.enrol),
+              pool.map((r) => r.test),
+              pairs,
+              (i, j) => passesGate(pool[i]!.enrol) && passesGate(pool[j]!.test),
+            )
+          : allPairsTrials(
+              pool.filter((r) => passesGate(r.test)).map((r) => r.test),
+              pairs,
+            );
+      }
       description =
         (twoSides
           ? `all pairs ${cross ? 'across channels' : 'with a noisy test side'}: every ordered pair of two different utterances, the first ${enrolSideText} (the enrolment side), the second ${testSideText} (the test side), cosine of the two embeddings; same speaker = target, different = non-target (the reference protocol's pairs, each taken in both orders because the sides differ)`
@@ -576,14 +595,18 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       });
       const inEnrolment = new Set(enrolled.flatMap((e) => e.enrol));
       const tests: TestItem[] = [];
+      const testsPassing: TestItem[] = [];
       for (const r of recordings) {
         if (!longEnough(r.test)) {
           excluded++;
           continue;
         }
-        tests.push({ speaker: r.test.speaker, embedding: r.test.embedding, enrolledIn: inEnrolment.has(r) ? r.test.speaker : null });
+        const item = { speaker: r.test.speaker, embedding: r.test.embedding, enrolledIn: inEnrolment.has(r) ? r.test.speaker : null };
+        tests.push(item);
+        if (passesGate(r.test)) testsPassing.push(item);
       }
       main = enrolmentTrials(enrolled, tests, pairs);
+      if (testsPassing.length < tests.length) decided = enrolmentTrials(enrolled, testsPassing, pairs);
       description =
         `enrolment: per speaker, a voiceprint from its first utterances in file-name order until they hold at least ${enrolSeconds} s of speech (embeddings averaged, weighted by speech: the service's own rule), ` +
         "tested against each of that speaker's remaining utterances (target) and every utterance of every other speaker (non-target); an utterance is never tested against an enrolment it is part of; speakers without enough speech to enrol and keep one utterance to test are not enrolled, their utterances still serve as non-target tests" +
@@ -615,6 +638,22 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         ...rest,
       };
     });
+
+    const decidedSummary = (() => {
+      if (decided === null) return null;
+      const indexed = reindexSpeakers(decided);
+      if (indexed.counts.target === 0 || indexed.counts.nonTarget === 0) {
+        return { targetTrials: indexed.counts.target, nonTargetTrials: indexed.counts.nonTarget, skipped: 'the gate leaves no target or no non-target trial' };
+      }
+      const d = summariseTrials(indexed.set, indexed.speakers);
+      return {
+        targetTrials: d.summary.targetTrials,
+        nonTargetTrials: d.summary.nonTargetTrials,
+        eer: d.summary.eer,
+        minDcf: d.summary.minDcf,
+        policies: policyRates(d.bySpeaker, policyList).map((r, i) => ({ policy: r.policy, targetFmrBound: policyList[i]!.targetFmrBound, fmrText: r.fmrText, fnmrText: r.fnmrText })),
+      };
+    })();
 
     // --- EER by test duration: segments cut to exactly d seconds of speech, embedded again ---
     const durationRows: DurationRow[] = [];
@@ -757,8 +796,16 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       // What the service's quality gate would make of the test side (every analysed utterance as the test heard it).
       testSideSnrDb: snrSpread(
         utterances.map((u) => u.snrDb),
-        defaultQualityLimits.minSnrDb,
+        minSnrDb,
       ),
+      qualityGate: {
+        minSnrDb,
+        rule:
+          `a trial is decided when the service's SNR estimate of each side is at least ${minSnrDb} dB or cannot be made (verification answers inconclusive/low-snr under it, enrolment refuses the sample as too-noisy)` +
+          (opts.trials === 'enrolment' ? '; voiceprints are not gated, only tests' : '') +
+          '; decided: the main trials that pass, with their rates at each policy; null when every trial passes (the main figures are then the decided ones)',
+        decided: decidedSummary,
+      },
       byDuration: durationRows.map((r) => ({
         seconds: r.seconds,
         segments: r.segments,
@@ -801,7 +848,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     }
     const modelCell = normalisation.scoreNormalisation === 'as-norm' ? `${report.model} as-norm top-${normalisation.topK}/${normalisation.cohort.rows}` : report.model;
     const labelled = policies.map((p, i) => ({ ...p, label: policyLabel(policyList[i]!) }));
-    process.stderr.write(`${summaryLine(path.basename(path.resolve(opts.folder)), modelCell, opts, scoringChannel, report.counts, report.testSideSnrDb, summary, labelled, durationRows, wallSeconds)}\n`);
+    process.stderr.write(`${summaryLine(path.basename(path.resolve(opts.folder)), modelCell, opts, scoringChannel, report.counts, report.testSideSnrDb, decidedSummary, summary, labelled, durationRows, wallSeconds)}\n`);
     return 0;
   } finally {
     await engine.close();
@@ -816,6 +863,7 @@ function summaryLine(
   scoringChannel: ScoreChannel,
   counts: { speakers: number; analysed: number; vadFallbackUtterances: number },
   snr: ReturnType<typeof snrSpread>,
+  decided: { targetTrials: number; nonTargetTrials: number; eer?: { value: number } } | null,
   s: TrialSummary,
   policies: readonly (PolicyRates & { label: string })[],
   durations: readonly DurationRow[],
@@ -830,7 +878,8 @@ function summaryLine(
     `minDCF ${round6(s.minDcf.value).toFixed(3)}`,
     ...policies.map((p) => `${p.label} FMR ${p.fmrText} FNMR ${p.fnmrText}`),
     `by duration ${durations.length === 0 ? '-' : durations.map((d) => `${d.seconds}s ${d.summary === null ? 'n/a' : `${pct(d.summary.eer.value)} (${d.summary.targetTrials}/${d.summary.nonTargetTrials})`}`).join(', ')}`,
-    `test SNR est. median ${snr.median === null ? 'n/a' : `${snr.median} dB`}, ${snr.underMinSnrDb} under ${snr.minSnrDb} dB`,
+    `test SNR est. median ${snr.median === null ? 'n/a' : `${snr.median} dB`}, ${snr.underMinSnrDb} under ${snr.minSnrDb} dB` +
+      (decided === null ? '' : `, decided EER ${decided.eer === undefined ? 'n/a' : pct(decided.eer.value)} (${decided.targetTrials}/${decided.nonTargetTrials})`),
     `${wallSeconds.toFixed(1)} s`,
   ];
   return `| ${cells.join(' | ')} |`;

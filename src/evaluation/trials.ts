@@ -102,12 +102,14 @@ export function allPairsTrials<P = Float32Array>(utterances: readonly SpeakerEmb
  * Cross-channel all pairs: every ordered pair (i, j), i ≠ j, of utterance i as heard through the
  * enrolment channel and utterance j through the test channel (`enrol[k]` and `test[k]` are one
  * recording). Both orders count, since the two sides differ; a recording is never tested against
- * itself.
+ * itself. `keep`, when given, says which pairs to form (eval: those whose two sides pass the
+ * service's quality gate).
  */
 export function crossPairsTrials<P = Float32Array>(
   enrol: readonly SpeakerEmbedding[],
   test: readonly SpeakerEmbedding[],
   scorer: PairScorer<P> = cosinePairScorer as unknown as PairScorer<P>,
+  keep: (enrolIndex: number, testIndex: number) => boolean = () => true,
 ): TrialSet {
   if (enrol.length !== test.length) throw new RangeError(`cross-channel pairs need one test side per enrolment side, got ${enrol.length} and ${test.length}`);
   enrol.forEach((e, k) => {
@@ -118,7 +120,7 @@ export function crossPairsTrials<P = Float32Array>(
   const out = new TrialBuilder();
   for (let i = 0; i < enrol.length; i++) {
     for (let j = 0; j < test.length; j++) {
-      if (i !== j) out.add(scorer.score(a[i] as P, b[j] as P), (enrol[i] as SpeakerEmbedding).speaker, (test[j] as SpeakerEmbedding).speaker);
+      if (i !== j && keep(i, j)) out.add(scorer.score(a[i] as P, b[j] as P), (enrol[i] as SpeakerEmbedding).speaker, (test[j] as SpeakerEmbedding).speaker);
     }
   }
   return out.build();

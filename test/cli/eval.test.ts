@@ -209,7 +209,12 @@ describe('voice-passport eval', () => {
   it(
     '--noise on the test side: ordered pairs of clean enrolment and noisy test renderings; the service\'s SNR estimate falls with the SNR; reruns are identical',
     async () => {
-      type NoiseReport = Report & { noise: unknown; testSideSnrDb: { median: number | null; notEstimated: number; minSnrDb: number; underMinSnrDb: number }; protocol: { noise?: string } };
+      type NoiseReport = Report & {
+        noise: unknown;
+        testSideSnrDb: { median: number | null; notEstimated: number; minSnrDb: number; underMinSnrDb: number };
+        qualityGate: { minSnrDb: number; rule: string; decided: { targetTrials: number; nonTargetTrials: number } | null };
+        protocol: { noise?: string };
+      };
       const run = async (args: string[]) => {
         const r = await runCli(['eval', folder, '--durations', 'none', ...args], { VP_MODEL: 'vp-test-tiny' }, TIMEOUT);
         expect(r.code).toBe(0);
@@ -220,7 +225,7 @@ describe('voice-passport eval', () => {
       expect(clean.report.noise).toBeNull();
       expect(clean.report.protocol.noise).toBeUndefined();
       expect(noisy.report.noise).toEqual({ kind: 'white', snrDb: 0 });
-      expect(noisy.line).toMatch(/^\| dev wideband \+ white noise 0 dB all-pairs vp-test-tiny \| 3 spk, 9 utt \(\d whole\) \| 18\/54 trials \| EER .* \| by duration - \| test SNR est\. median -?\d+(\.\d)? dB, \d under 5 dB \| /);
+      expect(noisy.line).toMatch(/^\| dev wideband \+ white noise 0 dB all-pairs vp-test-tiny \| 3 spk, 9 utt \(\d whole\) \| 18\/54 trials \| EER .* \| by duration - \| test SNR est\. median -?\d+(\.\d)? dB, \d under 5 dB(, decided EER [^|]*)? \| /);
       expect(noisy.report.protocol.description).toMatch(
         /^all pairs with a noisy test side: every ordered pair of two different utterances, the first heard through the wideband channel, clean \(the enrolment side\), the second heard through the wideband channel with white noise added at 0 dB SNR \(the test side\)/,
       );
@@ -239,6 +244,15 @@ describe('voice-passport eval', () => {
         nonTargetTrials: 54,
       });
       // Noise as loud as the speech: the service's estimate reads far lower than for the clean files.
+      // The gate's view: white noise as loud as the speech puts test sides under 5 dB, and the
+      // decided trials are those whose test side is not under it (the clean enrolment sides pass).
+      const under = noisy.report.testSideSnrDb.underMinSnrDb;
+      expect(under).toBeGreaterThan(0);
+      expect(clean.report.qualityGate).toEqual({ minSnrDb: 5, rule: expect.stringMatching(/^a trial is decided when the service's SNR estimate of each side is at least 5 dB/), decided: null });
+      const passing = 9 - under;
+      const decided = noisy.report.qualityGate.decided!;
+      expect(decided.targetTrials + decided.nonTargetTrials).toBe(passing * 8);
+      expect(noisy.line).toMatch(new RegExp(`, decided EER (\\d+\\.\\d\\d %|n/a) \\(${decided.targetTrials}/${decided.nonTargetTrials}\\) \\| `));
       const cleanSnr = clean.report.testSideSnrDb.median as number;
       const noisySnr = noisy.report.testSideSnrDb.median as number;
       expect(noisySnr).toBeLessThan(cleanSnr - 10);

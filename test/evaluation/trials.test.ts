@@ -80,6 +80,13 @@ describe('cross-channel pairs', () => {
     expect(Array.from(set.isTarget)).toEqual([1, 0, 1, 0, 0, 0]);
     expect(Array.from(set.speakerA)).toEqual([0, 0, 0, 0, 1, 1]);
     expect(Array.from(set.speakerB)).toEqual([0, 1, 0, 1, 0, 0]);
+
+    // keep: only the pairs it names, in the same order (here: recording 1 gated as a test side).
+    const kept = crossPairsTrials(enrol, test, undefined, (_i, j) => j !== 1);
+    expect(Array.from(kept.scores, (s) => Number(s.toFixed(6)))).toEqual([-1, 0.8, -0.6, 1]);
+    expect(Array.from(kept.isTarget)).toEqual([0, 1, 0, 0]);
+    expect(Array.from(kept.speakerA)).toEqual([0, 0, 0, 1]);
+    expect(Array.from(kept.speakerB)).toEqual([1, 0, 1, 0]);
   });
 
   it('property: twice the all-pairs counts, and equal to all pairs in both orders when the two sides are one rendering', () => {
