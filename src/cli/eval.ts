@@ -26,7 +26,7 @@ import { oneOf, parseCliArgs } from './args.js';
 import { VoicePassportError } from '../errors.js';
 import { channelInput, concatenate, telephoneInput, type Channel, type EngineAudio, type G711Law } from '../evaluation/channel.js';
 import { detSvg } from '../evaluation/det-svg.js';
-import { addNoise, noiseKinds, type NoiseKind, type NoiseSource } from '../evaluation/noise.js';
+import { addNoise, MIXTURE_PEAK, noiseKinds, type NoiseKind, type NoiseSource } from '../evaluation/noise.js';
 import { quantile } from '../evaluation/confidence.js';
 import { errorCountsAt } from '../evaluation/metrics.js';
 import { policyRates, round6, summariseTrials, type PolicyRates, type TrialSummary } from '../evaluation/summary.js';
@@ -753,7 +753,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         ...(opts.noise === null
           ? {}
           : {
-              noise: `test side only: ${noiseName(opts.noise)} (${opts.noise.kind === 'file' ? 'looped from an offset drawn per recording, at the recording\'s rate' : 'Gaussian, drawn per recording'}; seeded by the recording, so reruns are identical) added to the recording before its channel, at ${opts.noise.snrDb} dB under the recording's active speech level (ITU-T P.56 method B); a mixture that would clip is scaled down as a whole to a peak of 0.9; the enrolment side hears the recording clean`,
+              noise: `test side only: ${noiseName(opts.noise)} (${opts.noise.kind === 'file' ? 'looped from an offset drawn per recording, at the recording\'s rate' : 'Gaussian, drawn per recording'}; seeded by the recording, so reruns are identical) added to the recording before its channel, at ${opts.noise.snrDb} dB under the recording's active speech level (ITU-T P.56 method B); a mixture that would clip is scaled down as a whole to a peak of ${MIXTURE_PEAK}; the enrolment side hears the recording clean`,
             }),
         scoringChannel:
           'the cohort, calibration and policy thresholds used, chosen as the service chooses them: telephone for 8 kHz audio (the telephone channel, or recordings that are all 8 kHz or less), else wideband' +

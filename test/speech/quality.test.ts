@@ -91,6 +91,22 @@ describe('measureQuality: SNR estimate', () => {
     expect(q.snrDb as number).toBeLessThan(5.3);
   });
 
+  it('takes the noise floor from the median non-speech frame, so speech the VAD missed does not read as noise', () => {
+    // 1 s noise, 2 s tone (marked as speech), 1 s noise with 0.3 s of the tone in it that the VAD
+    // "missed": the mean of the non-speech frames would put the floor 11 dB up, the median does not.
+    const amplitude = 0.3;
+    const noiseRms = Math.sqrt(amplitude ** 2 / 2 / 10 ** (20 / 10));
+    const signal = concat(new Float32Array(SR), tone(2 * SR, 440, amplitude, SR), new Float32Array(0.3 * SR), tone(0.3 * SR, 440, amplitude, SR), new Float32Array(0.4 * SR));
+    const audio = { sampleRate: SR, samples: mix(signal, whiteNoise(signal.length, noiseRms, 5)) };
+    const q = measureQuality(audio, [{ start: SR, end: 3 * SR }]);
+    expect(Math.abs((q.snrDb as number) - 20)).toBeLessThan(0.3);
+    // What the mean of the same noise frames would have said: the missed speech dominates it.
+    const frame = 0.02 * SR;
+    const noiseFrames = [...Array(50).keys(), ...Array.from({ length: 50 }, (_, k) => 150 + k)].map((f) => meanPower(audio.samples.subarray(f * frame, (f + 1) * frame)));
+    const meanFloor = noiseFrames.reduce((a, b) => a + b, 0) / noiseFrames.length;
+    expect(10 * Math.log10(meanFloor / noiseRms ** 2)).toBeGreaterThan(10);
+  });
+
   it('uses a low percentile of all frames as the noise floor when there are too few non-speech frames', () => {
     // 200 ms tone-in-noise / 200 ms noise, alternating, with the whole file marked as speech:
     // the speech frames' power is half the tone's plus the noise, the floor the noise-only
