@@ -27,6 +27,9 @@ const envSchema = z.object({
   VP_SHUTDOWN_GRACE_MS: intFromEnv(0, 120_000).default(10_000),
   VP_ENROL_MIN_SECONDS: z.coerce.number().min(1).max(600).default(20),
   VP_ENROL_MIN_SAMPLES: intFromEnv(1, 20).default(2),
+  // The quality gate: audio whose estimated SNR is under this is not decided on (verification
+  // answers inconclusive/low-snr, enrolment refuses the sample as too-noisy). README, *Accuracy in noise*.
+  VP_MIN_SNR_DB: z.coerce.number().min(-30).max(60).default(5),
   VP_RETENTION_DAYS: intFromEnv(1, 36_500).default(1095),
   VP_RATE_LIMIT_PER_MINUTE: intFromEnv(1, 1_000_000).default(600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -48,6 +51,7 @@ export interface Config {
   enrolMinSeconds: number;
   /** Samples an enrolment needs, however long each is. */
   enrolMinSamples: number;
+  minSnrDb: number;
   /** A voiceprint unused for this many days is erased (GDPR Art. 5(1)(e) storage limitation). */
   retentionDays: number;
   /** Requests per minute per API key (token bucket; burst of the same size). */
@@ -85,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     shutdownGraceMs: e.VP_SHUTDOWN_GRACE_MS,
     enrolMinSeconds: e.VP_ENROL_MIN_SECONDS,
     enrolMinSamples: e.VP_ENROL_MIN_SAMPLES,
+    minSnrDb: e.VP_MIN_SNR_DB,
     retentionDays: e.VP_RETENTION_DAYS,
     rateLimitPerMinute: e.VP_RATE_LIMIT_PER_MINUTE,
     logLevel: e.LOG_LEVEL,

@@ -12,6 +12,7 @@ import { bootstrapApiKeys } from './passport/api-keys.js';
 import { ConsentNotices, defaultConsentNoticesDir } from './passport/consent-notices.js';
 import { createPassportContext } from './passport/context.js';
 import { purgeExpiredVoiceprints } from './passport/retention.js';
+import { defaultQualityLimits } from './scoring/decision.js';
 import { Scorer } from './scoring/scorer.js';
 import { openStore, type Store } from './store/index.js';
 
@@ -55,6 +56,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       embedder: timedEmbedder(engine, metrics),
       notices: ConsentNotices.load(defaultConsentNoticesDir()),
       enrolment: { requiredSeconds: config.enrolMinSeconds, requiredSamples: config.enrolMinSamples },
+      qualityLimits: { ...defaultQualityLimits, minSnrDb: config.minSnrDb },
       // Calibrated LLR scores and policies set by false match rate when the manifest has a calibration.
       calibration: engine.manifest.calibration,
       // AS-norm comparison scores when the manifest enables scoreNormalisation (the calibration is then fitted on them).

@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       shutdownGraceMs: 10_000,
       enrolMinSeconds: 20,
       enrolMinSamples: 2,
+      minSnrDb: 5,
       retentionDays: 1095,
       rateLimitPerMinute: 600,
       logLevel: 'info',
@@ -38,8 +39,8 @@ describe('loadConfig', () => {
   });
 
   it('reads the enrolment, retention and rate-limit settings', () => {
-    const c = loadConfig({ VP_ENROL_MIN_SECONDS: '12.5', VP_ENROL_MIN_SAMPLES: '3', VP_RETENTION_DAYS: '30', VP_RATE_LIMIT_PER_MINUTE: '60' });
-    expect([c.enrolMinSeconds, c.enrolMinSamples, c.retentionDays, c.rateLimitPerMinute]).toEqual([12.5, 3, 30, 60]);
+    const c = loadConfig({ VP_ENROL_MIN_SECONDS: '12.5', VP_ENROL_MIN_SAMPLES: '3', VP_MIN_SNR_DB: '-2.5', VP_RETENTION_DAYS: '30', VP_RATE_LIMIT_PER_MINUTE: '60' });
+    expect([c.enrolMinSeconds, c.enrolMinSamples, c.minSnrDb, c.retentionDays, c.rateLimitPerMinute]).toEqual([12.5, 3, -2.5, 30, 60]);
   });
 
   it('treats empty strings as unset', () => {
@@ -55,6 +56,8 @@ describe('loadConfig', () => {
     ['VP_MODEL', '../etc/passwd'],
     ['VP_ENROL_MIN_SECONDS', '0'],
     ['VP_ENROL_MIN_SAMPLES', '1.5'],
+    ['VP_MIN_SNR_DB', '61'],
+    ['VP_MIN_SNR_DB', 'quiet'],
     ['VP_RETENTION_DAYS', '0'],
     ['VP_RATE_LIMIT_PER_MINUTE', 'lots'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {

@@ -143,3 +143,33 @@ describe('the running service', () => {
     expect(after.decision).toBe('no-consent');
   }, 120_000);
 });
+
+describe('the running service with VP_MIN_SNR_DB', () => {
+  it.skipIf(!haveDev)('gates on the configured SNR: clean speech under a 60 dB bar is refused as too noisy, with its estimate', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-service-snr-'));
+    const strict = await startService(
+      loadConfig({ PORT: '0', HOST: '127.0.0.1', VP_DATA_DIR: dir, VP_WORKERS: '1', VP_MIN_SNR_DB: '60', LOG_LEVEL: 'silent' }),
+      createLogger('silent'),
+    );
+    try {
+      const url = `http://127.0.0.1:${strict.port}`;
+      const own = Object.fromEntries(
+        (JSON.parse(fs.readFileSync(path.join(dir, initialKeysFileName), 'utf8')) as { keys: Array<{ role: string; key: string }> }).keys.map((k) => [k.role, k.key]),
+      );
+      const auth = { Authorization: `Bearer ${own.enrolment}` };
+      const consent = await fetch(`${url}/v1/subjects/c-1/consent`, { method: 'PUT', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ noticeVersion: 'v1', channel: 'app' }) });
+      expect(consent.status).toBe(200);
+      const res = await fetch(`${url}/v1/subjects/c-1/enrolments`, { method: 'POST', headers: { ...auth, 'Content-Type': 'audio/wav' }, body: new Uint8Array(await speech('0005', 0, 3)) });
+      const body = (await res.json()) as { code: string; feedback: string[]; snrDb: number };
+      expect(res.status).toBe(422);
+      expect(body.code).toBe('poor-audio-quality');
+      expect(body.feedback).toEqual(['too-noisy']);
+      // A clean studio recording: well above the default 5 dB bar, under this one.
+      expect(body.snrDb).toBeGreaterThan(5);
+      expect(body.snrDb).toBeLessThan(60);
+    } finally {
+      await strict.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

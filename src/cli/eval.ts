@@ -53,7 +53,6 @@ import { audioExtensions, decodeAudioFile, engineInputForFile, expandAudioPaths 
 import { errorShapeOf } from './output.js';
 import { resample } from '../audio/resample.js';
 import type { MonoAudio } from '../audio/types.js';
-import { defaultQualityLimits } from '../scoring/decision.js';
 
 const USAGE =
   'usage: voice-passport eval <folder> [--channel wideband|telephone] [--enrol-channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment] ' +
@@ -544,9 +543,9 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     let description: string;
     let excluded = 0;
     let enrolled: { speaker: number; embedding: Float32Array; enrol: Recording[]; test: Recording[] }[] = [];
-    // The service's quality gate (src/scoring/decision.ts; enrolment refuses such samples too): a
-    // side whose SNR estimate is under minSnrDb is not decided on; one without an estimate is.
-    const minSnrDb = defaultQualityLimits.minSnrDb;
+    // The service's quality gate (VP_MIN_SNR_DB; src/scoring/decision.ts, and enrolment refuses such
+    // samples too): a side whose SNR estimate is under it is not decided on; one without an estimate is.
+    const minSnrDb = config.minSnrDb;
     const passesGate = (u: Utterance) => u.snrDb === null || u.snrDb >= minSnrDb;
     // The main trials the gate lets through; null when it lets every one through.
     let decided: TrialSet | null = null;
