@@ -51,6 +51,7 @@ export interface Config {
   enrolMinSeconds: number;
   /** Samples an enrolment needs, however long each is. */
   enrolMinSamples: number;
+  /** The quality gate: audio whose estimated SNR (dB) is under it is not decided on. */
   minSnrDb: number;
   /** A voiceprint unused for this many days is erased (GDPR Art. 5(1)(e) storage limitation). */
   retentionDays: number;

@@ -5,8 +5,8 @@
  *
  *   node --import tsx scripts/eval/make-babble.ts [--talkers 6] [--seconds 30] [--out data/noise/babble-6.wav]
  *
- * Talkers: the first `--talkers` LibriSpeech speakers of ../shared/data/train in name order (read
- * speech, adult, both sexes). Each talker's utterances are joined in file order, with their leading
+ * Talkers: the first `--talkers` LibriSpeech speakers of ../shared/data/train in name order (adults
+ * reading aloud). Each talker's utterances are joined in file order, with their leading
  * and trailing silence kept, and looped to `--seconds`; each starts a different fraction of the way
  * in, so no two talk in step; each is set to the same ITU-T P.56 active speech level before they are
  * summed, and the sum is scaled to a 0.5 peak. Written as 16 kHz 32-bit float WAV (eval resamples it
@@ -14,6 +14,7 @@
  */
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resample } from '../../src/audio/resample.js';
 import { decodeAudioFile } from '../../src/cli/audio-file.js';
@@ -21,7 +22,8 @@ import { floatWav } from '../../src/evaluation/channel.js';
 import { activeSpeechLevel } from '../../src/evaluation/noise.js';
 
 const RATE = 16_000;
-const TRAIN = path.resolve('../shared/data/train');
+// ../shared beside the checkout, wherever the script is run from.
+const TRAIN = fileURLToPath(new URL('../../../shared/data/train', import.meta.url));
 
 const { values } = parseArgs({
   options: { talkers: { type: 'string', default: '6' }, seconds: { type: 'string', default: '30' }, out: { type: 'string', default: 'data/noise/babble-6.wav' } },

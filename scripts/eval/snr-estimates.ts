@@ -13,6 +13,7 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resample } from '../../src/audio/resample.js';
 import { simulateTelephoneChannel } from '../../src/audio/telephone.js';
@@ -24,7 +25,7 @@ import { estimateSnrDb, normaliseRegions } from '../../src/speech/quality.js';
 import { SileroVad } from '../../src/speech/vad.js';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { babble: { type: 'string', default: 'data/noise/babble-6.wav' } } });
-const folder = positionals[0] ?? '../shared/data/dev/so762';
+const folder = positionals[0] ?? fileURLToPath(new URL('../../../shared/data/dev/so762', import.meta.url));
 if (!existsSync(folder)) {
   console.error(`snr-estimates: ${folder} is absent (the shared dev speech); nothing to do`);
   process.exit(0);
