@@ -56,7 +56,7 @@ import type { MonoAudio } from '../audio/types.js';
 
 const USAGE =
   'usage: voice-passport eval <folder> [--channel wideband|telephone] [--enrol-channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment] ' +
-  '[--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--noise white|pink | --noise-file F] [--snr DB] [--score-normalisation manifest|none|as-norm] [--embed speech|whole] [--speech-context-ms MS] [--model ID] [--out report.json] [--plot det.svg]';
+  '[--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--noise white|pink | --noise-file F] [--snr DB] [--score-normalisation manifest|none|as-norm] [--embed speech|whole] [--speech-context-ms MS] [--vad-threshold P] [--model ID] [--out report.json] [--plot det.svg]';
 
 /** The SNRs --snr accepts, in dB: from noise twice as loud as the speech to noise nobody hears. */
 export const SNR_RANGE_DB = { min: -10, max: 60 } as const;
@@ -94,6 +94,8 @@ interface EvalOptions {
   embed: 'speech' | 'whole';
   /** Absent: the manifest's speechContextMs. Set: that many ms either side of the speech instead (measuring a value before writing it). */
   speechContextMs?: number;
+  /** Absent: the VAD's own threshold (0.5). Set: that speech probability instead (measuring a value before changing it). */
+  vadThreshold?: number;
   /** Noise added to the test side only (a caller in a noisy place, enrolled in a quiet one); null: none. */
   noise: NoiseOption | null;
 }
@@ -144,6 +146,12 @@ function noiseOption(values: { noise?: string; 'noise-file'?: string; snr?: stri
   return { kind: oneOf('noise', noise, noiseKinds, 'white'), snrDb };
 }
 
+function vadThreshold(raw: string): number {
+  const v = raw.trim() === '' ? Number.NaN : Number(raw);
+  if (!(v > 0 && v <= 1)) throw new VoicePassportError('validation-failed', `--vad-threshold must be a speech probability in (0, 1], got "${raw}"`);
+  return v;
+}
+
 function speechContextMs(raw: string): number {
   // Number('') is 0, so an empty value is refused before the shared rule sees it.
   const v = raw.trim() === '' ? Number.NaN : Number(raw);
@@ -176,6 +184,7 @@ export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | '
       'score-normalisation': { type: 'string' },
       embed: { type: 'string' },
       'speech-context-ms': { type: 'string' },
+      'vad-threshold': { type: 'string' },
       out: { type: 'string' },
       plot: { type: 'string' },
     },
@@ -218,6 +227,7 @@ export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | '
     noise: noiseOption(values),
     ...(values['score-normalisation'] === undefined ? {} : { scoreNormalisation }),
     ...(values['speech-context-ms'] === undefined ? {} : { speechContextMs: speechContextMs(values['speech-context-ms']) }),
+    ...(values['vad-threshold'] === undefined ? {} : { vadThreshold: vadThreshold(values['vad-threshold']) }),
   };
 }
 
@@ -464,7 +474,11 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
   const lanes = Math.max(1, config.workers) * 2;
   // What the engine keeps around the speech: the manifest's, unless --speech-context-ms says otherwise.
   const contextMs = opts.speechContextMs ?? engine.manifest.speechContextMs;
-  const context = opts.speechContextMs === undefined ? {} : { speechContextMs: opts.speechContextMs };
+  // Both engine overrides travel with every analysis, the main trials' and the duration segments'.
+  const context = {
+    ...(opts.speechContextMs === undefined ? {} : { speechContextMs: opts.speechContextMs }),
+    ...(opts.vadThreshold === undefined ? {} : { vadThreshold: opts.vadThreshold }),
+  };
   try {
     const mode = opts.scoreNormalisation ?? 'manifest';
     let scorer: Scorer;
@@ -762,6 +776,10 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
             ? 'whole: every utterance of the main trials is embedded whole, silence included, as the reference figures were (--embed whole); net speech is still the VAD\'s; duration rows embed VAD speech'
             : `speech: the VAD's speech regions are embedded with ${contextMs} ms of audio kept either side of each (${opts.speechContextMs === undefined ? "the manifest's speechContextMs" : '--speech-context-ms'}), as the service does`,
         speechContextMs: contextMs,
+        vadThreshold:
+          opts.vadThreshold === undefined
+            ? "the VAD's own (Silero's speech probability 0.5, its lower hysteresis threshold 0.35)"
+            : `${opts.vadThreshold} (--vad-threshold; the lower hysteresis threshold follows at max(${opts.vadThreshold} − 0.15, 0.01))`,
         vadFallback: 'utterances in which the VAD finds no speech (or less than one 25 ms frame) are embedded whole and counted in counts.vadFallbackUtterances; they count with their whole duration for --enrol-seconds/--test-seconds and never join duration segments',
         eerDefinition: 'FMR = FNMR on the straight segment between the two operating points where they cross (linear interpolation on the DET step)',
         minDcf: 'min over thresholds of (C_miss·P_target·FNMR + C_fa·(1−P_target)·FMR) / min(C_miss·P_target, C_fa·(1−P_target)), P_target 0.01, C_miss = C_fa = 1 (NIST SRE)',

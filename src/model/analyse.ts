@@ -63,6 +63,11 @@ export interface AnalyseOptions {
    * in what is embedded), to measure a value before writing it into the manifest.
    */
   speechContextMs?: number;
+  /**
+   * Overrides the VAD's speech threshold (Silero's probability, default 0.5; its lower hysteresis
+   * threshold follows it), to measure what another one would do to net speech and accuracy.
+   */
+  vadThreshold?: number;
 }
 
 export interface AnalyseRequest extends AnalyseOptions {
@@ -94,7 +99,7 @@ export async function analyseAudio(req: AnalyseRequest, deps: AnalyseDeps): Prom
     vadRate === modelRate && (embedder.manifest.resampler === 'kaiser' || decoded.sampleRate === modelRate)
       ? modelAudio // the usual wideband case: resample once
       : { sampleRate: vadRate, samples: resampleIfNeeded(decoded.samples, decoded.sampleRate, vadRate) };
-  const vadRegions = await vad.detect(vadAudio);
+  const vadRegions = await vad.detect(vadAudio, req.vadThreshold);
 
   const inputRegions = mapRegions(vadRegions, vadRate, decoded.sampleRate, decoded.samples.length);
   const quality = measureQuality(decoded, inputRegions);

@@ -177,7 +177,7 @@ export class EmbeddingEngine {
     if (!this.ready) {
       return Promise.reject(new VoicePassportError('not-ready', 'the embedding engine is not running'));
     }
-    const { maxSpeechSeconds, vadFallback, embed, speechContextMs } = input;
+    const { maxSpeechSeconds, vadFallback, embed, speechContextMs, vadThreshold } = input;
     if (maxSpeechSeconds !== undefined && !(maxSpeechSeconds > 0 && Number.isFinite(maxSpeechSeconds))) {
       return Promise.reject(new VoicePassportError('validation-failed', `maxSpeechSeconds must be a positive number of seconds, got ${maxSpeechSeconds}`));
     }
@@ -189,6 +189,9 @@ export class EmbeddingEngine {
     }
     if (speechContextMs !== undefined && !speechContextMsSchema.safeParse(speechContextMs).success) {
       return Promise.reject(new VoicePassportError('validation-failed', `speechContextMs must be ${SPEECH_CONTEXT_MS_RULE}, got ${speechContextMs}`));
+    }
+    if (vadThreshold !== undefined && !(vadThreshold > 0 && vadThreshold <= 1)) {
+      return Promise.reject(new VoicePassportError('validation-failed', `vadThreshold must be a probability in (0, 1], got ${vadThreshold}`));
     }
     const idle = this.slots.find((s) => s.task === null && !s.retired);
     if (idle === undefined && this.queue.length >= this.limits.maxQueue) {
@@ -286,7 +289,13 @@ export class EmbeddingEngine {
       bytes: own,
       contentType: task.input.contentType,
       maxSeconds: this.limits.maxAudioSeconds,
-      options: { vadFallback: task.input.vadFallback, maxSpeechSeconds: task.input.maxSpeechSeconds, embed: task.input.embed, speechContextMs: task.input.speechContextMs },
+      options: {
+        vadFallback: task.input.vadFallback,
+        maxSpeechSeconds: task.input.maxSpeechSeconds,
+        embed: task.input.embed,
+        speechContextMs: task.input.speechContextMs,
+        vadThreshold: task.input.vadThreshold,
+      },
     };
     slot.worker.postMessage(msg, whole ? [] : [own.buffer as ArrayBuffer]);
   }

@@ -211,13 +211,15 @@ export class SileroVad {
   }
 
   /** Speech regions in samples of `audio` (which must be at 8000 or 16000 Hz). */
-  async detect(audio: MonoAudio): Promise<SpeechRegion[]> {
+  /** Speech regions; `threshold` overrides the segmentation's (its negThreshold following it, as Silero's does), for evaluation. */
+  async detect(audio: MonoAudio, threshold?: number): Promise<SpeechRegion[]> {
     const { windowSamples } = framingFor(audio);
     const probabilities = await this.speechProbabilities(audio);
+    const { negThreshold: _own, ...others } = this.segmentation;
     return speechRegionsFromProbabilities(
       probabilities,
       { sampleRate: audio.sampleRate, windowSamples, audioLength: audio.samples.length },
-      this.segmentation,
+      threshold === undefined ? this.segmentation : resolveSegmentationOptions({ ...others, threshold }),
     );
   }
 

@@ -63,6 +63,15 @@ describe('eval options', () => {
     }
   });
 
+  it('--vad-threshold overrides the VAD\'s speech probability threshold, in (0, 1]', () => {
+    expect(parseEvalArgs(['dev', '--vad-threshold', '0.3'], config).vadThreshold).toBe(0.3);
+    expect(parseEvalArgs(['dev', '--vad-threshold', '1'], config).vadThreshold).toBe(1);
+    expect('vadThreshold' in parseEvalArgs(['dev'], config)).toBe(false);
+    for (const bad of ['0', '-0.2', '1.01', '', 'high']) {
+      expect(refused(['dev', `--vad-threshold=${bad}`]).message).toBe(`--vad-threshold must be a speech probability in (0, 1], got "${bad}"`);
+    }
+  });
+
   it('--enrol-seconds alone selects enrolment trials; --trials enrolment alone enrols VP_ENROL_MIN_SECONDS', () => {
     expect(parseEvalArgs(['dev', '--enrol-seconds', '7.5'], config)).toMatchObject({ trials: 'enrolment', enrolSeconds: 7.5 });
     expect(parseEvalArgs(['dev', '--trials', 'enrolment'], config)).toMatchObject({ trials: 'enrolment', enrolSeconds: 20 });

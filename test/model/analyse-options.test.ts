@@ -197,7 +197,19 @@ describe('EmbeddingEngine passes the evaluation options to its worker', () => {
     expect(Array.from(zero.embedding)).toEqual(Array.from(tight.embedding));
   });
 
-  it('refuses a non-positive maxSpeechSeconds, an unknown vadFallback or embed, a bad speechContextMs with validation-failed', async () => {
+  it('speech: vadThreshold reaches the worker (a lower one counts at least as much speech; 0.5 is the default)', async () => {
+    const speech = wav(speechLike({ seconds: 4 }), 16000);
+    const standard = await engine.analyse({ bytes: speech, contentType: 'audio/wav' });
+    const same = await engine.analyse({ bytes: speech, contentType: 'audio/wav', vadThreshold: 0.5 });
+    expect(same.netSpeechSeconds).toBe(standard.netSpeechSeconds);
+    expect(Array.from(same.embedding)).toEqual(Array.from(standard.embedding));
+    const lenient = await engine.analyse({ bytes: speech, contentType: 'audio/wav', vadThreshold: 0.05 });
+    const strict = await engine.analyse({ bytes: speech, contentType: 'audio/wav', vadThreshold: 0.95, vadFallback: 'whole' });
+    expect(lenient.netSpeechSeconds).toBeGreaterThan(standard.netSpeechSeconds);
+    expect(strict.netSpeechSeconds).toBeLessThan(standard.netSpeechSeconds);
+  });
+
+  it('refuses a non-positive maxSpeechSeconds, an unknown vadFallback or embed, a bad speechContextMs or vadThreshold with validation-failed', async () => {
     for (const bad of [
       { maxSpeechSeconds: 0 },
       { maxSpeechSeconds: Number.NaN },
@@ -206,6 +218,9 @@ describe('EmbeddingEngine passes the evaluation options to its worker', () => {
       { speechContextMs: -1 },
       { speechContextMs: 2.5 },
       { speechContextMs: 1001 },
+      { vadThreshold: 0 },
+      { vadThreshold: 1.5 },
+      { vadThreshold: Number.NaN },
     ]) {
       const e = await engine.analyse({ bytes: noiseWav, contentType: 'audio/wav', ...bad }).catch((x: unknown) => x);
       expect((e as VoicePassportError).code).toBe('validation-failed');
