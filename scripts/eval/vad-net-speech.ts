@@ -5,7 +5,7 @@
  * it finds in noise alone. Net speech is what the policies' minNetSpeechSeconds counts, and no
  * speech at all is a call the service cannot decide on.
  *
- *   node --import tsx scripts/eval/vad-net-speech.ts [--thresholds 0.5,0.4,0.35,0.3,0.25]   (about 5 min)
+ *   node --import tsx scripts/eval/vad-net-speech.ts [--thresholds 0.5,0.4,0.35,0.3,0.25]   (about 3 min)
  *
  * Prints, per set and threshold: the phone's net speech as a share of the wideband net speech, the
  * lowest such share of any speaker, and how many recordings had no speech found (wideband / phone).
