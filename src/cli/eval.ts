@@ -53,6 +53,7 @@ import { audioExtensions, decodeAudioFile, engineInputForFile, expandAudioPaths 
 import { errorShapeOf } from './output.js';
 import { resample } from '../audio/resample.js';
 import type { MonoAudio } from '../audio/types.js';
+import { isSpeechThreshold } from '../speech/regions.js';
 
 const USAGE =
   'usage: voice-passport eval <folder> [--channel wideband|telephone] [--enrol-channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment] ' +
@@ -148,7 +149,7 @@ function noiseOption(values: { noise?: string; 'noise-file'?: string; snr?: stri
 
 function vadThreshold(raw: string): number {
   const v = raw.trim() === '' ? Number.NaN : Number(raw);
-  if (!(v > 0 && v <= 1)) throw new VoicePassportError('validation-failed', `--vad-threshold must be a speech probability in (0, 1], got "${raw}"`);
+  if (!isSpeechThreshold(v)) throw new VoicePassportError('validation-failed', `--vad-threshold must be a speech probability in (0, 1], got "${raw}"`);
   return v;
 }
 

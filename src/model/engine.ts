@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { VoicePassportError, type ErrorShape } from '../errors.js';
 import type { AnalyseOptions, AudioAnalysis } from './analyse.js';
+import { isSpeechThreshold } from '../speech/regions.js';
 import { SPEECH_CONTEXT_MS_RULE, loadManifest, speechContextMsSchema, type LoadedManifest } from './manifest.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker.js';
 
@@ -190,7 +191,7 @@ export class EmbeddingEngine {
     if (speechContextMs !== undefined && !speechContextMsSchema.safeParse(speechContextMs).success) {
       return Promise.reject(new VoicePassportError('validation-failed', `speechContextMs must be ${SPEECH_CONTEXT_MS_RULE}, got ${speechContextMs}`));
     }
-    if (vadThreshold !== undefined && !(vadThreshold > 0 && vadThreshold <= 1)) {
+    if (vadThreshold !== undefined && !isSpeechThreshold(vadThreshold)) {
       return Promise.reject(new VoicePassportError('validation-failed', `vadThreshold must be a probability in (0, 1], got ${vadThreshold}`));
     }
     const idle = this.slots.find((s) => s.task === null && !s.retired);

@@ -37,6 +37,11 @@ export const sileroSegmentationDefaults: Readonly<SpeechSegmentationOptions> = O
   speechPadMs: 30,
 });
 
+/** A speech-probability threshold the segmentation accepts: in (0, 1]. */
+export function isSpeechThreshold(v: number): boolean {
+  return v > 0 && v <= 1;
+}
+
 /**
  * Fills in Silero's defaults. `negThreshold` follows `threshold` unless given, exactly as
  * upstream (`neg_threshold = max(threshold - 0.15, 0.01)`). Nonsense values are refused rather
@@ -54,7 +59,7 @@ export function resolveSegmentationOptions(
     speechPadMs: options.speechPadMs ?? sileroSegmentationDefaults.speechPadMs,
   };
   const problems: string[] = [];
-  if (!(resolved.threshold > 0 && resolved.threshold <= 1)) problems.push(`threshold must be in (0, 1], got ${resolved.threshold}`);
+  if (!isSpeechThreshold(resolved.threshold)) problems.push(`threshold must be in (0, 1], got ${resolved.threshold}`);
   if (!(resolved.negThreshold >= 0 && resolved.negThreshold <= resolved.threshold)) {
     problems.push(`negThreshold must be in [0, threshold], got ${resolved.negThreshold}`);
   }
