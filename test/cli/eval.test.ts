@@ -264,6 +264,17 @@ describe('voice-passport eval', () => {
       const { wallSeconds: _b, ...second } = again.report;
       expect(second).toEqual(first);
 
+      // Enrolment trials: clean voiceprints, noisy tests; only the tests are gated.
+      const enrolment = await run(['--noise', 'white', '--snr', '0', '--enrol-seconds', '0.5']);
+      expect(enrolment.report.protocol.description).toMatch(/; the voiceprints from the enrolment utterances heard through the wideband channel, clean, the tests heard through the wideband channel with white noise added at 0 dB SNR$/);
+      expect(enrolment.report.qualityGate.rule).toMatch(/; voiceprints are not gated, only tests;/);
+      const gatedTests = enrolment.report.testSideSnrDb.underMinSnrDb;
+      expect(gatedTests).toBe(under); // the same noisy renderings as the all-pairs run
+      const all = enrolment.report.counts.targetTrials + enrolment.report.counts.nonTargetTrials;
+      const kept = enrolment.report.qualityGate.decided;
+      if (gatedTests === 9) expect(kept).toEqual({ targetTrials: 0, nonTargetTrials: 0, skipped: 'the gate leaves no target or no non-target trial' });
+      else expect(kept!.targetTrials + kept!.nonTargetTrials).toBeLessThan(all);
+
       // A recorded noise at another rate (8 kHz) is resampled to each recording's; a silent one is refused.
       const babble = path.join(root, 'babble.wav');
       fs.writeFileSync(babble, wav(speechLike({ seconds: 3, sampleRate: 8000, pitchHz: 130 }), 8000));
