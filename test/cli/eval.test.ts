@@ -270,7 +270,7 @@ describe('voice-passport eval', () => {
       expect(enrolment.report.qualityGate.rule).toMatch(/; voiceprints are not gated, only tests;/);
       const gatedTests = enrolment.report.testSideSnrDb.underMinSnrDb;
       expect(gatedTests).toBe(under); // the same noisy renderings as the all-pairs run
-      const all = enrolment.report.counts.targetTrials + enrolment.report.counts.nonTargetTrials;
+      const all = (enrolment.report.counts.targetTrials as number) + (enrolment.report.counts.nonTargetTrials as number);
       const kept = enrolment.report.qualityGate.decided;
       if (gatedTests === 9) expect(kept).toEqual({ targetTrials: 0, nonTargetTrials: 0, skipped: 'the gate leaves no target or no non-target trial' });
       else expect(kept!.targetTrials + kept!.nonTargetTrials).toBeLessThan(all);
