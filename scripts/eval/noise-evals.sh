@@ -2,8 +2,10 @@
 # How accuracy and the service's quality gate hold up in noise (README, *Accuracy in noise*):
 # so762 through the service path (VAD speech, as a caller is embedded), enrolment side clean, test
 # side with white noise or six-talker babble (scripts/eval/make-babble.ts) at 20, 10, 5 and 0 dB
-# SNR, on both channels, and clean; one `voice-passport eval` report per condition, then the table.
-# Usage: bash scripts/eval/noise-evals.sh [model-id] [out-dir]   (about 15 min on 2 cores)
+# SNR, on both channels, and clean; then a customer who enrolled in the app (wideband, clean) and
+# calls from a noisy place (telephone, babble at 20, 10 and 5 dB); one `voice-passport eval` report per
+# condition, then the table.
+# Usage: bash scripts/eval/noise-evals.sh [model-id] [out-dir]   (about 20 min on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ID=${1:-$(node --import tsx --input-type=module -e 'const { loadConfig } = await import("./src/config.ts"); console.log(loadConfig({ VP_MODEL: process.env.VP_MODEL }).modelId)')}
@@ -20,6 +22,10 @@ for ch in wideband telephone; do
     run --channel "$ch" --noise white --snr "$snr" --out "$OUT/so762-$ch-white-$snr.json"
     run --channel "$ch" --noise-file "$BABBLE" --snr "$snr" --out "$OUT/so762-$ch-babble-$snr.json"
   done
+done
+run --enrol-channel wideband --channel telephone --out "$OUT/so762-wideband-telephone-clean.json"
+for snr in 20 10 5; do
+  run --enrol-channel wideband --channel telephone --noise-file "$BABBLE" --snr "$snr" --out "$OUT/so762-wideband-telephone-babble-$snr.json"
 done
 grep '^|' "$OUT/summary.md"
 node scripts/eval/noise-tables.mjs "$OUT"
