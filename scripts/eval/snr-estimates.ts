@@ -20,7 +20,7 @@ import { simulateTelephoneChannel } from '../../src/audio/telephone.js';
 import type { MonoAudio } from '../../src/audio/types.js';
 import { decodeAudioFile } from '../../src/cli/audio-file.js';
 import { addNoise, type NoiseSource } from '../../src/evaluation/noise.js';
-import { defaultQualityLimits } from '../../src/scoring/decision.js';
+import { defaultQualityLimits, tooNoisy } from '../../src/scoring/decision.js';
 import { estimateSnrDb, normaliseRegions } from '../../src/speech/quality.js';
 import { SileroVad } from '../../src/speech/vad.js';
 
@@ -80,7 +80,7 @@ const medianOf = (v: (number | null)[]) => {
   const known = v.filter((x): x is number => x !== null).sort((a, b) => a - b);
   return known.length === 0 ? 'n/a' : (known[known.length >> 1] as number).toFixed(1);
 };
-const under = (v: (number | null)[]) => v.filter((x) => x !== null && x < gate).length;
+const under = (v: (number | null)[]) => v.filter((x) => tooNoisy(x, gate)).length;
 console.log(`${path.basename(folder)}, ${files.length} recordings: the service's SNR estimate, noise floor from the median (service) / mean (before) of the non-speech frames`);
 console.log(`| channel | audio | median estimate (dB), median / mean rule | under the ${gate} dB gate, median / mean rule |`);
 console.log('|---|---|---|---|');

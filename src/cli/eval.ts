@@ -54,6 +54,7 @@ import { errorShapeOf } from './output.js';
 import { resample } from '../audio/resample.js';
 import type { MonoAudio } from '../audio/types.js';
 import { isSpeechThreshold } from '../speech/regions.js';
+import { tooNoisy } from '../scoring/decision.js';
 
 const USAGE =
   'usage: voice-passport eval <folder> [--channel wideband|telephone] [--enrol-channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment] ' +
@@ -432,7 +433,7 @@ function noiseName(n: NoiseOption): string {
 function snrSpread(values: readonly (number | null)[], minSnrDb: number) {
   const known = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
   const at = (q: number) => (known.length === 0 ? null : Number(quantile(known, q).toFixed(1)));
-  return { median: at(0.5), p10: at(0.1), p90: at(0.9), notEstimated: values.length - known.length, minSnrDb, underMinSnrDb: known.filter((v) => v < minSnrDb).length };
+  return { median: at(0.5), p10: at(0.1), p90: at(0.9), notEstimated: values.length - known.length, minSnrDb, underMinSnrDb: known.filter((v) => tooNoisy(v, minSnrDb)).length };
 }
 
 /** How a channel is described in the report's protocol. */
@@ -561,7 +562,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     // The service's quality gate (VP_MIN_SNR_DB; src/scoring/decision.ts, and enrolment refuses such
     // samples too): a side whose SNR estimate is under it is not decided on; one without an estimate is.
     const minSnrDb = config.minSnrDb;
-    const passesGate = (u: Utterance) => u.snrDb === null || u.snrDb >= minSnrDb;
+    const passesGate = (u: Utterance) => !tooNoisy(u.snrDb, minSnrDb);
     // The main trials the gate lets through; null when it lets every one through.
     let decided: TrialSet | null = null;
     if (opts.trials === 'all-pairs') {

@@ -13,7 +13,7 @@
  */
 import { isVoicePassportError, VoicePassportError } from '../errors.js';
 import { combineEmbeddings } from '../scoring/cosine.js';
-import type { QualityLimits } from '../scoring/decision.js';
+import { tooNoisy, type QualityLimits } from '../scoring/decision.js';
 import { channelOfSampleRate, defaultPolicies, effectiveThreshold } from '../scoring/policy.js';
 import type { Actor, EnrolmentSettings, PassportContext } from './context.js';
 import type { AudioAnalysis, ReadAudio } from './embedder.js';
@@ -52,7 +52,7 @@ export function assessEnrolmentSample(q: SampleQuality, settings: EnrolmentSetti
   const feedback: EnrolmentFeedback[] = [];
   if (q.netSpeechSeconds <= 0) feedback.push('no-speech');
   else if (q.netSpeechSeconds < settings.minSampleSeconds) feedback.push('too-short');
-  if (q.snrDb !== null && q.snrDb < limits.minSnrDb) feedback.push('too-noisy');
+  if (tooNoisy(q.snrDb, limits.minSnrDb)) feedback.push('too-noisy');
   if (q.clippedRatio > limits.maxClippedRatio) feedback.push('clipped');
   return feedback.length === 0 ? ['ok'] : feedback;
 }

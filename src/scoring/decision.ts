@@ -33,10 +33,15 @@ export interface QualityLimits {
 
 export const defaultQualityLimits: QualityLimits = { minSnrDb: 5, maxClippedRatio: 0.01 };
 
+/** The SNR gate, one rule for verification, enrolment and evaluation: under the bar is too noisy; no estimate is not. */
+export function tooNoisy(snrDb: number | null, minSnrDb: number): boolean {
+  return snrDb !== null && snrDb < minSnrDb;
+}
+
 export function decideVerification(input: DecisionInput, policy: Policy, limits: QualityLimits = defaultQualityLimits): Decision {
   const reasons: DecisionReason[] = [];
   if (input.netSpeechSeconds < policy.minNetSpeechSeconds) reasons.push('insufficient-speech');
-  if (input.snrDb !== null && input.snrDb < limits.minSnrDb) reasons.push('low-snr');
+  if (tooNoisy(input.snrDb, limits.minSnrDb)) reasons.push('low-snr');
   if (input.clippedRatio > limits.maxClippedRatio) reasons.push('clipped-audio');
   if (reasons.length > 0) {
     const decision: Decision = { decision: 'inconclusive', reasons };

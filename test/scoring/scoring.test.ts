@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { gateAttempt, recordOutcome, type AttemptState } from '../../src/scoring/attempts.js';
 import { combineEmbeddings, cosine, dot, l2Normalise } from '../../src/scoring/cosine.js';
-import { decideVerification } from '../../src/scoring/decision.js';
+import { decideVerification, tooNoisy } from '../../src/scoring/decision.js';
 import type { Policy } from '../../src/scoring/policy.js';
 
 const vec = (n: number) => fc.float32Array({ minLength: n, maxLength: n, noNaN: true, noDefaultInfinity: true, min: -100, max: 100 });
@@ -69,6 +69,12 @@ describe('decideVerification', () => {
   it('is inconclusive on noisy or clipped audio, whatever the score', () => {
     expect(decideVerification({ ...good, score: 0.99, snrDb: 2 }, policy)).toEqual({ decision: 'inconclusive', reasons: ['low-snr'] });
     expect(decideVerification({ ...good, score: 0.99, clippedRatio: 0.05 }, policy)).toEqual({ decision: 'inconclusive', reasons: ['clipped-audio'] });
+  });
+
+  it('the SNR gate: under the bar is too noisy; at the bar, above it or without an estimate it is not', () => {
+    expect([tooNoisy(4.99, 5), tooNoisy(5, 5), tooNoisy(30, 5), tooNoisy(null, 5), tooNoisy(-3, -2)]).toEqual([true, false, false, false, true]);
+    expect(decideVerification({ ...good, score: 0.99, snrDb: 5 }, policy).decision).toBe('accept');
+    expect(decideVerification({ ...good, score: 0.99, snrDb: null }, policy).decision).toBe('accept');
   });
 
   it('property: never accepts below threshold, never decides without enough speech', () => {
