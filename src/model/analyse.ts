@@ -91,14 +91,14 @@ export async function analyseAudio(req: AnalyseRequest, deps: AnalyseDeps): Prom
   const vadRate = decoded.sampleRate <= 8000 ? 8000 : 16000;
   const modelAudio: MonoAudio = {
     sampleRate: modelRate,
-    samples: toModelRate(decoded.samples, decoded.sampleRate, modelRate, embedder.manifest.resampler),
+    samples: resampleWith(decoded.samples, decoded.sampleRate, modelRate, embedder.manifest.resampler),
   };
   // The VAD always hears the service's own resampling, so net speech (what the policies ask for)
   // does not depend on the model's resampler.
   const vadAudio: MonoAudio =
     vadRate === modelRate && (embedder.manifest.resampler === 'kaiser' || decoded.sampleRate === modelRate)
       ? modelAudio // the usual wideband case: resample once
-      : { sampleRate: vadRate, samples: resampleIfNeeded(decoded.samples, decoded.sampleRate, vadRate) };
+      : { sampleRate: vadRate, samples: resampleWith(decoded.samples, decoded.sampleRate, vadRate, 'kaiser') };
   const vadRegions = await vad.detect(vadAudio, req.vadThreshold);
 
   const inputRegions = mapRegions(vadRegions, vadRate, decoded.sampleRate, decoded.samples.length);
@@ -153,12 +153,11 @@ export async function analyseAudio(req: AnalyseRequest, deps: AnalyseDeps): Prom
   return analysisOf(embedding);
 }
 
-function resampleIfNeeded(samples: Float32Array, fromRate: number, toRate: number): Float32Array {
-  return fromRate === toRate ? samples : resample(samples, fromRate, toRate);
-}
-
-/** The model's input at its rate, made with the resampler the model was trained with (manifest `resampler`). */
-export function toModelRate(samples: Float32Array, fromRate: number, toRate: number, resampler: ModelManifest['resampler']): Float32Array {
+/**
+ * `samples` at `toRate` by the named resampler (a manifest's `resampler`): the model's input is made
+ * with the one the model was trained with, the VAD's with the service's own (`kaiser`).
+ */
+export function resampleWith(samples: Float32Array, fromRate: number, toRate: number, resampler: ModelManifest['resampler']): Float32Array {
   if (fromRate === toRate) return samples;
   // Rates that share too small a factor (44 101 Hz, say) would need a bank of thousands of
   // kernel rows in torchaudio's scheme; such a recording gets the service's own resampler, whose

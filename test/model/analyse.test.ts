@@ -4,7 +4,7 @@ import { resample } from '../../src/audio/resample.js';
 import { torchaudioResample } from '../../src/audio/sinc-resample.js';
 import type { MonoAudio } from '../../src/audio/types.js';
 import { VoicePassportError } from '../../src/errors.js';
-import { analyseAudio, toModelRate, type AnalyseDeps } from '../../src/model/analyse.js';
+import { analyseAudio, resampleWith, type AnalyseDeps } from '../../src/model/analyse.js';
 import { SpeakerEmbedder, type EmbedderManifest } from '../../src/model/embedder.js';
 import { torchaudioFbankDefaults } from '../../src/features/options.js';
 import { measureQuality } from '../../src/speech/quality.js';
@@ -123,12 +123,12 @@ describe('analyseAudio', () => {
     }
   });
 
-  it('toModelRate: the named resampler; the same rate untouched; a rate pair torchaudio cannot bank falls back to the service\'s', () => {
+  it('resampleWith: the named resampler; the same rate untouched; a rate pair torchaudio cannot bank falls back to the service\'s', () => {
     const x = speechLike({ seconds: 0.5, sampleRate: 8000 });
-    expectSameSamples(toModelRate(x, 8000, 16000, 'torchaudio'), torchaudioResample(x, 8000, 16000));
-    expectSameSamples(toModelRate(x, 8000, 16000, 'kaiser'), resample(x, 8000, 16000));
-    expect(toModelRate(x, 16000, 16000, 'torchaudio')).toBe(x);
-    expectSameSamples(toModelRate(x, 44101, 16000, 'torchaudio'), resample(x, 44101, 16000));
+    expectSameSamples(resampleWith(x, 8000, 16000, 'torchaudio'), torchaudioResample(x, 8000, 16000));
+    expectSameSamples(resampleWith(x, 8000, 16000, 'kaiser'), resample(x, 8000, 16000));
+    expect(resampleWith(x, 16000, 16000, 'torchaudio')).toBe(x);
+    expectSameSamples(resampleWith(x, 44101, 16000, 'torchaudio'), resample(x, 44101, 16000));
   });
 
   it('no speech regions → insufficient-speech with the quality figures, and no inference', async () => {
