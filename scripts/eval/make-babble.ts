@@ -12,13 +12,16 @@
  * summed, and the sum is scaled to a 0.5 peak. Written as 16 kHz 32-bit float WAV (eval resamples it
  * to each recording's rate). The same inputs always give the same file.
  */
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resample } from '../../src/audio/resample.js';
+import type { MonoAudio } from '../../src/audio/types.js';
 import { decodeAudioFile } from '../../src/cli/audio-file.js';
-import { floatWav } from '../../src/evaluation/channel.js';
+import { listSpeakers } from '../../src/cli/eval.js';
+import { concatenate, floatWav } from '../../src/evaluation/channel.js';
 import { activeSpeechLevel } from '../../src/evaluation/noise.js';
 
 const RATE = 16_000;
@@ -33,34 +36,26 @@ const seconds = Number(values.seconds);
 if (!(Number.isInteger(talkers) && talkers >= 2 && talkers <= 50)) throw new Error(`--talkers must be a whole number from 2 to 50, got ${values.talkers}`);
 if (!(seconds >= 1 && seconds <= 300)) throw new Error(`--seconds must be from 1 to 300, got ${values.seconds}`);
 
-let speakers: string[];
-try {
-  speakers = (await readdir(TRAIN)).filter((d) => d.startsWith('libri-')).sort();
-} catch {
+if (!existsSync(TRAIN)) {
   console.error(`make-babble: ${TRAIN} is absent (the shared training speech); nothing to do`);
   process.exit(0);
 }
+const speakers = (await listSpeakers(TRAIN)).speakers.filter((s) => s.name.startsWith('libri-'));
 if (speakers.length < talkers) throw new Error(`make-babble: ${TRAIN} has ${speakers.length} LibriSpeech speakers, fewer than ${talkers}`);
 
 const n = Math.round(seconds * RATE);
 const mix = new Float64Array(n);
-for (const [k, speaker] of speakers.slice(0, talkers).entries()) {
-  const files = (await readdir(path.join(TRAIN, speaker))).filter((f) => f.endsWith('.flac')).sort();
-  const parts: Float32Array[] = [];
-  let length = 0;
+for (const [k, { name: speaker, files }] of speakers.slice(0, talkers).entries()) {
+  const parts: MonoAudio[] = [];
+  let seconds = 0;
   for (const f of files) {
-    const a = await decodeAudioFile(path.join(TRAIN, speaker, f), 600);
-    const x = a.sampleRate === RATE ? a.samples : resample(a.samples, a.sampleRate, RATE);
-    parts.push(x);
-    length += x.length;
-    if (length >= n) break;
+    const a = await decodeAudioFile(f, 600);
+    parts.push(a);
+    seconds += a.samples.length / a.sampleRate;
+    if (seconds * RATE >= n) break;
   }
-  const voice = new Float32Array(length);
-  let at = 0;
-  for (const p of parts) {
-    voice.set(p, at);
-    at += p.length;
-  }
+  const joined = concatenate(parts);
+  const voice = joined.sampleRate === RATE ? joined.samples : resample(joined.samples, joined.sampleRate, RATE);
   const level = activeSpeechLevel(voice, RATE);
   if (level === null) throw new Error(`make-babble: ${speaker} is silent`);
   const gain = 1 / Math.sqrt(10 ** (level.levelDb / 10)); // every talker at 0 dB active level before the final scaling

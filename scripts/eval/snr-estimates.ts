@@ -11,7 +11,6 @@
  * in the service (8 kHz audio at 8 kHz).
  */
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -19,6 +18,8 @@ import { resample } from '../../src/audio/resample.js';
 import { simulateTelephoneChannel } from '../../src/audio/telephone.js';
 import type { MonoAudio } from '../../src/audio/types.js';
 import { decodeAudioFile } from '../../src/cli/audio-file.js';
+import { listSpeakers } from '../../src/cli/eval.js';
+import { quantile } from '../../src/evaluation/confidence.js';
 import { addNoise, type NoiseSource } from '../../src/evaluation/noise.js';
 import { defaultQualityLimits, tooNoisy } from '../../src/scoring/decision.js';
 import { estimateSnrDb, normaliseRegions } from '../../src/speech/quality.js';
@@ -53,10 +54,8 @@ const estimates = new Map<string, (number | null)[]>();
 const key = (ch: string, cond: string, rule: string) => `${ch}|${cond}|${rule}`;
 
 const vad = await SileroVad.create();
-const files: string[] = [];
-for (const speaker of (await readdir(folder, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
-  for (const f of (await readdir(path.join(folder, speaker))).filter((f) => /\.(flac|wav)$/i.test(f)).sort()) files.push(path.join(folder, speaker, f));
-}
+// Speakers and files as eval finds them (sub-folders by name, audio files sorted).
+const files = (await listSpeakers(folder)).speakers.flatMap((s) => s.files);
 for (const [k, file] of files.entries()) {
   const audio = await decodeAudioFile(file, 600);
   for (const cond of conditions) {
@@ -76,9 +75,10 @@ for (const [k, file] of files.entries()) {
 await vad.release();
 
 const gate = defaultQualityLimits.minSnrDb;
+// The median as eval's testSideSnrDb gives it.
 const medianOf = (v: (number | null)[]) => {
   const known = v.filter((x): x is number => x !== null).sort((a, b) => a - b);
-  return known.length === 0 ? 'n/a' : (known[known.length >> 1] as number).toFixed(1);
+  return known.length === 0 ? 'n/a' : quantile(known, 0.5).toFixed(1);
 };
 const under = (v: (number | null)[]) => v.filter((x) => tooNoisy(x, gate)).length;
 console.log(`${path.basename(folder)}, ${files.length} recordings: the service's SNR estimate, noise floor from the median (service) / mean (before) of the non-speech frames`);

@@ -13,13 +13,13 @@
  * (scripts/eval/make-babble.ts, if present) through the phone line.
  */
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { simulateTelephoneChannel } from '../../src/audio/telephone.js';
 import type { MonoAudio } from '../../src/audio/types.js';
 import { decodeAudioFile } from '../../src/cli/audio-file.js';
+import { listSpeakers } from '../../src/cli/eval.js';
 import { noiseFor } from '../../src/evaluation/noise.js';
 import { normaliseRegions } from '../../src/speech/quality.js';
 import { SileroVad } from '../../src/speech/vad.js';
@@ -45,9 +45,9 @@ for (const set of ['so762', 'sc']) {
   const phone = thresholds.map(() => new Map<string, number>());
   let wideSilent = 0;
   const phoneSilent = thresholds.map(() => 0);
-  for (const speaker of (await readdir(root)).sort()) {
-    for (const f of (await readdir(path.join(root, speaker))).sort()) {
-      const audio = await decodeAudioFile(path.join(root, speaker, f), 600);
+  for (const { name: speaker, files } of (await listSpeakers(root)).speakers) {
+    for (const f of files) {
+      const audio = await decodeAudioFile(f, 600);
       const w = await netSeconds(audio);
       wide.set(speaker, (wide.get(speaker) ?? 0) + w);
       if (w === 0) wideSilent++;
