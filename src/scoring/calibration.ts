@@ -338,11 +338,28 @@ export interface DurationRow {
 }
 
 /**
- * The shortest tested duration whose EER is ≤ `maxEer` (the policy's need); when none is, the
- * longest tested duration (the best the data can vouch for); null when there is no table.
+ * The net speech at which the measured EER-by-duration curve reaches `maxEer` (the policy's need):
+ * where the first tested duration meeting it is not the shortest, the crossing of the chord
+ * between it and the tested duration before it, rounded up to 0.1 s; the shortest tested duration
+ * when that already meets the need; the longest tested (the best the data can vouch for) when
+ * none does; null when there is no table.
+ *
+ * Why the chord and not the next tested duration: with rows at 2, 3, 5 and 10 s, an EER a few
+ * hundredths of a point over the need at 5 s would double a policy's minimum to 10 s. EER falls
+ * with test duration ever more slowly (a convex curve: speaker-verification EERs fall roughly with
+ * 1/√duration), and a chord of a convex curve lies on or above it, so the chord's crossing is
+ * never earlier than the curve's: it does not ask for less speech than the curve would.
  */
 export function minSpeechForEer(durations: readonly DurationRow[] | undefined, maxEer: number): number | null {
   if (durations === undefined || durations.length === 0) return null;
   const sorted = [...durations].sort((x, y) => x.seconds - y.seconds);
-  return (sorted.find((d) => d.eer <= maxEer) ?? sorted[sorted.length - 1]!).seconds;
+  const i = sorted.findIndex((d) => d.eer <= maxEer);
+  if (i === -1) return sorted[sorted.length - 1]!.seconds;
+  const meets = sorted[i]!;
+  const before = sorted[i - 1];
+  if (before === undefined) return meets.seconds;
+  // before.eer > maxEer ≥ meets.eer, so the crossing lies in (before.seconds, meets.seconds].
+  const crossing = before.seconds + ((meets.seconds - before.seconds) * (before.eer - maxEer)) / (before.eer - meets.eer);
+  // The 1e-9 keeps a crossing that lands on a tenth (up to rounding) on that tenth.
+  return Math.min(meets.seconds, Math.ceil(crossing * 10 - 1e-9) / 10);
 }

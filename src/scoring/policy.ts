@@ -226,8 +226,8 @@ export function speechNeed(targetFmr: number | null): { maxEer: number; fallback
 }
 
 /**
- * Minimum net speech for a policy that does not set one: the shortest tested duration whose EER
- * meets the policy's need, the larger over the calibrated channels (one number must hold for
+ * Minimum net speech for a policy that does not set one: where the EER-by-duration table meets the
+ * policy's need (minSpeechForEer), the larger over the calibrated channels (one number must hold for
  * wideband and telephone callers alike); the fallback when there is no duration table.
  */
 export function derivedMinNetSpeech(targetFmr: number | null, calibration: ModelCalibration | undefined): { seconds: number; source: 'duration-table' | 'default' } {

@@ -314,12 +314,42 @@ describe('minSpeechForEer', () => {
     { seconds: 10, eer: 0.02 },
     { seconds: 3, eer: 0.05 },
   ];
-  it('the shortest duration meeting the EER, else the longest tested, null without a table', () => {
+  it('a tested duration whose EER is the need exactly, the shortest when it meets it, else the longest tested; null without a table', () => {
     expect(minSpeechForEer(table, 0.05)).toBe(3);
     expect(minSpeechForEer(table, 0.1)).toBe(2);
     expect(minSpeechForEer(table, 0.02)).toBe(10);
     expect(minSpeechForEer(table, 0.01)).toBe(10);
     expect(minSpeechForEer([], 0.05)).toBeNull();
     expect(minSpeechForEer(undefined, 0.05)).toBeNull();
+  });
+
+  it('between two tested durations, where the chord between them reaches the need, rounded up to 0.1 s', () => {
+    // 3 s: 5 %, 5 s: 3 %; 4 % is halfway.
+    expect(minSpeechForEer(table, 0.04)).toBe(4);
+    // 2 s: 8 %, 3 s: 5 %; 6 % at 2.667 s.
+    expect(minSpeechForEer(table, 0.06)).toBe(2.7);
+    // vp-resnet-v9's telephone rows: 3 s 5.0595 %, 5 s 2.6914 %: a hair over the need at 3 s asks for 3.1 s, not 5 s.
+    expect(minSpeechForEer([{ seconds: 3, eer: 0.050595 }, { seconds: 5, eer: 0.026914 }], 0.05)).toBe(3.1);
+  });
+
+  it('property: never under the tested duration before the first one meeting the need, never over that one, and less need never asks for less speech', () => {
+    const row = fc.record({ seconds: fc.integer({ min: 1, max: 60 }), eer: fc.double({ min: 0, max: 0.5, noNaN: true }) });
+    fc.assert(
+      fc.property(fc.uniqueArray(row, { minLength: 1, maxLength: 6, selector: (r) => r.seconds }), fc.double({ min: 0, max: 0.5, noNaN: true }), fc.double({ min: 0, max: 0.5, noNaN: true }), (rows, a, b) => {
+        const sorted = [...rows].sort((x, y) => x.seconds - y.seconds);
+        const need = Math.max(a, b);
+        const seconds = minSpeechForEer(rows, need)!;
+        const first = sorted.findIndex((r) => r.eer <= need);
+        if (first === -1) {
+          expect(seconds).toBe(sorted[sorted.length - 1]!.seconds);
+        } else {
+          expect(seconds).toBeLessThanOrEqual(sorted[first]!.seconds);
+          expect(seconds).toBeGreaterThanOrEqual(sorted[Math.max(0, first - 1)]!.seconds);
+          expect(Math.round(seconds * 10)).toBeCloseTo(seconds * 10, 9);
+        }
+        // A stricter need (lower EER) never asks for less speech.
+        expect(minSpeechForEer(rows, Math.min(a, b))!).toBeGreaterThanOrEqual(seconds);
+      }),
+    );
   });
 });
