@@ -53,7 +53,7 @@ import { audioExtensions, decodeAudioFile, engineInputForFile, expandAudioPaths 
 import { errorShapeOf } from './output.js';
 import { resample } from '../audio/resample.js';
 import type { MonoAudio } from '../audio/types.js';
-import { isSpeechThreshold } from '../speech/regions.js';
+import { NARROWBAND_SPEECH_THRESHOLD, isSpeechThreshold, sileroSegmentationDefaults } from '../speech/regions.js';
 import { tooNoisy } from '../scoring/decision.js';
 
 const USAGE =
@@ -780,7 +780,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         speechContextMs: contextMs,
         vadThreshold:
           opts.vadThreshold === undefined
-            ? "the VAD's own (Silero's speech probability 0.5, its lower hysteresis threshold 0.35)"
+            ? `the VAD's own: Silero's speech probability ${sileroSegmentationDefaults.threshold} at 16 kHz and ${NARROWBAND_SPEECH_THRESHOLD} at 8 kHz, its lower hysteresis threshold 0.15 below`
             : `${opts.vadThreshold} (--vad-threshold; the lower hysteresis threshold follows at max(${opts.vadThreshold} − 0.15, 0.01))`,
         vadFallback: 'utterances in which the VAD finds no speech (or less than one 25 ms frame) are embedded whole and counted in counts.vadFallbackUtterances; they count with their whole duration for --enrol-seconds/--test-seconds and never join duration segments',
         eerDefinition: 'FMR = FNMR on the straight segment between the two operating points where they cross (linear interpolation on the DET step)',

@@ -64,8 +64,9 @@ export interface AnalyseOptions {
    */
   speechContextMs?: number;
   /**
-   * Overrides the VAD's speech threshold (Silero's probability, default 0.5; its lower hysteresis
-   * threshold follows it), to measure what another one would do to net speech and accuracy.
+   * Overrides the VAD's speech threshold at the rate it listens at (Silero's probability; by default
+   * 0.5 at 16 kHz, NARROWBAND_SPEECH_THRESHOLD at 8 kHz; its lower hysteresis threshold follows
+   * it), to measure what another one would do to net speech and accuracy.
    */
   vadThreshold?: number;
 }

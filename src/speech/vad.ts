@@ -26,6 +26,7 @@ import { VoicePassportError } from '../errors.js';
 import type { MonoAudio } from '../audio/types.js';
 import { createInferenceSession, type InferenceSessionLike, type TensorInput } from '../model/onnx-runtime.js';
 import {
+  NARROWBAND_SPEECH_THRESHOLD,
   resolveSegmentationOptions,
   speechRegionsFromProbabilities,
   type SpeechRegion,
@@ -86,8 +87,10 @@ export const sileroVadBatchingDefaults: Readonly<SileroVadBatching> = Object.fre
 export interface SileroVadOptions {
   /** onnxruntime intra-op threads; 1 by default (one session per worker thread). */
   intraOpNumThreads?: number;
-  /** Overrides of Silero's `get_speech_timestamps` defaults. */
+  /** Overrides of Silero's `get_speech_timestamps` defaults, at both rates. */
   segmentation?: Partial<SpeechSegmentationOptions>;
+  /** The speech threshold at 8 kHz (NARROWBAND_SPEECH_THRESHOLD by default); its negThreshold follows it. */
+  narrowbandThreshold?: number;
   /** Another copy of the v5 model (tests); must still match SILERO_VAD_V5_SHA256. */
   modelPath?: string;
   /** Overrides of sileroVadBatchingDefaults. */
@@ -103,12 +106,16 @@ export function sileroVadModelPath(): string {
 export class SileroVad {
   private constructor(
     private readonly session: InferenceSessionLike,
-    readonly segmentation: Readonly<SpeechSegmentationOptions>,
+    /** The segmentation at each rate: only the threshold (and the negThreshold following it) differs. */
+    readonly segmentation: Readonly<Record<SileroVadSampleRate, Readonly<SpeechSegmentationOptions>>>,
     readonly batching: Readonly<SileroVadBatching>,
   ) {}
 
   static async create(opts: SileroVadOptions = {}): Promise<SileroVad> {
-    const segmentation = resolveSegmentationOptions(opts.segmentation);
+    const segmentation = {
+      16000: resolveSegmentationOptions(opts.segmentation),
+      8000: resolveSegmentationOptions({ ...opts.segmentation, threshold: opts.narrowbandThreshold ?? NARROWBAND_SPEECH_THRESHOLD }),
+    };
     const batching = resolveBatching(opts.batching);
     const intraOpNumThreads = opts.intraOpNumThreads ?? 1;
     if (!Number.isInteger(intraOpNumThreads) || intraOpNumThreads < 1) {
@@ -210,16 +217,20 @@ export class SileroVad {
     return probabilities;
   }
 
-  /** Speech regions in samples of `audio` (which must be at 8000 or 16000 Hz). */
-  /** Speech regions; `threshold` overrides the segmentation's (its negThreshold following it, as Silero's does), for evaluation. */
+  /**
+   * Speech regions in samples of `audio` (which must be at 8000 or 16000 Hz), by that rate's
+   * segmentation; `threshold` overrides its threshold (its negThreshold following it, as Silero's
+   * does), for evaluation.
+   */
   async detect(audio: MonoAudio, threshold?: number): Promise<SpeechRegion[]> {
     const { windowSamples } = framingFor(audio);
     const probabilities = await this.speechProbabilities(audio);
-    const { negThreshold: _own, ...others } = this.segmentation;
+    const own = this.segmentation[audio.sampleRate as SileroVadSampleRate];
+    const { negThreshold: _own, ...others } = own;
     return speechRegionsFromProbabilities(
       probabilities,
       { sampleRate: audio.sampleRate, windowSamples, audioLength: audio.samples.length },
-      threshold === undefined ? this.segmentation : resolveSegmentationOptions({ ...others, threshold }),
+      threshold === undefined ? own : resolveSegmentationOptions({ ...others, threshold }),
     );
   }
 

@@ -114,8 +114,9 @@ describe('voice-passport eval', () => {
       const r = await runCli(['eval', folder, '--embed', 'whole', '--durations', 'none'], { VP_MODEL: 'vp-test-tiny' }, TIMEOUT);
       expect(r.code).toBe(0);
       expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^\| dev wideband all-pairs \(whole utterances\) vp-test-tiny \| 3 spk, 9 utt /);
-      const report = JSON.parse(r.stdout) as Report & { protocol: { embed: string } };
+      const report = JSON.parse(r.stdout) as Report & { protocol: { embed: string; vadThreshold: string } };
       expect(report.protocol.embed).toMatch(/^whole: every utterance of the main trials is embedded whole/);
+      expect(report.protocol.vadThreshold).toBe("the VAD's own: Silero's speech probability 0.5 at 16 kHz and 0.3 at 8 kHz, its lower hysteresis threshold 0.15 below");
       expect(report.counts).toMatchObject({ analysed: 9, targetTrials: 9, nonTargetTrials: 27 });
     },
     TIMEOUT,

@@ -11,6 +11,7 @@ import type { MonoAudio } from '../../src/audio/types.js';
 import { VoicePassportError } from '../../src/errors.js';
 import { analyseAudio, type AnalyseDeps } from '../../src/model/analyse.js';
 import { EmbeddingEngine } from '../../src/model/engine.js';
+import { NARROWBAND_SPEECH_THRESHOLD } from '../../src/speech/regions.js';
 import type { SpeechRegion } from '../../src/speech/vad.js';
 import { speechLike } from './speech-like.js';
 import { wav } from './wav.js';
@@ -207,6 +208,16 @@ describe('EmbeddingEngine passes the evaluation options to its worker', () => {
     const strict = await engine.analyse({ bytes: speech, contentType: 'audio/wav', vadThreshold: 0.95, vadFallback: 'whole' });
     expect(lenient.netSpeechSeconds).toBeGreaterThan(standard.netSpeechSeconds);
     expect(strict.netSpeechSeconds).toBeLessThan(standard.netSpeechSeconds);
+  });
+
+  it('speech: 8 kHz audio is judged at the narrowband threshold by default, in the worker as in the VAD', async () => {
+    const call = wav(speechLike({ seconds: 4, sampleRate: 8000 }), 8000);
+    const standard = await engine.analyse({ bytes: call, contentType: 'audio/wav' });
+    const narrowband = await engine.analyse({ bytes: call, contentType: 'audio/wav', vadThreshold: NARROWBAND_SPEECH_THRESHOLD });
+    expect(narrowband.netSpeechSeconds).toBe(standard.netSpeechSeconds);
+    expect(Array.from(narrowband.embedding)).toEqual(Array.from(standard.embedding));
+    const upstream = await engine.analyse({ bytes: call, contentType: 'audio/wav', vadThreshold: 0.5 });
+    expect(upstream.netSpeechSeconds).toBeLessThan(standard.netSpeechSeconds);
   });
 
   it('refuses a non-positive maxSpeechSeconds, an unknown vadFallback or embed, a bad speechContextMs or vadThreshold with validation-failed', async () => {

