@@ -5,8 +5,10 @@
 #   speech - only the VAD's speech, as the service embeds a caller (with EER by test duration);
 #   cosine - whole utterances scored by plain cosine, to show what AS-norm adds;
 #   cross  - whole utterances across channels (enrolled on wideband audio, verified on the phone,
-#            and the other way round), so762 and sc (fsdd is recorded at 8 kHz already).
-# Usage: bash scripts/train/model-card-evals.sh [model-id] [out-dir]   (about 15 min on 2 cores)
+#            and the other way round), so762 and sc (fsdd is recorded at 8 kHz already);
+#   alaw   - whole and the service path through a G.711 A-law line (Europe's), scored with the
+#            cohort and calibration made on µ-law, as the service scores every 8 kHz call.
+# Usage: bash scripts/train/model-card-evals.sh [model-id] [out-dir]   (about 20 min on 2 cores)
 # The model defaults to the service's own (VP_MODEL, else src/config.ts's default), so a new default
 # model needs no edit here.
 set -euo pipefail
@@ -31,6 +33,10 @@ done
 for set in so762 sc; do
   run "$DEV/$set" --enrol-channel wideband --channel telephone --model "$ID" --embed whole --durations none --out "$OUT/$set-wideband-telephone-cross.json"
   run "$DEV/$set" --enrol-channel telephone --channel wideband --model "$ID" --embed whole --durations none --out "$OUT/$set-telephone-wideband-cross.json"
+done
+for set in so762 sc fsdd; do
+  run "$DEV/$set" --channel telephone --law alaw --model "$ID" --embed whole --durations none --out "$OUT/$set-telephone-alaw-whole.json"
+  run "$DEV/$set" --channel telephone --law alaw --model "$ID" --durations none --out "$OUT/$set-telephone-alaw-speech.json"
 done
 grep '^|' "$OUT/summary.md"
 node scripts/train/model-card-tables.mjs "$OUT"

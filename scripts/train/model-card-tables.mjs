@@ -65,3 +65,22 @@ if (crossRows.length > 0) {
   console.log('|---|---|---|---|---|');
   for (const row of crossRows) console.log(row);
 }
+
+// A-law: European networks' G.711, scored with the µ-law cohort and calibration as the service does.
+const alawRows = [];
+for (const set of sets) {
+  const whole = read(set, 'telephone-alaw', 'whole');
+  const speech = read(set, 'telephone-alaw', 'speech');
+  if (whole === null && speech === null) continue;
+  const muWhole = read(set, 'telephone', 'whole');
+  const muSpeech = read(set, 'telephone', 'speech');
+  const standard = speech?.policies.find((p) => p.policy === 'standard' && p.targetFmrBound === 'estimate');
+  alawRows.push(
+    `| ${set} | ${eerCell(whole)} | ${muWhole === null ? 'not run' : pct(muWhole.eer.value)} | ${speech === null ? 'not run' : pct(speech.eer.value)} | ${muSpeech === null ? 'not run' : pct(muSpeech.eer.value)} | ${standard === undefined ? '—' : `${standard.fmrText}, ${standard.fnmrText}`} |`,
+  );
+}
+if (alawRows.length > 0) {
+  console.log('\n| dev set | A-law: whole, AS-norm EER [95 % CI] (minDCF) | µ-law: whole | A-law: speech (service path) | µ-law: speech | `standard` (FMR 1 %), A-law service path: FMR, FNMR |');
+  console.log('|---|---|---|---|---|---|');
+  for (const row of alawRows) console.log(row);
+}
