@@ -112,5 +112,5 @@ if [ ! -f "$RUNS/dv/final.pt" ]; then
 fi
 "$PY" scripts/train/export.py --ckpt "$RUNS/dv/final.pt" --id "$ID" --description "$DESCRIPTION"
 npx voice-passport cohort ../shared/data/train "$EXTRA" --model "$ID" --enable --write
-npx voice-passport calibrate ../shared/data/dev/so762 --channel wideband --model "$ID" --write
-npx voice-passport calibrate ../shared/data/dev/so762 --channel telephone --model "$ID" --write
+npx voice-passport calibrate ../shared/data/dev/so762 --channel wideband --model "$ID" --across-channels --write
+npx voice-passport calibrate ../shared/data/dev/so762 --channel telephone --model "$ID" --across-channels --write

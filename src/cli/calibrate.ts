@@ -35,7 +35,7 @@ import { evalCommand, evalTrialOptions, type EvalTrials } from './eval.js';
 
 const USAGE =
   'usage: voice-passport calibrate <folder>... [--channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment] ' +
-  '[--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--prior P] [--model ID] [--write]';
+  '[--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--across-channels] [--prior P] [--model ID] [--write]';
 
 /** Eval options passed through unchanged (eval validates them). */
 const passThrough = ['channel', 'law', 'trials', 'enrol-seconds', 'test-seconds', 'durations', 'model'] as const;
@@ -48,10 +48,22 @@ export interface CalibrateOptions {
   modelId: string;
   /** argv for evalCommand, without the folder. */
   evalArgs: string[];
+  /**
+   * Also measure the EER by duration of voiceprints enrolled on the other channel against callers
+   * on this one (eval --enrol-channel), for the policies' minimum net speech.
+   */
+  acrossChannels: boolean;
 }
 
+/** The other channel: where a voiceprint was enrolled when it meets callers on `channel`. */
+const otherChannel = (channel: ScoreChannel): ScoreChannel => (channel === 'wideband' ? 'telephone' : 'wideband');
+
 export function parseCalibrateArgs(argv: string[], config: Pick<Config, 'modelId'>): CalibrateOptions {
-  const { values, positionals } = parseCliArgs(argv, { ...evalTrialOptions, prior: { type: 'string' }, write: { type: 'boolean' } }, USAGE);
+  const { values, positionals } = parseCliArgs(
+    argv,
+    { ...evalTrialOptions, prior: { type: 'string' }, write: { type: 'boolean' }, 'across-channels': { type: 'boolean' } },
+    USAGE,
+  );
   if (positionals.length === 0) throw new VoicePassportError('validation-failed', USAGE);
   const channel = oneOf('channel', values.channel, ['wideband', 'telephone'], 'wideband');
   const prior = values.prior === undefined ? defaultEffectivePrior : Number(values.prior);
@@ -62,7 +74,11 @@ export function parseCalibrateArgs(argv: string[], config: Pick<Config, 'modelId
     const v = values[k];
     if (v !== undefined && k !== 'channel' && k !== 'model') evalArgs.push(`--${k}`, v);
   }
-  return { folders: positionals, channel, prior, write: values.write === true, modelId, evalArgs };
+  const acrossChannels = values['across-channels'] === true;
+  if (acrossChannels && values.durations === 'none') {
+    throw new VoicePassportError('validation-failed', '--across-channels measures EER by duration; it cannot go with --durations none');
+  }
+  return { folders: positionals, channel, prior, write: values.write === true, modelId, evalArgs, acrossChannels };
 }
 
 function concat(parts: readonly ArrayLike<number>[]): Float64Array {
@@ -107,11 +123,26 @@ export interface CalibrationFit {
   }[];
 }
 
+/** EER by test duration: each duration's trials pooled over the runs that have both kinds. */
+export function durationTable(runs: readonly Pick<EvalTrials, 'byDuration'>[]): NonNullable<ChannelCalibration['durations']> {
+  const seconds = [...new Set(runs.flatMap((r) => r.byDuration.map((d) => d.seconds)))].sort((x, y) => x - y);
+  return seconds.flatMap((s) => {
+    const scores = poolScores(runs.flatMap((r) => r.byDuration.filter((d) => d.seconds === s).map((d) => splitScores(d.set))));
+    if (scores.target.length === 0 || scores.nonTarget.length === 0) return [];
+    return [{ seconds: s, eer: round6(equalErrorRate(operatingPoints(sortTrials(scores))).eer), targetTrials: scores.target.length, nonTargetTrials: scores.nonTarget.length }];
+  });
+}
+
 /**
- * Everything `calibrate` stores for one channel, from the runs over the folders. Pure: the trials
- * in, the manifest block out. Throws VoicePassportError when the trials cannot be calibrated.
+ * Everything `calibrate` stores for one channel, from the runs over the folders (and, with
+ * `across`, the runs of voiceprints enrolled on the other channel, for their duration table).
+ * Pure: the trials in, the manifest block out. Throws VoicePassportError when the trials cannot be
+ * calibrated.
  */
-export function calibrateChannel(runs: readonly EvalTrials[], options: { prior: number; sets: string[]; now: Date; modelSha256?: string }): CalibrationFit {
+export function calibrateChannel(
+  runs: readonly EvalTrials[],
+  options: { prior: number; sets: string[]; now: Date; modelSha256?: string; across?: { enrolChannel: ScoreChannel; runs: readonly Pick<EvalTrials, 'byDuration'>[] } },
+): CalibrationFit {
   const scale: ScoreScaleRecord = runs[0]?.scale ?? { method: 'none' };
   if (runs.some((r) => !sameScoreScale(r.scale ?? { method: 'none' }, scale))) throw new VoicePassportError('internal', 'the folders were scored on different score scales');
   const perRun = runs.map((r) => splitScores(r.main));
@@ -137,13 +168,8 @@ export function calibrateChannel(runs: readonly EvalTrials[], options: { prior: 
   const table = rows.map((r, k) => ({ ...r, fmrInterval: roundInterval(boot.intervals[k]!.fmr), fnmrInterval: roundInterval(boot.intervals[k]!.fnmr) }));
   const eer = equalErrorRate(operatingPoints(trialsBySpeaker.sorted)).eer;
 
-  // EER by test duration: each duration's trials pooled over the folders that have both kinds.
-  const seconds = [...new Set(runs.flatMap((r) => r.byDuration.map((d) => d.seconds)))].sort((x, y) => x - y);
-  const durations = seconds.flatMap((s) => {
-    const scores = poolScores(runs.flatMap((r) => r.byDuration.filter((d) => d.seconds === s).map((d) => splitScores(d.set))));
-    if (scores.target.length === 0 || scores.nonTarget.length === 0) return [];
-    return [{ seconds: s, eer: round6(equalErrorRate(operatingPoints(sortTrials(scores))).eer), targetTrials: scores.target.length, nonTargetTrials: scores.nonTarget.length }];
-  });
+  const durations = durationTable(runs);
+  const acrossDurations = options.across === undefined ? [] : durationTable(options.across.runs);
 
   const block: ChannelCalibration = {
     a: fit.a,
@@ -154,6 +180,7 @@ export function calibrateChannel(runs: readonly EvalTrials[], options: { prior: 
     operatingPoints: table,
     bootstrap: { replicates: boot.replicates, requested: boot.requested, seed: boot.seed, method: boot.method },
     ...(durations.length > 0 ? { durations } : {}),
+    ...(options.across !== undefined && acrossDurations.length > 0 ? { acrossChannels: { enrolChannel: options.across.enrolChannel, durations: acrossDurations } } : {}),
     effectivePrior: options.prior,
     data: {
       sets: options.sets,
@@ -248,7 +275,21 @@ export async function calibrateCommand(argv: string[], config: Readonly<Config>,
       );
     }
   }
-  const { block, perFolder, defaultPolicies } = calibrateChannel(runs, { prior: opts.prior, sets: opts.folders, now: now(), modelSha256: manifest.sha256 });
+  // Voiceprints enrolled on the other channel, tested on this one: only their duration rows are kept.
+  const acrossRuns: EvalTrials[] = [];
+  if (opts.acrossChannels) {
+    for (const folder of opts.folders) {
+      process.stderr.write(`calibrate: ${folder} (enrolled ${otherChannel(opts.channel)}, tested ${opts.channel})\n`);
+      await evalCommand([folder, ...opts.evalArgs, '--enrol-channel', otherChannel(opts.channel)], config, (t) => acrossRuns.push(t));
+    }
+  }
+  const { block, perFolder, defaultPolicies } = calibrateChannel(runs, {
+    prior: opts.prior,
+    sets: opts.folders,
+    now: now(),
+    modelSha256: manifest.sha256,
+    ...(opts.acrossChannels ? { across: { enrolChannel: otherChannel(opts.channel), runs: acrossRuns } } : {}),
+  });
   const written = opts.write ? await writeCalibration(config.modelsDir, opts.modelId, opts.channel, block) : null;
   const minSpeech = Object.fromEntries(
     calibratedDefaultTargets.map(({ name, targetFmr }) => [name, derivedMinNetSpeech(targetFmr, { method: 'logistic', wideband: block }).seconds]),
@@ -267,6 +308,7 @@ export async function calibrateCommand(argv: string[], config: Readonly<Config>,
     eer: block.eer,
     defaultPolicies: defaultPolicies.map((p) => ({ ...p, minNetSpeechSeconds: minSpeech[p.name] })),
     durations: block.durations ?? [],
+    ...(block.acrossChannels === undefined ? {} : { acrossChannels: block.acrossChannels }),
     operatingPoints: block.operatingPoints,
     written,
   };

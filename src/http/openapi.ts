@@ -246,7 +246,7 @@ const schemas: Record<string, Schema> = {
         minimum: 0.5,
         maximum: 60,
         description:
-          "Omitted: from the calibration's EER-by-duration table, the net speech at which its EER reaches 5 % (2 % for targetFmr below 0.01), on the chord between the two tested durations either side, rounded up to 0.1 s; the larger over the channels; without a table 3 s (5 s).",
+          "Omitted: from the calibration's EER-by-duration table, the net speech at which its EER reaches 5 % (2 % for targetFmr below 0.01), on the chord between the two tested durations either side, rounded up to 0.1 s; the largest over the channels and their tables across channels; without a table 3 s (5 s).",
       }),
       description: str({ maxLength: 200 }),
     },

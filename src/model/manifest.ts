@@ -79,6 +79,11 @@ const operatingPointSchema = z
  * table that turns a target FMR into a threshold on that score, and the EER by test duration that
  * sets the policies' minimum net speech. Only a and b are required (a hand-written calibration).
  */
+/** EER by test duration (net speech), for the policies' minimum net speech. */
+const durationTableSchema = z
+  .array(z.object({ seconds: z.number().positive(), eer: z.number().min(0).max(1), targetTrials: z.number().int().min(0), nonTargetTrials: z.number().int().min(0) }).strict())
+  .max(32);
+
 const channelCalibrationSchema = z
   .object({
     /** > 0: the LLR must rise with the cosine, or "score ≥ threshold" would mean the opposite on the two scales. */
@@ -98,10 +103,13 @@ const channelCalibrationSchema = z
       .optional(),
     /** How the operating points' intervals were made (src/evaluation/confidence.ts). */
     bootstrap: z.object({ replicates: z.number().int().min(1), requested: z.number().int().min(1), seed: z.number().int(), method: z.string() }).strict().optional(),
-    durations: z
-      .array(z.object({ seconds: z.number().positive(), eer: z.number().min(0).max(1), targetTrials: z.number().int().min(0), nonTargetTrials: z.number().int().min(0) }).strict())
-      .max(32)
-      .optional(),
+    durations: durationTableSchema.optional(),
+    /**
+     * The EER-by-duration table of voiceprints enrolled on the other channel against callers on this
+     * one (`calibrate --across-channels`: enrolled in an app, calling in), which the policies'
+     * minimum net speech takes into account too.
+     */
+    acrossChannels: z.object({ enrolChannel: z.enum(['wideband', 'telephone']), durations: durationTableSchema }).strict().optional(),
     /** Effective target prior of the fit's weighted cross-entropy (0.5: Brümmer's Cllr). */
     effectivePrior: z.number().gt(0).lt(1).optional(),
     /**
@@ -131,7 +139,11 @@ const calibrationSchema = z
     /** Legacy: trial counts for the whole calibration (per channel: `trials` of each channel). */
     trials: z.object({ target: z.number().int(), nonTarget: z.number().int() }).strict().optional(),
   })
-  .strict();
+  .strict()
+  .refine(
+    (c) => c.wideband.acrossChannels?.enrolChannel !== 'wideband' && c.telephone?.acrossChannels?.enrolChannel !== 'telephone',
+    "a channel's acrossChannels table must be enrolled on the other channel",
+  );
 
 export type ModelCalibration = z.infer<typeof calibrationSchema>;
 export type ChannelCalibration = z.infer<typeof channelCalibrationSchema>;

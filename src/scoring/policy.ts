@@ -227,14 +227,19 @@ export function speechNeed(targetFmr: number | null): { maxEer: number; fallback
 
 /**
  * Minimum net speech for a policy that does not set one: where the EER-by-duration table meets the
- * policy's need (minSpeechForEer), the larger over the calibrated channels (one number must hold for
- * wideband and telephone callers alike); the fallback when there is no duration table.
+ * policy's need (minSpeechForEer), the largest over the calibrated channels and, where calibrate
+ * measured them, their tables across channels (one number must hold for wideband and telephone
+ * callers alike, and for a customer who enrolled on the other channel); the fallback when there is
+ * no duration table.
  */
 export function derivedMinNetSpeech(targetFmr: number | null, calibration: ModelCalibration | undefined): { seconds: number; source: 'duration-table' | 'default' } {
   const need = speechNeed(targetFmr);
   if (calibration === undefined) return { seconds: need.fallbackSeconds, source: 'default' };
   const perChannel = calibratedChannels(calibration)
-    .map((ch) => minSpeechForEer(calibrationFor(calibration, ch)!.calibration.durations, need.maxEer))
+    .flatMap((ch) => {
+      const block = calibrationFor(calibration, ch)!.calibration;
+      return [block.durations, block.acrossChannels?.durations].map((table) => minSpeechForEer(table, need.maxEer));
+    })
     .filter((s): s is number => s !== null);
   if (perChannel.length === 0) return { seconds: need.fallbackSeconds, source: 'default' };
   return { seconds: Math.min(60, Math.max(0.5, ...perChannel)), source: 'duration-table' };

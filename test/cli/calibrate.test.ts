@@ -39,6 +39,7 @@ describe('parseCalibrateArgs', () => {
       write: false,
       modelId: 'vp',
       evalArgs: ['--channel', 'wideband', '--model', 'vp'],
+      acrossChannels: false,
     });
     expect(parseCalibrateArgs(['a', '--channel', 'telephone', '--law', 'alaw', '--durations', 'none', '--model', 'x', '--prior', '0.1', '--write'], { modelId: 'vp' })).toEqual({
       folders: ['a'],
@@ -47,7 +48,9 @@ describe('parseCalibrateArgs', () => {
       write: true,
       modelId: 'x',
       evalArgs: ['--channel', 'telephone', '--model', 'x', '--law', 'alaw', '--durations', 'none'],
+      acrossChannels: false,
     });
+    expect(parseCalibrateArgs(['a', '--channel', 'telephone', '--across-channels'], { modelId: 'vp' })).toMatchObject({ channel: 'telephone', acrossChannels: true, evalArgs: ['--channel', 'telephone', '--model', 'vp'] });
     const refused = (argv: string[]) => {
       try {
         parseCalibrateArgs(argv, { modelId: 'vp' });
@@ -60,8 +63,9 @@ describe('parseCalibrateArgs', () => {
     expect(refused(['a', '--channel', 'gsm'])).toEqual(['validation-failed', '--channel must be one of wideband, telephone, got "gsm"']);
     expect(refused(['a', '--prior', '1'])).toEqual(['validation-failed', '--prior must be a probability in (0, 1), got "1"']);
     expect(refused(['a', '--out', 'x.json'])).toEqual(['validation-failed', expect.stringMatching(/Unknown option '--out'/)]);
-    // A calibration belongs to one channel: trials across channels are eval's alone.
+    // A calibration belongs to one channel: trials across channels are eval's alone (but for --across-channels' duration table).
     expect(refused(['a', '--enrol-channel', 'wideband'])).toEqual(['validation-failed', expect.stringMatching(/Unknown option '--enrol-channel'/)]);
+    expect(refused(['a', '--across-channels', '--durations', 'none'])).toEqual(['validation-failed', '--across-channels measures EER by duration; it cannot go with --durations none']);
   });
 });
 
@@ -147,6 +151,27 @@ describe('calibrateChannel', () => {
       ['high', 'upper-95'],
     ]);
     expect(fit.defaultPolicies[1]!.threshold).toBeGreaterThan(fit.defaultPolicies[0]!.threshold);
+  });
+
+  it('with runs across channels, stores their duration table (and nothing else of them) beside the channel\'s own', () => {
+    const main = run(trialSet(a.t, a.n), [{ seconds: 2, set: trialSet([0.7], [0.5]) }]);
+    const across = [{ byDuration: [{ seconds: 2, set: trialSet([0.6, 0.2], [0.1, 0.3, 0.4]) }, { seconds: 3, set: trialSet([0.8], [0.2]) }] }];
+    const now = new Date('2026-11-29T12:00:00Z');
+    const withAcross = calibrateChannel([main], { prior: 0.5, sets: ['dev/x'], now, across: { enrolChannel: 'telephone', runs: across } });
+    const without = calibrateChannel([main], { prior: 0.5, sets: ['dev/x'], now });
+    const { acrossChannels, ...rest } = withAcross.block;
+    // 2 s: targets [0.6, 0.2], non-targets [0.1, 0.3, 0.4]: the FNMR stays 1/2 from 0.6 down to 0.3
+    // while the FMR passes 1/3 (at 0.4) and 2/3 (at 0.3), so they cross at 1/2.
+    expect(acrossChannels).toEqual({
+      enrolChannel: 'telephone',
+      durations: [
+        { seconds: 2, eer: 0.5, targetTrials: 2, nonTargetTrials: 3 },
+        { seconds: 3, eer: 0, targetTrials: 1, nonTargetTrials: 1 },
+      ],
+    });
+    expect(rest).toEqual(without.block);
+    // No duration rows across channels: nothing stored.
+    expect(calibrateChannel([main], { prior: 0.5, sets: ['dev/x'], now, across: { enrolChannel: 'telephone', runs: [{ byDuration: [] }] } }).block).toEqual(without.block);
   });
 
   it('refuses trials that cannot be calibrated, with the counts', () => {
@@ -255,6 +280,26 @@ describe('voice-passport calibrate (end to end)', () => {
         message: `${path.join(root, 'narrow')} holds only 8 kHz audio, which the service scores as telephone; calibrate it with --channel telephone`,
       });
       expect(fs.readFileSync(path.join(root, 'models', 'vp-test-tiny.json'), 'utf8')).toBe(before);
+    },
+    240_000,
+  );
+
+  it(
+    '--across-channels also stores the duration table of voiceprints enrolled on the other channel',
+    async () => {
+      const env = { VP_MODELS_DIR: path.join(root, 'models'), VP_MODEL: 'vp-test-tiny' };
+      const r = await runCli(['calibrate', path.join(root, 'dev'), '--durations', '2', '--across-channels', '--write'], env, 120_000);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain(`calibrate: ${path.join(root, 'dev')} (enrolled telephone, tested wideband)`);
+      const report = JSON.parse(r.stdout);
+      const m = await loadManifest(path.join(root, 'models'), 'vp-test-tiny');
+      const block = m.calibration!.wideband;
+      expect(block.acrossChannels).toEqual({ enrolChannel: 'telephone', durations: [{ seconds: 2, eer: expect.any(Number), targetTrials: expect.any(Number), nonTargetTrials: expect.any(Number) }] });
+      expect(block.acrossChannels!.durations[0]!.targetTrials).toBeGreaterThan(0);
+      expect(report.acrossChannels).toEqual(block.acrossChannels);
+      // The table across channels is its own trials: enrolled through the phone line, not the wideband ones again.
+      expect(block.durations).toHaveLength(1);
+      expect(block.acrossChannels!.durations[0]!.nonTargetTrials).toBe(block.durations![0]!.nonTargetTrials * 2);
     },
     240_000,
   );

@@ -35,6 +35,7 @@ describe('manifest calibration', () => {
         eer: 0.1,
         operatingPoints: table,
         durations: [{ seconds: 2, eer: 0.1, targetTrials: 2, nonTargetTrials: 4 }],
+        acrossChannels: { enrolChannel: 'telephone', durations: [{ seconds: 2, eer: 0.12, targetTrials: 4, nonTargetTrials: 8 }] },
         effectivePrior: 0.5,
         data: { sets: ['../shared/data/dev/so762'], protocol: 'all pairs', createdAt: '2026-11-29T00:00:00Z' },
       },
@@ -54,6 +55,15 @@ describe('manifest calibration', () => {
       'calibration.wideband.operatingPoints: the last operating point must have FMR 0 (above every non-target score)',
     ]);
     expect(issues({ method: 'logistic', wideband: { a: 1, b: 0, c: 2 } })).toEqual(['calibration.wideband: Unrecognized key: "c"']);
+  });
+
+  it("refuses a table across channels enrolled on the block's own channel", () => {
+    const across = (enrolChannel: string) => ({ enrolChannel, durations: [{ seconds: 3, eer: 0.05, targetTrials: 1, nonTargetTrials: 1 }] });
+    const wrong = "calibration: a channel's acrossChannels table must be enrolled on the other channel";
+    expect(issues({ method: 'logistic', wideband: { a: 1, b: 0, acrossChannels: across('wideband') } })).toEqual([wrong]);
+    expect(issues({ method: 'logistic', wideband: { a: 1, b: 0 }, telephone: { a: 1, b: 0, acrossChannels: across('telephone') } })).toEqual([wrong]);
+    expect(issues({ method: 'logistic', wideband: { a: 1, b: 0, acrossChannels: across('telephone') }, telephone: { a: 1, b: 0, acrossChannels: across('wideband') } })).toEqual([]);
+    expect(issues({ method: 'logistic', wideband: { a: 1, b: 0, acrossChannels: across('gsm') } })[0]).toMatch(/^calibration\.wideband\.acrossChannels\.enrolChannel: /);
   });
 });
 

@@ -129,6 +129,11 @@ describe('minimum net speech', () => {
     // Wideband meets 5 % at 2 s; telephone between 3 s (7 %) and 5 s (4.5 %), at 4.6 s on the chord.
     expect(derivedMinNetSpeech(0.01, withDurations([0.04, 0.03, 0.03, 0.02], [0.09, 0.07, 0.045, 0.03]))).toEqual({ seconds: 4.6, source: 'duration-table' });
     expect(derivedMinNetSpeech(0.01, calibrated)).toEqual({ seconds: 3, source: 'default' });
+    // A table across channels (enrolled in the app, calling in) counts too, where it needs more.
+    const both = withDurations([0.04, 0.03, 0.03, 0.02], [0.09, 0.07, 0.045, 0.03]);
+    const across = (eers: number[]) => ({ enrolChannel: 'wideband' as const, durations: eers.map((eer, i) => ({ seconds: [2, 3, 5, 10][i]!, eer, targetTrials: 1, nonTargetTrials: 1 })) });
+    expect(derivedMinNetSpeech(0.01, { ...both, telephone: { ...both.telephone!, acrossChannels: across([0.1, 0.08, 0.06, 0.03]) } })).toEqual({ seconds: 6.7, source: 'duration-table' });
+    expect(derivedMinNetSpeech(0.01, { ...both, telephone: { ...both.telephone!, acrossChannels: across([0.05, 0.04, 0.03, 0.02]) } })).toEqual({ seconds: 4.6, source: 'duration-table' });
     expect(derivedMinNetSpeech(0.001, undefined)).toEqual({ seconds: 5, source: 'default' });
   });
 });
