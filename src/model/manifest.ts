@@ -72,6 +72,11 @@ const operatingPointSchema = z
   .object({ threshold: z.number(), fmr: z.number().min(0).max(1), fnmr: z.number().min(0).max(1), fmrInterval: rateIntervalSchema.optional(), fnmrInterval: rateIntervalSchema.optional() })
   .strict();
 
+/** EER by test duration (net speech), for the policies' minimum net speech. */
+const durationTableSchema = z
+  .array(z.object({ seconds: z.number().positive(), eer: z.number().min(0).max(1), targetTrials: z.number().int().min(0), nonTargetTrials: z.number().int().min(0) }).strict())
+  .max(32);
+
 /**
  * What `voice-passport calibrate` measured for one channel on the dev trials: the logistic map
  * llr = a·score + b (natural-log likelihood ratio) of the comparison score (the cosine, or the
@@ -79,11 +84,6 @@ const operatingPointSchema = z
  * table that turns a target FMR into a threshold on that score, and the EER by test duration that
  * sets the policies' minimum net speech. Only a and b are required (a hand-written calibration).
  */
-/** EER by test duration (net speech), for the policies' minimum net speech. */
-const durationTableSchema = z
-  .array(z.object({ seconds: z.number().positive(), eer: z.number().min(0).max(1), targetTrials: z.number().int().min(0), nonTargetTrials: z.number().int().min(0) }).strict())
-  .max(32);
-
 const channelCalibrationSchema = z
   .object({
     /** > 0: the LLR must rise with the cosine, or "score ≥ threshold" would mean the opposite on the two scales. */
