@@ -29,6 +29,7 @@ import { listSpeakers } from '../../src/cli/eval.js';
 import { mapRegions } from '../../src/model/analyse.js';
 import { noiseFor } from '../../src/evaluation/noise.js';
 import { normaliseRegions } from '../../src/speech/quality.js';
+import { isSpeechThreshold } from '../../src/speech/regions.js';
 import { SileroVad, type SpeechRegion } from '../../src/speech/vad.js';
 
 const dev = fileURLToPath(new URL('../../../shared/data/dev', import.meta.url));
@@ -40,7 +41,7 @@ const { values } = parseArgs({
   },
 });
 const thresholds = values.thresholds.split(',').map(Number);
-if (thresholds.some((t) => !(t > 0 && t <= 1))) throw new Error(`--thresholds must be probabilities in (0, 1], got ${values.thresholds}`);
+if (!thresholds.every(isSpeechThreshold)) throw new Error(`--thresholds must be probabilities in (0, 1], got ${values.thresholds}`);
 const filesPerSpeaker = values['files-per-speaker'] === undefined ? Infinity : Number(values['files-per-speaker']);
 if (!(Number.isInteger(filesPerSpeaker) && filesPerSpeaker >= 1) && filesPerSpeaker !== Infinity) {
   throw new Error(`--files-per-speaker must be a positive integer, got ${values['files-per-speaker']}`);
