@@ -4,11 +4,12 @@
  * white, and the six-talker babble of make-babble.ts), on both channels, with the noise floor taken
  * as the median of the non-speech frames' powers (the service) and as their mean (the rule before).
  *
- *   node --import tsx scripts/eval/snr-estimates.ts [folder] [--babble data/noise/babble-6.wav]   (about 5 min for so762)
+ *   node --import tsx scripts/eval/snr-estimates.ts [folder] [--babble data/noise/babble-6.wav] [--narrowband-threshold P]   (about 5 min for so762)
  *
  * Per channel and condition: the median estimate over the recordings and how many read under the
  * 5 dB gate (defaultQualityLimits.minSnrDb), each by both rules. The VAD runs on each rendering, as
- * in the service (8 kHz audio at 8 kHz).
+ * in the service (8 kHz audio at 8 kHz, at the service's NARROWBAND_SPEECH_THRESHOLD unless
+ * --narrowband-threshold gives another, e.g. Silero's own 0.5).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -25,7 +26,11 @@ import { defaultQualityLimits, tooNoisy } from '../../src/scoring/decision.js';
 import { estimateSnrDb, normaliseRegions } from '../../src/speech/quality.js';
 import { SileroVad } from '../../src/speech/vad.js';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { babble: { type: 'string', default: 'data/noise/babble-6.wav' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { babble: { type: 'string', default: 'data/noise/babble-6.wav' }, 'narrowband-threshold': { type: 'string' } },
+});
+const narrowbandThreshold = values['narrowband-threshold'] === undefined ? undefined : Number(values['narrowband-threshold']);
 const folder = positionals[0] ?? fileURLToPath(new URL('../../../shared/data/dev/so762', import.meta.url));
 if (!existsSync(folder)) {
   console.error(`snr-estimates: ${folder} is absent (the shared dev speech); nothing to do`);
@@ -53,7 +58,8 @@ const rules = ['median', 'mean'] as const;
 const estimates = new Map<string, (number | null)[]>();
 const key = (ch: string, cond: string, rule: string) => `${ch}|${cond}|${rule}`;
 
-const vad = await SileroVad.create();
+// SileroVad refuses a threshold outside (0, 1] itself.
+const vad = await SileroVad.create(narrowbandThreshold === undefined ? {} : { narrowbandThreshold });
 // Speakers and files as eval finds them (sub-folders by name, audio files sorted).
 const files = (await listSpeakers(folder)).speakers.flatMap((s) => s.files);
 for (const [k, file] of files.entries()) {
@@ -81,7 +87,7 @@ const medianOf = (v: (number | null)[]) => {
   return known.length === 0 ? 'n/a' : quantile(known, 0.5).toFixed(1);
 };
 const under = (v: (number | null)[]) => v.filter((x) => tooNoisy(x, gate)).length;
-console.log(`${path.basename(folder)}, ${files.length} recordings: the service's SNR estimate, noise floor from the median (service) / mean (before) of the non-speech frames`);
+console.log(`${path.basename(folder)}, ${files.length} recordings: the service's SNR estimate, noise floor from the median (service) / mean (before) of the non-speech frames; 8 kHz VAD threshold ${vad.segmentation[8000].threshold}`);
 console.log(`| channel | audio | median estimate (dB), median / mean rule | under the ${gate} dB gate, median / mean rule |`);
 console.log('|---|---|---|---|');
 for (const ch of channels) {

@@ -130,7 +130,8 @@ export function normaliseRegions(regions: readonly SpeechRegion[], length: numbe
  * mean: speech the VAD missed (on 8 kHz calls it finds 96 % of so762's speech, 89 % at Silero's
  * 0.5: scripts/eval/vad-net-speech.ts) lands among the noise frames, and a mean is dominated by
  * those loud frames. On so762 (scripts/eval/snr-estimates.ts) the mean read 6 of the 250 clean
- * recordings through the simulated phone line as under the 5 dB gate (17 at 0.5), the median none; white
+ * recordings through the simulated phone line as under the 5 dB gate (17 at 0.5: its
+ * --narrowband-threshold 0.5), the median none; white
  * noise added at 10, 5 and 0 dB reads 10.1, 5.2 and 0.3 dB wideband (the mean: 10.0, 5.2, 0.3).
  * Both read babble high (5.3 dB at 0 dB): the VAD hears it as speech, leaving too few noise
  * frames (below). Speech and noise are uncorrelated, so their powers add: the speech power is the
