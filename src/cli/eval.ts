@@ -544,6 +544,19 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     const failures = outcomes.flatMap((o) => (o.ok ? [] : [{ file: o.file, code: o.code, message: o.message }]));
     const recordings = outcomes.flatMap((o) => (o.ok ? [o.value] : []));
     const utterances = recordings.map((r) => r.test);
+    // Across channels, one side stands for an app on a wideband line. A folder recorded at 8 kHz has
+    // no such side: its "wideband" renderings are the 8 kHz recordings as they are, so the trials
+    // would be 8 kHz on both sides under a label that says otherwise (and calibrate --across-channels
+    // would store them as an app-enrolled customer's table).
+    if (cross && recordings.length > 0) {
+      const wideSide = opts.channel === 'wideband' ? 'test' : 'enrol';
+      if (recordings.every((r) => channelOfSampleRate(r[wideSide].sampleRate) === 'telephone')) {
+        throw new VoicePassportError(
+          'validation-failed',
+          `${opts.folder} holds only 8 kHz audio: it has no wideband recordings for the ${wideSide === 'enrol' ? 'enrolment' : 'test'} side across channels (--enrol-channel ${opts.enrolChannel}, --channel ${opts.channel})`,
+        );
+      }
+    }
     const bySpeaker = speakers.map((_, s) => recordings.filter((r) => r.test.speaker === s));
     const scoringChannel = scoringChannelOf(
       opts.channel,

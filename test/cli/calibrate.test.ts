@@ -300,6 +300,16 @@ describe('voice-passport calibrate (end to end)', () => {
       // The table across channels is its own trials: enrolled through the phone line, not the wideband ones again.
       expect(block.durations).toHaveLength(1);
       expect(block.acrossChannels!.durations[0]!.nonTargetTrials).toBe(block.durations![0]!.nonTargetTrials * 2);
+
+      // A folder recorded at 8 kHz has no app side to enrol from: refused, the manifest untouched.
+      const before = fs.readFileSync(path.join(root, 'models', 'vp-test-tiny.json'), 'utf8');
+      const narrow = await runCli(['calibrate', path.join(root, 'narrow'), '--channel', 'telephone', '--durations', '1', '--across-channels', '--write'], env, 120_000);
+      expect(narrow.code).toBe(2);
+      expect(cliError(narrow)).toEqual({
+        code: 'validation-failed',
+        message: `${path.join(root, 'narrow')} holds only 8 kHz audio: it has no wideband recordings for the enrolment side across channels (--enrol-channel wideband, --channel telephone)`,
+      });
+      expect(fs.readFileSync(path.join(root, 'models', 'vp-test-tiny.json'), 'utf8')).toBe(before);
     },
     240_000,
   );

@@ -138,6 +138,20 @@ describe('voice-passport eval', () => {
       expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^\| narrow wideband \(scored as telephone\) all-pairs vp-test-tiny \| 3 spk, 6 utt /);
       const report = JSON.parse(r.stdout) as Report;
       expect(report).toMatchObject({ channel: 'wideband', scoringChannel: 'telephone', counts: { analysed: 6, targetTrials: 3, nonTargetTrials: 12 } });
+
+      // Across channels such a folder has no wideband side, whichever side that would be: refused,
+      // not reported as 8 kHz on both sides under a wideband label.
+      const appEnrolled = await runCli(['eval', narrow, '--enrol-channel', 'wideband', '--channel', 'telephone', '--durations', 'none'], { VP_MODEL: 'vp-test-tiny' }, TIMEOUT);
+      expect(appEnrolled.code).toBe(2);
+      expect(cliError(appEnrolled)).toEqual({
+        code: 'validation-failed',
+        message: `${narrow} holds only 8 kHz audio: it has no wideband recordings for the enrolment side across channels (--enrol-channel wideband, --channel telephone)`,
+      });
+      const appVerified = await runCli(['eval', narrow, '--enrol-channel', 'telephone', '--durations', 'none'], { VP_MODEL: 'vp-test-tiny' }, TIMEOUT);
+      expect(appVerified.code).toBe(2);
+      expect(cliError(appVerified).message).toBe(
+        `${narrow} holds only 8 kHz audio: it has no wideband recordings for the test side across channels (--enrol-channel telephone, --channel wideband)`,
+      );
     },
     TIMEOUT,
   );
