@@ -106,9 +106,12 @@ export async function analyseAudio(req: AnalyseRequest, deps: AnalyseDeps): Prom
   const quality = measureQuality(decoded, inputRegions);
   const noSpeech = quality.netSpeechSeconds === 0 || inputRegions.length === 0;
   if (noSpeech && req.vadFallback !== 'whole') {
+    // The rate goes with the figures: callers pick the scoring channel from it (an 8 kHz call with no
+    // speech is still a telephone call, with the telephone policy thresholds).
     throw new VoicePassportError('insufficient-speech', 'No speech was found in the audio; send a recording of the person speaking', {
       ...quality,
       netSpeechSeconds: 0,
+      sampleRate: decoded.sampleRate,
     });
   }
 
@@ -147,7 +150,7 @@ export async function analyseAudio(req: AnalyseRequest, deps: AnalyseDeps): Prom
       // Speech shorter than one analysis frame counts as none for the evaluation fallback.
       if (req.vadFallback === 'whole') return wholeAudio();
       // The embedder only knows the speech samples; callers need the whole quality picture.
-      throw new VoicePassportError(e.code, e.message, { ...quality, ...e.details });
+      throw new VoicePassportError(e.code, e.message, { ...quality, ...e.details, sampleRate: decoded.sampleRate });
     }
     throw e;
   }

@@ -100,7 +100,10 @@ describe('decisions', () => {
       additionalSpeechSecondsNeeded: 1.8,
     });
     const silence = await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 0, silenceSeconds: 2 }));
-    expect(silence.body).toMatchObject({ decision: 'inconclusive', reasons: ['insufficient-speech'], score: null, rawScore: null, netSpeechSeconds: 0, additionalSpeechSecondsNeeded: 3 });
+    expect(silence.body).toMatchObject({ decision: 'inconclusive', reasons: ['insufficient-speech'], score: null, rawScore: null, channel: 'wideband', netSpeechSeconds: 0, additionalSpeechSecondsNeeded: 3 });
+    // A silent phone call is still a phone call: answered on the telephone channel.
+    const silentCall = await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 0, silenceSeconds: 2, sampleRate: 8000 }));
+    expect(silentCall.body).toMatchObject({ decision: 'inconclusive', reasons: ['insufficient-speech'], score: null, channel: 'telephone', netSpeechSeconds: 0, additionalSpeechSecondsNeeded: 3 });
     h.embedder.overrides.push({ snrDb: 1 });
     const noisy = await verifyCall(h, 'cust-1', voice(200));
     expect(noisy.body).toMatchObject({ decision: 'inconclusive', reasons: ['low-snr'] });

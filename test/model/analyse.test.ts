@@ -131,19 +131,22 @@ describe('analyseAudio', () => {
     expectSameSamples(resampleWith(x, 44101, 16000, 'torchaudio'), resample(x, 44101, 16000));
   });
 
-  it('no speech regions → insufficient-speech with the quality figures, and no inference', async () => {
-    const embedder = spyEmbedder();
-    const e = await caught(
-      analyseAudio(
-        { bytes: wav(speechLike({ seconds: 2 }), 16000), contentType: 'audio/wav', maxSeconds: 10 },
-        { vad: new FakeVad([]), embedder },
-      ),
-    );
-    expect(e.code).toBe('insufficient-speech');
-    expect(e.message).toBe('No speech was found in the audio; send a recording of the person speaking');
-    expect(e.details).toMatchObject({ netSpeechSeconds: 0, durationSeconds: 2, clippedRatio: 0 });
-    expect(e.details).toHaveProperty('snrDb');
-    expect(embedder.speech).toHaveLength(0);
+  it('no speech regions → insufficient-speech with the quality figures and the audio\'s rate, and no inference', async () => {
+    for (const rate of [16000, 8000]) {
+      const embedder = spyEmbedder();
+      const e = await caught(
+        analyseAudio(
+          { bytes: wav(speechLike({ seconds: 2, sampleRate: rate }), rate), contentType: 'audio/wav', maxSeconds: 10 },
+          { vad: new FakeVad([]), embedder },
+        ),
+      );
+      expect(e.code).toBe('insufficient-speech');
+      expect(e.message).toBe('No speech was found in the audio; send a recording of the person speaking');
+      // The rate decides the scoring channel of an "inconclusive" answer (src/passport/verification.ts).
+      expect(e.details).toMatchObject({ netSpeechSeconds: 0, durationSeconds: 2, clippedRatio: 0, sampleRate: rate });
+      expect(e.details).toHaveProperty('snrDb');
+      expect(embedder.speech).toHaveLength(0);
+    }
   });
 
   it('speech shorter than one frame → insufficient-speech carrying the quality figures', async () => {
@@ -154,7 +157,7 @@ describe('analyseAudio', () => {
       ),
     );
     expect(e.code).toBe('insufficient-speech');
-    expect(e.details).toMatchObject({ netSpeechSeconds: 100 / 16000, durationSeconds: 2, clippedRatio: 0 });
+    expect(e.details).toMatchObject({ netSpeechSeconds: 100 / 16000, durationSeconds: 2, clippedRatio: 0, sampleRate: 16000 });
   });
 
   it('decoder errors pass through unchanged', async () => {

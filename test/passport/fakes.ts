@@ -84,7 +84,7 @@ export class FakeEmbedder implements Embedder {
       ...this.overrides.shift(),
     };
     if (quality.netSpeechSeconds === 0) {
-      throw new VoicePassportError('insufficient-speech', 'No speech was found in the audio', { ...quality, netSpeechSeconds: 0 });
+      throw new VoicePassportError('insufficient-speech', 'No speech was found in the audio', { ...quality, netSpeechSeconds: 0, sampleRate: audio.sampleRate });
     }
     const freq = crossings / 2 / netSpeechSeconds;
     return { embedding: toneEmbedding(freq), modelId: this.modelId, sampleRate: audio.sampleRate, ...quality };
