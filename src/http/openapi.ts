@@ -10,6 +10,7 @@ import { ACCEPTED_AUDIO_CONTENT_TYPES } from '../audio/content-type.js';
 import { errorCatalogue, errorCodes, type ErrorCode } from '../errors.js';
 import { auditActions } from '../passport/audit.js';
 import { enrolmentFeedbackCodes } from '../passport/enrolment.js';
+import { scoreChannels } from '../scoring/policy.js';
 import { consentChannels, verificationDecisions, apiKeyRoles, type ApiKeyRole } from '../store/index.js';
 import { problemContentType, problemType } from './problem.js';
 
@@ -33,6 +34,18 @@ const obj = (properties: Record<string, Schema>, optional: string[] = [], extra:
 });
 
 const decisionCounts = obj(Object.fromEntries(verificationDecisions.map((d) => [d, int({ minimum: 0 })])));
+
+/** What operator statistics report over a set of verifications: the whole range, or one channel's. */
+const verificationStatsProperties = {
+  verifications: obj({ total: int(), byDecision: decisionCounts, byPolicy: { type: 'object', additionalProperties: decisionCounts } }),
+  scoreHistograms: { type: 'object', additionalProperties: arr(ref('HistogramBin')), description: 'Per policy: rawScore (cosine) of accepted and rejected verifications in 20 bins over [-1, 1).' },
+  normalisedScoreHistograms: {
+    type: 'object',
+    additionalProperties: arr(ref('HistogramBin')),
+    description:
+      'Per policy: normalisedScore (AS-norm) of accepted and rejected verifications in 20 bins over [-4, 12); scores beyond fall in the edge bins. With a model that enables AS-norm, decisions and policy thresholds are on this scale, so accepts and rejects separate at the threshold here, not in the cosine histogram. Verifications without a normalised score are not counted.',
+  },
+};
 
 const schemas: Record<string, Schema> = {
   ProblemCode: {
@@ -198,6 +211,7 @@ const schemas: Record<string, Schema> = {
               threshold: nullable(num()),
               rawThreshold: nullable(num({ description: 'The threshold on the comparison scale (cosine or AS-norm score); null for verifications recorded before this field existed.' })),
               netSpeechSeconds: nullable(num()),
+              channel: nullable(str({ enum: [...scoreChannels], description: 'The channel the audio was scored on; null when no audio was analysed, and for verifications recorded before this field existed.' })),
               model: nullable(str()),
             }),
           ),
@@ -312,16 +326,25 @@ const schemas: Record<string, Schema> = {
   StatsResponse: obj({
     from: nullable(time()),
     to: nullable(time()),
-    verifications: obj({ total: int(), byDecision: decisionCounts, byPolicy: { type: 'object', additionalProperties: decisionCounts } }),
-    scoreHistograms: { type: 'object', additionalProperties: arr(ref('HistogramBin')), description: 'Per policy: rawScore (cosine) of accepted and rejected verifications in 20 bins over [-1, 1).' },
-    normalisedScoreHistograms: {
-      type: 'object',
-      additionalProperties: arr(ref('HistogramBin')),
-      description:
-        'Per policy: normalisedScore (AS-norm) of accepted and rejected verifications in 20 bins over [-4, 12); scores beyond fall in the edge bins. With a model that enables AS-norm, decisions and policy thresholds are on this scale, so accepts and rejects separate at the threshold here, not in the cosine histogram. Verifications without a normalised score are not counted.',
-    },
+    ...verificationStatsProperties,
+    byChannel: obj(
+      Object.fromEntries(scoreChannels.map((c) => [c, ref('ChannelStats')])),
+      [],
+      {
+        description:
+          'The same figures for the verifications scored on each channel (its own calibration and policy thresholds); verifications without analysed audio (not-enrolled, no-consent, locked) and those recorded before the channel was kept are in the totals only.',
+      },
+    ),
     enrolment: obj({ subjects: int(), enrolling: int(), enrolled: int() }),
     lockouts: obj({ lockedDecisions: int(), verificationDisabledNow: int() }),
+  }),
+  ChannelStats: obj({
+    ...verificationStatsProperties,
+    inconclusiveReasons: {
+      type: 'object',
+      additionalProperties: int({ minimum: 1 }),
+      description: 'How often each reason code was given with an inconclusive decision (insufficient-speech, low-snr, clipped-audio): why callers on this channel could not be decided.',
+    },
   }),
   AuditEntry: obj({
     seq: int({ minimum: 1 }),

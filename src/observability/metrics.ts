@@ -20,7 +20,7 @@ export interface Metrics {
   registry: Registry;
   /** Records method, route pattern, status and duration of every response. */
   httpMiddleware(routeLabel: (method: string, path: string) => string): RequestHandler;
-  decisions: Counter<'policy' | 'decision'>;
+  decisions: Counter<'policy' | 'decision' | 'channel'>;
   enrolmentSamples: Counter<'outcome'>;
   modelLatency: Histogram<'outcome'>;
 }
@@ -50,8 +50,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const decisions = new Counter({
     name: 'voice_passport_verification_decisions_total',
-    help: 'Verification decisions by policy and decision',
-    labelNames: ['policy', 'decision'] as const,
+    // channel: the scoring channel (each has its own calibration and thresholds), "none" when no
+    // audio was analysed (not-enrolled, no-consent, locked).
+    help: 'Verification decisions by policy, decision and scoring channel (none: no audio analysed)',
+    labelNames: ['policy', 'decision', 'channel'] as const,
     registers: [registry],
   });
   const enrolmentSamples = new Counter({

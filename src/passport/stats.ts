@@ -1,9 +1,11 @@
 /**
  * Operator statistics: aggregates only (GDPR Art. 5(1)(c), 25(2)): counts by decision and policy,
- * score histograms, the enrolment funnel and lockouts. No subject appears in them.
+ * score histograms, in all and per scoring channel with the reasons callers went undecided, the
+ * enrolment funnel and lockouts. No subject appears in them.
  */
 import { z } from 'zod';
-import { verificationDecisions, type ScoreHistogramBin, type VerificationDecision } from '../store/index.js';
+import { scoreChannels, type ScoreChannel } from '../scoring/policy.js';
+import { verificationDecisions, type ScoreHistogramBin, type StatsFilter, type VerificationDecision } from '../store/index.js';
 import type { PassportContext } from './context.js';
 import { round } from './views.js';
 
@@ -19,9 +21,8 @@ export const statsQuerySchema = z
 
 export type StatsQuery = z.infer<typeof statsQuerySchema>;
 
-export interface StatsResponse {
-  from: string | null;
-  to: string | null;
+/** Verification counts and score histograms over one set of verifications. */
+export interface VerificationStats {
   verifications: {
     total: number;
     byDecision: Record<VerificationDecision, number>;
@@ -39,6 +40,23 @@ export interface StatsResponse {
    * without AS-norm have no normalised score and are not counted here.
    */
   normalisedScoreHistograms: Record<string, ScoreHistogramBin[]>;
+}
+
+/**
+ * The verifications scored on one channel. Each channel has its own calibration and policy thresholds
+ * (accuracy issue 4 §3) and its own share of callers who cannot be decided, so a change on one (a
+ * new phone network, a noisier contact centre) shows here before it is averaged away in the totals.
+ */
+export interface ChannelStats extends VerificationStats {
+  /** Reason codes given with `inconclusive` decisions (too little speech, low SNR, clipping) and how often. */
+  inconclusiveReasons: Record<string, number>;
+}
+
+export interface StatsResponse extends VerificationStats {
+  from: string | null;
+  to: string | null;
+  /** The same figures per scoring channel; verifications without analysed audio are in the totals only. */
+  byChannel: Record<ScoreChannel, ChannelStats>;
   enrolment: { subjects: number; enrolling: number; enrolled: number };
   lockouts: { lockedDecisions: number; verificationDisabledNow: number };
 }
@@ -57,13 +75,12 @@ const normalisedScoreRange = { min: -4, max: 12, bins: 20 } as const;
 
 const toIso = (t: string | undefined) => (t === undefined ? undefined : new Date(Date.parse(t)).toISOString());
 
-export function operatorStats(ctx: PassportContext, query: StatsQuery): StatsResponse {
-  const range = { ...(query.from ? { from: toIso(query.from)! } : {}), ...(query.to ? { to: toIso(query.to)! } : {}) };
-  const { verifications, subjects } = ctx.store;
+function verificationStats(ctx: PassportContext, filter: StatsFilter): VerificationStats {
+  const { verifications } = ctx.store;
   const byDecision = emptyCounts();
   const byPolicy: Record<string, Record<VerificationDecision, number>> = {};
   let total = 0;
-  for (const row of verifications.countsByPolicyAndDecision(range)) {
+  for (const row of verifications.countsByPolicyAndDecision(filter)) {
     byDecision[row.decision] += row.count;
     (byPolicy[row.policy] ??= emptyCounts())[row.decision] += row.count;
     total += row.count;
@@ -72,17 +89,33 @@ export function operatorStats(ctx: PassportContext, query: StatsQuery): StatsRes
   const normalisedScoreHistograms: Record<string, ScoreHistogramBin[]> = {};
   const rounded = (bins: ScoreHistogramBin[]) => bins.map((b) => ({ ...b, lower: round(b.lower), upper: round(b.upper) }));
   for (const policy of Object.keys(byPolicy)) {
-    scoreHistograms[policy] = rounded(verifications.scoreHistogram({ ...range, policy, of: 'rawScore' }));
-    normalisedScoreHistograms[policy] = rounded(verifications.scoreHistogram({ ...range, policy, of: 'normalisedScore', ...normalisedScoreRange }));
+    scoreHistograms[policy] = rounded(verifications.scoreHistogram({ ...filter, policy, of: 'rawScore' }));
+    normalisedScoreHistograms[policy] = rounded(verifications.scoreHistogram({ ...filter, policy, of: 'normalisedScore', ...normalisedScoreRange }));
   }
-  const c = subjects.counts();
+  return { verifications: { total, byDecision, byPolicy }, scoreHistograms, normalisedScoreHistograms };
+}
+
+export function operatorStats(ctx: PassportContext, query: StatsQuery): StatsResponse {
+  const range = { ...(query.from ? { from: toIso(query.from)! } : {}), ...(query.to ? { to: toIso(query.to)! } : {}) };
+  // The queries below run synchronously one after another, so the server's own writes cannot land
+  // between them: the channels add up to the totals.
+  const all = verificationStats(ctx, range);
+  const byChannel = Object.fromEntries(
+    scoreChannels.map((channel) => [
+      channel,
+      {
+        ...verificationStats(ctx, { ...range, channel }),
+        inconclusiveReasons: Object.fromEntries(ctx.store.verifications.inconclusiveReasons({ ...range, channel }).map((r) => [r.reason, r.count])),
+      },
+    ]),
+  ) as Record<ScoreChannel, ChannelStats>;
+  const c = ctx.store.subjects.counts();
   return {
     from: range.from ?? null,
     to: range.to ?? null,
-    verifications: { total, byDecision, byPolicy },
-    scoreHistograms,
-    normalisedScoreHistograms,
+    ...all,
+    byChannel,
     enrolment: { subjects: c.subjects, enrolling: c.enrolling, enrolled: c.enrolled },
-    lockouts: { lockedDecisions: byDecision.locked, verificationDisabledNow: c.verificationDisabled },
+    lockouts: { lockedDecisions: all.verifications.byDecision.locked, verificationDisabledNow: c.verificationDisabled },
   };
 }

@@ -198,6 +198,7 @@ function record(ctx: PassportContext, actor: Actor, pseudonym: string, policy: S
     threshold,
     rawThreshold,
     netSpeechSeconds,
+    channel: d.channel ?? null,
     modelId,
     actorKeyId: actor.keyId,
   });

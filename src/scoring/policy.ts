@@ -99,7 +99,9 @@ export const calibratedDefaultTargets: readonly { name: string; targetFmr: numbe
   { name: 'high', targetFmr: 0.001 },
 ];
 
-export type ScoreChannel = 'wideband' | 'telephone';
+/** The channels a verification is scored on, each with its own calibration and thresholds. */
+export const scoreChannels = ['wideband', 'telephone'] as const;
+export type ScoreChannel = (typeof scoreChannels)[number];
 
 /** 8 kHz input (or less) is telephone audio: it gets the telephone calibration when there is one. */
 export function channelOfSampleRate(sampleRate: number): ScoreChannel {

@@ -4,6 +4,7 @@
  * statistics (aggregates only), and is erased with the subject (Art. 17).
  */
 import { randomUUID } from 'node:crypto';
+import type { ScoreChannel } from '../scoring/policy.js';
 import { isoNow, type Clock } from './clock.js';
 import type { Database } from './database.js';
 import { subjectIdOf } from './subject-repository.js';
@@ -24,6 +25,8 @@ export interface VerificationInput {
   /** The policy threshold on the comparison scale (the cosine, or the AS-norm score). */
   rawThreshold: number | null;
   netSpeechSeconds: number | null;
+  /** The channel the audio was scored on (its calibration and thresholds); null when no audio was analysed. */
+  channel: ScoreChannel | null;
   modelId: string | null;
   actorKeyId: string | null;
 }
@@ -38,6 +41,11 @@ export interface TimeRange {
   from?: string;
   /** Exclusive ISO time. */
   to?: string;
+}
+
+/** A time range, optionally narrowed to the verifications scored on one channel. */
+export interface StatsFilter extends TimeRange {
+  channel?: ScoreChannel;
 }
 
 export interface ScoreHistogramBin {
@@ -60,6 +68,7 @@ interface VerificationRow {
   threshold: number | null;
   raw_threshold: number | null;
   net_speech_seconds: number | null;
+  channel: ScoreChannel | null;
   model_id: string | null;
   actor_key_id: string | null;
 }
@@ -68,7 +77,7 @@ export type ScoreScaleColumn = 'score' | 'rawScore' | 'normalisedScore';
 /** Fixed column names: the only strings spliced into the histogram's SQL. */
 const scoreColumns: Record<ScoreScaleColumn, string> = { score: 'score', rawScore: 'raw_score', normalisedScore: 'normalised_score' };
 
-const rangeWhere = '(:from IS NULL OR occurred_at >= :from) AND (:to IS NULL OR occurred_at < :to)';
+const filterWhere = '(:from IS NULL OR occurred_at >= :from) AND (:to IS NULL OR occurred_at < :to) AND (:channel IS NULL OR channel = :channel)';
 
 export class VerificationRepository {
   constructor(
@@ -83,8 +92,8 @@ export class VerificationRepository {
   record(pseudonym: string, input: VerificationInput): VerificationRecord {
     const record: VerificationRecord = { id: randomUUID(), occurredAt: isoNow(this.clock), ...input, reasons: [...input.reasons] };
     this.db.run(
-      `INSERT INTO verifications (id, subject_id, occurred_at, policy, decision, reasons, score, raw_score, normalised_score, threshold, raw_threshold, net_speech_seconds, model_id, actor_key_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO verifications (id, subject_id, occurred_at, policy, decision, reasons, score, raw_score, normalised_score, threshold, raw_threshold, net_speech_seconds, channel, model_id, actor_key_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         record.id,
         subjectIdOf(this.db, pseudonym) ?? null,
@@ -98,6 +107,7 @@ export class VerificationRepository {
         finiteOrNull(record.threshold),
         finiteOrNull(record.rawThreshold),
         finiteOrNull(record.netSpeechSeconds),
+        record.channel,
         record.modelId,
         record.actorKeyId,
       ],
@@ -119,11 +129,23 @@ export class VerificationRepository {
     return this.db.get<{ n: number }>('SELECT count(*) AS n FROM verifications v JOIN subjects s ON s.id = v.subject_id WHERE s.pseudonym = ?', [pseudonym])?.n ?? 0;
   }
 
-  /** Counts by policy and decision in a time range (operator statistics). */
-  countsByPolicyAndDecision(range: TimeRange = {}): Array<{ policy: string; decision: VerificationDecision; count: number }> {
+  /** Counts by policy and decision in a time range, on one channel if asked (operator statistics). */
+  countsByPolicyAndDecision(filter: StatsFilter = {}): Array<{ policy: string; decision: VerificationDecision; count: number }> {
     return this.db.all<{ policy: string; decision: VerificationDecision; count: number }>(
-      `SELECT policy, decision, count(*) AS count FROM verifications WHERE ${rangeWhere} GROUP BY policy, decision ORDER BY policy, decision`,
-      rangeParams(range),
+      `SELECT policy, decision, count(*) AS count FROM verifications WHERE ${filterWhere} GROUP BY policy, decision ORDER BY policy, decision`,
+      filterParams(filter),
+    );
+  }
+
+  /**
+   * How often each reason was given for an `inconclusive` decision (too little speech, low SNR,
+   * clipping), most frequent first: why callers could not be decided (operator statistics).
+   */
+  inconclusiveReasons(filter: StatsFilter = {}): Array<{ reason: string; count: number }> {
+    return this.db.all<{ reason: string; count: number }>(
+      `SELECT r.value AS reason, count(*) AS count FROM verifications, json_each(verifications.reasons) AS r
+       WHERE decision = 'inconclusive' AND ${filterWhere} GROUP BY r.value ORDER BY count DESC, r.value`,
+      filterParams(filter),
     );
   }
 
@@ -134,7 +156,7 @@ export class VerificationRepository {
    * cosine: comparable across recalibrations) or `normalisedScore` (the AS-norm score that decides
    * when the model enables it) (src/passport/stats.ts).
    */
-  scoreHistogram(options: TimeRange & { policy?: string; min?: number; max?: number; bins?: number; of?: ScoreScaleColumn } = {}): ScoreHistogramBin[] {
+  scoreHistogram(options: StatsFilter & { policy?: string; min?: number; max?: number; bins?: number; of?: ScoreScaleColumn } = {}): ScoreHistogramBin[] {
     const column = scoreColumns[options.of ?? 'score'];
     const min = options.min ?? -1;
     const max = options.max ?? 1;
@@ -144,9 +166,9 @@ export class VerificationRepository {
     const rows = this.db.all<{ bin: number; decision: 'accept' | 'reject'; n: number }>(
       `SELECT min(max(CAST(floor((${column} - :min) / :width) AS INTEGER), 0), :last) AS bin, decision, count(*) AS n
        FROM verifications
-       WHERE ${column} IS NOT NULL AND decision IN ('accept', 'reject') AND ${rangeWhere} AND (:policy IS NULL OR policy = :policy)
+       WHERE ${column} IS NOT NULL AND decision IN ('accept', 'reject') AND ${filterWhere} AND (:policy IS NULL OR policy = :policy)
        GROUP BY bin, decision`,
-      { ...rangeParams(options), min, width, last: bins - 1, policy: options.policy ?? null },
+      { ...filterParams(options), min, width, last: bins - 1, policy: options.policy ?? null },
     );
     const out: ScoreHistogramBin[] = Array.from({ length: bins }, (_, i) => ({ lower: min + i * width, upper: min + (i + 1) * width, accept: 0, reject: 0 }));
     for (const r of rows) out[r.bin]![r.decision] += r.n;
@@ -154,8 +176,8 @@ export class VerificationRepository {
   }
 }
 
-function rangeParams(range: TimeRange): { from: string | null; to: string | null } {
-  return { from: range.from ?? null, to: range.to ?? null };
+function filterParams(filter: StatsFilter): { from: string | null; to: string | null; channel: ScoreChannel | null } {
+  return { from: filter.from ?? null, to: filter.to ?? null, channel: filter.channel ?? null };
 }
 
 function finiteOrNull(v: number | null): number | null {
@@ -175,6 +197,7 @@ function toRecord(row: VerificationRow): VerificationRecord {
     threshold: row.threshold,
     rawThreshold: row.raw_threshold,
     netSpeechSeconds: row.net_speech_seconds,
+    channel: row.channel,
     modelId: row.model_id,
     actorKeyId: row.actor_key_id,
   };

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toneWav } from '../passport/fakes.js';
 import { auditEntries, consent, consentAndEnrol, createHarness, verifyCall, type Harness } from './harness.js';
+import { expectDocumented } from './schema-check.js';
 
 const T0 = '2026-03-01T09:00:00.000Z';
 let h: Harness;
@@ -88,13 +89,16 @@ describe('policies', () => {
 });
 
 describe('GET /v1/operator/stats', () => {
-  it('counts by decision and policy, histograms, funnel and lockouts, within from/to', async () => {
+  it('counts by decision and policy, histograms, funnel and lockouts, within from/to, in all and per channel', async () => {
     h = createHarness();
     await consentAndEnrol(h, 'cust-1', 200);
     await consent(h, 'cust-2');
     await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4 }));
     await verifyCall(h, 'cust-1', toneWav({ freq: 400, seconds: 4 }));
     await verifyCall(h, 'cust-2', toneWav({ freq: 200, seconds: 4 }));
+    // Two phone calls: the enrolled voice, and one with no speech at all.
+    await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4, sampleRate: 8000 }));
+    await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 0, silenceSeconds: 2, sampleRate: 8000 }));
     h.clock.advance(86_400_000);
     await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 6 }), '?policy=high');
 
@@ -108,20 +112,41 @@ describe('GET /v1/operator/stats', () => {
       from: null,
       to: null,
       verifications: {
-        total: 4,
-        byDecision: { ...zero, accept: 2, reject: 1, 'not-enrolled': 1 },
-        byPolicy: { high: { ...zero, accept: 1 }, standard: { ...zero, accept: 1, reject: 1, 'not-enrolled': 1 } },
+        total: 6,
+        byDecision: { ...zero, accept: 3, reject: 1, inconclusive: 1, 'not-enrolled': 1 },
+        byPolicy: { high: { ...zero, accept: 1 }, standard: { ...zero, accept: 2, reject: 1, inconclusive: 1, 'not-enrolled': 1 } },
       },
       // Scores: ≈1 (same tone) in the last bin, ≈0 (orthogonal tone) in the bin [0, 0.1).
-      scoreHistograms: { high: bins({ 19: { accept: 1 } }), standard: bins({ 19: { accept: 1 }, 10: { reject: 1 } }) },
+      scoreHistograms: { high: bins({ 19: { accept: 1 } }), standard: bins({ 19: { accept: 2 }, 10: { reject: 1 } }) },
       // The fake model does not normalise scores: nothing on the AS-norm scale (test/http/as-norm.test.ts has it).
       normalisedScoreHistograms: { high: emptyNormalisedBins, standard: emptyNormalisedBins },
+      // The not-enrolled call analysed no audio, so it has no channel and is in the totals only.
+      byChannel: {
+        wideband: {
+          verifications: { total: 3, byDecision: { ...zero, accept: 2, reject: 1 }, byPolicy: { high: { ...zero, accept: 1 }, standard: { ...zero, accept: 1, reject: 1 } } },
+          scoreHistograms: { high: bins({ 19: { accept: 1 } }), standard: bins({ 19: { accept: 1 }, 10: { reject: 1 } }) },
+          normalisedScoreHistograms: { high: emptyNormalisedBins, standard: emptyNormalisedBins },
+          inconclusiveReasons: {},
+        },
+        telephone: {
+          verifications: { total: 2, byDecision: { ...zero, accept: 1, inconclusive: 1 }, byPolicy: { standard: { ...zero, accept: 1, inconclusive: 1 } } },
+          scoreHistograms: { standard: bins({ 19: { accept: 1 } }) },
+          normalisedScoreHistograms: { standard: emptyNormalisedBins },
+          inconclusiveReasons: { 'insufficient-speech': 1 },
+        },
+      },
       enrolment: { subjects: 2, enrolling: 0, enrolled: 1 },
       lockouts: { lockedDecisions: 0, verificationDisabledNow: 0 },
     });
+    expectDocumented('StatsResponse', res.body);
 
     const day2 = await request(h.app).get('/v1/operator/stats?from=2026-03-02&to=2026-03-03T00:00:00Z').set(h.auth('operator'));
-    expect(day2.body).toMatchObject({ from: '2026-03-02T00:00:00.000Z', to: '2026-03-03T00:00:00.000Z', verifications: { total: 1, byDecision: { ...zero, accept: 1 } } });
+    expect(day2.body).toMatchObject({
+      from: '2026-03-02T00:00:00.000Z',
+      to: '2026-03-03T00:00:00.000Z',
+      verifications: { total: 1, byDecision: { ...zero, accept: 1 } },
+      byChannel: { wideband: { verifications: { total: 1 } }, telephone: { verifications: { total: 0, byDecision: zero, byPolicy: {} }, inconclusiveReasons: {} } },
+    });
     // Aggregates only: no pseudonym, no key id.
     expect(JSON.stringify(res.body)).not.toMatch(/[0-9a-f]{64}|key_/);
   });
@@ -178,29 +203,35 @@ describe('POST /v1/operator/subjects/{id}/reset-lockout', () => {
 });
 
 describe('GET /metrics', () => {
-  it('Prometheus text: requests by route pattern and status, decisions by policy, engine gauges, model latency; no customer ids', async () => {
+  it('Prometheus text: requests by route pattern and status, decisions by policy and channel, engine gauges, model latency; no customer ids', async () => {
     h = createHarness();
     await consentAndEnrol(h, 'cust-4711', 200);
     await verifyCall(h, 'cust-4711', toneWav({ freq: 200, seconds: 4 }));
     await verifyCall(h, 'cust-4711', toneWav({ freq: 400, seconds: 4 }));
+    await verifyCall(h, 'cust-4711', toneWav({ freq: 200, seconds: 4, sampleRate: 8000 }));
+    await verifyCall(h, 'cust-0815', toneWav({ freq: 200, seconds: 4 }));
     await request(h.app).get('/v1/subjects/cust-4711');
     const res = await request(h.app).get('/metrics').set(h.auth('operator'));
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = res.text;
-    expect(text).toContain('voice_passport_http_requests_total{method="POST",route="/v1/subjects/:id/verifications",status="200"} 2');
+    expect(text).toContain('voice_passport_http_requests_total{method="POST",route="/v1/subjects/:id/verifications",status="200"} 4');
     expect(text).toContain('voice_passport_http_requests_total{method="PUT",route="/v1/subjects/:id/consent",status="200"} 1');
     expect(text).toContain('voice_passport_http_requests_total{method="GET",route="/v1/subjects/:id",status="401"} 1');
     expect(text).toMatch(/voice_passport_http_request_duration_seconds_count\{method="POST",route="\/v1\/subjects\/:id\/enrolments",status="200"\} 2/);
-    expect(text).toContain('voice_passport_verification_decisions_total{policy="standard",decision="accept"} 1');
-    expect(text).toContain('voice_passport_verification_decisions_total{policy="standard",decision="reject"} 1');
+    expect(text).toContain('voice_passport_verification_decisions_total{policy="standard",decision="accept",channel="wideband"} 1');
+    expect(text).toContain('voice_passport_verification_decisions_total{policy="standard",decision="reject",channel="wideband"} 1');
+    expect(text).toContain('voice_passport_verification_decisions_total{policy="standard",decision="accept",channel="telephone"} 1');
+    // No consent: nothing was analysed, so no channel.
+    expect(text).toContain('voice_passport_verification_decisions_total{policy="standard",decision="no-consent",channel="none"} 1');
     expect(text).toContain('voice_passport_enrolment_samples_total{outcome="accepted"} 1');
     expect(text).toContain('voice_passport_enrolment_samples_total{outcome="enrolled"} 1');
     expect(text).toContain('voice_passport_engine_queue_depth 3');
     expect(text).toContain('voice_passport_engine_busy_workers 1');
     expect(text).toContain('voice_passport_engine_workers 2');
-    // 2 enrolment samples + 2 verifications reached the model.
-    expect(text).toContain('voice_passport_model_analysis_seconds_count{outcome="ok"} 4');
+    // 2 enrolment samples + 3 verifications reached the model (not the one without consent).
+    expect(text).toContain('voice_passport_model_analysis_seconds_count{outcome="ok"} 5');
     expect(text).not.toContain('cust-4711');
+    expect(text).not.toContain('cust-0815');
   });
 });

@@ -3,7 +3,17 @@
  * required, additionalProperties, items, enum, const, anyOf, oneOf, allOf, minimum/maximum,
  * pattern). Enough to prove real responses match the documented shapes; returns the mismatches.
  */
+import { expect } from 'vitest';
+import { openApiDocument } from '../../src/http/openapi.js';
+
 type Schema = Record<string, unknown>;
+
+const apiDocument = JSON.parse(JSON.stringify(openApiDocument)) as { components: { schemas: Record<string, unknown> } };
+
+/** Asserts that `body` matches the service's OpenAPI component schema `name` (mismatches listed on failure). */
+export function expectDocumented(name: string, body: unknown): void {
+  expect(checkSchema(apiDocument, { $ref: `#/components/schemas/${name}` }, body), name).toEqual([]);
+}
 
 export function checkSchema(doc: { components: { schemas: Record<string, unknown> } }, schema: unknown, value: unknown, at = '$'): string[] {
   const s = resolve(doc, schema);

@@ -101,11 +101,23 @@ describe('migrate', () => {
     });
   });
 
+  it('upgrades a version-3 database: existing verifications have no channel, and only the two channels can be stored', () => {
+    migrate(db, loadMigrations().slice(0, 3));
+    db.run(
+      `INSERT INTO verifications (id, subject_id, occurred_at, policy, decision, reasons, score, raw_score, threshold, net_speech_seconds, model_id, actor_key_id)
+       VALUES ('v1', NULL, '2026-01-01T00:00:00.000Z', 'standard', 'accept', '[]', 1.2, 0.61, 0.9, 6.5, 'm', NULL)`,
+    );
+    expect(migrate(db)).toEqual({ applied: [4], version: 4 });
+    expect(db.get('SELECT decision, channel FROM verifications')).toEqual({ decision: 'accept', channel: null });
+    db.run(`UPDATE verifications SET channel = 'telephone'`);
+    expect(() => db.run(`UPDATE verifications SET channel = 'app'`)).toThrow(/CHECK constraint/);
+  });
+
   it('upgrades a version-2 database: stored target policies bound the estimate, explicit ones nothing', () => {
     migrate(db, loadMigrations().slice(0, 2));
     db.run(`INSERT INTO policies (name, threshold, target_fmr, min_net_speech_seconds, updated_at) VALUES ('standard', 2.1, 0.01, 5, '2026-01-01T00:00:00.000Z')`);
     db.run(`INSERT INTO policies (name, threshold, target_fmr, min_net_speech_seconds, updated_at) VALUES ('legacy', 0.6, NULL, 3, '2026-01-01T00:00:00.000Z')`);
-    expect(migrate(db)).toEqual({ applied: [3], version: 3 });
+    expect(migrate(db)).toEqual({ applied: loadMigrations().slice(2).map((m) => m.version), version: loadMigrations().length });
     expect(db.all('SELECT name, target_fmr_bound FROM policies ORDER BY name')).toEqual([
       { name: 'legacy', target_fmr_bound: null },
       { name: 'standard', target_fmr_bound: null },

@@ -254,14 +254,14 @@ describe('VerificationRepository', () => {
   it('records verifications without biometric data, lists them per subject, and aggregates', () => {
     const p = store.pseudonymise('cust-ver');
     store.consents.give(p, { noticeVersion: 'v1', channel: 'ivr', actorKeyId: null });
-    const base = { policy: 'standard', reasons: ['score-above-threshold'], rawScore: null, normalisedScore: null, threshold: 0.5, rawThreshold: 2.5, netSpeechSeconds: 4.2, modelId: 'm', actorKeyId: 'key_t' };
+    const base = { policy: 'standard', reasons: ['score-above-threshold'], rawScore: null, normalisedScore: null, threshold: 0.5, rawThreshold: 2.5, netSpeechSeconds: 4.2, channel: 'wideband' as const, modelId: 'm', actorKeyId: 'key_t' };
     const r1 = store.verifications.record(p, { ...base, decision: 'accept', score: 0.83, normalisedScore: 3.1 });
     expect(r1).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), occurredAt: '2026-01-01T00:00:00.000Z', ...base, decision: 'accept', score: 0.83, normalisedScore: 3.1 });
     clock.advance(1000);
     store.verifications.record(p, { ...base, decision: 'reject', score: 0.12, normalisedScore: 0.4, reasons: ['score-below-threshold'] });
     clock.advance(1000);
     store.verifications.record(p, { ...base, policy: 'high', decision: 'reject', score: -1.5, rawThreshold: null, reasons: [] });
-    store.verifications.record(store.pseudonymise('stranger'), { ...base, decision: 'no-consent', score: null, threshold: null, rawThreshold: null, netSpeechSeconds: null, modelId: null });
+    store.verifications.record(store.pseudonymise('stranger'), { ...base, decision: 'no-consent', score: null, threshold: null, rawThreshold: null, netSpeechSeconds: null, channel: null, modelId: null });
 
     expect(store.verifications.listForSubject(p).map((v) => [v.decision, v.score])).toEqual([
       ['accept', 0.83],
@@ -300,6 +300,48 @@ describe('VerificationRepository', () => {
       [0.4, 2.5],
       [null, null],
     ]);
+  });
+
+  it('keeps the scoring channel, and narrows counts, histograms and inconclusive reasons to one channel', () => {
+    const p = store.pseudonymise('cust-ch');
+    store.consents.give(p, { noticeVersion: 'v1', channel: 'ivr', actorKeyId: null });
+    const base = { policy: 'standard', rawScore: 0.5, normalisedScore: null, threshold: 0.5, rawThreshold: 0.5, netSpeechSeconds: 4, modelId: 'm', actorKeyId: 'key_t' };
+    const wide = { ...base, channel: 'wideband' as const };
+    const phone = { ...base, channel: 'telephone' as const };
+    store.verifications.record(p, { ...wide, decision: 'accept', reasons: ['score-above-threshold'], score: 0.9, rawScore: 0.9 });
+    store.verifications.record(p, { ...phone, decision: 'reject', reasons: ['score-below-threshold'], score: 0.2, rawScore: 0.2 });
+    store.verifications.record(p, { ...phone, decision: 'inconclusive', reasons: ['insufficient-speech'], score: null, rawScore: null });
+    store.verifications.record(p, { ...phone, decision: 'inconclusive', reasons: ['insufficient-speech', 'low-snr'], score: null, rawScore: null });
+    store.verifications.record(p, { ...wide, decision: 'inconclusive', reasons: ['clipped-audio'], score: null, rawScore: null });
+    store.verifications.record(p, { ...base, channel: null, decision: 'locked', reasons: ['too-many-rejects'], score: null, rawScore: null });
+
+    expect(store.verifications.listForSubject(p).map((v) => v.channel)).toEqual(['wideband', 'telephone', 'telephone', 'telephone', 'wideband', null]);
+    expect(store.verifications.countsByPolicyAndDecision({ channel: 'telephone' })).toEqual([
+      { policy: 'standard', decision: 'inconclusive', count: 2 },
+      { policy: 'standard', decision: 'reject', count: 1 },
+    ]);
+    expect(store.verifications.countsByPolicyAndDecision({ channel: 'wideband' })).toEqual([
+      { policy: 'standard', decision: 'accept', count: 1 },
+      { policy: 'standard', decision: 'inconclusive', count: 1 },
+    ]);
+    // Without a channel: every row, the locked one (no audio analysed) included.
+    expect(store.verifications.countsByPolicyAndDecision().reduce((n, r) => n + r.count, 0)).toBe(6);
+    expect(store.verifications.scoreHistogram({ channel: 'telephone', of: 'rawScore', bins: 2 })).toEqual([
+      { lower: -1, upper: 0, accept: 0, reject: 0 },
+      { lower: 0, upper: 1, accept: 0, reject: 1 },
+    ]);
+    // Each reason of an inconclusive decision counts once, most frequent first.
+    expect(store.verifications.inconclusiveReasons({ channel: 'telephone' })).toEqual([
+      { reason: 'insufficient-speech', count: 2 },
+      { reason: 'low-snr', count: 1 },
+    ]);
+    expect(store.verifications.inconclusiveReasons()).toEqual([
+      { reason: 'insufficient-speech', count: 2 },
+      { reason: 'clipped-audio', count: 1 },
+      { reason: 'low-snr', count: 1 },
+    ]);
+    expect(store.verifications.inconclusiveReasons({ channel: 'wideband', from: '2030-01-01T00:00:00.000Z' })).toEqual([]);
+    expect(() => store.db.run(`UPDATE verifications SET channel = 'satellite'`)).toThrow(/CHECK constraint/);
   });
 });
 

@@ -103,7 +103,7 @@ export function subjectRoutes(deps: ApiDeps): RouteSpec[] {
           const readAudio = audioReader(req, res, audioLimit);
           try {
             const r = await verify(ctx, actorOf(res), param(req, 'id'), q.policy, readAudio);
-            deps.metrics?.decisions.inc({ policy: r.policy, decision: r.decision });
+            deps.metrics?.decisions.inc({ policy: r.policy, decision: r.decision, channel: r.channel ?? 'none' });
             if (r.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(r.retryAfterSeconds));
             send(res, 200, r);
           } finally {
