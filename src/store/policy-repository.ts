@@ -71,7 +71,7 @@ export class PolicyRepository {
    * ?policy) is put back if it is somehow missing. Never overwrites an operator's change.
    * Returns how many were added.
    */
-  seedDefaults(policies: readonly Policy[], required: string): number {
+  seedDefaults(policies: readonly (Policy & { targetFmr?: number | null; targetFmrBound?: TargetFmrBound | null })[], required: string): number {
     return this.db.transaction(() => {
       const empty = this.db.get<{ n: number }>('SELECT count(*) AS n FROM policies')!.n === 0;
       const toAdd = empty ? policies : policies.filter((p) => p.name === required && this.get(p.name) === undefined);

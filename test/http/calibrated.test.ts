@@ -197,8 +197,11 @@ describe('verification with a calibrated model', () => {
     h = createHarness({ calibration: { method: 'logistic', wideband: calibration.wideband } });
     await consentAndEnrol(h, 'cust-1', 200);
     const phone = await verifyCall(h, 'cust-1', toneWav({ freq: 300, seconds: 4, sampleRate: 8000 }));
-    // Wideband only: standard needs 3 s (EER ≤ 5 % at 3 s).
-    expect(phone.body).toMatchObject({ decision: 'accept', channel: 'telephone', rawThreshold: wb1 });
+    // Wideband only: standard needs 3 s (EER ≤ 5 % at 3 s). Every calibrated channel (wideband alone)
+    // has FMR intervals, so the default standard bounds their upper end: 1 % is reached where the
+    // measured FMR is 0.5 % (intervals run from half to twice the rate), 10 of 2000 non-targets above.
+    const wb1Upper = nextUp(-0.3 + (1 * 1989) / 2000);
+    expect(phone.body).toMatchObject({ decision: 'accept', channel: 'telephone', rawThreshold: wb1Upper });
     expect(phone.body.score).toBeCloseTo(10 * phone.body.rawScore - 5, 12);
   });
 });

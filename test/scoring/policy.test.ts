@@ -140,13 +140,33 @@ describe('minimum net speech', () => {
 
 describe('default policies', () => {
   it('by false match rate with a calibration table, the cosine defaults otherwise', () => {
+    // Without FMR intervals in the tables the target bounds the estimate.
     expect(defaultPoliciesFor(calibrated)).toEqual([
-      { name: 'standard', targetFmr: 0.01, threshold: nextUp(0.98), minNetSpeechSeconds: 3, description: 'Caller authentication for account information.' },
+      { name: 'standard', targetFmr: 0.01, targetFmrBound: 'estimate', threshold: nextUp(0.98), minNetSpeechSeconds: 3, description: 'Caller authentication for account information.' },
       // 0.1 % of 100 trials: k = 0, above every non-target.
-      { name: 'high', targetFmr: 0.001, threshold: nextUp(0.99), minNetSpeechSeconds: 5, description: 'Payments and changes to contact details.' },
+      { name: 'high', targetFmr: 0.001, targetFmrBound: 'estimate', threshold: nextUp(0.99), minNetSpeechSeconds: 5, description: 'Payments and changes to contact details.' },
     ]);
-    expect(defaultPoliciesFor(undefined)).toEqual(defaultPolicies.map((p) => ({ ...p, targetFmr: null })));
-    expect(defaultPoliciesFor({ method: 'logistic', wideband: { a: 1, b: 0 } })).toEqual(defaultPolicies.map((p) => ({ ...p, targetFmr: null })));
+    expect(defaultPoliciesFor(undefined)).toEqual(defaultPolicies.map((p) => ({ ...p, targetFmr: null, targetFmrBound: null })));
+    expect(defaultPoliciesFor({ method: 'logistic', wideband: { a: 1, b: 0 } })).toEqual(defaultPolicies.map((p) => ({ ...p, targetFmr: null, targetFmrBound: null })));
+  });
+
+  it('bound the upper end of the FMR interval where every calibrated channel has the intervals', () => {
+    // Each row's FMR interval ends at 1.5 × its FMR plus 0.5 % (at 0 for the row with no false match, as a
+    // bootstrap gives): a 1 % target is met by the 0 % row (k = 0) under upper-95, by the 1 % row under the estimate.
+    const rows = wideband.operatingPoints.map((r) => ({ ...r, fmrInterval: { low: r.fmr / 2, high: r.fmr === 0 ? 0 : 1.5 * r.fmr + 0.005 }, fnmrInterval: { low: 0, high: 1 } }));
+    const withIntervals = { ...wideband, operatingPoints: rows };
+    const both: ModelCalibration = { method: 'logistic', wideband: withIntervals, telephone: { ...withIntervals, a: 5, b: -2 } };
+    expect(defaultPoliciesFor(both).map((p) => [p.name, p.targetFmrBound, p.threshold])).toEqual([
+      ['standard', 'upper-95', nextUp(0.99)],
+      ['high', 'upper-95', nextUp(0.99)],
+    ]);
+    expect(defaultPoliciesFor({ method: 'logistic', wideband: withIntervals }).map((p) => p.targetFmrBound)).toEqual(['upper-95', 'upper-95']);
+    // One channel without intervals: the estimate for both, so a tier means the same on either channel.
+    const mixed: ModelCalibration = { method: 'logistic', wideband: withIntervals, telephone: wideband };
+    expect(defaultPoliciesFor(mixed).map((p) => [p.targetFmrBound, p.threshold])).toEqual([
+      ['estimate', nextUp(0.98)],
+      ['estimate', nextUp(0.99)],
+    ]);
   });
 });
 
