@@ -248,7 +248,7 @@ const schemas: Record<string, Schema> = {
       targetFmrBound: str({
         enum: ['estimate', 'upper-95'],
         description:
-          "Only with targetFmr. What the target bounds: 'estimate' (default), the FMR measured on the calibration speakers; 'upper-95', the upper end of its 95 % interval over resampled calibration speakers: a stricter threshold, for callers other than the calibration speakers, at the cost of more false non-matches. 'upper-95' needs a calibration with intervals (400 otherwise).",
+          "Only with targetFmr. What the target bounds: 'estimate', the FMR measured on the calibration speakers; 'upper-95', the upper end of its 95 % interval over resampled calibration speakers: a stricter threshold, for callers other than the calibration speakers, at the cost of more false non-matches. 'upper-95' needs a calibration with intervals (400 otherwise). Left out: 'upper-95' when every calibrated channel has intervals, else 'estimate' (the default tiers' bound).",
       }),
       threshold: num({
         minimum: -100,

@@ -13,6 +13,7 @@ import {
   calibrationFor,
   canDeriveThresholds,
   canDeriveWithBound,
+  defaultTargetFmrBound,
   derivedMinNetSpeech,
   effectiveThreshold,
   policyInputSchemaFor,
@@ -154,7 +155,6 @@ export function listPolicies(ctx: PassportContext): PoliciesResponse {
 /** The policy to store: threshold recorded (derived from wideband for a target FMR), minimum speech resolved. */
 function resolveInput(ctx: PassportContext, p: ReplacePoliciesInput['policies'][number]): StoredPolicyInput {
   const targetFmr = p.targetFmr ?? null;
-  const targetFmrBound = targetFmr === null ? null : boundOf(p);
   if (targetFmr !== null && (ctx.calibration === undefined || !canDeriveThresholds(ctx.calibration.wideband))) {
     throw new VoicePassportError(
       'validation-failed',
@@ -162,6 +162,9 @@ function resolveInput(ctx: PassportContext, p: ReplacePoliciesInput['policies'][
       { policy: p.name },
     );
   }
+  // A target without a bound takes the default tiers' bound, so a PUT that leaves it out does not
+  // quietly loosen a seeded policy (src/scoring/policy.ts, defaultTargetFmrBound).
+  const targetFmrBound = targetFmr === null ? null : (p.targetFmrBound ?? defaultTargetFmrBound(ctx.calibration!));
   if (targetFmrBound === 'upper-95' && !canDeriveWithBound(ctx.calibration!.wideband, targetFmrBound)) {
     throw new VoicePassportError(
       'validation-failed',

@@ -379,6 +379,29 @@ describe('PUT /v1/operator/policies with targetFmr', () => {
     expect(boundAlone.body.issues).toEqual([{ path: 'body.policies.0.targetFmrBound', message: 'targetFmrBound goes with targetFmr (an explicit threshold bounds nothing)' }]);
   });
 
+  it('a target without a bound takes the default tiers\' bound: upper-95 where every calibrated channel has intervals, else the estimate', async () => {
+    // Wideband alone, with intervals (half to twice each rate): upper-95 meets 1 % at a measured 0.5 %.
+    h = createHarness({ calibration: { method: 'logistic', wideband: calibration.wideband } });
+    const put = (policies: unknown[]) => request(h.app).put('/v1/operator/policies').set(h.auth('operator')).send({ policies });
+    const seeded = await request(h.app).get('/v1/operator/policies').set(h.auth('operator'));
+    expect(seeded.body.policies.map((p: { name: string; targetFmrBound: string }) => [p.name, p.targetFmrBound])).toEqual([
+      ['high', 'upper-95'],
+      ['standard', 'upper-95'],
+    ]);
+    const unbounded = await put([{ name: 'standard', targetFmr: 0.01, minNetSpeechSeconds: 4 }]);
+    expect(unbounded.status).toBe(200);
+    expect(unbounded.body.policies[0]).toMatchObject({ targetFmrBound: 'upper-95', threshold: nextUp(-0.3 + (1 * 1989) / 2000) });
+    expect(unbounded.body.policies[0].channels.wideband).toMatchObject({ targetFmrBound: 'upper-95', fmr: 0.005 });
+    // Asked for, the estimate is still there.
+    const estimate = await put([{ name: 'standard', targetFmr: 0.01, targetFmrBound: 'estimate', minNetSpeechSeconds: 4 }]);
+    expect(estimate.body.policies[0]).toMatchObject({ targetFmrBound: 'estimate', threshold: wb1 });
+    // The telephone calibration without intervals: the estimate, for both channels alike.
+    h.close();
+    h = createHarness({ calibration });
+    const mixed = await request(h.app).put('/v1/operator/policies').set(h.auth('operator')).send({ policies: [{ name: 'standard', targetFmr: 0.01 }] });
+    expect(mixed.body.policies[0]).toMatchObject({ targetFmrBound: 'estimate', threshold: wb1 });
+  });
+
   it('refuses targetFmr without a calibration, and a policy with both or neither of targetFmr and threshold', async () => {
     h = createHarness();
     const put = (policies: unknown[]) => request(h.app).put('/v1/operator/policies').set(h.auth('operator')).send({ policies });
