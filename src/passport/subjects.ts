@@ -5,8 +5,7 @@
  */
 import { VoicePassportError } from '../errors.js';
 import { gateAttempt } from '../scoring/attempts.js';
-import type { ScoreChannel } from '../scoring/policy.js';
-import type { AuditEntry, ConsentEvent, ErasureReceipt, VoiceprintMetadata } from '../store/index.js';
+import type { AuditEntry, ConsentEvent, ErasureReceipt, VerificationRecord, VoiceprintMetadata } from '../store/index.js';
 import type { Actor, PassportContext } from './context.js';
 import { consentView, pseudonymOf, round, type ConsentView } from './views.js';
 
@@ -93,21 +92,8 @@ export interface SubjectExport extends SubjectView {
   pseudonym: string;
   consentHistory: ConsentEvent[];
   voiceprint: (VoiceprintMetadata & { note: string }) | null;
-  verifications: Array<{
-    id: string;
-    occurredAt: string;
-    policy: string;
-    decision: string;
-    reasons: string[];
-    score: number | null;
-    rawScore: number | null;
-    normalisedScore: number | null;
-    threshold: number | null;
-    rawThreshold: number | null;
-    netSpeechSeconds: number | null;
-    channel: ScoreChannel | null;
-    model: string | null;
-  }>;
+  /** Each verification as recorded, the model named as the API names it; the key that asked is in the audit trail. */
+  verifications: Array<Omit<VerificationRecord, 'modelId' | 'actorKeyId'> & { model: string | null }>;
   /** Audit entries about the subject (what was done with the data, when and by which key). */
   auditTrail: Array<Pick<AuditEntry, 'seq' | 'occurredAt' | 'action' | 'actorKeyId' | 'outcome' | 'details'>>;
 }
