@@ -7,7 +7,9 @@
 #   cross  - whole utterances across channels (enrolled on wideband audio, verified on the phone,
 #            and the other way round), so762 and sc (fsdd is recorded at 8 kHz already);
 #   alaw   - whole and the service path through a G.711 A-law line (Europe's), scored with the
-#            cohort and calibration made on µ-law, as the service scores every 8 kHz call.
+#            cohort and calibration made on µ-law, as the service scores every 8 kHz call;
+#   enrol  - so762 as the service decides: a voiceprint of 20 s of speech (VP_ENROL_MIN_SECONDS's
+#            default) against single utterances through the service path, on and across channels.
 # Usage: bash scripts/train/model-card-evals.sh [model-id] [out-dir]   (about 20 min on 2 cores)
 # The model defaults to the service's own (VP_MODEL, else src/config.ts's default), so a new default
 # model needs no edit here.
@@ -37,6 +39,10 @@ done
 for set in so762 sc fsdd; do
   run "$DEV/$set" --channel telephone --law alaw --model "$ID" --embed whole --durations none --out "$OUT/$set-telephone-alaw-whole.json"
   run "$DEV/$set" --channel telephone --law alaw --model "$ID" --durations none --out "$OUT/$set-telephone-alaw-speech.json"
+done
+for pair in wideband:wideband telephone:telephone wideband:telephone telephone:wideband; do
+  enrol=${pair%%:*} test=${pair##*:}
+  run "$DEV/so762" --trials enrolment --enrol-seconds 20 --enrol-channel "$enrol" --channel "$test" --model "$ID" --out "$OUT/so762-$enrol-$test-enrolment.json"
 done
 grep '^|' "$OUT/summary.md"
 node scripts/train/model-card-tables.mjs "$OUT"

@@ -61,7 +61,7 @@ for (const set of ['so762', 'sc']) {
   }
 }
 if (crossRows.length > 0) {
-  console.log('\n| dev set | enrolled → verified | target / non-target | whole, AS-norm: EER [95 % CI] (minDCF) | `standard` (FMR 1 %) on the caller\'s channel: FMR, FNMR |');
+  console.log('\n| dev set | enrolled → verified | target / non-target | whole, AS-norm: EER [95 % CI] (minDCF) | `standard` (FMR 1 %, estimate bound) on the caller\'s channel: FMR, FNMR |');
   console.log('|---|---|---|---|---|');
   for (const row of crossRows) console.log(row);
 }
@@ -80,7 +80,27 @@ for (const set of sets) {
   );
 }
 if (alawRows.length > 0) {
-  console.log('\n| dev set | A-law: whole, AS-norm EER [95 % CI] (minDCF) | µ-law: whole | A-law: speech (service path) | µ-law: speech | `standard` (FMR 1 %), A-law service path: FMR, FNMR |');
+  console.log('\n| dev set | A-law: whole, AS-norm EER [95 % CI] (minDCF) | µ-law: whole | A-law: speech (service path) | µ-law: speech | `standard` (FMR 1 %, estimate bound), A-law service path: FMR, FNMR |');
   console.log('|---|---|---|---|---|---|');
   for (const row of alawRows) console.log(row);
+}
+
+// As the service decides: a 20 s voiceprint against single utterances (eval --trials enrolment), so762.
+const enrolRows = [];
+for (const [enrol, test] of [['wideband', 'wideband'], ['telephone', 'telephone'], ['wideband', 'telephone'], ['telephone', 'wideband']]) {
+  const r = read('so762', `${enrol}-${test}`, 'enrolment');
+  if (r === null) continue;
+  const at = (policy, bound) => {
+    const p = r.policies.find((q) => q.policy === policy && q.targetFmrBound === bound);
+    return p === undefined ? '—' : `${p.fmrText}, ${p.fnmrText}`;
+  };
+  const durations = r.byDuration.map((d) => (d.eer === undefined ? '—' : `${(d.eer.value * 100).toFixed(1)}${d.targetTrials < 30 ? '*' : ''}`)).join(' / ');
+  enrolRows.push(
+    `| ${enrol} → ${test} | ${r.counts.enrolledSpeakers} / ${r.counts.speakers} | ${n(r.counts.targetTrials)} / ${n(r.counts.nonTargetTrials)} | ${eerCell(r)} | ${at('standard', 'estimate')} | ${at('standard', 'upper-95')} | ${at('high', 'estimate')} | ${at('high', 'upper-95')} | ${durations} % |`,
+  );
+}
+if (enrolRows.length > 0) {
+  console.log('\n| so762, enrolled → verified | voiceprints / speakers | target / non-target | service path, AS-norm: EER [95 % CI] (minDCF) | `standard` (FMR 1 %), estimate: FMR, FNMR | `standard`, upper-95 | `high` (FMR 0.1 %), estimate | `high`, upper-95 | EER at 2 / 3 / 5 / 10 s of test speech |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const row of enrolRows) console.log(row);
 }

@@ -251,8 +251,8 @@ export function derivedMinNetSpeech(targetFmr: number | null, calibration: Model
  * The bound the default policies put on their target FMR: the upper end of its 95 % interval where
  * every calibrated channel has the intervals, else the estimate. Why not the estimate: the service
  * decides a caller against a voiceprint of 20 s of speech, and at that operating point the estimate's
- * thresholds, read off single-utterance trials, let through up to twice the named rate on so762
- * (1.16-1.90 % at `standard`, 0.095-0.398 % at `high`, on and across channels), where the upper
+ * thresholds, read off single-utterance trials, let through up to twice the named rate at `standard`
+ * and four times at `high` on so762 (1.16-1.90 % and 0.095-0.398 %, on and across channels), where the upper
  * bound's held it in 7 of 8 cells (0.29-0.90 %, at most 0.125 %) at little cost in misses at
  * `standard` (models/README.md, *As the service decides*; model-card-evals.sh's `enrol` runs).
  */
