@@ -213,6 +213,8 @@ function record(ctx: PassportContext, actor: Actor, pseudonym: string, policy: S
       reasons: d.reasons,
       score: roundOrNull(score, 4),
       threshold: round(threshold, 4),
+      // Which channel's calibration and threshold decided (absent when no audio was analysed).
+      ...(d.channel === undefined ? {} : { channel: d.channel }),
       ...(scoreScale !== 'cosine' ? { scoreScale, rawScore: roundOrNull(rawScore, 4), rawThreshold: round(rawThreshold, 4) } : {}),
       ...(normalisedScore === undefined ? {} : { normalisedScore: roundOrNull(normalisedScore, 4) }),
       model: modelId,

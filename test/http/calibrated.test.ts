@@ -177,6 +177,7 @@ describe('verification with a calibrated model', () => {
       reasons: ['score-below-threshold'],
       score: Math.round(phone.body.score * 1e4) / 1e4,
       threshold: Math.round(phone.body.threshold * 1e4) / 1e4,
+      channel: 'telephone',
       scoreScale: 'llr',
       rawScore: Math.round(phone.body.rawScore * 1e4) / 1e4,
       rawThreshold: Math.round(tel1 * 1e4) / 1e4,

@@ -61,9 +61,9 @@ describe('decisions', () => {
     expect(view.body.counts).toEqual({ verifications: 2, consentEvents: 1 });
     expect(view.body.attempts).toEqual({ consecutiveRejects: 1, locked: false, retryAfterSeconds: null, disabled: false });
     const audited = (await auditEntries(h)).filter((e) => e.action === 'verification');
-    expect(audited.map((e) => [e.outcome, e.actorKeyId, e.details.verificationId])).toEqual([
-      ['accept', h.keyIds.telephony, same.body.verificationId],
-      ['reject', h.keyIds.telephony, other.body.verificationId],
+    expect(audited.map((e) => [e.outcome, e.actorKeyId, e.details.verificationId, e.details.channel])).toEqual([
+      ['accept', h.keyIds.telephony, same.body.verificationId, 'wideband'],
+      ['reject', h.keyIds.telephony, other.body.verificationId, 'wideband'],
     ]);
   });
 
@@ -234,6 +234,8 @@ describe('attempt limiting (NIST SP 800-63B-4 §3.2.3), persisted', () => {
     expect((await getSubject(h, 'cust-1')).body.attempts).toEqual({ consecutiveRejects: 0, locked: false, retryAfterSeconds: null, disabled: false });
     const locks = (await auditEntries(h)).filter((e) => e.action === 'verification' && e.outcome === 'locked');
     expect(locks).toHaveLength(3);
+    // Locked before any audio was analysed: no channel decided.
+    expect(locks.map((e) => 'channel' in e.details)).toEqual([false, false, false]);
   });
 
   it('after 50 consecutive rejects verification is disabled until an operator resets it', async () => {
