@@ -71,7 +71,9 @@ export interface CalibrationView {
 
 const targetRule =
   'A policy set by targetFmr gets, per channel, the lowest threshold whose false match rate on the calibration trials is at most the target; ' +
-  'with targetFmrBound "upper-95", the lowest whose 95 % interval of that rate over resampled calibration speakers ends at most at the target (stricter: callers other than the calibration speakers tend to meet more false matches than they did).';
+  'with targetFmrBound "upper-95" (the default where every channel has intervals), the lowest whose 95 % interval of that rate over resampled calibration speakers ends at most at the target ' +
+  '(stricter: callers other than the calibration speakers, and callers checked against a voiceprint of many seconds rather than one utterance, tend to meet more false matches than the calibration trials did). ' +
+  'The rates shown are those of the calibration trials, one utterance against one utterance.';
 const explanationLlr =
   'score: calibrated natural-log likelihood ratio, llr = a·cosine + b (> 0 favours the same speaker; ln 10 ≈ 2.3 is 10:1 odds); rawScore: cosine similarity, -1 to 1. ' +
   'Decisions compare the raw cosine with the policy threshold (accept when cosine ≥ threshold; on the LLR scale the same trials clear llrThreshold). ' +
