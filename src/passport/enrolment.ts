@@ -11,12 +11,12 @@
  * - Re-enrolment replaces the voiceprint and stores the model id with it, so a model change is
  *   detected at verification instead of scoring across models.
  */
-import { isVoicePassportError, VoicePassportError } from '../errors.js';
+import { VoicePassportError } from '../errors.js';
 import { combineEmbeddings } from '../scoring/cosine.js';
 import { tooNoisy, type QualityLimits } from '../scoring/decision.js';
 import { channelOfSampleRate, defaultPolicies, effectiveThreshold } from '../scoring/policy.js';
 import type { Actor, EnrolmentSettings, PassportContext } from './context.js';
-import type { AudioAnalysis, ReadAudio } from './embedder.js';
+import { analyseOrNoSpeech, type AnalysisOrNoSpeech, type ReadAudio } from './embedder.js';
 import { pseudonymOf, round, roundOrNull } from './views.js';
 
 export const enrolmentFeedbackCodes = ['ok', 'too-short', 'no-speech', 'too-noisy', 'clipped', 'not-same-speaker'] as const;
@@ -71,7 +71,7 @@ export async function enrol(ctx: PassportContext, actor: Actor, customerId: stri
   const audio = await readAudio();
   if (audio.bytes.length === 0) throw new VoicePassportError('audio-empty', 'The request body is empty; send the sample as the body.');
 
-  const analysis = await analyseSample(ctx, audio);
+  const analysis = await analyseOrNoSpeech(ctx.embedder, audio);
   const quality = qualityOf(analysis);
   const settings = ctx.enrolment;
   const feedback = analysis.embedding === null ? (['no-speech'] as EnrolmentFeedback[]) : assessEnrolmentSample(quality, settings, ctx.qualityLimits);
@@ -155,31 +155,7 @@ export async function enrol(ctx: PassportContext, actor: Actor, customerId: stri
   });
 }
 
-type SampleAnalysis = Omit<AudioAnalysis, 'embedding'> & { embedding: Float32Array | null };
-
-/** The embedder's "no speech at all" becomes feedback, not a bare error: the caller can fix it. */
-async function analyseSample(ctx: PassportContext, audio: { bytes: Uint8Array; contentType: string }): Promise<SampleAnalysis> {
-  try {
-    return await ctx.embedder.analyse(audio);
-  } catch (e) {
-    if (isVoicePassportError(e) && e.code === 'insufficient-speech') {
-      const d = e.details ?? {};
-      const num = (k: string, fallback: number) => (typeof d[k] === 'number' && Number.isFinite(d[k]) ? (d[k] as number) : fallback);
-      return {
-        embedding: null,
-        modelId: ctx.embedder.modelId,
-        netSpeechSeconds: num('netSpeechSeconds', 0),
-        snrDb: typeof d.snrDb === 'number' ? d.snrDb : null,
-        clippedRatio: num('clippedRatio', 0),
-        durationSeconds: num('durationSeconds', 0),
-        sampleRate: num('sampleRate', 0),
-      };
-    }
-    throw e;
-  }
-}
-
-function qualityOf(a: SampleAnalysis): SampleQuality {
+function qualityOf(a: AnalysisOrNoSpeech): SampleQuality {
   return { netSpeechSeconds: a.netSpeechSeconds, snrDb: a.snrDb, clippedRatio: a.clippedRatio, durationSeconds: a.durationSeconds };
 }
 
@@ -223,4 +199,3 @@ function rejectionMessage(feedback: EnrolmentFeedback[], settings: EnrolmentSett
   const why = feedback.map((f) => (f in feedbackAdvice ? feedbackAdvice[f as keyof typeof feedbackAdvice](settings) : f));
   return `The sample was not used: ${why.join('; ')}. Record it again; nothing was stored.`;
 }
-

@@ -12,14 +12,14 @@
  * may have changed during the analysis, e.g. parallel attempts racing past the limit), the score is
  * decided against the policy, and the attempt state, history and audit entry are written.
  */
-import { isVoicePassportError, VoicePassportError } from '../errors.js';
+import { VoicePassportError } from '../errors.js';
 import { gateAttempt, recordOutcome, type AttemptGate } from '../scoring/attempts.js';
 import { applyCalibration } from '../scoring/calibration.js';
 import { decideVerification } from '../scoring/decision.js';
 import { calibrationFor, channelOfSampleRate, effectiveThreshold, policyNameSchema, type ScoreChannel } from '../scoring/policy.js';
 import type { StoredPolicy, VerificationDecision } from '../store/index.js';
 import type { Actor, PassportContext } from './context.js';
-import type { AudioAnalysis, ReadAudio } from './embedder.js';
+import { analyseOrNoSpeech, type ReadAudio } from './embedder.js';
 import { pseudonymOf, round, roundOrNull } from './views.js';
 
 export type { VerificationDecision };
@@ -129,7 +129,7 @@ export async function verify(ctx: PassportContext, actor: Actor, customerId: str
 
   const audio = await readAudio();
   if (audio.bytes.length === 0) throw new VoicePassportError('audio-empty', 'The request body is empty; send the caller audio as the body.');
-  const analysis = await analyseOrNoSpeech(ctx, audio);
+  const analysis = await analyseOrNoSpeech(ctx.embedder, audio);
   if (analysis.modelId !== modelId) {
     throw new VoicePassportError('model-changed', `The audio was analysed with model "${analysis.modelId}", not "${modelId}"; retry.`, { currentModel: modelId });
   }
@@ -239,26 +239,4 @@ function record(ctx: PassportContext, actor: Actor, pseudonym: string, policy: S
   if (d.retryAfterSeconds !== undefined) response.retryAfterSeconds = d.retryAfterSeconds;
   if (d.additionalSpeechSecondsNeeded !== undefined) response.additionalSpeechSecondsNeeded = d.additionalSpeechSecondsNeeded;
   return response;
-}
-
-type Analysis = Omit<AudioAnalysis, 'embedding'> & { embedding: Float32Array | null };
-
-/** No speech at all is an "inconclusive" verification with the seconds needed, not an error. */
-async function analyseOrNoSpeech(ctx: PassportContext, audio: { bytes: Uint8Array; contentType: string }): Promise<Analysis> {
-  try {
-    return await ctx.embedder.analyse(audio);
-  } catch (e) {
-    if (!isVoicePassportError(e) || e.code !== 'insufficient-speech') throw e;
-    const d = e.details ?? {};
-    const num = (k: string) => (typeof d[k] === 'number' && Number.isFinite(d[k]) ? (d[k] as number) : 0);
-    return {
-      embedding: null,
-      modelId: ctx.embedder.modelId,
-      netSpeechSeconds: num('netSpeechSeconds'),
-      snrDb: typeof d.snrDb === 'number' ? d.snrDb : null,
-      clippedRatio: num('clippedRatio'),
-      durationSeconds: num('durationSeconds'),
-      sampleRate: num('sampleRate'),
-    };
-  }
 }
