@@ -35,10 +35,10 @@ import { evalCommand, evalTrialOptions, type EvalTrials } from './eval.js';
 
 const USAGE =
   'usage: voice-passport calibrate <folder>... [--channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment] ' +
-  '[--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--across-channels] [--prior P] [--model ID] [--write]';
+  '[--enrol-seconds S] [--voiceprints first|rotating] [--test-seconds S] [--durations 2,3,5,10|none] [--across-channels] [--prior P] [--model ID] [--write]';
 
 /** Eval options passed through unchanged (eval validates them). */
-const passThrough = ['channel', 'law', 'trials', 'enrol-seconds', 'test-seconds', 'durations', 'model'] as const;
+const passThrough = ['channel', 'law', 'trials', 'enrol-seconds', 'voiceprints', 'test-seconds', 'durations', 'model'] as const;
 
 export interface CalibrateOptions {
   folders: string[];

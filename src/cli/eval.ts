@@ -37,10 +37,12 @@ import {
   enrolmentVoiceprint,
   groupConsecutive,
   planEnrolment,
+  planRotatingEnrolments,
   reindexSpeakers,
   splitScores,
   type SpeakerEmbedding,
   type TestItem,
+  type Voiceprint,
   type TrialSet,
 } from '../evaluation/trials.js';
 import type { AnalyseInput, AudioAnalysis } from '../model/engine.js';
@@ -58,7 +60,7 @@ import { tooNoisy } from '../scoring/decision.js';
 
 const USAGE =
   'usage: voice-passport eval <folder> [--channel wideband|telephone] [--enrol-channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment] ' +
-  '[--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--noise white|pink | --noise-file F] [--snr DB] [--score-normalisation manifest|none|as-norm] [--embed speech|whole] [--speech-context-ms MS] [--vad-threshold P] [--model ID] [--out report.json] [--plot det.svg]';
+  '[--enrol-seconds S] [--voiceprints first|rotating] [--test-seconds S] [--durations 2,3,5,10|none] [--noise white|pink | --noise-file F] [--snr DB] [--score-normalisation manifest|none|as-norm] [--embed speech|whole] [--speech-context-ms MS] [--vad-threshold P] [--model ID] [--out report.json] [--plot det.svg]';
 
 /** The SNRs --snr accepts, in dB: from noise twice as loud as the speech to noise nobody hears. */
 export const SNR_RANGE_DB = { min: -10, max: 60 } as const;
@@ -69,6 +71,8 @@ export const DEFAULT_DURATIONS = [2, 3, 5, 10] as const;
 const DURATION_TOLERANCE_SECONDS = 1e-3;
 
 type TrialProtocol = 'all-pairs' | 'enrolment';
+/** Enrolment trials: one voiceprint per speaker from its first utterances, or one from each utterance on (planRotatingEnrolments). */
+type VoiceprintPlan = 'first' | 'rotating';
 
 /** Noise on the test side: generated, or a recording (--noise-file), at `snrDb` under the speech's active level. */
 export type NoiseOption = { kind: NoiseKind; snrDb: number } | { kind: 'file'; file: string; snrDb: number };
@@ -82,6 +86,8 @@ interface EvalOptions {
   law: G711Law;
   trials: TrialProtocol;
   enrolSeconds: number | null;
+  /** Enrolment trials only (null for all pairs). */
+  voiceprints: VoiceprintPlan | null;
   testSeconds: number | null;
   durations: number[];
   modelId: string;
@@ -169,6 +175,7 @@ export const evalTrialOptions = {
   law: { type: 'string' },
   trials: { type: 'string' },
   'enrol-seconds': { type: 'string' },
+  voiceprints: { type: 'string' },
   'test-seconds': { type: 'string' },
   durations: { type: 'string' },
   model: { type: 'string' },
@@ -199,10 +206,13 @@ export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | '
     throw new VoicePassportError('validation-failed', '--law applies to the telephone channel only (--channel or --enrol-channel telephone)');
   }
   const enrolSeconds = positiveSeconds('enrol-seconds', values['enrol-seconds']);
-  // --enrol-seconds alone means enrolment trials; with --trials all-pairs it would be ignored, so refuse it.
-  const trials = oneOf('trials', values.trials, ['all-pairs', 'enrolment'], enrolSeconds === null ? 'all-pairs' : 'enrolment');
+  // --enrol-seconds or --voiceprints alone means enrolment trials; with --trials all-pairs they would be ignored, so refuse them.
+  const trials = oneOf('trials', values.trials, ['all-pairs', 'enrolment'], enrolSeconds === null && values.voiceprints === undefined ? 'all-pairs' : 'enrolment');
   if (trials === 'all-pairs' && enrolSeconds !== null) {
     throw new VoicePassportError('validation-failed', '--enrol-seconds needs --trials enrolment (all-pairs trials have no enrolment)');
+  }
+  if (trials === 'all-pairs' && values.voiceprints !== undefined) {
+    throw new VoicePassportError('validation-failed', '--voiceprints needs --trials enrolment (all-pairs trials have no voiceprints)');
   }
   let durations: number[] = [...DEFAULT_DURATIONS];
   if (values.durations !== undefined) {
@@ -220,6 +230,7 @@ export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | '
     law: oneOf('law', values.law, ['mulaw', 'alaw'], 'mulaw'),
     trials,
     enrolSeconds: trials === 'enrolment' ? (enrolSeconds ?? config.enrolMinSeconds) : null,
+    voiceprints: trials === 'enrolment' ? oneOf<VoiceprintPlan>('voiceprints', values.voiceprints, ['first', 'rotating'], 'first') : null,
     testSeconds: positiveSeconds('test-seconds', values['test-seconds']),
     durations,
     modelId: values.model ?? config.modelId,
@@ -571,7 +582,10 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     let main: TrialSet;
     let description: string;
     let excluded = 0;
-    let enrolled: { speaker: number; embedding: Float32Array; enrol: Recording[]; test: Recording[] }[] = [];
+    // Enrolment trials' voiceprints (members: the files each was formed from), and each enrolled
+    // speaker's test pool: the utterances that at least one of its voiceprints does not hold.
+    let enrolled: Voiceprint[] = [];
+    const testPools = new Map<number, Recording[]>();
     // The service's quality gate (VP_MIN_SNR_DB; src/scoring/decision.ts, and enrolment refuses such
     // samples too): a side whose SNR estimate is under it is not decided on; one without an estimate is.
     const minSnrDb = config.minSnrDb;
@@ -613,15 +627,19 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
     } else {
       const enrolSeconds = opts.enrolSeconds as number;
       enrolled = bySpeaker.flatMap((list, speaker) => {
-        const plan = planEnrolment(
-          list.map((r) => r.enrol.speechSeconds),
-          enrolSeconds,
+        const speech = list.map((r) => r.enrol.speechSeconds);
+        const plans = opts.voiceprints === 'rotating' ? planRotatingEnrolments(speech, enrolSeconds) : [planEnrolment(speech, enrolSeconds)].filter((p) => p !== null);
+        if (plans.length === 0) return [];
+        const tested = new Set(plans.flatMap((p) => p.test));
+        testPools.set(
+          speaker,
+          list.filter((_, i) => tested.has(i)),
         );
-        if (plan === null) return [];
-        const enrol = plan.enrol.map((i) => list[i] as Recording);
-        return [{ speaker, embedding: enrolmentVoiceprint(enrol.map((r) => r.enrol)), enrol, test: plan.test.map((i) => list[i] as Recording) }];
+        return plans.map((plan) => {
+          const enrol = plan.enrol.map((i) => list[i] as Recording);
+          return { speaker, embedding: enrolmentVoiceprint(enrol.map((r) => r.enrol)), members: new Set(enrol.map((r) => r.test.file)) };
+        });
       });
-      const inEnrolment = new Set(enrolled.flatMap((e) => e.enrol));
       const tests: TestItem[] = [];
       const testsPassing: TestItem[] = [];
       for (const r of recordings) {
@@ -629,15 +647,18 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
           excluded++;
           continue;
         }
-        const item = { speaker: r.test.speaker, embedding: r.test.embedding, enrolledIn: inEnrolment.has(r) ? r.test.speaker : null };
+        const item = { speaker: r.test.speaker, embedding: r.test.embedding, sources: [r.test.file] };
         tests.push(item);
         if (passesGate(r.test)) testsPassing.push(item);
       }
       main = enrolmentTrials(enrolled, tests, pairs);
       if (testsPassing.length < tests.length) decided = enrolmentTrials(enrolled, testsPassing, pairs);
       description =
-        `enrolment: per speaker, a voiceprint from its first utterances in file-name order until they hold at least ${enrolSeconds} s of speech (embeddings averaged, weighted by speech: the service's own rule), ` +
-        "tested against each of that speaker's remaining utterances (target) and every utterance of every other speaker (non-target); an utterance is never tested against an enrolment it is part of; speakers without enough speech to enrol and keep one utterance to test are not enrolled, their utterances still serve as non-target tests" +
+        (opts.voiceprints === 'rotating'
+          ? `enrolment, rotating: per speaker, one voiceprint from each of its utterances in file-name order on, taking the next utterances in turn (after the last, the first) until they hold at least ${enrolSeconds} s of speech, at most all but one (voiceprints of the same utterances kept once; embeddings averaged, weighted by speech: the service's own rule), ` +
+            "each tested against that speaker's utterances it does not hold (target) and every utterance of every other speaker (non-target); an utterance is never tested against an enrolment it is part of; the trials share utterances, so the intervals resample speakers; speakers without enough speech to enrol and keep one utterance to test are not enrolled, their utterances still serve as non-target tests"
+          : `enrolment: per speaker, a voiceprint from its first utterances in file-name order until they hold at least ${enrolSeconds} s of speech (embeddings averaged, weighted by speech: the service's own rule), ` +
+            "tested against each of that speaker's remaining utterances (target) and every utterance of every other speaker (non-target); an utterance is never tested against an enrolment it is part of; speakers without enough speech to enrol and keep one utterance to test are not enrolled, their utterances still serve as non-target tests") +
         (opts.testSeconds === null ? '' : `; only test utterances with at least ${opts.testSeconds} s of speech`) +
         (twoSides ? `; the voiceprints from the enrolment utterances ${enrolSideText}, the tests ${testSideText}` : '');
     }
@@ -691,10 +712,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       // Utterances embedded whole (no speech found) have no measured speech to count, so none join.
       // All pairs with two renderings put each segment on both sides, so it is heard both ways.
       const bothSides = twoSides && opts.trials === 'all-pairs';
-      const pools = bySpeaker.map((list, speaker) => {
-        const e = enrolled.find((x) => x.speaker === speaker);
-        return (e === undefined ? list : e.test).filter((r) => !r.test.vadFallback && !(bothSides && r.enrol.vadFallback));
-      });
+      const pools = bySpeaker.map((list, speaker) => (testPools.get(speaker) ?? list).filter((r) => !r.test.vadFallback && !(bothSides && r.enrol.vadFallback)));
       const groups = pools.flatMap((pool, speaker) =>
         groupConsecutive(
           pool.map((r) => r.test.netSpeechSeconds),
@@ -726,7 +744,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         opts.trials === 'enrolment'
           ? enrolmentTrials(
               enrolled,
-              tests.map((s) => ({ ...s, enrolledIn: null })),
+              tests.map((s) => ({ ...s, sources: s.files })),
               pairs,
             )
           : bothSides
@@ -770,6 +788,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         trials: opts.trials,
         description,
         enrolSeconds: opts.enrolSeconds,
+        voiceprints: opts.voiceprints,
         testSeconds: opts.testSeconds,
         score:
           normalisation.scoreNormalisation === 'as-norm'
@@ -802,12 +821,12 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         durations:
           opts.durations.length === 0
             ? 'not computed (--durations none)'
-            : `per speaker, consecutive ${opts.trials === 'all-pairs' ? '' : 'test (non-enrolment) '}utterances in file-name order are joined until they hold at least d s of speech (a short remainder is dropped), the audio joined end to end, passed through the channel and embedded from exactly its first d s of VAD speech; ` +
+            : `per speaker, consecutive ${opts.trials === 'all-pairs' ? '' : opts.voiceprints === 'rotating' ? 'test (held by not every voiceprint of the speaker) ' : 'test (non-enrolment) '}utterances in file-name order are joined until they hold at least d s of speech (a short remainder is dropped), the audio joined end to end, passed through the channel and embedded from exactly its first d s of VAD speech; ` +
               (opts.trials === 'all-pairs'
                 ? twoSides
                   ? `trials: ordered pairs of two different segments, the first ${enrolSideText}, the second ${testSideText} (both sides d s; a segment with less than d s of speech on either side is dropped)`
                   : 'trials: all pairs of such segments (both sides d s)'
-                : 'trials: every voiceprint above against every segment (target when same speaker)'),
+                : 'trials: every voiceprint above against every segment that holds none of its enrolment utterances (target when same speaker)'),
       },
       counts: {
         speakers: speakers.length,
@@ -817,7 +836,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         vadFallbackUtterances: utterances.filter((u) => u.vadFallback).length,
         ...(twoSides ? { enrolSideVadFallbackUtterances: recordings.filter((r) => r.enrol.vadFallback).length } : {}),
         excludedByTestSeconds: excluded,
-        ...(opts.trials === 'enrolment' ? { enrolledSpeakers: enrolled.length } : {}),
+        ...(opts.trials === 'enrolment' ? { enrolledSpeakers: new Set(enrolled.map((v) => v.speaker)).size, voiceprints: enrolled.length } : {}),
         trialSpeakers: summary.speakers,
         targetTrials: summary.targetTrials,
         nonTargetTrials: summary.nonTargetTrials,

@@ -8,9 +8,10 @@
  * Two protocols:
  *  - all pairs: every unordered pair of single utterances; same speaker = target. The protocol
  *    of ../shared/models/reference/README.md, so figures are comparable with that table.
- *  - enrolment: per speaker, a voiceprint from its first utterances (see planEnrolment) tested
- *    against that speaker's remaining utterances (target) and every other speaker's utterances
- *    (non-target). An utterance is never tested against an enrolment it is part of.
+ *  - enrolment: per speaker, a voiceprint from its first utterances (see planEnrolment), or one
+ *    from each run of consecutive utterances in turn (planRotatingEnrolments), tested against that
+ *    speaker's other utterances (target) and every other speaker's utterances (non-target). An
+ *    utterance is never tested against an enrolment it is part of.
  * Across channels (enrolled in an app, verified on the phone) all pairs become ordered pairs of two
  * renderings of the recordings (crossPairsTrials); enrolment trials need no change.
  */
@@ -155,27 +156,59 @@ export function planEnrolment(speechSeconds: readonly number[], enrolSeconds: nu
   return null;
 }
 
+/**
+ * One plan per utterance of the speaker: starting there, the consecutive utterances (wrapping
+ * round to the first after the last) until their speech reaches `enrolSeconds`, leaving at least
+ * one to test, so no two plans hold the same utterances; in order of their first utterance. Each
+ * utterance is then tested against the voiceprints it is not part of: a speaker with n utterances
+ * gives up to n voiceprints instead of one, and a small set's enrolment trials multiply (not
+ * independently: each utterance sits in several voiceprints, which is why the intervals resample
+ * speakers, confidence.ts). Empty when no run holds enough speech.
+ */
+export function planRotatingEnrolments(speechSeconds: readonly number[], enrolSeconds: number): EnrolmentPlan[] {
+  const n = speechSeconds.length;
+  const plans: EnrolmentPlan[] = [];
+  for (let start = 0; start < n; start++) {
+    const enrol: number[] = [];
+    let total = 0;
+    for (let k = 0; k < n - 1 && total < enrolSeconds; k++) {
+      const i = (start + k) % n;
+      enrol.push(i);
+      total += speechSeconds[i] as number;
+    }
+    if (total < enrolSeconds) continue;
+    const members = new Set(enrol);
+    plans.push({ enrol, test: speechSeconds.flatMap((_, i) => (members.has(i) ? [] : [i])), enrolSeconds: total });
+  }
+  return plans;
+}
+
 /** A voiceprint: the speech-weighted mean of the enrolment embeddings (the service's own rule). */
 export function enrolmentVoiceprint(samples: readonly { embedding: Float32Array; speechSeconds: number }[]): Float32Array {
   return combineEmbeddings(samples.map((s) => ({ embedding: s.embedding, weight: s.speechSeconds })));
 }
 
+export interface Voiceprint extends SpeakerEmbedding {
+  /** The recordings (by any key, eval uses file paths) it was formed from. */
+  members: ReadonlySet<string>;
+}
+
 export interface TestItem extends SpeakerEmbedding {
-  /** The speaker whose enrolment used this utterance (its own speaker), or null. */
-  enrolledIn: number | null;
+  /** The recordings it holds: one utterance, or the utterances joined into a duration segment. */
+  sources: readonly string[];
 }
 
 /**
- * Every voiceprint against every test item, except items that are part of that voiceprint's
- * enrolment. Same speaker = target.
+ * Every voiceprint against every test item, except items that hold a recording of that
+ * voiceprint's enrolment. Same speaker = target.
  */
-export function enrolmentTrials<P = Float32Array>(voiceprints: readonly SpeakerEmbedding[], tests: readonly TestItem[], scorer: PairScorer<P> = cosinePairScorer as unknown as PairScorer<P>): TrialSet {
+export function enrolmentTrials<P = Float32Array>(voiceprints: readonly Voiceprint[], tests: readonly TestItem[], scorer: PairScorer<P> = cosinePairScorer as unknown as PairScorer<P>): TrialSet {
   const prepared = tests.map((t) => scorer.prepare(t.embedding));
   const out = new TrialBuilder();
   for (const v of voiceprints) {
     const enrolment = scorer.prepare(v.embedding);
     tests.forEach((t, j) => {
-      if (t.enrolledIn === v.speaker) return;
+      if (t.sources.some((s) => v.members.has(s))) return;
       out.add(scorer.score(enrolment, prepared[j] as P), v.speaker, t.speaker);
     });
   }

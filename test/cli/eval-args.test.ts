@@ -23,6 +23,7 @@ describe('eval options', () => {
       law: 'mulaw',
       trials: 'all-pairs',
       enrolSeconds: null,
+      voiceprints: null,
       testSeconds: null,
       durations: [2, 3, 5, 10],
       modelId: 'vp-test-tiny',
@@ -74,7 +75,14 @@ describe('eval options', () => {
 
   it('--enrol-seconds alone selects enrolment trials; --trials enrolment alone enrols VP_ENROL_MIN_SECONDS', () => {
     expect(parseEvalArgs(['dev', '--enrol-seconds', '7.5'], config)).toMatchObject({ trials: 'enrolment', enrolSeconds: 7.5 });
-    expect(parseEvalArgs(['dev', '--trials', 'enrolment'], config)).toMatchObject({ trials: 'enrolment', enrolSeconds: 20 });
+    expect(parseEvalArgs(['dev', '--trials', 'enrolment'], config)).toMatchObject({ trials: 'enrolment', enrolSeconds: 20, voiceprints: 'first' });
+  });
+
+  it('--voiceprints first|rotating: enrolment trials only, and alone it selects them', () => {
+    expect(parseEvalArgs(['dev', '--voiceprints', 'rotating'], config)).toMatchObject({ trials: 'enrolment', enrolSeconds: 20, voiceprints: 'rotating' });
+    expect(parseEvalArgs(['dev', '--enrol-seconds', '5', '--voiceprints', 'first'], config)).toMatchObject({ trials: 'enrolment', enrolSeconds: 5, voiceprints: 'first' });
+    expect(refused(['dev', '--trials', 'all-pairs', '--voiceprints', 'rotating']).message).toBe('--voiceprints needs --trials enrolment (all-pairs trials have no voiceprints)');
+    expect(refused(['dev', '--voiceprints', 'all']).message).toBe('--voiceprints must be one of first, rotating, got "all"');
   });
 
   it('--enrol-channel: the enrolment side\'s channel, the test side\'s (--channel) by default; --law with either side on the telephone', () => {

@@ -170,8 +170,30 @@ describe('voice-passport eval', () => {
       expect(report.protocol.description).toMatch(/never tested against an enrolment it is part of/);
       // Each speaker enrols from its first utterance and is tested on its other two (3 × 2 target);
       // each voiceprint also meets the 6 utterances of the other two speakers (3 × 6 non-target).
-      expect(report.counts).toMatchObject({ speakers: 3, utterances: 9, enrolledSpeakers: 3, targetTrials: 6, nonTargetTrials: 18 });
+      expect(report.counts).toMatchObject({ speakers: 3, utterances: 9, enrolledSpeakers: 3, voiceprints: 3, targetTrials: 6, nonTargetTrials: 18 });
       expect(report.byDuration).toEqual([]);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'rotating voiceprints: one from each utterance on, each tested on the utterances it does not hold, segments too',
+    async () => {
+      // Each 2.5 s utterance holds more than 1.5 s of speech but less than 3 s, so every voiceprint
+      // is two consecutive utterances (wrapping round) and the third is its one target test.
+      const r = await runCli(['eval', folder, '--voiceprints', 'rotating', '--enrol-seconds', '3', '--durations', '1'], { VP_MODEL: 'vp-test-tiny' }, TIMEOUT);
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout) as Report & { protocol: { voiceprints: string } };
+      expect(report.protocol).toMatchObject({ trials: 'enrolment', enrolSeconds: 3, voiceprints: 'rotating' });
+      expect(report.protocol.description).toMatch(/^enrolment, rotating: per speaker, one voiceprint from each of its utterances/);
+      expect(report.vadFallbackFiles).toEqual([]);
+      // 3 voiceprints a speaker, 1 target test each (3 × 3); each meets the 6 utterances of the
+      // other two speakers (9 × 6 non-target).
+      expect(report.counts).toMatchObject({ speakers: 3, utterances: 9, enrolledSpeakers: 3, voiceprints: 9, targetTrials: 9, nonTargetTrials: 54 });
+      // 1 s segments: one per utterance (each holds more than 1 s of speech and a group closes at
+      // 1 s), every utterance being tested by some voiceprint; a segment meets the voiceprints
+      // that do not hold its utterance, as an utterance does.
+      expect(report.byDuration).toEqual([expect.objectContaining({ seconds: 1, segments: 9, targetTrials: 9, nonTargetTrials: 54 })]);
     },
     TIMEOUT,
   );

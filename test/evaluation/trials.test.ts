@@ -10,6 +10,7 @@ import {
   enrolmentVoiceprint,
   groupConsecutive,
   planEnrolment,
+  planRotatingEnrolments,
   poolTrialSets,
   reindexSpeakers,
   speakerTrials,
@@ -120,20 +121,81 @@ describe('enrolment trials', () => {
 
   it('never tests an utterance against the enrolment it is part of', () => {
     const voiceprints = [
-      { speaker: 0, embedding: unit(1, 0) },
-      { speaker: 1, embedding: unit(0, 1) },
+      { speaker: 0, embedding: unit(1, 0), members: new Set(['a0']) },
+      { speaker: 1, embedding: unit(0, 1), members: new Set(['b0']) },
     ];
     const tests = [
-      { speaker: 0, embedding: unit(1, 0), enrolledIn: 0 },
-      { speaker: 0, embedding: unit(1, 1), enrolledIn: null },
-      { speaker: 1, embedding: unit(0, 1), enrolledIn: 1 },
-      { speaker: 1, embedding: unit(1, 1), enrolledIn: null },
+      { speaker: 0, embedding: unit(1, 0), sources: ['a0'] },
+      { speaker: 0, embedding: unit(1, 1), sources: ['a1'] },
+      { speaker: 1, embedding: unit(0, 1), sources: ['b0'] },
+      { speaker: 1, embedding: unit(1, 1), sources: ['b1'] },
     ];
     const set = enrolmentTrials(voiceprints, tests);
     // Voiceprint 0: tests 1 (target), 2, 3. Voiceprint 1: tests 0, 1, 3 (target).
     expect(Array.from(set.isTarget)).toEqual([1, 0, 0, 0, 0, 1]);
     expect(Array.from(set.speakerB)).toEqual([0, 1, 1, 0, 0, 1]);
     expect(Array.from(set.scores, (s) => Number(s.toFixed(6)))).toEqual([0.707107, 0, 0.707107, 0, 0.707107, 0.707107]);
+  });
+
+  it('a test that joins several recordings is left out when any of them is in the enrolment', () => {
+    const voiceprints = [
+      { speaker: 0, embedding: unit(1, 0), members: new Set(['a0', 'a1']) },
+      { speaker: 0, embedding: unit(0, 1), members: new Set(['a2', 'a3']) },
+    ];
+    const tests = [
+      { speaker: 0, embedding: unit(1, 0), sources: ['a1', 'a2'] }, // overlaps both
+      { speaker: 0, embedding: unit(1, 0), sources: ['a3', 'a4'] }, // overlaps the second
+      { speaker: 1, embedding: unit(1, 0), sources: ['b0', 'b1'] },
+    ];
+    const set = enrolmentTrials(voiceprints, tests);
+    expect(Array.from(set.speakerA)).toEqual([0, 0, 0]);
+    expect(Array.from(set.speakerB)).toEqual([0, 1, 1]);
+    expect(Array.from(set.scores, (s) => Number(s.toFixed(6)))).toEqual([1, 1, 0]);
+  });
+
+  it('planRotatingEnrolments: a run of consecutive utterances from each one, wrapping round', () => {
+    expect(planRotatingEnrolments([4, 3, 5, 2], 7)).toEqual([
+      { enrol: [0, 1], test: [2, 3], enrolSeconds: 7 },
+      { enrol: [1, 2], test: [0, 3], enrolSeconds: 8 },
+      { enrol: [2, 3], test: [0, 1], enrolSeconds: 7 },
+      { enrol: [3, 0, 1], test: [2], enrolSeconds: 9 },
+    ]);
+    // Only the run from the first utterance reaches 12 s within three (one must stay to test).
+    expect(planRotatingEnrolments([4, 3, 5, 2], 12)).toEqual([{ enrol: [0, 1, 2], test: [3], enrolSeconds: 12 }]);
+    expect(planRotatingEnrolments([4, 3, 5, 2], 13)).toEqual([]);
+    // Two utterances: each enrols alone when long enough; one long one cannot be tested against.
+    expect(planRotatingEnrolments([5, 5], 5)).toEqual([
+      { enrol: [0], test: [1], enrolSeconds: 5 },
+      { enrol: [1], test: [0], enrolSeconds: 5 },
+    ]);
+    expect(planRotatingEnrolments([30], 1)).toEqual([]);
+    // Every run needs all but one utterance: one voiceprint leaves out each utterance in turn.
+    expect(planRotatingEnrolments([1, 1, 1], 2).map((p) => p.enrol)).toEqual([[0, 1], [1, 2], [2, 0]]);
+  });
+
+  it('planRotatingEnrolments: every plan holds enough speech, tests the rest, and the first is planEnrolment\'s', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0.1, max: 10, noNaN: true }), { minLength: 1, maxLength: 12 }), fc.double({ min: 0.1, max: 40, noNaN: true }), (speech, seconds) => {
+        const plans = planRotatingEnrolments(speech, seconds);
+        const keys = new Set<string>();
+        for (const p of plans) {
+          expect(p.test.length).toBeGreaterThanOrEqual(1);
+          expect(p.enrolSeconds).toBeGreaterThanOrEqual(seconds);
+          expect(p.enrolSeconds).toBeCloseTo(p.enrol.reduce((t, i) => t + (speech[i] as number), 0), 9);
+          expect([...p.enrol, ...p.test].sort((a, b) => a - b)).toEqual(speech.map((_, i) => i));
+          // Consecutive, wrapping round: each next index follows the one before.
+          p.enrol.forEach((i, k) => k > 0 && expect(i).toBe(((p.enrol[k - 1] as number) + 1) % speech.length));
+          // A shorter run from the same start would not have reached the seconds.
+          expect(p.enrolSeconds - (speech[p.enrol.at(-1) as number] as number)).toBeLessThan(seconds);
+          const key = [...p.enrol].sort((a, b) => a - b).join(',');
+          expect(keys.has(key)).toBe(false);
+          keys.add(key);
+        }
+        const first = planEnrolment(speech, seconds);
+        if (first === null) expect(plans.every((p) => p.enrol[0] !== 0)).toBe(true);
+        else expect(plans[0]).toEqual(first);
+      }),
+    );
   });
 
   it('voiceprint: speech-weighted mean of the unit embeddings, normalised', () => {
