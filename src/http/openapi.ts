@@ -308,7 +308,14 @@ const schemas: Record<string, Schema> = {
     updatedAt: time(),
   }),
   PoliciesInput: obj({ policies: arr(ref('PolicyInput'), { minItems: 1, maxItems: 32, description: 'The whole set; must include "standard".' }) }),
-  CalibrationChannel: obj({ a: num({ exclusiveMinimum: 0 }), b: num(), targetTrials: nullable(int()), nonTargetTrials: nullable(int()), operatingTable: bool() }),
+  CalibrationChannel: obj({
+    a: num({ exclusiveMinimum: 0 }),
+    b: num(),
+    targetTrials: nullable(int()),
+    nonTargetTrials: nullable(int()),
+    operatingTable: bool(),
+    protocol: nullable(str({ description: "How the calibration trials were formed (the model manifest's calibration data.protocol): what the policies' rates rest on. Null when the calibration does not record it." })),
+  }),
   PoliciesResponse: obj({
     policies: arr(ref('Policy')),
     scoreScale: str({ enum: ['llr', 'cosine', 'as-norm'] }),

@@ -66,14 +66,15 @@ export interface PoliciesResponse {
 export interface CalibrationView {
   model: string;
   method: 'logistic';
-  channels: Partial<Record<ScoreChannel, { a: number; b: number; targetTrials: number | null; nonTargetTrials: number | null; operatingTable: boolean }>>;
+  /** protocol: how the calibration trials were formed (the manifest's data.protocol), so an operator sees what the rates rest on; null when not recorded. */
+  channels: Partial<Record<ScoreChannel, { a: number; b: number; targetTrials: number | null; nonTargetTrials: number | null; operatingTable: boolean; protocol: string | null }>>;
 }
 
 const targetRule =
   'A policy set by targetFmr gets, per channel, the lowest threshold whose false match rate on the calibration trials is at most the target; ' +
   'with targetFmrBound "upper-95" (the default where every channel has intervals), the lowest whose 95 % interval of that rate over resampled calibration speakers ends at most at the target ' +
-  '(stricter: callers other than the calibration speakers, and callers checked against a voiceprint of many seconds rather than one utterance, tend to meet more false matches than the calibration trials did). ' +
-  'The rates shown are those of the calibration trials, one utterance against one utterance.';
+  '(stricter: callers other than the calibration speakers tend to meet more false matches than the calibration trials did). ' +
+  "The rates shown are those of the calibration trials, formed as the model manifest's calibration records (data.protocol; the shipped model's: voiceprints of 20 s of speech against single utterances, as the service decides).";
 const explanationLlr =
   'score: calibrated natural-log likelihood ratio, llr = a·cosine + b (> 0 favours the same speaker; ln 10 ≈ 2.3 is 10:1 odds); rawScore: cosine similarity, -1 to 1. ' +
   'Decisions compare the raw cosine with the policy threshold (accept when cosine ≥ threshold; on the LLR scale the same trials clear llrThreshold). ' +
@@ -92,7 +93,7 @@ function calibrationView(modelId: string, calibration: ModelCalibration | undefi
   const channels: CalibrationView['channels'] = {};
   for (const ch of calibratedChannels(calibration)) {
     const c = calibrationFor(calibration, ch)!.calibration;
-    channels[ch] = { a: c.a, b: c.b, targetTrials: c.trials?.target ?? null, nonTargetTrials: c.trials?.nonTarget ?? null, operatingTable: canDeriveThresholds(c) };
+    channels[ch] = { a: c.a, b: c.b, targetTrials: c.trials?.target ?? null, nonTargetTrials: c.trials?.nonTarget ?? null, operatingTable: canDeriveThresholds(c), protocol: c.data?.protocol ?? null };
   }
   return { model: modelId, method: calibration.method, channels };
 }

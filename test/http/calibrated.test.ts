@@ -29,6 +29,7 @@ const calibration: ModelCalibration = {
     a: 10,
     b: -5,
     trials: { target: 500, nonTarget: 2000 },
+    data: { sets: ['dev/wide'], protocol: 'wideband; enrolment, rotating: 20 s voiceprints against single utterances', createdAt: '2026-12-01T00:00:00.000Z' },
     operatingPoints: operatingTable(wbTrials).map((r) => ({ ...r, fmrInterval: halfToTwice(r.fmr), fnmrInterval: halfToTwice(r.fnmr) })),
     durations: [
       { seconds: 2, eer: 0.08, targetTrials: 100, nonTargetTrials: 900 },
@@ -80,8 +81,9 @@ const calibrationView = {
   model: fakeModelId,
   method: 'logistic',
   channels: {
-    wideband: { a: 10, b: -5, targetTrials: 500, nonTargetTrials: 2000, operatingTable: true },
-    telephone: { a: 8, b: -4.4, targetTrials: 500, nonTargetTrials: 2000, operatingTable: true },
+    wideband: { a: 10, b: -5, targetTrials: 500, nonTargetTrials: 2000, operatingTable: true, protocol: 'wideband; enrolment, rotating: 20 s voiceprints against single utterances' },
+    // A calibration that does not record its trials shows null.
+    telephone: { a: 8, b: -4.4, targetTrials: 500, nonTargetTrials: 2000, operatingTable: true, protocol: null },
   },
 };
 
