@@ -324,7 +324,18 @@ interface DurationRow {
   /** Groups whose joined audio had less speech than `seconds` once analysed (VAD differences), or failed. */
   droppedSegments: number;
   summary: TrialSummary | null;
+  /** The rates at each policy's threshold (set on whole utterances) for tests of exactly `seconds`. */
+  policies: DurationPolicyRates[];
   skipped?: string;
+}
+
+interface DurationPolicyRates {
+  policy: string;
+  targetFmrBound: TargetFmrBound | null;
+  fmr: number | null;
+  fmrText: string;
+  fnmr: number | null;
+  fnmrText: string;
 }
 
 /**
@@ -738,7 +749,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         progress(`${seconds} s segments`, groups.length),
       );
       const segments = analysed.flatMap((o) => (o.ok && o.value !== null ? [o.value] : []));
-      const row: DurationRow = { seconds, segments: segments.length, droppedSegments: groups.length - segments.length, summary: null };
+      const row: DurationRow = { seconds, segments: segments.length, droppedSegments: groups.length - segments.length, summary: null, policies: [] };
       const tests = segments.map((s) => s.test);
       const set =
         opts.trials === 'enrolment'
@@ -759,7 +770,19 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       if (indexed.counts.target === 0 || indexed.counts.nonTarget === 0) {
         row.skipped = `${segments.length} segments of ${seconds} s give ${indexed.counts.target} target and ${indexed.counts.nonTarget} non-target trials`;
       } else {
-        row.summary = summariseTrials(indexed.set, indexed.speakers).summary;
+        const d = summariseTrials(indexed.set, indexed.speakers);
+        row.summary = d.summary;
+        // A policy's minimum net speech comes from these rows' EER (src/scoring/policy.ts); its
+        // threshold does not change with the caller's speech, so the rates at it show what a
+        // decision on this much speech is worth.
+        row.policies = policyRates(d.bySpeaker, policyList).map((r, i) => ({
+          policy: r.policy,
+          targetFmrBound: policyList[i]!.targetFmrBound,
+          fmr: r.fmr,
+          fmrText: r.fmrText,
+          fnmr: r.fnmr,
+          fnmrText: r.fnmrText,
+        }));
       }
       durationRows.push(row);
     }
@@ -826,7 +849,8 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
                 ? twoSides
                   ? `trials: ordered pairs of two different segments, the first ${enrolSideText}, the second ${testSideText} (both sides d s; a segment with less than d s of speech on either side is dropped)`
                   : 'trials: all pairs of such segments (both sides d s)'
-                : 'trials: every voiceprint above against every segment that holds none of its enrolment utterances (target when same speaker)'),
+                : 'trials: every voiceprint above against every segment that holds none of its enrolment utterances (target when same speaker)') +
+              "; each row's policies: the FMR and FNMR at the main trials' policy thresholds, which do not change with the test's speech",
       },
       counts: {
         speakers: speakers.length,
@@ -869,6 +893,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
               nonTargetTrials: r.summary.nonTargetTrials,
               eer: r.summary.eer,
               minDcf: r.summary.minDcf,
+              policies: r.policies,
             }),
       })),
       failures,

@@ -97,9 +97,22 @@ describe('voice-passport eval', () => {
       // With 27 non-target trials, an FMR below 3/27 is never printed as a number.
       for (const p of report.policies) expect(p.fmrText).toMatch(/^(< 3\/27 \(11\.1111 %\)|\d+\.\d+ %)$/);
       expect(report.byDuration).toEqual([
-        { seconds: 1, segments: 9, droppedSegments: 0, speakers: 3, targetTrials: 9, nonTargetTrials: 27, eer: expect.any(Object), minDcf: expect.any(Object) },
+        { seconds: 1, segments: 9, droppedSegments: 0, speakers: 3, targetTrials: 9, nonTargetTrials: 27, eer: expect.any(Object), minDcf: expect.any(Object), policies: expect.any(Array) },
         { seconds: 10, segments: 0, droppedSegments: 0, skipped: '0 segments of 10 s give 0 target and 0 non-target trials' },
       ]);
+      // The policies' thresholds (set once, whatever the speech) applied to the 1 s segments: counts of 27 and 9 trials.
+      const atOneSecond = (report.byDuration[0] as unknown as { policies: { policy: string; targetFmrBound: string | null; fmr: number | null; fmrText: string; fnmr: number | null; fnmrText: string }[] }).policies;
+      expect(atOneSecond.map((p) => [p.policy, p.targetFmrBound])).toEqual([
+        ['standard', null],
+        ['high', null],
+      ]);
+      for (const p of atOneSecond) {
+        expect(p.fmrText).toMatch(/^(< 3\/27 \(11\.1111 %\)|\d+\.\d+ %)$/);
+        if (p.fmr !== null) expect(Number.isInteger(Math.round(p.fmr * 27 * 1e4) / 1e4)).toBe(true);
+        expect(p.fnmrText).toMatch(/^(< 3\/9 \(33\.3333 %\)|\d+\.\d+ %)$/);
+      }
+      // The stricter threshold never lets more impostors through than the looser one.
+      expect((atOneSecond[1]!.fmr ?? 0) <= (atOneSecond[0]!.fmr ?? 3 / 27)).toBe(true);
       const svg = fs.readFileSync(plot, 'utf8');
       expect(svg.startsWith('<svg')).toBe(true);
       expect(svg).toContain('dev · wideband · all-pairs · vp-test-tiny');
@@ -227,7 +240,7 @@ describe('voice-passport eval', () => {
         ['standard', 18, 54],
         ['high', 18, 54],
       ]);
-      expect(report.byDuration).toEqual([{ seconds: 1, segments: 9, droppedSegments: 0, speakers: 3, targetTrials: 18, nonTargetTrials: 54, eer: expect.any(Object), minDcf: expect.any(Object) }]);
+      expect(report.byDuration).toEqual([{ seconds: 1, segments: 9, droppedSegments: 0, speakers: 3, targetTrials: 18, nonTargetTrials: 54, eer: expect.any(Object), minDcf: expect.any(Object), policies: expect.any(Array) }]);
 
       // Enrolment trials across channels: the same trials as on one channel, voiceprints from the other side.
       const e = await runCli(['eval', folder, '--enrol-channel', 'telephone', '--law', 'alaw', '--enrol-seconds', '0.5', '--durations', 'none'], { VP_MODEL: 'vp-test-tiny' }, TIMEOUT);
