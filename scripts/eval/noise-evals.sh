@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # How accuracy and the service's quality gate hold up in noise (README, *Accuracy in noise*):
-# so762 through the service path (VAD speech, as a caller is embedded), enrolment side clean, test
-# side with white noise or six-talker babble (scripts/eval/make-babble.ts) at 20, 10, 5 and 0 dB
-# SNR, on both channels, and clean; then a customer who enrolled in the app (wideband, clean) and
+# so762 through the service path (VAD speech, as a caller is embedded), as the service decides:
+# voiceprints of 20 s of clean speech, one from each utterance on (eval --trials enrolment
+# --voiceprints rotating), against single utterances with white noise or six-talker babble
+# (scripts/eval/make-babble.ts) at 20, 10, 5 and 0 dB SNR, on both channels, and clean; then a customer who enrolled in the app (wideband, clean) and
 # calls from a noisy place (telephone, babble at 20, 10 and 5 dB); one `voice-passport eval` report per
 # condition, then the table.
 # Usage: bash scripts/eval/noise-evals.sh [model-id] [out-dir]   (about 20 min on 2 cores)
@@ -15,7 +16,7 @@ if [ ! -d "$SET" ]; then echo "noise-evals: $SET is absent (the shared dev speec
 mkdir -p "$OUT"
 BABBLE=data/noise/babble-6.wav
 [ -f "$BABBLE" ] || node --import tsx scripts/eval/make-babble.ts --out "$BABBLE"
-run() { npx voice-passport eval "$SET" --model "$ID" --durations none "$@" 2>> "$OUT/summary.md" > /dev/null; }
+run() { npx voice-passport eval "$SET" --model "$ID" --trials enrolment --voiceprints rotating --enrol-seconds 20 --durations none "$@" 2>> "$OUT/summary.md" > /dev/null; }
 for ch in wideband telephone; do
   run --channel "$ch" --out "$OUT/so762-$ch-clean.json"
   for snr in 20 10 5 0; do

@@ -8,9 +8,10 @@
 #            and the other way round), so762 and sc (fsdd is recorded at 8 kHz already);
 #   alaw   - whole and the service path through a G.711 A-law line (Europe's), scored with the
 #            cohort and calibration made on µ-law, as the service scores every 8 kHz call;
-#   enrol  - so762 as the service decides: a voiceprint of 20 s of speech (VP_ENROL_MIN_SECONDS's
-#            default) against single utterances through the service path, on and across channels.
-# Usage: bash scripts/train/model-card-evals.sh [model-id] [out-dir]   (about 20 min on 2 cores)
+#   enrol  - so762 as the service decides: voiceprints of 20 s of speech (VP_ENROL_MIN_SECONDS's
+#            default), one from each utterance on (--voiceprints rotating), against single
+#            utterances through the service path, on and across channels.
+# Usage: bash scripts/train/model-card-evals.sh [model-id] [out-dir]   (about 25 min on 2 cores)
 # The model defaults to the service's own (VP_MODEL, else src/config.ts's default), so a new default
 # model needs no edit here.
 set -euo pipefail
@@ -42,7 +43,7 @@ for set in so762 sc fsdd; do
 done
 for pair in wideband:wideband telephone:telephone wideband:telephone telephone:wideband; do
   enrol=${pair%%:*} test=${pair##*:}
-  run "$DEV/so762" --trials enrolment --enrol-seconds 20 --enrol-channel "$enrol" --channel "$test" --model "$ID" --out "$OUT/so762-$enrol-$test-enrolment.json"
+  run "$DEV/so762" --trials enrolment --voiceprints rotating --enrol-seconds 20 --enrol-channel "$enrol" --channel "$test" --model "$ID" --out "$OUT/so762-$enrol-$test-enrolment.json"
 done
 grep '^|' "$OUT/summary.md"
 node scripts/train/model-card-tables.mjs "$OUT"

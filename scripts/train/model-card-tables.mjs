@@ -88,18 +88,36 @@ if (alawRows.length > 0) {
   for (const row of alawRows) console.log(row);
 }
 
-// As the service decides: a 20 s voiceprint against single utterances (eval --trials enrolment), so762.
+// As the service decides: 20 s voiceprints against single utterances (eval --trials enrolment --voiceprints rotating), so762.
+// (Reports from before --voiceprints count one voiceprint per enrolled speaker.)
 const enrolRows = [];
 for (const [enrol, test] of [['wideband', 'wideband'], ['telephone', 'telephone'], ['wideband', 'telephone'], ['telephone', 'wideband']]) {
   const r = read('so762', `${enrol}-${test}`, 'enrolment');
   if (r === null) continue;
   const durations = r.byDuration.map((d) => (d.eer === undefined ? '—' : `${(d.eer.value * 100).toFixed(1)}${d.targetTrials < 30 ? '*' : ''}`)).join(' / ');
   enrolRows.push(
-    `| ${enrol} → ${test} | ${r.counts.enrolledSpeakers} / ${r.counts.speakers} | ${n(r.counts.targetTrials)} / ${n(r.counts.nonTargetTrials)} | ${eerCell(r)} | ${ratesCell(r, 'standard')} | ${ratesCell(r, 'standard', 'upper-95')} | ${ratesCell(r, 'high')} | ${ratesCell(r, 'high', 'upper-95')} | ${durations} % |`,
+    `| ${enrol} → ${test} | ${n(r.counts.voiceprints ?? r.counts.enrolledSpeakers)} (${r.counts.enrolledSpeakers}) / ${r.counts.speakers} | ${n(r.counts.targetTrials)} / ${n(r.counts.nonTargetTrials)} | ${eerCell(r)} | ${ratesCell(r, 'standard')} | ${ratesCell(r, 'standard', 'upper-95')} | ${ratesCell(r, 'high')} | ${ratesCell(r, 'high', 'upper-95')} | ${durations} % |`,
   );
 }
 if (enrolRows.length > 0) {
-  console.log('\n| so762, enrolled → verified | voiceprints / speakers | target / non-target | service path, AS-norm: EER [95 % CI] (minDCF) | `standard` (FMR 1 %), estimate: FMR, FNMR | `standard`, upper-95 | `high` (FMR 0.1 %), estimate | `high`, upper-95 | EER at 2 / 3 / 5 / 10 s of test speech |');
+  console.log('\n| so762, enrolled → verified | voiceprints (of speakers) / speakers | target / non-target | service path, AS-norm: EER [95 % CI] (minDCF) | `standard` (FMR 1 %), estimate: FMR, FNMR | `standard`, upper-95 | `high` (FMR 0.1 %), estimate | `high`, upper-95 | EER at 2 / 3 / 5 / 10 s of test speech |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const row of enrolRows) console.log(row);
+}
+
+// The same voiceprints against test segments of 2, 3, 5 and 10 s of speech, at the default tiers'
+// thresholds (upper-95), which do not change with the caller's speech while the minimum speech a
+// policy asks for comes from these segments' EER.
+const byDurationRows = [];
+for (const [enrol, test] of [['wideband', 'wideband'], ['telephone', 'telephone'], ['wideband', 'telephone'], ['telephone', 'wideband']]) {
+  const r = read('so762', `${enrol}-${test}`, 'enrolment');
+  for (const d of r?.byDuration ?? []) {
+    if (d.policies === undefined) continue;
+    byDurationRows.push(`| ${enrol} → ${test} | ${d.seconds} s | ${n(d.targetTrials)} / ${n(d.nonTargetTrials)} | ${ratesCell(d, 'standard', 'upper-95')} | ${ratesCell(d, 'high', 'upper-95')} |`);
+  }
+}
+if (byDurationRows.length > 0) {
+  console.log('\n| so762, enrolled → verified | test speech | target / non-target | `standard`, upper-95: FMR, FNMR | `high`, upper-95: FMR, FNMR |');
+  console.log('|---|---|---|---|---|');
+  for (const row of byDurationRows) console.log(row);
 }

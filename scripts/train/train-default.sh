@@ -112,5 +112,7 @@ if [ ! -f "$RUNS/dv/final.pt" ]; then
 fi
 "$PY" scripts/train/export.py --ckpt "$RUNS/dv/final.pt" --id "$ID" --description "$DESCRIPTION"
 npx voice-passport cohort ../shared/data/train "$EXTRA" --model "$ID" --enable --write
-npx voice-passport calibrate ../shared/data/dev/so762 --channel wideband --model "$ID" --across-channels --write
-npx voice-passport calibrate ../shared/data/dev/so762 --channel telephone --model "$ID" --across-channels --write
+# Calibrated on the trials the service decides: 20 s voiceprints against single utterances (models/README.md, *Calibration and policies*).
+CAL_TRIALS="--trials enrolment --voiceprints rotating --enrol-seconds 20"
+npx voice-passport calibrate ../shared/data/dev/so762 --channel wideband --model "$ID" $CAL_TRIALS --across-channels --write
+npx voice-passport calibrate ../shared/data/dev/so762 --channel telephone --model "$ID" $CAL_TRIALS --across-channels --write
