@@ -32,7 +32,8 @@ export interface EnrolmentSettings {
   minSampleSeconds: number;
   /**
    * A new sample must score at least this policy's threshold against the samples already given
-   * ("not-same-speaker" otherwise): the same bar a caller must clear at verification.
+   * ("not-same-speaker" otherwise): a caller's bar at verification, a target-FMR policy read at its
+   * estimate even where it bounds the upper end for callers (src/passport/enrolment.ts says why).
    */
   sameSpeakerPolicy: string;
 }

@@ -9,7 +9,7 @@ import { errorCountsAt } from '../../src/evaluation/metrics.js';
 import type { ModelCalibration } from '../../src/model/manifest.js';
 import { nextUp, operatingTable } from '../../src/scoring/calibration.js';
 import { fakeModelId, toneWav } from '../passport/fakes.js';
-import { auditEntries, consentAndEnrol, createHarness, verifyCall, type Harness } from './harness.js';
+import { auditEntries, consent, consentAndEnrol, createHarness, enrolSample, verifyCall, type Harness } from './harness.js';
 import { expectDocumented } from './schema-check.js';
 
 const T0 = '2026-03-01T09:00:00.000Z';
@@ -380,6 +380,31 @@ describe('PUT /v1/operator/policies with targetFmr', () => {
     });
     const boundAlone = await put([{ name: 'standard', threshold: 0.5, targetFmrBound: 'upper-95' }]);
     expect(boundAlone.body.issues).toEqual([{ path: 'body.policies.0.targetFmrBound', message: 'targetFmrBound goes with targetFmr (an explicit threshold bounds nothing)' }]);
+  });
+
+  it('enrolment checks a new sample against the standard policy at its estimate, though verification bounds the upper end', async () => {
+    h = createHarness({ calibration });
+    const put = (policies: unknown[]) => request(h.app).put('/v1/operator/policies').set(h.auth('operator')).send({ policies });
+    expect((await put([{ name: 'standard', targetFmr: 0.01, targetFmrBound: 'upper-95', minNetSpeechSeconds: 5 }])).status).toBe(200);
+    const wbUpper = nextUp(-0.3 + (1 * 1989) / 2000);
+    // A tone whose cosine with 200 Hz lies between the estimate (wb1, 0.6895) and the upper bound
+    // (0.6945): the fake embeds a tone at an angle that follows its frequency (test/passport/fakes.ts).
+    const between = toneWav({ freq: 302.7, seconds: 5 });
+    await consentAndEnrol(h, 'cust-0', 200);
+    const probe = (await verifyCall(h, 'cust-0', between)).body as { rawScore: number; decision: string; rawThreshold: number };
+    expect(probe.rawScore).toBeGreaterThanOrEqual(wb1);
+    expect(probe.rawScore).toBeLessThan(wbUpper);
+    // Verification rejects it under the upper bound …
+    expect(probe).toMatchObject({ decision: 'reject', rawThreshold: wbUpper });
+    // … while an enrolment that began at 200 Hz keeps it as the same speaker's sample.
+    await consent(h, 'cust-1');
+    expect((await enrolSample(h, 'cust-1', toneWav({ freq: 200, seconds: 5 }))).body.feedback).toEqual(['ok']);
+    const kept = await enrolSample(h, 'cust-1', between);
+    expect(kept.body).toMatchObject({ feedback: ['ok'], samples: 2 });
+    // Under the estimate it would not: a tone just below it starts the enrolment over.
+    await consent(h, 'cust-2');
+    await enrolSample(h, 'cust-2', toneWav({ freq: 200, seconds: 5 }));
+    expect((await enrolSample(h, 'cust-2', toneWav({ freq: 304, seconds: 5 }))).body).toMatchObject({ feedback: ['not-same-speaker'], samples: 0 });
   });
 
   it('a target without a bound takes the default tiers\' bound: upper-95 where every calibrated channel has intervals, else the estimate', async () => {
