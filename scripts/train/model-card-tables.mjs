@@ -25,6 +25,15 @@ const ratesCell = (r, policy, bound = 'estimate') => {
   const p = r?.policies.find((q) => q.policy === policy && q.targetFmrBound === bound);
   return p === undefined ? '—' : `${p.fmrText}, ${p.fnmrText}`;
 };
+/** EER at each tested duration, '*' on cells resting on fewer than 30 target trials. */
+const durationsCell = (r) => r.byDuration.map((d) => (d.eer === undefined ? '—' : `${(d.eer.value * 100).toFixed(1)}${d.targetTrials < 30 ? '*' : ''}`)).join(' / ') + ' %';
+/** A markdown table after a blank line, its separator from the header's columns; nothing without rows. */
+const printTable = (header, rows) => {
+  if (rows.length === 0) return;
+  console.log(`\n${header}`);
+  console.log(`|${'---|'.repeat(header.split(' | ').length)}`);
+  for (const row of rows) console.log(row);
+};
 
 console.log('| dev set | channel | utterances (VAD found none) | target / non-target | whole, AS-norm: EER [95 % CI] (minDCF) | whole, cosine | speech (service path), AS-norm | speech EER at 2 / 3 / 5 / 10 s |');
 console.log('|---|---|---|---|---|---|---|---|');
@@ -35,10 +44,7 @@ for (const set of sets) {
     const speech = read(set, ch, 'speech');
     const any = whole ?? speech ?? cosine;
     if (any === null) continue;
-    const durations =
-      speech === null
-        ? 'not run'
-        : speech.byDuration.map((d) => (d.eer === undefined ? '—' : `${(d.eer.value * 100).toFixed(1)}${d.targetTrials < 30 ? `*` : ''}`)).join(' / ') + ' %';
+    const durations = speech === null ? 'not run' : durationsCell(speech);
     console.log(
       `| ${set} | ${channelCell(ch, any)} | ${any.counts.analysed}/${any.counts.utterances} (${any.counts.vadFallbackUtterances}) | ${n(any.counts.targetTrials)} / ${n(any.counts.nonTargetTrials)} | ${eerCell(whole)} | ${cosine === null ? 'not run' : pct(cosine.eer.value)} | ${speech === null ? 'not run' : `${pct(speech.eer.value)} (${speech.minDcf.value.toFixed(3)})`} | ${durations} |`,
     );
@@ -64,11 +70,7 @@ for (const set of ['so762', 'sc']) {
     );
   }
 }
-if (crossRows.length > 0) {
-  console.log('\n| dev set | enrolled → verified | target / non-target | whole, AS-norm: EER [95 % CI] (minDCF) | `standard` (FMR 1 %, estimate bound) on the caller\'s channel: FMR, FNMR |');
-  console.log('|---|---|---|---|---|');
-  for (const row of crossRows) console.log(row);
-}
+printTable('| dev set | enrolled → verified | target / non-target | whole, AS-norm: EER [95 % CI] (minDCF) | `standard` (FMR 1 %, estimate bound) on the caller\'s channel: FMR, FNMR |', crossRows);
 
 // A-law: European networks' G.711, scored with the µ-law cohort and calibration as the service does.
 const alawRows = [];
@@ -82,42 +84,28 @@ for (const set of sets) {
     `| ${set} | ${eerCell(whole)} | ${muWhole === null ? 'not run' : pct(muWhole.eer.value)} | ${speech === null ? 'not run' : pct(speech.eer.value)} | ${muSpeech === null ? 'not run' : pct(muSpeech.eer.value)} | ${ratesCell(speech, 'standard')} |`,
   );
 }
-if (alawRows.length > 0) {
-  console.log('\n| dev set | A-law: whole, AS-norm EER [95 % CI] (minDCF) | µ-law: whole | A-law: speech (service path) | µ-law: speech | `standard` (FMR 1 %, estimate bound), A-law service path: FMR, FNMR |');
-  console.log('|---|---|---|---|---|---|');
-  for (const row of alawRows) console.log(row);
-}
+printTable('| dev set | A-law: whole, AS-norm EER [95 % CI] (minDCF) | µ-law: whole | A-law: speech (service path) | µ-law: speech | `standard` (FMR 1 %, estimate bound), A-law service path: FMR, FNMR |', alawRows);
 
-// As the service decides: 20 s voiceprints against single utterances (eval --trials enrolment --voiceprints rotating), so762.
-// (Reports from before --voiceprints count one voiceprint per enrolled speaker.)
-const enrolRows = [];
-for (const [enrol, test] of [['wideband', 'wideband'], ['telephone', 'telephone'], ['wideband', 'telephone'], ['telephone', 'wideband']]) {
-  const r = read('so762', `${enrol}-${test}`, 'enrolment');
-  if (r === null) continue;
-  const durations = r.byDuration.map((d) => (d.eer === undefined ? '—' : `${(d.eer.value * 100).toFixed(1)}${d.targetTrials < 30 ? '*' : ''}`)).join(' / ');
-  enrolRows.push(
-    `| ${enrol} → ${test} | ${n(r.counts.voiceprints ?? r.counts.enrolledSpeakers)} (${r.counts.enrolledSpeakers}) / ${r.counts.speakers} | ${n(r.counts.targetTrials)} / ${n(r.counts.nonTargetTrials)} | ${eerCell(r)} | ${ratesCell(r, 'standard')} | ${ratesCell(r, 'standard', 'upper-95')} | ${ratesCell(r, 'high')} | ${ratesCell(r, 'high', 'upper-95')} | ${durations} % |`,
-  );
-}
-if (enrolRows.length > 0) {
-  console.log('\n| so762, enrolled → verified | voiceprints (of speakers) / speakers | target / non-target | service path, AS-norm: EER [95 % CI] (minDCF) | `standard` (FMR 1 %), estimate: FMR, FNMR | `standard`, upper-95 | `high` (FMR 0.1 %), estimate | `high`, upper-95 | EER at 2 / 3 / 5 / 10 s of test speech |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
-  for (const row of enrolRows) console.log(row);
-}
-
-// The same voiceprints against test segments of 2, 3, 5 and 10 s of speech, at the default tiers'
+// As the service decides: 20 s voiceprints against single utterances (eval --trials enrolment --voiceprints rotating), so762,
+// and the same voiceprints against test segments of 2, 3, 5 and 10 s of speech at the default tiers'
 // thresholds (upper-95), which do not change with the caller's speech while the minimum speech a
 // policy asks for comes from these segments' EER.
+// (Reports from before --voiceprints count one voiceprint per enrolled speaker and have no rates per segment.)
+const enrolRows = [];
 const byDurationRows = [];
 for (const [enrol, test] of [['wideband', 'wideband'], ['telephone', 'telephone'], ['wideband', 'telephone'], ['telephone', 'wideband']]) {
   const r = read('so762', `${enrol}-${test}`, 'enrolment');
-  for (const d of r?.byDuration ?? []) {
+  if (r === null) continue;
+  enrolRows.push(
+    `| ${enrol} → ${test} | ${n(r.counts.voiceprints ?? r.counts.enrolledSpeakers)} (${r.counts.enrolledSpeakers}) / ${r.counts.speakers} | ${n(r.counts.targetTrials)} / ${n(r.counts.nonTargetTrials)} | ${eerCell(r)} | ${ratesCell(r, 'standard')} | ${ratesCell(r, 'standard', 'upper-95')} | ${ratesCell(r, 'high')} | ${ratesCell(r, 'high', 'upper-95')} | ${durationsCell(r)} |`,
+  );
+  for (const d of r.byDuration) {
     if (d.policies === undefined) continue;
     byDurationRows.push(`| ${enrol} → ${test} | ${d.seconds} s | ${n(d.targetTrials)} / ${n(d.nonTargetTrials)} | ${ratesCell(d, 'standard', 'upper-95')} | ${ratesCell(d, 'high', 'upper-95')} |`);
   }
 }
-if (byDurationRows.length > 0) {
-  console.log('\n| so762, enrolled → verified | test speech | target / non-target | `standard`, upper-95: FMR, FNMR | `high`, upper-95: FMR, FNMR |');
-  console.log('|---|---|---|---|---|');
-  for (const row of byDurationRows) console.log(row);
-}
+printTable(
+  '| so762, enrolled → verified | voiceprints (of speakers) / speakers | target / non-target | service path, AS-norm: EER [95 % CI] (minDCF) | `standard` (FMR 1 %), estimate: FMR, FNMR | `standard`, upper-95 | `high` (FMR 0.1 %), estimate | `high`, upper-95 | EER at 2 / 3 / 5 / 10 s of test speech |',
+  enrolRows,
+);
+printTable('| so762, enrolled → verified | test speech | target / non-target | `standard`, upper-95: FMR, FNMR | `high`, upper-95: FMR, FNMR |', byDurationRows);
