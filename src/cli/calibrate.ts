@@ -37,8 +37,8 @@ const USAGE =
   'usage: voice-passport calibrate <folder>... [--channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment] ' +
   '[--enrol-seconds S] [--voiceprints first|rotating] [--test-seconds S] [--durations 2,3,5,10|none] [--across-channels] [--prior P] [--model ID] [--write]';
 
-/** Eval options passed through unchanged (eval validates them). */
-const passThrough = ['channel', 'law', 'trials', 'enrol-seconds', 'voiceprints', 'test-seconds', 'durations', 'model'] as const;
+/** Eval's trial options, passed through unchanged (eval validates them); --channel and --model are always given. */
+const passThrough = Object.keys(evalTrialOptions) as (keyof typeof evalTrialOptions)[];
 
 export interface CalibrateOptions {
   folders: string[];

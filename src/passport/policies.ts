@@ -74,7 +74,7 @@ const targetRule =
   'A policy set by targetFmr gets, per channel, the lowest threshold whose false match rate on the calibration trials is at most the target; ' +
   'with targetFmrBound "upper-95" (the default where every channel has intervals), the lowest whose 95 % interval of that rate over resampled calibration speakers ends at most at the target ' +
   '(stricter: callers other than the calibration speakers tend to meet more false matches than the calibration trials did). ' +
-  "The rates shown are those of the calibration trials, formed as the model manifest's calibration records (data.protocol; the shipped model's: voiceprints of 20 s of speech against single utterances, as the service decides).";
+  'The rates shown are those of the calibration trials; calibration.channels.<channel>.protocol says how they were formed.';
 const explanationLlr =
   'score: calibrated natural-log likelihood ratio, llr = a·cosine + b (> 0 favours the same speaker; ln 10 ≈ 2.3 is 10:1 odds); rawScore: cosine similarity, -1 to 1. ' +
   'Decisions compare the raw cosine with the policy threshold (accept when cosine ≥ threshold; on the LLR scale the same trials clear llrThreshold). ' +
