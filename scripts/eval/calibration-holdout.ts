@@ -12,8 +12,12 @@
  * 2. The default policies' thresholds (`standard` FMR 1 %, `high` 0.1 %, each under the `estimate`
  *    and the `upper-95` bound), set on one half's voiceprint trials: the false-match and false
  *    non-match rates the other half's speakers meet.
+ * 3. The support rule (src/scoring/calibration.ts, lowestSupportedTarget): for each of --targets
+ *    under each bound, whether the half's own calibration supports the target (its threshold rests
+ *    on at least MIN_FALSE_MATCH_PAIRS pairs of speakers, and the rule of three), and the FMR the
+ *    other half meets, as a multiple of the target, for the supported and the unsupported ones.
  *
- *   node --import tsx scripts/eval/calibration-holdout.ts [--set ../shared/data/dev/so762] [--channels wideband,telephone] [--enrol-seconds 20] [--halvings 20]
+ *   node --import tsx scripts/eval/calibration-holdout.ts [--set ../shared/data/dev/so762] [--channels wideband,telephone] [--enrol-seconds 20] [--halvings 20] [--targets 0.0002,0.0005,...,0.05]
  *
  * About 3 min a channel on 2 cores (every utterance is analysed twice, once for each protocol,
  * and each half's operating table is bootstrapped as calibrate does). Uses the running model
@@ -29,7 +33,7 @@ import { evalCommand, type EvalTrials } from '../../src/cli/eval.js';
 import { seededRandom } from '../../src/evaluation/confidence.js';
 import { errorCountsAt } from '../../src/evaluation/metrics.js';
 import { splitScores, type TrialSet } from '../../src/evaluation/trials.js';
-import { applyCalibration, cllr, fitLogisticCalibration, type LinearCalibration } from '../../src/scoring/calibration.js';
+import { applyCalibration, cllr, fitLogisticCalibration, MIN_FALSE_MATCH_PAIRS, targetFmrBounds, thresholdForFmr, type LinearCalibration } from '../../src/scoring/calibration.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +41,7 @@ const { values } = parseArgs({
     channels: { type: 'string', default: 'wideband,telephone' },
     'enrol-seconds': { type: 'string', default: '20' },
     halvings: { type: 'string', default: '20' },
+    targets: { type: 'string', default: '0.0002,0.0005,0.001,0.002,0.005,0.01,0.02,0.05' },
   },
 });
 if (!existsSync(values.set)) {
@@ -45,6 +50,8 @@ if (!existsSync(values.set)) {
 }
 const halvings = Number(values.halvings);
 if (!(Number.isInteger(halvings) && halvings > 0)) throw new Error(`--halvings must be a positive whole number, got "${values.halvings}"`);
+const targets = values.targets.split(',').map(Number);
+if (!targets.every((t) => t > 0 && t < 1)) throw new Error(`--targets must be FMRs in (0, 1), got "${values.targets}"`);
 const config = loadConfig(process.env);
 
 async function trials(args: string[]): Promise<EvalTrials> {
@@ -79,12 +86,15 @@ const pct = (v: number, digits = 2) => `${(v * 100).toFixed(digits)} %`;
 
 const mapRows: string[] = [];
 const policyRows: string[] = [];
+const supportRows: string[] = [];
 for (const channel of values.channels.split(',')) {
   const pairs = await trials(['--channel', channel]);
   const voiceprints = await trials(['--channel', channel, '--voiceprints', 'rotating', '--enrol-seconds', values['enrol-seconds']]);
   const speakers = [...new Set([...voiceprints.main.speakerA, ...voiceprints.main.speakerB])];
   const heldOutCllr = { pairs: [] as number[], voiceprints: [] as number[] };
   const policies = new Map<string, { targetFmr: number; fmr: number[]; fnmr: number[]; setFmr: number[]; setFnmr: number[] }>();
+  /** Held-out FMR ÷ target, by bound and by whether the half's calibration supports the target. */
+  const support = new Map<string, { ratios: number[]; met: number }>();
   const random = seededRandom(7);
   for (let k = 0; k < halvings; k++) {
     // Fisher–Yates with the seeded generator: a reproducible random half.
@@ -101,7 +111,18 @@ for (const channel of values.channels.split(',')) {
       heldOutCllr.pairs.push(mapCllr(fitMap(subset(pairs.main, fitSide)), test));
       const fitted = subset(voiceprints.main, fitSide);
       heldOutCllr.voiceprints.push(mapCllr(fitMap(fitted), test));
-      const { defaultPolicies } = calibrateChannel([{ ...voiceprints, main: fitted, byDuration: [] }], { prior: 0.5, sets: [values.set], now: new Date(0) });
+      const { block, defaultPolicies } = calibrateChannel([{ ...voiceprints, main: fitted, byDuration: [] }], { prior: 0.5, sets: [values.set], now: new Date(0) });
+      for (const bound of targetFmrBounds) {
+        for (const target of targets) {
+          const t = thresholdForFmr(block.operatingPoints!, target, block.trials!.nonTarget, bound);
+          const key = `${bound}|${t.supported}`;
+          const entry = support.get(key) ?? { ratios: [], met: 0 };
+          const heldOut = errorCountsAt(test, t.threshold).fmr;
+          entry.ratios.push(heldOut / target);
+          if (heldOut <= target) entry.met++;
+          support.set(key, entry);
+        }
+      }
       for (const p of defaultPolicies) {
         const key = `${p.name} (${p.targetFmrBound})`;
         const entry = policies.get(key) ?? { targetFmr: p.targetFmr, fmr: [], fnmr: [], setFmr: [], setFnmr: [] };
@@ -112,6 +133,16 @@ for (const channel of values.channels.split(',')) {
         entry.setFnmr.push(p.fnmr);
         policies.set(key, entry);
       }
+    }
+  }
+  for (const bound of targetFmrBounds) {
+    for (const supported of [true, false]) {
+      const e = support.get(`${bound}|${supported}`);
+      if (e === undefined) continue;
+      const sorted = [...e.ratios].sort((x, y) => x - y);
+      supportRows.push(
+        `| ${channel} | ${bound} | ${supported ? `supported (≥ ${MIN_FALSE_MATCH_PAIRS} pairs)` : 'not supported'} | ${e.ratios.length} | ${mean(e.ratios).toFixed(2)} × | ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} × | ${e.met} / ${e.ratios.length} |`,
+      );
     }
   }
   const everyone = () => true;
@@ -141,3 +172,7 @@ console.log('\nDefault policies: thresholds set on one half\'s voiceprint trials
 console.log(`| channel | policy (bound) | where set: FMR / FNMR (mean) | held out: FMR mean [range] | held-out halves at or under target | held out: FNMR (mean) |`);
 console.log('|---|---|---|---|---|---|');
 for (const row of policyRows) console.log(row);
+console.log(`\nThe support rule: targets ${targets.join(', ')} set on one half; supported as the half's own calibration judges it (lowestSupportedTarget)`);
+console.log('| channel | bound | the half\'s calibration | thresholds (targets × halves) | held-out FMR ÷ target, mean | median | held out at or under target |');
+console.log('|---|---|---|---|---|---|---|');
+for (const row of supportRows) console.log(row);

@@ -25,11 +25,11 @@ import type { Config } from '../config.js';
 import { oneOf, parseCliArgs } from './args.js';
 import { VoicePassportError } from '../errors.js';
 import { equalErrorRate, operatingPoints, sortTrials, type TrialScores } from '../evaluation/metrics.js';
-import { speakerBootstrapRates, type RateInterval } from '../evaluation/confidence.js';
+import { falseMatchPairs, speakerBootstrapRates, type RateInterval } from '../evaluation/confidence.js';
 import { roundInterval } from '../evaluation/summary.js';
 import { poolTrialSets, speakerTrials, splitScores } from '../evaluation/trials.js';
 import { calibrationScale, loadManifest, manifestSchema, sameScoreScale, scoreScaleOf, type ChannelCalibration, type ModelCalibration, type ScoreScaleRecord } from '../model/manifest.js';
-import { applyCalibration, cllr, defaultEffectivePrior, fitLogisticCalibration, operatingTable, targetFmrBounds, thresholdForFmr, type TargetFmrBound } from '../scoring/calibration.js';
+import { applyCalibration, cllr, defaultEffectivePrior, fitLogisticCalibration, MIN_FALSE_MATCH_PAIRS, operatingTable, targetFmrBounds, thresholdForFmr, type TargetFmrBound } from '../scoring/calibration.js';
 import { calibratedDefaultTargets, derivedMinNetSpeech, type ScoreChannel } from '../scoring/policy.js';
 import { evalCommand, evalTrialOptions, type EvalTrials } from './eval.js';
 
@@ -119,7 +119,11 @@ export interface CalibrationFit {
     fnmr: number;
     fmrInterval: RateInterval | null;
     fnmrInterval: RateInterval | null;
+    /** Pairs of calibration speakers with a false match at the threshold. */
+    falseMatchPairs: number;
     supported: boolean;
+    lowestSupportedFmr: number;
+    limitedBy: 'trials' | 'speaker-pairs';
   }[];
 }
 
@@ -161,11 +165,14 @@ export function calibrateChannel(
   }
   const calibrated = { target: pooled.target.map((s) => applyCalibration(fit, s)), nonTarget: pooled.nonTarget.map((s) => applyCalibration(fit, s)) };
   // Each row's FMR and FNMR with a 95 % interval over resampled speakers (ISO/IEC 19795-1: trials
-  // of one person are not independent), so an operator sees how far a new population may differ.
+  // of one person are not independent), so an operator sees how far a new population may differ,
+  // and the pairs of speakers its false matches come from (how few a low FMR rests on).
   const trialsBySpeaker = speakerTrials(bySpeaker.set, bySpeaker.speakers);
   const rows = operatingTable(pooled);
-  const boot = speakerBootstrapRates(trialsBySpeaker, rows.map((r) => r.threshold), BOOTSTRAP);
-  const table = rows.map((r, k) => ({ ...r, fmrInterval: roundInterval(boot.intervals[k]!.fmr), fnmrInterval: roundInterval(boot.intervals[k]!.fnmr) }));
+  const thresholds = rows.map((r) => r.threshold);
+  const boot = speakerBootstrapRates(trialsBySpeaker, thresholds, BOOTSTRAP);
+  const pairs = falseMatchPairs(trialsBySpeaker, thresholds);
+  const table = rows.map((r, k) => ({ ...r, fmrInterval: roundInterval(boot.intervals[k]!.fmr), fnmrInterval: roundInterval(boot.intervals[k]!.fnmr), falseMatchPairs: pairs[k]! }));
   const eer = equalErrorRate(operatingPoints(trialsBySpeaker.sorted)).eer;
 
   const durations = durationTable(runs);
@@ -205,7 +212,10 @@ export function calibrateChannel(
         fnmr: t.fnmr,
         fmrInterval: t.fmrInterval ?? null,
         fnmrInterval: t.fnmrInterval ?? null,
+        falseMatchPairs: t.falseMatchPairs!,
         supported: t.supported,
+        lowestSupportedFmr: t.lowestSupportedFmr,
+        limitedBy: t.limitedBy,
       };
     }),
   );
@@ -318,7 +328,7 @@ export async function calibrateCommand(argv: string[], config: Readonly<Config>,
   process.stderr.write(
     `| calibrate ${opts.channel} ${opts.modelId} | ${opts.folders.map((f) => path.basename(path.resolve(f))).join('+')} | ${block.trials!.target}/${block.trials!.nonTarget} trials | ` +
       `a ${block.a.toFixed(3)} b ${block.b.toFixed(3)} | Cllr ${block.cllr!.raw.toFixed(3)} → ${block.cllr!.calibrated.toFixed(3)} | EER ${pct(block.eer!)} | ` +
-      `${defaultPolicies.map((p) => `${p.name}${p.targetFmrBound === 'estimate' ? '' : ` (${p.targetFmrBound})`} FMR ${pct(p.fmr)}${interval(p.fmrInterval)} FNMR ${pct(p.fnmr)}${interval(p.fnmrInterval)} at ${asNorm ? 'as-norm' : 'cos'} ≥ ${p.threshold.toFixed(4)}${p.supported ? '' : ' (below 3/N)'}`).join(' | ')} | ${written ? `written to ${written}` : 'not written (--write)'} |\n`,
+      `${defaultPolicies.map((p) => `${p.name}${p.targetFmrBound === 'estimate' ? '' : ` (${p.targetFmrBound})`} FMR ${pct(p.fmr)}${interval(p.fmrInterval)} FNMR ${pct(p.fnmr)}${interval(p.fnmrInterval)} at ${asNorm ? 'as-norm' : 'cos'} ≥ ${p.threshold.toFixed(4)}, false matches from ${p.falseMatchPairs} speaker pairs${p.supported ? '' : ` (unsupported: below ${pct(p.lowestSupportedFmr)}, ${p.limitedBy === 'trials' ? '3/N' : `fewer than ${MIN_FALSE_MATCH_PAIRS} pairs`})`}`).join(' | ')} | ${written ? `written to ${written}` : 'not written (--write)'} |\n`,
   );
   return 0;
 }

@@ -162,3 +162,30 @@ export function speakerBootstrapRates(
   };
   return { intervals: thresholds.map((_, k) => ({ fmr: interval(fmrs[k]!), fnmr: interval(fnmrs[k]!) })), ...run, method: BOOTSTRAP_METHOD };
 }
+
+/**
+ * For each threshold, how many distinct pairs of speakers (unordered: a voiceprint of A against B
+ * and of B against A are one pair) have at least one non-target trial scoring ≥ it: the people
+ * the false match rate at that threshold was actually observed on. False matches are not spread
+ * evenly over impostors but gather in a few pairs of similar voices (Doddington et al., "Sheep,
+ * goats, lambs and wolves", ICSLP 1998), so a low FMR is often made by one or two pairs; new
+ * speakers bring their own look-alikes, at other scores (src/scoring/calibration.ts,
+ * MIN_FALSE_MATCH_PAIRS). One pass over the sorted trials.
+ */
+export function falseMatchPairs(trials: SpeakerTrials, thresholds: readonly number[]): number[] {
+  const { sorted, speakerA, speakerB, speakers } = trials;
+  const descending = thresholds.map((_, k) => k).sort((x, y) => (thresholds[y] as number) - (thresholds[x] as number));
+  const pairs = new Set<number>();
+  const out = new Array<number>(thresholds.length).fill(0);
+  let i = 0;
+  for (const k of descending) {
+    for (; i < sorted.scores.length && (sorted.scores[i] as number) >= (thresholds[k] as number); i++) {
+      if (sorted.isTarget[i] === 1) continue;
+      const a = speakerA[i] as number;
+      const b = speakerB[i] as number;
+      pairs.add(Math.min(a, b) * speakers + Math.max(a, b));
+    }
+    out[k] = pairs.size;
+  }
+  return out;
+}

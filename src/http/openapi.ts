@@ -289,7 +289,19 @@ const schemas: Record<string, Schema> = {
     ),
     targetTrials: nullable(int()),
     nonTargetTrials: nullable(int()),
-    lowestSupportedFmr: nullable(num({ description: '3/N non-target trials (ISO/IEC 19795-1 rule of three): no lower FMR can be shown by these trials.' })),
+    falseMatchPairs: nullable(
+      int({
+        minimum: 0,
+        description:
+          "Pairs of calibration speakers with a non-target score at or above the threshold (for an explicit threshold, at the table row whose FMR bounds it): how many people the FMR was observed on. False matches gather in a few pairs of similar voices, so a rate made by fewer than 3 pairs is not supported. Null when the calibration does not count them.",
+      }),
+    ),
+    lowestSupportedFmr: nullable(
+      num({
+        description:
+          "The lowest target FMR these calibration trials support under this bound (the estimate's for an explicit threshold): 3/N non-target trials (ISO/IEC 19795-1 rule of three), or higher where a lower target's threshold would rest on the false matches of fewer than 3 pairs of speakers.",
+      }),
+    ),
   }),
   Policy: obj({
     name: str(),
@@ -327,7 +339,9 @@ const schemas: Record<string, Schema> = {
         channels: obj({ wideband: ref('CalibrationChannel'), telephone: ref('CalibrationChannel') }, ['telephone']),
       }),
     ),
-    warnings: arr(str(), { description: 'E.g. a targetFmr below 3/N non-target calibration trials (rule of three); also written to the audit log when a policy is set.' }),
+    warnings: arr(str(), {
+      description: 'E.g. a targetFmr below what the calibration supports (3/N non-target trials, the rule of three, or a threshold resting on the false matches of fewer than 3 pairs of speakers); also written to the audit log when a policy is set.',
+    }),
   }),
   HistogramBin: obj({ lower: num(), upper: num(), accept: int(), reject: int() }),
   StatsResponse: obj({
@@ -554,7 +568,7 @@ const paths: Record<string, Record<string, Schema>> = {
     put: op({
       summary: 'Replace the set of policies',
       description:
-        'Each policy sets either targetFmr (the threshold is derived from the calibration data of the running model, per channel, whenever it is used; targetFmrBound "upper-95" bounds the upper end of the FMR\'s 95 % interval instead of the estimate) or an explicit raw cosine threshold. A targetFmr below what the calibration trials support (3/N) is accepted with a warning in the response and in the audit entry.',
+        'Each policy sets either targetFmr (the threshold is derived from the calibration data of the running model, per channel, whenever it is used; targetFmrBound "upper-95" bounds the upper end of the FMR\'s 95 % interval instead of the estimate) or an explicit raw cosine threshold. A targetFmr below what the calibration trials support (3/N, or a threshold resting on the false matches of fewer than 3 pairs of speakers) is accepted with a warning in the response and in the audit entry.',
       roles: ['operator'],
       body: { contentType: 'json', schema: 'PoliciesInput' },
       ok: { status: 200, description: 'The new set.', schema: 'PoliciesResponse' },

@@ -67,10 +67,21 @@ const rateIntervalSchema = z
 /**
  * fmrInterval and fnmrInterval (since the speaker bootstrap, see `bootstrap` below): 95 % intervals
  * of the two rates at that threshold over resampled speakers; older calibrations lack them.
+ * falseMatchPairs (since the speaker-pair rule, src/scoring/calibration.ts MIN_FALSE_MATCH_PAIRS):
+ * how many pairs of calibration speakers have a non-target score at or above the threshold, so
+ * none exactly where the FMR is 0.
  */
 const operatingPointSchema = z
-  .object({ threshold: z.number(), fmr: z.number().min(0).max(1), fnmr: z.number().min(0).max(1), fmrInterval: rateIntervalSchema.optional(), fnmrInterval: rateIntervalSchema.optional() })
-  .strict();
+  .object({
+    threshold: z.number(),
+    fmr: z.number().min(0).max(1),
+    fnmr: z.number().min(0).max(1),
+    fmrInterval: rateIntervalSchema.optional(),
+    fnmrInterval: rateIntervalSchema.optional(),
+    falseMatchPairs: z.number().int().min(0).optional(),
+  })
+  .strict()
+  .refine((r) => r.falseMatchPairs === undefined || (r.falseMatchPairs === 0) === (r.fmr === 0), 'falseMatchPairs is 0 exactly where the FMR is 0');
 
 /** EER by test duration (net speech), for the policies' minimum net speech. */
 const durationTableSchema = z
@@ -100,6 +111,10 @@ const channelCalibrationSchema = z
       .max(1000)
       .refine((rows) => rows.every((r, i) => i === 0 || (r.threshold > rows[i - 1]!.threshold && r.fmr <= rows[i - 1]!.fmr)), 'operating points must have ascending thresholds and non-increasing FMR')
       .refine((rows) => rows.at(-1)?.fmr === 0, 'the last operating point must have FMR 0 (above every non-target score)')
+      .refine(
+        (rows) => rows.every((r) => r.falseMatchPairs === undefined) || rows.every((r, i) => r.falseMatchPairs !== undefined && (i === 0 || r.falseMatchPairs <= rows[i - 1]!.falseMatchPairs!)),
+        'falseMatchPairs must be on every operating point or none, and not rise with the threshold',
+      )
       .optional(),
     /** How the operating points' intervals were made (src/evaluation/confidence.ts). */
     bootstrap: z.object({ replicates: z.number().int().min(1), requested: z.number().int().min(1), seed: z.number().int(), method: z.string() }).strict().optional(),

@@ -7,8 +7,10 @@
 import { z } from 'zod';
 import { VoicePassportError } from '../errors.js';
 import type { ModelCalibration } from '../model/manifest.js';
+import { MIN_FALSE_MATCH_PAIRS, thresholdForFmr } from '../scoring/calibration.js';
 import {
   boundOf,
+  boundOnChannel,
   calibratedChannels,
   calibrationFor,
   canDeriveThresholds,
@@ -59,7 +61,7 @@ export interface PoliciesResponse {
   /** How scores and thresholds are to be read. */
   explanation: string;
   calibration: CalibrationView | null;
-  /** Targets the calibration data cannot support (rule of three), targets without calibration. */
+  /** Targets the calibration data cannot support (rule of three, too few pairs of speakers), targets without calibration. */
   warnings: string[];
 }
 
@@ -131,11 +133,21 @@ export function policyWarnings(p: { name: string; targetFmr: number | null; targ
       );
     }
     const n = c.trials.nonTarget;
-    if (p.targetFmr < 3 / n) {
+    const t = thresholdForFmr(c.operatingPoints, p.targetFmr, n, boundOnChannel(p, c));
+    if (t.supported) continue;
+    if (t.limitedBy === 'trials') {
       out.push(
         `Policy "${p.name}": targetFmr ${p.targetFmr} (${percent(p.targetFmr)}) is below what the ${ch} calibration data can support: ` +
           `${n} non-target trials show FMRs down to 3/${n} = ${percent(3 / n)} (ISO/IEC 19795-1 rule of three). ` +
           'The threshold is the strictest these trials can place, but the actual FMR is not known to meet the target; calibrate on more non-target trials.',
+      );
+    } else {
+      const pairs = t.falseMatchPairs ?? 0;
+      out.push(
+        `Policy "${p.name}": targetFmr ${p.targetFmr} (${percent(p.targetFmr)}) is below what the ${ch} calibration data can support: ` +
+          `its threshold rests on the false matches of ${pairs} pair${pairs === 1 ? '' : 's'} of calibration speakers, fewer than ${MIN_FALSE_MATCH_PAIRS}. ` +
+          'False matches gather in a few pairs of similar voices, so callers other than the calibration speakers may meet more of them than the target. ' +
+          `The lowest target these data support with targetFmrBound "${t.bound}" is ${percent(t.lowestSupportedFmr)}. The threshold stays; calibrate on more speakers to rely on the target.`,
       );
     }
   }

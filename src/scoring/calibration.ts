@@ -195,6 +195,11 @@ export interface OperatingRow {
   /** 95 % intervals over resampled speakers (calibrate adds them; src/evaluation/confidence.ts). */
   fmrInterval?: RateInterval;
   fnmrInterval?: RateInterval;
+  /**
+   * Distinct pairs of calibration speakers with a non-target score ≥ threshold: whose false matches
+   * the fmr was observed on (calibrate adds them; src/evaluation/confidence.ts, falseMatchPairs).
+   */
+  falseMatchPairs?: number;
 }
 
 /**
@@ -285,6 +290,35 @@ export function lowestSupportedRate(trials: number): number {
 }
 
 /**
+ * The fewest pairs of calibration speakers whose false matches a threshold may rest on. False
+ * matches gather in a few pairs of similar voices (src/evaluation/confidence.ts, falseMatchPairs),
+ * so where one or two pairs make the measured FMR, the threshold sits just above those two people's
+ * scores, and new speakers' look-alikes fall elsewhere. Three, as the rule of three asks for at
+ * least three trials' worth of evidence, but counted in the units that are independent. Measured
+ * (scripts/eval/calibration-holdout.ts: so762's speakers halved 20 times, each half calibrating for
+ * the other; 20 s voiceprints; targets 0.02 % to 5 % under the upper-95 bound): where the half's
+ * threshold rested on 3 or more pairs, the other half's impostors got through at 0.46 × the target
+ * on average (wideband; telephone 0.47 ×), at or under it 86-88 % of the time; on fewer, at 2.8 ×
+ * (2.4 ×).
+ */
+export const MIN_FALSE_MATCH_PAIRS = 3;
+
+/**
+ * The lowest target FMR the calibration trials can support under `bound`, and what limits it:
+ * the rule of three on the non-target trials, or, where the table counts them, the false-match
+ * pairs (the lowest target whose threshold still rests on MIN_FALSE_MATCH_PAIRS pairs: rows ascend
+ * by threshold, so the pair counts descend, and the rows with enough pairs come first).
+ */
+export function lowestSupportedTarget(table: readonly OperatingRow[], nonTargetTrials: number, bound: TargetFmrBound): { fmr: number; limitedBy: 'trials' | 'speaker-pairs' } {
+  const byTrials = lowestSupportedRate(nonTargetTrials);
+  if (!table.every((r) => r.falseMatchPairs !== undefined) || (bound === 'upper-95' && !tableHasIntervals(table))) return { fmr: byTrials, limitedBy: 'trials' };
+  const last = table.filter((r) => r.falseMatchPairs! >= MIN_FALSE_MATCH_PAIRS).at(-1);
+  // No row with enough pairs: nothing below FMR 1 can be supported.
+  const byPairs = last === undefined ? 1 : bound === 'upper-95' ? last.fmrInterval!.high : last.fmr;
+  return byPairs > byTrials ? { fmr: byPairs, limitedBy: 'speaker-pairs' } : { fmr: byTrials, limitedBy: 'trials' };
+}
+
+/**
  * What a target FMR bounds. `estimate`: the FMR measured on the calibration trials. `upper-95`: the
  * upper end of that FMR's 95 % interval over resampled calibration speakers (the row's fmrInterval),
  * for an operator who wants the target to hold for callers other than the calibration speakers too,
@@ -300,9 +334,14 @@ export interface FmrThreshold extends OperatingRow {
   targetFmr: number;
   /** What the target bounds. */
   bound: TargetFmrBound;
-  /** False when targetFmr < 3/N_non-target: the data cannot show that the target is met. */
+  /**
+   * False when targetFmr < lowestSupportedFmr: the data cannot show that the target is met (too few
+   * non-target trials, or a threshold resting on too few pairs of speakers: lowestSupportedTarget).
+   */
   supported: boolean;
   lowestSupportedFmr: number;
+  /** What sets lowestSupportedFmr. */
+  limitedBy: 'trials' | 'speaker-pairs';
 }
 
 /** True when every row of the table carries an FMR interval (calibrate writes them since they exist). */
@@ -323,8 +362,8 @@ export function thresholdForFmr(table: readonly OperatingRow[], targetFmr: numbe
   // Rows ascend by threshold, so FMR and its interval's upper end descend: the first fit is the lowest.
   const row = table.find((r) => (bound === 'upper-95' ? r.fmrInterval!.high : r.fmr) <= targetFmr);
   if (row === undefined) throw new RangeError('the operating table has no row with an FMR at or below the target (it needs the FMR-0 row)');
-  const lowestSupportedFmr = lowestSupportedRate(nonTargetTrials);
-  return { ...row, targetFmr, bound, supported: targetFmr >= lowestSupportedFmr, lowestSupportedFmr };
+  const lowest = lowestSupportedTarget(table, nonTargetTrials, bound);
+  return { ...row, targetFmr, bound, supported: targetFmr >= lowest.fmr, lowestSupportedFmr: lowest.fmr, limitedBy: lowest.limitedBy };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import { z } from 'zod';
 import type { ChannelCalibration, ModelCalibration } from '../model/manifest.js';
 import {
   applyCalibration,
-  lowestSupportedRate,
+  lowestSupportedTarget,
   minSpeechForEer,
   tableHasIntervals,
   targetFmrBounds,
@@ -172,7 +172,17 @@ export interface ThresholdOnChannel {
   targetFmrBound: TargetFmrBound | null;
   targetTrials: number | null;
   nonTargetTrials: number | null;
-  /** 3/N non-target (ISO/IEC 19795-1 rule of three): no lower FMR can be shown by these trials. */
+  /**
+   * Pairs of calibration speakers with a false match at the threshold (for an explicit threshold,
+   * at the table row whose FMR bounds it): how many people the FMR was observed on. Null when the
+   * calibration does not count them.
+   */
+  falseMatchPairs: number | null;
+  /**
+   * The lowest target FMR these trials support under this bound (the estimate's for an explicit
+   * threshold): 3/N non-target (ISO/IEC 19795-1 rule of three), or higher where a lower target's
+   * threshold would rest on fewer than MIN_FALSE_MATCH_PAIRS pairs of speakers (lowestSupportedTarget).
+   */
   lowestSupportedFmr: number | null;
 }
 
@@ -181,15 +191,23 @@ export function thresholdOnChannel(policy: PolicyTarget, channel: ScoreChannel, 
   const base = (rawThreshold: number) => ({ calibration: channel, rawThreshold, llrThreshold: applyCalibration(c, rawThreshold) });
   if (!canDeriveThresholds(c)) {
     if (policy.targetFmr !== null) return null;
-    return { ...base(policy.threshold), fmr: null, fnmr: null, fmrInterval: null, fnmrInterval: null, rates: 'unknown', targetFmrBound: null, targetTrials: c.trials?.target ?? null, nonTargetTrials: c.trials?.nonTarget ?? null, lowestSupportedFmr: null };
+    return { ...base(policy.threshold), fmr: null, fnmr: null, fmrInterval: null, fnmrInterval: null, rates: 'unknown', targetFmrBound: null, targetTrials: c.trials?.target ?? null, nonTargetTrials: c.trials?.nonTarget ?? null, falseMatchPairs: null, lowestSupportedFmr: null };
   }
-  const counts = { targetTrials: c.trials.target, nonTargetTrials: c.trials.nonTarget, lowestSupportedFmr: lowestSupportedRate(c.trials.nonTarget) };
+  const counts = { targetTrials: c.trials.target, nonTargetTrials: c.trials.nonTarget };
   if (policy.targetFmr !== null) {
-    // A calibration from before the intervals cannot bound the target by them: the estimate it can.
-    const asked = boundOf(policy);
-    const bound = canDeriveWithBound(c, asked) ? asked : 'estimate';
-    const t = thresholdForFmr(c.operatingPoints, policy.targetFmr, c.trials.nonTarget, bound);
-    return { ...base(t.threshold), fmr: t.fmr, fnmr: t.fnmr, fmrInterval: t.fmrInterval ?? null, fnmrInterval: t.fnmrInterval ?? null, rates: 'measured', targetFmrBound: bound, ...counts };
+    const t = thresholdForFmr(c.operatingPoints, policy.targetFmr, c.trials.nonTarget, boundOnChannel(policy, c));
+    return {
+      ...base(t.threshold),
+      fmr: t.fmr,
+      fnmr: t.fnmr,
+      fmrInterval: t.fmrInterval ?? null,
+      fnmrInterval: t.fnmrInterval ?? null,
+      rates: 'measured',
+      targetFmrBound: t.bound,
+      ...counts,
+      falseMatchPairs: t.falseMatchPairs ?? null,
+      lowestSupportedFmr: t.lowestSupportedFmr,
+    };
   }
   // Explicit threshold t: FMR(t) ≤ FMR of the nearest row at or below t; FNMR(t) ≤ FNMR of the nearest row at or above t.
   const rows = c.operatingPoints;
@@ -205,7 +223,15 @@ export function thresholdOnChannel(policy: PolicyTarget, channel: ScoreChannel, 
     rates: 'at-most',
     targetFmrBound: null,
     ...counts,
+    falseMatchPairs: below === undefined ? null : (below.falseMatchPairs ?? null),
+    lowestSupportedFmr: lowestSupportedTarget(rows, c.trials.nonTarget, 'estimate').fmr,
   };
+}
+
+/** The bound a target gets on this channel: a calibration from before the intervals cannot bound it by them, the estimate it can. */
+export function boundOnChannel(policy: { targetFmrBound?: TargetFmrBound | null }, c: ChannelCalibration): TargetFmrBound {
+  const asked = boundOf(policy);
+  return canDeriveWithBound(c, asked) ? asked : 'estimate';
 }
 
 /**

@@ -113,6 +113,8 @@ describe('calibrateChannel', () => {
         { low: round(Math.min(...fmrs)), high: round(Math.max(...fmrs)) },
         { low: round(Math.min(...fnmrs)), high: round(Math.max(...fnmrs)) },
       ]);
+      // The pooled speakers are numbered apart, so each folder's one impostor pair counts once.
+      expect(row.falseMatchPairs).toBe(fmrs.filter((f) => f > 0).length);
     }
     expect(block.bootstrap).toEqual({ replicates: expect.any(Number), requested: 1000, seed: 1, method: expect.stringMatching(/^percentile bootstrap over speakers/) });
     expect(block.bootstrap!.replicates).toBeGreaterThan(700);
@@ -125,12 +127,14 @@ describe('calibrateChannel', () => {
     ]);
     expect(block.effectivePrior).toBe(0.5);
     expect(block.data).toEqual({ sets: ['dev/x', 'dev/y'], protocol: 'wideband; all pairs: …', createdAt: '2026-11-29T12:00:00.000Z' });
-    // FMR 1 % of 500: 5 non-targets accepted; 0.1 %: none (k = 0), and 0.001 < 3/500 is flagged.
+    // FMR 1 % of 500: 5 non-targets accepted; 0.1 %: none (k = 0). Both are flagged: every false
+    // match here comes from two pairs of speakers, one per folder, so no target below 1 rests on
+    // three (and 0.001 is below 3/500 as well).
     const sorted = [...pooled.nonTarget].sort((x, y) => y - x);
     const estimates = fit.defaultPolicies.filter((p) => p.targetFmrBound === 'estimate');
-    expect(estimates.map((p) => [p.name, p.threshold, p.fmr, p.supported])).toEqual([
-      ['standard', nextUp(sorted[5]!), 0.01, true],
-      ['high', nextUp(sorted[0]!), 0, false],
+    expect(estimates.map((p) => [p.name, p.threshold, p.fmr, p.falseMatchPairs, p.supported, p.lowestSupportedFmr, p.limitedBy])).toEqual([
+      ['standard', nextUp(sorted[5]!), 0.01, 1, false, 1, 'speaker-pairs'],
+      ['high', nextUp(sorted[0]!), 0, 0, false, 1, 'speaker-pairs'],
     ]);
     expect(estimates[0]!.llrThreshold).toBeCloseTo(block.a * estimates[0]!.threshold + block.b, 12);
     // Under upper-95 each tier takes the lowest row whose FMR interval ends at or under its target:

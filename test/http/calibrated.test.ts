@@ -71,6 +71,8 @@ const measured = (trials: { target: number[]; nonTarget: number[] }, channel: 'w
   targetFmrBound: 'estimate',
   targetTrials: 500,
   nonTargetTrials: 2000,
+  // These tables do not count false-match pairs (a calibration from before them): only the rule of three limits.
+  falseMatchPairs: null,
   lowestSupportedFmr: 0.0015,
 });
 
@@ -252,10 +254,11 @@ describe('PUT /v1/operator/policies with targetFmr', () => {
             targetFmrBound: null,
             targetTrials: 500,
             nonTargetTrials: 2000,
+            falseMatchPairs: null,
             lowestSupportedFmr: 0.0015,
           },
           // Telephone: row FMR 10 % (just above 0.6495); row FMR 8 % (just above 0.6695): targets 0.45 + 0.0011·i ≤ 0.6695, i ≤ 199.
-          telephone: { calibration: 'telephone', rawThreshold: 0.65, llrThreshold: 8 * 0.65 - 4.4, fmr: 0.1, fnmr: 200 / 500, fmrInterval: null, fnmrInterval: null, rates: 'at-most', targetFmrBound: null, targetTrials: 500, nonTargetTrials: 2000, lowestSupportedFmr: 0.0015 },
+          telephone: { calibration: 'telephone', rawThreshold: 0.65, llrThreshold: 8 * 0.65 - 4.4, fmr: 0.1, fnmr: 200 / 500, fmrInterval: null, fnmrInterval: null, rates: 'at-most', targetFmrBound: null, targetTrials: 500, nonTargetTrials: 2000, falseMatchPairs: null, lowestSupportedFmr: 0.0015 },
         },
         updatedBy: h.keyIds.operator,
         updatedAt: T1,
@@ -380,6 +383,52 @@ describe('PUT /v1/operator/policies with targetFmr', () => {
     });
     const boundAlone = await put([{ name: 'standard', threshold: 0.5, targetFmrBound: 'upper-95' }]);
     expect(boundAlone.body.issues).toEqual([{ path: 'body.policies.0.targetFmrBound', message: 'targetFmrBound goes with targetFmr (an explicit threshold bounds nothing)' }]);
+  });
+
+  it('a threshold resting on the false matches of fewer than three pairs of speakers: flagged in the response and the audit log, with the pairs and the lowest target the data support', async () => {
+    // The wideband impostors come in pairs of speakers, ten of the highest scores each: a row that
+    // accepts k non-targets rests on ⌈k/10⌉ pairs. Telephone counts no pairs: the rule of three alone.
+    const pairsOf = (fmr: number) => Math.ceil((fmr * 2000) / 10);
+    const withPairs: ModelCalibration = {
+      ...calibration,
+      wideband: { ...calibration.wideband, operatingPoints: calibration.wideband.operatingPoints!.map((r) => ({ ...r, falseMatchPairs: pairsOf(r.fmr) })) },
+    };
+    h = createHarness({ calibration: withPairs });
+    const put = (policies: unknown[]) => request(h.app).put('/v1/operator/policies').set(h.auth('operator')).send({ policies });
+    const res = await put([
+      { name: 'legacy', threshold: 0.65, minNetSpeechSeconds: 5 },
+      { name: 'standard', targetFmr: 0.01, minNetSpeechSeconds: 5 },
+      { name: 'wider', targetFmr: 0.02, minNetSpeechSeconds: 5 },
+    ]);
+    expect(res.status).toBe(200);
+    expectDocumented('PoliciesResponse', res.body);
+    // 1 %: the 20 highest accepted, two pairs. The lowest row on three pairs is the 1.25 % row (25
+    // accepted; the R10 grid has no row between it and 1 %), so targets from 1.25 % are supported.
+    // 2 %: 40 accepted, four pairs.
+    const wb2 = nextUp(-0.3 + (1 * 1959) / 2000);
+    const tel2 = nextUp(-0.25 + (1 * 1959) / 2000);
+    const wbView = (rawThreshold: number, falseMatchPairs: number) => ({ ...measured(wbTrials, 'wideband', rawThreshold, 10, -5), falseMatchPairs, lowestSupportedFmr: 0.0125 });
+    // An explicit threshold: the pairs of the row whose FMR bounds it (5 %, 100 accepted, ten pairs).
+    expect(res.body.policies[0].channels.wideband).toMatchObject({ rates: 'at-most', fmr: 0.05, falseMatchPairs: 10, lowestSupportedFmr: 0.0125 });
+    expect(res.body.policies.slice(1).map((p: { name: string; channels: unknown }) => [p.name, p.channels])).toEqual([
+      ['standard', { wideband: wbView(wb1, 2), telephone: measured(telTrials, 'telephone', tel1, 8, -4.4) }],
+      ['wider', { wideband: wbView(wb2, 4), telephone: measured(telTrials, 'telephone', tel2, 8, -4.4) }],
+    ]);
+    const warned =
+      'Policy "standard": targetFmr 0.01 (1.00 %) is below what the wideband calibration data can support: its threshold rests on the false matches of 2 pairs of calibration speakers, fewer than 3. ' +
+      'False matches gather in a few pairs of similar voices, so callers other than the calibration speakers may meet more of them than the target. ' +
+      'The lowest target these data support with targetFmrBound "estimate" is 1.25 %. The threshold stays; calibrate on more speakers to rely on the target.';
+    expect(res.body.warnings).toEqual([warned]);
+    expect((await request(h.app).get('/v1/operator/policies').set(h.auth('operator'))).body).toEqual(res.body);
+    const audited = (await auditEntries(h)).filter((e) => e.action === 'policy.updated' && e.outcome !== 'deleted');
+    expect(audited.map((e) => [e.outcome, e.details.name, e.details.warnings])).toEqual([
+      ['created', 'legacy', undefined],
+      ['changed', 'standard', [warned]],
+      ['created', 'wider', undefined],
+    ]);
+    // The threshold still decides: the warning says what the data can show, it does not change the rule.
+    await consentAndEnrol(h, 'cust-1', 200);
+    expect((await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 6 }))).body).toMatchObject({ decision: 'accept', rawThreshold: wb1 });
   });
 
   it('enrolment checks a new sample against the standard policy at its estimate, though verification bounds the upper end', async () => {

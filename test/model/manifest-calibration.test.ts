@@ -57,6 +57,21 @@ describe('manifest calibration', () => {
     expect(issues({ method: 'logistic', wideband: { a: 1, b: 0, c: 2 } })).toEqual(['calibration.wideband: Unrecognized key: "c"']);
   });
 
+  it('takes false-match pair counts on every row or none, not rising with the threshold, 0 exactly at FMR 0', () => {
+    // table: FMR 0.5, 0.25, 0 at ascending thresholds.
+    const withPairs = (pairs: number[]) => table.map((r, i) => ({ ...r, falseMatchPairs: pairs[i] }));
+    const wideband = (operatingPoints: unknown) => ({ method: 'logistic', wideband: { a: 1, b: 0, operatingPoints } });
+    expect(table.map((r) => r.fmr)).toEqual([0.5, 0.25, 0]);
+    expect(issues(wideband(withPairs([2, 2, 0])))).toEqual([]);
+    const partial = withPairs([2, 2, 0]).map((r, i) => (i === 1 ? { threshold: r.threshold, fmr: r.fmr, fnmr: r.fnmr } : r));
+    const order = 'calibration.wideband.operatingPoints: falseMatchPairs must be on every operating point or none, and not rise with the threshold';
+    expect(issues(wideband(partial))).toEqual([order]);
+    expect(issues(wideband(withPairs([1, 2, 0])))).toEqual([order]);
+    expect(issues(wideband(withPairs([2, 0, 0])))).toEqual(['calibration.wideband.operatingPoints.1: falseMatchPairs is 0 exactly where the FMR is 0']);
+    expect(issues(wideband(withPairs([2, 1, 1])))).toEqual(['calibration.wideband.operatingPoints.2: falseMatchPairs is 0 exactly where the FMR is 0']);
+    expect(issues(wideband(withPairs([2, 1.5, 0])))[0]).toMatch(/^calibration\.wideband\.operatingPoints\.1\.falseMatchPairs: /);
+  });
+
   it("refuses a table across channels enrolled on the block's own channel", () => {
     const across = (enrolChannel: string) => ({ enrolChannel, durations: [{ seconds: 3, eer: 0.05, targetTrials: 1, nonTargetTrials: 1 }] });
     const wrong = "calibration: a channel's acrossChannels table must be enrolled on the other channel";

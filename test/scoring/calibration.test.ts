@@ -7,13 +7,18 @@ import {
   cosineForLlr,
   fitLogisticCalibration,
   fmrGrid,
+  lowestSupportedTarget,
+  MIN_FALSE_MATCH_PAIRS,
   minSpeechForEer,
   nextUp,
   operatingTable,
   softplus,
   tableHasIntervals,
   thresholdForFmr,
+  type OperatingRow,
 } from '../../src/scoring/calibration.js';
+import { falseMatchPairs } from '../../src/evaluation/confidence.js';
+import { sortTrials } from '../../src/evaluation/metrics.js';
 
 /** Inverse standard normal CDF (P. J. Acklam's rational approximation, relative error < 1.2e-9). */
 function probit(p: number): number {
@@ -237,9 +242,9 @@ describe('operating table and thresholds from a target FMR', () => {
 
   it('picks the lowest threshold whose measured FMR meets the target, and flags targets below 3/N', () => {
     const table = operatingTable(hand);
-    expect(thresholdForFmr(table, 0.3, 10)).toEqual({ threshold: nextUp(0.6), fmr: 0.3, fnmr: 0.25, targetFmr: 0.3, bound: 'estimate', supported: true, lowestSupportedFmr: 0.3 });
+    expect(thresholdForFmr(table, 0.3, 10)).toEqual({ threshold: nextUp(0.6), fmr: 0.3, fnmr: 0.25, targetFmr: 0.3, bound: 'estimate', supported: true, lowestSupportedFmr: 0.3, limitedBy: 'trials' });
     // Between rows: the stricter one (FMR 0.2 ≤ 0.25), and 0.25 < 3/10 cannot be shown by 10 trials.
-    expect(thresholdForFmr(table, 0.25, 10)).toEqual({ threshold: nextUp(0.7), fmr: 0.2, fnmr: 0.5, targetFmr: 0.25, bound: 'estimate', supported: false, lowestSupportedFmr: 0.3 });
+    expect(thresholdForFmr(table, 0.25, 10)).toEqual({ threshold: nextUp(0.7), fmr: 0.2, fnmr: 0.5, targetFmr: 0.25, bound: 'estimate', supported: false, lowestSupportedFmr: 0.3, limitedBy: 'trials' });
     expect(thresholdForFmr(table, 1e-6, 10)).toMatchObject({ threshold: nextUp(0.9), fmr: 0, supported: false });
     expect(() => thresholdForFmr(table, 0, 10)).toThrow(/target FMR/);
     expect(() => thresholdForFmr(table.slice(0, 2), 0.1, 10)).toThrow(/FMR-0 row/);
@@ -252,7 +257,7 @@ describe('operating table and thresholds from a target FMR', () => {
     expect(tableHasIntervals(table)).toBe(true);
     // estimate: FMR 0.3 ≤ 0.3 at nextUp(0.6); upper-95: the first upper end ≤ 0.3 is 0.2, at nextUp(0.8).
     expect(thresholdForFmr(table, 0.3, 10).threshold).toBe(nextUp(0.6));
-    expect(thresholdForFmr(table, 0.3, 10, 'upper-95')).toEqual({ ...table[4], targetFmr: 0.3, bound: 'upper-95', supported: true, lowestSupportedFmr: 0.3 });
+    expect(thresholdForFmr(table, 0.3, 10, 'upper-95')).toEqual({ ...table[4], targetFmr: 0.3, bound: 'upper-95', supported: true, lowestSupportedFmr: 0.3, limitedBy: 'trials' });
     // An upper end exactly at the target meets it.
     expect(thresholdForFmr(table, 0.45, 10, 'upper-95').threshold).toBe(nextUp(0.6));
     // Nothing but the FMR-0 row (interval [0, 0]) meets a tiny target.
@@ -302,8 +307,74 @@ describe('operating table and thresholds from a target FMR', () => {
     // 1000 distinct non-target scores 0.000..0.999: FMR 1 % means accepting the 10 highest.
     const nonTarget = Array.from({ length: 1000 }, (_, i) => i / 1000);
     const t = thresholdForFmr(operatingTable({ nonTarget, target: [0.995] }), 0.01, 1000);
-    expect(t).toEqual({ threshold: nextUp(0.989), fmr: 0.01, fnmr: 0, targetFmr: 0.01, bound: 'estimate', supported: true, lowestSupportedFmr: 0.003 });
+    expect(t).toEqual({ threshold: nextUp(0.989), fmr: 0.01, fnmr: 0, targetFmr: 0.01, bound: 'estimate', supported: true, lowestSupportedFmr: 0.003, limitedBy: 'trials' });
     expect(thresholdForFmr(operatingTable({ nonTarget, target: [0.995] }), 0.001, 1000)).toMatchObject({ threshold: nextUp(0.998), fmr: 0.001, supported: false });
+  });
+});
+
+describe('the speaker-pair rule: a target is supported where its threshold rests on enough pairs of speakers', () => {
+  // Rows ascend by threshold; their FMRs, the upper ends of the FMR intervals and the pair counts descend.
+  const row = (threshold: number, fmr: number, high: number, falseMatchPairs: number): OperatingRow => ({
+    threshold,
+    fmr,
+    fnmr: threshold / 2,
+    fmrInterval: { low: fmr / 2, high },
+    fnmrInterval: { low: 0, high: 1 },
+    falseMatchPairs,
+  });
+  const table = [row(0.1, 0.2, 0.3, 10), row(0.2, 0.1, 0.15, 5), row(0.3, 0.05, 0.08, 3), row(0.4, 0.02, 0.04, 2), row(0.5, 0.01, 0.02, 1), row(0.6, 0, 0, 0)];
+
+  it('the lowest target is the bound of the last row with MIN_FALSE_MATCH_PAIRS pairs, unless the rule of three asks for more', () => {
+    expect(MIN_FALSE_MATCH_PAIRS).toBe(3);
+    // 1000 non-targets: 3/N = 0.3 %, below the pairs' limit.
+    expect(lowestSupportedTarget(table, 1000, 'estimate')).toEqual({ fmr: 0.05, limitedBy: 'speaker-pairs' });
+    expect(lowestSupportedTarget(table, 1000, 'upper-95')).toEqual({ fmr: 0.08, limitedBy: 'speaker-pairs' });
+    // 20 non-targets: 3/N = 15 % is the higher limit.
+    expect(lowestSupportedTarget(table, 20, 'estimate')).toEqual({ fmr: 0.15, limitedBy: 'trials' });
+    // Without pair counts (a calibration from before them) only the trials limit.
+    const withoutPairs = table.map(({ falseMatchPairs: _, ...r }) => r);
+    expect(lowestSupportedTarget(withoutPairs, 1000, 'upper-95')).toEqual({ fmr: 0.003, limitedBy: 'trials' });
+    // No row with enough pairs: no target below 1 is supported.
+    const fewPairs = table.map((r) => ({ ...r, falseMatchPairs: Math.min(r.falseMatchPairs!, 2) }));
+    expect(lowestSupportedTarget(fewPairs, 1000, 'estimate')).toEqual({ fmr: 1, limitedBy: 'speaker-pairs' });
+  });
+
+  it('thresholdForFmr: supported down to that target, flagged below it with the pairs of the row that decides', () => {
+    expect(thresholdForFmr(table, 0.05, 1000)).toMatchObject({ threshold: 0.3, falseMatchPairs: 3, supported: true, lowestSupportedFmr: 0.05, limitedBy: 'speaker-pairs' });
+    expect(thresholdForFmr(table, 0.02, 1000)).toMatchObject({ threshold: 0.4, falseMatchPairs: 2, supported: false, lowestSupportedFmr: 0.05, limitedBy: 'speaker-pairs' });
+    // upper-95: a 10 % target is met by the row whose interval ends at 8 % (3 pairs); 5 % by the next (2 pairs).
+    expect(thresholdForFmr(table, 0.1, 1000, 'upper-95')).toMatchObject({ threshold: 0.3, falseMatchPairs: 3, supported: true });
+    expect(thresholdForFmr(table, 0.05, 1000, 'upper-95')).toMatchObject({ threshold: 0.4, falseMatchPairs: 2, supported: false, lowestSupportedFmr: 0.08 });
+  });
+
+  it('property: on measured tables, a target is supported exactly when its row rests on MIN_FALSE_MATCH_PAIRS pairs and it is at least 3/N', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ score: fc.integer({ min: 0, max: 40 }), a: fc.integer({ min: 0, max: 5 }), b: fc.integer({ min: 0, max: 5 }) }), { minLength: 1, maxLength: 120 }),
+        fc.double({ min: 0.001, max: 0.9, noNaN: true }),
+        fc.constantFrom('estimate' as const, 'upper-95' as const),
+        (trials, target, bound) => {
+          const non = trials.filter((t) => t.a !== t.b);
+          fc.pre(non.length > 0);
+          const scores = { target: [2], nonTarget: non.map((t) => t.score / 40) };
+          const sorted = sortTrials(scores);
+          // sortTrials puts the target first, then the non-targets in their order; sides follow `order`.
+          const speakerA = new Uint32Array(sorted.scores.length);
+          const speakerB = new Uint32Array(sorted.scores.length);
+          non.forEach((t, k) => {
+            speakerA[sorted.order[k + 1]!] = t.a;
+            speakerB[sorted.order[k + 1]!] = t.b;
+          });
+          const rows = operatingTable(scores);
+          const pairs = falseMatchPairs({ sorted, speakerA, speakerB, speakers: 6 }, rows.map((r) => r.threshold));
+          // Intervals: any bound that does not rise with the threshold will do here.
+          const table = rows.map((r, k) => ({ ...r, falseMatchPairs: pairs[k]!, fmrInterval: { low: r.fmr / 2, high: Math.min(1, 2 * r.fmr) } }));
+          const t = thresholdForFmr(table, target, non.length, bound);
+          expect(t.supported).toBe(t.falseMatchPairs! >= MIN_FALSE_MATCH_PAIRS && target >= 3 / non.length);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

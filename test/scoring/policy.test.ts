@@ -52,6 +52,7 @@ describe('effectiveThreshold', () => {
       targetFmrBound: 'estimate',
       targetTrials: 10,
       nonTargetTrials: 100,
+      falseMatchPairs: null,
       lowestSupportedFmr: 0.03,
     });
     expect(thresholdOnChannel({ threshold: 0.5, targetFmr: null }, 'wideband', { a: 2, b: 1 })).toEqual({
@@ -66,6 +67,7 @@ describe('effectiveThreshold', () => {
       targetFmrBound: null,
       targetTrials: null,
       nonTargetTrials: null,
+      falseMatchPairs: null,
       lowestSupportedFmr: null,
     });
     expect(thresholdOnChannel({ threshold: 0.5, targetFmr: 0.01 }, 'wideband', { a: 2, b: 1 })).toBeNull();
