@@ -328,7 +328,7 @@ export async function calibrateCommand(argv: string[], config: Readonly<Config>,
   process.stderr.write(
     `| calibrate ${opts.channel} ${opts.modelId} | ${opts.folders.map((f) => path.basename(path.resolve(f))).join('+')} | ${block.trials!.target}/${block.trials!.nonTarget} trials | ` +
       `a ${block.a.toFixed(3)} b ${block.b.toFixed(3)} | Cllr ${block.cllr!.raw.toFixed(3)} → ${block.cllr!.calibrated.toFixed(3)} | EER ${pct(block.eer!)} | ` +
-      `${defaultPolicies.map((p) => `${p.name}${p.targetFmrBound === 'estimate' ? '' : ` (${p.targetFmrBound})`} FMR ${pct(p.fmr)}${interval(p.fmrInterval)} FNMR ${pct(p.fnmr)}${interval(p.fnmrInterval)} at ${asNorm ? 'as-norm' : 'cos'} ≥ ${p.threshold.toFixed(4)}, false matches from ${p.falseMatchPairs} speaker pairs${p.supported ? '' : ` (unsupported: below ${pct(p.lowestSupportedFmr)}, ${p.limitedBy === 'trials' ? '3/N' : `fewer than ${MIN_FALSE_MATCH_PAIRS} pairs`})`}`).join(' | ')} | ${written ? `written to ${written}` : 'not written (--write)'} |\n`,
+      `${defaultPolicies.map((p) => `${p.name}${p.targetFmrBound === 'estimate' ? '' : ` (${p.targetFmrBound})`} FMR ${pct(p.fmr)}${interval(p.fmrInterval)} FNMR ${pct(p.fnmr)}${interval(p.fnmrInterval)} at ${asNorm ? 'as-norm' : 'cos'} ≥ ${p.threshold.toFixed(4)}, false matches from ${p.falseMatchPairs} speaker pair${p.falseMatchPairs === 1 ? '' : 's'}${p.supported ? '' : ` (unsupported: below ${pct(p.lowestSupportedFmr)}, ${p.limitedBy === 'trials' ? '3/N' : `fewer than ${MIN_FALSE_MATCH_PAIRS} pairs`})`}`).join(' | ')} | ${written ? `written to ${written}` : 'not written (--write)'} |\n`,
   );
   return 0;
 }
