@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { scoreChannels, type ScoreChannel } from '../scoring/policy.js';
-import { verificationDecisions, type ScoreHistogramBin, type StatsFilter, type VerificationDecision } from '../store/index.js';
+import { emptyHistogram, verificationDecisions, type DecisionCount, type HistogramGroup, type ReasonCount, type ScoreHistogramBin, type VerificationDecision } from '../store/index.js';
 import type { PassportContext } from './context.js';
 import { round } from './views.js';
 
@@ -75,37 +75,65 @@ const normalisedScoreRange = { min: -4, max: 12, bins: 20 } as const;
 
 const toIso = (t: string | undefined) => (t === undefined ? undefined : new Date(Date.parse(t)).toISOString());
 
-function verificationStats(ctx: PassportContext, filter: StatsFilter): VerificationStats {
-  const { verifications } = ctx.store;
+/** The rows of one pass, for the totals (every row) or one channel. */
+interface StatsRows {
+  counts: readonly DecisionCount[];
+  raw: readonly HistogramGroup[];
+  normalised: readonly HistogramGroup[];
+}
+
+const rawScoreRange = { of: 'rawScore', min: -1, max: 1, bins: 20 } as const;
+
+/** Sums the groups of one policy into one histogram, edges rounded for the response. */
+function policyHistogram(groups: readonly HistogramGroup[], policy: string, spec: { min: number; max: number; bins: number }): ScoreHistogramBin[] {
+  const out = emptyHistogram(spec);
+  for (const g of groups) {
+    if (g.policy !== policy) continue;
+    g.bins.forEach((b, i) => {
+      out[i]!.accept += b.accept;
+      out[i]!.reject += b.reject;
+    });
+  }
+  return out.map((b) => ({ ...b, lower: round(b.lower), upper: round(b.upper) }));
+}
+
+function verificationStats(rows: StatsRows): VerificationStats {
   const byDecision = emptyCounts();
   const byPolicy: Record<string, Record<VerificationDecision, number>> = {};
   let total = 0;
-  for (const row of verifications.countsByPolicyAndDecision(filter)) {
+  for (const row of rows.counts) {
     byDecision[row.decision] += row.count;
     (byPolicy[row.policy] ??= emptyCounts())[row.decision] += row.count;
     total += row.count;
   }
   const scoreHistograms: Record<string, ScoreHistogramBin[]> = {};
   const normalisedScoreHistograms: Record<string, ScoreHistogramBin[]> = {};
-  const rounded = (bins: ScoreHistogramBin[]) => bins.map((b) => ({ ...b, lower: round(b.lower), upper: round(b.upper) }));
   for (const policy of Object.keys(byPolicy)) {
-    scoreHistograms[policy] = rounded(verifications.scoreHistogram({ ...filter, policy, of: 'rawScore' }));
-    normalisedScoreHistograms[policy] = rounded(verifications.scoreHistogram({ ...filter, policy, of: 'normalisedScore', ...normalisedScoreRange }));
+    scoreHistograms[policy] = policyHistogram(rows.raw, policy, rawScoreRange);
+    normalisedScoreHistograms[policy] = policyHistogram(rows.normalised, policy, normalisedScoreRange);
   }
   return { verifications: { total, byDecision, byPolicy }, scoreHistograms, normalisedScoreHistograms };
 }
 
 export function operatorStats(ctx: PassportContext, query: StatsQuery): StatsResponse {
   const range = { ...(query.from ? { from: toIso(query.from)! } : {}), ...(query.to ? { to: toIso(query.to)! } : {}) };
-  // The queries below run synchronously one after another, so the server's own writes cannot land
-  // between them: the channels add up to the totals.
-  const all = verificationStats(ctx, range);
+  // One pass each, grouped by channel: the totals and the channels are sums of the same rows, so
+  // the channels add up to the totals (less the calls that analysed no audio).
+  const { verifications } = ctx.store;
+  const all: StatsRows = {
+    counts: verifications.decisionCounts(range),
+    raw: verifications.scoreHistograms(range, rawScoreRange),
+    normalised: verifications.scoreHistograms(range, { of: 'normalisedScore', ...normalisedScoreRange }),
+  };
+  const reasons: readonly ReasonCount[] = verifications.inconclusiveReasons(range);
+  const on = <T extends { channel: ScoreChannel | null }>(xs: readonly T[], channel: ScoreChannel) => xs.filter((x) => x.channel === channel);
+  const totals = verificationStats(all);
   const byChannel = Object.fromEntries(
     scoreChannels.map((channel) => [
       channel,
       {
-        ...verificationStats(ctx, { ...range, channel }),
-        inconclusiveReasons: Object.fromEntries(ctx.store.verifications.inconclusiveReasons({ ...range, channel }).map((r) => [r.reason, r.count])),
+        ...verificationStats({ counts: on(all.counts, channel), raw: on(all.raw, channel), normalised: on(all.normalised, channel) }),
+        inconclusiveReasons: Object.fromEntries(on(reasons, channel).map((r) => [r.reason, r.count])),
       },
     ]),
   ) as Record<ScoreChannel, ChannelStats>;
@@ -113,9 +141,9 @@ export function operatorStats(ctx: PassportContext, query: StatsQuery): StatsRes
   return {
     from: range.from ?? null,
     to: range.to ?? null,
-    ...all,
+    ...totals,
     byChannel,
     enrolment: { subjects: c.subjects, enrolling: c.enrolling, enrolled: c.enrolled },
-    lockouts: { lockedDecisions: all.verifications.byDecision.locked, verificationDisabledNow: c.verificationDisabled },
+    lockouts: { lockedDecisions: totals.verifications.byDecision.locked, verificationDisabledNow: c.verificationDisabled },
   };
 }

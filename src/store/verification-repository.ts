@@ -43,17 +43,48 @@ export interface TimeRange {
   to?: string;
 }
 
-/** A time range, optionally narrowed to the verifications scored on one channel. */
-export interface StatsFilter extends TimeRange {
-  channel?: ScoreChannel;
-}
-
 export interface ScoreHistogramBin {
   /** Inclusive lower edge; the first and last bins also hold scores beyond the range. */
   lower: number;
   upper: number;
   accept: number;
   reject: number;
+}
+
+export interface DecisionCount {
+  channel: ScoreChannel | null;
+  policy: string;
+  decision: VerificationDecision;
+  count: number;
+}
+
+export interface ReasonCount {
+  channel: ScoreChannel | null;
+  reason: string;
+  count: number;
+}
+
+export interface HistogramSpec {
+  of?: ScoreScaleColumn;
+  min?: number;
+  max?: number;
+  bins?: number;
+}
+
+export interface HistogramGroup {
+  channel: ScoreChannel | null;
+  policy: string;
+  bins: ScoreHistogramBin[];
+}
+
+/** `bins` (default 20) empty bins of equal width over [min, max) (default [-1, 1)). */
+export function emptyHistogram(spec: HistogramSpec = {}): ScoreHistogramBin[] {
+  const min = spec.min ?? -1;
+  const max = spec.max ?? 1;
+  const bins = spec.bins ?? 20;
+  if (!(max > min) || !Number.isInteger(bins) || bins < 1 || bins > 1000) throw new RangeError('histogram needs max > min and 1-1000 bins');
+  const width = (max - min) / bins;
+  return Array.from({ length: bins }, (_, i) => ({ lower: min + i * width, upper: min + (i + 1) * width, accept: 0, reject: 0 }));
 }
 
 interface VerificationRow {
@@ -77,7 +108,20 @@ export type ScoreScaleColumn = 'score' | 'rawScore' | 'normalisedScore';
 /** Fixed column names: the only strings spliced into the histogram's SQL. */
 const scoreColumns: Record<ScoreScaleColumn, string> = { score: 'score', rawScore: 'raw_score', normalisedScore: 'normalised_score' };
 
-const filterWhere = '(:from IS NULL OR occurred_at >= :from) AND (:to IS NULL OR occurred_at < :to) AND (:channel IS NULL OR channel = :channel)';
+/**
+ * The conditions of a time range, only those given: "(:from IS NULL OR occurred_at >= :from)"
+ * would keep SQLite from using verifications_by_time, so a day's statistics would scan the whole
+ * history (the planner does not take an OR with a bound parameter as an index range).
+ */
+function filterWhere(range: TimeRange): { where: string; params: Record<string, string> } {
+  const terms: string[] = [];
+  if (range.from !== undefined) terms.push('occurred_at >= :from');
+  if (range.to !== undefined) terms.push('occurred_at < :to');
+  return {
+    where: terms.length === 0 ? '1' : terms.join(' AND '),
+    params: { ...(range.from === undefined ? {} : { from: range.from }), ...(range.to === undefined ? {} : { to: range.to }) },
+  };
+}
 
 export class VerificationRepository {
   constructor(
@@ -129,55 +173,65 @@ export class VerificationRepository {
     return this.db.get<{ n: number }>('SELECT count(*) AS n FROM verifications v JOIN subjects s ON s.id = v.subject_id WHERE s.pseudonym = ?', [pseudonym])?.n ?? 0;
   }
 
-  /** Counts by policy and decision in a time range, on one channel if asked (operator statistics). */
-  countsByPolicyAndDecision(filter: StatsFilter = {}): Array<{ policy: string; decision: VerificationDecision; count: number }> {
-    return this.db.all<{ policy: string; decision: VerificationDecision; count: number }>(
-      `SELECT policy, decision, count(*) AS count FROM verifications WHERE ${filterWhere} GROUP BY policy, decision ORDER BY policy, decision`,
-      filterParams(filter),
+  /**
+   * Counts by scoring channel, policy and decision in a time range (operator statistics): one pass
+   * serves the totals and every channel. Channel null: no audio was analysed (not-enrolled,
+   * no-consent, locked) or the row predates the channel column.
+   */
+  decisionCounts(range: TimeRange = {}): DecisionCount[] {
+    const { where, params } = filterWhere(range);
+    return this.db.all<DecisionCount>(
+      `SELECT channel, policy, decision, count(*) AS count FROM verifications WHERE ${where} GROUP BY channel, policy, decision ORDER BY policy, decision, channel`,
+      params,
     );
   }
 
   /**
    * How often each reason was given for an `inconclusive` decision (too little speech, low SNR,
-   * clipping), most frequent first: why callers could not be decided (operator statistics).
+   * clipping), per scoring channel, most frequent first: why callers could not be decided (operator
+   * statistics).
    */
-  inconclusiveReasons(filter: StatsFilter = {}): Array<{ reason: string; count: number }> {
-    return this.db.all<{ reason: string; count: number }>(
-      `SELECT r.value AS reason, count(*) AS count FROM verifications, json_each(verifications.reasons) AS r
-       WHERE decision = 'inconclusive' AND ${filterWhere} GROUP BY r.value ORDER BY count DESC, r.value`,
-      filterParams(filter),
+  inconclusiveReasons(range: TimeRange = {}): ReasonCount[] {
+    const { where, params } = filterWhere(range);
+    return this.db.all<ReasonCount>(
+      `SELECT channel, r.value AS reason, count(*) AS count FROM verifications, json_each(verifications.reasons) AS r
+       WHERE decision = 'inconclusive' AND ${where} GROUP BY channel, r.value ORDER BY count DESC, r.value, channel`,
+      params,
     );
   }
 
   /**
-   * Histogram of scores of accepted and rejected verifications: `bins` equal bins over [min, max);
-   * scores outside fall in the edge bins; rows without that score are left out.
-   * `of` picks the scale: `score` (the answered score: an LLR once calibrated), `rawScore` (the
-   * cosine: comparable across recalibrations) or `normalisedScore` (the AS-norm score that decides
-   * when the model enables it) (src/passport/stats.ts).
+   * Histograms of the scores of accepted and rejected verifications, one per scoring channel and
+   * policy that has any, in one pass: `bins` equal bins over [min, max) (emptyHistogram); scores
+   * outside fall in the edge bins; rows without that score are left out. `of` picks the scale:
+   * `score` (the answered score: an LLR once calibrated), `rawScore` (the cosine: comparable across
+   * recalibrations) or `normalisedScore` (the AS-norm score that decides when the model enables it)
+   * (src/passport/stats.ts).
    */
-  scoreHistogram(options: StatsFilter & { policy?: string; min?: number; max?: number; bins?: number; of?: ScoreScaleColumn } = {}): ScoreHistogramBin[] {
-    const column = scoreColumns[options.of ?? 'score'];
-    const min = options.min ?? -1;
-    const max = options.max ?? 1;
-    const bins = options.bins ?? 20;
-    if (!(max > min) || !Number.isInteger(bins) || bins < 1 || bins > 1000) throw new RangeError('histogram needs max > min and 1-1000 bins');
-    const width = (max - min) / bins;
-    const rows = this.db.all<{ bin: number; decision: 'accept' | 'reject'; n: number }>(
-      `SELECT min(max(CAST(floor((${column} - :min) / :width) AS INTEGER), 0), :last) AS bin, decision, count(*) AS n
+  scoreHistograms(range: TimeRange, spec: HistogramSpec = {}): HistogramGroup[] {
+    const column = scoreColumns[spec.of ?? 'score'];
+    const empty = emptyHistogram(spec);
+    const width = empty[0]!.upper - empty[0]!.lower;
+    const { where, params } = filterWhere(range);
+    const rows = this.db.all<{ channel: ScoreChannel | null; policy: string; bin: number; decision: 'accept' | 'reject'; n: number }>(
+      `SELECT channel, policy, min(max(CAST(floor((${column} - :min) / :width) AS INTEGER), 0), :last) AS bin, decision, count(*) AS n
        FROM verifications
-       WHERE ${column} IS NOT NULL AND decision IN ('accept', 'reject') AND ${filterWhere} AND (:policy IS NULL OR policy = :policy)
-       GROUP BY bin, decision`,
-      { ...filterParams(options), min, width, last: bins - 1, policy: options.policy ?? null },
+       WHERE ${column} IS NOT NULL AND decision IN ('accept', 'reject') AND ${where}
+       GROUP BY channel, policy, bin, decision ORDER BY policy, channel`,
+      { ...params, min: empty[0]!.lower, width, last: empty.length - 1 },
     );
-    const out: ScoreHistogramBin[] = Array.from({ length: bins }, (_, i) => ({ lower: min + i * width, upper: min + (i + 1) * width, accept: 0, reject: 0 }));
-    for (const r of rows) out[r.bin]![r.decision] += r.n;
-    return out;
+    const groups = new Map<string, HistogramGroup>();
+    for (const r of rows) {
+      const key = `${r.channel}|${r.policy}`;
+      let group = groups.get(key);
+      if (group === undefined) {
+        group = { channel: r.channel, policy: r.policy, bins: emptyHistogram(spec) };
+        groups.set(key, group);
+      }
+      group.bins[r.bin]![r.decision] += r.n;
+    }
+    return [...groups.values()];
   }
-}
-
-function filterParams(filter: StatsFilter): { from: string | null; to: string | null; channel: ScoreChannel | null } {
-  return { from: filter.from ?? null, to: filter.to ?? null, channel: filter.channel ?? null };
 }
 
 function finiteOrNull(v: number | null): number | null {

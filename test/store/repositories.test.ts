@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultAttemptLimits, recordOutcome } from '../../src/scoring/attempts.js';
 import { defaultPolicies } from '../../src/scoring/policy.js';
 import { hashApiKey } from '../../src/store/crypto.js';
-import type { Store } from '../../src/store/index.js';
+import { emptyHistogram, type Store } from '../../src/store/index.js';
 import { embedding, movableClock, openTestStore, removeDir, tempDataDir, type MovableClock } from './helpers.js';
 
 let dir: string;
@@ -271,30 +271,55 @@ describe('VerificationRepository', () => {
     expect(store.verifications.listForSubject(p)[0]).toEqual(r1);
     expect(store.verifications.countForSubject(p)).toBe(3);
     expect(store.db.get('SELECT subject_id FROM verifications WHERE decision = ?', ['no-consent'])).toEqual({ subject_id: null });
-    expect(store.verifications.countsByPolicyAndDecision()).toEqual([
-      { policy: 'high', decision: 'reject', count: 1 },
-      { policy: 'standard', decision: 'accept', count: 1 },
-      { policy: 'standard', decision: 'no-consent', count: 1 },
-      { policy: 'standard', decision: 'reject', count: 1 },
+    expect(store.verifications.decisionCounts()).toEqual([
+      { channel: 'wideband', policy: 'high', decision: 'reject', count: 1 },
+      { channel: 'wideband', policy: 'standard', decision: 'accept', count: 1 },
+      { channel: null, policy: 'standard', decision: 'no-consent', count: 1 },
+      { channel: 'wideband', policy: 'standard', decision: 'reject', count: 1 },
     ]);
-    expect(store.verifications.countsByPolicyAndDecision({ from: '2026-01-01T00:00:01.000Z', to: '2026-01-01T00:00:02.000Z' })).toEqual([
-      { policy: 'standard', decision: 'reject', count: 1 },
+    expect(store.verifications.decisionCounts({ from: '2026-01-01T00:00:01.000Z', to: '2026-01-01T00:00:02.000Z' })).toEqual([
+      { channel: 'wideband', policy: 'standard', decision: 'reject', count: 1 },
     ]);
-    const h = store.verifications.scoreHistogram({ min: -1, max: 1, bins: 4 });
-    expect(h).toEqual([
-      { lower: -1, upper: -0.5, accept: 0, reject: 1 }, // -1.5 clamps into the first bin
-      { lower: -0.5, upper: 0, accept: 0, reject: 0 },
-      { lower: 0, upper: 0.5, accept: 0, reject: 1 },
-      { lower: 0.5, upper: 1, accept: 1, reject: 0 },
+    expect(store.verifications.scoreHistograms({}, { min: -1, max: 1, bins: 4 })).toEqual([
+      {
+        channel: 'wideband',
+        policy: 'high',
+        bins: [
+          { lower: -1, upper: -0.5, accept: 0, reject: 1 }, // -1.5 clamps into the first bin
+          { lower: -0.5, upper: 0, accept: 0, reject: 0 },
+          { lower: 0, upper: 0.5, accept: 0, reject: 0 },
+          { lower: 0.5, upper: 1, accept: 0, reject: 0 },
+        ],
+      },
+      {
+        channel: 'wideband',
+        policy: 'standard',
+        bins: [
+          { lower: -1, upper: -0.5, accept: 0, reject: 0 },
+          { lower: -0.5, upper: 0, accept: 0, reject: 0 },
+          { lower: 0, upper: 0.5, accept: 0, reject: 1 },
+          { lower: 0.5, upper: 1, accept: 1, reject: 0 },
+        ],
+      },
     ]);
-    expect(store.verifications.scoreHistogram({ policy: 'high', bins: 2 }).map((b) => b.reject)).toEqual([1, 0]);
+    // Within the range only; a range with no scored rows has no groups.
+    expect(store.verifications.scoreHistograms({ from: '2026-01-01T00:00:02.000Z' }, { bins: 2 }).map((g) => [g.policy, g.bins.map((b) => b.reject)])).toEqual([['high', [1, 0]]]);
+    expect(store.verifications.scoreHistograms({ to: '2026-01-01T00:00:00.000Z' })).toEqual([]);
     // Rows without a normalised score (the 'high' one) are left out of that scale's histogram.
-    expect(store.verifications.scoreHistogram({ of: 'normalisedScore', min: -4, max: 12, bins: 4 })).toEqual([
-      { lower: -4, upper: 0, accept: 0, reject: 0 },
-      { lower: 0, upper: 4, accept: 1, reject: 1 },
-      { lower: 4, upper: 8, accept: 0, reject: 0 },
-      { lower: 8, upper: 12, accept: 0, reject: 0 },
+    expect(store.verifications.scoreHistograms({}, { of: 'normalisedScore', min: -4, max: 12, bins: 4 })).toEqual([
+      {
+        channel: 'wideband',
+        policy: 'standard',
+        bins: [
+          { lower: -4, upper: 0, accept: 0, reject: 0 },
+          { lower: 0, upper: 4, accept: 1, reject: 1 },
+          { lower: 4, upper: 8, accept: 0, reject: 0 },
+          { lower: 8, upper: 12, accept: 0, reject: 0 },
+        ],
+      },
     ]);
+    expect(() => emptyHistogram({ min: 1, max: 1 })).toThrow(RangeError);
+    expect(() => emptyHistogram({ bins: 0 })).toThrow(RangeError);
     expect(store.verifications.listForSubject(p).map((v) => [v.normalisedScore, v.rawThreshold])).toEqual([
       [3.1, 2.5],
       [0.4, 2.5],
@@ -302,7 +327,7 @@ describe('VerificationRepository', () => {
     ]);
   });
 
-  it('keeps the scoring channel, and narrows counts, histograms and inconclusive reasons to one channel', () => {
+  it('keeps the scoring channel, and groups counts, histograms and inconclusive reasons by it', () => {
     const p = store.pseudonymise('cust-ch');
     store.consents.give(p, { noticeVersion: 'v1', channel: 'ivr', actorKeyId: null });
     const base = { policy: 'standard', rawScore: 0.5, normalisedScore: null, threshold: 0.5, rawThreshold: 0.5, netSpeechSeconds: 4, modelId: 'm', actorKeyId: 'key_t' };
@@ -316,31 +341,25 @@ describe('VerificationRepository', () => {
     store.verifications.record(p, { ...base, channel: null, decision: 'locked', reasons: ['too-many-rejects'], score: null, rawScore: null });
 
     expect(store.verifications.listForSubject(p).map((v) => v.channel)).toEqual(['wideband', 'telephone', 'telephone', 'telephone', 'wideband', null]);
-    expect(store.verifications.countsByPolicyAndDecision({ channel: 'telephone' })).toEqual([
-      { policy: 'standard', decision: 'inconclusive', count: 2 },
-      { policy: 'standard', decision: 'reject', count: 1 },
+    // One pass: every row with its channel, the locked one (no audio analysed) under null.
+    expect(store.verifications.decisionCounts()).toEqual([
+      { channel: 'wideband', policy: 'standard', decision: 'accept', count: 1 },
+      { channel: 'telephone', policy: 'standard', decision: 'inconclusive', count: 2 },
+      { channel: 'wideband', policy: 'standard', decision: 'inconclusive', count: 1 },
+      { channel: null, policy: 'standard', decision: 'locked', count: 1 },
+      { channel: 'telephone', policy: 'standard', decision: 'reject', count: 1 },
     ]);
-    expect(store.verifications.countsByPolicyAndDecision({ channel: 'wideband' })).toEqual([
-      { policy: 'standard', decision: 'accept', count: 1 },
-      { policy: 'standard', decision: 'inconclusive', count: 1 },
+    expect(store.verifications.scoreHistograms({}, { of: 'rawScore', bins: 2 })).toEqual([
+      { channel: 'telephone', policy: 'standard', bins: [{ lower: -1, upper: 0, accept: 0, reject: 0 }, { lower: 0, upper: 1, accept: 0, reject: 1 }] },
+      { channel: 'wideband', policy: 'standard', bins: [{ lower: -1, upper: 0, accept: 0, reject: 0 }, { lower: 0, upper: 1, accept: 1, reject: 0 }] },
     ]);
-    // Without a channel: every row, the locked one (no audio analysed) included.
-    expect(store.verifications.countsByPolicyAndDecision().reduce((n, r) => n + r.count, 0)).toBe(6);
-    expect(store.verifications.scoreHistogram({ channel: 'telephone', of: 'rawScore', bins: 2 })).toEqual([
-      { lower: -1, upper: 0, accept: 0, reject: 0 },
-      { lower: 0, upper: 1, accept: 0, reject: 1 },
-    ]);
-    // Each reason of an inconclusive decision counts once, most frequent first.
-    expect(store.verifications.inconclusiveReasons({ channel: 'telephone' })).toEqual([
-      { reason: 'insufficient-speech', count: 2 },
-      { reason: 'low-snr', count: 1 },
-    ]);
+    // Each reason of an inconclusive decision counts once, per channel, most frequent first.
     expect(store.verifications.inconclusiveReasons()).toEqual([
-      { reason: 'insufficient-speech', count: 2 },
-      { reason: 'clipped-audio', count: 1 },
-      { reason: 'low-snr', count: 1 },
+      { channel: 'telephone', reason: 'insufficient-speech', count: 2 },
+      { channel: 'wideband', reason: 'clipped-audio', count: 1 },
+      { channel: 'telephone', reason: 'low-snr', count: 1 },
     ]);
-    expect(store.verifications.inconclusiveReasons({ channel: 'wideband', from: '2030-01-01T00:00:00.000Z' })).toEqual([]);
+    expect(store.verifications.inconclusiveReasons({ from: '2030-01-01T00:00:00.000Z' })).toEqual([]);
     expect(() => store.db.run(`UPDATE verifications SET channel = 'satellite'`)).toThrow(/CHECK constraint/);
   });
 });
