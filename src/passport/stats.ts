@@ -71,7 +71,7 @@ function emptyCounts(): Record<VerificationDecision, number> {
  * in its manifest's calibration, give the exact values), with targets above. Twenty bins of 0.8
  * over [-4, 12) keep the threshold region readable; scores beyond fall in the edge bins.
  */
-const normalisedScoreRange = { min: -4, max: 12, bins: 20 } as const;
+const normalisedScoreRange = { of: 'normalisedScore', min: -4, max: 12, bins: 20 } as const;
 
 const toIso = (t: string | undefined) => (t === undefined ? undefined : new Date(Date.parse(t)).toISOString());
 
@@ -82,6 +82,7 @@ interface StatsRows {
   normalised: readonly HistogramGroup[];
 }
 
+/** The cosine's whole range in 20 bins (scoreHistograms). */
 const rawScoreRange = { of: 'rawScore', min: -1, max: 1, bins: 20 } as const;
 
 /** Sums the groups of one policy into one histogram, edges rounded for the response. */
@@ -123,7 +124,7 @@ export function operatorStats(ctx: PassportContext, query: StatsQuery): StatsRes
   const all: StatsRows = {
     counts: verifications.decisionCounts(range),
     raw: verifications.scoreHistograms(range, rawScoreRange),
-    normalised: verifications.scoreHistograms(range, { of: 'normalisedScore', ...normalisedScoreRange }),
+    normalised: verifications.scoreHistograms(range, normalisedScoreRange),
   };
   const reasons: readonly ReasonCount[] = verifications.inconclusiveReasons(range);
   const on = <T extends { channel: ScoreChannel | null }>(xs: readonly T[], channel: ScoreChannel) => xs.filter((x) => x.channel === channel);
