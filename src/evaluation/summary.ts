@@ -1,9 +1,10 @@
 /**
  * The figures of one trial set as they appear in the evaluation report: counts, EER with its
  * speaker-bootstrap 95 % interval, minDCF, and FMR/FNMR at each policy threshold quoted under
- * the rule of three, with their speaker-bootstrap intervals. Pure.
+ * the rule of three, with their speaker-bootstrap intervals and the pairs of speakers the false
+ * matches come from. Pure.
  */
-import { speakerBootstrapEer, speakerBootstrapRates, type BootstrapInterval, type RateInterval, type SpeakerTrials } from './confidence.js';
+import { falseMatchPairs, speakerBootstrapEer, speakerBootstrapRates, type BootstrapInterval, type RateInterval, type SpeakerTrials } from './confidence.js';
 import {
   equalErrorRate,
   errorCountsAt,
@@ -96,6 +97,11 @@ export interface PolicyRates {
   /** 95 % intervals over resampled speakers (confidence.ts), as calibrate stores them. */
   fmrInterval: RateInterval;
   fnmrInterval: RateInterval;
+  /**
+   * Pairs of speakers the false matches come from (confidence.ts, falseMatchPairs): a rate made by
+   * fewer than three says little about other speakers (src/scoring/calibration.ts, MIN_FALSE_MATCH_PAIRS).
+   */
+  falseMatchPairs: number;
 }
 
 /**
@@ -106,7 +112,9 @@ export interface PolicyRates {
 export function policyRates(trials: SpeakerTrials, policies: readonly { name: string; threshold: number }[], bootstrap: BootstrapOptions = defaultBootstrap): PolicyRates[] {
   const { scores: all, isTarget } = trials.sorted;
   const scores = { target: all.filter((_, i) => isTarget[i] === 1), nonTarget: all.filter((_, i) => isTarget[i] === 0) };
-  const { intervals } = speakerBootstrapRates(trials, policies.map((p) => p.threshold), bootstrap);
+  const thresholds = policies.map((p) => p.threshold);
+  const { intervals } = speakerBootstrapRates(trials, thresholds, bootstrap);
+  const pairs = falseMatchPairs(trials, thresholds);
   return policies.map((p, k) => {
     const c = errorCountsAt(scores, p.threshold);
     const fmr: QuotedRate = quoteRate(c.falseMatches, c.nonTargetTrials);
@@ -124,6 +132,7 @@ export function policyRates(trials: SpeakerTrials, policies: readonly { name: st
       fnmrText: fnmr.text,
       fmrInterval: roundInterval(intervals[k]!.fmr),
       fnmrInterval: roundInterval(intervals[k]!.fnmr),
+      falseMatchPairs: pairs[k]!,
     };
   });
 }

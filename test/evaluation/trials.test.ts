@@ -380,10 +380,20 @@ describe('summary of a trial set', () => {
       // Separated at 0.5 in every resample too.
       fmrInterval: { low: 0, high: 0 },
       fnmrInterval: { low: 0, high: 0 },
+      falseMatchPairs: 0,
     });
     // Targets within the same speaker: cos(0.1) = 0.995 (×6) and cos(0.2) = 0.980 (×3) → 3 of 9 rejected.
     expect(rates[1]).toMatchObject({ falseNonMatches: 3, fnmr: 0.333333, fnmrText: '33.33 %' });
     // At 0.99 each speaker's cos(0.2) pair is rejected: one in three of every speaker's targets, in every resample.
     expect(rates[1]!.fnmrInterval).toEqual({ low: 0.333333, high: 0.333333 });
+    // Thresholds under some impostors: the pairs of speakers those trials come from. The speakers
+    // sit at 0°, 90° and 180°, each utterance within ±0.1 rad: speaker 1 meets 0 and 2 at cosines
+    // −sin(d), d the offset difference in {−0.2, −0.1 (×2), 0 (×3), 0.1 (×2), 0.2}, so 3 of each
+    // pair's 9 trials reach 0.05 (0.199, 0.0998 ×2); 0 and 2 meet near −1. At −2 all 27 do.
+    const open = policyRates(speakerTrials(set, 3), [{ name: 'open', threshold: -2 }, { name: 'near', threshold: 0.05 }], { replicates: 10, seed: 1 });
+    expect(open.map((r) => [r.falseMatches, r.falseMatchPairs])).toEqual([
+      [27, 3],
+      [6, 2],
+    ]);
   });
 });
