@@ -27,7 +27,7 @@ import { VoicePassportError } from '../errors.js';
 import { channelInput, concatenate, telephoneInput, type Channel, type EngineAudio, type G711Law } from '../evaluation/channel.js';
 import { detSvg } from '../evaluation/det-svg.js';
 import { addNoise, MIXTURE_PEAK, noiseKinds, type NoiseKind, type NoiseSource } from '../evaluation/noise.js';
-import { quantile } from '../evaluation/confidence.js';
+import { quantile, type SpeakerTrials } from '../evaluation/confidence.js';
 import { errorCountsAt } from '../evaluation/metrics.js';
 import { policyRates, round6, summariseTrials, type PolicyRates, type TrialSummary } from '../evaluation/summary.js';
 import {
@@ -329,14 +329,8 @@ interface DurationRow {
   skipped?: string;
 }
 
-interface DurationPolicyRates {
-  policy: string;
-  targetFmrBound: TargetFmrBound | null;
-  fmr: number | null;
-  fmrText: string;
-  fnmr: number | null;
-  fnmrText: string;
-}
+/** The rates at each policy threshold of a subset of the trials (decided, one test duration): the main rows' figures less their provenance. */
+type DurationPolicyRates = Pick<PolicyRates, 'policy' | 'fmr' | 'fmrText' | 'fnmr' | 'fnmrText' | 'falseMatchPairs'> & { targetFmrBound: TargetFmrBound | null };
 
 /**
  * The scored trials behind a run, for `voice-passport calibrate` (src/cli/calibrate.ts), which fits
@@ -637,6 +631,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         (opts.testSeconds === null ? '' : `; only utterances with at least ${opts.testSeconds} s of speech take part`);
     } else {
       const enrolSeconds = opts.enrolSeconds as number;
+      const voiceprintRule = "(embeddings averaged, weighted by speech: the service's own rule)";
       enrolled = bySpeaker.flatMap((list, speaker) => {
         const speech = list.map((r) => r.enrol.speechSeconds);
         const plans = opts.voiceprints === 'rotating' ? planRotatingEnrolments(speech, enrolSeconds) : [planEnrolment(speech, enrolSeconds)].filter((p) => p !== null);
@@ -666,10 +661,13 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       if (testsPassing.length < tests.length) decided = enrolmentTrials(enrolled, testsPassing, pairs);
       description =
         (opts.voiceprints === 'rotating'
-          ? `enrolment, rotating: per speaker, one voiceprint from each of its utterances in file-name order on, taking the next utterances in turn (after the last, the first) until they hold at least ${enrolSeconds} s of speech, at most all but one (embeddings averaged, weighted by speech: the service's own rule), ` +
-            "each tested against that speaker's utterances it does not hold (target) and every utterance of every other speaker (non-target); an utterance is never tested against an enrolment it is part of; the trials share utterances, so the intervals resample speakers; speakers without enough speech to enrol and keep one utterance to test are not enrolled, their utterances still serve as non-target tests"
-          : `enrolment: per speaker, a voiceprint from its first utterances in file-name order until they hold at least ${enrolSeconds} s of speech (embeddings averaged, weighted by speech: the service's own rule), ` +
-            "tested against each of that speaker's remaining utterances (target) and every utterance of every other speaker (non-target); an utterance is never tested against an enrolment it is part of; speakers without enough speech to enrol and keep one utterance to test are not enrolled, their utterances still serve as non-target tests") +
+          ? `enrolment, rotating: per speaker, one voiceprint from each of its utterances in file-name order on, taking the next utterances in turn (after the last, the first) until they hold at least ${enrolSeconds} s of speech, at most all but one ${voiceprintRule}, ` +
+            "each tested against that speaker's utterances it does not hold"
+          : `enrolment: per speaker, a voiceprint from its first utterances in file-name order until they hold at least ${enrolSeconds} s of speech ${voiceprintRule}, ` +
+            "tested against each of that speaker's remaining utterances") +
+        ' (target) and every utterance of every other speaker (non-target); an utterance is never tested against an enrolment it is part of; ' +
+        (opts.voiceprints === 'rotating' ? 'the trials share utterances, so the intervals resample speakers; ' : '') +
+        'speakers without enough speech to enrol and keep one utterance to test are not enrolled, their utterances still serve as non-target tests' +
         (opts.testSeconds === null ? '' : `; only test utterances with at least ${opts.testSeconds} s of speech`) +
         (twoSides ? `; the voiceprints from the enrolment utterances ${enrolSideText}, the tests ${testSideText}` : '');
     }
@@ -699,6 +697,18 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
       };
     });
 
+    // The same policies' rates on other trials (the gate's decided ones, each test duration).
+    const ratesAtPolicies = (trials: SpeakerTrials): DurationPolicyRates[] =>
+      policyRates(trials, policyList).map((r, i) => ({
+        policy: r.policy,
+        targetFmrBound: policyList[i]!.targetFmrBound,
+        fmr: r.fmr,
+        fmrText: r.fmrText,
+        fnmr: r.fnmr,
+        fnmrText: r.fnmrText,
+        falseMatchPairs: r.falseMatchPairs,
+      }));
+
     const decidedSummary = (() => {
       if (decided === null) return null;
       const indexed = reindexSpeakers(decided);
@@ -711,7 +721,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         nonTargetTrials: d.summary.nonTargetTrials,
         eer: d.summary.eer,
         minDcf: d.summary.minDcf,
-        policies: policyRates(d.bySpeaker, policyList).map((r, i) => ({ policy: r.policy, targetFmrBound: policyList[i]!.targetFmrBound, fmrText: r.fmrText, fnmrText: r.fnmrText })),
+        policies: ratesAtPolicies(d.bySpeaker),
       };
     })();
 
@@ -775,14 +785,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
         // A policy's minimum net speech comes from these rows' EER (src/scoring/policy.ts); its
         // threshold does not change with the caller's speech, so the rates at it show what a
         // decision on this much speech is worth.
-        row.policies = policyRates(d.bySpeaker, policyList).map((r, i) => ({
-          policy: r.policy,
-          targetFmrBound: policyList[i]!.targetFmrBound,
-          fmr: r.fmr,
-          fmrText: r.fmrText,
-          fnmr: r.fnmr,
-          fnmrText: r.fnmrText,
-        }));
+        row.policies = ratesAtPolicies(d.bySpeaker);
       }
       durationRows.push(row);
     }

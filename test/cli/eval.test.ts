@@ -101,7 +101,7 @@ describe('voice-passport eval', () => {
         { seconds: 10, segments: 0, droppedSegments: 0, skipped: '0 segments of 10 s give 0 target and 0 non-target trials' },
       ]);
       // The policies' thresholds (set once, whatever the speech) applied to the 1 s segments: counts of 27 and 9 trials.
-      const atOneSecond = (report.byDuration[0] as unknown as { policies: { policy: string; targetFmrBound: string | null; fmr: number | null; fmrText: string; fnmr: number | null; fnmrText: string }[] }).policies;
+      const atOneSecond = (report.byDuration[0] as unknown as { policies: { policy: string; targetFmrBound: string | null; fmr: number | null; fmrText: string; fnmr: number | null; fnmrText: string; falseMatchPairs: number }[] }).policies;
       expect(atOneSecond.map((p) => [p.policy, p.targetFmrBound])).toEqual([
         ['standard', null],
         ['high', null],
@@ -110,6 +110,9 @@ describe('voice-passport eval', () => {
         expect(p.fmrText).toMatch(/^(< 3\/27 \(11\.1111 %\)|\d+\.\d+ %)$/);
         if (p.fmr !== null) expect(Number.isInteger(Math.round(p.fmr * 27 * 1e4) / 1e4)).toBe(true);
         expect(p.fnmrText).toMatch(/^(< 3\/9 \(33\.3333 %\)|\d+\.\d+ %)$/);
+        // Three speakers make three pairs; a quoted false match rate needs at least one of them.
+        expect([0, 1, 2, 3]).toContain(p.falseMatchPairs);
+        if (p.fmr !== null && p.fmr > 0) expect(p.falseMatchPairs).toBeGreaterThan(0);
       }
       // The stricter threshold never lets more impostors through than the looser one.
       expect((atOneSecond[1]!.fmr ?? 0) <= (atOneSecond[0]!.fmr ?? 3 / 27)).toBe(true);
