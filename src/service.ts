@@ -11,7 +11,7 @@ import { createMetrics, timedEmbedder } from './observability/metrics.js';
 import { bootstrapApiKeys } from './passport/api-keys.js';
 import { ConsentNotices, defaultConsentNoticesDir } from './passport/consent-notices.js';
 import { createPassportContext } from './passport/context.js';
-import { listPolicies } from './passport/policies.js';
+import { storedPolicyWarnings } from './passport/policies.js';
 import { purgeExpiredVoiceprints } from './passport/retention.js';
 import { defaultQualityLimits } from './scoring/decision.js';
 import { Scorer } from './scoring/scorer.js';
@@ -65,7 +65,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     });
     // A policy the calibration cannot support (too few trials or pairs of speakers behind its
     // target) stays in force; the operator is told at every start, not only when it was set.
-    for (const warning of listPolicies(passport).warnings) logger.warn({ model: config.modelId }, warning);
+    for (const warning of storedPolicyWarnings(passport)) logger.warn({ model: config.modelId }, warning);
 
     const initial = bootstrapApiKeys(store, config.dataDir);
     if (initial) {

@@ -126,14 +126,15 @@ export function policyWarnings(p: { name: string; targetFmr: number | null; targ
   for (const ch of calibratedChannels(calibration)) {
     const c = calibrationFor(calibration, ch)!.calibration;
     if (!canDeriveThresholds(c)) continue;
-    if (!canDeriveWithBound(c, bound)) {
+    const onChannel = boundOnChannel(p, c);
+    if (onChannel !== bound) {
       out.push(
         `Policy "${p.name}": targetFmrBound "${bound}" cannot be applied on the ${ch} channel, because model "${modelId}"'s ${ch} calibration has no FMR intervals; ` +
           'there the target bounds the estimate. Recalibrate with this version (`voice-passport calibrate --write`) and restart.',
       );
     }
     const n = c.trials.nonTarget;
-    const t = thresholdForFmr(c.operatingPoints, p.targetFmr, n, boundOnChannel(p, c));
+    const t = thresholdForFmr(c.operatingPoints, p.targetFmr, n, onChannel);
     if (t.supported) continue;
     if (t.limitedBy === 'trials') {
       out.push(
@@ -163,8 +164,13 @@ export function listPolicies(ctx: PassportContext): PoliciesResponse {
     scoreScale: calibration !== undefined ? 'llr' : ctx.scorer.scale,
     explanation: ctx.scorer.scale === 'as-norm' ? explanationAsNorm(calibration !== undefined) : calibration === undefined ? explanationCosine : explanationLlr,
     calibration: calibrationView(modelId, calibration),
-    warnings: stored.flatMap((p) => policyWarnings(p, modelId, calibration)),
+    warnings: storedPolicyWarnings(ctx, stored),
   };
+}
+
+/** The warnings about the stored policies against the running model's calibration (policy view, and the log at start). */
+export function storedPolicyWarnings(ctx: PassportContext, stored: readonly StoredPolicy[] = ctx.store.policies.list()): string[] {
+  return stored.flatMap((p) => policyWarnings(p, ctx.embedder.modelId, ctx.calibration));
 }
 
 /** The policy to store: threshold recorded (derived from wideband for a target FMR), minimum speech resolved. */
