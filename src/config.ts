@@ -32,6 +32,10 @@ const envSchema = z.object({
   VP_MIN_SNR_DB: z.coerce.number().min(-30).max(60).default(5),
   VP_RETENTION_DAYS: intFromEnv(1, 36_500).default(1095),
   VP_RATE_LIMIT_PER_MINUTE: intFromEnv(1, 1_000_000).default(600),
+  // Streaming verification (src/http/verification-stream.ts): streams open at once, and the silence
+  // after which a stream is decided on the audio it holds.
+  VP_STREAM_MAX_OPEN: intFromEnv(1, 10_000).default(64),
+  VP_STREAM_IDLE_SECONDS: z.coerce.number().min(1).max(300).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -57,6 +61,10 @@ export interface Config {
   retentionDays: number;
   /** Requests per minute per API key (token bucket; burst of the same size). */
   rateLimitPerMinute: number;
+  /** Verification streams open at once; the next handshake gets 503 overloaded. */
+  streamMaxOpen: number;
+  /** A verification stream that sends nothing for this many seconds is decided on what it holds. */
+  streamIdleSeconds: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
 
@@ -93,6 +101,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     minSnrDb: e.VP_MIN_SNR_DB,
     retentionDays: e.VP_RETENTION_DAYS,
     rateLimitPerMinute: e.VP_RATE_LIMIT_PER_MINUTE,
+    streamMaxOpen: e.VP_STREAM_MAX_OPEN,
+    streamIdleSeconds: e.VP_STREAM_IDLE_SECONDS,
     logLevel: e.LOG_LEVEL,
   });
 }

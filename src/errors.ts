@@ -23,6 +23,7 @@ export const errorCatalogue = {
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'upgrade-required': { status: 426, title: 'Open this endpoint as a WebSocket' },
 
   // --- who is calling ---
   unauthorized: { status: 401, title: 'A valid API key is required' },

@@ -4,6 +4,7 @@
  */
 import type { Server } from 'node:http';
 import { buildApp } from './app.js';
+import { upgradeThroughApp, VerificationStreams } from './http/verification-stream.js';
 import type { Config } from './config.js';
 import { EmbeddingEngine } from './model/engine.js';
 import type { Logger } from './observability/logger.js';
@@ -85,18 +86,27 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     // unref: the timer must never keep the process alive on its own.
     retentionTimer = setInterval(purge, retentionSweepIntervalMs).unref();
 
+    const streams = new VerificationStreams({
+      passport,
+      maxAudioSeconds: config.maxAudioSeconds,
+      maxOpen: config.streamMaxOpen,
+      idleSeconds: config.streamIdleSeconds,
+      metrics,
+    });
     const app = buildApp({
       logger,
       readiness: [
         { name: 'model', ready: () => engine.ready },
         { name: 'database', ready: () => store.db.isOpen },
       ],
-      api: { passport, rateLimitPerMinute: config.rateLimitPerMinute, maxAudioSeconds: config.maxAudioSeconds, metrics },
+      api: { passport, rateLimitPerMinute: config.rateLimitPerMinute, maxAudioSeconds: config.maxAudioSeconds, metrics, streams },
     });
 
     const server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
     });
+    // WebSocket handshakes (streaming verification) go through the app like any request.
+    server.on('upgrade', upgradeThroughApp(app));
     // Slow-loris protection: a caller must send headers and body within bounded time.
     server.headersTimeout = 15_000;
     server.requestTimeout = 60_000;
@@ -109,6 +119,8 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     const close = () =>
       (closing ??= (async () => {
         clearInterval(retentionTimer);
+        // Open streams end first (1001, going away): the server waits for their sockets to close.
+        await streams.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();

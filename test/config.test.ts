@@ -24,6 +24,8 @@ describe('loadConfig', () => {
       minSnrDb: 5,
       retentionDays: 1095,
       rateLimitPerMinute: 600,
+      streamMaxOpen: 64,
+      streamIdleSeconds: 10,
       logLevel: 'info',
     });
     expect(Object.isFrozen(c)).toBe(true);
@@ -38,7 +40,8 @@ describe('loadConfig', () => {
     expect(c.dataDir).toBe('/tmp/x');
   });
 
-  it('reads the enrolment, retention and rate-limit settings', () => {
+  it('reads the enrolment, retention, rate-limit and stream settings', () => {
+    expect(loadConfig({ VP_STREAM_MAX_OPEN: '8', VP_STREAM_IDLE_SECONDS: '2.5' })).toMatchObject({ streamMaxOpen: 8, streamIdleSeconds: 2.5 });
     const c = loadConfig({ VP_ENROL_MIN_SECONDS: '12.5', VP_ENROL_MIN_SAMPLES: '3', VP_MIN_SNR_DB: '-2.5', VP_RETENTION_DAYS: '30', VP_RATE_LIMIT_PER_MINUTE: '60' });
     expect([c.enrolMinSeconds, c.enrolMinSamples, c.minSnrDb, c.retentionDays, c.rateLimitPerMinute]).toEqual([12.5, 3, -2.5, 30, 60]);
   });
@@ -60,6 +63,8 @@ describe('loadConfig', () => {
     ['VP_MIN_SNR_DB', 'quiet'],
     ['VP_RETENTION_DAYS', '0'],
     ['VP_RATE_LIMIT_PER_MINUTE', 'lots'],
+    ['VP_STREAM_MAX_OPEN', '0'],
+    ['VP_STREAM_IDLE_SECONDS', '0.5'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     let caught: unknown;
     try {

@@ -5,6 +5,7 @@ import type { RouteSpec } from './route-table.js';
 import { adminRoutes } from './routes/admin.js';
 import { operatorRoutes } from './routes/operator.js';
 import { subjectRoutes } from './routes/subjects.js';
+import type { VerificationStreams } from './verification-stream.js';
 
 export interface ApiDeps {
   passport: PassportContext;
@@ -13,8 +14,13 @@ export interface ApiDeps {
   /** VP_MAX_AUDIO_SECONDS: sets the audio body limit. */
   maxAudioSeconds: number;
   metrics?: Metrics;
+  /**
+   * Streaming verification (GET …/verifications/stream). Its WebSocket handshakes reach the app only
+   * through the server's upgrade listener (upgradeThroughApp); without it the route is not served.
+   */
+  streams?: VerificationStreams;
 }
 
 export function apiRoutes(deps: ApiDeps): RouteSpec[] {
-  return [...subjectRoutes(deps), ...operatorRoutes(deps), ...adminRoutes(deps)];
+  return [...subjectRoutes(deps), ...(deps.streams ? [deps.streams.route()] : []), ...operatorRoutes(deps), ...adminRoutes(deps)];
 }

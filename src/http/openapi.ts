@@ -109,6 +109,15 @@ const schemas: Record<string, Schema> = {
     sample: ref('SampleQuality'),
     model: str(),
   }),
+  StreamMessage: {
+    description: 'A server message of a verification stream (JSON text).',
+    oneOf: [
+      obj({ type: str({ const: 'listening' }), requiredSpeechSeconds: num(), maxAudioSeconds: num() }),
+      obj({ type: str({ const: 'progress' }), receivedSeconds: num(), netSpeechSeconds: num(), requiredSpeechSeconds: num() }),
+      obj({ type: str({ const: 'result' }), verification: ref('VerificationResponse') }),
+      obj({ type: str({ const: 'error' }), problem: ref('Problem'), retryAfterSeconds: int({ minimum: 1 }) }, ['retryAfterSeconds']),
+    ],
+  },
   VerificationResponse: obj(
     {
       verificationId: str({ format: 'uuid' }),
@@ -536,6 +545,23 @@ const paths: Record<string, Record<string, Schema>> = {
       body: { contentType: 'audio' },
       ok: { status: 200, description: 'The decision.', schema: 'VerificationResponse', headers: retryAfter },
       problems: ['model-changed', ...audioProblems],
+    }),
+  },
+  '/v1/subjects/{id}/verifications/stream': {
+    get: op({
+      summary: 'Verify a caller as the call\'s audio streams in (WebSocket, RFC 6455)',
+      description:
+        'Open as a WebSocket with the same telephony key. The handshake is refused in plain HTTP like any request (401, 403, 429, 400; 426 without "Upgrade: websocket"; 503 when VP_STREAM_MAX_OPEN streams are open). After the upgrade the consent, voiceprint and attempt checks run first: when they decide (no-consent, not-enrolled, locked) the server sends the result at once. Otherwise it sends `listening`, and the client sends the audio as binary messages (raw samples in `codec`; 20 ms frames are typical) and, optionally, the text message {"type":"end"} when the caller has finished. The server analyses the growing audio about once a second of new audio, sending `progress`, and scores it once, as soon as it holds the policy\'s net speech (or speechSeconds), or on what it holds when the client ends it, falls silent for VP_STREAM_IDLE_SECONDS, reaches VP_MAX_AUDIO_SECONDS of audio or has run VP_MAX_AUDIO_SECONDS + 30 s. It sends `result` (the same body as POST …/verifications: one attempt, recorded and audited alike) and closes 1000. An `error` message carries a problem (model-changed, audio-*, overloaded with retryAfterSeconds, validation-failed for a text message other than end) and is followed by close 1008 (the client\'s fault), 1013 (try again later) or 1011. A stream the client closes before its result is abandoned: nothing is scored or recorded. Audio is held in memory only and overwritten when the stream ends.',
+      roles: ['telephony'],
+      params: [subjectIdParam],
+      query: [
+        { name: 'policy', in: 'query', required: false, schema: str({ default: 'standard' }) },
+        { name: 'codec', in: 'query', required: false, schema: str({ enum: ['PCMU', 'PCMA', 'L16'], default: 'PCMU', description: 'G.711 µ-law or A-law at 8 kHz, or 16-bit big-endian PCM at rate (RFC 3551).' }) },
+        { name: 'rate', in: 'query', required: false, schema: int({ minimum: 8000, maximum: 48000, default: 8000, description: 'Sample rate of L16 audio only.' }) },
+        { name: 'speechSeconds', in: 'query', required: false, schema: num({ exclusiveMinimum: 0, description: "Net speech to wait for before deciding, when more than the policy's minimum (never less); at most VP_MAX_AUDIO_SECONDS." }) },
+      ],
+      ok: { status: 101, description: 'Switching protocols: the stream is open. Server messages are JSON texts, each a StreamMessage.', schema: 'StreamMessage' },
+      problems: ['upgrade-required', 'overloaded'],
     }),
   },
   '/v1/subjects/{id}': {

@@ -21,6 +21,8 @@ export interface Metrics {
   /** Records method, route pattern, status and duration of every response. */
   httpMiddleware(routeLabel: (method: string, path: string) => string): RequestHandler;
   decisions: Counter<'policy' | 'decision' | 'channel'>;
+  /** Verification streams open now (WebSocket sessions between upgrade and close). */
+  openStreams: Gauge;
   enrolmentSamples: Counter<'outcome'>;
   modelLatency: Histogram<'outcome'>;
 }
@@ -54,6 +56,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     // audio was analysed (not-enrolled, no-consent, locked).
     help: 'Verification decisions by policy, decision and scoring channel (none: no audio analysed)',
     labelNames: ['policy', 'decision', 'channel'] as const,
+    registers: [registry],
+  });
+  const openStreams = new Gauge({
+    name: 'voice_passport_verification_streams_open',
+    help: 'Verification streams (WebSocket) open now',
     registers: [registry],
   });
   const enrolmentSamples = new Counter({
@@ -100,6 +107,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   return {
     registry,
     decisions,
+    openStreams,
     enrolmentSamples,
     modelLatency,
     httpMiddleware: (routeLabel) => (req, res, next) => {

@@ -19,7 +19,7 @@ import { decideVerification } from '../scoring/decision.js';
 import { calibrationFor, channelOfSampleRate, effectiveThreshold, policyNameSchema, type ScoreChannel } from '../scoring/policy.js';
 import type { StoredPolicy, VerificationDecision } from '../store/index.js';
 import type { Actor, PassportContext } from './context.js';
-import { analyseOrNoSpeech, type ReadAudio } from './embedder.js';
+import { analyseOrNoSpeech, type AnalysisOrNoSpeech, type ReadAudio } from './embedder.js';
 import { pseudonymOf, round, roundOrNull } from './views.js';
 
 export type { VerificationDecision };
@@ -116,7 +116,28 @@ function lockedDecision(gate: AttemptGate): Precheck | undefined {
     : { kind: 'decided', decision: 'locked', reasons: ['too-many-rejects'], retryAfterSeconds: gate.retryAfterSeconds };
 }
 
-export async function verify(ctx: PassportContext, actor: Actor, customerId: string, policyName: string | undefined, readAudio: ReadAudio): Promise<VerificationResponse> {
+/**
+ * Where the caller's speech comes from: called once, only after checks 1-4 let the attempt through,
+ * with the policy that will decide it. A request body is read and analysed once (verify); a stream
+ * is analysed as it arrives until it holds the policy's speech (src/passport/verification-stream.ts).
+ */
+export type CallerAnalysis = (policy: StoredPolicy) => Promise<AnalysisOrNoSpeech>;
+
+/** Verification of a request body: the whole recording, read only after the checks. */
+export function verify(ctx: PassportContext, actor: Actor, customerId: string, policyName: string | undefined, readAudio: ReadAudio): Promise<VerificationResponse> {
+  return verifyCaller(ctx, actor, customerId, policyName, async () => {
+    const audio = await readAudio();
+    if (audio.bytes.length === 0) throw new VoicePassportError('audio-empty', 'The request body is empty; send the caller audio as the body.');
+    return analyseOrNoSpeech(ctx.embedder, audio);
+  });
+}
+
+/**
+ * One verification attempt. Checks 1-4 run synchronously in the first transaction, before this
+ * function first awaits, so a caller that starts it as a stream opens knows the outcome of the
+ * checks before any audio of the stream is looked at.
+ */
+export async function verifyCaller(ctx: PassportContext, actor: Actor, customerId: string, policyName: string | undefined, analyse: CallerAnalysis): Promise<VerificationResponse> {
   const pseudonym = pseudonymOf(ctx, customerId);
   const policy = findPolicy(ctx, policyName);
   const modelId = ctx.embedder.modelId;
@@ -127,9 +148,7 @@ export async function verify(ctx: PassportContext, actor: Actor, customerId: str
   });
   if ('verificationId' in pre) return pre;
 
-  const audio = await readAudio();
-  if (audio.bytes.length === 0) throw new VoicePassportError('audio-empty', 'The request body is empty; send the caller audio as the body.');
-  const analysis = await analyseOrNoSpeech(ctx.embedder, audio);
+  const analysis = await analyse(policy);
   if (analysis.modelId !== modelId) {
     throw new VoicePassportError('model-changed', `The audio was analysed with model "${analysis.modelId}", not "${modelId}"; retry.`, { currentModel: modelId });
   }

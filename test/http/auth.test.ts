@@ -15,6 +15,7 @@ const expectedRoles: Record<string, ApiKeyRole[]> = {
   'GET /v1/consent-notices/:version': ['telephony', 'enrolment', 'operator'],
   'POST /v1/subjects/:id/enrolments': ['enrolment'],
   'POST /v1/subjects/:id/verifications': ['telephony'],
+  'GET /v1/subjects/:id/verifications/stream': ['telephony'],
   'GET /v1/subjects/:id': ['enrolment'],
   'GET /v1/subjects/:id/export': ['enrolment'],
   'DELETE /v1/subjects/:id': ['enrolment'],
@@ -44,7 +45,7 @@ afterAll(() => h.close());
 
 describe('roles', () => {
   it('the route table is exactly the documented roles table', () => {
-    const actual = Object.fromEntries(apiRoutes({ passport: h.ctx, rateLimitPerMinute: 1, maxAudioSeconds: 1, metrics: h.metrics }).map((r) => [`${r.method.toUpperCase()} ${r.path}`, r.roles]));
+    const actual = Object.fromEntries(apiRoutes({ passport: h.ctx, rateLimitPerMinute: 1, maxAudioSeconds: 1, metrics: h.metrics, streams: h.streams }).map((r) => [`${r.method.toUpperCase()} ${r.path}`, r.roles]));
     expect(actual).toEqual(expectedRoles);
   });
 

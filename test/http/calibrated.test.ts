@@ -370,7 +370,7 @@ describe('PUT /v1/operator/policies with targetFmr', () => {
     await put([{ name: 'standard', targetFmr: 0.01, minNetSpeechSeconds: 5 }]);
     const last = (await auditEntries(h)).filter((e) => e.action === 'policy.updated').at(-1)!;
     expect(last.details).toMatchObject({ threshold: wb1, targetFmrBound: 'estimate', previous: { threshold: wbUpper, targetFmrBound: 'upper-95' } });
-    h.close();
+    await h.close();
 
     // A calibration from before the intervals cannot bound the target by them.
     h = createHarness({ calibration: { method: 'logistic', wideband: { ...calibration.wideband, operatingPoints: operatingTable(wbTrials) } } });
@@ -473,7 +473,7 @@ describe('PUT /v1/operator/policies with targetFmr', () => {
     const estimate = await put([{ name: 'standard', targetFmr: 0.01, targetFmrBound: 'estimate', minNetSpeechSeconds: 4 }]);
     expect(estimate.body.policies[0]).toMatchObject({ targetFmrBound: 'estimate', threshold: wb1 });
     // The telephone calibration without intervals: the estimate, for both channels alike.
-    h.close();
+    await h.close();
     h = createHarness({ calibration });
     const mixed = await request(h.app).put('/v1/operator/policies').set(h.auth('operator')).send({ policies: [{ name: 'standard', targetFmr: 0.01 }] });
     expect(mixed.body.policies[0]).toMatchObject({ targetFmrBound: 'estimate', threshold: wb1 });

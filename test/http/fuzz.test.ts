@@ -17,7 +17,7 @@ beforeAll(async () => {
   h = createHarness();
   await consentAndEnrol(h, 'cust-1');
   routes = [
-    ...apiRoutes({ passport: h.ctx, rateLimitPerMinute: 1, maxAudioSeconds: 1, metrics: h.metrics }).map((r) => ({ method: r.method, path: r.path })),
+    ...apiRoutes({ passport: h.ctx, rateLimitPerMinute: 1, maxAudioSeconds: 1, metrics: h.metrics, streams: h.streams }).map((r) => ({ method: r.method, path: r.path })),
     { method: 'get', path: '/healthz' },
     { method: 'get', path: '/readyz' },
     { method: 'get', path: '/openapi.json' },

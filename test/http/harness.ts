@@ -6,7 +6,10 @@ import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import request from 'supertest';
 import { expect } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { buildApp } from '../../src/app.js';
+import { upgradeThroughApp, VerificationStreams } from '../../src/http/verification-stream.js';
 import type { ModelCalibration } from '../../src/model/manifest.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics, timedEmbedder, type Metrics } from '../../src/observability/metrics.js';
@@ -25,6 +28,8 @@ export interface Harness {
   embedder: FakeEmbedder;
   clock: MovableClock;
   metrics: Metrics;
+  /** Streaming verification; its handshakes need a listening server (listen()). */
+  streams: VerificationStreams;
   dataDir: string;
   /** Secret per role, and the key ids. */
   keys: Record<ApiKeyRole, string>;
@@ -32,9 +37,11 @@ export interface Harness {
   /** Log lines written by the app. */
   logLines: string[];
   auth(role: ApiKeyRole): { Authorization: string };
+  /** Serves the app on a random local port, WebSocket upgrades included; closed by close(). */
+  listen(): Promise<string>;
   /** Closes the store and opens it again on the same data dir (a restart). */
   reopen(): void;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export interface HarnessOptions {
@@ -45,6 +52,9 @@ export interface HarnessOptions {
   calibration?: ModelCalibration;
   /** The running model's comparison (src/scoring/scorer.ts); plain cosines by default. */
   scorer?: Scorer;
+  /** Streaming verification limits (VP_STREAM_MAX_OPEN, VP_STREAM_IDLE_SECONDS); 4 and 30 by default. */
+  streamMaxOpen?: number;
+  streamIdleSeconds?: number;
 }
 
 export function createHarness(options: HarnessOptions = {}): Harness {
@@ -64,6 +74,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
   );
 
   const h = {} as Harness;
+  const servers: Server[] = [];
   const build = () => {
     const store = openTestStore(dataDir, { clock });
     const metrics = createMetrics({ processMetrics: false, engine: { stats: () => ({ workers: 2, busy: 1, queued: 3 }) } });
@@ -76,12 +87,14 @@ export function createHarness(options: HarnessOptions = {}): Harness {
       ...(options.calibration ? { calibration: options.calibration } : {}),
       ...(options.scorer ? { scorer: options.scorer } : {}),
     });
+    const maxAudioSeconds = options.maxAudioSeconds ?? 30;
+    const streams = new VerificationStreams({ passport: ctx, maxAudioSeconds, maxOpen: options.streamMaxOpen ?? 4, idleSeconds: options.streamIdleSeconds ?? 30, metrics });
     const app = buildApp({
       logger,
       readiness: [{ name: 'database', ready: () => store.db.isOpen }],
-      api: { passport: ctx, rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000, maxAudioSeconds: options.maxAudioSeconds ?? 30, metrics },
+      api: { passport: ctx, rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000, maxAudioSeconds, metrics, streams },
     });
-    Object.assign(h, { store, ctx, app, metrics });
+    Object.assign(h, { store, ctx, app, metrics, streams });
   };
   build();
 
@@ -104,7 +117,16 @@ export function createHarness(options: HarnessOptions = {}): Harness {
       h.store.close();
       build();
     },
-    close: () => {
+    listen: async () => {
+      const server = createServer(h.app);
+      server.on('upgrade', upgradeThroughApp(h.app));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      servers.push(server);
+      return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
+    close: async () => {
+      await h.streams.close();
+      await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
       h.store.close();
       removeDir(dataDir);
     },

@@ -48,12 +48,12 @@ describe('OpenAPI document', () => {
 
   it('documents exactly the routes Express serves', () => {
     const routes = expressRoutes((h.app as unknown as { router: { stack: unknown[] } }).router.stack);
-    expect(routes.length).toBe(20);
+    expect(routes.length).toBe(21);
     expect([...routes].sort()).toEqual([...documented()].sort());
   });
 
   it('documents the roles each route enforces, and security only where a key is needed', () => {
-    const specs = apiRoutes({ passport: h.ctx, rateLimitPerMinute: 1, maxAudioSeconds: 1, metrics: h.metrics });
+    const specs = apiRoutes({ passport: h.ctx, rateLimitPerMinute: 1, maxAudioSeconds: 1, metrics: h.metrics, streams: h.streams });
     for (const spec of specs) {
       const op = doc.paths[openApiPath(spec.path)]![spec.method]!;
       expect(op['x-roles'], `${spec.method} ${spec.path}`).toEqual(spec.roles);

@@ -1,0 +1,245 @@
+/**
+ * Streaming verification over WebSocket (RFC 6455), for telephony platforms that carry the call's
+ * audio as it is spoken: `GET /v1/subjects/{id}/verifications/stream?policy=…&codec=PCMU|PCMA|L16`.
+ *
+ * The handshake is an ordinary request through the Express app (upgradeThroughApp), so it gets the
+ * request id, log line, authentication (401), rate limit (429), role check (403), validation (400)
+ * and problem+json answers every other route gets; only a handshake that passes them all is upgraded.
+ *
+ * Messages, client → server: binary = raw audio in the codec; text `{"type":"end"}` = no more audio.
+ * Server → client (JSON text):
+ *   {"type":"listening", requiredSpeechSeconds, maxAudioSeconds}   the checks passed; send audio
+ *   {"type":"progress", receivedSeconds, netSpeechSeconds, requiredSpeechSeconds}
+ *   {"type":"result", "verification": <the body POST …/verifications answers>}   then close 1000
+ *   {"type":"error", "problem": <RFC 9457 problem details>}   then close 1008 (the client's
+ *       fault), 1013 (overloaded: try again later) or 1011 (the server's)
+ * A stream closed by the client before its result is an abandoned attempt: nothing is scored or
+ * recorded, as for a request body that never arrived. A stream that stays silent for
+ * VP_STREAM_IDLE_SECONDS, or lasts VP_MAX_AUDIO_SECONDS + 30 s, is decided on what it holds.
+ */
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Request, RequestHandler, Response } from 'express';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { z } from 'zod';
+import { isVoicePassportError, VoicePassportError } from '../errors.js';
+import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../audio/content-type.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Actor, PassportContext } from '../passport/context.js';
+import { SpeechStream, streamAudioFormat } from '../passport/verification-stream.js';
+import { findPolicy, verifyCaller } from '../passport/verification.js';
+import { actorOf } from './auth.js';
+import { problemBody } from './problem.js';
+import type { RouteSpec } from './route-table.js';
+import { parseOrThrow } from './validation.js';
+
+export const verificationStreamPath = '/v1/subjects/:id/verifications/stream';
+
+/** Largest WebSocket message taken: 1 MiB, over 2 minutes of G.711 (a platform sends 20-100 ms frames). */
+export const maxStreamMessageBytes = 1024 * 1024;
+
+/** Beyond VP_MAX_AUDIO_SECONDS of wall-clock time, this much slack before a stream is decided on what it holds. */
+const LIFETIME_SLACK_SECONDS = 30;
+
+const streamQuery = z
+  .object({
+    policy: z.string().max(64).optional(),
+    codec: z.enum(['PCMU', 'PCMA', 'L16']).default('PCMU'),
+    rate: z.coerce.number().int().min(MIN_SAMPLE_RATE).max(MAX_SAMPLE_RATE).optional(),
+    speechSeconds: z.coerce.number().positive().optional(),
+  })
+  .strict()
+  .refine((q) => q.rate === undefined || q.codec === 'L16', { message: 'rate applies to codec L16 only (G.711 is 8 kHz)', path: ['rate'] });
+
+const endMessage = z.object({ type: z.literal('end') }).strict();
+
+/** What upgradeThroughApp leaves on a request for the route that upgrades it. */
+const upgradeKey = Symbol('voice-passport.upgrade');
+interface PendingUpgrade {
+  socket: Duplex;
+  head: Buffer;
+}
+type UpgradeRequest = IncomingMessage & { [upgradeKey]?: PendingUpgrade };
+
+/**
+ * The server's 'upgrade' listener: runs an upgrade request through the Express app with a response
+ * on the raw socket, so the stream route's middleware answers a refused handshake in plain HTTP. A
+ * route that accepts takes the socket over (VerificationStreams); any other answer ends it.
+ */
+export function upgradeThroughApp(app: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (req, socket, head) => {
+    (req as UpgradeRequest)[upgradeKey] = { socket, head };
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.on('finish', () => {
+      res.detachSocket(socket as Socket);
+      socket.end();
+    });
+    app(req, res);
+  };
+}
+
+/** The socket and the bytes after the headers, when this request came through upgradeThroughApp asking for a WebSocket. */
+function takeUpgrade(req: Request, res: Response): PendingUpgrade | undefined {
+  const pending = (req as UpgradeRequest)[upgradeKey];
+  if (pending === undefined || req.headers.upgrade?.toLowerCase() !== 'websocket') return undefined;
+  delete (req as UpgradeRequest)[upgradeKey];
+  // The WebSocket library writes the 101 itself; the response must no longer write to the socket.
+  res.statusCode = 101;
+  res.detachSocket(pending.socket as Socket);
+  return pending;
+}
+
+export interface VerificationStreamsOptions {
+  passport: PassportContext;
+  /** VP_MAX_AUDIO_SECONDS: the most audio one stream keeps. */
+  maxAudioSeconds: number;
+  /** VP_STREAM_MAX_OPEN: streams open at once; the next handshake gets 503 overloaded. */
+  maxOpen: number;
+  /** VP_STREAM_IDLE_SECONDS: a stream that sends nothing for this long is decided on what it holds. */
+  idleSeconds: number;
+  metrics?: Metrics;
+}
+
+type ServerMessage =
+  | { type: 'listening'; requiredSpeechSeconds: number; maxAudioSeconds: number }
+  | { type: 'progress'; receivedSeconds: number; netSpeechSeconds: number; requiredSpeechSeconds: number }
+  | { type: 'result'; verification: unknown }
+  | { type: 'error'; problem: unknown; retryAfterSeconds?: number };
+
+/** WebSocket close codes (RFC 6455 §7.4.1) for an error's HTTP status. */
+function closeCodeFor(status: number): number {
+  if (status === 503 || status === 429) return 1013; // try again later
+  return status >= 500 ? 1011 : 1008;
+}
+
+export class VerificationStreams {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: maxStreamMessageBytes });
+  private readonly sessions = new Set<WebSocket>();
+
+  constructor(private readonly opts: VerificationStreamsOptions) {}
+
+  /** Streams open now. */
+  get open(): number {
+    return this.sessions.size;
+  }
+
+  /** The handshake route (telephony keys, like POST …/verifications). */
+  route(): RouteSpec {
+    return { method: 'get', path: verificationStreamPath, roles: ['telephony'], handlers: [this.handshake] };
+  }
+
+  /**
+   * Ends every open stream with 1001 (going away): the service is stopping. A client that does not
+   * answer the closing handshake within `graceMs` is cut off, so shutdown never waits on it.
+   */
+  async close(graceMs = 1000): Promise<void> {
+    const open = [...this.sessions];
+    for (const ws of open) ws.close(1001, 'server shutting down');
+    const closed = Promise.all(open.map((ws) => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve())))));
+    const timer = new Promise<'late'>((resolve) => setTimeout(resolve, graceMs, 'late').unref());
+    if ((await Promise.race([closed, timer])) === 'late') for (const ws of open) ws.terminate();
+    this.wss.close();
+  }
+
+  private readonly handshake: RequestHandler = (req, res) => {
+    const q = parseOrThrow(streamQuery, req.query, 'query');
+    if (q.speechSeconds !== undefined && q.speechSeconds > this.opts.maxAudioSeconds) {
+      throw new VoicePassportError('validation-failed', `speechSeconds may be at most VP_MAX_AUDIO_SECONDS (${this.opts.maxAudioSeconds}).`, { maxAudioSeconds: this.opts.maxAudioSeconds });
+    }
+    // An unknown policy is a 400 before the upgrade, not an error message after it.
+    findPolicy(this.opts.passport, q.policy);
+    if (req.headers.upgrade?.toLowerCase() !== 'websocket' || (req as UpgradeRequest)[upgradeKey] === undefined) {
+      res.setHeader('Upgrade', 'websocket'); // RFC 9110 §15.5.22: a 426 names the protocol to switch to
+      throw new VoicePassportError('upgrade-required', 'Open this endpoint as a WebSocket (RFC 6455): GET with "Connection: Upgrade" and "Upgrade: websocket"; for one recording, POST it to …/verifications.');
+    }
+    if (this.sessions.size >= this.opts.maxOpen) {
+      throw new VoicePassportError('overloaded', `${this.sessions.size} verification streams are open, the most this service takes (VP_STREAM_MAX_OPEN); retry shortly.`, undefined, 1);
+    }
+    const actor = actorOf(res);
+    const customerId = String(req.params.id ?? '');
+    const pending = takeUpgrade(req, res)!;
+    this.wss.handleUpgrade(req, pending.socket, pending.head, (ws) => this.session(ws, req, actor, customerId, q));
+  };
+
+  private session(ws: WebSocket, req: Request, actor: Actor, customerId: string, q: z.infer<typeof streamQuery>): void {
+    const { passport, maxAudioSeconds, metrics } = this.opts;
+    const log = req.log.child({ stream: true });
+    this.sessions.add(ws);
+    metrics?.openStreams.inc();
+    const send = (m: ServerMessage) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
+    };
+    const stream = new SpeechStream({
+      embedder: passport.embedder,
+      format: streamAudioFormat(q.codec, q.rate),
+      maxAudioSeconds,
+      onProgress: (p) => send({ type: 'progress', ...p }),
+    });
+    let decided = false;
+    const endStream = () => stream.end();
+    let idle = setTimeout(endStream, this.opts.idleSeconds * 1000);
+    const lifetime = setTimeout(endStream, (maxAudioSeconds + LIFETIME_SLACK_SECONDS) * 1000);
+    const fail = (err: VoicePassportError) => {
+      const problem = problemBody(err, typeof req.id === 'string' ? req.id : undefined, req.originalUrl.split('?')[0]);
+      // What REST says in Retry-After (overloaded), a stream says in the message.
+      send({ type: 'error', problem, ...(err.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: Math.max(1, Math.ceil(err.retryAfterSeconds)) }) });
+      ws.close(closeCodeFor(err.status), err.code);
+    };
+
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      clearTimeout(idle);
+      idle = setTimeout(endStream, this.opts.idleSeconds * 1000);
+      if (isBinary) {
+        for (const chunk of Array.isArray(data) ? data : [data]) stream.push(chunk instanceof ArrayBuffer ? new Uint8Array(chunk) : chunk);
+        return;
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(data.toString());
+      } catch {
+        parsed = undefined;
+      }
+      if (endMessage.safeParse(parsed).success) stream.end();
+      else fail(new VoicePassportError('validation-failed', 'A text message must be {"type":"end"}; send the audio as binary messages.'));
+    });
+    ws.on('close', (code) => {
+      clearTimeout(idle);
+      clearTimeout(lifetime);
+      this.sessions.delete(ws);
+      metrics?.openStreams.dec();
+      // Closed before its result: an abandoned attempt, never scored or recorded.
+      if (!decided) stream.abandon();
+      log.info({ code, decided, receivedSeconds: Math.round(stream.receivedSeconds * 10) / 10 }, 'verification stream closed');
+    });
+    ws.on('error', (err) => log.warn({ err }, 'verification stream error'));
+
+    log.info({ codec: q.codec }, 'verification stream opened');
+    // verifyCaller runs the consent, voiceprint and attempt checks before it first awaits, so before
+    // any message of this stream is read.
+    verifyCaller(passport, actor, customerId, q.policy, (policy) => {
+      const requiredSpeechSeconds = Math.max(policy.minNetSpeechSeconds, q.speechSeconds ?? 0);
+      send({ type: 'listening', requiredSpeechSeconds, maxAudioSeconds });
+      return stream.analysis(requiredSpeechSeconds);
+    }).then(
+      (r) => {
+        decided = true;
+        metrics?.decisions.inc({ policy: r.policy, decision: r.decision, channel: r.channel ?? 'none' });
+        send({ type: 'result', verification: r });
+        ws.close(1000, 'decided');
+      },
+      (e: unknown) => {
+        if (ws.readyState !== ws.OPEN) return; // abandoned: nobody to tell
+        if (isVoicePassportError(e) && e.code !== 'internal') {
+          if (e.status >= 500) log.warn({ code: e.code }, e.message);
+          fail(e);
+          return;
+        }
+        log.error({ err: e }, 'verification stream failed');
+        fail(new VoicePassportError('internal', 'An unexpected error occurred; quote the requestId when reporting it.'));
+      },
+    ).finally(() => stream.wipe());
+  }
+}

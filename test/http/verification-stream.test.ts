@@ -1,0 +1,303 @@
+/** GET /v1/subjects/{id}/verifications/stream: streaming verification over WebSocket. */
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { encodeMulaw } from '../../src/audio/g711.js';
+import { VoicePassportError } from '../../src/errors.js';
+import { openApiDocument } from '../../src/http/openapi.js';
+import { fakeModelId } from '../passport/fakes.js';
+import { auditEntries, consent, consentAndEnrol, createHarness, exportSubject, type Harness } from './harness.js';
+import { checkSchema } from './schema-check.js';
+
+const T0 = '2026-03-01T09:00:00.000Z';
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const doc = JSON.parse(JSON.stringify(openApiDocument));
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+/** `seconds` of a µ-law tone at 8 kHz (the fake embedder's "speaker" is the frequency); freq 0 = silence. */
+function mulawTone(freq: number, seconds: number): Buffer {
+  const n = Math.round(seconds * 8000);
+  const samples = new Float32Array(n);
+  for (let i = 0; i < n; i++) samples[i] = freq === 0 ? 0 : 0.3 * Math.sin((2 * Math.PI * freq * i) / 8000);
+  return Buffer.from(encodeMulaw(samples));
+}
+
+/** 16-bit big-endian PCM (RFC 3551 L16) tone at `rate`. */
+function l16Tone(freq: number, seconds: number, rate: number): Buffer {
+  const n = Math.round(seconds * rate);
+  const buf = Buffer.alloc(2 * n);
+  for (let i = 0; i < n; i++) buf.writeInt16BE(Math.round(0.3 * 32767 * Math.sin((2 * Math.PI * freq * i) / rate)), 2 * i);
+  return buf;
+}
+
+/** Sends `audio` in 20 ms frames, as a telephony platform does. */
+function sendFrames(ws: WebSocket, audio: Buffer, bytesPerSecond = 8000): void {
+  const frame = bytesPerSecond / 50;
+  for (let i = 0; i < audio.length; i += frame) ws.send(audio.subarray(i, i + frame));
+}
+
+interface Client {
+  ws: WebSocket;
+  /** The next server message (JSON), in order. */
+  next(): Promise<Record<string, any>>;
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+async function open(address: string, id: string, query = '', key?: string): Promise<Client> {
+  const ws = new WebSocket(`ws://${address}/v1/subjects/${id}/verifications/stream${query}`, { headers: { Authorization: `Bearer ${key ?? h.keys.telephony}` } });
+  const queue: Record<string, any>[] = [];
+  const waiting: ((m: Record<string, any>) => void)[] = [];
+  ws.on('message', (data) => {
+    const m = JSON.parse(String(data));
+    // Every server message is what the OpenAPI document says it is.
+    expect(checkSchema(doc, { $ref: '#/components/schemas/StreamMessage' }, m)).toEqual([]);
+    const w = waiting.shift();
+    if (w) w(m);
+    else queue.push(m);
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return { ws, closed, next: () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((resolve) => waiting.push(resolve))) };
+}
+
+/** The HTTP answer to a handshake the server refuses. */
+function refused(address: string, path: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: any }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://${address}${path}`, { headers });
+    ws.on('open', () => reject(new Error('the handshake was accepted')));
+    ws.on('unexpected-response', (_req, res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text === '' ? null : JSON.parse(text) }));
+    });
+    ws.on('error', () => undefined);
+  });
+}
+
+describe('a stream decides as soon as it holds the policy\'s speech', () => {
+  it('accepts the enrolled speaker on 3 s of speech, without waiting for the end, recorded and audited like a request body', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1', 200);
+    const address = await h.listen();
+    const c = await open(address, 'cust-1');
+    // The cosine default policy `standard` asks for 3 s of net speech.
+    expect(await c.next()).toEqual({ type: 'listening', requiredSpeechSeconds: 3, maxAudioSeconds: 30 });
+    sendFrames(c.ws, mulawTone(200, 3));
+    const result = await c.next();
+    expect(result).toEqual({
+      type: 'result',
+      verification: {
+        verificationId: expect.stringMatching(uuid),
+        occurredAt: T0,
+        decision: 'accept',
+        reasons: ['score-above-threshold'],
+        score: result.verification.rawScore,
+        rawScore: expect.closeTo(1, 3),
+        scoreScale: 'cosine',
+        threshold: 0.5,
+        rawThreshold: 0.5,
+        channel: 'telephone',
+        policy: 'standard',
+        netSpeechSeconds: 3,
+        model: fakeModelId,
+      },
+    });
+    expect(await c.closed).toEqual({ code: 1000, reason: 'decided' });
+
+    const exported = await exportSubject(h, 'cust-1');
+    expect(exported.body.verifications).toEqual([
+      { id: result.verification.verificationId, occurredAt: T0, policy: 'standard', decision: 'accept', reasons: ['score-above-threshold'], score: result.verification.score, rawScore: result.verification.rawScore, normalisedScore: null, threshold: 0.5, rawThreshold: 0.5, netSpeechSeconds: 3, channel: 'telephone', model: fakeModelId },
+    ]);
+    const audit = (await auditEntries(h)).filter((e) => e.action === 'verification');
+    expect(audit).toEqual([expect.objectContaining({ actorKeyId: h.keyIds.telephony, outcome: 'accept', details: expect.objectContaining({ verificationId: result.verification.verificationId, channel: 'telephone', policy: 'standard' }) })]);
+    const metrics = await h.metrics.registry.getSingleMetricAsString('voice_passport_verification_decisions_total');
+    expect(metrics).toContain('voice_passport_verification_decisions_total{policy="standard",decision="accept",channel="telephone"} 1');
+    expect(await h.metrics.registry.getSingleMetricAsString('voice_passport_verification_streams_open')).toContain('voice_passport_verification_streams_open 0');
+    // One line each way, with the request id; never the customer id (GDPR Art. 5(1)(c)).
+    const lines = h.logLines.map((l) => JSON.parse(l)).filter((l) => l.stream === true);
+    expect(lines.map((l) => l.msg)).toEqual(['verification stream opened', 'verification stream closed']);
+    expect(lines[1]).toMatchObject({ req: { id: lines[0].req.id, path: '/v1/subjects/:id/verifications/stream' }, code: 1000, decided: true, receivedSeconds: 3 });
+    expect(h.logLines.join('')).not.toContain('cust-1');
+  });
+
+  it('rejects another speaker, and reports progress while the audio holds too little speech', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1', 200);
+    const c = await open(await h.listen(), 'cust-1', '?policy=high');
+    expect(await c.next()).toEqual({ type: 'listening', requiredSpeechSeconds: 5, maxAudioSeconds: 30 });
+    // 5 s of audio, 2 of them silent: analysed once it could hold 5 s, found short.
+    sendFrames(c.ws, Buffer.concat([mulawTone(0, 2), mulawTone(400, 3)]));
+    expect(await c.next()).toEqual({ type: 'progress', receivedSeconds: 5, netSpeechSeconds: 3, requiredSpeechSeconds: 5 });
+    // Each further second of audio is analysed again.
+    sendFrames(c.ws, mulawTone(400, 1));
+    expect(await c.next()).toEqual({ type: 'progress', receivedSeconds: 6, netSpeechSeconds: 4, requiredSpeechSeconds: 5 });
+    sendFrames(c.ws, mulawTone(400, 1));
+    const result = await c.next();
+    expect(result.verification).toMatchObject({ decision: 'reject', reasons: ['score-below-threshold'], policy: 'high', netSpeechSeconds: 5, channel: 'telephone', rawScore: expect.closeTo(0, 3) });
+    expect((await c.closed).code).toBe(1000);
+    expect((await exportSubject(h, 'cust-1')).body.verifications.map((v: { decision: string }) => v.decision)).toEqual(['reject']);
+  });
+
+  it('decides on what it holds when the client ends the audio early: inconclusive, with the speech still needed', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1', 200);
+    const c = await open(await h.listen(), 'cust-1');
+    await c.next();
+    sendFrames(c.ws, mulawTone(200, 1));
+    c.ws.send(JSON.stringify({ type: 'end' }));
+    const result = await c.next();
+    expect(result.verification).toMatchObject({ decision: 'inconclusive', reasons: ['insufficient-speech'], additionalSpeechSecondsNeeded: 2, netSpeechSeconds: 1, rawScore: expect.closeTo(1, 3) });
+    expect((await c.closed).code).toBe(1000);
+    expect((await exportSubject(h, 'cust-1')).body.verifications).toHaveLength(1);
+  });
+
+  it('decides on what it holds when the client falls silent for VP_STREAM_IDLE_SECONDS', async () => {
+    h = createHarness({ streamIdleSeconds: 1 });
+    await consentAndEnrol(h, 'cust-1', 200);
+    const c = await open(await h.listen(), 'cust-1');
+    await c.next();
+    sendFrames(c.ws, mulawTone(200, 2));
+    const result = await c.next();
+    expect(result.verification).toMatchObject({ decision: 'inconclusive', reasons: ['insufficient-speech'], additionalSpeechSecondsNeeded: 1, netSpeechSeconds: 2 });
+  });
+
+  it('takes 16-bit PCM (L16) at a wideband rate, scored as wideband', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1', 200);
+    const c = await open(await h.listen(), 'cust-1', '?codec=L16&rate=16000&speechSeconds=4');
+    expect(await c.next()).toEqual({ type: 'listening', requiredSpeechSeconds: 4, maxAudioSeconds: 30 });
+    // An odd split: frames cut mid-sample join up again.
+    const audio = l16Tone(200, 4, 16000);
+    c.ws.send(audio.subarray(0, 12_345));
+    c.ws.send(audio.subarray(12_345));
+    const result = await c.next();
+    expect(result.verification).toMatchObject({ decision: 'accept', channel: 'wideband', netSpeechSeconds: 4 });
+  });
+});
+
+describe('the checks come before any audio is looked at', () => {
+  it('no consent: the result at once, the streamed audio never analysed', async () => {
+    h = createHarness();
+    const address = await h.listen();
+    const c = await open(address, 'cust-9');
+    const result = await c.next();
+    expect(result).toEqual({ type: 'result', verification: expect.objectContaining({ decision: 'no-consent', reasons: ['consent-not-active'], score: null, channel: null, netSpeechSeconds: null }) });
+    expect((await c.closed).code).toBe(1000);
+    expect(h.embedder.calls).toBe(0);
+  });
+
+  it('a voiceprint of another model: an error message, nothing analysed', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1', 200);
+    h.embedder.modelId = 'other-model';
+    const calls = h.embedder.calls;
+    const c = await open(await h.listen(), 'cust-1');
+    const m = await c.next();
+    expect(m).toEqual({ type: 'error', problem: expect.objectContaining({ code: 'model-changed', status: 409, enrolledModel: fakeModelId, currentModel: 'other-model' }) });
+    expect(await c.closed).toEqual({ code: 1008, reason: 'model-changed' });
+    expect(h.embedder.calls).toBe(calls);
+  });
+});
+
+describe('a stream that goes wrong', () => {
+  it('closed by the client before a decision: nothing scored or recorded', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1', 200);
+    const c = await open(await h.listen(), 'cust-1');
+    await c.next();
+    sendFrames(c.ws, mulawTone(200, 1));
+    c.ws.close(1000);
+    await c.closed;
+    // The server sees the close after the client does: wait until it has let the stream go.
+    await expect.poll(() => h.streams.open).toBe(0);
+    expect((await exportSubject(h, 'cust-1')).body.verifications).toEqual([]);
+    expect((await auditEntries(h)).filter((e) => e.action === 'verification')).toEqual([]);
+  });
+
+  it('a text message other than end: 1008 with a problem, nothing recorded', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1', 200);
+    const c = await open(await h.listen(), 'cust-1');
+    await c.next();
+    c.ws.send('{"type":"stop"}');
+    expect(await c.next()).toEqual({
+      type: 'error',
+      problem: expect.objectContaining({ code: 'validation-failed', status: 400, detail: 'A text message must be {"type":"end"}; send the audio as binary messages.', instance: '/v1/subjects/cust-1/verifications/stream' }),
+    });
+    expect(await c.closed).toEqual({ code: 1008, reason: 'validation-failed' });
+    expect((await exportSubject(h, 'cust-1')).body.verifications).toEqual([]);
+  });
+
+  it('ended without a byte: audio-empty', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1', 200);
+    const c = await open(await h.listen(), 'cust-1');
+    await c.next();
+    c.ws.send(JSON.stringify({ type: 'end' }));
+    expect(await c.next()).toMatchObject({ type: 'error', problem: { code: 'audio-empty', status: 400 } });
+    expect((await c.closed).code).toBe(1008);
+  });
+
+  it('the engine is overloaded: 1013 (try again later) with the wait', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1', 200);
+    const c = await open(await h.listen(), 'cust-1');
+    await c.next();
+    h.embedder.nextError = new VoicePassportError('overloaded', 'The inference queue is full; retry shortly.', undefined, 2.5);
+    sendFrames(c.ws, mulawTone(200, 3));
+    expect(await c.next()).toEqual({ type: 'error', problem: expect.objectContaining({ code: 'overloaded', status: 503 }), retryAfterSeconds: 3 });
+    expect(await c.closed).toEqual({ code: 1013, reason: 'overloaded' });
+    expect((await exportSubject(h, 'cust-1')).body.verifications).toEqual([]);
+  });
+
+  it('the service stops: open streams end with 1001 (going away), nothing recorded', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1', 200);
+    const c = await open(await h.listen(), 'cust-1');
+    await c.next();
+    await h.streams.close();
+    expect(await c.closed).toEqual({ code: 1001, reason: 'server shutting down' });
+    expect((await exportSubject(h, 'cust-1')).body.verifications).toEqual([]);
+  });
+});
+
+describe('the handshake is refused in plain HTTP, as any other request', () => {
+  const path = '/v1/subjects/cust-1/verifications/stream';
+
+  it('without a key 401, with another role 403, with a bad query 400', async () => {
+    h = createHarness();
+    const address = await h.listen();
+    expect(await refused(address, path, {})).toMatchObject({ status: 401, headers: { 'content-type': 'application/problem+json; charset=utf-8', 'www-authenticate': 'Bearer realm="voice-passport"' }, body: { code: 'unauthorized' } });
+    expect(await refused(address, path, h.auth('enrolment'))).toMatchObject({ status: 403, body: { code: 'forbidden', requiredRoles: ['telephony'] } });
+    expect(await refused(address, `${path}?policy=nope`, h.auth('telephony'))).toMatchObject({ status: 400, body: { code: 'validation-failed', availablePolicies: ['high', 'standard'] } });
+    expect(await refused(address, `${path}?codec=opus`, h.auth('telephony'))).toMatchObject({ status: 400, body: { code: 'validation-failed' } });
+    expect(await refused(address, `${path}?codec=PCMA&rate=16000`, h.auth('telephony'))).toMatchObject({ status: 400, body: { code: 'validation-failed', detail: expect.stringContaining('rate applies to codec L16 only') } });
+    expect(await refused(address, `${path}?speechSeconds=31`, h.auth('telephony'))).toMatchObject({ status: 400, body: { code: 'validation-failed', maxAudioSeconds: 30 } });
+    expect(h.streams.open).toBe(0);
+  });
+
+  it('a plain GET (no upgrade): 426 naming the protocol', async () => {
+    h = createHarness();
+    const res = await request(h.app).get(path).set(h.auth('telephony'));
+    expect(res.status).toBe(426);
+    expect(res.headers.upgrade).toBe('websocket');
+    expect(res.body).toMatchObject({ code: 'upgrade-required', status: 426 });
+  });
+
+  it('VP_STREAM_MAX_OPEN streams open: the next gets 503 with Retry-After', async () => {
+    h = createHarness({ streamMaxOpen: 1 });
+    await consent(h, 'cust-1');
+    await consentAndEnrol(h, 'cust-2', 200);
+    const address = await h.listen();
+    const first = await open(address, 'cust-2');
+    await first.next();
+    expect(await refused(address, path, h.auth('telephony'))).toMatchObject({ status: 503, headers: { 'retry-after': '1' }, body: { code: 'overloaded' } });
+    first.ws.close();
+  });
+});

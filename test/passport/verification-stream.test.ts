@@ -1,0 +1,200 @@
+/** SpeechStream: when a growing stream is analysed, which analysis is scored, what it holds. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encodeMulaw } from '../../src/audio/g711.js';
+import { VoicePassportError } from '../../src/errors.js';
+import type { AudioInput } from '../../src/passport/embedder.js';
+import { SpeechStream, streamAudioFormat, type StreamProgress } from '../../src/passport/verification-stream.js';
+import { FakeEmbedder } from './fakes.js';
+
+/** The fake embedder, remembering how many bytes each analysis saw and a copy of the last one's. */
+class RecordingEmbedder extends FakeEmbedder {
+  readonly seen: number[] = [];
+  lastBytes: Uint8Array | null = null;
+  override analyse(req: AudioInput) {
+    this.seen.push(req.bytes.byteLength);
+    this.lastBytes = req.bytes.slice();
+    return super.analyse(req);
+  }
+}
+
+function mulaw(freq: number, seconds: number): Uint8Array {
+  const n = Math.round(seconds * 8000);
+  const s = new Float32Array(n);
+  for (let i = 0; i < n; i++) s[i] = freq === 0 ? 0 : 0.3 * Math.sin((2 * Math.PI * freq * i) / 8000);
+  return encodeMulaw(s);
+}
+
+const pcmu = streamAudioFormat('PCMU');
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+function stream(embedder: FakeEmbedder, maxAudioSeconds = 30, onProgress?: (p: StreamProgress) => void) {
+  return new SpeechStream({ embedder, format: pcmu, maxAudioSeconds, ...(onProgress ? { onProgress } : {}) });
+}
+
+describe('streamAudioFormat', () => {
+  it('G.711 is 8 kHz, a byte a sample; L16 two bytes a sample at its rate', () => {
+    expect(streamAudioFormat('PCMU')).toEqual({ contentType: 'audio/PCMU', bytesPerSecond: 8000, bytesPerSample: 1 });
+    expect(streamAudioFormat('PCMA')).toEqual({ contentType: 'audio/PCMA', bytesPerSecond: 8000, bytesPerSample: 1 });
+    expect(streamAudioFormat('L16', 16000)).toEqual({ contentType: 'audio/L16;rate=16000', bytesPerSecond: 32000, bytesPerSample: 2 });
+    expect(streamAudioFormat('L16')).toEqual({ contentType: 'audio/L16;rate=8000', bytesPerSecond: 16000, bytesPerSample: 2 });
+  });
+});
+
+describe('SpeechStream', () => {
+  it('analyses nothing before analysis() is called (the checks come first), then only once the audio could hold the speech asked for', async () => {
+    const e = new RecordingEmbedder();
+    const s = stream(e);
+    s.push(mulaw(200, 2.5));
+    await flush();
+    expect(e.seen).toEqual([]);
+    const result = s.analysis(3);
+    await flush();
+    expect(e.seen).toEqual([]); // 2.5 s cannot hold 3 s of speech
+    s.push(mulaw(200, 0.5));
+    const a = await result;
+    expect(e.seen).toEqual([24_000]);
+    expect(a.netSpeechSeconds).toBe(3);
+  });
+
+  it('analyses again after each second of new audio, tells the progress, and scores the first analysis that holds enough', async () => {
+    const e = new RecordingEmbedder();
+    const progress: StreamProgress[] = [];
+    const s = stream(e, 30, (p) => progress.push(p));
+    const result = s.analysis(2);
+    s.push(mulaw(0, 1));
+    s.push(mulaw(200, 1)); // 2 s received, 1 s of speech
+    await flush();
+    s.push(mulaw(200, 0.5)); // less than a second since the last analysis: none
+    await flush();
+    s.push(mulaw(200, 0.5));
+    const a = await result;
+    expect(e.seen).toEqual([16_000, 24_000]);
+    expect(progress).toEqual([{ receivedSeconds: 2, netSpeechSeconds: 1, requiredSpeechSeconds: 2 }]);
+    expect(a.netSpeechSeconds).toBe(2);
+    // Audio after the decision changes nothing.
+    s.push(mulaw(200, 5));
+    await flush();
+    expect(e.seen).toHaveLength(2);
+  });
+
+  it('ended with too little speech: the analysis of all of it, once, without a progress report', async () => {
+    const e = new RecordingEmbedder();
+    const progress: StreamProgress[] = [];
+    const s = stream(e, 30, (p) => progress.push(p));
+    const result = s.analysis(3);
+    s.push(mulaw(200, 1.2));
+    s.end();
+    const a = await result;
+    expect(e.seen).toEqual([9_600]);
+    expect(a.netSpeechSeconds).toBeCloseTo(1.2, 5);
+    expect(progress).toEqual([]);
+  });
+
+  it('ended right after an analysis of the same audio: that analysis, not another', async () => {
+    const e = new RecordingEmbedder();
+    const s = stream(e);
+    const result = s.analysis(2);
+    s.push(mulaw(0, 1));
+    s.push(mulaw(200, 1));
+    await flush();
+    s.end();
+    expect((await result).netSpeechSeconds).toBe(1);
+    expect(e.seen).toEqual([16_000]);
+  });
+
+  it('no speech at all: an analysis without an embedding, not an error', async () => {
+    const s = stream(new FakeEmbedder());
+    const result = s.analysis(3);
+    s.push(mulaw(0, 2));
+    s.end();
+    expect(await result).toMatchObject({ embedding: null, netSpeechSeconds: 0 });
+  });
+
+  it('keeps at most maxAudioSeconds and then decides on it', async () => {
+    const e = new RecordingEmbedder();
+    const s = stream(e, 2);
+    const result = s.analysis(3);
+    s.push(mulaw(200, 1.5));
+    s.push(mulaw(200, 1.5));
+    const a = await result;
+    expect(e.seen).toEqual([16_000]);
+    expect(a.netSpeechSeconds).toBe(2);
+    expect(s.receivedSeconds).toBe(2);
+  });
+
+  it('cuts L16 audio to whole samples', async () => {
+    const e = new RecordingEmbedder();
+    const s = new SpeechStream({ embedder: e, format: streamAudioFormat('L16', 8000), maxAudioSeconds: 30 });
+    const result = s.analysis(1);
+    s.push(new Uint8Array(3001));
+    s.end();
+    await result;
+    expect(e.seen).toEqual([3000]);
+  });
+
+  it('ended without a byte: audio-empty; an engine error rejects', async () => {
+    const empty = stream(new FakeEmbedder());
+    const r1 = empty.analysis(3);
+    empty.end();
+    await expect(r1).rejects.toMatchObject({ code: 'audio-empty' });
+
+    const e = new FakeEmbedder();
+    e.nextError = new VoicePassportError('overloaded', 'full', undefined, 1);
+    const busy = stream(e);
+    const r2 = busy.analysis(1);
+    busy.push(mulaw(200, 1));
+    await expect(r2).rejects.toMatchObject({ code: 'overloaded' });
+  });
+
+  it('abandoned: the pending analysis rejects and the audio held is overwritten', async () => {
+    const e = new RecordingEmbedder();
+    const s = stream(e);
+    const result = s.analysis(3);
+    const chunk = mulaw(200, 1);
+    s.push(chunk);
+    s.abandon();
+    await expect(result).rejects.toMatchObject({ code: 'validation-failed' });
+    expect(e.seen).toEqual([]);
+    s.push(chunk); // taken no more
+    s.end();
+    await flush();
+    expect(e.seen).toEqual([]);
+  });
+
+  it('analysis() may be called once', () => {
+    const s = stream(new FakeEmbedder());
+    void s.analysis(1).catch(() => undefined);
+    expect(() => s.analysis(1)).toThrow('once');
+  });
+
+  it('property: however the audio is cut into messages, an ended stream is decided on exactly the bytes sent (up to the maximum)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 40_000 }), fc.array(fc.integer({ min: 1, max: 9000 }), { minLength: 1, maxLength: 30 }), fc.double({ min: 0.5, max: 8, noNaN: true }), async (audio, cuts, required) => {
+        const e = new RecordingEmbedder();
+        const s = stream(e, 4);
+        const result = s.analysis(required).catch((err: unknown) => err);
+        let at = 0;
+        for (const n of cuts) {
+          s.push(audio.subarray(at, at + n));
+          at += n;
+          if (at >= audio.length) break;
+        }
+        if (at < audio.length) s.push(audio.subarray(at));
+        s.end();
+        const a = await result;
+        const kept = audio.subarray(0, 4 * 8000);
+        if (kept.length === 0) {
+          expect(a).toMatchObject({ code: 'audio-empty' });
+          return;
+        }
+        // Each analysis saw a prefix of what was sent, and the last one all that was kept unless an earlier one held enough speech.
+        for (const n of e.seen) expect(n).toBeLessThanOrEqual(kept.length);
+        const enough = !(a instanceof Error) && (a as { embedding: unknown }).embedding !== null && (a as { netSpeechSeconds: number }).netSpeechSeconds >= required;
+        if (!enough) expect(e.lastBytes).toEqual(kept);
+        else expect(Buffer.from(kept).subarray(0, e.lastBytes!.length).equals(Buffer.from(e.lastBytes!))).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
