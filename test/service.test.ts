@@ -9,7 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { decodeFlacFile } from '../src/audio/flac.js';
+import type { MonoAudio } from '../src/audio/types.js';
+import { concatenate, telephoneInput } from '../src/evaluation/channel.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/observability/logger.js';
 import { initialKeysFileName } from '../src/passport/api-keys.js';
@@ -39,23 +42,36 @@ function wav(samples: Float32Array, rate: number): Buffer {
   return b;
 }
 
-/** Utterances `from`..`from+count-1` of a speaker, concatenated, as one WAV. */
-async function speech(speaker: string, from: number, count: number): Promise<Buffer> {
+/** Utterances `from`..`from+count-1` of a speaker, concatenated. */
+async function utterances(speaker: string, from: number, count: number): Promise<MonoAudio> {
   const files = fs.readdirSync(path.join(devDir, speaker)).sort().slice(from, from + count);
-  const parts: Float32Array[] = [];
-  let rate = 16000;
-  for (const f of files) {
-    const a = await decodeFlacFile(new Uint8Array(fs.readFileSync(path.join(devDir, speaker, f))), { maxSeconds: 60 });
-    parts.push(a.samples);
-    rate = a.sampleRate;
-  }
-  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.length;
-  }
-  return wav(all, rate);
+  const parts: MonoAudio[] = [];
+  for (const f of files) parts.push(await decodeFlacFile(new Uint8Array(fs.readFileSync(path.join(devDir, speaker, f))), { maxSeconds: 60 }));
+  return concatenate(parts);
+}
+
+/** The same, as one WAV. */
+async function speech(speaker: string, from: number, count: number): Promise<Buffer> {
+  const a = await utterances(speaker, from, count);
+  return wav(a.samples, a.sampleRate);
+}
+
+/**
+ * Streams `audio` to the verification stream as a call: G.711 µ-law at 8 kHz in 20 ms frames.
+ * Resolves with every server message and the close code.
+ */
+async function streamCall(url: string, key: string, audio: Buffer): Promise<{ messages: Array<Record<string, any>>; code: number }> {
+  const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${key}` } });
+  const messages: Array<Record<string, any>> = [];
+  ws.on('message', (data) => messages.push(JSON.parse(String(data))));
+  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  for (let i = 0; i < audio.length; i += 160) ws.send(audio.subarray(i, i + 160));
+  ws.send(JSON.stringify({ type: 'end' }));
+  return { messages, code: await closed };
 }
 
 let dataDir: string;
@@ -142,8 +158,26 @@ describe('the running service', () => {
       expect(same.score).toBeGreaterThan(other.score);
     }
 
+    // The same speaker and the other one on a phone call, streamed: G.711 µ-law, decided once the
+    // call holds `standard`'s 5 s of net speech, scored on the telephone channel.
+    const streamUrl = `ws://127.0.0.1:${service.port}/v1/subjects/${id}/verifications/stream?codec=PCMU`;
+    const call = async (speaker: string, from: number, count: number) => Buffer.from(telephoneInput(await utterances(speaker, from, count), 'mulaw').bytes);
+    const sameCall = await streamCall(streamUrl, keys.telephony!, await call('0005', 6, 4));
+    const otherCall = await streamCall(streamUrl, keys.telephony!, await call('0026', 0, 3));
+    for (const c of [sameCall, otherCall]) {
+      expect(c.code).toBe(1000);
+      expect(c.messages[0]).toEqual({ type: 'listening', requiredSpeechSeconds: 5, maxAudioSeconds: 120 });
+      expect(c.messages.at(-1)).toMatchObject({ type: 'result', verification: { channel: 'telephone', policy: 'standard', model: modelId } });
+      expect(c.messages.at(-1)!.verification.netSpeechSeconds).toBeGreaterThanOrEqual(5);
+    }
+    const [sameStreamed, otherStreamed] = [sameCall, otherCall].map((c) => c.messages.at(-1)!.verification as { decision: string; score: number });
+    if (modelId !== 'vp-test-tiny') {
+      expect(sameStreamed!.decision).toBe('accept');
+      expect(otherStreamed!.decision).toBe('reject');
+    }
+
     const exported = (await (await fetch(`${base}/v1/subjects/${id}/export`, as('enrolment'))).json()) as { verifications: unknown[]; voiceprint: { modelId: string } };
-    expect(exported.verifications).toHaveLength(2);
+    expect(exported.verifications).toHaveLength(4);
     expect(exported.voiceprint.modelId).toBe(modelId);
 
     const withdrawn = (await (await fetch(`${base}/v1/subjects/${id}/consent`, as('enrolment', { method: 'DELETE' }))).json()) as { withdrawn: boolean; erased: { voiceprint: boolean } };
