@@ -117,7 +117,8 @@ function closeCodeFor(status: number): number {
 
 export class VerificationStreams {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: maxStreamMessageBytes });
-  private readonly sessions = new Set<WebSocket>();
+  /** Open streams, each with how to end it before its decision (abandon, then close). */
+  private readonly sessions = new Map<WebSocket, (code: number, reason: string) => void>();
 
   constructor(private readonly opts: VerificationStreamsOptions) {}
 
@@ -137,10 +138,10 @@ export class VerificationStreams {
    */
   async close(graceMs = 1000): Promise<void> {
     const open = [...this.sessions];
-    for (const ws of open) ws.close(1001, 'server shutting down');
-    const closed = Promise.all(open.map((ws) => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve())))));
+    for (const [, end] of open) end(1001, 'server shutting down');
+    const closed = Promise.all(open.map(([ws]) => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve())))));
     const timer = new Promise<'late'>((resolve) => setTimeout(resolve, graceMs, 'late').unref());
-    if ((await Promise.race([closed, timer])) === 'late') for (const ws of open) ws.terminate();
+    if ((await Promise.race([closed, timer])) === 'late') for (const [ws] of open) ws.terminate();
     this.wss.close();
   }
 
@@ -167,7 +168,6 @@ export class VerificationStreams {
   private session(ws: WebSocket, req: Request, actor: Actor, customerId: string, q: z.infer<typeof streamQuery>): void {
     const { passport, maxAudioSeconds, metrics } = this.opts;
     const log = req.log.child({ stream: true });
-    this.sessions.add(ws);
     metrics?.openStreams.inc();
     const send = (m: ServerMessage) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
@@ -182,6 +182,13 @@ export class VerificationStreams {
     const endStream = () => stream.end();
     let idle = setTimeout(endStream, this.opts.idleSeconds * 1000);
     const lifetime = setTimeout(endStream, (maxAudioSeconds + LIFETIME_SLACK_SECONDS) * 1000);
+    // Ending a stream before its decision abandons it first, so an analysis still in flight can no
+    // longer be scored and recorded behind the client's back.
+    const endUndecided = (code: number, reason: string) => {
+      stream.abandon();
+      ws.close(code, reason);
+    };
+    this.sessions.set(ws, endUndecided);
     const fail = (err: VoicePassportError) => {
       const problem = problemBody(err, typeof req.id === 'string' ? req.id : undefined, req.originalUrl.split('?')[0]);
       // What REST says in Retry-After (overloaded), a stream says in the message.
@@ -202,8 +209,12 @@ export class VerificationStreams {
       } catch {
         parsed = undefined;
       }
-      if (endMessage.safeParse(parsed).success) stream.end();
-      else fail(new VoicePassportError('validation-failed', 'A text message must be {"type":"end"}; send the audio as binary messages.'));
+      if (endMessage.safeParse(parsed).success) {
+        stream.end();
+        return;
+      }
+      stream.abandon();
+      fail(new VoicePassportError('validation-failed', 'A text message must be {"type":"end"}; send the audio as binary messages.'));
     });
     ws.on('close', (code) => {
       clearTimeout(idle);

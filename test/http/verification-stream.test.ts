@@ -256,6 +256,33 @@ describe('a stream that goes wrong', () => {
     expect((await exportSubject(h, 'cust-1')).body.verifications).toEqual([]);
   });
 
+  it('the service stops while the deciding analysis is in flight: 1001, and the late analysis is neither scored nor recorded', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1', 200);
+    // Hold the next analysis until the stream has been ended.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const analyse = h.embedder.analyse.bind(h.embedder);
+    let started!: () => void;
+    const inFlight = new Promise<void>((resolve) => (started = resolve));
+    h.embedder.analyse = async (req) => {
+      started();
+      await gate;
+      return analyse(req);
+    };
+    const c = await open(await h.listen(), 'cust-1');
+    await c.next();
+    sendFrames(c.ws, mulawTone(200, 3));
+    await inFlight;
+    // The analysis finishes while the closing handshake is still under way.
+    const closing = h.streams.close();
+    release();
+    await closing;
+    expect(await c.closed).toEqual({ code: 1001, reason: 'server shutting down' });
+    expect((await exportSubject(h, 'cust-1')).body.verifications).toEqual([]);
+    expect((await auditEntries(h)).filter((e) => e.action === 'verification')).toEqual([]);
+  });
+
   it('the service stops: open streams end with 1001 (going away), nothing recorded', async () => {
     h = createHarness();
     await consentAndEnrol(h, 'cust-1', 200);

@@ -78,6 +78,23 @@ describe('SpeechStream', () => {
     expect(e.seen).toHaveLength(2);
   });
 
+  it('a long stream without enough speech is analysed every second up to 10 s, then at each tenth more: 33 analyses for 120 s, not 119', async () => {
+    const e = new RecordingEmbedder();
+    const s = stream(e, 120);
+    const result = s.analysis(2);
+    const silence = mulaw(0, 0.02);
+    for (let i = 0; i < 6000; i++) {
+      s.push(silence);
+      await flush(); // the fake analyses at once: let each analysis finish before the next frame
+    }
+    expect(await result).toMatchObject({ embedding: null, netSpeechSeconds: 0 });
+    const seconds = e.seen.map((b) => b / 8000);
+    expect(seconds.slice(0, 9)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    for (let i = 9; i < seconds.length - 1; i++) expect(seconds[i]! - seconds[i - 1]!).toBeCloseTo(Math.max(1, 0.1 * seconds[i]!), 1);
+    expect(seconds.at(-1)).toBe(120); // the maximum ends the stream: all of it, once more
+    expect(seconds).toHaveLength(33);
+  });
+
   it('ended with too little speech: the analysis of all of it, once, without a progress report', async () => {
     const e = new RecordingEmbedder();
     const progress: StreamProgress[] = [];
