@@ -114,7 +114,11 @@ const schemas: Record<string, Schema> = {
     oneOf: [
       obj({ type: str({ const: 'listening' }), requiredSpeechSeconds: num(), maxAudioSeconds: num() }),
       obj({ type: str({ const: 'progress' }), receivedSeconds: num(), netSpeechSeconds: num(), requiredSpeechSeconds: num() }),
-      obj({ type: str({ const: 'result' }), verification: ref('VerificationResponse') }),
+      obj({
+        type: str({ const: 'result' }),
+        analysedSeconds: nullable(num({ description: 'Seconds of the stream the decision was made on, from its start; null when the checks decided without audio.' })),
+        verification: ref('VerificationResponse'),
+      }),
       obj({ type: str({ const: 'error' }), problem: ref('Problem'), retryAfterSeconds: int({ minimum: 1 }) }, ['retryAfterSeconds']),
     ],
   },

@@ -10,7 +10,8 @@
  * Server → client (JSON text):
  *   {"type":"listening", requiredSpeechSeconds, maxAudioSeconds}   the checks passed; send audio
  *   {"type":"progress", receivedSeconds, netSpeechSeconds, requiredSpeechSeconds}
- *   {"type":"result", "verification": <the body POST …/verifications answers>}   then close 1000
+ *   {"type":"result", analysedSeconds, "verification": <the body POST …/verifications answers>}
+ *       then close 1000; analysedSeconds: how much of the stream the decision was made on
  *   {"type":"error", "problem": <RFC 9457 problem details>}   then close 1008 (the client's
  *       fault), 1013 (overloaded: try again later) or 1011 (the server's)
  * A stream closed by the client before its result is an abandoned attempt: nothing is scored or
@@ -30,7 +31,7 @@ import type { Actor, PassportContext } from '../passport/context.js';
 import { SpeechStream, streamAudioFormat } from '../passport/verification-stream.js';
 import { findPolicy, verifyCaller } from '../passport/verification.js';
 import { actorOf } from './auth.js';
-import { problemBody } from './problem.js';
+import { problemBody, problemContentType } from './problem.js';
 import type { RouteSpec } from './route-table.js';
 import { parseOrThrow } from './validation.js';
 
@@ -66,9 +67,20 @@ type UpgradeRequest = IncomingMessage & { [upgradeKey]?: PendingUpgrade };
  * The server's 'upgrade' listener: runs an upgrade request through the Express app with a response
  * on the raw socket, so the stream route's middleware answers a refused handshake in plain HTTP. A
  * route that accepts takes the socket over (VerificationStreams); any other answer ends it.
+ *
+ * With a listener, Node hands it every request that asks to switch protocols (curl --http2 asks for
+ * h2c on plain HTTP, for one), with the HTTP parser gone from the socket. A request without a body
+ * is answered as usual, in HTTP/1.1, which is what a client that asked for another protocol expects
+ * when the server does not switch (RFC 9110 §7.8). One with a body cannot be: nothing would read
+ * the body any more, so it gets a 400 at once instead of waiting for it.
  */
 export function upgradeThroughApp(app: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
+    if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) {
+      const body = JSON.stringify(problemBody(new VoicePassportError('validation-failed', 'This service switches protocols only for the WebSocket of a verification stream; send a request with a body without "Upgrade".')));
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: ${problemContentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
     (req as UpgradeRequest)[upgradeKey] = { socket, head };
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
@@ -106,7 +118,7 @@ export interface VerificationStreamsOptions {
 type ServerMessage =
   | { type: 'listening'; requiredSpeechSeconds: number; maxAudioSeconds: number }
   | { type: 'progress'; receivedSeconds: number; netSpeechSeconds: number; requiredSpeechSeconds: number }
-  | { type: 'result'; verification: unknown }
+  | { type: 'result'; analysedSeconds: number | null; verification: unknown }
   | { type: 'error'; problem: unknown; retryAfterSeconds?: number };
 
 /** WebSocket close codes (RFC 6455 §7.4.1) for an error's HTTP status. */
@@ -230,15 +242,19 @@ export class VerificationStreams {
     log.info({ codec: q.codec }, 'verification stream opened');
     // verifyCaller runs the consent, voiceprint and attempt checks before it first awaits, so before
     // any message of this stream is read.
-    verifyCaller(passport, actor, customerId, q.policy, (policy) => {
+    // Seconds of the stream the decision was made on (null: decided by the checks, without audio).
+    let analysedSeconds: number | null = null;
+    verifyCaller(passport, actor, customerId, q.policy, async (policy) => {
       const requiredSpeechSeconds = Math.max(policy.minNetSpeechSeconds, q.speechSeconds ?? 0);
       send({ type: 'listening', requiredSpeechSeconds, maxAudioSeconds });
-      return stream.analysis(requiredSpeechSeconds);
+      const analysis = await stream.analysis(requiredSpeechSeconds);
+      analysedSeconds = Math.round(analysis.durationSeconds * 100) / 100;
+      return analysis;
     }).then(
       (r) => {
         decided = true;
         metrics?.decisions.inc({ policy: r.policy, decision: r.decision, channel: r.channel ?? 'none' });
-        send({ type: 'result', verification: r });
+        send({ type: 'result', analysedSeconds, verification: r });
         ws.close(1000, 'decided');
       },
       (e: unknown) => {

@@ -1,4 +1,5 @@
 /** GET /v1/subjects/{id}/verifications/stream: streaming verification over WebSocket. */
+import net from 'node:net';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -92,6 +93,7 @@ describe('a stream decides as soon as it holds the policy\'s speech', () => {
     const result = await c.next();
     expect(result).toEqual({
       type: 'result',
+      analysedSeconds: 3,
       verification: {
         verificationId: expect.stringMatching(uuid),
         occurredAt: T0,
@@ -139,6 +141,7 @@ describe('a stream decides as soon as it holds the policy\'s speech', () => {
     expect(await c.next()).toEqual({ type: 'progress', receivedSeconds: 6, netSpeechSeconds: 4, requiredSpeechSeconds: 5 });
     sendFrames(c.ws, mulawTone(400, 1));
     const result = await c.next();
+    expect(result.analysedSeconds).toBe(7);
     expect(result.verification).toMatchObject({ decision: 'reject', reasons: ['score-below-threshold'], policy: 'high', netSpeechSeconds: 5, channel: 'telephone', rawScore: expect.closeTo(0, 3) });
     expect((await c.closed).code).toBe(1000);
     expect((await exportSubject(h, 'cust-1')).body.verifications.map((v: { decision: string }) => v.decision)).toEqual(['reject']);
@@ -187,7 +190,7 @@ describe('the checks come before any audio is looked at', () => {
     const address = await h.listen();
     const c = await open(address, 'cust-9');
     const result = await c.next();
-    expect(result).toEqual({ type: 'result', verification: expect.objectContaining({ decision: 'no-consent', reasons: ['consent-not-active'], score: null, channel: null, netSpeechSeconds: null }) });
+    expect(result).toEqual({ type: 'result', analysedSeconds: null, verification: expect.objectContaining({ decision: 'no-consent', reasons: ['consent-not-active'], score: null, channel: null, netSpeechSeconds: null }) });
     expect((await c.closed).code).toBe(1000);
     expect(h.embedder.calls).toBe(0);
   });
@@ -307,6 +310,24 @@ describe('the handshake is refused in plain HTTP, as any other request', () => {
     expect(await refused(address, `${path}?codec=PCMA&rate=16000`, h.auth('telephony'))).toMatchObject({ status: 400, body: { code: 'validation-failed', detail: expect.stringContaining('rate applies to codec L16 only') } });
     expect(await refused(address, `${path}?speechSeconds=31`, h.auth('telephony'))).toMatchObject({ status: 400, body: { code: 'validation-failed', maxAudioSeconds: 30 } });
     expect(h.streams.open).toBe(0);
+  });
+
+  it('another protocol asked for (h2c): a request without a body is answered in HTTP/1.1 as usual, one with a body gets 400 at once', async () => {
+    h = createHarness();
+    const [host, port] = (await h.listen()).split(':') as [string, string];
+    const raw = (text: string) =>
+      new Promise<string>((resolve) => {
+        const socket = net.connect(Number(port), host, () => socket.write(text));
+        let got = '';
+        socket.on('data', (d) => (got += d));
+        socket.on('close', () => resolve(got));
+      });
+    const plain = await raw('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n');
+    expect(plain.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+    expect(JSON.parse(plain.split('\r\n\r\n')[1]!)).toEqual({ status: 'ok' });
+    const withBody = await raw('PUT /v1/subjects/cust-1/consent HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}');
+    expect(withBody.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(JSON.parse(withBody.split('\r\n\r\n')[1]!)).toMatchObject({ code: 'validation-failed', status: 400 });
   });
 
   it('a plain GET (no upgrade): 426 naming the protocol', async () => {
