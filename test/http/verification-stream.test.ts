@@ -3,9 +3,10 @@ import net from 'node:net';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { encodeMulaw } from '../../src/audio/g711.js';
+import { encodeAlaw, encodeMulaw } from '../../src/audio/g711.js';
 import { VoicePassportError } from '../../src/errors.js';
 import { openApiDocument } from '../../src/http/openapi.js';
+import { maxStreamMessageBytes } from '../../src/http/verification-stream.js';
 import { fakeModelId } from '../passport/fakes.js';
 import { auditEntries, consent, consentAndEnrol, createHarness, exportSubject, type Harness } from './harness.js';
 import { checkSchema } from './schema-check.js';
@@ -65,6 +66,15 @@ async function open(address: string, id: string, query = '', key?: string): Prom
     ws.once('error', reject);
   });
   return { ws, closed, next: () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((resolve) => waiting.push(resolve))) };
+}
+
+/** A harness with `cust-1` enrolled (tone 200 Hz) and a stream open for it, past its `listening` message. */
+async function enrolledStream(options: Parameters<typeof createHarness>[0] = {}, query = ''): Promise<Client> {
+  h = createHarness(options);
+  await consentAndEnrol(h, 'cust-1', 200);
+  const c = await open(await h.listen(), 'cust-1', query);
+  expect((await c.next()).type).toBe('listening');
+  return c;
 }
 
 /** The HTTP answer to a handshake the server refuses. */
@@ -148,10 +158,7 @@ describe('a stream decides as soon as it holds the policy\'s speech', () => {
   });
 
   it('decides on what it holds when the client ends the audio early: inconclusive, with the speech still needed', async () => {
-    h = createHarness();
-    await consentAndEnrol(h, 'cust-1', 200);
-    const c = await open(await h.listen(), 'cust-1');
-    await c.next();
+    const c = await enrolledStream();
     sendFrames(c.ws, mulawTone(200, 1));
     c.ws.send(JSON.stringify({ type: 'end' }));
     const result = await c.next();
@@ -161,10 +168,7 @@ describe('a stream decides as soon as it holds the policy\'s speech', () => {
   });
 
   it('decides on what it holds when the client falls silent for VP_STREAM_IDLE_SECONDS', async () => {
-    h = createHarness({ streamIdleSeconds: 1 });
-    await consentAndEnrol(h, 'cust-1', 200);
-    const c = await open(await h.listen(), 'cust-1');
-    await c.next();
+    const c = await enrolledStream({ streamIdleSeconds: 1 });
     sendFrames(c.ws, mulawTone(200, 2));
     const result = await c.next();
     expect(result.verification).toMatchObject({ decision: 'inconclusive', reasons: ['insufficient-speech'], additionalSpeechSecondsNeeded: 1, netSpeechSeconds: 2 });
@@ -181,6 +185,25 @@ describe('a stream decides as soon as it holds the policy\'s speech', () => {
     c.ws.send(audio.subarray(12_345));
     const result = await c.next();
     expect(result.verification).toMatchObject({ decision: 'accept', channel: 'wideband', netSpeechSeconds: 4 });
+  });
+});
+
+describe('codecs and message sizes', () => {
+  it('takes G.711 A-law (PCMA), the European networks\' law, as telephone audio', async () => {
+    const c = await enrolledStream({}, '?codec=PCMA');
+    const n = 3 * 8000;
+    const samples = new Float32Array(n);
+    for (let i = 0; i < n; i++) samples[i] = 0.3 * Math.sin((2 * Math.PI * 200 * i) / 8000);
+    sendFrames(c.ws, Buffer.from(encodeAlaw(samples)));
+    expect((await c.next()).verification).toMatchObject({ decision: 'accept', channel: 'telephone', netSpeechSeconds: 3 });
+  });
+
+  it('a message over 1 MiB closes the stream with 1009 (too big), nothing recorded', async () => {
+    const c = await enrolledStream();
+    c.ws.send(Buffer.alloc(maxStreamMessageBytes + 1));
+    expect((await c.closed).code).toBe(1009);
+    await expect.poll(() => h.streams.open).toBe(0);
+    expect((await exportSubject(h, 'cust-1')).body.verifications).toEqual([]);
   });
 });
 
@@ -210,10 +233,7 @@ describe('the checks come before any audio is looked at', () => {
 
 describe('a stream that goes wrong', () => {
   it('closed by the client before a decision: nothing scored or recorded', async () => {
-    h = createHarness();
-    await consentAndEnrol(h, 'cust-1', 200);
-    const c = await open(await h.listen(), 'cust-1');
-    await c.next();
+    const c = await enrolledStream();
     sendFrames(c.ws, mulawTone(200, 1));
     c.ws.close(1000);
     await c.closed;
@@ -224,10 +244,7 @@ describe('a stream that goes wrong', () => {
   });
 
   it('a text message other than end: 1008 with a problem, nothing recorded', async () => {
-    h = createHarness();
-    await consentAndEnrol(h, 'cust-1', 200);
-    const c = await open(await h.listen(), 'cust-1');
-    await c.next();
+    const c = await enrolledStream();
     c.ws.send('{"type":"stop"}');
     expect(await c.next()).toEqual({
       type: 'error',
@@ -238,20 +255,14 @@ describe('a stream that goes wrong', () => {
   });
 
   it('ended without a byte: audio-empty', async () => {
-    h = createHarness();
-    await consentAndEnrol(h, 'cust-1', 200);
-    const c = await open(await h.listen(), 'cust-1');
-    await c.next();
+    const c = await enrolledStream();
     c.ws.send(JSON.stringify({ type: 'end' }));
     expect(await c.next()).toMatchObject({ type: 'error', problem: { code: 'audio-empty', status: 400 } });
     expect((await c.closed).code).toBe(1008);
   });
 
   it('the engine is overloaded: 1013 (try again later) with the wait', async () => {
-    h = createHarness();
-    await consentAndEnrol(h, 'cust-1', 200);
-    const c = await open(await h.listen(), 'cust-1');
-    await c.next();
+    const c = await enrolledStream();
     h.embedder.nextError = new VoicePassportError('overloaded', 'The inference queue is full; retry shortly.', undefined, 2.5);
     sendFrames(c.ws, mulawTone(200, 3));
     expect(await c.next()).toEqual({ type: 'error', problem: expect.objectContaining({ code: 'overloaded', status: 503 }), retryAfterSeconds: 3 });
@@ -260,8 +271,7 @@ describe('a stream that goes wrong', () => {
   });
 
   it('the service stops while the deciding analysis is in flight: 1001, and the late analysis is neither scored nor recorded', async () => {
-    h = createHarness();
-    await consentAndEnrol(h, 'cust-1', 200);
+    const c = await enrolledStream();
     // Hold the next analysis until the stream has been ended.
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -273,8 +283,6 @@ describe('a stream that goes wrong', () => {
       await gate;
       return analyse(req);
     };
-    const c = await open(await h.listen(), 'cust-1');
-    await c.next();
     sendFrames(c.ws, mulawTone(200, 3));
     await inFlight;
     // The analysis finishes while the closing handshake is still under way.
@@ -287,10 +295,7 @@ describe('a stream that goes wrong', () => {
   });
 
   it('the service stops: open streams end with 1001 (going away), nothing recorded', async () => {
-    h = createHarness();
-    await consentAndEnrol(h, 'cust-1', 200);
-    const c = await open(await h.listen(), 'cust-1');
-    await c.next();
+    const c = await enrolledStream();
     await h.streams.close();
     expect(await c.closed).toEqual({ code: 1001, reason: 'server shutting down' });
     expect((await exportSubject(h, 'cust-1')).body.verifications).toEqual([]);
