@@ -1,5 +1,6 @@
 /** GET /v1/subjects/{id}/verifications/stream: streaming verification over WebSocket. */
 import net from 'node:net';
+import fc from 'fast-check';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -204,6 +205,41 @@ describe('codecs and message sizes', () => {
     expect((await c.closed).code).toBe(1009);
     await expect.poll(() => h.streams.open).toBe(0);
     expect((await exportSubject(h, 'cust-1')).body.verifications).toEqual([]);
+  });
+});
+
+describe('robustness', () => {
+  it('property: any sequence of messages ends in a result or a 4xx problem, never a server error, and the stream is let go', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1', 200);
+    const address = await h.listen();
+    const message = fc.oneof(
+      fc.uint8Array({ maxLength: 4000 }).map((b) => Buffer.from(b)),
+      fc.integer({ min: 1, max: 20 }).map((tenths) => mulawTone(200, tenths / 10)),
+      fc.constant('{"type":"end"}'),
+      fc.string({ maxLength: 40 }),
+      fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('', '?codec=PCMA', '?codec=L16', '?codec=L16&rate=16000'), fc.array(message, { maxLength: 12 }), async (query, messages) => {
+        const c = await open(address, 'cust-1', query);
+        for (const m of messages) if (c.ws.readyState === c.ws.OPEN) c.ws.send(m);
+        if (c.ws.readyState === c.ws.OPEN) c.ws.send('{"type":"end"}');
+        const { code } = await c.closed;
+        const seen: Record<string, any>[] = [];
+        for (let m = await Promise.race([c.next(), Promise.resolve(null)]); m !== null; m = await Promise.race([c.next(), Promise.resolve(null)])) seen.push(m);
+        const last = seen.at(-1)!;
+        if (code === 1000) expect(last).toMatchObject({ type: 'result', verification: { decision: expect.stringMatching(/^(accept|reject|inconclusive|locked)$/) } });
+        else {
+          expect(code).toBe(1008);
+          expect(last.type).toBe('error');
+          expect(last.problem.status).toBeGreaterThanOrEqual(400);
+          expect(last.problem.status).toBeLessThan(500);
+        }
+        await expect.poll(() => h.streams.open).toBe(0);
+      }),
+      { numRuns: 40 },
+    );
   });
 });
 
