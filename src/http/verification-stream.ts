@@ -244,7 +244,7 @@ export class VerificationStreams {
     // any message of this stream is read.
     // Seconds of the stream the decision was made on (null: decided by the checks, without audio).
     let analysedSeconds: number | null = null;
-    verifyCaller(passport, actor, customerId, q.policy, async (policy) => {
+    verifyCaller(passport, actor, customerId, q.policy, 'stream', async (policy) => {
       const requiredSpeechSeconds = Math.max(policy.minNetSpeechSeconds, q.speechSeconds ?? 0);
       send({ type: 'listening', requiredSpeechSeconds, maxAudioSeconds });
       const analysis = await stream.analysis(requiredSpeechSeconds);

@@ -123,9 +123,12 @@ function lockedDecision(gate: AttemptGate): Precheck | undefined {
  */
 export type CallerAnalysis = (policy: StoredPolicy) => Promise<AnalysisOrNoSpeech>;
 
+/** How the caller's audio reached the service: recorded in the audit entry (GDPR Art. 5(2) accountability). */
+export type VerificationTransport = 'request' | 'stream';
+
 /** Verification of a request body: the whole recording, read only after the checks. */
 export function verify(ctx: PassportContext, actor: Actor, customerId: string, policyName: string | undefined, readAudio: ReadAudio): Promise<VerificationResponse> {
-  return verifyCaller(ctx, actor, customerId, policyName, async () => {
+  return verifyCaller(ctx, actor, customerId, policyName, 'request', async () => {
     const audio = await readAudio();
     if (audio.bytes.length === 0) throw new VoicePassportError('audio-empty', 'The request body is empty; send the caller audio as the body.');
     return analyseOrNoSpeech(ctx.embedder, audio);
@@ -137,14 +140,22 @@ export function verify(ctx: PassportContext, actor: Actor, customerId: string, p
  * function first awaits, so a caller that starts it as a stream opens knows the outcome of the
  * checks before any audio of the stream is looked at.
  */
-export async function verifyCaller(ctx: PassportContext, actor: Actor, customerId: string, policyName: string | undefined, analyse: CallerAnalysis): Promise<VerificationResponse> {
+export async function verifyCaller(
+  ctx: PassportContext,
+  actor: Actor,
+  customerId: string,
+  policyName: string | undefined,
+  transport: VerificationTransport,
+  analyse: CallerAnalysis,
+): Promise<VerificationResponse> {
   const pseudonym = pseudonymOf(ctx, customerId);
   const policy = findPolicy(ctx, policyName);
   const modelId = ctx.embedder.modelId;
+  const attempt: Attempt = { actor, pseudonym, policy, modelId, transport };
 
   const pre = ctx.store.db.transaction(() => {
     const p = precheck(ctx, pseudonym, modelId);
-    return p.kind === 'decided' ? record(ctx, actor, pseudonym, policy, modelId, p, null) : p;
+    return p.kind === 'decided' ? record(ctx, attempt, p, null) : p;
   });
   if ('verificationId' in pre) return pre;
 
@@ -155,7 +166,7 @@ export async function verifyCaller(ctx: PassportContext, actor: Actor, customerI
 
   return ctx.store.db.transaction(() => {
     const again = precheck(ctx, pseudonym, modelId);
-    if (again.kind === 'decided') return record(ctx, actor, pseudonym, policy, modelId, again, analysis.netSpeechSeconds);
+    if (again.kind === 'decided') return record(ctx, attempt, again, analysis.netSpeechSeconds);
 
     const voiceprint = ctx.store.voiceprints.voiceprint(pseudonym)!;
     const channel = channelOfSampleRate(analysis.sampleRate);
@@ -177,7 +188,7 @@ export async function verifyCaller(ctx: PassportContext, actor: Actor, customerI
     if (decision.decision === 'accept') ctx.store.subjects.touch(pseudonym);
     const scored: Scored = { decision: decision.decision, reasons: decision.reasons, rawScore, comparisonScore: compared?.score ?? null, channel };
     if (decision.additionalSpeechSecondsNeeded !== undefined) scored.additionalSpeechSecondsNeeded = decision.additionalSpeechSecondsNeeded;
-    return record(ctx, actor, pseudonym, policy, modelId, scored, analysis.netSpeechSeconds);
+    return record(ctx, attempt, scored, analysis.netSpeechSeconds);
   });
 }
 
@@ -193,8 +204,18 @@ interface Scored {
   additionalSpeechSecondsNeeded?: number;
 }
 
+/** Who is verified, by whom, under which policy and model, and how the audio came. */
+interface Attempt {
+  actor: Actor;
+  pseudonym: string;
+  policy: StoredPolicy;
+  modelId: string;
+  transport: VerificationTransport;
+}
+
 /** Writes the history row and the audit entry (inside the caller's transaction) and builds the answer. */
-function record(ctx: PassportContext, actor: Actor, pseudonym: string, policy: StoredPolicy, modelId: string, d: Scored, netSpeechSeconds: number | null): VerificationResponse {
+function record(ctx: PassportContext, attempt: Attempt, d: Scored, netSpeechSeconds: number | null): VerificationResponse {
+  const { actor, pseudonym, policy, modelId } = attempt;
   const rawScore = d.rawScore ?? null;
   const comparisonScore = d.comparisonScore ?? null;
   const normalised = ctx.scorer.scale === 'as-norm';
@@ -237,6 +258,7 @@ function record(ctx: PassportContext, actor: Actor, pseudonym: string, policy: S
       ...(scoreScale !== 'cosine' ? { scoreScale, rawScore: roundOrNull(rawScore, 4), rawThreshold: round(rawThreshold, 4) } : {}),
       ...(normalisedScore === undefined ? {} : { normalisedScore: roundOrNull(normalisedScore, 4) }),
       model: modelId,
+      transport: attempt.transport,
     },
   });
   const response: VerificationResponse = {

@@ -186,6 +186,7 @@ describe('verification with a calibrated model', () => {
       rawScore: Math.round(phone.body.rawScore * 1e4) / 1e4,
       rawThreshold: Math.round(tel1 * 1e4) / 1e4,
       model: fakeModelId,
+      transport: 'request',
     });
     const exported = await request(h.app).get('/v1/subjects/cust-1/export').set(h.auth('enrolment'));
     expect(exported.body.verifications[2]).toMatchObject({ score: phone.body.score, rawScore: phone.body.rawScore, threshold: phone.body.threshold });

@@ -128,7 +128,7 @@ describe('a stream decides as soon as it holds the policy\'s speech', () => {
       { id: result.verification.verificationId, occurredAt: T0, policy: 'standard', decision: 'accept', reasons: ['score-above-threshold'], score: result.verification.score, rawScore: result.verification.rawScore, normalisedScore: null, threshold: 0.5, rawThreshold: 0.5, netSpeechSeconds: 3, channel: 'telephone', model: fakeModelId },
     ]);
     const audit = (await auditEntries(h)).filter((e) => e.action === 'verification');
-    expect(audit).toEqual([expect.objectContaining({ actorKeyId: h.keyIds.telephony, outcome: 'accept', details: expect.objectContaining({ verificationId: result.verification.verificationId, channel: 'telephone', policy: 'standard' }) })]);
+    expect(audit).toEqual([expect.objectContaining({ actorKeyId: h.keyIds.telephony, outcome: 'accept', details: expect.objectContaining({ verificationId: result.verification.verificationId, channel: 'telephone', policy: 'standard', transport: 'stream' }) })]);
     const metrics = await h.metrics.registry.getSingleMetricAsString('voice_passport_verification_decisions_total');
     expect(metrics).toContain('voice_passport_verification_decisions_total{policy="standard",decision="accept",channel="telephone"} 1');
     expect(await h.metrics.registry.getSingleMetricAsString('voice_passport_verification_streams_open')).toContain('voice_passport_verification_streams_open 0');

@@ -61,9 +61,9 @@ describe('decisions', () => {
     expect(view.body.counts).toEqual({ verifications: 2, consentEvents: 1 });
     expect(view.body.attempts).toEqual({ consecutiveRejects: 1, locked: false, retryAfterSeconds: null, disabled: false });
     const audited = (await auditEntries(h)).filter((e) => e.action === 'verification');
-    expect(audited.map((e) => [e.outcome, e.actorKeyId, e.details.verificationId, e.details.channel])).toEqual([
-      ['accept', h.keyIds.telephony, same.body.verificationId, 'wideband'],
-      ['reject', h.keyIds.telephony, other.body.verificationId, 'wideband'],
+    expect(audited.map((e) => [e.outcome, e.actorKeyId, e.details.verificationId, e.details.channel, e.details.transport])).toEqual([
+      ['accept', h.keyIds.telephony, same.body.verificationId, 'wideband', 'request'],
+      ['reject', h.keyIds.telephony, other.body.verificationId, 'wideband', 'request'],
     ]);
   });
 
