@@ -240,10 +240,10 @@ export class VerificationStreams {
     ws.on('error', (err) => log.warn({ err }, 'verification stream error'));
 
     log.info({ codec: q.codec }, 'verification stream opened');
-    // verifyCaller runs the consent, voiceprint and attempt checks before it first awaits, so before
-    // any message of this stream is read.
     // Seconds of the stream the decision was made on (null: decided by the checks, without audio).
     let analysedSeconds: number | null = null;
+    // verifyCaller runs the consent, voiceprint and attempt checks before it first awaits, so before
+    // any message of this stream is read.
     verifyCaller(passport, actor, customerId, q.policy, 'stream', async (policy) => {
       const requiredSpeechSeconds = Math.max(policy.minNetSpeechSeconds, q.speechSeconds ?? 0);
       send({ type: 'listening', requiredSpeechSeconds, maxAudioSeconds });
