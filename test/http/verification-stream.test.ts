@@ -4,11 +4,11 @@ import fc from 'fast-check';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { encodeAlaw, encodeMulaw } from '../../src/audio/g711.js';
+import { encodeAlaw } from '../../src/audio/g711.js';
 import { VoicePassportError } from '../../src/errors.js';
 import { openApiDocument } from '../../src/http/openapi.js';
 import { maxStreamMessageBytes } from '../../src/http/verification-stream.js';
-import { fakeModelId } from '../passport/fakes.js';
+import { fakeModelId, mulawTone } from '../passport/fakes.js';
 import { auditEntries, consent, consentAndEnrol, createHarness, exportSubject, type Harness } from './harness.js';
 import { checkSchema } from './schema-check.js';
 
@@ -19,14 +19,6 @@ let h: Harness;
 afterEach(async () => {
   await h?.close();
 });
-
-/** `seconds` of a µ-law tone at 8 kHz (the fake embedder's "speaker" is the frequency); freq 0 = silence. */
-function mulawTone(freq: number, seconds: number): Buffer {
-  const n = Math.round(seconds * 8000);
-  const samples = new Float32Array(n);
-  for (let i = 0; i < n; i++) samples[i] = freq === 0 ? 0 : 0.3 * Math.sin((2 * Math.PI * freq * i) / 8000);
-  return Buffer.from(encodeMulaw(samples));
-}
 
 /** 16-bit big-endian PCM (RFC 3551 L16) tone at `rate`. */
 function l16Tone(freq: number, seconds: number, rate: number): Buffer {

@@ -7,6 +7,7 @@
  * 200 Hz and 400 Hz score 0. Quality figures can be overridden per call to simulate noisy audio.
  */
 import { decodeAudio } from '../../src/audio/decode.js';
+import { encodeMulaw } from '../../src/audio/g711.js';
 import { VoicePassportError } from '../../src/errors.js';
 import type { AudioAnalysis, AudioInput, Embedder } from '../../src/passport/embedder.js';
 
@@ -36,6 +37,14 @@ export function toneWav(opts: { freq: number; seconds: number; silenceSeconds?: 
     buf.writeInt16LE(Math.round(Math.sin((2 * Math.PI * opts.freq * i) / rate) * amplitude * 32767), 44 + i * 2);
   }
   return new Uint8Array(buf);
+}
+
+/** `seconds` of a tone as headerless G.711 µ-law at 8 kHz (a phone line's bytes); freq 0 = silence. */
+export function mulawTone(freq: number, seconds: number): Buffer {
+  const n = Math.round(seconds * 8000);
+  const samples = new Float32Array(n);
+  for (let i = 0; i < n; i++) samples[i] = freq === 0 ? 0 : 0.3 * Math.sin((2 * Math.PI * freq * i) / 8000);
+  return Buffer.from(encodeMulaw(samples));
 }
 
 /** The fake's embedding of a tone: a unit vector whose angle follows the frequency. */

@@ -1,11 +1,10 @@
 /** SpeechStream: when a growing stream is analysed, which analysis is scored, what it holds. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeMulaw } from '../../src/audio/g711.js';
 import { VoicePassportError } from '../../src/errors.js';
 import type { AudioInput } from '../../src/passport/embedder.js';
 import { SpeechStream, streamAudioFormat, type StreamProgress } from '../../src/passport/verification-stream.js';
-import { FakeEmbedder } from './fakes.js';
+import { FakeEmbedder, mulawTone } from './fakes.js';
 
 /** The fake embedder, remembering how many bytes each analysis saw and a copy of the last one's. */
 class RecordingEmbedder extends FakeEmbedder {
@@ -16,13 +15,6 @@ class RecordingEmbedder extends FakeEmbedder {
     this.lastBytes = req.bytes.slice();
     return super.analyse(req);
   }
-}
-
-function mulaw(freq: number, seconds: number): Uint8Array {
-  const n = Math.round(seconds * 8000);
-  const s = new Float32Array(n);
-  for (let i = 0; i < n; i++) s[i] = freq === 0 ? 0 : 0.3 * Math.sin((2 * Math.PI * freq * i) / 8000);
-  return encodeMulaw(s);
 }
 
 const pcmu = streamAudioFormat('PCMU');
@@ -45,13 +37,13 @@ describe('SpeechStream', () => {
   it('analyses nothing before analysis() is called (the checks come first), then only once the audio could hold the speech asked for', async () => {
     const e = new RecordingEmbedder();
     const s = stream(e);
-    s.push(mulaw(200, 2.5));
+    s.push(mulawTone(200, 2.5));
     await flush();
     expect(e.seen).toEqual([]);
     const result = s.analysis(3);
     await flush();
     expect(e.seen).toEqual([]); // 2.5 s cannot hold 3 s of speech
-    s.push(mulaw(200, 0.5));
+    s.push(mulawTone(200, 0.5));
     const a = await result;
     expect(e.seen).toEqual([24_000]);
     expect(a.netSpeechSeconds).toBe(3);
@@ -62,18 +54,18 @@ describe('SpeechStream', () => {
     const progress: StreamProgress[] = [];
     const s = stream(e, 30, (p) => progress.push(p));
     const result = s.analysis(2);
-    s.push(mulaw(0, 1));
-    s.push(mulaw(200, 1)); // 2 s received, 1 s of speech
+    s.push(mulawTone(0, 1));
+    s.push(mulawTone(200, 1)); // 2 s received, 1 s of speech
     await flush();
-    s.push(mulaw(200, 0.5)); // less than a second since the last analysis: none
+    s.push(mulawTone(200, 0.5)); // less than a second since the last analysis: none
     await flush();
-    s.push(mulaw(200, 0.5));
+    s.push(mulawTone(200, 0.5));
     const a = await result;
     expect(e.seen).toEqual([16_000, 24_000]);
     expect(progress).toEqual([{ receivedSeconds: 2, netSpeechSeconds: 1, requiredSpeechSeconds: 2 }]);
     expect(a.netSpeechSeconds).toBe(2);
     // Audio after the decision changes nothing.
-    s.push(mulaw(200, 5));
+    s.push(mulawTone(200, 5));
     await flush();
     expect(e.seen).toHaveLength(2);
   });
@@ -82,7 +74,7 @@ describe('SpeechStream', () => {
     const e = new RecordingEmbedder();
     const s = stream(e, 120);
     const result = s.analysis(2);
-    const silence = mulaw(0, 0.02);
+    const silence = mulawTone(0, 0.02);
     for (let i = 0; i < 6000; i++) {
       s.push(silence);
       await flush(); // the fake analyses at once: let each analysis finish before the next frame
@@ -100,7 +92,7 @@ describe('SpeechStream', () => {
     const progress: StreamProgress[] = [];
     const s = stream(e, 30, (p) => progress.push(p));
     const result = s.analysis(3);
-    s.push(mulaw(200, 1.2));
+    s.push(mulawTone(200, 1.2));
     s.end();
     const a = await result;
     expect(e.seen).toEqual([9_600]);
@@ -112,8 +104,8 @@ describe('SpeechStream', () => {
     const e = new RecordingEmbedder();
     const s = stream(e);
     const result = s.analysis(2);
-    s.push(mulaw(0, 1));
-    s.push(mulaw(200, 1));
+    s.push(mulawTone(0, 1));
+    s.push(mulawTone(200, 1));
     await flush();
     s.end();
     expect((await result).netSpeechSeconds).toBe(1);
@@ -123,7 +115,7 @@ describe('SpeechStream', () => {
   it('no speech at all: an analysis without an embedding, not an error', async () => {
     const s = stream(new FakeEmbedder());
     const result = s.analysis(3);
-    s.push(mulaw(0, 2));
+    s.push(mulawTone(0, 2));
     s.end();
     expect(await result).toMatchObject({ embedding: null, netSpeechSeconds: 0 });
   });
@@ -132,8 +124,8 @@ describe('SpeechStream', () => {
     const e = new RecordingEmbedder();
     const s = stream(e, 2);
     const result = s.analysis(3);
-    s.push(mulaw(200, 1.5));
-    s.push(mulaw(200, 1.5));
+    s.push(mulawTone(200, 1.5));
+    s.push(mulawTone(200, 1.5));
     const a = await result;
     expect(e.seen).toEqual([16_000]);
     expect(a.netSpeechSeconds).toBe(2);
@@ -160,7 +152,7 @@ describe('SpeechStream', () => {
     e.nextError = new VoicePassportError('overloaded', 'full', undefined, 1);
     const busy = stream(e);
     const r2 = busy.analysis(1);
-    busy.push(mulaw(200, 1));
+    busy.push(mulawTone(200, 1));
     await expect(r2).rejects.toMatchObject({ code: 'overloaded' });
   });
 
@@ -168,7 +160,7 @@ describe('SpeechStream', () => {
     const e = new RecordingEmbedder();
     const s = stream(e);
     const result = s.analysis(3);
-    const chunk = mulaw(200, 1);
+    const chunk = mulawTone(200, 1);
     s.push(chunk);
     s.abandon();
     await expect(result).rejects.toMatchObject({ code: 'validation-failed' });
