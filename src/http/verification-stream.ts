@@ -21,7 +21,7 @@
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { z } from 'zod';
 import { isVoicePassportError, VoicePassportError } from '../errors.js';
@@ -94,14 +94,9 @@ export function upgradeThroughApp(app: (req: IncomingMessage, res: ServerRespons
 }
 
 /** The socket and the bytes after the headers, when this request came through upgradeThroughApp asking for a WebSocket. */
-function takeUpgrade(req: Request, res: Response): PendingUpgrade | undefined {
+function pendingUpgrade(req: Request): PendingUpgrade | undefined {
   const pending = (req as UpgradeRequest)[upgradeKey];
-  if (pending === undefined || req.headers.upgrade?.toLowerCase() !== 'websocket') return undefined;
-  delete (req as UpgradeRequest)[upgradeKey];
-  // The WebSocket library writes the 101 itself; the response must no longer write to the socket.
-  res.statusCode = 101;
-  res.detachSocket(pending.socket as Socket);
-  return pending;
+  return pending !== undefined && req.headers.upgrade?.toLowerCase() === 'websocket' ? pending : undefined;
 }
 
 export interface VerificationStreamsOptions {
@@ -123,7 +118,7 @@ type ServerMessage =
 
 /** WebSocket close codes (RFC 6455 §7.4.1) for an error's HTTP status. */
 function closeCodeFor(status: number): number {
-  if (status === 503 || status === 429) return 1013; // try again later
+  if (status === 503) return 1013; // try again later (overloaded, not-ready)
   return status >= 500 ? 1011 : 1008;
 }
 
@@ -164,7 +159,8 @@ export class VerificationStreams {
     }
     // An unknown policy is a 400 before the upgrade, not an error message after it.
     findPolicy(this.opts.passport, q.policy);
-    if (req.headers.upgrade?.toLowerCase() !== 'websocket' || (req as UpgradeRequest)[upgradeKey] === undefined) {
+    const pending = pendingUpgrade(req);
+    if (pending === undefined) {
       res.setHeader('Upgrade', 'websocket'); // RFC 9110 §15.5.22: a 426 names the protocol to switch to
       throw new VoicePassportError('upgrade-required', 'Open this endpoint as a WebSocket (RFC 6455): GET with "Connection: Upgrade" and "Upgrade: websocket"; for one recording, POST it to …/verifications.');
     }
@@ -173,7 +169,9 @@ export class VerificationStreams {
     }
     const actor = actorOf(res);
     const customerId = String(req.params.id ?? '');
-    const pending = takeUpgrade(req, res)!;
+    // The WebSocket library writes the 101 itself; the response must no longer write to the socket.
+    res.statusCode = 101;
+    res.detachSocket(pending.socket as Socket);
     this.wss.handleUpgrade(req, pending.socket, pending.head, (ws) => this.session(ws, req, actor, customerId, q));
   };
 
