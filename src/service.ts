@@ -29,6 +29,7 @@ export const retentionSweepIntervalMs = 60 * 60 * 1000;
 
 export async function startService(config: Readonly<Config>, logger: Logger): Promise<RunningService> {
   const store = openStore({ dataDir: config.dataDir, env: process.env });
+  if (store.masterKeyRotation !== null) logger.info({ ...store.masterKeyRotation }, 'master key rotated: every data key replaced and wrapped under the new master key');
   for (const warning of store.masterKey.warnings) logger.warn({ keyFile: store.masterKey.keyFile }, warning);
 
   let engine: EmbeddingEngine;
@@ -98,6 +99,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       readiness: [
         { name: 'model', ready: () => engine.ready },
         { name: 'database', ready: () => store.db.isOpen },
+        { name: 'masterKey', ready: () => store.masterKeyCurrent() },
       ],
       api: { passport, rateLimitPerMinute: config.rateLimitPerMinute, maxAudioSeconds: config.maxAudioSeconds, metrics, streams },
     });

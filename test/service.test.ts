@@ -103,7 +103,7 @@ describe('the running service', () => {
   it('first start wrote one key per role to a 0600 file; readiness; the open and closed routes', async () => {
     expect(Object.keys(keys).sort()).toEqual(['admin', 'enrolment', 'operator', 'telephony']);
     expect(fs.statSync(path.join(dataDir, initialKeysFileName)).mode & 0o777).toBe(0o600);
-    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: 'ready', checks: { model: true, database: true } });
+    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: 'ready', checks: { model: true, database: true, masterKey: true } });
     expect((await fetch(`${base}/openapi.json`)).status).toBe(200);
     expect((await fetch(`${base}/v1/operator/policies`)).status).toBe(401);
     const policies = await fetch(`${base}/v1/operator/policies`, as('operator'));

@@ -21,6 +21,7 @@ export const auditActions = [
   'policy.updated',
   'key.created',
   'key.revoked',
+  'master-key.rotated',
 ] as const satisfies readonly AuditAction[];
 
 const isoDateTime = z.iso.datetime({ offset: true }).or(z.iso.date());

@@ -32,7 +32,8 @@ export type AuditAction =
   | 'attempts.reset'
   | 'policy.updated'
   | 'key.created'
-  | 'key.revoked';
+  | 'key.revoked'
+  | 'master-key.rotated';
 
 export type AuditDetails = { [key: string]: JsonValue };
 

@@ -4,16 +4,20 @@
  * renewability and unlinkability of stored references).
  *
  *   master key (32 bytes, outside the database: VP_MASTER_KEY / VP_MASTER_KEY_FILE)
- *     ├─ HKDF "subject-pseudonym" → HMAC key: customer id → subject pseudonym (Art. 4(5), 25)
- *     ├─ HKDF "data-key-wrap"     → AES-256-GCM key wrapping each subject's data key
+ *     ├─ HKDF "data-key-wrap"     → AES-256-GCM key wrapping each subject's data key and the pseudonym key
  *     └─ HKDF "key-check"         → check value stored in the database: a wrong master key is refused
+ *   pseudonym key (HMAC key: customer id → subject pseudonym, Art. 4(5), 25), stored wrapped
  *   per-subject data key (random 32 bytes, stored only wrapped)
  *     └─ AES-256-GCM over each embedding; the AAD binds purpose, subject pseudonym, model id and
  *        format version, so a ciphertext moved to another subject, model or slot fails to decrypt.
  *
- * Separate HKDF outputs (RFC 5869) keep one key per purpose (NIST SP 800-57 key separation): the
- * pseudonym key can be disclosed to a bank's own systems without exposing the wrapping key.
- * Erasure deletes the wrapped data key with the rows, so any stray copy of a ciphertext is unreadable.
+ * The pseudonym key is HKDF "subject-pseudonym" of the store's *first* master key and from then on
+ * travels wrapped, so a rotated master key (master-key-rotation.ts) keeps every pseudonym: they are
+ * the store's keys and the audit chain's subject references, and the customer ids needed to remake
+ * them are never stored. Separate HKDF outputs (RFC 5869) keep one key per purpose (NIST SP 800-57
+ * key separation): the pseudonym key can be disclosed to a bank's own systems without exposing the
+ * wrapping key. Erasure deletes the wrapped data key with the rows, so any stray copy of a
+ * ciphertext is unreadable.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { VoicePassportError } from '../errors.js';
@@ -22,8 +26,8 @@ export const masterKeyBytes = 32;
 const ivBytes = 12; // NIST SP 800-38D: 96-bit random IVs
 const tagBytes = 16;
 const wrappedKeyVersion = 1;
-/** Layout of a wrapped data key: version byte ‖ IV ‖ ciphertext ‖ tag. */
-export const wrappedDataKeyBytes = 1 + ivBytes + masterKeyBytes + tagBytes;
+/** Layout of a wrapped key (data key or pseudonym key): version byte ‖ IV ‖ ciphertext ‖ tag. */
+export const wrappedKeyBytes = 1 + ivBytes + masterKeyBytes + tagBytes;
 /** Bumped if the embedding serialisation or AAD layout changes; it is part of the AAD. */
 export const embeddingFormatVersion = 1;
 
@@ -49,7 +53,7 @@ export interface SealedEmbedding {
   formatVersion: number;
 }
 
-/** The keys derived from the master key. The master key itself is not kept. */
+/** The keys a master key opens: its wrapping key and check value, and the store's pseudonym key. The master key itself is not kept. */
 export class KeyRing {
   /** Hex HMAC of a fixed message: stored in the database to detect a wrong master key at start. */
   readonly checkValue: string;
@@ -62,15 +66,31 @@ export class KeyRing {
     this.checkValue = checkValue;
   }
 
-  static fromMasterKey(masterKey: Uint8Array): KeyRing {
-    if (masterKey.length !== masterKeyBytes) {
-      throw new VoicePassportError('config-invalid', `The master key must be exactly ${masterKeyBytes} bytes, got ${masterKey.length}.`);
+  /**
+   * The ring of a master key. `wrappedPseudonymKey` is the store's pseudonym key as
+   * `wrappedPseudonymKey()` stored it under this master key; without it the pseudonym key is derived
+   * from this master key, which is right only for the master key a store was set up with.
+   */
+  static fromMasterKey(masterKey: Uint8Array, wrappedPseudonymKey?: Uint8Array): KeyRing {
+    const { wrappingKey, checkValue } = masterKeyParts(masterKey);
+    if (wrappedPseudonymKey === undefined) return new KeyRing(deriveKey(masterKey, 'subject-pseudonym'), wrappingKey, checkValue);
+    try {
+      return new KeyRing(unwrapKey(wrappingKey, wrappedPseudonymKey, pseudonymKeyAad(), 'pseudonym key'), wrappingKey, checkValue);
+    } catch (e) {
+      wrappingKey.fill(0);
+      throw e;
     }
-    const derive = (purpose: string): Buffer => Buffer.from(hkdfSync('sha256', masterKey, hkdfSalt, `voice-passport/${purpose}/v1`, 32));
-    const checkKey = derive('key-check');
-    const checkValue = createHmac('sha256', checkKey).update(keyCheckMessage).digest('hex');
-    checkKey.fill(0);
-    return new KeyRing(derive('subject-pseudonym'), derive('data-key-wrap'), checkValue);
+  }
+
+  /** The ring after a master key rotation: the new master key's wrapping key, `previous`'s pseudonym key. */
+  static succeeding(previous: KeyRing, masterKey: Uint8Array): KeyRing {
+    const { wrappingKey, checkValue } = masterKeyParts(masterKey);
+    return new KeyRing(Buffer.from(previous.pseudonymKey), wrappingKey, checkValue);
+  }
+
+  /** The pseudonym key wrapped under this ring's master key: what the store keeps (`fromMasterKey`'s second argument). */
+  wrappedPseudonymKey(): Buffer {
+    return wrapKey(this.wrappingKey, this.pseudonymKey, pseudonymKeyAad());
   }
 
   /**
@@ -86,36 +106,64 @@ export class KeyRing {
 
   /** Wraps a subject's data key; the AAD binds it to the subject so it cannot be moved to another. */
   wrapDataKey(dataKey: Uint8Array, subjectPseudonym: string): Buffer {
-    if (dataKey.length !== masterKeyBytes) throw new VoicePassportError('internal', `A data key is ${masterKeyBytes} bytes.`);
-    const iv = randomBytes(ivBytes);
-    const cipher = createCipheriv('aes-256-gcm', this.wrappingKey, iv, { authTagLength: tagBytes });
-    cipher.setAAD(dataKeyAad(subjectPseudonym));
-    const ct = Buffer.concat([cipher.update(dataKey), cipher.final()]);
-    return Buffer.concat([Buffer.from([wrappedKeyVersion]), iv, ct, cipher.getAuthTag()]);
+    return wrapKey(this.wrappingKey, dataKey, dataKeyAad(subjectPseudonym));
   }
 
   unwrapDataKey(wrapped: Uint8Array, subjectPseudonym: string): Buffer {
-    const w = Buffer.from(wrapped.buffer, wrapped.byteOffset, wrapped.byteLength);
-    if (w.length !== wrappedDataKeyBytes || w[0] !== wrappedKeyVersion) {
-      throw integrityFailure('data key');
-    }
-    const iv = w.subarray(1, 1 + ivBytes);
-    const ct = w.subarray(1 + ivBytes, 1 + ivBytes + masterKeyBytes);
-    const tag = w.subarray(1 + ivBytes + masterKeyBytes);
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.wrappingKey, iv, { authTagLength: tagBytes });
-      decipher.setAAD(dataKeyAad(subjectPseudonym));
-      decipher.setAuthTag(tag);
-      return Buffer.concat([decipher.update(ct), decipher.final()]);
-    } catch {
-      throw integrityFailure('data key');
-    }
+    return unwrapKey(this.wrappingKey, wrapped, dataKeyAad(subjectPseudonym), 'data key');
   }
 
   /** Overwrites the derived keys in memory (process shutdown). The ring is unusable afterwards. */
   dispose(): void {
     this.pseudonymKey.fill(0);
     this.wrappingKey.fill(0);
+  }
+}
+
+function deriveKey(masterKey: Uint8Array, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', masterKey, hkdfSalt, `voice-passport/${purpose}/v1`, 32));
+}
+
+/** Hex HMAC of a fixed message under a master key: the store records it to recognise its key. */
+export function masterKeyCheckValue(masterKey: Uint8Array): string {
+  if (masterKey.length !== masterKeyBytes) {
+    throw new VoicePassportError('config-invalid', `The master key must be exactly ${masterKeyBytes} bytes, got ${masterKey.length}.`);
+  }
+  const checkKey = deriveKey(masterKey, 'key-check');
+  const checkValue = createHmac('sha256', checkKey).update(keyCheckMessage).digest('hex');
+  checkKey.fill(0);
+  return checkValue;
+}
+
+/** What a master key itself yields: the key-wrapping key and the check value. */
+function masterKeyParts(masterKey: Uint8Array): { wrappingKey: Buffer; checkValue: string } {
+  const checkValue = masterKeyCheckValue(masterKey);
+  return { wrappingKey: deriveKey(masterKey, 'data-key-wrap'), checkValue };
+}
+
+/** AES-256-GCM key wrap: version byte ‖ IV ‖ ciphertext ‖ tag (`wrappedKeyBytes` long). */
+function wrapKey(wrappingKey: Buffer, key: Uint8Array, aad: Buffer): Buffer {
+  if (key.length !== masterKeyBytes) throw new VoicePassportError('internal', `A wrapped key is ${masterKeyBytes} bytes.`);
+  const iv = randomBytes(ivBytes);
+  const cipher = createCipheriv('aes-256-gcm', wrappingKey, iv, { authTagLength: tagBytes });
+  cipher.setAAD(aad);
+  const ct = Buffer.concat([cipher.update(key), cipher.final()]);
+  return Buffer.concat([Buffer.from([wrappedKeyVersion]), iv, ct, cipher.getAuthTag()]);
+}
+
+function unwrapKey(wrappingKey: Buffer, wrapped: Uint8Array, aad: Buffer, what: string): Buffer {
+  const w = Buffer.from(wrapped.buffer, wrapped.byteOffset, wrapped.byteLength);
+  if (w.length !== wrappedKeyBytes || w[0] !== wrappedKeyVersion) throw integrityFailure(what);
+  const iv = w.subarray(1, 1 + ivBytes);
+  const ct = w.subarray(1 + ivBytes, 1 + ivBytes + masterKeyBytes);
+  const tag = w.subarray(1 + ivBytes + masterKeyBytes);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', wrappingKey, iv, { authTagLength: tagBytes });
+    decipher.setAAD(aad);
+    decipher.setAuthTag(tag);
+    return Buffer.concat([decipher.update(ct), decipher.final()]);
+  } catch {
+    throw integrityFailure(what);
   }
 }
 
@@ -171,6 +219,10 @@ function bytesToEmbedding(buf: Buffer): Float32Array {
 // AADs are JSON arrays: unambiguous however a model id is spelled.
 function dataKeyAad(subjectPseudonym: string): Buffer {
   return Buffer.from(JSON.stringify(['voice-passport', 'data-key', wrappedKeyVersion, subjectPseudonym]), 'utf8');
+}
+
+function pseudonymKeyAad(): Buffer {
+  return Buffer.from(JSON.stringify(['voice-passport', 'pseudonym-key', wrappedKeyVersion]), 'utf8');
 }
 
 function embeddingAad(b: EmbeddingBinding, formatVersion: number): Buffer {

@@ -2,8 +2,8 @@
  * Opening the store: database + migrations + repositories, wired with one clock.
  *
  * - `openStore` is the full store the server uses. It loads the master key (GDPR Art. 32(1)(a)) and
- *   checks it against the value recorded at first start, so a wrong VP_MASTER_KEY fails loudly at
- *   start instead of every subject silently becoming "not enrolled" (pseudonyms would all change).
+ *   opens the store's keys with it (store-key-ring.ts: a wrong key is refused, a previous one
+ *   configured beside it rotates the store).
  * - `openStoreWithoutMasterKey` is for CLI commands that never touch biometric data or customer ids
  *   (keys, audit verify, retention purge): they work on the server's data dir without its key.
  */
@@ -14,12 +14,13 @@ import { ApiKeyRepository } from './api-key-repository.js';
 import { AuditLog } from './audit-log.js';
 import { systemClock, type Clock } from './clock.js';
 import { ConsentRepository } from './consent-repository.js';
-import { KeyRing } from './crypto.js';
 import { Database } from './database.js';
 import { SubjectErasure } from './erasure.js';
-import { dataDirKeyFileName, loadMasterKey, type LoadedMasterKey, type MasterKeyEnv } from './master-key.js';
+import { dataDirKeyFileName, loadMasterKey, loadPreviousMasterKey, type LoadedMasterKey, type MasterKeyEnv } from './master-key.js';
+import type { MasterKeyRotation } from './master-key-rotation.js';
 import { migrate } from './migrate.js';
 import { PolicyRepository } from './policy-repository.js';
+import { openStoreKeyRing, recordedCheckValue, type StoreKeyRing } from './store-key-ring.js';
 import { SubjectRepository } from './subject-repository.js';
 import { VerificationRepository } from './verification-repository.js';
 import { VoiceprintRepository } from './voiceprint-repository.js';
@@ -51,9 +52,11 @@ export interface Store extends StoreWithoutMasterKey {
   voiceprints: VoiceprintRepository;
   /** Where the key came from; log `warnings` at start (never the key). */
   masterKey: Omit<LoadedMasterKey, 'key'>;
+  /** What this start re-keyed, when it rotated the store to a new master key; else null. */
+  masterKeyRotation: MasterKeyRotation | null;
+  /** False once another process has rotated the store to another master key (readiness: restart with it). */
+  masterKeyCurrent(): boolean;
 }
-
-const keyCheckMetaKey = 'master_key_check';
 
 export function openStoreWithoutMasterKey(options: StoreOptions): StoreWithoutMasterKey {
   const clock = options.clock ?? systemClock;
@@ -83,30 +86,39 @@ export function openStoreWithoutMasterKey(options: StoreOptions): StoreWithoutMa
 
 export function openStore(options: StoreOptions): Store {
   const base = openStoreWithoutMasterKey(options);
+  const clock = options.clock ?? systemClock;
   try {
-    const recorded = base.db.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [keyCheckMetaKey])?.value;
     const env = options.env ?? process.env;
-    if (recorded !== undefined && !env.VP_MASTER_KEY?.trim() && !env.VP_MASTER_KEY_FILE?.trim() && !dataDirKeyExists(options.dataDir)) {
+    if (recordedCheckValue(base.db) !== undefined && !env.VP_MASTER_KEY?.trim() && !env.VP_MASTER_KEY_FILE?.trim() && !dataDirKeyExists(options.dataDir)) {
       // Never generate a new key for a database made under another one: it could decrypt nothing.
       throw new VoicePassportError('config-invalid', 'This data directory was set up with a master key from VP_MASTER_KEY or VP_MASTER_KEY_FILE; set the same one.');
     }
+    const previous = loadPreviousMasterKey(env);
     const loaded = loadMasterKey({ dataDir: options.dataDir, env });
-    const keyRing = KeyRing.fromMasterKey(loaded.key);
-    loaded.key.fill(0);
-    if (recorded === undefined) {
-      base.db.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', [keyCheckMetaKey, keyRing.checkValue]);
+    let opened: StoreKeyRing;
+    try {
+      opened = openStoreKeyRing({
+        db: base.db,
+        audit: base.audit,
+        clock,
+        current: { key: loaded.key, source: loaded.source },
+        previous: previous && { key: previous.key, source: previous.source },
+      });
+    } finally {
+      loaded.key.fill(0);
+      previous?.key.fill(0);
     }
-    const expected = base.db.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [keyCheckMetaKey])!.value;
-    if (expected !== keyRing.checkValue) {
-      keyRing.dispose();
-      throw new VoicePassportError('config-invalid', `The master key (from ${loaded.source}) is not the one this data directory was set up with; set VP_MASTER_KEY or VP_MASTER_KEY_FILE to the original key.`);
-    }
+    const { ring: keyRing, rotation } = opened;
+    // The old wrapped keys and ciphertexts leave the -wal file as erasures' do.
+    if (rotation !== null) base.db.checkpoint();
     const { key: _key, ...masterKey } = loaded;
     return {
       ...base,
       pseudonymise: (customerId) => keyRing.pseudonymise(customerId),
-      voiceprints: new VoiceprintRepository(base.db, keyRing, base.subjects, options.clock ?? systemClock),
-      masterKey,
+      voiceprints: new VoiceprintRepository(base.db, keyRing, base.subjects, clock),
+      masterKey: { ...masterKey, warnings: [...masterKey.warnings, ...(previous?.warnings ?? []), ...opened.warnings] },
+      masterKeyRotation: rotation,
+      masterKeyCurrent: () => recordedCheckValue(base.db) === keyRing.checkValue,
       close: () => {
         keyRing.dispose();
         base.close();
@@ -134,3 +146,4 @@ export * from './verification-repository.js';
 export * from './voiceprint-repository.js';
 export { apiKeyRoles, customerIdPattern, type ApiKeyRole } from './crypto.js';
 export type { LoadedMasterKey, MasterKeyEnv } from './master-key.js';
+export type { MasterKeyRotation } from './master-key-rotation.js';

@@ -6,6 +6,10 @@
  *   3. neither: `<dataDir>/master.key` (0600), generated on first start. `keptInDataDir` tells the
  *      caller to log a warning: whoever copies the data directory then holds key and ciphertext together.
  * Setting both 1 and 2 is refused as ambiguous.
+ *
+ * Rotation (NIST SP 800-57 Part 1 §5.3 cryptoperiods; a key suspected compromised): the new key goes
+ * in 1 or 2 and the old one in VP_PREVIOUS_MASTER_KEY or VP_PREVIOUS_MASTER_KEY_FILE for one start,
+ * which re-keys the store (master-key-rotation.ts).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -31,6 +35,16 @@ export interface LoadedMasterKey {
 export interface MasterKeyEnv {
   VP_MASTER_KEY?: string | undefined;
   VP_MASTER_KEY_FILE?: string | undefined;
+  VP_PREVIOUS_MASTER_KEY?: string | undefined;
+  VP_PREVIOUS_MASTER_KEY_FILE?: string | undefined;
+}
+
+/** The key a store is being rotated away from. */
+export interface PreviousMasterKey {
+  /** The raw key. Build a KeyRing from it, then `fill(0)` it. */
+  key: Buffer;
+  source: 'VP_PREVIOUS_MASTER_KEY' | 'VP_PREVIOUS_MASTER_KEY_FILE';
+  warnings: string[];
 }
 
 const base64Key = /^[A-Za-z0-9+/_-]{43}=?$/;
@@ -64,6 +78,20 @@ export function loadMasterKey(options: { dataDir: string; env?: MasterKeyEnv }):
     return { key, source: 'VP_MASTER_KEY_FILE', generated: false, keyFile, keptInDataDir, warnings };
   }
   return loadOrCreateDataDirKey(path.resolve(options.dataDir));
+}
+
+/** The previous master key, when a rotation is asked for; null when neither variable is set. */
+export function loadPreviousMasterKey(env: MasterKeyEnv): PreviousMasterKey | null {
+  const inline = nonEmpty(env.VP_PREVIOUS_MASTER_KEY);
+  const file = nonEmpty(env.VP_PREVIOUS_MASTER_KEY_FILE);
+  if (inline !== undefined && file !== undefined) {
+    throw new VoicePassportError('config-invalid', 'Set either VP_PREVIOUS_MASTER_KEY or VP_PREVIOUS_MASTER_KEY_FILE, not both.');
+  }
+  if (inline !== undefined) return { key: parseMasterKey(inline, 'VP_PREVIOUS_MASTER_KEY'), source: 'VP_PREVIOUS_MASTER_KEY', warnings: [] };
+  if (file === undefined) return null;
+  const keyFile = path.resolve(file);
+  const key = parseMasterKey(readKeyFile(keyFile, 'VP_PREVIOUS_MASTER_KEY_FILE'), `The key file ${keyFile} (VP_PREVIOUS_MASTER_KEY_FILE)`);
+  return { key, source: 'VP_PREVIOUS_MASTER_KEY_FILE', warnings: permissionWarnings(keyFile) };
 }
 
 function loadOrCreateDataDirKey(dataDir: string): LoadedMasterKey {

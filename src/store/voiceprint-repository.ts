@@ -12,6 +12,7 @@ import { VoicePassportError } from '../errors.js';
 import { isoNow, type Clock } from './clock.js';
 import { generateDataKey, openEmbedding, sealEmbedding, type EmbeddingBinding, type KeyRing } from './crypto.js';
 import type { Database } from './database.js';
+import { recordedCheckValue } from './store-key-ring.js';
 import { subjectIdOf, type SubjectRepository } from './subject-repository.js';
 
 export interface EnrolmentSampleInput {
@@ -147,6 +148,7 @@ export class VoiceprintRepository {
     }
     return this.db.transaction(() => {
       const subjectId = this.requireSubject(pseudonym);
+      this.assertKeyCurrent();
       const dataKey = generateDataKey();
       try {
         const wrapped = this.keys.wrapDataKey(dataKey, pseudonym);
@@ -225,8 +227,20 @@ export class VoiceprintRepository {
   }
 
   private unwrapExisting(subjectId: number, pseudonym: string): Buffer | undefined {
+    this.assertKeyCurrent();
     const row = this.db.get<{ wrapped_key: Uint8Array }>('SELECT wrapped_key FROM subject_keys WHERE subject_id = ?', [subjectId]);
     return row && this.keys.unwrapDataKey(row.wrapped_key, pseudonym);
+  }
+
+  /**
+   * A service started before another process rotated the master key holds a stale key ring: it must
+   * not wrap a data key no one could unwrap after a restart, nor report a healthy store's voiceprints
+   * as damaged. One primary-key read of `meta` per operation.
+   */
+  private assertKeyCurrent(): void {
+    if (recordedCheckValue(this.db) !== this.keys.checkValue) {
+      throw new VoicePassportError('not-ready', 'The master key of the store was rotated by another process; restart the service with the new key.');
+    }
   }
 }
 

@@ -91,7 +91,10 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     const streams = new VerificationStreams({ passport: ctx, maxAudioSeconds, maxOpen: options.streamMaxOpen ?? 4, idleSeconds: options.streamIdleSeconds ?? 30, metrics });
     const app = buildApp({
       logger,
-      readiness: [{ name: 'database', ready: () => store.db.isOpen }],
+      readiness: [
+        { name: 'database', ready: () => store.db.isOpen },
+        { name: 'masterKey', ready: () => store.masterKeyCurrent() },
+      ],
       api: { passport: ctx, rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000, maxAudioSeconds, metrics, streams },
     });
     Object.assign(h, { store, ctx, app, metrics, streams });

@@ -9,9 +9,10 @@ import {
   hashApiKey,
   hashesEqual,
   looksLikeApiKey,
+  masterKeyCheckValue,
   openEmbedding,
   sealEmbedding,
-  wrappedDataKeyBytes,
+  wrappedKeyBytes,
   type EmbeddingBinding,
   type SealedEmbedding,
 } from '../../src/store/crypto.js';
@@ -59,7 +60,7 @@ describe('KeyRing', () => {
   it('wraps and unwraps a data key bound to its subject', () => {
     const dek = generateDataKey();
     const wrapped = ring.wrapDataKey(dek, alice);
-    expect(wrapped.length).toBe(wrappedDataKeyBytes);
+    expect(wrapped.length).toBe(wrappedKeyBytes);
     expect(wrapped.indexOf(dek)).toBe(-1);
     expect(ring.unwrapDataKey(wrapped, alice).equals(dek)).toBe(true);
     // Fresh IV each time: the same key wraps to different bytes.
@@ -73,6 +74,46 @@ describe('KeyRing', () => {
     for (let i = 0; i < wrapped.length; i += 7) expect(() => ring.unwrapDataKey(flip(wrapped, i), alice)).toThrow(integrity);
     expect(() => ring.unwrapDataKey(wrapped.subarray(0, 40), alice)).toThrow(integrity);
     expect(() => KeyRing.fromMasterKey(Buffer.alloc(32, 8)).unwrapDataKey(wrapped, alice)).toThrow(integrity);
+  });
+
+  it('keeps its pseudonym key wrapped under its master key, and opens with it', () => {
+    const wrapped = ring.wrappedPseudonymKey();
+    expect(wrapped.length).toBe(wrappedKeyBytes);
+    const reopened = KeyRing.fromMasterKey(master, wrapped);
+    expect(reopened.pseudonymise('customer-alice')).toBe(alice);
+    expect(reopened.checkValue).toBe(ring.checkValue);
+    // The wrapped form is not the key a fresh ring of another master key would derive or unwrap.
+    const integrity = expect.objectContaining({ code: 'internal', message: expect.stringMatching(/pseudonym key failed its integrity check/) });
+    expect(() => KeyRing.fromMasterKey(Buffer.alloc(32, 8), wrapped)).toThrow(integrity);
+    for (let i = 0; i < wrapped.length; i += 5) expect(() => KeyRing.fromMasterKey(master, flip(wrapped, i))).toThrow(integrity);
+    // A data key wrapped for a subject does not pass for the pseudonym key (separate AADs).
+    expect(() => KeyRing.fromMasterKey(master, ring.wrapDataKey(generateDataKey(), alice))).toThrow(integrity);
+  });
+
+  it('succeeds a ring with a new master key: the same pseudonyms, the new check value and wrapping key', () => {
+    const next = Buffer.alloc(32, 9);
+    const successor = KeyRing.succeeding(ring, next);
+    expect(successor.pseudonymise('customer-alice')).toBe(alice);
+    expect(successor.checkValue).toBe(masterKeyCheckValue(next));
+    expect(successor.checkValue).not.toBe(ring.checkValue);
+    const dek = generateDataKey();
+    const integrity = expect.objectContaining({ code: 'internal' });
+    expect(() => successor.unwrapDataKey(ring.wrapDataKey(dek, alice), alice)).toThrow(integrity);
+    expect(() => ring.unwrapDataKey(successor.wrapDataKey(dek, alice), alice)).toThrow(integrity);
+    expect(successor.unwrapDataKey(successor.wrapDataKey(dek, alice), alice).equals(dek)).toBe(true);
+    // What the store keeps after a rotation opens under the new master key alone, to the old pseudonyms.
+    expect(KeyRing.fromMasterKey(next, successor.wrappedPseudonymKey()).pseudonymise('customer-bob')).toBe(bob);
+    expect(KeyRing.fromMasterKey(next).pseudonymise('customer-alice')).not.toBe(alice);
+    // Its own copy of the pseudonym key: disposing the predecessor leaves it working.
+    const predecessor = KeyRing.fromMasterKey(master);
+    const own = KeyRing.succeeding(predecessor, next);
+    predecessor.dispose();
+    expect(own.pseudonymise('customer-alice')).toBe(alice);
+  });
+
+  it('has the check value masterKeyCheckValue computes, and refuses a key that is not 32 bytes there too', () => {
+    expect(masterKeyCheckValue(master)).toBe(ring.checkValue);
+    expect(() => masterKeyCheckValue(Buffer.alloc(33))).toThrow(expect.objectContaining({ code: 'config-invalid' }));
   });
 
   it('is unusable after dispose', () => {

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dataDirKeyFileName, loadMasterKey, parseMasterKey } from '../../src/store/master-key.js';
+import { dataDirKeyFileName, loadMasterKey, loadPreviousMasterKey, parseMasterKey } from '../../src/store/master-key.js';
 import { removeDir, tempDataDir, testMasterKey } from './helpers.js';
 
 describe('loadMasterKey', () => {
@@ -71,5 +71,34 @@ describe('loadMasterKey', () => {
   it('parses base64url too, and says how to make a key', () => {
     expect(parseMasterKey(Buffer.alloc(32, 0xfb).toString('base64url'), 'X')).toEqual(Buffer.alloc(32, 0xfb));
     expect(() => parseMasterKey('abc', 'VP_MASTER_KEY')).toThrow(/openssl rand -base64 32/);
+  });
+});
+
+describe('loadPreviousMasterKey', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDataDir();
+  });
+  afterEach(() => removeDir(dir));
+
+  it('is null when neither variable is set (blank counts as unset)', () => {
+    expect(loadPreviousMasterKey({})).toBeNull();
+    expect(loadPreviousMasterKey({ VP_PREVIOUS_MASTER_KEY: ' ', VP_PREVIOUS_MASTER_KEY_FILE: '' })).toBeNull();
+  });
+
+  it('takes VP_PREVIOUS_MASTER_KEY, or VP_PREVIOUS_MASTER_KEY_FILE with a warning when others can read it', () => {
+    expect(loadPreviousMasterKey({ VP_PREVIOUS_MASTER_KEY: testMasterKey })).toEqual({ key: Buffer.from(testMasterKey, 'base64'), source: 'VP_PREVIOUS_MASTER_KEY', warnings: [] });
+    const file = path.join(dir, 'old.key');
+    fs.writeFileSync(file, `${testMasterKey}\n`, { mode: 0o600 });
+    expect(loadPreviousMasterKey({ VP_PREVIOUS_MASTER_KEY_FILE: file })).toEqual({ key: Buffer.from(testMasterKey, 'base64'), source: 'VP_PREVIOUS_MASTER_KEY_FILE', warnings: [] });
+    fs.chmodSync(file, 0o640);
+    expect(loadPreviousMasterKey({ VP_PREVIOUS_MASTER_KEY_FILE: file })?.warnings).toEqual([expect.stringMatching(/old\.key is readable by other users \(mode 640\)/)]);
+  });
+
+  it('refuses both variables, a malformed key and a missing file with config-invalid naming the variable', () => {
+    const naming = (name: string) => expect.objectContaining({ code: 'config-invalid', message: expect.stringContaining(name) });
+    expect(() => loadPreviousMasterKey({ VP_PREVIOUS_MASTER_KEY: testMasterKey, VP_PREVIOUS_MASTER_KEY_FILE: '/x' })).toThrow(naming('not both'));
+    expect(() => loadPreviousMasterKey({ VP_PREVIOUS_MASTER_KEY: Buffer.alloc(31).toString('base64') })).toThrow(naming('VP_PREVIOUS_MASTER_KEY must be 32 random bytes'));
+    expect(() => loadPreviousMasterKey({ VP_PREVIOUS_MASTER_KEY_FILE: path.join(dir, 'missing') })).toThrow(naming('VP_PREVIOUS_MASTER_KEY_FILE'));
   });
 });
