@@ -68,9 +68,9 @@ export function openStoreKeyRing(input: StoreKeyRingInput): StoreKeyRing {
     if (previous === null || masterKeyCheckValue(previous.key) !== recorded) {
       throw new VoicePassportError(
         'config-invalid',
-        `The master key (from ${current.source}) is not the one this data directory was set up with` +
+        `The master key (from ${current.source}) is not the one the store in this data directory is under` +
           (previous === null
-            ? '; set VP_MASTER_KEY or VP_MASTER_KEY_FILE to the original key (to rotate to a new key, set the new one there and the original in VP_PREVIOUS_MASTER_KEY or VP_PREVIOUS_MASTER_KEY_FILE).'
+            ? '; set VP_MASTER_KEY or VP_MASTER_KEY_FILE to that key (to rotate to a new key, set the new one there and the current one in VP_PREVIOUS_MASTER_KEY or VP_PREVIOUS_MASTER_KEY_FILE).'
             : `, and neither is the previous key (from ${previous.source}).`),
       );
     }

@@ -33,7 +33,7 @@ describe('openStore', () => {
     openTestStore(dir).close();
     const other = Buffer.alloc(32, 9).toString('base64');
     expect(() => openStore({ dataDir: dir, env: { VP_MASTER_KEY: other } })).toThrow(
-      expect.objectContaining({ code: 'config-invalid', message: expect.stringMatching(/not the one this data directory was set up with/) }),
+      expect.objectContaining({ code: 'config-invalid', message: expect.stringMatching(/not the one the store in this data directory is under/) }),
     );
   });
 

@@ -120,7 +120,7 @@ describe('openStore: master key rotation', () => {
     expect(contents(reopened, pseudonyms)).toEqual(expectedContents());
     reopened.close();
     expect(() => open({ VP_MASTER_KEY: keyA })).toThrow(
-      expect.objectContaining({ code: 'config-invalid', message: expect.stringMatching(/not the one this data directory was set up with; .*VP_PREVIOUS_MASTER_KEY/) }),
+      expect.objectContaining({ code: 'config-invalid', message: expect.stringMatching(/not the one the store in this data directory is under; .*VP_PREVIOUS_MASTER_KEY/) }),
     );
   });
 
