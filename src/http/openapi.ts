@@ -344,6 +344,10 @@ const schemas: Record<string, Schema> = {
   PoliciesResponse: obj({
     policies: arr(ref('Policy')),
     scoreScale: str({ enum: ['llr', 'cosine', 'as-norm'] }),
+    comparisonScale: str({
+      enum: ['cosine', 'as-norm'],
+      description: "The comparison score's scale: policies' explicit thresholds and channels' rawThreshold are on it, and so are the statistics' histograms (scoreHistograms for cosine, normalisedScoreHistograms for as-norm).",
+    }),
     explanation: str(),
     calibration: nullable(
       obj({

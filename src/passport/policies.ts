@@ -58,6 +58,8 @@ export interface PoliciesResponse {
   policies: PolicyView[];
   /** The scale of verification scores: "llr" with a calibration, else the comparison score's ("cosine", or "as-norm"). */
   scoreScale: 'llr' | 'cosine' | 'as-norm';
+  /** The scale of the comparison score that thresholds (`threshold`, `rawThreshold`) and the statistics' histograms are on. */
+  comparisonScale: 'cosine' | 'as-norm';
   /** How scores and thresholds are to be read. */
   explanation: string;
   calibration: CalibrationView | null;
@@ -162,6 +164,7 @@ export function listPolicies(ctx: PassportContext): PoliciesResponse {
   return {
     policies: stored.map((p) => policyView(p, calibration)),
     scoreScale: calibration !== undefined ? 'llr' : ctx.scorer.scale,
+    comparisonScale: ctx.scorer.scale,
     explanation: ctx.scorer.scale === 'as-norm' ? explanationAsNorm(calibration !== undefined) : calibration === undefined ? explanationCosine : explanationLlr,
     calibration: calibrationView(modelId, calibration),
     warnings: storedPolicyWarnings(ctx, stored),

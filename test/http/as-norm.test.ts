@@ -125,7 +125,7 @@ describe('verification with AS-norm enabled', () => {
         .send({ policies: [{ name: 'standard', threshold, minNetSpeechSeconds: 3 }] });
     const ok = await put(3.5);
     expect(ok.status).toBe(200);
-    expect(ok.body).toMatchObject({ scoreScale: 'as-norm', explanation: expect.stringMatching(/^The running model enables AS-norm/), policies: [{ name: 'standard', threshold: 3.5 }] });
+    expect(ok.body).toMatchObject({ scoreScale: 'as-norm', comparisonScale: 'as-norm', explanation: expect.stringMatching(/^The running model enables AS-norm/), policies: [{ name: 'standard', threshold: 3.5 }] });
     expectDocumented('PoliciesResponse', ok.body);
     const tooHigh = await put(150);
     expect(tooHigh.status).toBe(400);

@@ -126,6 +126,7 @@ describe('default policies of a calibrated model', () => {
         },
       ],
       scoreScale: 'llr',
+      comparisonScale: 'cosine',
       explanation: expect.stringMatching(/^score: calibrated natural-log likelihood ratio, llr = a·cosine \+ b/),
       calibration: calibrationView,
       warnings: [warning('high', '0.001', 'wideband'), warning('high', '0.001', 'telephone')],

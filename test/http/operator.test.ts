@@ -12,6 +12,7 @@ afterEach(() => h?.close());
 // The fake model has no calibration: cosine scores, explicit thresholds (calibrated policies: policies-calibrated.test.ts).
 const uncalibrated = {
   scoreScale: 'cosine',
+  comparisonScale: 'cosine',
   explanation: 'score and rawScore: cosine similarity of speaker embeddings, -1 to 1 (accept when score ≥ threshold). The running model has no calibration: policies need explicit thresholds.',
   calibration: null,
   warnings: [],
