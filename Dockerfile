@@ -25,6 +25,7 @@ COPY bin ./bin
 # The models travel inside the image: nothing is downloaded at run time.
 COPY models ./models
 COPY consent-notices ./consent-notices
+COPY console ./console
 RUN mkdir -p /var/lib/voice-passport && chown node:node /var/lib/voice-passport
 USER node
 VOLUME ["/var/lib/voice-passport"]

@@ -2,7 +2,8 @@
  * buildApp(deps): the Express application, never listening. server.ts owns the process
  * (config, listen, signals); tests build apps in-process with fakes.
  *
- * Without `api`, the app serves only the open routes (/healthz, /readyz, /openapi.json).
+ * Without `api`, the app serves only the open routes (/healthz, /readyz, /openapi.json, and the
+ * operator console's static files when `consoleDir` is given).
  */
 import express, { type Express } from 'express';
 import helmet from 'helmet';
@@ -10,6 +11,7 @@ import { pinoHttp } from 'pino-http';
 import { VoicePassportError } from './errors.js';
 import { apiRoutes, type ApiDeps } from './http/api.js';
 import { authenticate, requireRole } from './http/auth.js';
+import { consoleRouter, consoleRoutes } from './http/console.js';
 import { openApiDocument } from './http/openapi.js';
 import { problemErrorHandler } from './http/problem.js';
 import { rateLimit, TokenBuckets } from './http/rate-limit.js';
@@ -22,6 +24,8 @@ export interface AppDeps {
   logger: Logger;
   readiness: readonly ReadinessCheck[];
   api?: ApiDeps;
+  /** The operator console's folder (src/http/console.ts); not served without it (VP_CONSOLE=false). */
+  consoleDir?: string;
 }
 
 /** The open routes, for the route table (405s, metrics labels); mounted by healthRoutes and below. */
@@ -38,7 +42,7 @@ export function buildApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
 
   const api = deps.api ? apiRoutes(deps.api) : [];
-  const table = new RouteTable([...openRoutes, ...api]);
+  const table = new RouteTable([...openRoutes, ...(deps.consoleDir === undefined ? [] : consoleRoutes), ...api]);
 
   app.use(
     pinoHttp({
@@ -65,6 +69,7 @@ export function buildApp(deps: AppDeps): Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);
   });
+  if (deps.consoleDir !== undefined) app.use(consoleRouter(deps.consoleDir));
 
   if (deps.api) {
     // Per route, in this order: who is calling (401), how often (429), may they (403).

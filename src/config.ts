@@ -36,6 +36,8 @@ const envSchema = z.object({
   // after which a stream is decided on the audio it holds.
   VP_STREAM_MAX_OPEN: intFromEnv(1, 10_000).default(64),
   VP_STREAM_IDLE_SECONDS: z.coerce.number().min(1).max(300).default(10),
+  // The operator console's static page at /console/ (src/http/console.ts): no data, no key of its own.
+  VP_CONSOLE: z.stringbool().default(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -65,6 +67,8 @@ export interface Config {
   streamMaxOpen: number;
   /** A verification stream that sends nothing for this many seconds is decided on what it holds. */
   streamIdleSeconds: number;
+  /** Serve the operator console at /console/. */
+  console: boolean;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
 
@@ -103,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     rateLimitPerMinute: e.VP_RATE_LIMIT_PER_MINUTE,
     streamMaxOpen: e.VP_STREAM_MAX_OPEN,
     streamIdleSeconds: e.VP_STREAM_IDLE_SECONDS,
+    console: e.VP_CONSOLE,
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -4,6 +4,7 @@
  */
 import type { Server } from 'node:http';
 import { buildApp } from './app.js';
+import { defaultConsoleDir } from './http/console.js';
 import { upgradeThroughApp, VerificationStreams } from './http/verification-stream.js';
 import type { Config } from './config.js';
 import { EmbeddingEngine } from './model/engine.js';
@@ -102,6 +103,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
         { name: 'masterKey', ready: () => store.masterKeyCurrent() },
       ],
       api: { passport, rateLimitPerMinute: config.rateLimitPerMinute, maxAudioSeconds: config.maxAudioSeconds, metrics, streams },
+      ...(config.console ? { consoleDir: defaultConsoleDir() } : {}),
     });
 
     const server = await new Promise<Server>((resolve, reject) => {

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       rateLimitPerMinute: 600,
       streamMaxOpen: 64,
       streamIdleSeconds: 10,
+      console: true,
       logLevel: 'info',
     });
     expect(Object.isFrozen(c)).toBe(true);
@@ -44,6 +45,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ VP_STREAM_MAX_OPEN: '8', VP_STREAM_IDLE_SECONDS: '2.5' })).toMatchObject({ streamMaxOpen: 8, streamIdleSeconds: 2.5 });
     const c = loadConfig({ VP_ENROL_MIN_SECONDS: '12.5', VP_ENROL_MIN_SAMPLES: '3', VP_MIN_SNR_DB: '-2.5', VP_RETENTION_DAYS: '30', VP_RATE_LIMIT_PER_MINUTE: '60' });
     expect([c.enrolMinSeconds, c.enrolMinSamples, c.minSnrDb, c.retentionDays, c.rateLimitPerMinute]).toEqual([12.5, 3, -2.5, 30, 60]);
+  });
+
+  it('switches the operator console off with VP_CONSOLE=false (or 0, no, off)', () => {
+    for (const off of ['false', '0', 'no', 'off']) expect(loadConfig({ VP_CONSOLE: off }).console).toBe(false);
+    for (const on of ['true', '1', 'yes', 'on']) expect(loadConfig({ VP_CONSOLE: on }).console).toBe(true);
   });
 
   it('treats empty strings as unset', () => {
@@ -65,6 +71,7 @@ describe('loadConfig', () => {
     ['VP_RATE_LIMIT_PER_MINUTE', 'lots'],
     ['VP_STREAM_MAX_OPEN', '0'],
     ['VP_STREAM_IDLE_SECONDS', '0.5'],
+    ['VP_CONSOLE', 'maybe'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     let caught: unknown;
     try {

@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { VoicePassportError } from '../errors.js';
+import { findPackageDir } from '../package-dir.js';
 
 export interface ConsentNotice {
   version: string;
@@ -63,17 +63,7 @@ export class ConsentNotices {
   }
 }
 
-/**
- * `consent-notices/` of this package: found by walking up from this module, so it works from
- * `src/` (tsx, tests) and from `dist/src/` (built) alike.
- */
+/** `consent-notices/` of this package. */
 export function defaultConsentNoticesDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = path.join(dir, 'consent-notices');
-    if (fs.existsSync(candidate)) return candidate;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new VoicePassportError('config-invalid', 'The consent-notices directory was not found next to the package.');
-    dir = parent;
-  }
+  return findPackageDir('consent-notices');
 }

@@ -10,47 +10,12 @@ import type { ModelCalibration } from '../../src/model/manifest.js';
 import { nextUp, operatingTable } from '../../src/scoring/calibration.js';
 import { fakeModelId, toneWav } from '../passport/fakes.js';
 import { auditEntries, consent, consentAndEnrol, createHarness, enrolSample, verifyCall, type Harness } from './harness.js';
+import { calibration, halfToTwice, telTrials, wbTrials } from './fixtures/calibration.js';
 import { expectDocumented } from './schema-check.js';
 
 const T0 = '2026-03-01T09:00:00.000Z';
 let h: Harness;
 afterEach(() => h?.close());
-
-// Calibration trials, by construction: 2000 evenly spaced non-target cosines and 500 targets.
-const spaced = (n: number, from: number, to: number) => Array.from({ length: n }, (_, i) => from + ((to - from) * i) / n);
-const wbTrials = { nonTarget: spaced(2000, -0.3, 0.7), target: spaced(500, 0.4, 1) };
-const telTrials = { nonTarget: spaced(2000, -0.25, 0.75), target: spaced(500, 0.45, 1) };
-// Wideband rows carry speaker-bootstrap intervals (here simply half and twice each rate), telephone
-// rows none, as a calibration from before the intervals: the API passes each through as it is.
-const halfToTwice = (rate: number) => ({ low: rate / 2, high: Math.min(1, 2 * rate) });
-const calibration: ModelCalibration = {
-  method: 'logistic',
-  wideband: {
-    a: 10,
-    b: -5,
-    trials: { target: 500, nonTarget: 2000 },
-    data: { sets: ['dev/wide'], protocol: 'wideband; enrolment, rotating: 20 s voiceprints against single utterances', createdAt: '2026-12-01T00:00:00.000Z' },
-    operatingPoints: operatingTable(wbTrials).map((r) => ({ ...r, fmrInterval: halfToTwice(r.fmr), fnmrInterval: halfToTwice(r.fnmr) })),
-    durations: [
-      { seconds: 2, eer: 0.08, targetTrials: 100, nonTargetTrials: 900 },
-      { seconds: 3, eer: 0.045, targetTrials: 100, nonTargetTrials: 900 },
-      { seconds: 5, eer: 0.03, targetTrials: 100, nonTargetTrials: 900 },
-      { seconds: 10, eer: 0.015, targetTrials: 100, nonTargetTrials: 900 },
-    ],
-  },
-  telephone: {
-    a: 8,
-    b: -4.4,
-    trials: { target: 500, nonTarget: 2000 },
-    operatingPoints: operatingTable(telTrials),
-    durations: [
-      { seconds: 2, eer: 0.1, targetTrials: 100, nonTargetTrials: 900 },
-      { seconds: 3, eer: 0.08, targetTrials: 100, nonTargetTrials: 900 },
-      { seconds: 5, eer: 0.04, targetTrials: 100, nonTargetTrials: 900 },
-      { seconds: 10, eer: 0.025, targetTrials: 100, nonTargetTrials: 900 },
-    ],
-  },
-};
 
 // FMR 1 % of 2000 = the 20 highest non-targets accepted: threshold just above the 21st highest.
 const wb1 = nextUp(-0.3 + (1 * 1979) / 2000);

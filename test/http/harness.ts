@@ -9,6 +9,7 @@ import { expect } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../../src/app.js';
+import { defaultConsoleDir } from '../../src/http/console.js';
 import { upgradeThroughApp, VerificationStreams } from '../../src/http/verification-stream.js';
 import type { ModelCalibration } from '../../src/model/manifest.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -96,6 +97,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
         { name: 'masterKey', ready: () => store.masterKeyCurrent() },
       ],
       api: { passport: ctx, rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000, maxAudioSeconds, metrics, streams },
+      consoleDir: defaultConsoleDir(),
     });
     Object.assign(h, { store, ctx, app, metrics, streams });
   };

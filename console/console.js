@@ -1,0 +1,306 @@
+// Voice Passport operator console: policies, verification statistics and the audit log, read from
+// the operator API with a key the operator types in. The key lives in this module's memory only
+// (no storage, no cookie), so closing the page forgets it. Everything the API returns is inserted
+// as text (textContent), never parsed as HTML; the page runs under the service's CSP (no inline
+// script), so nothing but this file can script it.
+
+const state = { key: null, days: '7' };
+const auditRows = 25;
+const svgNs = 'http://www.w3.org/2000/svg';
+
+const $ = (id) => document.getElementById(id);
+
+class ApiError extends Error {
+  constructor(status, problem, retryAfter) {
+    super(problem?.detail ?? problem?.title ?? `HTTP ${status}`);
+    this.status = status;
+    this.retryAfter = retryAfter;
+  }
+}
+
+async function api(path) {
+  const res = await fetch(path, { headers: { Authorization: `Bearer ${state.key}`, Accept: 'application/json' }, cache: 'no-store' });
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, body, res.headers.get('Retry-After'));
+  return body;
+}
+
+function explain(error) {
+  if (!(error instanceof ApiError)) return `The service could not be reached (${error.message}).`;
+  if (error.status === 401) return 'The key was refused: it is not a key of this service, or it was revoked.';
+  if (error.status === 403) return 'This key may not read the operator pages: use a key with the operator role.';
+  if (error.status === 429) return `Too many requests with this key; try again in ${error.retryAfter ?? 'a few'} s.`;
+  return `The service answered ${error.status}: ${error.message}`;
+}
+
+function el(tag, text, attributes = {}) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  return node;
+}
+
+function row(cells) {
+  const tr = document.createElement('tr');
+  for (const cell of cells) tr.append(cell instanceof Node ? cell : el('td', cell));
+  return tr;
+}
+
+function td(...children) {
+  const cell = document.createElement('td');
+  cell.append(...children);
+  return cell;
+}
+
+const rate = (x) => `${(x * 100).toFixed(2)} %`;
+const share = (n, total) => (total === 0 ? '—' : `${n} (${((100 * n) / total).toFixed(1)} %)`);
+const fixed = (x) => (Math.abs(x) >= 10 ? x.toFixed(2) : x.toFixed(3));
+
+// --- readiness (open endpoint) ---
+
+async function showReadiness() {
+  const line = $('readiness');
+  try {
+    const res = await fetch('/readyz', { cache: 'no-store' });
+    const body = await res.json();
+    const failing = Object.entries(body.checks ?? {}).filter(([, ok]) => !ok).map(([name]) => name);
+    line.textContent = failing.length === 0 ? 'Service ready.' : `Service not ready: ${failing.join(', ')}.`;
+    line.className = failing.length === 0 ? 'ok' : 'error';
+  } catch (e) {
+    line.textContent = `The service could not be reached (${e.message}).`;
+    line.className = 'error';
+  }
+}
+
+// --- policies ---
+
+function rateCell(value, interval, kind) {
+  if (value === null) return td('—');
+  const cell = td(`${kind === 'at-most' ? '≤ ' : ''}${rate(value)}`);
+  if (interval) cell.append(el('span', ` 95 %: ${rate(interval.low)}–${rate(interval.high)}`, { class: 'interval' }));
+  return cell;
+}
+
+function renderPolicies(response) {
+  $('policies-explanation').textContent = response.explanation;
+  const warnings = $('policy-warnings');
+  warnings.replaceChildren(...response.warnings.map((w) => el('li', w)));
+  const body = $('policy-table').tBodies[0];
+  body.replaceChildren();
+  for (const p of response.policies) {
+    const setBy = p.thresholdSource === 'target-fmr' ? `target FMR ${rate(p.targetFmr)} (${p.targetFmrBound})` : 'explicit threshold';
+    const name = td(el('strong', p.name));
+    if (p.description) name.append(el('div', p.description, { class: 'description' }));
+    const channels = p.channels === null ? [] : Object.entries(p.channels);
+    if (channels.length === 0) {
+      body.append(row([name, setBy, 'any', `${fixed(p.threshold)} (${response.comparisonScale})`, '—', '—', 'no calibration', `${p.minNetSpeechSeconds} s`]));
+      continue;
+    }
+    for (const [channel, t] of channels) {
+      const data = [`${t.nonTargetTrials ?? '?'} impostor / ${t.targetTrials ?? '?'} genuine trials`];
+      if (t.falseMatchPairs !== null) data.push(`false matches from ${t.falseMatchPairs} speaker pair${t.falseMatchPairs === 1 ? '' : 's'}`);
+      if (t.lowestSupportedFmr !== null) data.push(`supports targets ≥ ${rate(t.lowestSupportedFmr)}`);
+      body.append(
+        row([
+          name.cloneNode(true),
+          setBy,
+          channel,
+          `${fixed(t.rawThreshold)} ${response.comparisonScale} (LLR ${fixed(t.llrThreshold)})`,
+          rateCell(t.fmr, t.fmrInterval, t.rates),
+          rateCell(t.fnmr, t.fnmrInterval, t.rates),
+          data.join('; '),
+          `${p.minNetSpeechSeconds} s`,
+        ]),
+      );
+    }
+  }
+}
+
+// --- statistics ---
+
+const decisions = ['accept', 'reject', 'inconclusive', 'not-enrolled', 'no-consent', 'locked'];
+
+function statsPath() {
+  if (state.days === 'all') return '/v1/operator/stats';
+  const from = new Date(Date.now() - Number(state.days) * 86_400_000).toISOString();
+  return `/v1/operator/stats?from=${encodeURIComponent(from)}`;
+}
+
+function decisionRow(policy, channel, counts) {
+  const total = decisions.reduce((sum, d) => sum + (counts[d] ?? 0), 0);
+  return row([policy, channel, total, ...decisions.map((d) => share(counts[d] ?? 0, total))]);
+}
+
+function renderStats(stats, policies) {
+  for (const button of document.querySelectorAll('#ranges button')) button.setAttribute('aria-pressed', String(button.dataset.days === state.days));
+  $('stats-range').textContent = stats.from === null ? 'The whole history.' : `From ${stats.from.replace('T', ' ').slice(0, 16)} UTC until now.`;
+  const body = $('decision-table').tBodies[0];
+  body.replaceChildren();
+  const names = Object.keys(stats.verifications.byPolicy).sort();
+  for (const name of names) {
+    body.append(decisionRow(name, 'all', stats.verifications.byPolicy[name]));
+    for (const [channel, c] of Object.entries(stats.byChannel)) {
+      if (c.verifications.byPolicy[name]) body.append(decisionRow('', channel, c.verifications.byPolicy[name]));
+    }
+  }
+  if (names.length === 0) body.append(row([el('td', 'No verifications in this period.', { colspan: '9' })]));
+
+  const notes = [
+    `Subjects: ${stats.enrolment.subjects} (${stats.enrolment.enrolled} enrolled, ${stats.enrolment.enrolling} enrolling).`,
+    `Locked out now: ${stats.lockouts.verificationDisabledNow}; calls refused as locked in this period: ${stats.lockouts.lockedDecisions}.`,
+  ];
+  for (const [channel, c] of Object.entries(stats.byChannel)) {
+    const reasons = Object.entries(c.inconclusiveReasons);
+    if (reasons.length > 0) notes.push(`Inconclusive on ${channel}: ${reasons.map(([r, n]) => `${r} ${n}`).join(', ')}.`);
+  }
+  $('stats-notes').replaceChildren(...notes.map((n) => el('span', `${n} `)));
+
+  const key = policies.comparisonScale === 'as-norm' ? 'normalisedScoreHistograms' : 'scoreHistograms';
+  const figures = [];
+  for (const [channel, c] of Object.entries(stats.byChannel)) {
+    for (const [name, bins] of Object.entries(c[key]).sort(([a], [b]) => a.localeCompare(b))) {
+      if (!bins.some((b) => b.accept + b.reject > 0)) continue;
+      const policy = policies.policies.find((p) => p.name === name);
+      const threshold = policy?.channels?.[channel]?.rawThreshold ?? policy?.threshold ?? null;
+      figures.push(histogram(`${name} · ${channel}`, bins, threshold, policies.comparisonScale));
+    }
+  }
+  $('histograms').replaceChildren(...(figures.length > 0 ? figures : [el('p', 'No scored verifications in this period.')]));
+}
+
+function svg(tag, attributes, text) {
+  const node = document.createElementNS(svgNs, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function bar(x, y, width, height, kind, tooltip) {
+  const rect = svg('rect', { x, y, width, height, class: kind });
+  rect.append(svg('title', {}, tooltip));
+  return rect;
+}
+
+function histogram(title, bins, threshold, scale) {
+  const width = 400;
+  const height = 150;
+  const axis = 70;
+  const barSpace = 60;
+  const lo = bins[0].lower;
+  const hi = bins[bins.length - 1].upper;
+  const x = (v) => ((Math.min(Math.max(v, lo), hi) - lo) / (hi - lo)) * width;
+  const max = Math.max(1, ...bins.map((b) => Math.max(b.accept, b.reject)));
+  const accepted = bins.reduce((n, b) => n + b.accept, 0);
+  const rejected = bins.reduce((n, b) => n + b.reject, 0);
+
+  const figure = el('figure', undefined, { class: 'histogram' });
+  const caption = `${title}: ${accepted} accepted, ${rejected} rejected${threshold === null ? '' : `; threshold ${fixed(threshold)} ${scale}`}`;
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': caption });
+  bins.forEach((b) => {
+    const bx = x(b.lower) + 1;
+    const bw = Math.max(1, x(b.upper) - x(b.lower) - 2);
+    const range = `${b.lower} to ${b.upper}`;
+    if (b.accept > 0) chart.append(bar(bx, axis - (b.accept / max) * barSpace, bw, (b.accept / max) * barSpace, 'accept', `${range}: ${b.accept} accepted`));
+    if (b.reject > 0) chart.append(bar(bx, axis, bw, (b.reject / max) * barSpace, 'reject', `${range}: ${b.reject} rejected`));
+  });
+  chart.append(svg('line', { x1: 0, x2: width, y1: axis, y2: axis, class: 'axis' }));
+  chart.append(svg('text', { x: 0, y: height - 2, class: 'tick' }, String(lo)));
+  chart.append(svg('text', { x: width, y: height - 2, class: 'tick end' }, String(hi)));
+  if (threshold !== null) {
+    const tx = x(threshold);
+    chart.append(svg('line', { x1: tx, x2: tx, y1: 4, y2: axis + barSpace, class: 'threshold' }));
+    chart.append(svg('text', { x: tx + 3, y: 12, class: 'tick' }, `threshold ${fixed(threshold)}`));
+  }
+  figure.append(chart, el('figcaption', caption));
+  return figure;
+}
+
+// --- audit log (newest entries) ---
+
+async function loadAudit() {
+  const first = await api('/v1/audit?limit=1');
+  if (first.head === null) return { head: null, entries: [] };
+  const afterSeq = Math.max(0, first.head.seq - auditRows);
+  const page = await api(`/v1/audit?afterSeq=${afterSeq}&limit=${auditRows}`);
+  return { head: first.head, entries: page.entries.slice().reverse() };
+}
+
+function renderAudit({ head, entries }) {
+  $('audit-head').textContent =
+    head === null
+      ? 'The audit log is empty.'
+      : `Newest ${entries.length} of ${head.seq} entries. Head #${head.seq}, hash ${head.hash}: record it outside the service to detect later removal of entries (npx voice-passport audit verify).`;
+  const body = $('audit-table').tBodies[0];
+  body.replaceChildren(
+    ...entries.map((e) => {
+      const subject = e.subjectPseudonym === null ? td('—') : td(el('code', `${e.subjectPseudonym.slice(0, 12)}…`, { title: e.subjectPseudonym }));
+      return row([e.seq, e.occurredAt.replace('T', ' ').replace('Z', ''), e.action, e.outcome, e.actorKeyId ?? '—', subject]);
+    }),
+  );
+}
+
+// --- flow ---
+
+async function loadAll() {
+  const [policies, stats, audit] = await Promise.all([api('/v1/operator/policies'), api(statsPath()), loadAudit()]);
+  renderPolicies(policies);
+  renderStats(stats, policies);
+  renderAudit(audit);
+  $('loaded-at').textContent = `Loaded ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC.`;
+}
+
+async function refresh() {
+  const error = $('load-error');
+  try {
+    await loadAll();
+    error.hidden = true;
+  } catch (e) {
+    error.textContent = explain(e);
+    error.hidden = false;
+    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) signOut(explain(e));
+  }
+}
+
+function signOut(message) {
+  state.key = null;
+  $('signed-in').hidden = true;
+  $('sign-in').hidden = false;
+  for (const id of ['policy-table', 'decision-table', 'audit-table']) $(id).tBodies[0].replaceChildren();
+  $('histograms').replaceChildren();
+  const error = $('sign-in-error');
+  error.textContent = message ?? '';
+  error.hidden = message === undefined;
+  $('key').focus();
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const input = $('key');
+  state.key = input.value.trim();
+  input.value = '';
+  try {
+    await loadAll();
+    $('sign-in').hidden = true;
+    $('sign-in-error').hidden = true;
+    $('signed-in').hidden = false;
+    $('load-error').hidden = true;
+  } catch (e) {
+    signOut(explain(e));
+  }
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('sign-in').addEventListener('submit', signIn);
+  $('refresh').addEventListener('click', () => {
+    void showReadiness();
+    void refresh();
+  });
+  $('sign-out').addEventListener('click', () => signOut());
+  for (const button of document.querySelectorAll('#ranges button')) {
+    button.addEventListener('click', () => {
+      state.days = button.dataset.days;
+      void refresh();
+    });
+  }
+  void showReadiness();
+});

@@ -1,0 +1,46 @@
+/**
+ * The operator console (`console/` in the package): one page, its script and its style sheet, served
+ * at /console/. They hold no data and need no key: the page asks the operator for an operator key
+ * and reads the operator API with it, like any client. Only these three files are served (no
+ * directory listing, no path from the URL reaches the file system), under the app's helmet CSP
+ * (`script-src 'self'`: the page has no inline script) and `Cache-Control: no-store`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Router } from 'express';
+import { VoicePassportError } from '../errors.js';
+import { findPackageDir } from '../package-dir.js';
+import type { RouteSpec } from './route-table.js';
+
+const files = { '/console/': 'index.html', '/console/console.js': 'console.js', '/console/console.css': 'console.css' } as const;
+
+/** The console's paths as open routes, for the route table (405 with Allow, metrics labels). */
+export const consoleRoutes: RouteSpec[] = [
+  { method: 'get', path: '/console', roles: null, handlers: [] },
+  ...Object.keys(files).map((p) => ({ method: 'get' as const, path: p, roles: null, handlers: [] })),
+];
+
+/** The console folder shipped with the package; every file it serves must be there. */
+export function defaultConsoleDir(): string {
+  const dir = findPackageDir('console');
+  for (const file of Object.values(files)) {
+    if (!fs.existsSync(path.join(dir, file))) throw new VoicePassportError('config-invalid', `The operator console file ${file} is missing from ${dir}.`);
+  }
+  return dir;
+}
+
+export function consoleRouter(dir: string): Router {
+  // strict: '/console' and '/console/' are different routes here, so the page's relative links resolve under /console/.
+  const router = Router({ strict: true });
+  router.get('/console', (_req, res) => {
+    res.redirect(301, '/console/');
+  });
+  for (const [urlPath, file] of Object.entries(files)) {
+    router.get(urlPath, (_req, res, next) => {
+      res.sendFile(file, { root: dir, cacheControl: false, lastModified: false, etag: false, dotfiles: 'deny' }, (err) => {
+        if (err) next(err);
+      });
+    });
+  }
+  return router;
+}

@@ -1,0 +1,192 @@
+/**
+ * The operator console in a real browser (Debian's chromium through playwright-core) against a
+ * listening in-process service: signing in, what the tables show against what the API answers,
+ * the period buttons, refused keys, forgetting the key, and no script or CSP error on the way.
+ * Skipped, with a message, where chromium is not installed (`apt-get install chromium`).
+ */
+import fs from 'node:fs';
+import request from 'supertest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toneWav } from '../passport/fakes.js';
+import { calibration } from './fixtures/calibration.js';
+import { consent, consentAndEnrol, createHarness, verifyCall, type Harness } from './harness.js';
+
+const chromiumPath = process.env.VP_CHROMIUM ?? '/usr/bin/chromium';
+const haveChromium = fs.existsSync(chromiumPath);
+if (!haveChromium) console.warn(`Skipping the operator console browser tests: no chromium at ${chromiumPath} (apt-get install chromium, or set VP_CHROMIUM).`);
+
+let browser: Browser;
+let h: Harness;
+let page: Page;
+/** Console errors, page errors and failed requests: each one fails the test that caused it. */
+const problems: string[] = [];
+
+const table = (id: string) => page.$$eval(`#${id} tbody tr`, (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((c) => (c.textContent ?? '').trim())));
+
+async function signIn(key: string): Promise<void> {
+  await page.fill('#key', key);
+  await page.click('#sign-in button[type=submit]');
+}
+
+async function openConsole(harness: Harness): Promise<Page> {
+  const p = await browser.newPage();
+  p.on('console', (m) => {
+    // A refused key is an expected 401/403 in the network log, which chromium reports as a console error.
+    if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  p.on('pageerror', (e) => problems.push(`page: ${e.message}`));
+  await p.goto(`http://${await harness.listen()}/console`);
+  return p;
+}
+
+describe.skipIf(!haveChromium)('operator console in a browser', () => {
+  beforeAll(async () => {
+    browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  }, 30_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  describe('a model without calibration', () => {
+    beforeAll(async () => {
+      h = createHarness();
+      await consentAndEnrol(h, 'cust-1', 200);
+      await consent(h, 'cust-2');
+      await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4 })); // accept
+      await verifyCall(h, 'cust-1', toneWav({ freq: 400, seconds: 4 })); // reject
+      await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4, sampleRate: 8000 })); // accept, telephone
+      await verifyCall(h, 'cust-2', toneWav({ freq: 200, seconds: 4 })); // not enrolled
+      await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 6 }), '?policy=high'); // accept at high
+      page = await openConsole(h);
+    }, 30_000);
+    afterAll(async () => {
+      await h?.close();
+    });
+
+    it('opens at /console/ and shows the readiness of the service before any key', async () => {
+      expect(new URL(page.url()).pathname).toBe('/console/');
+      await page.waitForFunction("document.getElementById('readiness').textContent !== 'Checking the service…'");
+      expect(await page.textContent('#readiness')).toBe('Service ready.');
+      expect(await page.isVisible('#signed-in')).toBe(false);
+      expect(problems).toEqual([]);
+    });
+
+    it('refuses an unknown key and a key of another role with a reason, and shows nothing', async () => {
+      await signIn('vp_operator_' + 'x'.repeat(43));
+      await page.waitForSelector('#sign-in-error:not([hidden])');
+      expect(await page.textContent('#sign-in-error')).toBe('The key was refused: it is not a key of this service, or it was revoked.');
+      await signIn(h.keys.telephony);
+      await page.waitForFunction("document.getElementById('sign-in-error').textContent.includes('operator role')");
+      expect(await page.isVisible('#signed-in')).toBe(false);
+      expect(await table('policy-table')).toEqual([]);
+      expect(problems).toEqual([]);
+    });
+
+    it('shows the policies, the decisions and the audit log as the API answers them', async () => {
+      await signIn(h.keys.operator);
+      await page.waitForSelector('#signed-in:not([hidden])');
+      expect(await page.isVisible('#sign-in')).toBe(false);
+      expect(await page.inputValue('#key')).toBe('');
+
+      const policies = (await request(h.app).get('/v1/operator/policies').set(h.auth('operator'))).body;
+      expect(await page.textContent('#policies-explanation')).toBe(policies.explanation);
+      expect(await table('policy-table')).toEqual(
+        policies.policies.map((p: { name: string; description: string; threshold: number; minNetSpeechSeconds: number }) => [
+          `${p.name}${p.description}`,
+          'explicit threshold',
+          'any',
+          `${p.threshold.toFixed(3)} (cosine)`,
+          '—',
+          '—',
+          'no calibration',
+          `${p.minNetSpeechSeconds} s`,
+        ]),
+      );
+
+      // The period buttons start at the last 7 days of the browser's clock; the harness's calls are dated March 2026.
+      expect(await table('decision-table')).toEqual([['No verifications in this period.']]);
+      await page.click('#ranges button[data-days=all]');
+      await page.waitForFunction("document.querySelectorAll('#decision-table tbody tr').length > 1");
+      expect(await page.getAttribute('#ranges button[data-days=all]', 'aria-pressed')).toBe('true');
+      expect(await page.textContent('#stats-range')).toBe('The whole history.');
+      const z = ['0 (0.0 %)', '0 (0.0 %)', '0 (0.0 %)', '0 (0.0 %)', '0 (0.0 %)', '0 (0.0 %)'];
+      expect(await table('decision-table')).toEqual([
+        ['high', 'all', '1', '1 (100.0 %)', ...z.slice(1)],
+        ['', 'wideband', '1', '1 (100.0 %)', ...z.slice(1)],
+        ['standard', 'all', '4', '2 (50.0 %)', '1 (25.0 %)', '0 (0.0 %)', '1 (25.0 %)', '0 (0.0 %)', '0 (0.0 %)'],
+        ['', 'wideband', '2', '1 (50.0 %)', '1 (50.0 %)', '0 (0.0 %)', '0 (0.0 %)', '0 (0.0 %)', '0 (0.0 %)'],
+        ['', 'telephone', '1', '1 (100.0 %)', ...z.slice(1)],
+      ]);
+      expect(await page.textContent('#stats-notes')).toContain('Subjects: 2 (1 enrolled, 0 enrolling).');
+      // One figure per policy and channel with scored calls; its threshold line where the policy has it.
+      expect(await page.$$eval('#histograms figcaption', (c) => c.map((x) => x.textContent))).toEqual([
+        'high · wideband: 1 accepted, 0 rejected; threshold 0.600 cosine',
+        'standard · wideband: 1 accepted, 1 rejected; threshold 0.500 cosine',
+        'standard · telephone: 1 accepted, 0 rejected; threshold 0.500 cosine',
+      ]);
+      expect(await page.$$eval('#histograms svg rect.accept', (r) => r.length)).toBe(3);
+      expect(await page.$$eval('#histograms svg rect.reject', (r) => r.length)).toBe(1);
+
+      const audit = (await request(h.app).get('/v1/audit?limit=1000').set(h.auth('operator'))).body;
+      const newest = audit.entries.slice(-25).reverse();
+      const rows = await table('audit-table');
+      expect(rows.map((r) => [Number(r[0]), r[2], r[3], r[4]])).toEqual(newest.map((e: { seq: number; action: string; outcome: string; actorKeyId: string | null }) => [e.seq, e.action, e.outcome, e.actorKeyId ?? '—']));
+      expect(await page.textContent('#audit-head')).toContain(`Head #${audit.head.seq}, hash ${audit.head.hash}`);
+      expect(problems).toEqual([]);
+    });
+
+    it('forgets the key: the tables empty and the next request needs the key again', async () => {
+      await page.click('#sign-out');
+      expect(await page.isVisible('#sign-in')).toBe(true);
+      expect(await page.isVisible('#signed-in')).toBe(false);
+      expect(await table('policy-table')).toEqual([]);
+      expect(await table('audit-table')).toEqual([]);
+      expect(await page.$$eval('#histograms *', (n) => n.length)).toBe(0);
+      expect(problems).toEqual([]);
+    });
+  });
+
+  describe('a calibrated model', () => {
+    beforeAll(async () => {
+      h = createHarness({ calibration });
+      page = await openConsole(h);
+    }, 30_000);
+    afterAll(async () => {
+      await h?.close();
+    });
+
+    it('shows each policy per channel: threshold on both scales, the rates with their intervals, and what they rest on', async () => {
+      await signIn(h.keys.operator);
+      await page.waitForSelector('#signed-in:not([hidden])');
+      const view = (await request(h.app).get('/v1/operator/policies').set(h.auth('operator'))).body;
+      const wb = view.policies.find((p: { name: string }) => p.name === 'standard').channels.wideband;
+      const tel = view.policies.find((p: { name: string }) => p.name === 'standard').channels.telephone;
+      const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+      const rows = await table('policy-table');
+      // The name cell holds the name and, below it, the description.
+      expect(rows.map((r) => [r[0], r[2]])).toEqual([
+        ['highPayments and changes to contact details.', 'wideband'],
+        ['highPayments and changes to contact details.', 'telephone'],
+        ['standardCaller authentication for account information.', 'wideband'],
+        ['standardCaller authentication for account information.', 'telephone'],
+      ]);
+      // Wideband carries 95 % intervals, this telephone calibration none (fixtures/calibration.ts).
+      expect(rows[2]!.slice(1)).toEqual([
+        'target FMR 1.00 % (estimate)',
+        'wideband',
+        `${wb.rawThreshold.toFixed(3)} cosine (LLR ${wb.llrThreshold.toFixed(3)})`,
+        `${pct(wb.fmr)} 95 %: ${pct(wb.fmrInterval.low)}–${pct(wb.fmrInterval.high)}`,
+        `${pct(wb.fnmr)} 95 %: ${pct(wb.fnmrInterval.low)}–${pct(wb.fnmrInterval.high)}`,
+        '2000 impostor / 500 genuine trials; supports targets ≥ 0.15 %',
+        `${view.policies[1].minNetSpeechSeconds} s`,
+      ]);
+      expect(rows[3]!.slice(3, 6)).toEqual([`${tel.rawThreshold.toFixed(3)} cosine (LLR ${tel.llrThreshold.toFixed(3)})`, pct(tel.fmr), pct(tel.fnmr)]);
+      expect(wb.fmr).toBe(0.01);
+      // high's 0.1 % is below what 2000 impostor trials support: the warnings, as the API words them.
+      expect(await page.$$eval('#policy-warnings li', (li) => li.map((x) => x.textContent))).toEqual(view.warnings);
+      expect(view.warnings).toHaveLength(2);
+      expect(problems).toEqual([]);
+    });
+  });
+});
