@@ -2,8 +2,8 @@
  * The operator console (`console/` in the package): one page, its script and its style sheet, served
  * at /console/. They hold no data and need no key: the page asks the operator for an operator key
  * and reads the operator API with it, like any client. Only these three files are served (no
- * directory listing, no path from the URL reaches the file system), under the app's helmet CSP
- * (`script-src 'self'`: the page has no inline script) and `Cache-Control: no-store`.
+ * directory listing, no path from the URL reaches the file system), with `Cache-Control: no-store`
+ * and a Content-Security-Policy of their own, stricter than helmet's default for the API.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,6 +11,23 @@ import { Router } from 'express';
 import { VoicePassportError } from '../errors.js';
 import { findPackageDir } from '../package-dir.js';
 import type { RouteSpec } from './route-table.js';
+
+/**
+ * Only this package's script and style sheet, fetches to this origin, no forms (the key must never be
+ * submitted as a URL query, even if the script failed to load), no framing. No
+ * `upgrade-insecure-requests` (helmet's default has it): on a plain-HTTP address other than
+ * localhost it sent the page's own script and style sheet to https://, and the page did not work.
+ */
+export const consoleContentSecurityPolicy = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  'img-src data:',
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
 
 const files = { '/console/': 'index.html', '/console/console.js': 'console.js', '/console/console.css': 'console.css' } as const;
 
@@ -37,6 +54,7 @@ export function consoleRouter(dir: string): Router {
   });
   for (const [urlPath, file] of Object.entries(files)) {
     router.get(urlPath, (_req, res, next) => {
+      res.setHeader('Content-Security-Policy', consoleContentSecurityPolicy);
       res.sendFile(file, { root: dir, cacheControl: false, lastModified: false, etag: false, dotfiles: 'deny' }, (err) => {
         if (err) next(err);
       });

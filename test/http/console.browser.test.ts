@@ -66,8 +66,8 @@ describe.skipIf(!haveChromium)('operator console in a browser', () => {
 
     it('opens at /console/ and shows the readiness of the service before any key', async () => {
       expect(new URL(page.url()).pathname).toBe('/console/');
-      await page.waitForFunction("document.getElementById('readiness').textContent !== 'Checking the service…'");
-      expect(await page.textContent('#readiness')).toBe('Service ready.');
+      // Polled from here, not evaluated in the page: the page's CSP allows no eval.
+      await expect.poll(() => page.textContent('#readiness')).toBe('Service ready.');
       expect(await page.isVisible('#signed-in')).toBe(false);
       expect(problems).toEqual([]);
     });
@@ -77,7 +77,7 @@ describe.skipIf(!haveChromium)('operator console in a browser', () => {
       await page.waitForSelector('#sign-in-error:not([hidden])');
       expect(await page.textContent('#sign-in-error')).toBe('The key was refused: it is not a key of this service, or it was revoked.');
       await signIn(h.keys.telephony);
-      await page.waitForFunction("document.getElementById('sign-in-error').textContent.includes('operator role')");
+      await expect.poll(() => page.textContent('#sign-in-error')).toContain('operator role');
       expect(await page.isVisible('#signed-in')).toBe(false);
       expect(await table('policy-table')).toEqual([]);
       expect(problems).toEqual([]);
@@ -107,7 +107,7 @@ describe.skipIf(!haveChromium)('operator console in a browser', () => {
       // The period buttons start at the last 7 days of the browser's clock; the harness's calls are dated March 2026.
       expect(await table('decision-table')).toEqual([['No verifications in this period.']]);
       await page.click('#ranges button[data-days=all]');
-      await page.waitForFunction("document.querySelectorAll('#decision-table tbody tr').length > 1");
+      await expect.poll(async () => (await table('decision-table')).length).toBeGreaterThan(1);
       expect(await page.getAttribute('#ranges button[data-days=all]', 'aria-pressed')).toBe('true');
       expect(await page.textContent('#stats-range')).toBe('The whole history.');
       const z = ['0 (0.0 %)', '0 (0.0 %)', '0 (0.0 %)', '0 (0.0 %)', '0 (0.0 %)', '0 (0.0 %)'];
