@@ -41,6 +41,9 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/** The variables loadConfig reads (README's configuration table documents each, with the master key's). */
+export const configVariables = Object.keys(envSchema.shape);
+
 export interface Config {
   port: number;
   host: string;

@@ -1,8 +1,10 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
+import { configVariables, loadConfig } from '../src/config.js';
 import { VoicePassportError } from '../src/errors.js';
+import { masterKeyVariables } from '../src/store/master-key.js';
 
 describe('loadConfig', () => {
   it('applies the documented defaults to an empty environment', () => {
@@ -84,5 +86,18 @@ describe('loadConfig', () => {
     expect(err.code).toBe('config-invalid');
     expect(err.message).toContain(name);
     expect(err.details).toEqual({ variables: [name] });
+  });
+});
+
+describe('README', () => {
+  it('documents every variable the service reads, and no other, in its configuration table', () => {
+    const readme = fs.readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1));
+    const documented = section
+      .split('\n')
+      .filter((line) => line.startsWith('| `'))
+      .flatMap((line) => [...line.split('|')[1]!.matchAll(/`([A-Z_]+)`/g)].map((m) => m[1]!));
+    expect(documented.length).toBeGreaterThan(20);
+    expect([...documented].sort()).toEqual([...configVariables, ...masterKeyVariables].sort());
   });
 });

@@ -32,12 +32,10 @@ export interface LoadedMasterKey {
   warnings: string[];
 }
 
-export interface MasterKeyEnv {
-  VP_MASTER_KEY?: string | undefined;
-  VP_MASTER_KEY_FILE?: string | undefined;
-  VP_PREVIOUS_MASTER_KEY?: string | undefined;
-  VP_PREVIOUS_MASTER_KEY_FILE?: string | undefined;
-}
+/** The variables the master key is read from: outside config.ts, as the key must not enter the frozen Config. */
+export const masterKeyVariables = ['VP_MASTER_KEY', 'VP_MASTER_KEY_FILE', 'VP_PREVIOUS_MASTER_KEY', 'VP_PREVIOUS_MASTER_KEY_FILE'] as const;
+
+export type MasterKeyEnv = { [name in (typeof masterKeyVariables)[number]]?: string | undefined };
 
 /** The key a store is being rotated away from. */
 export interface PreviousMasterKey {
