@@ -5,6 +5,7 @@
  */
 import { loadConfig } from '../config.js';
 import { auditCommand } from './audit.js';
+import { backupCommand, restoreCommand } from './backup.js';
 import { calibrateCommand } from './calibrate.js';
 import { cohortCommand } from './cohort.js';
 import { compareCommand, embedCommand } from './embed.js';
@@ -55,6 +56,9 @@ commands:
   purge [--dry-run]           erase voiceprints unused for VP_RETENTION_DAYS
   audit verify [--anchor SEQ:HASH]
                               check the audit hash chain; exit 1 when broken
+  backup FILE                 copy the database to a new FILE (consistent; the service may run)
+  restore FILE                replace the database with a backup (stop the service first); erasures
+                              and key revocations recorded since the backup are applied again
   serve                       run the HTTP service (same as npm start)
 
 Configuration comes from the environment (see README.md).`;
@@ -86,6 +90,12 @@ export async function runCli(argv: string[]): Promise<number> {
       return 0;
     case 'audit':
       return auditCommand(rest, loadConfig().dataDir);
+    case 'backup':
+      backupCommand(rest, loadConfig().dataDir);
+      return 0;
+    case 'restore':
+      restoreCommand(rest, loadConfig().dataDir);
+      return 0;
     case 'serve':
       await import('../server.js');
       return -1; // keeps running; the server owns the exit

@@ -22,6 +22,8 @@ export const auditActions = [
   'key.created',
   'key.revoked',
   'master-key.rotated',
+  'store.backed-up',
+  'store.restored',
 ] as const satisfies readonly AuditAction[];
 
 const isoDateTime = z.iso.datetime({ offset: true }).or(z.iso.date());

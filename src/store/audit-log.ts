@@ -33,7 +33,9 @@ export type AuditAction =
   | 'policy.updated'
   | 'key.created'
   | 'key.revoked'
-  | 'master-key.rotated';
+  | 'master-key.rotated'
+  | 'store.backed-up'
+  | 'store.restored';
 
 export type AuditDetails = { [key: string]: JsonValue };
 

@@ -2,7 +2,7 @@
  * The one module that imports better-sqlite3 (architecture rule: the store is the only place with SQL
  * drivers). A five-method wrapper — run/get/all/transaction/exec — plus the maintenance calls the
  * privacy rules need: `checkpoint()` (erasure must leave no old bytes in the -wal file, GDPR Art. 17),
- * `integrityCheck()` and `close()`.
+ * `copyTo()` (backups), `integrityCheck()` and `close()`.
  *
  * Pragmas and why (GDPR Art. 32 "security of processing"; ISO/IEC 24745 template protection):
  * - journal_mode=WAL: readers never block the writer, and the CLI can work on the same data dir while
@@ -67,6 +67,15 @@ export class Database {
   private constructor(filePath: string, db: BetterSqlite3.Database) {
     this.path = filePath;
     this.db = db;
+  }
+
+  /** Opens a database file (a backup) read-only, for inspection: nothing is created, migrated or written. */
+  static openReadOnly(filePath: string): Database {
+    try {
+      return new Database(filePath, new BetterSqlite3(filePath, { readonly: true, fileMustExist: true }));
+    } catch (e) {
+      throw new VoicePassportError('validation-failed', `Cannot open ${filePath} as a database: ${(e as Error).message}.`);
+    }
   }
 
   /** Opens (creating if needed) `<dataDir>/voice-passport.db`. The dir is created 0700 and the file 0600. */
@@ -159,6 +168,18 @@ export class Database {
     return { complete: r.busy === 0, walFrames: r.log, checkpointedFrames: r.checkpointed };
   }
 
+  /**
+   * Writes a consistent copy of the database to `file` (`VACUUM INTO`): one read transaction, so
+   * writers in other processes go on, and only live pages are copied, so rows erased with
+   * secure_delete are not carried into backups. `file` must not exist or must be empty.
+   */
+  copyTo(file: string): void {
+    if (this.db.inTransaction) {
+      throw new VoicePassportError('internal', 'copyTo() was called inside a transaction; VACUUM cannot run in one.');
+    }
+    this.db.prepare('VACUUM INTO ?').run(file);
+  }
+
   /** `PRAGMA integrity_check`: an empty list means the file is sound. */
   integrityCheck(): string[] {
     const rows = this.db.pragma('integrity_check') as Array<{ integrity_check: string }>;
@@ -180,7 +201,7 @@ export class Database {
     if (!this.db.open) return;
     this.statements.clear();
     try {
-      this.checkpoint();
+      if (!this.db.readonly) this.checkpoint();
     } finally {
       this.db.close();
     }

@@ -1,0 +1,71 @@
+/**
+ * `voice-passport backup FILE` while a store is open (the service running), then `restore FILE` with
+ * it closed, as child processes without the master key: the receipts, the warnings on stderr, and
+ * the usage errors.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { embedding, openTestStore } from '../store/helpers.js';
+import { cliError, runCli, tempDir } from './run-cli.js';
+
+let dir: string;
+let outside: string;
+beforeEach(() => {
+  dir = tempDir();
+  outside = tempDir();
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(outside, { recursive: true, force: true });
+});
+
+describe('voice-passport backup / restore', () => {
+  it('backs up while the store is open, and restores it with the erasure made since applied again', async () => {
+    const store = openTestStore(dir);
+    const p = store.pseudonymise('cust-1');
+    store.consents.give(p, { noticeVersion: 'v1', channel: 'ivr', actorKeyId: null });
+    store.audit.append({ action: 'consent.given', actorKeyId: null, subjectPseudonym: p, outcome: 'given' });
+    store.voiceprints.completeEnrolment(p, { embedding: embedding(1), modelId: 'm', sampleCount: 2, netSpeechSeconds: 20 });
+    const file = path.join(outside, 'nightly.vpbak');
+
+    const backup = await runCli(['backup', file], { VP_DATA_DIR: dir });
+    expect([backup.code, backup.stderr]).toEqual([0, '']);
+    const receipt = JSON.parse(backup.stdout) as { file: string; bytes: number; sha256: string; auditHead: { seq: number }; auditSeq: number };
+    expect(receipt).toMatchObject({ file, bytes: fs.statSync(file).size, auditHead: { seq: 1 }, auditSeq: 2 });
+    expect(store.audit.list({ action: 'store.backed-up' })).toHaveLength(1);
+
+    store.erasure.erase(p, { reason: 'subject-request', actorKeyId: null });
+    store.close();
+
+    const restore = await runCli(['restore', file], { VP_DATA_DIR: dir });
+    expect([restore.code, restore.stderr]).toEqual([0, '']);
+    expect(JSON.parse(restore.stdout)).toMatchObject({ backup: { file, sha256: receipt.sha256 }, reapplied: { erasures: 1, keyRevocations: 0 }, warnings: [] });
+    const restored = openTestStore(dir);
+    expect(restored.consents.current(p).active).toBe(false);
+    expect(restored.voiceprints.voiceprint(p)).toBeUndefined();
+    restored.close();
+
+    // Into an empty data directory: restored, with the warning on stderr.
+    const empty = tempDir();
+    try {
+      const fresh = await runCli(['restore', file], { VP_DATA_DIR: empty });
+      expect(fresh.code).toBe(0);
+      expect(fresh.stderr).toMatch(/^warning: There was no database in .* to take later erasures from/);
+      const s = openTestStore(empty);
+      expect(s.voiceprints.voiceprint(p)?.embedding).toEqual(embedding(1));
+      s.close();
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('answers usage errors with exit 2, and a backup of a data directory without a database with exit 1', async () => {
+    for (const args of [['backup'], ['backup', 'a', 'b'], ['restore'], ['restore', '--force', 'x']]) {
+      const r = await runCli(args, { VP_DATA_DIR: dir });
+      expect([args, r.code, cliError(r).code]).toEqual([args, 2, 'validation-failed']);
+    }
+    const none = await runCli(['backup', path.join(outside, 'x')], { VP_DATA_DIR: dir });
+    expect([none.code, cliError(none).code, fs.existsSync(path.join(outside, 'x'))]).toEqual([1, 'config-invalid', false]);
+  });
+});

@@ -1,0 +1,207 @@
+/**
+ * Backups and restores (src/store/backup.ts; GDPR Art. 32(1)(c) restore after an incident, Art. 17 and
+ * 7(3): a restore must not bring back what was erased or withdrawn after the backup, nor revoked keys).
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { backupStore, restoreStore } from '../../src/store/backup.js';
+import { Database } from '../../src/store/database.js';
+import { openStore, type Store } from '../../src/store/index.js';
+import { embedding, filesContaining, movableClock, openTestStore, removeDir, tempDataDir, testMasterKey, type MovableClock } from './helpers.js';
+
+let dir: string;
+let outside: string;
+let clock: MovableClock;
+beforeEach(() => {
+  dir = tempDataDir();
+  outside = tempDataDir();
+  clock = movableClock('2026-05-01T08:00:00.000Z');
+});
+afterEach(() => {
+  removeDir(dir);
+  removeDir(outside);
+});
+
+const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+const liveDb = () => path.join(dir, 'voice-passport.db');
+
+function enrol(s: Store, id: string, seed: number): string {
+  const p = s.pseudonymise(id);
+  s.consents.give(p, { noticeVersion: 'v1', channel: 'app', actorKeyId: null });
+  // The use cases audit consent and enrolment (the store audits only erasures): as they would.
+  s.audit.append({ action: 'consent.given', actorKeyId: null, subjectPseudonym: p, outcome: 'given' });
+  s.voiceprints.completeEnrolment(p, { embedding: embedding(seed), modelId: 'm', sampleCount: 2, netSpeechSeconds: 20 });
+  return p;
+}
+
+function templateBytes(s: Store, pseudonym: string): Buffer {
+  const row = s.db.get<{ ciphertext: Uint8Array }>('SELECT t.ciphertext FROM templates t JOIN subjects s ON s.id = t.subject_id WHERE s.pseudonym = ?', [pseudonym])!;
+  return Buffer.from(row.ciphertext);
+}
+
+describe('backupStore', () => {
+  it('copies the live store to a new 0600 file, says which audit entry it ends at, and audits the backup', () => {
+    const s = openTestStore(dir, { clock });
+    const kept = enrol(s, 'kept', 1);
+    const erased = enrol(s, 'erased', 2);
+    const erasedBytes = templateBytes(s, erased);
+    s.erasure.erase(erased, { reason: 'subject-request', actorKeyId: null });
+    const head = s.audit.head()!;
+    const file = path.join(outside, 'vp.backup');
+
+    const receipt = backupStore(s, file);
+    expect(receipt).toEqual({ file, bytes: fs.statSync(file).size, sha256: sha256(file), auditHead: head, auditSeq: head.seq + 1 });
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(s.audit.list({ action: 'store.backed-up' }).map((e) => [e.seq, e.actorKeyId, e.outcome, e.details])).toEqual([
+      [head.seq + 1, 'cli', 'ok', { file: 'vp.backup', bytes: receipt.bytes, sha256: receipt.sha256, auditHeadSeq: head.seq }],
+    ]);
+    // The copy holds the live voiceprint's ciphertext, not the erased one's (free pages are not copied).
+    const bytes = fs.readFileSync(file);
+    expect(bytes.indexOf(templateBytes(s, kept))).toBeGreaterThan(0);
+    expect(bytes.indexOf(erasedBytes)).toBe(-1);
+    const copy = Database.openReadOnly(file);
+    expect(copy.integrityCheck()).toEqual([]);
+    copy.close();
+    s.close();
+  });
+
+  it('never overwrites: an existing file is refused and left as it was', () => {
+    const s = openTestStore(dir, { clock });
+    const file = path.join(outside, 'exists');
+    fs.writeFileSync(file, 'precious');
+    expect(() => backupStore(s, file)).toThrow(expect.objectContaining({ code: 'validation-failed', message: expect.stringMatching(/Cannot create the backup file .*exists/) }));
+    expect(fs.readFileSync(file, 'utf8')).toBe('precious');
+    expect(s.audit.list({ action: 'store.backed-up' })).toEqual([]);
+    s.close();
+  });
+});
+
+describe('restoreStore', () => {
+  it('replaces the database, then erases again what was erased or withdrawn since the backup and revokes again the keys revoked since', () => {
+    const s = openTestStore(dir, { clock });
+    const keyBefore = s.apiKeys.create({ role: 'telephony', name: 'ivr' }).record;
+    const requested = enrol(s, 'asked-for-erasure', 1);
+    const withdrawn = enrol(s, 'withdrew', 2);
+    const staying = enrol(s, 'staying', 3);
+    const requestedBytes = templateBytes(s, requested);
+    const file = path.join(outside, 'vp.backup');
+    const backup = backupStore(s, file);
+
+    // After the backup: an erasure, a withdrawal, a revocation, a new key and a new enrolment.
+    clock.advance(3_600_000);
+    s.erasure.erase(requested, { reason: 'subject-request', actorKeyId: null });
+    s.erasure.erase(withdrawn, { reason: 'consent-withdrawn', actorKeyId: null });
+    s.apiKeys.revoke(keyBefore.id);
+    s.audit.append({ action: 'key.revoked', actorKeyId: null, subjectPseudonym: null, outcome: 'ok', details: { keyId: keyBefore.id, role: 'telephony' } });
+    const keyAfter = s.apiKeys.create({ role: 'operator', name: 'new' }).record;
+    const late = enrol(s, 'enrolled-after', 4);
+    const replacedHead = s.audit.head()!;
+    s.close();
+
+    clock.advance(3_600_000);
+    const receipt = restoreStore({ dataDir: dir, file, clock });
+    expect(receipt).toEqual({
+      backup: { file, sha256: backup.sha256, auditHead: backup.auditHead },
+      replacedAuditHead: replacedHead,
+      reapplied: { erasures: 2, keyRevocations: 1 },
+      auditSeq: backup.auditHead!.seq + 4,
+      warnings: [],
+    });
+    // No staging folder, no stray files.
+    expect(fs.readdirSync(dir).sort()).toEqual(['voice-passport.db']);
+
+    const r = openTestStore(dir, { clock });
+    expect(r.db.integrityCheck()).toEqual([]);
+    expect(r.voiceprints.voiceprint(staying)?.embedding).toEqual(embedding(3));
+    expect(r.voiceprints.voiceprint(requested)).toBeUndefined();
+    expect(r.voiceprints.voiceprint(withdrawn)).toBeUndefined();
+    expect([r.consents.current(requested)?.active, r.consents.current(withdrawn)?.active]).toEqual([false, false]);
+    // What happened after the backup and was not an erasure is gone with the restore.
+    expect(r.voiceprints.voiceprint(late)).toBeUndefined();
+    expect(r.apiKeys.findById(keyAfter.id)).toBeUndefined();
+    expect(r.apiKeys.findById(keyBefore.id)?.revokedAt).toBe('2026-05-01T10:00:00.000Z');
+    const audit = r.audit.list({ afterSeq: backup.auditHead!.seq });
+    expect(audit.map((e) => [e.action, e.actorKeyId, e.subjectPseudonym, e.outcome])).toEqual([
+      ['subject.erased', 'cli', requested, 'erased'],
+      ['consent.withdrawn', 'cli', withdrawn, 'erased'],
+      ['key.revoked', 'cli', null, 'ok'],
+      ['store.restored', 'cli', null, 'ok'],
+    ]);
+    expect(audit[2]!.details).toEqual({ keyId: keyBefore.id, role: 'telephony' });
+    expect(audit[3]!.details).toEqual({ sha256: backup.sha256, backupAuditHeadSeq: backup.auditHead!.seq, replacedAuditHeadSeq: replacedHead.seq, reapplied: { erasures: 2, keyRevocations: 1 } });
+    expect(r.audit.verify().ok).toBe(true);
+    r.close();
+    // The erased voiceprint came back in the staged copy only to be erased there: it is nowhere in the data directory.
+    expect(filesContaining(dir, requestedBytes)).toEqual([]);
+  });
+
+  it('refuses a database that is not a later state of the backup, and a damaged backup, changing nothing', () => {
+    const s = openTestStore(dir, { clock });
+    enrol(s, 'a', 1);
+    s.close();
+    const otherDir = tempDataDir();
+    try {
+      const other = openTestStore(otherDir, { clock });
+      enrol(other, 'b', 2);
+      backupStore(other, path.join(outside, 'other.backup'));
+      other.close();
+    } finally {
+      removeDir(otherDir);
+    }
+    const before = sha256(liveDb());
+    expect(() => restoreStore({ dataDir: dir, file: path.join(outside, 'other.backup') })).toThrow(
+      expect.objectContaining({ code: 'config-invalid', message: expect.stringMatching(/not a later state of the backup .* Nothing was restored\./) }),
+    );
+    expect(sha256(liveDb())).toBe(before);
+    expect(fs.readdirSync(dir).sort()).toEqual(['voice-passport.db']);
+
+    // A backup whose audit log was edited: its chain no longer holds.
+    const own = openTestStore(dir, { clock });
+    const file = path.join(outside, 'edited.backup');
+    backupStore(own, file);
+    own.close();
+    const raw = fs.readFileSync(file);
+    const at = raw.indexOf(Buffer.from('"consent.given"'.slice(1, -1)));
+    expect(at).toBeGreaterThan(0);
+    raw.write('consent.gone!', at, 'latin1'); // same length as consent.given
+    fs.writeFileSync(file, raw);
+    const unchanged = sha256(liveDb());
+    expect(() => restoreStore({ dataDir: dir, file })).toThrow(expect.objectContaining({ code: 'config-invalid', message: expect.stringMatching(/is damaged: .* Nothing was restored\./) }));
+    expect(sha256(liveDb())).toBe(unchanged);
+    expect(fs.readdirSync(dir).sort()).toEqual(['voice-passport.db']);
+    expect(() => restoreStore({ dataDir: dir, file: path.join(outside, 'missing') })).toThrow(expect.objectContaining({ code: 'validation-failed' }));
+  });
+
+  it('restores into an empty data directory, warning that later erasures must be applied by hand', () => {
+    const s = openTestStore(dir, { clock });
+    const p = enrol(s, 'a', 1);
+    const file = path.join(outside, 'vp.backup');
+    const backup = backupStore(s, file);
+    s.close();
+    removeDir(dir);
+    const receipt = restoreStore({ dataDir: dir, file, clock });
+    expect(receipt).toMatchObject({ replacedAuditHead: null, reapplied: null, warnings: [expect.stringMatching(new RegExp(`^There was no database .* after seq ${backup.auditHead!.seq} of this backup`))] });
+    const r = openTestStore(dir, { clock });
+    expect(r.voiceprints.voiceprint(p)?.embedding).toEqual(embedding(1));
+    r.close();
+  });
+
+  it('warns when the backup is under another master key than the database it replaces', () => {
+    const s = openTestStore(dir, { clock });
+    const p = enrol(s, 'a', 1);
+    const file = path.join(outside, 'vp.backup');
+    backupStore(s, file);
+    s.close();
+    const newKey = Buffer.alloc(32, 0x77).toString('base64');
+    openStore({ dataDir: dir, env: { VP_MASTER_KEY: newKey, VP_PREVIOUS_MASTER_KEY: testMasterKey } }).close();
+    const receipt = restoreStore({ dataDir: dir, file, clock });
+    expect(receipt.warnings).toEqual([expect.stringMatching(/under another master key .*\(VP_PREVIOUS_MASTER_KEY\)\.$/)]);
+    // As it says: the backup opens with its own key, and rotates to the current one.
+    expect(() => openStore({ dataDir: dir, env: { VP_MASTER_KEY: newKey } })).toThrow(expect.objectContaining({ code: 'config-invalid' }));
+    const r = openStore({ dataDir: dir, env: { VP_MASTER_KEY: newKey, VP_PREVIOUS_MASTER_KEY: testMasterKey } });
+    expect(r.voiceprints.voiceprint(p)?.embedding).toEqual(embedding(1));
+    r.close();
+  });
+});
