@@ -23,7 +23,7 @@ import { systemClock, type Clock } from './clock.js';
 import { Database, databaseFileName } from './database.js';
 import type { ErasureReason } from './erasure.js';
 import { openStoreWithoutMasterKey, type StoreWithoutMasterKey } from './index.js';
-import { recordedCheckValue } from './store-key-ring.js';
+import { recordedCheckValue } from './master-key-check.js';
 
 export interface BackupReceipt {
   file: string;

@@ -5,15 +5,16 @@
  *
  * Every subject gets a fresh data key, wrapped under the new master key, and its voiceprint and
  * enrolment samples are sealed again under it. Fresh keys, not the old ones re-wrapped: whoever held
- * the old master key could unwrap the old data keys, and so anything sealed under them later. The
- * pseudonym key is re-wrapped unchanged (crypto.ts says why), the check value replaced and the
- * rotation audited, all in the caller's transaction: either the whole store moves or none of it.
- * The caller checkpoints after the commit, so the old wrapped keys and ciphertexts leave the -wal
- * file too (secure_delete=ON zeroes their pages in the .db file).
+ * the old master key could unwrap the old data keys, and so anything sealed under them later. In
+ * the same transaction the caller (store-key-ring.ts) wraps the pseudonym key again, unchanged
+ * (crypto.ts says why), records the new check value and audits the rotation: either the whole store
+ * moves or none of it. openStore checkpoints after the commit, so the old wrapped keys and
+ * ciphertexts leave the -wal file too (secure_delete=ON zeroes their pages in the .db file).
  */
 import { isoNow, type Clock } from './clock.js';
-import { generateDataKey, openEmbedding, sealEmbedding, type EmbeddingBinding, type KeyRing } from './crypto.js';
+import { generateDataKey, sealEmbedding, type EmbeddingBinding, type KeyRing } from './crypto.js';
 import type { Database } from './database.js';
+import { openSealedRow, type SealedRow } from './voiceprint-repository.js';
 
 /** What a rotation re-keyed: counts only, never keys or pseudonyms. */
 export interface MasterKeyRotation {
@@ -21,14 +22,6 @@ export interface MasterKeyRotation {
   subjects: number;
   voiceprints: number;
   enrolmentSamples: number;
-}
-
-interface SealedRow {
-  ciphertext: Uint8Array;
-  iv: Uint8Array;
-  tag: Uint8Array;
-  format_version: number;
-  model_id: string;
 }
 
 /** Subjects are read in pages, so memory stays bounded however large the store. */
@@ -52,7 +45,7 @@ export function reKeySubjects(db: Database, from: KeyRing, to: KeyRing, clock: C
       try {
         const reseal = (r: SealedRow, purpose: EmbeddingBinding['purpose']) => {
           const binding: EmbeddingBinding = { purpose, subjectPseudonym: row.pseudonym, modelId: r.model_id };
-          const embedding = openEmbedding({ ciphertext: Buffer.from(r.ciphertext), iv: Buffer.from(r.iv), tag: Buffer.from(r.tag), formatVersion: r.format_version }, oldKey, binding);
+          const embedding = openSealedRow(r, oldKey, binding);
           const sealed = sealEmbedding(embedding, newKey, binding);
           embedding.fill(0);
           return [sealed.ciphertext, sealed.iv, sealed.tag, sealed.formatVersion] as const;

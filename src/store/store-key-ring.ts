@@ -15,9 +15,9 @@ import type { AuditLog } from './audit-log.js';
 import type { Clock } from './clock.js';
 import { KeyRing, masterKeyCheckValue } from './crypto.js';
 import type { Database } from './database.js';
+import { checkValueMetaKey, recordedCheckValue } from './master-key-check.js';
 import { reKeySubjects, type MasterKeyRotation } from './master-key-rotation.js';
 
-const checkValueMetaKey = 'master_key_check';
 const pseudonymKeyMetaKey = 'pseudonym_key_wrapped';
 
 export interface StoreKeyRingInput {
@@ -36,11 +36,6 @@ export interface StoreKeyRing {
   rotation: MasterKeyRotation | null;
   /** For the operator log (never key material). */
   warnings: string[];
-}
-
-/** The check value of the master key the store is under; undefined before its first start with one. */
-export function recordedCheckValue(db: Database): string | undefined {
-  return db.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [checkValueMetaKey])?.value;
 }
 
 /** Opens (or sets up, or rotates) the store's keys. The caller checkpoints after a rotation. */

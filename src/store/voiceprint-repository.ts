@@ -12,7 +12,7 @@ import { VoicePassportError } from '../errors.js';
 import { isoNow, type Clock } from './clock.js';
 import { generateDataKey, openEmbedding, sealEmbedding, type EmbeddingBinding, type KeyRing } from './crypto.js';
 import type { Database } from './database.js';
-import { recordedCheckValue } from './store-key-ring.js';
+import { recordedCheckValue } from './master-key-check.js';
 import { subjectIdOf, type SubjectRepository } from './subject-repository.js';
 
 export interface EnrolmentSampleInput {
@@ -51,7 +51,8 @@ export interface Voiceprint extends VoiceprintMetadata {
   embedding: Float32Array;
 }
 
-interface SealedRow {
+/** An encrypted embedding as a templates or enrolment_samples row holds it. */
+export interface SealedRow {
   ciphertext: Uint8Array;
   iv: Uint8Array;
   tag: Uint8Array;
@@ -114,7 +115,7 @@ export class VoiceprintRepository {
     try {
       return rows.map((r) => ({
         id: r.id,
-        embedding: open(r, dataKey, binding('enrolment-sample', pseudonym, r.model_id)),
+        embedding: openSealedRow(r, dataKey, binding('enrolment-sample', pseudonym, r.model_id)),
         modelId: r.model_id,
         netSpeechSeconds: r.net_speech_seconds,
         createdAt: r.created_at,
@@ -199,7 +200,7 @@ export class VoiceprintRepository {
     const dataKey = this.unwrapExisting(subjectId, pseudonym)!;
     try {
       return {
-        embedding: open(r, dataKey, binding('template', pseudonym, r.model_id)),
+        embedding: openSealedRow(r, dataKey, binding('template', pseudonym, r.model_id)),
         modelId: r.model_id,
         sampleCount: r.sample_count,
         netSpeechSeconds: r.net_speech_seconds,
@@ -248,7 +249,8 @@ function binding(purpose: EmbeddingBinding['purpose'], subjectPseudonym: string,
   return { purpose, subjectPseudonym, modelId };
 }
 
-function open(row: SealedRow, dataKey: Buffer, b: EmbeddingBinding): Float32Array {
+/** Decrypts a row's embedding (throws `internal` when it fails authentication). */
+export function openSealedRow(row: SealedRow, dataKey: Buffer, b: EmbeddingBinding): Float32Array {
   return openEmbedding({ ciphertext: Buffer.from(row.ciphertext), iv: Buffer.from(row.iv), tag: Buffer.from(row.tag), formatVersion: row.format_version }, dataKey, b);
 }
 
