@@ -134,9 +134,12 @@ export function restoreStore(options: { dataDir: string; file: string; clock?: C
     } finally {
       store.close();
     }
-    // The replaced database's -wal and -shm belong to it: a WAL left beside another database file
-    // would be read into it. Closing it checkpointed and removed them; make sure before the swap.
-    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${live}${suffix}`, { force: true });
+    // SQLite removes -wal and -shm when the last connection closes, and laterEvents closed its own:
+    // if they are still there, another process has the database open (the service). Renaming over
+    // it then would leave that process writing to a file no one reads, and its WAL beside ours.
+    if (['-wal', '-shm'].some((suffix) => fs.existsSync(`${live}${suffix}`))) {
+      throw new VoicePassportError('config-invalid', `The database in ${dataDir} is open in another process (the service?): stop it, then restore. Nothing was restored.`);
+    }
     fs.renameSync(staged, live);
     fsyncDir(dataDir);
     return receipt;

@@ -174,6 +174,22 @@ describe('restoreStore', () => {
     expect(() => restoreStore({ dataDir: dir, file: path.join(outside, 'missing') })).toThrow(expect.objectContaining({ code: 'validation-failed' }));
   });
 
+  it('refuses while another process has the database open (the service running), changing nothing', () => {
+    const s = openTestStore(dir, { clock });
+    enrol(s, 'a', 1);
+    const file = path.join(outside, 'vp.backup');
+    backupStore(s, file);
+    const head = s.audit.head();
+    expect(() => restoreStore({ dataDir: dir, file, clock })).toThrow(
+      expect.objectContaining({ code: 'config-invalid', message: expect.stringMatching(/is open in another process \(the service\?\): stop it, then restore\. Nothing was restored\./) }),
+    );
+    // The open store goes on as before, and nothing was left behind.
+    expect(s.audit.head()).toEqual(head);
+    expect(s.db.integrityCheck()).toEqual([]);
+    s.close();
+    expect(fs.readdirSync(dir).sort()).toEqual(['voice-passport.db']);
+  });
+
   it('restores into an empty data directory, warning that later erasures must be applied by hand', () => {
     const s = openTestStore(dir, { clock });
     const p = enrol(s, 'a', 1);
