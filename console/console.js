@@ -4,7 +4,7 @@
 // as text (textContent), never parsed as HTML; the page runs under the service's CSP (no inline
 // script), so nothing but this file can script it.
 
-const state = { key: null, days: '7' };
+const state = { key: null, days: '7', policies: null };
 const auditRows = 25;
 const svgNs = 'http://www.w3.org/2000/svg';
 
@@ -15,14 +15,18 @@ class ApiError extends Error {
     super(problem?.detail ?? problem?.title ?? `HTTP ${status}`);
     this.status = status;
     this.retryAfter = retryAfter;
+    /** RFC 9457 problem's validation issues ({ path, message }), when the API gave them. */
+    this.issues = Array.isArray(problem?.issues) ? problem.issues : [];
   }
 }
 
-async function api(path) {
-  const res = await fetch(path, { headers: { Authorization: `Bearer ${state.key}`, Accept: 'application/json' }, cache: 'no-store' });
-  const body = await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(res.status, body, res.headers.get('Retry-After'));
-  return body;
+async function api(path, { method = 'GET', body } = {}) {
+  const headers = { Authorization: `Bearer ${state.key}`, Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(path, { method, headers, cache: 'no-store', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const answer = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, answer, res.headers.get('Retry-After'));
+  return answer;
 }
 
 function explain(error) {
@@ -113,6 +117,95 @@ function renderPolicies(response) {
         ]),
       );
     }
+  }
+}
+
+// --- changing the policies (PUT /v1/operator/policies replaces the whole set) ---
+
+function input(className, value, attributes = {}) {
+  const field = el('input', undefined, { class: className, ...attributes });
+  field.value = value ?? '';
+  return field;
+}
+
+function select(className, options, value) {
+  const field = el('select', undefined, { class: className });
+  for (const [optionValue, label] of options) field.append(el('option', label, { value: optionValue }));
+  field.value = value;
+  return field;
+}
+
+function editorRow(policy) {
+  const byTarget = policy ? policy.targetFmr !== null : true;
+  const mode = select('mode', [['target', 'target FMR (%)'], ['threshold', 'explicit threshold']], byTarget ? 'target' : 'threshold');
+  const value = input('value', policy ? String(byTarget ? +(policy.targetFmr * 100).toPrecision(6) : policy.threshold) : '', { type: 'number', step: 'any', 'aria-label': 'value' });
+  const bound = select('bound', [['', 'default'], ['upper-95', 'upper-95'], ['estimate', 'estimate']], policy?.targetFmrBound ?? '');
+  const syncBound = () => {
+    bound.disabled = mode.value !== 'target';
+  };
+  mode.addEventListener('change', syncBound);
+  syncBound();
+  const remove = el('button', 'Remove', { type: 'button', class: 'remove' });
+  const tr = row([
+    td(input('name', policy?.name, { 'aria-label': 'name', spellcheck: 'false' })),
+    td(mode),
+    td(value),
+    td(bound),
+    td(input('min', policy ? String(policy.minNetSpeechSeconds) : '', { type: 'number', step: 'any', min: '0.5', 'aria-label': 'minimum net speech in seconds' })),
+    td(input('description', policy?.description, { 'aria-label': 'description' })),
+    td(remove),
+  ]);
+  remove.addEventListener('click', () => tr.remove());
+  return tr;
+}
+
+function openEditor() {
+  $('editor-table').tBodies[0].replaceChildren(...state.policies.policies.map(editorRow));
+  $('editor-error').hidden = true;
+  $('policy-saved').textContent = '';
+  $('policy-editor').hidden = false;
+  $('edit-policies').hidden = true;
+}
+
+function closeEditor() {
+  $('policy-editor').hidden = true;
+  $('edit-policies').hidden = false;
+}
+
+/** The PUT body as the operator wrote it; the API checks it and says what is wrong. */
+function editedPolicies() {
+  return [...$('editor-table').tBodies[0].rows].map((tr) => {
+    const field = (name) => tr.querySelector(`.${name}`).value.trim();
+    const policy = { name: field('name'), description: field('description') };
+    const value = field('value');
+    if (value !== '') {
+      if (field('mode') === 'target') policy.targetFmr = Number(value) / 100;
+      else policy.threshold = Number(value);
+    }
+    if (field('mode') === 'target' && field('bound') !== '') policy.targetFmrBound = field('bound');
+    if (field('min') !== '') policy.minNetSpeechSeconds = Number(field('min'));
+    return policy;
+  });
+}
+
+async function savePolicies() {
+  const error = $('editor-error');
+  try {
+    const saved = await api('/v1/operator/policies', { method: 'PUT', body: { policies: editedPolicies() } });
+    closeEditor();
+    await refresh();
+    $('policy-saved').textContent = `Saved: ${saved.policies.length} ${saved.policies.length === 1 ? 'policy' : 'policies'}.`;
+  } catch (e) {
+    const withIssues = e instanceof ApiError && e.issues.length > 0;
+    const parts = [el('p', withIssues ? `The service refused the set (${e.status}); nothing was changed:` : explain(e))];
+    if (withIssues) {
+      const list = el('ul');
+      list.append(...e.issues.map((i) => el('li', `${i.path}: ${i.message}`)));
+      parts.push(list);
+    }
+    error.replaceChildren(...parts);
+    error.hidden = false;
+    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) signOut(explain(e));
   }
 }
 
@@ -243,6 +336,7 @@ function renderAudit({ head, entries }) {
 
 async function loadAll() {
   const [policies, stats, audit] = await Promise.all([api('/v1/operator/policies'), api(statsPath()), loadAudit()]);
+  state.policies = policies;
   renderPolicies(policies);
   renderStats(stats, policies);
   renderAudit(audit);
@@ -263,6 +357,10 @@ async function refresh() {
 
 function signOut(message) {
   state.key = null;
+  state.policies = null;
+  closeEditor();
+  $('editor-table').tBodies[0].replaceChildren();
+  $('policy-saved').textContent = '';
   $('signed-in').hidden = true;
   $('sign-in').hidden = false;
   for (const id of ['policy-table', 'decision-table', 'audit-table']) $(id).tBodies[0].replaceChildren();
@@ -296,6 +394,10 @@ document.addEventListener('DOMContentLoaded', () => {
     void refresh();
   });
   $('sign-out').addEventListener('click', () => signOut());
+  $('edit-policies').addEventListener('click', openEditor);
+  $('add-policy').addEventListener('click', () => $('editor-table').tBodies[0].append(editorRow(null)));
+  $('save-policies').addEventListener('click', () => void savePolicies());
+  $('cancel-policies').addEventListener('click', closeEditor);
   for (const button of document.querySelectorAll('#ranges button')) {
     button.addEventListener('click', () => {
       state.days = button.dataset.days;

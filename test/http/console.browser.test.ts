@@ -136,6 +136,56 @@ describe.skipIf(!haveChromium)('operator console in a browser', () => {
       expect(problems).toEqual([]);
     });
 
+    it('changes the policies in the editor: the API refuses an invalid set with its reasons, then takes a valid one, audited under the key', async () => {
+      const fieldIn = (rowIndex: number, name: string) => page.locator(`#editor-table tbody tr >> nth=${rowIndex}`).locator(`.${name}`);
+      const before = (await request(h.app).get('/v1/operator/policies').set(h.auth('operator'))).body.policies;
+      await page.click('#edit-policies');
+      expect(await page.isVisible('#policy-editor')).toBe(true);
+      expect(await page.$$eval('#editor-table .name', (f) => f.map((x) => (x as unknown as { value: string }).value))).toEqual(['high', 'standard']);
+      expect(await fieldIn(1, 'value').inputValue()).toBe('0.5');
+      expect(await fieldIn(1, 'mode').inputValue()).toBe('threshold');
+
+      // A cosine model takes thresholds in [-1, 1]: the API says so, and nothing changes.
+      await fieldIn(1, 'value').fill('2');
+      await page.click('#save-policies');
+      await page.waitForSelector('#editor-error:not([hidden])');
+      expect(await page.textContent('#editor-error p')).toBe('The service refused the set (400); nothing was changed:');
+      expect(await page.textContent('#editor-error li')).toMatch(/^body\.policies\.1\.threshold: the running model compares cosines/);
+      expect((await request(h.app).get('/v1/operator/policies').set(h.auth('operator'))).body.policies).toEqual(before);
+      // The refused PUT is the one error chromium logged (a 400 in the network log).
+      expect(problems.splice(0)).toEqual([expect.stringMatching(/status of 400/)]);
+
+      await fieldIn(1, 'value').fill('0.55');
+      await page.click('#add-policy');
+      await fieldIn(2, 'name').fill('vip');
+      await fieldIn(2, 'mode').selectOption('threshold');
+      expect(await fieldIn(2, 'bound').isDisabled()).toBe(true);
+      await fieldIn(2, 'value').fill('0.7');
+      await fieldIn(2, 'min').fill('4');
+      await fieldIn(2, 'description').fill('Private banking.');
+      await page.click('#save-policies');
+      await expect.poll(() => page.textContent('#policy-saved')).toBe('Saved: 3 policies.');
+      expect(await page.isVisible('#policy-editor')).toBe(false);
+
+      const after = (await request(h.app).get('/v1/operator/policies').set(h.auth('operator'))).body.policies;
+      expect(after.map((p: { name: string; threshold: number; minNetSpeechSeconds: number; description: string }) => [p.name, p.threshold, p.minNetSpeechSeconds, p.description])).toEqual([
+        ['high', 0.6, 5, 'Payments and changes to contact details.'],
+        ['standard', 0.55, 3, 'Caller authentication for account information.'],
+        ['vip', 0.7, 4, 'Private banking.'],
+      ]);
+      expect((await table('policy-table')).map((r) => [r[0], r[3]])).toEqual([
+        ['highPayments and changes to contact details.', '0.600 (cosine)'],
+        ['standardCaller authentication for account information.', '0.550 (cosine)'],
+        ['vipPrivate banking.', '0.700 (cosine)'],
+      ]);
+      const audit = (await request(h.app).get('/v1/audit?action=policy.updated').set(h.auth('operator'))).body.entries;
+      expect(audit.map((e: { outcome: string; actorKeyId: string; details: { name: string } }) => [e.outcome, e.actorKeyId, e.details.name])).toEqual([
+        ['changed', h.keyIds.operator, 'standard'],
+        ['created', h.keyIds.operator, 'vip'],
+      ]);
+      expect(problems).toEqual([]);
+    });
+
     it('forgets the key: the tables empty and the next request needs the key again', async () => {
       await page.click('#sign-out');
       expect(await page.isVisible('#sign-in')).toBe(true);
@@ -186,6 +236,19 @@ describe.skipIf(!haveChromium)('operator console in a browser', () => {
       // high's 0.1 % is below what 2000 impostor trials support: the warnings, as the API words them.
       expect(await page.$$eval('#policy-warnings li', (li) => li.map((x) => x.textContent))).toEqual(view.warnings);
       expect(view.warnings).toHaveLength(2);
+      expect(problems).toEqual([]);
+    });
+
+    it('sets a policy by its target false match rate in per cent', async () => {
+      await page.click('#edit-policies');
+      const standard = page.locator('#editor-table tbody tr >> nth=1');
+      expect([await standard.locator('.mode').inputValue(), await standard.locator('.value').inputValue()]).toEqual(['target', '1']);
+      await standard.locator('.value').fill('2');
+      await page.click('#save-policies');
+      await expect.poll(() => page.textContent('#policy-saved')).toBe('Saved: 2 policies.');
+      const view = (await request(h.app).get('/v1/operator/policies').set(h.auth('operator'))).body;
+      expect(view.policies[1]).toMatchObject({ name: 'standard', targetFmr: 0.02, thresholdSource: 'target-fmr' });
+      expect((await table('policy-table'))[2]!.slice(1, 3)).toEqual(['target FMR 2.00 % (estimate)', 'wideband']);
       expect(problems).toEqual([]);
     });
   });

@@ -1,4 +1,5 @@
 /** The operator console's files over HTTP: what is served, with which headers, and nothing else. */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
@@ -53,6 +54,11 @@ describe('operator console files', () => {
     // The key field has no name, so even a form submitted without the script never carries it.
     expect(html).toMatch(/<input id="key" type="password"[^>]*>/);
     expect(html).not.toMatch(/<input[^>]*\bname=/);
+  });
+
+  it('has a script that parses as a module (checked here too, where no browser runs it)', () => {
+    const check = spawnSync(process.execPath, ['--input-type=module', '--check'], { input: fs.readFileSync(path.join(dir, 'console.js')) });
+    expect([check.status, check.stderr.toString()]).toEqual([0, '']);
   });
 
   it('answers anything else under /console/ with a 404 problem, and other methods with 405', async () => {
