@@ -1,8 +1,8 @@
-// Voice Passport operator console: policies, verification statistics and the audit log, read from
-// the operator API with a key the operator types in. The key lives in this module's memory only
-// (no storage, no cookie), so closing the page forgets it. Everything the API returns is inserted
-// as text (textContent), never parsed as HTML; the page runs under the service's CSP (no inline
-// script), so nothing but this file can script it.
+// Voice Passport operator console: policies (shown and changed), verification statistics and the
+// audit log, through the operator API with a key the operator types in. The key lives in this
+// module's memory only (no storage, no cookie), so closing the page forgets it. Everything the API
+// returns is inserted as text (textContent), never parsed as HTML, and the page's own CSP
+// (src/http/console.ts) lets nothing but this file script it.
 
 const state = { key: null, days: '7', policies: null };
 const auditRows = 25;
