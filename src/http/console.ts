@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { VoicePassportError } from '../errors.js';
 import { findPackageDir } from '../package-dir.js';
 import type { RouteSpec } from './route-table.js';
@@ -29,36 +29,38 @@ export const consoleContentSecurityPolicy = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const files = { '/console/': 'index.html', '/console/console.js': 'console.js', '/console/console.css': 'console.css' } as const;
+const page = 'index.html';
+const assets = { '/console/console.js': 'console.js', '/console/console.css': 'console.css' } as const;
 
-/** The console's paths as open routes, for the route table (405 with Allow, metrics labels). */
-export const consoleRoutes: RouteSpec[] = [
-  { method: 'get', path: '/console', roles: null, handlers: [] },
-  ...Object.keys(files).map((p) => ({ method: 'get' as const, path: p, roles: null, handlers: [] })),
-];
+/**
+ * The console's paths as open routes, for the route table (405 with Allow, metrics labels).
+ * `/console` stands for `/console/` too, as Express matches a trailing slash.
+ */
+export const consoleRoutes: RouteSpec[] = ['/console', ...Object.keys(assets)].map((p) => ({ method: 'get' as const, path: p, roles: null, handlers: [] }));
 
 /** The console folder shipped with the package; every file it serves must be there. */
 export function defaultConsoleDir(): string {
   const dir = findPackageDir('console');
-  for (const file of Object.values(files)) {
+  for (const file of [page, ...Object.values(assets)]) {
     if (!fs.existsSync(path.join(dir, file))) throw new VoicePassportError('config-invalid', `The operator console file ${file} is missing from ${dir}.`);
   }
   return dir;
 }
 
 export function consoleRouter(dir: string): Router {
-  // strict: '/console' and '/console/' are different routes here, so the page's relative links resolve under /console/.
-  const router = Router({ strict: true });
-  router.get('/console', (_req, res) => {
-    res.redirect(301, '/console/');
-  });
-  for (const [urlPath, file] of Object.entries(files)) {
-    router.get(urlPath, (_req, res, next) => {
-      res.setHeader('Content-Security-Policy', consoleContentSecurityPolicy);
-      res.sendFile(file, { root: dir, cacheControl: false, lastModified: false, etag: false, dotfiles: 'deny' }, (err) => {
-        if (err) next(err);
-      });
+  const router = Router();
+  const send = (file: string): RequestHandler => (_req, res, next) => {
+    res.setHeader('Content-Security-Policy', consoleContentSecurityPolicy);
+    res.sendFile(file, { root: dir, cacheControl: false, lastModified: false, etag: false, dotfiles: 'deny' }, (err) => {
+      if (err) next(err);
     });
-  }
+  };
+  const sendPage = send(page);
+  // The page lives at /console/, under which its relative links resolve; /console redirects there.
+  router.get('/console', (req, res, next) => {
+    if (req.path.endsWith('/')) sendPage(req, res, next);
+    else res.redirect(301, '/console/');
+  });
+  for (const [urlPath, file] of Object.entries(assets)) router.get(urlPath, send(file));
   return router;
 }

@@ -490,10 +490,15 @@ const audioProblems: ErrorCode[] = [
   'not-ready',
 ];
 
-/** /console has no trailing slash, under which the page's relative links would not resolve. */
-function consoleRedirectOperation(): Schema {
-  const operation = op({ summary: 'Operator console: redirects to /console/', roles: null, ok: { status: 301, description: 'Moved to /console/.' }, problems: [] });
-  ((operation.responses as Record<string, Schema>)['301'] as Schema).headers = { Location: { schema: str({ enum: ['/console/'] }) } };
+/** The page is at /console/ (with the slash, under which its relative links resolve); /console redirects there. */
+function consolePageOperation(): Schema {
+  const operation = op({
+    summary: 'Operator console: the page, at /console/',
+    roles: null,
+    ok: { status: 200, description: 'The console page, served at /console/ when VP_CONSOLE is on.', contentType: 'text/html' },
+    problems: [],
+  });
+  (operation.responses as Record<string, Schema>)['301'] = { description: 'Without the trailing slash: moved to /console/.', headers: { Location: { schema: str({ enum: ['/console/'] }) } } };
   return operation;
 }
 
@@ -509,8 +514,7 @@ const paths: Record<string, Record<string, Schema>> = {
   '/readyz': { get: readinessOperation() },
   '/openapi.json': { get: op({ summary: 'This document', roles: null, ok: { status: 200, description: 'OpenAPI 3.1', contentType: 'application/json' }, problems: [] }) },
   // The operator console (VP_CONSOLE): static files, no data; the page reads the operator API with a key the operator types in.
-  '/console': { get: consoleRedirectOperation() },
-  '/console/': { get: op({ summary: 'Operator console: the page', roles: null, ok: { status: 200, description: 'The console page (served when VP_CONSOLE is on).', contentType: 'text/html' }, problems: [] }) },
+  '/console': { get: consolePageOperation() },
   '/console/console.js': { get: op({ summary: 'Operator console: its script', roles: null, ok: { status: 200, description: 'The console script.', contentType: 'text/javascript' }, problems: [] }) },
   '/console/console.css': { get: op({ summary: 'Operator console: its style sheet', roles: null, ok: { status: 200, description: 'The console style sheet.', contentType: 'text/css' }, problems: [] }) },
   '/v1/subjects/{id}/consent': {

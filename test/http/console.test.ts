@@ -19,8 +19,13 @@ const dir = defaultConsoleDir();
 
 describe('operator console files', () => {
   it('redirects /console to /console/, where the page\'s relative links resolve', async () => {
-    const res = await request(h.app).get('/console');
-    expect([res.status, res.headers.location]).toEqual([301, '/console/']);
+    for (const url of ['/console', '/console?from=bookmark']) {
+      const res = await request(h.app).get(url);
+      expect([url, res.status, res.headers.location]).toEqual([url, 301, '/console/']);
+    }
+    // A trailing slash after a file is the file, as everywhere in the API (not a 405).
+    const js = await request(h.app).get('/console/console.js/');
+    expect([js.status, js.headers['content-type']]).toEqual([200, expect.stringMatching(/javascript/)]);
   });
 
   it.each([
@@ -62,7 +67,7 @@ describe('operator console files', () => {
   });
 
   it('answers anything else under /console/ with a 404 problem, and other methods with 405', async () => {
-    for (const url of ['/console/other.js', '/console/index.html', '/console/%2e%2e/package.json', '/console/..%2fpackage.json']) {
+    for (const url of ['/console/other.js', '/console/index.html', '/console/%2e%2e/package.json', '/console/..%2fpackage.json', '/console//', '/console/%', '/console/./console.js']) {
       const res = await request(h.app).get(url);
       expect([url, res.status, res.headers['content-type'], res.body.code]).toEqual([url, 404, expect.stringMatching(/^application\/problem\+json/), 'not-found']);
     }
