@@ -10,7 +10,7 @@ import type { Config } from './config.js';
 import { EmbeddingEngine } from './model/engine.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, timedEmbedder } from './observability/metrics.js';
-import { bootstrapApiKeys } from './passport/api-keys.js';
+import { activeKeyExpiries, bootstrapApiKeys } from './passport/api-keys.js';
 import { ConsentNotices, defaultConsentNoticesDir } from './passport/consent-notices.js';
 import { createPassportContext } from './passport/context.js';
 import { storedPolicyWarnings } from './passport/policies.js';
@@ -54,7 +54,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
 
   let retentionTimer: NodeJS.Timeout | undefined;
   try {
-    const metrics = createMetrics({ engine });
+    const metrics = createMetrics({ engine, keyExpiries: () => activeKeyExpiries(store, new Date()) });
     const passport = createPassportContext({
       store,
       embedder: timedEmbedder(engine, metrics),

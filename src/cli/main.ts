@@ -49,7 +49,7 @@ commands:
                               download a catalogue model, check its sha256, register it (VP_MODEL=ID)
   models add FILE.onnx --convention wespeaker|3dspeaker [--id ID] [--dim D]
                               register a local ONNX file from a convention template
-  keys create --role telephony|enrolment|operator|admin [--name NAME]
+  keys create --role telephony|enrolment|operator|admin [--name NAME] [--expires-in-days D]
                               new API key; the secret is printed this once
   keys list                   API keys (ids, roles, times; never secrets)
   keys revoke KEY_ID          revoke an API key

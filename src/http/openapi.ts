@@ -11,7 +11,7 @@ import { errorCatalogue, errorCodes, type ErrorCode } from '../errors.js';
 import { auditActions } from '../passport/audit.js';
 import { enrolmentFeedbackCodes } from '../passport/enrolment.js';
 import { scoreChannels } from '../scoring/policy.js';
-import { consentChannels, verificationDecisions, apiKeyRoles, type ApiKeyRole } from '../store/index.js';
+import { consentChannels, verificationDecisions, apiKeyRoles, maxKeyLifetimeDays, type ApiKeyRole } from '../store/index.js';
 import { problemContentType, problemType } from './problem.js';
 
 type Schema = Record<string, unknown>;
@@ -23,7 +23,7 @@ const int = (extra: Schema = {}): Schema => ({ type: 'integer', ...extra });
 const bool = (extra: Schema = {}): Schema => ({ type: 'boolean', ...extra });
 const nullable = (s: Schema): Schema => ({ anyOf: [s, { type: 'null' }] });
 const arr = (items: Schema, extra: Schema = {}): Schema => ({ type: 'array', items, ...extra });
-const time = (): Schema => str({ format: 'date-time' });
+const time = (extra: Schema = {}): Schema => str({ format: 'date-time', ...extra });
 /** An object with every listed property required (responses always carry every field). */
 const obj = (properties: Record<string, Schema>, optional: string[] = [], extra: Schema = {}): Schema => ({
   type: 'object',
@@ -408,8 +408,16 @@ const schemas: Record<string, Schema> = {
     createdAt: time(),
     lastUsedAt: nullable(time()),
     revokedAt: nullable(time()),
+    expiresAt: nullable(time({ description: 'When the key stops working (401 after it); null: it does not expire.' })),
   }),
-  CreateKeyInput: obj({ role: str({ enum: [...apiKeyRoles] }), name: str({ minLength: 1, maxLength: 200 }) }, ['name']),
+  CreateKeyInput: obj(
+    {
+      role: str({ enum: [...apiKeyRoles] }),
+      name: str({ minLength: 1, maxLength: 200 }),
+      expiresAt: time({ description: `When the key stops working: after now, at most ${maxKeyLifetimeDays} days ahead. Omitted: it does not expire.` }),
+    },
+    ['name', 'expiresAt'],
+  ),
   CreatedKey: {
     allOf: [ref('ApiKey'), { type: 'object', properties: { key: str({ description: 'The secret, shown only in this response.' }) }, required: ['key'] }],
   },

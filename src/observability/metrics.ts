@@ -27,8 +27,12 @@ export interface Metrics {
   modelLatency: Histogram<'outcome'>;
 }
 
+/** API keys that will expire and are still in force: for an alert before a platform is locked out. */
+export type KeyExpirySource = () => Array<{ id: string; role: string; expiresAt: string }>;
+
 export interface MetricsOptions {
   engine?: EngineGaugeSource;
+  keyExpiries?: KeyExpirySource;
   /** Node process metrics (CPU, memory, event loop lag). Default true. */
   processMetrics?: boolean;
 }
@@ -100,6 +104,20 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       registers: [registry],
       collect() {
         this.set(engine.stats().workers);
+      },
+    });
+  }
+
+  const keyExpiries = options.keyExpiries;
+  if (keyExpiries) {
+    new Gauge({
+      name: 'voice_passport_api_key_expiry_timestamp_seconds',
+      help: 'When each active API key with a lifetime stops working (Unix time); alert on time() approaching it',
+      labelNames: ['key_id', 'role'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const k of keyExpiries()) this.set({ key_id: k.id, role: k.role }, Date.parse(k.expiresAt) / 1000);
       },
     });
   }

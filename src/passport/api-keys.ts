@@ -7,13 +7,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { VoicePassportError } from '../errors.js';
-import { apiKeyRoles, type ApiKeyRecord, type ApiKeyRole, type Store } from '../store/index.js';
+import { apiKeyRoles, isActive, type ApiKeyRecord, type ApiKeyRole, type Store } from '../store/index.js';
 import type { Actor } from './context.js';
 
 export const createKeySchema = z
   .object({
     role: z.enum(apiKeyRoles),
     name: z.string().trim().min(1).max(200).optional(),
+    /** When the key stops working (ISO 8601 with offset); omitted: it does not expire. */
+    expiresAt: z.iso.datetime({ offset: true }).optional(),
   })
   .strict();
 
@@ -31,15 +33,24 @@ export function listKeys(store: KeyAdminStore): { keys: ApiKeyRecord[] } {
   return { keys: store.apiKeys.list() };
 }
 
+/** The keys in force now that have a lifetime, with their expiry (for the metric an alert watches). */
+export function activeKeyExpiries(store: KeyAdminStore, now: Date): Array<{ id: string; role: ApiKeyRole; expiresAt: string }> {
+  return store.apiKeys.list().flatMap((k) => (k.expiresAt !== null && isActive(k, now) ? [{ id: k.id, role: k.role, expiresAt: k.expiresAt }] : []));
+}
+
 export function createKey(store: KeyAdminStore, actor: Actor | null, input: CreateKeyInput): CreatedKeyResponse {
   return store.db.transaction(() => {
-    const created = store.apiKeys.create({ role: input.role, ...(input.name === undefined ? {} : { name: input.name }) });
+    const created = store.apiKeys.create({
+      role: input.role,
+      ...(input.name === undefined ? {} : { name: input.name }),
+      ...(input.expiresAt === undefined ? {} : { expiresAt: input.expiresAt }),
+    });
     store.audit.append({
       action: 'key.created',
       actorKeyId: actor?.keyId ?? null,
       subjectPseudonym: null,
       outcome: 'ok',
-      details: { keyId: created.record.id, role: created.record.role, name: created.record.name },
+      details: { keyId: created.record.id, role: created.record.role, name: created.record.name, expiresAt: created.record.expiresAt },
     });
     return { ...created.record, key: created.key };
   });

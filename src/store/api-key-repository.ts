@@ -18,6 +18,8 @@ export interface ApiKeyRecord {
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  /** When the key stops working; null when it does not expire. */
+  expiresAt: string | null;
 }
 
 export interface CreatedApiKey {
@@ -34,6 +36,7 @@ interface ApiKeyRow {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  expires_at: string | null;
 }
 
 /**
@@ -42,7 +45,10 @@ interface ApiKeyRow {
  */
 export const lastUsedResolutionMs = 60_000;
 
-const columns = 'id, role, name, key_hash, created_at, last_used_at, revoked_at';
+const columns = 'id, role, name, key_hash, created_at, last_used_at, revoked_at, expires_at';
+
+/** The longest lifetime a key may be given. */
+export const maxKeyLifetimeDays = 3650;
 
 export class ApiKeyRepository {
   constructor(
@@ -50,7 +56,8 @@ export class ApiKeyRepository {
     private readonly clock: Clock,
   ) {}
 
-  create(input: { role: ApiKeyRole; name?: string }): CreatedApiKey {
+  /** `expiresAt` (ISO 8601): when the key stops working, after now and at most `maxKeyLifetimeDays` ahead. */
+  create(input: { role: ApiKeyRole; name?: string; expiresAt?: string }): CreatedApiKey {
     if (!(apiKeyRoles as readonly string[]).includes(input.role)) {
       throw new VoicePassportError('validation-failed', `The role must be one of ${apiKeyRoles.join(', ')}.`, { role: input.role });
     }
@@ -58,9 +65,21 @@ export class ApiKeyRepository {
     if (name.length < 1 || name.length > 200) {
       throw new VoicePassportError('validation-failed', 'A key name is 1-200 characters.');
     }
+    const now = this.clock();
+    const expiresAt = input.expiresAt === undefined ? null : Date.parse(input.expiresAt);
+    if (expiresAt !== null && !(expiresAt > now.getTime() && expiresAt <= now.getTime() + maxKeyLifetimeDays * 86_400_000)) {
+      throw new VoicePassportError('validation-failed', `A key's expiry must be a time after now and at most ${maxKeyLifetimeDays} days ahead.`, { expiresAt: input.expiresAt });
+    }
     const key = generateApiKeySecret(input.role);
     const id = `key_${randomBytes(8).toString('hex')}`;
-    this.db.run('INSERT INTO api_keys (id, role, name, key_hash, created_at) VALUES (?, ?, ?, ?, ?)', [id, input.role, name, hashApiKey(key), isoNow(this.clock)]);
+    this.db.run('INSERT INTO api_keys (id, role, name, key_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)', [
+      id,
+      input.role,
+      name,
+      hashApiKey(key),
+      now.toISOString(),
+      expiresAt === null ? null : new Date(expiresAt).toISOString(),
+    ]);
     return { record: this.findById(id)!, key };
   }
 
@@ -80,14 +99,14 @@ export class ApiKeyRepository {
   }
 
   /**
-   * The active key for a presented secret, or undefined (unknown, malformed or revoked: the caller
-   * answers 401 in every case and does not say which). Refreshes last_used_at.
+   * The active key for a presented secret, or undefined (unknown, malformed, revoked or expired: the
+   * caller answers 401 in every case and does not say which). Refreshes last_used_at.
    */
   authenticate(secret: string): ApiKeyRecord | undefined {
     if (!looksLikeApiKey(secret)) return undefined;
     const record = this.findByHash(hashApiKey(secret));
-    if (record === undefined || record.revokedAt !== null) return undefined;
     const now = this.clock();
+    if (record === undefined || !isActive(record, now)) return undefined;
     if (record.lastUsedAt === null || now.getTime() - Date.parse(record.lastUsedAt) >= lastUsedResolutionMs) {
       const nowIso = now.toISOString();
       this.db.run('UPDATE api_keys SET last_used_at = ? WHERE id = ?', [nowIso, record.id]);
@@ -102,14 +121,18 @@ export class ApiKeyRepository {
     return this.findById(id);
   }
 
+  /** Keys neither revoked nor expired, of one role or all. */
   countActive(role?: ApiKeyRole): number {
-    const row = role === undefined
-      ? this.db.get<{ n: number }>('SELECT count(*) AS n FROM api_keys WHERE revoked_at IS NULL')
-      : this.db.get<{ n: number }>('SELECT count(*) AS n FROM api_keys WHERE revoked_at IS NULL AND role = ?', [role]);
-    return row?.n ?? 0;
+    const now = this.clock();
+    return this.list().filter((k) => (role === undefined || k.role === role) && isActive(k, now)).length;
   }
 }
 
+/** Neither revoked nor expired at `now`. */
+export function isActive(key: ApiKeyRecord, now: Date): boolean {
+  return key.revokedAt === null && (key.expiresAt === null || now.getTime() < Date.parse(key.expiresAt));
+}
+
 function toRecord(row: ApiKeyRow): ApiKeyRecord {
-  return { id: row.id, role: row.role, name: row.name, createdAt: row.created_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at };
+  return { id: row.id, role: row.role, name: row.name, createdAt: row.created_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at, expiresAt: row.expires_at };
 }

@@ -31,7 +31,7 @@ describe('voice-passport keys', () => {
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
     const key = JSON.parse(created.stdout) as Record<string, string>;
-    expect(Object.keys(key).sort()).toEqual(['id', 'key', 'name', 'role']);
+    expect(Object.keys(key).sort()).toEqual(['expiresAt', 'id', 'key', 'name', 'role']);
     expect(key).toMatchObject({ role: 'telephony', name: 'IVR cluster A' });
     expect(key.id).toMatch(/^key_[0-9a-f]{16}$/);
     expect(key.key).toMatch(/^vp_telephony_/);
@@ -39,7 +39,7 @@ describe('voice-passport keys', () => {
     const listed = await runCli(['keys', 'list'], env);
     expect(listed.code).toBe(0);
     const keys = JSON.parse(listed.stdout) as Array<Record<string, unknown>>;
-    expect(keys).toEqual([{ id: key.id, role: 'telephony', name: 'IVR cluster A', createdAt: expect.any(String), lastUsedAt: null, revokedAt: null }]);
+    expect(keys).toEqual([{ id: key.id, role: 'telephony', name: 'IVR cluster A', createdAt: expect.any(String), lastUsedAt: null, revokedAt: null, expiresAt: null }]);
     expect(listed.stdout).not.toContain(key.key);
     expect(listed.stdout).not.toMatch(/hash/i);
 
@@ -67,6 +67,23 @@ describe('voice-passport keys', () => {
     const r = await runCli(['keys', 'revoke', admin.id], env);
     expect(r.code).toBe(0);
     expect(store.apiKeys.countActive('admin')).toBe(0);
+  }, 30_000);
+
+  it('creates a key that expires after --expires-in-days, and refuses a lifetime outside 1-3650 whole days', async () => {
+    const before = Date.now();
+    const r = await runCli(['keys', 'create', '--role', 'operator', '--expires-in-days', '30'], env);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const { id, expiresAt } = JSON.parse(r.stdout) as { id: string; expiresAt: string };
+    const thirtyDays = 30 * 86_400_000;
+    expect(Date.parse(expiresAt)).toBeGreaterThanOrEqual(before + thirtyDays);
+    expect(Date.parse(expiresAt)).toBeLessThanOrEqual(Date.now() + thirtyDays);
+    expect(store.apiKeys.findById(id)?.expiresAt).toBe(expiresAt);
+    expect(store.audit.list().at(-1)?.details).toMatchObject({ keyId: id, expiresAt });
+    for (const days of ['0', '3651', '1.5', 'ten', '-3']) {
+      const bad = await runCli(['keys', 'create', '--role', 'operator', `--expires-in-days=${days}`], env);
+      expect([days, bad.code, cliError(bad).code, cliError(bad).message]).toEqual([days, 2, 'validation-failed', expect.stringContaining('--expires-in-days must be a whole number of days from 1 to 3650')]);
+    }
+    expect(store.apiKeys.list()).toHaveLength(1);
   }, 30_000);
 
   it('refuses an unknown key id (not-found, exit 1) and a bad role (validation-failed, exit 2)', async () => {

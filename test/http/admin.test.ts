@@ -18,7 +18,7 @@ describe('API keys', () => {
     // Every key was used at most once by now; last_used_at is refreshed on authentication.
     expect(res.body).toEqual({
       keys: (['telephony', 'enrolment', 'operator', 'admin'] as const)
-        .map((role) => ({ id: h.keyIds[role], role, name: role, createdAt: T0, lastUsedAt: role === 'admin' ? T0 : null, revokedAt: null }))
+        .map((role) => ({ id: h.keyIds[role], role, name: role, createdAt: T0, lastUsedAt: role === 'admin' ? T0 : null, revokedAt: null, expiresAt: null }))
         .sort((a, b) => a.id.localeCompare(b.id)),
     });
     expect(JSON.stringify(res.body)).not.toContain('vp_');
@@ -34,14 +34,36 @@ describe('API keys', () => {
       createdAt: T0,
       lastUsedAt: null,
       revokedAt: null,
+      expiresAt: null,
       key: expect.stringMatching(/^vp_telephony_[A-Za-z0-9_-]{43}$/),
     });
     const verify = await request(h.app).post('/v1/subjects/x/verifications').set('Authorization', `Bearer ${res.body.key}`).set('Content-Type', 'audio/wav').send(Buffer.alloc(10));
     expect(verify.body.decision).toBe('no-consent');
     const listed = (await request(h.app).get('/v1/admin/keys').set(h.auth('admin'))).body.keys;
-    expect(listed.find((k: { id: string }) => k.id === res.body.id)).toEqual({ id: res.body.id, role: 'telephony', name: 'IVR cluster B', createdAt: T0, lastUsedAt: T0, revokedAt: null });
+    expect(listed.find((k: { id: string }) => k.id === res.body.id)).toEqual({ id: res.body.id, role: 'telephony', name: 'IVR cluster B', createdAt: T0, lastUsedAt: T0, revokedAt: null, expiresAt: null });
     expect(filesContaining(h.dataDir, Buffer.from(res.body.key))).toEqual([]);
     expect((await auditEntries(h)).filter((e) => e.action === 'key.created').at(-1)).toMatchObject({ actorKeyId: h.keyIds.admin, details: { keyId: res.body.id, role: 'telephony', name: 'IVR cluster B' } });
+  });
+
+  it('POST with expiresAt makes a key that works until then and answers 401 from then on; the expiry is audited', async () => {
+    const res = await request(h.app).post('/v1/admin/keys').set(h.auth('admin')).send({ role: 'operator', name: 'contractor', expiresAt: '2026-03-31T00:00:00Z' });
+    expect([res.status, res.body.expiresAt]).toEqual([201, '2026-03-31T00:00:00.000Z']);
+    const withKey = () => request(h.app).get('/v1/operator/policies').set('Authorization', `Bearer ${res.body.key}`);
+    const expiryMetric = async () => (await request(h.app).get('/metrics').set(h.auth('operator'))).text.split('\n').filter((l) => l.startsWith('voice_passport_api_key_expiry'));
+    // The metric an alert watches: each key in force that has a lifetime (the harness's keys have none).
+    expect(await expiryMetric()).toEqual([`voice_passport_api_key_expiry_timestamp_seconds{key_id="${res.body.id}",role="operator"} ${Date.parse('2026-03-31T00:00:00Z') / 1000}`]);
+    h.clock.set('2026-03-30T23:59:59.000Z');
+    expect((await withKey()).status).toBe(200);
+    h.clock.set('2026-03-31T00:00:00.000Z');
+    expect(await expiryMetric()).toEqual([]);
+    const expired = await withKey();
+    expect([expired.status, expired.body.code, expired.headers['www-authenticate']]).toEqual([401, 'unauthorized', expect.stringMatching(/^Bearer/)]);
+    expect(h.store.audit.list({ action: 'key.created' }).at(-1)?.details).toEqual({ keyId: res.body.id, role: 'operator', name: 'contractor', expiresAt: '2026-03-31T00:00:00.000Z' });
+
+    for (const expiresAt of ['2026-03-01T08:00:00Z', 'soon', '2026-03-31']) {
+      const bad = await request(h.app).post('/v1/admin/keys').set(h.auth('admin')).send({ role: 'operator', expiresAt });
+      expect([expiresAt, bad.status, bad.body.code]).toEqual([expiresAt, 400, 'validation-failed']);
+    }
   });
 
   it('POST refuses unknown roles and fields', async () => {
@@ -55,7 +77,7 @@ describe('API keys', () => {
   it('DELETE revokes (idempotent), 404 for an unknown id, never the last admin key', async () => {
     const res = await request(h.app).delete(`/v1/admin/keys/${h.keyIds.operator}`).set(h.auth('admin'));
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ id: h.keyIds.operator, role: 'operator', name: 'operator', createdAt: T0, lastUsedAt: null, revokedAt: T0 });
+    expect(res.body).toEqual({ id: h.keyIds.operator, role: 'operator', name: 'operator', createdAt: T0, lastUsedAt: null, revokedAt: T0, expiresAt: null });
     expect((await request(h.app).get('/v1/operator/policies').set(h.auth('operator'))).status).toBe(401);
     expect((await request(h.app).delete(`/v1/admin/keys/${h.keyIds.operator}`).set(h.auth('admin'))).body).toEqual(res.body);
     // (The operator key is revoked now: read the audit log from the store.)

@@ -14,7 +14,7 @@ import { upgradeThroughApp, VerificationStreams } from '../../src/http/verificat
 import type { ModelCalibration } from '../../src/model/manifest.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics, timedEmbedder, type Metrics } from '../../src/observability/metrics.js';
-import { createKey } from '../../src/passport/api-keys.js';
+import { activeKeyExpiries, createKey } from '../../src/passport/api-keys.js';
 import { ConsentNotices, defaultConsentNoticesDir } from '../../src/passport/consent-notices.js';
 import { createPassportContext, type EnrolmentSettings, type PassportContext } from '../../src/passport/context.js';
 import type { Scorer } from '../../src/scoring/scorer.js';
@@ -78,7 +78,11 @@ export function createHarness(options: HarnessOptions = {}): Harness {
   const servers: Server[] = [];
   const build = () => {
     const store = openTestStore(dataDir, { clock });
-    const metrics = createMetrics({ processMetrics: false, engine: { stats: () => ({ workers: 2, busy: 1, queued: 3 }) } });
+    const metrics = createMetrics({
+      processMetrics: false,
+      engine: { stats: () => ({ workers: 2, busy: 1, queued: 3 }) },
+      keyExpiries: () => activeKeyExpiries(store, clock()),
+    });
     const ctx = createPassportContext({
       store,
       embedder: timedEmbedder(embedder, metrics),

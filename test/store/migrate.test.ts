@@ -107,10 +107,17 @@ describe('migrate', () => {
       `INSERT INTO verifications (id, subject_id, occurred_at, policy, decision, reasons, score, raw_score, threshold, net_speech_seconds, model_id, actor_key_id)
        VALUES ('v1', NULL, '2026-01-01T00:00:00.000Z', 'standard', 'accept', '[]', 1.2, 0.61, 0.9, 6.5, 'm', NULL)`,
     );
-    expect(migrate(db)).toEqual({ applied: [4], version: 4 });
+    expect(migrate(db, loadMigrations().slice(0, 4))).toEqual({ applied: [4], version: 4 });
     expect(db.get('SELECT decision, channel FROM verifications')).toEqual({ decision: 'accept', channel: null });
     db.run(`UPDATE verifications SET channel = 'telephone'`);
     expect(() => db.run(`UPDATE verifications SET channel = 'app'`)).toThrow(/CHECK constraint/);
+  });
+
+  it('upgrades a version-4 database: existing API keys do not expire', () => {
+    migrate(db, loadMigrations().slice(0, 4));
+    db.run(`INSERT INTO api_keys (id, role, name, key_hash, created_at) VALUES ('key_0000000000000001', 'admin', 'old', zeroblob(32), '2026-01-01T00:00:00.000Z')`);
+    expect(migrate(db)).toEqual({ applied: [5], version: 5 });
+    expect(db.get('SELECT id, expires_at FROM api_keys')).toEqual({ id: 'key_0000000000000001', expires_at: null });
   });
 
   it('upgrades a version-2 database: stored target policies bound the estimate, explicit ones nothing', () => {

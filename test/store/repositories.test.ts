@@ -27,7 +27,7 @@ describe('ApiKeyRepository', () => {
   it('creates a key shown once, stores only its hash, and lists it', () => {
     const { record, key } = store.apiKeys.create({ role: 'operator', name: 'ops laptop' });
     expect(key).toMatch(/^vp_operator_[A-Za-z0-9_-]{43}$/);
-    expect(record).toEqual({ id: expect.stringMatching(/^key_[0-9a-f]{16}$/), role: 'operator', name: 'ops laptop', createdAt: '2026-01-01T00:00:00.000Z', lastUsedAt: null, revokedAt: null });
+    expect(record).toEqual({ id: expect.stringMatching(/^key_[0-9a-f]{16}$/), role: 'operator', name: 'ops laptop', createdAt: '2026-01-01T00:00:00.000Z', lastUsedAt: null, revokedAt: null, expiresAt: null });
     expect(store.apiKeys.list()).toEqual([record]);
     const row = store.db.get<{ key_hash: Uint8Array }>('SELECT key_hash FROM api_keys');
     expect(Buffer.from(row!.key_hash)).toEqual(hashApiKey(key));
@@ -53,6 +53,28 @@ describe('ApiKeyRepository', () => {
     expect(store.apiKeys.revoke(record.id)?.revokedAt).toBe('2026-01-01T00:01:06.000Z');
     expect(store.apiKeys.authenticate(key)).toBeUndefined();
     expect(store.apiKeys.revoke('key_0000000000000000')).toBeUndefined();
+  });
+
+  it('stops authenticating a key at its expiry, and counts it inactive from then on', () => {
+    const { record, key } = store.apiKeys.create({ role: 'admin', expiresAt: '2026-01-02T00:00:00+01:00' });
+    expect(record.expiresAt).toBe('2026-01-01T23:00:00.000Z');
+    expect(store.apiKeys.countActive('admin')).toBe(1);
+    clock.set('2026-01-01T22:59:59.999Z');
+    expect(store.apiKeys.authenticate(key)?.id).toBe(record.id);
+    clock.set('2026-01-01T23:00:00.000Z');
+    expect(store.apiKeys.authenticate(key)).toBeUndefined();
+    expect(store.apiKeys.countActive('admin')).toBe(0);
+    expect(store.apiKeys.countActive()).toBe(0);
+    // Listed still, with its expiry: an operator sees what stopped working and when.
+    expect(store.apiKeys.list()).toEqual([{ ...record, lastUsedAt: '2026-01-01T22:59:59.999Z' }]);
+  });
+
+  it('refuses an expiry that is not after now, more than 3650 days ahead, or not a time', () => {
+    for (const expiresAt of ['2026-01-01T00:00:00.000Z', '2025-12-31T23:59:59Z', '2036-01-01T00:00:00.001Z', 'next tuesday']) {
+      expect(() => store.apiKeys.create({ role: 'operator', expiresAt }), expiresAt).toThrow(expect.objectContaining({ code: 'validation-failed', message: expect.stringMatching(/after now and at most 3650 days ahead/) }));
+    }
+    expect(store.apiKeys.create({ role: 'operator', expiresAt: '2035-12-30T00:00:00.000Z' }).record.expiresAt).toBe('2035-12-30T00:00:00.000Z');
+    expect(store.apiKeys.list()).toHaveLength(1);
   });
 
   it('counts active keys by role and validates input', () => {
