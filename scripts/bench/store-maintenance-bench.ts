@@ -1,26 +1,35 @@
 /**
- * How long a master key rotation holds up a start (src/store/master-key-rotation.ts): a store in a
- * temporary folder with N enrolled subjects (192-dim voiceprints, as the default model's) and, for
- * one in ten, an enrolment in progress with two samples, then `openStore` with a new key and the
- * old one as the previous key, timed whole (re-keying, the new check value, the audit entry, the
- * commit and the WAL checkpoint), and the plain reopen after it for comparison.
+ * How long the store's maintenance takes on a large store (src/store): a temporary store with N
+ * enrolled subjects (192-dim voiceprints, as the default model's) and, for one in ten, an enrolment
+ * in progress with two samples, then, timed whole:
+ *   - the start that rotates the master key (`openStore` with the old key as the previous one:
+ *     re-keying, the new check value, the audit entry, the commit and the WAL checkpoint), and the
+ *     plain reopen after it;
+ *   - a backup (`backupStore`: VACUUM INTO, its sha256, its audit head);
+ *   - a restore of that backup over the store after --erasures subjects were erased, which applies
+ *     those erasures again (`restoreStore`).
  *
- *   node --import tsx scripts/bench/master-key-rotation-bench.ts [--subjects 100000]
+ *   node --import tsx scripts/bench/store-maintenance-bench.ts [--subjects 100000] [--erasures 100]
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import { backupStore, restoreStore } from '../../src/store/backup.js';
 import { openStore } from '../../src/store/index.js';
 import { seededRandom } from '../../src/evaluation/confidence.js';
 import { round } from './stats.js';
 
-const { values } = parseArgs({ options: { subjects: { type: 'string', default: '100000' } } });
+const { values } = parseArgs({ options: { subjects: { type: 'string', default: '100000' }, erasures: { type: 'string', default: '100' } } });
 const n = Number(values.subjects);
-if (!(Number.isInteger(n) && n > 0)) throw new Error('--subjects must be a positive whole number');
+const erasures = Number(values.erasures);
+if (!(Number.isInteger(n) && n > 0 && Number.isInteger(erasures) && erasures >= 0 && erasures <= n)) {
+  throw new Error('--subjects must be a positive whole number, --erasures a whole number up to it');
+}
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-rekey-bench-'));
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-store-bench-'));
+const backupFile = path.join(os.tmpdir(), `vp-store-bench-${process.pid}.vpbak`);
 const oldKey = randomBytes(32).toString('base64');
 const newKey = randomBytes(32).toString('base64');
 try {
@@ -53,8 +62,18 @@ try {
   rotated.close();
 
   const t2 = performance.now();
-  openStore({ dataDir: dir, env: { VP_MASTER_KEY: newKey } }).close();
+  const reopened = openStore({ dataDir: dir, env: { VP_MASTER_KEY: newKey } });
   const reopenMs = performance.now() - t2;
+
+  const t3 = performance.now();
+  const backup = backupStore(reopened, backupFile);
+  const backupMs = performance.now() - t3;
+  for (let i = 0; i < erasures; i++) reopened.erasure.erase(reopened.pseudonymise(`customer-${i}`), { reason: 'subject-request', actorKeyId: null });
+  reopened.close();
+
+  const t4 = performance.now();
+  const restore = restoreStore({ dataDir: dir, file: backupFile });
+  const restoreMs = performance.now() - t4;
 
   const report = {
     subjects: n,
@@ -64,10 +83,15 @@ try {
     rotationSeconds: round(rotationMs / 1000, 2),
     perSubjectMicroseconds: round((rotationMs * 1000) / n, 1),
     reopenMilliseconds: round(reopenMs, 1),
+    backupBytes: backup.bytes,
+    backupSeconds: round(backupMs / 1000, 2),
+    restoreReapplied: restore.reapplied,
+    restoreSeconds: round(restoreMs / 1000, 2),
     cpu: os.cpus()[0]?.model ?? 'unknown',
     loadAverage: os.loadavg().map((x) => round(x, 2)),
   };
   console.log(JSON.stringify(report, null, 2));
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(backupFile, { force: true });
 }
