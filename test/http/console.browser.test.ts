@@ -40,7 +40,7 @@ async function openConsole(harness: Harness): Promise<Page> {
   return p;
 }
 
-describe.skipIf(!haveChromium)('operator console in a browser', () => {
+describe.skipIf(!haveChromium)('operator console in a browser', { timeout: 30_000 }, () => {
   beforeAll(async () => {
     browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   }, 30_000);
@@ -67,7 +67,7 @@ describe.skipIf(!haveChromium)('operator console in a browser', () => {
     it('opens at /console/ and shows the readiness of the service before any key', async () => {
       expect(new URL(page.url()).pathname).toBe('/console/');
       // Polled from here, not evaluated in the page: the page's CSP allows no eval.
-      await expect.poll(() => page.textContent('#readiness')).toBe('Service ready.');
+      await expect.poll(() => page.textContent('#readiness'), { timeout: 10_000 }).toBe('Service ready.');
       expect(await page.isVisible('#signed-in')).toBe(false);
       expect(problems).toEqual([]);
     });
@@ -77,7 +77,7 @@ describe.skipIf(!haveChromium)('operator console in a browser', () => {
       await page.waitForSelector('#sign-in-error:not([hidden])');
       expect(await page.textContent('#sign-in-error')).toBe('The key was refused: it is not a key of this service, or it was revoked.');
       await signIn(h.keys.telephony);
-      await expect.poll(() => page.textContent('#sign-in-error')).toContain('operator role');
+      await expect.poll(() => page.textContent('#sign-in-error'), { timeout: 10_000 }).toContain('operator role');
       expect(await page.isVisible('#signed-in')).toBe(false);
       expect(await table('policy-table')).toEqual([]);
       expect(problems).toEqual([]);
@@ -107,7 +107,7 @@ describe.skipIf(!haveChromium)('operator console in a browser', () => {
       // The period buttons start at the last 7 days of the browser's clock; the harness's calls are dated March 2026.
       expect(await table('decision-table')).toEqual([['No verifications in this period.']]);
       await page.click('#ranges button[data-days=all]');
-      await expect.poll(async () => (await table('decision-table')).length).toBeGreaterThan(1);
+      await expect.poll(async () => (await table('decision-table')).length, { timeout: 10_000 }).toBeGreaterThan(1);
       expect(await page.getAttribute('#ranges button[data-days=all]', 'aria-pressed')).toBe('true');
       expect(await page.textContent('#stats-range')).toBe('The whole history.');
       const z = ['0 (0.0 %)', '0 (0.0 %)', '0 (0.0 %)', '0 (0.0 %)', '0 (0.0 %)', '0 (0.0 %)'];
@@ -164,7 +164,7 @@ describe.skipIf(!haveChromium)('operator console in a browser', () => {
       await fieldIn(2, 'min').fill('4');
       await fieldIn(2, 'description').fill('Private banking.');
       await page.click('#save-policies');
-      await expect.poll(() => page.textContent('#policy-saved')).toBe('Saved: 3 policies.');
+      await expect.poll(() => page.textContent('#policy-saved'), { timeout: 10_000 }).toBe('Saved: 3 policies.');
       expect(await page.isVisible('#policy-editor')).toBe(false);
 
       const after = (await request(h.app).get('/v1/operator/policies').set(h.auth('operator'))).body.policies;
@@ -245,7 +245,7 @@ describe.skipIf(!haveChromium)('operator console in a browser', () => {
       expect([await standard.locator('.mode').inputValue(), await standard.locator('.value').inputValue()]).toEqual(['target', '1']);
       await standard.locator('.value').fill('2');
       await page.click('#save-policies');
-      await expect.poll(() => page.textContent('#policy-saved')).toBe('Saved: 2 policies.');
+      await expect.poll(() => page.textContent('#policy-saved'), { timeout: 10_000 }).toBe('Saved: 2 policies.');
       const view = (await request(h.app).get('/v1/operator/policies').set(h.auth('operator'))).body;
       expect(view.policies[1]).toMatchObject({ name: 'standard', targetFmr: 0.02, thresholdSource: 'target-fmr' });
       expect((await table('policy-table'))[2]!.slice(1, 3)).toEqual(['target FMR 2.00 % (estimate)', 'wideband']);
