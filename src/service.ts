@@ -117,7 +117,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     server.keepAliveTimeout = 5_000;
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    logger.info({ port, host: config.host }, 'listening');
+    logger.info({ port, host: config.host, ...(config.console ? { console: '/console/' } : {}) }, 'listening');
 
     let closing: Promise<void> | undefined;
     const close = () =>

@@ -105,6 +105,9 @@ describe('the running service', () => {
     expect(fs.statSync(path.join(dataDir, initialKeysFileName)).mode & 0o777).toBe(0o600);
     expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: 'ready', checks: { model: true, database: true, masterKey: true } });
     expect((await fetch(`${base}/openapi.json`)).status).toBe(200);
+    // The operator console is on by default (VP_CONSOLE), its page open, its data behind the key.
+    const page = await fetch(`${base}/console/`);
+    expect([page.status, page.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
     expect((await fetch(`${base}/v1/operator/policies`)).status).toBe(401);
     const policies = await fetch(`${base}/v1/operator/policies`, as('operator'));
     expect(policies.status).toBe(200);
