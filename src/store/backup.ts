@@ -94,7 +94,12 @@ export function restoreStore(options: { dataDir: string; file: string; clock?: C
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const live = path.join(dataDir, databaseFileName);
   const sha256 = sha256Of(source);
-  const staging = fs.mkdtempSync(path.join(dataDir, '.restore-'));
+  // A restore that crashed left its staged copy here, holding what the backup held (erased
+  // subjects included): it goes before anything else.
+  for (const entry of fs.readdirSync(dataDir)) {
+    if (entry.startsWith(stagingPrefix)) fs.rmSync(path.join(dataDir, entry), { recursive: true, force: true });
+  }
+  const staging = fs.mkdtempSync(path.join(dataDir, stagingPrefix));
   try {
     const staged = path.join(staging, databaseFileName);
     fs.copyFileSync(source, staged);
@@ -147,6 +152,8 @@ export function restoreStore(options: { dataDir: string; file: string; clock?: C
     fs.rmSync(staging, { recursive: true, force: true });
   }
 }
+
+const stagingPrefix = '.restore-';
 
 interface LaterEvents {
   head: AuditHead | null;

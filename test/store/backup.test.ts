@@ -101,6 +101,9 @@ describe('restoreStore', () => {
     s.close();
 
     clock.advance(3_600_000);
+    // What a restore that crashed would have left behind: a staged copy of its backup.
+    fs.mkdirSync(path.join(dir, '.restore-crashed'));
+    fs.copyFileSync(file, path.join(dir, '.restore-crashed', 'voice-passport.db'));
     const receipt = restoreStore({ dataDir: dir, file, clock });
     expect(receipt).toEqual({
       backup: { file, sha256: backup.sha256, auditHead: backup.auditHead },
@@ -109,7 +112,7 @@ describe('restoreStore', () => {
       auditSeq: backup.auditHead!.seq + 4,
       warnings: [],
     });
-    // No staging folder, no stray files.
+    // No staging folder (the crashed one's included), no stray files.
     expect(fs.readdirSync(dir).sort()).toEqual(['voice-passport.db']);
 
     const r = openTestStore(dir, { clock });
