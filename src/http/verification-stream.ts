@@ -41,7 +41,7 @@ export const verificationStreamPath = '/v1/subjects/:id/verifications/stream';
 export const maxStreamMessageBytes = 1024 * 1024;
 
 /** Beyond VP_MAX_AUDIO_SECONDS of wall-clock time, this much slack before a stream is decided on what it holds. */
-const LIFETIME_SLACK_SECONDS = 30;
+export const LIFETIME_SLACK_SECONDS = 30;
 
 const streamQuery = z
   .object({
@@ -107,6 +107,8 @@ export interface VerificationStreamsOptions {
   maxOpen: number;
   /** VP_STREAM_IDLE_SECONDS: a stream that sends nothing for this long is decided on what it holds. */
   idleSeconds: number;
+  /** Wall-clock slack beyond maxAudioSeconds before a stream is decided on what it holds; LIFETIME_SLACK_SECONDS by default (tests shorten it). */
+  lifetimeSlackSeconds?: number;
   metrics?: Metrics;
 }
 
@@ -191,7 +193,7 @@ export class VerificationStreams {
     let decided = false;
     const endStream = () => stream.end();
     let idle = setTimeout(endStream, this.opts.idleSeconds * 1000);
-    const lifetime = setTimeout(endStream, (maxAudioSeconds + LIFETIME_SLACK_SECONDS) * 1000);
+    const lifetime = setTimeout(endStream, (maxAudioSeconds + (this.opts.lifetimeSlackSeconds ?? LIFETIME_SLACK_SECONDS)) * 1000);
     // Ending a stream before its decision abandons it first, so an analysis still in flight can no
     // longer be scored and recorded behind the client's back.
     const endUndecided = (code: number, reason: string) => {

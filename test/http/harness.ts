@@ -56,6 +56,8 @@ export interface HarnessOptions {
   /** Streaming verification limits (VP_STREAM_MAX_OPEN, VP_STREAM_IDLE_SECONDS); 4 and 30 by default. */
   streamMaxOpen?: number;
   streamIdleSeconds?: number;
+  /** The wall-clock slack beyond maxAudioSeconds (30 s in the service). */
+  streamLifetimeSlackSeconds?: number;
 }
 
 export function createHarness(options: HarnessOptions = {}): Harness {
@@ -93,7 +95,14 @@ export function createHarness(options: HarnessOptions = {}): Harness {
       ...(options.scorer ? { scorer: options.scorer } : {}),
     });
     const maxAudioSeconds = options.maxAudioSeconds ?? 30;
-    const streams = new VerificationStreams({ passport: ctx, maxAudioSeconds, maxOpen: options.streamMaxOpen ?? 4, idleSeconds: options.streamIdleSeconds ?? 30, metrics });
+    const streams = new VerificationStreams({
+      passport: ctx,
+      maxAudioSeconds,
+      maxOpen: options.streamMaxOpen ?? 4,
+      idleSeconds: options.streamIdleSeconds ?? 30,
+      ...(options.streamLifetimeSlackSeconds === undefined ? {} : { lifetimeSlackSeconds: options.streamLifetimeSlackSeconds }),
+      metrics,
+    });
     const app = buildApp({
       logger,
       readiness: [

@@ -167,6 +167,30 @@ describe('a stream decides as soon as it holds the policy\'s speech', () => {
     expect(result.verification).toMatchObject({ decision: 'inconclusive', reasons: ['insufficient-speech'], additionalSpeechSecondsNeeded: 1, netSpeechSeconds: 2 });
   });
 
+  it('decides on what it holds when it has run VP_MAX_AUDIO_SECONDS plus the slack, however steadily the client sends', async () => {
+    // 2 s of audio at most and 0.5 s of slack: decided 2.5 s after the handshake. The client sends
+    // 100 ms of audio every 200 ms, so neither the idle timer (30 s) nor the audio limit ends it first.
+    const c = await enrolledStream({ maxAudioSeconds: 2, streamLifetimeSlackSeconds: 0.5 });
+    const opened = Date.now();
+    const frame = mulawTone(200, 0.1);
+    const sender = setInterval(() => c.ws.readyState === c.ws.OPEN && c.ws.send(frame), 200);
+    try {
+      let m = await c.next();
+      while (m.type === 'progress') m = await c.next();
+      const elapsed = (Date.now() - opened) / 1000;
+      expect(m.type).toBe('result');
+      expect(elapsed).toBeGreaterThanOrEqual(2.4);
+      expect(elapsed).toBeLessThan(4);
+      // About 1.2 s of audio had arrived: under the policy's 3 s, so too little speech, not an error.
+      expect(m.analysedSeconds).toBeGreaterThan(1);
+      expect(m.analysedSeconds).toBeLessThan(1.6);
+      expect(m.verification).toMatchObject({ decision: 'inconclusive', reasons: ['insufficient-speech'] });
+      expect(await c.closed).toEqual({ code: 1000, reason: 'decided' });
+    } finally {
+      clearInterval(sender);
+    }
+  });
+
   it('takes 16-bit PCM (L16) at a wideband rate, scored as wideband', async () => {
     h = createHarness();
     await consentAndEnrol(h, 'cust-1', 200);
