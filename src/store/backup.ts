@@ -195,8 +195,17 @@ function laterEvents(current: StoreWithoutMasterKey, backupHead: AuditHead | nul
   }
 }
 
+/** SHA-256 of a file read in 1 MiB pieces, so a large database is never held in memory whole. */
 function sha256Of(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  const hash = createHash('sha256');
+  const chunk = Buffer.alloc(1 << 20);
+  const fd = fs.openSync(file, 'r');
+  try {
+    for (let n = fs.readSync(fd, chunk); n > 0; n = fs.readSync(fd, chunk)) hash.update(chunk.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
 function fsyncDir(dir: string): void {
