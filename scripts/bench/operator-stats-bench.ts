@@ -49,6 +49,7 @@ try {
         channel: analysed ? (random() < 0.6 ? 'telephone' : 'wideband') : null,
         modelId: 'vp-resnet-v9',
         actorKeyId: null,
+        transport: random() < 0.3 ? 'stream' : 'request',
       });
     }
   });

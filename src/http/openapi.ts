@@ -11,7 +11,7 @@ import { errorCatalogue, errorCodes, type ErrorCode } from '../errors.js';
 import { auditActions } from '../passport/audit.js';
 import { enrolmentFeedbackCodes } from '../passport/enrolment.js';
 import { scoreChannels } from '../scoring/policy.js';
-import { consentChannels, verificationDecisions, apiKeyRoles, maxKeyLifetimeDays, type ApiKeyRole } from '../store/index.js';
+import { consentChannels, verificationDecisions, verificationTransports, apiKeyRoles, maxKeyLifetimeDays, type ApiKeyRole } from '../store/index.js';
 import { problemContentType, problemType } from './problem.js';
 
 type Schema = Record<string, unknown>;
@@ -225,6 +225,9 @@ const schemas: Record<string, Schema> = {
               rawThreshold: nullable(num({ description: 'The threshold on the comparison scale (cosine or AS-norm score); null for verifications recorded before this field existed.' })),
               netSpeechSeconds: nullable(num()),
               channel: nullable(str({ enum: [...scoreChannels], description: 'The channel the audio was scored on; null when no audio was analysed, and for verifications recorded before this field existed.' })),
+              transport: nullable(
+                str({ enum: [...verificationTransports], description: 'How the audio came: "request" (a recording in a POST body) or "stream" (the call over a WebSocket); null for verifications recorded before this field existed.' }),
+              ),
               model: nullable(str()),
             }),
           ),

@@ -135,6 +135,7 @@ export function exportSubject(ctx: PassportContext, actor: Actor, customerId: st
         rawThreshold: v.rawThreshold,
         netSpeechSeconds: v.netSpeechSeconds,
         channel: v.channel,
+        transport: v.transport,
         model: v.modelId,
       })),
       auditTrail: trail,

@@ -17,7 +17,7 @@ import { gateAttempt, recordOutcome, type AttemptGate } from '../scoring/attempt
 import { applyCalibration } from '../scoring/calibration.js';
 import { decideVerification } from '../scoring/decision.js';
 import { calibrationFor, channelOfSampleRate, effectiveThreshold, policyNameSchema, type ScoreChannel } from '../scoring/policy.js';
-import type { StoredPolicy, VerificationDecision } from '../store/index.js';
+import type { StoredPolicy, VerificationDecision, VerificationTransport } from '../store/index.js';
 import type { Actor, PassportContext } from './context.js';
 import { analyseOrNoSpeech, type AnalysisOrNoSpeech, type ReadAudio } from './embedder.js';
 import { pseudonymOf, round, roundOrNull } from './views.js';
@@ -122,9 +122,6 @@ function lockedDecision(gate: AttemptGate): Precheck | undefined {
  * is analysed as it arrives until it holds the policy's speech (src/passport/verification-stream.ts).
  */
 export type CallerAnalysis = (policy: StoredPolicy) => Promise<AnalysisOrNoSpeech>;
-
-/** How the caller's audio reached the service: recorded in the audit entry (GDPR Art. 5(2) accountability). */
-export type VerificationTransport = 'request' | 'stream';
 
 /** Verification of a request body: the whole recording, read only after the checks. */
 export function verify(ctx: PassportContext, actor: Actor, customerId: string, policyName: string | undefined, readAudio: ReadAudio): Promise<VerificationResponse> {
@@ -241,6 +238,7 @@ function record(ctx: PassportContext, attempt: Attempt, d: Scored, netSpeechSeco
     channel: d.channel ?? null,
     modelId,
     actorKeyId: actor.keyId,
+    transport: attempt.transport,
   });
   ctx.store.audit.append({
     action: 'verification',

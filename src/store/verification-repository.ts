@@ -12,6 +12,10 @@ import { subjectIdOf } from './subject-repository.js';
 export const verificationDecisions = ['accept', 'reject', 'inconclusive', 'not-enrolled', 'no-consent', 'locked'] as const;
 export type VerificationDecision = (typeof verificationDecisions)[number];
 
+/** How the audio came: a recording in a request body, or the call's audio over a stream (history, export and audit: GDPR Art. 5(2), 15). */
+export const verificationTransports = ['request', 'stream'] as const;
+export type VerificationTransport = (typeof verificationTransports)[number];
+
 export interface VerificationInput {
   policy: string;
   decision: VerificationDecision;
@@ -29,11 +33,14 @@ export interface VerificationInput {
   channel: ScoreChannel | null;
   modelId: string | null;
   actorKeyId: string | null;
+  transport: VerificationTransport;
 }
 
-export interface VerificationRecord extends VerificationInput {
+export interface VerificationRecord extends Omit<VerificationInput, 'transport'> {
   id: string;
   occurredAt: string;
+  /** Null for verifications recorded before the transport was. */
+  transport: VerificationTransport | null;
 }
 
 export interface TimeRange {
@@ -102,6 +109,7 @@ interface VerificationRow {
   channel: ScoreChannel | null;
   model_id: string | null;
   actor_key_id: string | null;
+  transport: VerificationTransport | null;
 }
 
 export type ScoreScaleColumn = 'score' | 'rawScore' | 'normalisedScore';
@@ -136,8 +144,8 @@ export class VerificationRepository {
   record(pseudonym: string, input: VerificationInput): VerificationRecord {
     const record: VerificationRecord = { id: randomUUID(), occurredAt: isoNow(this.clock), ...input, reasons: [...input.reasons] };
     this.db.run(
-      `INSERT INTO verifications (id, subject_id, occurred_at, policy, decision, reasons, score, raw_score, normalised_score, threshold, raw_threshold, net_speech_seconds, channel, model_id, actor_key_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO verifications (id, subject_id, occurred_at, policy, decision, reasons, score, raw_score, normalised_score, threshold, raw_threshold, net_speech_seconds, channel, model_id, actor_key_id, transport)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         record.id,
         subjectIdOf(this.db, pseudonym) ?? null,
@@ -154,6 +162,7 @@ export class VerificationRepository {
         record.channel,
         record.modelId,
         record.actorKeyId,
+        record.transport,
       ],
     );
     return record;
@@ -254,5 +263,6 @@ function toRecord(row: VerificationRow): VerificationRecord {
     channel: row.channel,
     modelId: row.model_id,
     actorKeyId: row.actor_key_id,
+    transport: row.transport,
   };
 }

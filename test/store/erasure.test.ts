@@ -46,7 +46,7 @@ describe('SubjectErasure.erase', () => {
       const other = enrol('cust-other', 7);
       const p = enrol('cust-1', 1);
       for (let i = 0; i < 3; i++) {
-        store.verifications.record(p, { policy: 'standard', decision: 'accept', reasons: [], score: 0.8, rawScore: null, normalisedScore: null, threshold: 0.5, rawThreshold: 0.5, netSpeechSeconds: 4, channel: 'wideband', modelId: model, actorKeyId: 'key_t' });
+        store.verifications.record(p, { policy: 'standard', decision: 'accept', reasons: [], score: 0.8, rawScore: null, normalisedScore: null, threshold: 0.5, rawThreshold: 0.5, netSpeechSeconds: 4, channel: 'wideband', modelId: model, actorKeyId: 'key_t', transport: 'request' });
       }
       const secret = storedSecrets(p);
       const otherSecret = storedSecrets(other);

@@ -116,8 +116,20 @@ describe('migrate', () => {
   it('upgrades a version-4 database: existing API keys do not expire', () => {
     migrate(db, loadMigrations().slice(0, 4));
     db.run(`INSERT INTO api_keys (id, role, name, key_hash, created_at) VALUES ('key_0000000000000001', 'admin', 'old', zeroblob(32), '2026-01-01T00:00:00.000Z')`);
-    expect(migrate(db)).toEqual({ applied: [5], version: 5 });
+    expect(migrate(db, loadMigrations().slice(0, 5))).toEqual({ applied: [5], version: 5 });
     expect(db.get('SELECT id, expires_at FROM api_keys')).toEqual({ id: 'key_0000000000000001', expires_at: null });
+  });
+
+  it('upgrades a version-5 database: existing verifications have no transport, and only the two transports can be stored', () => {
+    migrate(db, loadMigrations().slice(0, 5));
+    db.run(
+      `INSERT INTO verifications (id, subject_id, occurred_at, policy, decision, reasons, model_id, actor_key_id)
+       VALUES ('v1', NULL, '2026-01-01T00:00:00.000Z', 'standard', 'no-consent', '[]', NULL, NULL)`,
+    );
+    expect(migrate(db)).toEqual({ applied: [6], version: 6 });
+    expect(db.get('SELECT decision, transport FROM verifications')).toEqual({ decision: 'no-consent', transport: null });
+    db.run(`UPDATE verifications SET transport = 'stream'`);
+    expect(() => db.run(`UPDATE verifications SET transport = 'carrier-pigeon'`)).toThrow(/CHECK constraint/);
   });
 
   it('upgrades a version-2 database: stored target policies bound the estimate, explicit ones nothing', () => {

@@ -276,7 +276,7 @@ describe('VerificationRepository', () => {
   it('records verifications without biometric data, lists them per subject, and aggregates', () => {
     const p = store.pseudonymise('cust-ver');
     store.consents.give(p, { noticeVersion: 'v1', channel: 'ivr', actorKeyId: null });
-    const base = { policy: 'standard', reasons: ['score-above-threshold'], rawScore: null, normalisedScore: null, threshold: 0.5, rawThreshold: 2.5, netSpeechSeconds: 4.2, channel: 'wideband' as const, modelId: 'm', actorKeyId: 'key_t' };
+    const base = { policy: 'standard', reasons: ['score-above-threshold'], rawScore: null, normalisedScore: null, threshold: 0.5, rawThreshold: 2.5, netSpeechSeconds: 4.2, channel: 'wideband' as const, modelId: 'm', actorKeyId: 'key_t', transport: 'request' as const };
     const r1 = store.verifications.record(p, { ...base, decision: 'accept', score: 0.83, normalisedScore: 3.1 });
     expect(r1).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), occurredAt: '2026-01-01T00:00:00.000Z', ...base, decision: 'accept', score: 0.83, normalisedScore: 3.1 });
     clock.advance(1000);
@@ -352,7 +352,7 @@ describe('VerificationRepository', () => {
   it('keeps the scoring channel, and groups counts, histograms and inconclusive reasons by it', () => {
     const p = store.pseudonymise('cust-ch');
     store.consents.give(p, { noticeVersion: 'v1', channel: 'ivr', actorKeyId: null });
-    const base = { policy: 'standard', rawScore: 0.5, normalisedScore: null, threshold: 0.5, rawThreshold: 0.5, netSpeechSeconds: 4, modelId: 'm', actorKeyId: 'key_t' };
+    const base = { policy: 'standard', rawScore: 0.5, normalisedScore: null, threshold: 0.5, rawThreshold: 0.5, netSpeechSeconds: 4, modelId: 'm', actorKeyId: 'key_t', transport: 'stream' as const };
     const wide = { ...base, channel: 'wideband' as const };
     const phone = { ...base, channel: 'telephone' as const };
     store.verifications.record(p, { ...wide, decision: 'accept', reasons: ['score-above-threshold'], score: 0.9, rawScore: 0.9 });
