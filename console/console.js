@@ -92,7 +92,8 @@ function renderPolicies(response) {
   const body = $('policy-table').tBodies[0];
   body.replaceChildren();
   for (const p of response.policies) {
-    const setBy = p.thresholdSource === 'target-fmr' ? `target FMR ${rate(p.targetFmr)} (${p.targetFmrBound})` : 'explicit threshold';
+    // A tier seeded before bounds were stored has none: it holds the estimate (src/scoring/policy.ts, boundOf).
+    const setBy = p.thresholdSource === 'target-fmr' ? `target FMR ${rate(p.targetFmr)} (${p.targetFmrBound ?? 'estimate'})` : 'explicit threshold';
     const name = td(el('strong', p.name));
     if (p.description) name.append(el('div', p.description, { class: 'description' }));
     const channels = p.channels === null ? [] : Object.entries(p.channels);
@@ -136,7 +137,8 @@ function select(className, options, value) {
 }
 
 function editorRow(policy) {
-  const byTarget = policy ? policy.targetFmr !== null : true;
+  // A new row starts as the running model can take it: by target FMR only with a calibration.
+  const byTarget = policy ? policy.targetFmr !== null : state.policies.calibration !== null;
   const mode = select('mode', [['target', 'target FMR (%)'], ['threshold', 'explicit threshold']], byTarget ? 'target' : 'threshold');
   const value = input('value', policy ? String(byTarget ? +(policy.targetFmr * 100).toPrecision(6) : policy.threshold) : '', { type: 'number', step: 'any', 'aria-label': 'value' });
   const bound = select('bound', [['', 'default'], ['upper-95', 'upper-95'], ['estimate', 'estimate']], policy?.targetFmrBound ?? '');

@@ -157,9 +157,13 @@ describe.skipIf(!haveChromium)('operator console in a browser', { timeout: 30_00
 
       await fieldIn(1, 'value').fill('0.55');
       await page.click('#add-policy');
-      await fieldIn(2, 'name').fill('vip');
-      await fieldIn(2, 'mode').selectOption('threshold');
+      // Without a calibration a new policy starts as an explicit threshold (no bound to choose).
+      expect(await fieldIn(2, 'mode').inputValue()).toBe('threshold');
       expect(await fieldIn(2, 'bound').isDisabled()).toBe(true);
+      await fieldIn(2, 'mode').selectOption('target');
+      expect(await fieldIn(2, 'bound').isDisabled()).toBe(false);
+      await fieldIn(2, 'mode').selectOption('threshold');
+      await fieldIn(2, 'name').fill('vip');
       await fieldIn(2, 'value').fill('0.7');
       await fieldIn(2, 'min').fill('4');
       await fieldIn(2, 'description').fill('Private banking.');
