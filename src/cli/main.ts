@@ -57,8 +57,11 @@ commands:
   audit verify [--anchor SEQ:HASH]
                               check the audit hash chain; exit 1 when broken
   backup FILE                 copy the database to a new FILE (consistent; the service may run)
-  restore FILE                replace the database with a backup (stop the service first); erasures
-                              and key revocations recorded since the backup are applied again
+  restore FILE [--audit-log EXPORT]
+                              replace the database with a backup (stop the service first); erasures
+                              and key revocations recorded since the backup (by the database, or in
+                              EXPORT, the audit log exported since, when the database is lost) are
+                              applied again
   serve                       run the HTTP service (same as npm start)
 
 Configuration comes from the environment (see README.md).`;

@@ -9,16 +9,18 @@
  *
  * A restore must not bring back what was erased after the backup (Art. 17, 7(3)), nor API keys
  * revoked since. So it is staged beside the database: the backup is copied into a folder of the data
- * directory, checked (integrity, audit chain), and, when the database it replaces is a later state of
- * it (its audit chain holds the backup's newest entry, same hash), every erasure and key revocation
- * that log records after that entry is applied again to the staged copy. Only then does the staged
- * file replace the database, by one rename. The service must be stopped meanwhile.
+ * directory, checked (integrity, audit chain), and every erasure and key revocation recorded after
+ * the backup's newest audit entry is applied again to the staged copy. They are read from the
+ * database being replaced, when it is a later state of the backup (its audit chain holds that entry,
+ * same hash), or, when it is lost, from an audit log exported since (GET /v1/audit), whose chain
+ * must continue the backup's. Only then does the staged file replace the database, by one rename.
+ * The service must be stopped meanwhile.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { VoicePassportError } from '../errors.js';
-import { AuditLog, type AuditEntry, type AuditHead } from './audit-log.js';
+import { AuditLog, auditEntryHash, genesisHash, type AuditEntry, type AuditHead } from './audit-log.js';
 import { systemClock, type Clock } from './clock.js';
 import { Database, databaseFileName } from './database.js';
 import type { ErasureReason } from './erasure.js';
@@ -37,10 +39,11 @@ export interface BackupReceipt {
 
 export interface RestoreReceipt {
   backup: { file: string; sha256: string; auditHead: AuditHead | null };
-  /** The newest audit entry of the database replaced; null when the data directory had none. */
-  replacedAuditHead: AuditHead | null;
-  /** What was applied again from the replaced database's log; null when there was none to read. */
-  reapplied: { erasures: number; keyRevocations: number } | null;
+  /**
+   * What was applied again, from the replaced database's audit log or from an exported one, read up
+   * to its newest entry `upTo`; null when there was neither.
+   */
+  reapplied: { from: 'database' | 'audit-export'; upTo: AuditHead | null; erasures: number; keyRevocations: number } | null;
   /** Seq of the `store.restored` entry. */
   auditSeq: number;
   /** For the operator (never key material). */
@@ -83,10 +86,12 @@ export function backupStore(store: StoreWithoutMasterKey, file: string): BackupR
 
 /**
  * Replaces the data directory's database with the backup in `file`, applying again the erasures and
- * key revocations the replaced database recorded after the backup. Refuses (and changes nothing)
- * when the backup is damaged or the database there is not a later state of the backup.
+ * key revocations recorded after the backup: by the database it replaces, or, when that is lost, in
+ * `auditExport`, the audit log as `GET /v1/audit` pages (or their entries, as a JSON array or one
+ * per line) exported since, whose hash chain must continue the backup's. Refuses (and changes
+ * nothing) when the backup is damaged, or the database or export does not continue it.
  */
-export function restoreStore(options: { dataDir: string; file: string; clock?: Clock }): RestoreReceipt {
+export function restoreStore(options: { dataDir: string; file: string; auditExport?: string; clock?: Clock }): RestoreReceipt {
   const open = (dir: string) => openStoreWithoutMasterKey({ dataDir: dir, ...(options.clock ? { clock: options.clock } : {}) });
   const source = path.resolve(options.file);
   if (!fs.existsSync(source)) throw new VoicePassportError('validation-failed', `There is no backup file ${source}.`);
@@ -113,33 +118,41 @@ export function restoreStore(options: { dataDir: string; file: string; clock?: C
         throw new VoicePassportError('config-invalid', `The backup ${source} is damaged: ${problems.length > 0 ? problems.slice(0, 3).join('; ') : chain.problem}. Nothing was restored.`);
       }
       const backupHead = store.audit.head();
-      const replaced = fs.existsSync(live) ? laterEvents(open(dataDir), backupHead, store) : null;
+      const hasDatabase = fs.existsSync(live);
+      if (hasDatabase && options.auditExport !== undefined) {
+        throw new VoicePassportError('validation-failed', `${dataDir} holds a database, whose own audit log says what to apply again; an exported audit log is for a database that is lost. Nothing was restored.`);
+      }
+      const later = hasDatabase
+        ? laterEventsInDatabase(open(dataDir), backupHead, store)
+        : options.auditExport !== undefined
+          ? laterEventsInExport(options.auditExport, backupHead, store)
+          : null;
       const warnings: string[] = [];
-      if (replaced === null) {
+      if (later === null) {
         warnings.push(
-          `There was no database in ${dataDir} to take later erasures from: erase again every subject whose erasure or withdrawal your exported audit trail records after seq ${backupHead?.seq ?? 0} of this backup (GDPR Art. 17), and revoke again the API keys revoked since.`,
+          `There was no database in ${dataDir} to take later erasures from, and no exported audit log (--audit-log): erase again every subject whose erasure or withdrawal your audit trail records after seq ${backupHead?.seq ?? 0} of this backup (GDPR Art. 17), and revoke again the API keys revoked since.`,
         );
-      } else if (replaced.masterKeyCheck !== undefined && replaced.masterKeyCheck !== recordedCheckValue(store.db)) {
+      } else if (later.masterKeyCheck !== undefined && later.masterKeyCheck !== recordedCheckValue(store.db)) {
         warnings.push('The backup was taken under another master key than the database it replaced: start the service with the master key of the backup, then rotate to the current one (VP_PREVIOUS_MASTER_KEY).');
       }
-      for (const e of replaced?.erasures ?? []) store.erasure.erase(e.pseudonym, { reason: e.reason, actorKeyId: 'cli' });
-      for (const keyId of replaced?.keyRevocations ?? []) {
+      for (const e of later?.erasures ?? []) store.erasure.erase(e.pseudonym, { reason: e.reason, actorKeyId: 'cli' });
+      for (const keyId of later?.keyRevocations ?? []) {
         const key = store.apiKeys.revoke(keyId)!;
         store.audit.append({ action: 'key.revoked', actorKeyId: 'cli', subjectPseudonym: null, outcome: 'ok', details: { keyId, role: key.role } });
       }
-      const reapplied = replaced === null ? null : { erasures: replaced.erasures.length, keyRevocations: replaced.keyRevocations.length };
+      const reapplied = later === null ? null : { from: later.from, upTo: later.head, erasures: later.erasures.length, keyRevocations: later.keyRevocations.length };
       const entry = store.audit.append({
         action: 'store.restored',
         actorKeyId: 'cli',
         subjectPseudonym: null,
         outcome: 'ok',
-        details: { sha256, backupAuditHeadSeq: backupHead?.seq ?? 0, replacedAuditHeadSeq: replaced?.head?.seq ?? null, reapplied },
+        details: { sha256, backupAuditHeadSeq: backupHead?.seq ?? 0, reapplied: reapplied && { ...reapplied, upTo: reapplied.upTo?.seq ?? 0 } },
       });
-      receipt = { backup: { file: source, sha256, auditHead: backupHead }, replacedAuditHead: replaced?.head ?? null, reapplied, auditSeq: entry.seq, warnings };
+      receipt = { backup: { file: source, sha256, auditHead: backupHead }, reapplied, auditSeq: entry.seq, warnings };
     } finally {
       store.close();
     }
-    // SQLite removes -wal and -shm when the last connection closes, and laterEvents closed its own:
+    // SQLite removes -wal and -shm when the last connection closes, and laterEventsInDatabase closed its own:
     // if they are still there, another process has the database open (the service). Renaming over
     // it then would leave that process writing to a file no one reads, and its WAL beside ours.
     if (['-wal', '-shm'].some((suffix) => fs.existsSync(`${live}${suffix}`))) {
@@ -156,7 +169,10 @@ export function restoreStore(options: { dataDir: string; file: string; clock?: C
 const stagingPrefix = '.restore-';
 
 interface LaterEvents {
+  from: 'database' | 'audit-export';
+  /** The newest entry read. */
   head: AuditHead | null;
+  /** The replaced database's master key check value; undefined for an export. */
   masterKeyCheck: string | undefined;
   erasures: Array<{ pseudonym: string; reason: ErasureReason }>;
   keyRevocations: string[];
@@ -164,8 +180,19 @@ interface LaterEvents {
 
 const erasureActions: ReadonlySet<AuditEntry['action']> = new Set(['subject.erased', 'consent.withdrawn', 'retention.purged']);
 
+/** The erasures, withdrawals, purges and revocations (of keys the backup holds) among `entries`. */
+function collect(entries: Iterable<AuditEntry>, backup: StoreWithoutMasterKey, into: LaterEvents): void {
+  for (const e of entries) {
+    if (erasureActions.has(e.action) && e.outcome === 'erased' && e.subjectPseudonym !== null) {
+      into.erasures.push({ pseudonym: e.subjectPseudonym, reason: e.details.reason as ErasureReason });
+    } else if (e.action === 'key.revoked' && typeof e.details.keyId === 'string' && backup.apiKeys.findById(e.details.keyId) !== undefined) {
+      into.keyRevocations.push(e.details.keyId);
+    }
+  }
+}
+
 /** What the replaced database recorded after the backup's newest entry; refuses when it does not descend from the backup. */
-function laterEvents(current: StoreWithoutMasterKey, backupHead: AuditHead | null, backup: StoreWithoutMasterKey): LaterEvents {
+function laterEventsInDatabase(current: StoreWithoutMasterKey, backupHead: AuditHead | null, backup: StoreWithoutMasterKey): LaterEvents {
   try {
     // An empty log in the backup proves no descent from it, unless the replaced log is empty too.
     const same = backupHead === null ? undefined : current.audit.list({ afterSeq: backupHead.seq - 1, limit: 1 })[0];
@@ -176,23 +203,94 @@ function laterEvents(current: StoreWithoutMasterKey, backupHead: AuditHead | nul
         `The database in this data directory is not a later state of the backup (its audit log does not hold the backup's newest entry, seq ${backupHead?.seq ?? 0}), so the erasures it records cannot be matched to the backup. Move it away (keep it until the restore is checked) and restore again. Nothing was restored.`,
       );
     }
-    const out: LaterEvents = { head: current.audit.head(), masterKeyCheck: recordedCheckValue(current.db), erasures: [], keyRevocations: [] };
+    const out: LaterEvents = { from: 'database', head: current.audit.head(), masterKeyCheck: recordedCheckValue(current.db), erasures: [], keyRevocations: [] };
     let after = backupHead?.seq ?? 0;
     for (;;) {
       const page = current.audit.list({ afterSeq: after, limit: 1000 });
-      for (const e of page) {
-        if (erasureActions.has(e.action) && e.outcome === 'erased' && e.subjectPseudonym !== null) {
-          out.erasures.push({ pseudonym: e.subjectPseudonym, reason: e.details.reason as ErasureReason });
-        } else if (e.action === 'key.revoked' && typeof e.details.keyId === 'string' && backup.apiKeys.findById(e.details.keyId) !== undefined) {
-          out.keyRevocations.push(e.details.keyId);
-        }
-      }
+      collect(page, backup, out);
       if (page.length < 1000) return out;
       after = page[page.length - 1]!.seq;
     }
   } finally {
     current.close();
   }
+}
+
+/**
+ * What an exported audit log records after the backup's newest entry. Only a chain that continues
+ * the backup's is taken: entry by entry from the one after its head, each linked to the one before
+ * and its hash recomputed (audit-log.ts), so an export cut short in the middle, edited or from
+ * another installation is refused.
+ */
+function laterEventsInExport(file: string, backupHead: AuditHead | null, backup: StoreWithoutMasterKey): LaterEvents {
+  const refuse = (why: string) => new VoicePassportError('validation-failed', `The exported audit log ${path.resolve(file)} ${why}. Nothing was restored.`);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw refuse(`cannot be read (${(e as Error).message})`);
+  }
+  let items: unknown[];
+  try {
+    const whole: unknown = JSON.parse(text);
+    items = Array.isArray(whole) ? whole : [whole];
+  } catch {
+    // JSON lines: one entry, or one page, a line.
+    items = text.split('\n').flatMap((line, i) => {
+      if (line.trim() === '') return [];
+      try {
+        return [JSON.parse(line) as unknown];
+      } catch {
+        throw refuse(`is neither JSON nor JSON lines (line ${i + 1})`);
+      }
+    });
+  }
+  const bySeq = new Map<number, AuditEntry>();
+  for (const item of items.flatMap((it) => (isRecord(it) && Array.isArray(it.entries) ? (it.entries as unknown[]) : [it]))) {
+    if (!isAuditEntry(item)) throw refuse('holds something that is not an audit entry');
+    const seen = bySeq.get(item.seq);
+    if (seen !== undefined && seen.hash !== item.hash) throw refuse(`holds two different entries ${item.seq}`);
+    bySeq.set(item.seq, item);
+  }
+  let prev: AuditHead = backupHead ?? { seq: 0, hash: genesisHash };
+  const atHead = bySeq.get(prev.seq);
+  if (atHead !== undefined && atHead.hash !== prev.hash) throw refuse(`does not continue this backup's audit chain: its entry ${prev.seq} is not the backup's newest`);
+  const after = [...bySeq.values()].filter((e) => e.seq > prev.seq).sort((a, b) => a.seq - b.seq);
+  for (const e of after) {
+    if (e.seq !== prev.seq + 1) throw refuse(`has no entry ${prev.seq + 1}: it must hold every entry after the backup's newest (seq ${backupHead?.seq ?? 0})`);
+    if (e.prevHash !== prev.hash) throw refuse(`does not continue this backup's audit chain at entry ${e.seq}`);
+    let recomputed: string;
+    try {
+      recomputed = auditEntryHash(e);
+    } catch {
+      recomputed = '';
+    }
+    if (recomputed !== e.hash) throw refuse(`holds entry ${e.seq} changed after it was written (hash mismatch)`);
+    prev = { seq: e.seq, hash: e.hash };
+  }
+  const out: LaterEvents = { from: 'audit-export', head: prev.seq === 0 ? null : prev, masterKeyCheck: undefined, erasures: [], keyRevocations: [] };
+  collect(after, backup, out);
+  return out;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isAuditEntry(v: unknown): v is AuditEntry {
+  return (
+    isRecord(v) &&
+    Number.isSafeInteger(v.seq) &&
+    (v.seq as number) > 0 &&
+    typeof v.occurredAt === 'string' &&
+    typeof v.action === 'string' &&
+    (v.actorKeyId === null || typeof v.actorKeyId === 'string') &&
+    (v.subjectPseudonym === null || typeof v.subjectPseudonym === 'string') &&
+    typeof v.outcome === 'string' &&
+    isRecord(v.details) &&
+    typeof v.prevHash === 'string' &&
+    typeof v.hash === 'string'
+  );
 }
 
 /** SHA-256 of a file read in 1 MiB pieces, so a large database is never held in memory whole. */

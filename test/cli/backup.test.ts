@@ -40,7 +40,7 @@ describe('voice-passport backup / restore', () => {
 
     const restore = await runCli(['restore', file], { VP_DATA_DIR: dir });
     expect([restore.code, restore.stderr]).toEqual([0, '']);
-    expect(JSON.parse(restore.stdout)).toMatchObject({ backup: { file, sha256: receipt.sha256 }, reapplied: { erasures: 1, keyRevocations: 0 }, warnings: [] });
+    expect(JSON.parse(restore.stdout)).toMatchObject({ backup: { file, sha256: receipt.sha256 }, reapplied: { from: 'database', erasures: 1, keyRevocations: 0 }, warnings: [] });
     const restored = openTestStore(dir);
     expect(restored.consents.current(p).active).toBe(false);
     expect(restored.voiceprints.voiceprint(p)).toBeUndefined();
@@ -61,7 +61,7 @@ describe('voice-passport backup / restore', () => {
   });
 
   it('answers usage errors with exit 2, and a backup of a data directory without a database with exit 1', async () => {
-    for (const args of [['backup'], ['backup', 'a', 'b'], ['restore'], ['restore', '--force', 'x']]) {
+    for (const args of [['backup'], ['backup', 'a', 'b'], ['restore'], ['restore', '--force', 'x'], ['backup', 'x', '--audit-log', 'y'], ['restore', 'x', '--audit-log']]) {
       const r = await runCli(args, { VP_DATA_DIR: dir });
       expect([args, r.code, cliError(r).code]).toEqual([args, 2, 'validation-failed']);
     }

@@ -107,8 +107,7 @@ describe('restoreStore', () => {
     const receipt = restoreStore({ dataDir: dir, file, clock });
     expect(receipt).toEqual({
       backup: { file, sha256: backup.sha256, auditHead: backup.auditHead },
-      replacedAuditHead: replacedHead,
-      reapplied: { erasures: 2, keyRevocations: 1 },
+      reapplied: { from: 'database', upTo: replacedHead, erasures: 2, keyRevocations: 1 },
       auditSeq: backup.auditHead!.seq + 4,
       warnings: [],
     });
@@ -133,7 +132,7 @@ describe('restoreStore', () => {
       ['store.restored', 'cli', null, 'ok'],
     ]);
     expect(audit[2]!.details).toEqual({ keyId: keyBefore.id, role: 'telephony' });
-    expect(audit[3]!.details).toEqual({ sha256: backup.sha256, backupAuditHeadSeq: backup.auditHead!.seq, replacedAuditHeadSeq: replacedHead.seq, reapplied: { erasures: 2, keyRevocations: 1 } });
+    expect(audit[3]!.details).toEqual({ sha256: backup.sha256, backupAuditHeadSeq: backup.auditHead!.seq, reapplied: { from: 'database', upTo: replacedHead.seq, erasures: 2, keyRevocations: 1 } });
     expect(r.audit.verify().ok).toBe(true);
     r.close();
     // The erased voiceprint came back in the staged copy only to be erased there: it is nowhere in the data directory.
@@ -201,10 +200,59 @@ describe('restoreStore', () => {
     s.close();
     removeDir(dir);
     const receipt = restoreStore({ dataDir: dir, file, clock });
-    expect(receipt).toMatchObject({ replacedAuditHead: null, reapplied: null, warnings: [expect.stringMatching(new RegExp(`^There was no database .* after seq ${backup.auditHead!.seq} of this backup`))] });
+    expect(receipt).toMatchObject({ reapplied: null, warnings: [expect.stringMatching(new RegExp(`^There was no database .* and no exported audit log \\(--audit-log\\): .* after seq ${backup.auditHead!.seq} of this backup`))] });
     const r = openTestStore(dir, { clock });
     expect(r.voiceprints.voiceprint(p)?.embedding).toEqual(embedding(1));
     r.close();
+  });
+
+  it('takes what to apply again from an exported audit log when the database is lost, if its chain continues the backup\'s', () => {
+    const s = openTestStore(dir, { clock });
+    const requested = enrol(s, 'asked-for-erasure', 1);
+    const staying = enrol(s, 'staying', 2);
+    const file = path.join(outside, 'vp.backup');
+    const backup = backupStore(s, file);
+    clock.advance(60_000);
+    s.erasure.erase(requested, { reason: 'subject-request', actorKeyId: null });
+    enrol(s, 'later', 3);
+    // The SIEM's copy: GET /v1/audit pages, and the same entries as JSON lines.
+    const all = s.audit.list({ limit: 1000 });
+    const pages = path.join(outside, 'audit-pages.json');
+    fs.writeFileSync(pages, JSON.stringify([{ entries: all.slice(0, 3) }, { entries: all.slice(3) }]));
+    const lines = path.join(outside, 'audit.jsonl');
+    fs.writeFileSync(lines, all.map((e) => JSON.stringify(e)).join('\n'));
+    const head = s.audit.head()!;
+    s.close();
+
+    for (const [auditExport, edit] of [
+      [path.join(outside, 'gap.json'), (es: typeof all) => es.filter((e) => e.seq !== backup.auditHead!.seq + 1)],
+      [path.join(outside, 'edited.json'), (es: typeof all) => es.map((e) => (e.action === 'subject.erased' ? { ...e, subjectPseudonym: staying } : e))],
+      [path.join(outside, 'other.json'), (es: typeof all) => es.map((e) => (e.seq === backup.auditHead!.seq ? { ...e, hash: 'f'.repeat(64) } : e))],
+    ] as const) {
+      fs.writeFileSync(auditExport, JSON.stringify(edit(all)));
+      removeDir(dir);
+      expect(() => restoreStore({ dataDir: dir, file, auditExport, clock }), auditExport).toThrow(
+        expect.objectContaining({ code: 'validation-failed', message: expect.stringMatching(/^The exported audit log .* (has no entry|does not continue|changed after it was written).* Nothing was restored\.$/) }),
+      );
+      expect(fs.existsSync(liveDb())).toBe(false);
+    }
+
+    for (const auditExport of [pages, lines]) {
+      removeDir(dir);
+      const receipt = restoreStore({ dataDir: dir, file, auditExport, clock });
+      expect(receipt).toMatchObject({ reapplied: { from: 'audit-export', upTo: head, erasures: 1, keyRevocations: 0 }, warnings: [] });
+      const r = openTestStore(dir, { clock });
+      expect(r.voiceprints.voiceprint(requested)).toBeUndefined();
+      expect(r.voiceprints.voiceprint(staying)?.embedding).toEqual(embedding(2));
+      expect(r.audit.list({ afterSeq: backup.auditHead!.seq }).map((e) => [e.action, e.subjectPseudonym])).toEqual([
+        ['subject.erased', requested],
+        ['store.restored', null],
+      ]);
+      r.close();
+    }
+
+    // With a database there, its own log decides: an export beside it is refused.
+    expect(() => restoreStore({ dataDir: dir, file, auditExport: lines, clock })).toThrow(expect.objectContaining({ code: 'validation-failed', message: expect.stringMatching(/holds a database/) }));
   });
 
   it('warns when the backup is under another master key than the database it replaces', () => {
