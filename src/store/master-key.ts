@@ -59,37 +59,36 @@ export function parseMasterKey(text: string, origin: string): Buffer {
 
 export function loadMasterKey(options: { dataDir: string; env?: MasterKeyEnv }): LoadedMasterKey {
   const env = options.env ?? process.env;
-  const inline = nonEmpty(env.VP_MASTER_KEY);
-  const file = nonEmpty(env.VP_MASTER_KEY_FILE);
-  if (inline !== undefined && file !== undefined) {
-    throw new VoicePassportError('config-invalid', 'Set either VP_MASTER_KEY or VP_MASTER_KEY_FILE, not both.');
-  }
-  if (inline !== undefined) {
-    return { key: parseMasterKey(inline, 'VP_MASTER_KEY'), source: 'VP_MASTER_KEY', generated: false, keyFile: null, keptInDataDir: false, warnings: [] };
-  }
-  if (file !== undefined) {
-    const keyFile = path.resolve(file);
-    const key = parseMasterKey(readKeyFile(keyFile, 'VP_MASTER_KEY_FILE'), `The key file ${keyFile} (VP_MASTER_KEY_FILE)`);
-    const keptInDataDir = isInside(keyFile, path.resolve(options.dataDir));
-    const warnings = permissionWarnings(keyFile);
-    if (keptInDataDir) warnings.push(dataDirWarning(keyFile));
-    return { key, source: 'VP_MASTER_KEY_FILE', generated: false, keyFile, keptInDataDir, warnings };
-  }
-  return loadOrCreateDataDirKey(path.resolve(options.dataDir));
+  const configured = keyFromEnv(env, 'VP_MASTER_KEY', 'VP_MASTER_KEY_FILE');
+  if (configured === null) return loadOrCreateDataDirKey(path.resolve(options.dataDir));
+  const { keyFile } = configured;
+  const keptInDataDir = keyFile !== null && isInside(keyFile, path.resolve(options.dataDir));
+  if (keptInDataDir) configured.warnings.push(dataDirWarning(keyFile));
+  return { ...configured, generated: false, keptInDataDir };
 }
 
 /** The previous master key, when a rotation is asked for; null when neither variable is set. */
 export function loadPreviousMasterKey(env: MasterKeyEnv): PreviousMasterKey | null {
-  const inline = nonEmpty(env.VP_PREVIOUS_MASTER_KEY);
-  const file = nonEmpty(env.VP_PREVIOUS_MASTER_KEY_FILE);
-  if (inline !== undefined && file !== undefined) {
-    throw new VoicePassportError('config-invalid', 'Set either VP_PREVIOUS_MASTER_KEY or VP_PREVIOUS_MASTER_KEY_FILE, not both.');
+  const configured = keyFromEnv(env, 'VP_PREVIOUS_MASTER_KEY', 'VP_PREVIOUS_MASTER_KEY_FILE');
+  return configured && { key: configured.key, source: configured.source, warnings: configured.warnings };
+}
+
+/** A key from `inline` (base64 in the variable) or `file` (a file holding it), not both; null when neither is set. */
+function keyFromEnv<I extends keyof MasterKeyEnv, F extends keyof MasterKeyEnv>(
+  env: MasterKeyEnv,
+  inline: I,
+  file: F,
+): { key: Buffer; source: I | F; keyFile: string | null; warnings: string[] } | null {
+  const text = nonEmpty(env[inline]);
+  const fileName = nonEmpty(env[file]);
+  if (text !== undefined && fileName !== undefined) {
+    throw new VoicePassportError('config-invalid', `Set either ${inline} or ${file}, not both.`);
   }
-  if (inline !== undefined) return { key: parseMasterKey(inline, 'VP_PREVIOUS_MASTER_KEY'), source: 'VP_PREVIOUS_MASTER_KEY', warnings: [] };
-  if (file === undefined) return null;
-  const keyFile = path.resolve(file);
-  const key = parseMasterKey(readKeyFile(keyFile, 'VP_PREVIOUS_MASTER_KEY_FILE'), `The key file ${keyFile} (VP_PREVIOUS_MASTER_KEY_FILE)`);
-  return { key, source: 'VP_PREVIOUS_MASTER_KEY_FILE', warnings: permissionWarnings(keyFile) };
+  if (text !== undefined) return { key: parseMasterKey(text, inline), source: inline, keyFile: null, warnings: [] };
+  if (fileName === undefined) return null;
+  const keyFile = path.resolve(fileName);
+  const key = parseMasterKey(readKeyFile(keyFile, file), `The key file ${keyFile} (${file})`);
+  return { key, source: file, keyFile, warnings: permissionWarnings(keyFile) };
 }
 
 function loadOrCreateDataDirKey(dataDir: string): LoadedMasterKey {
