@@ -54,7 +54,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
 
   let retentionTimer: NodeJS.Timeout | undefined;
   try {
-    const metrics = createMetrics({ engine, keyExpiries: () => activeKeyExpiries(store, new Date()) });
+    const metrics = createMetrics({ engine, keyExpiries: () => activeKeyExpiries(store) });
     const passport = createPassportContext({
       store,
       embedder: timedEmbedder(engine, metrics),

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { VoicePassportError } from '../errors.js';
-import { apiKeyRoles, isActive, type ApiKeyRecord, type ApiKeyRole, type Store } from '../store/index.js';
+import { apiKeyRoles, type ApiKeyRecord, type ApiKeyRole, type Store } from '../store/index.js';
 import type { Actor } from './context.js';
 
 export const createKeySchema = z
@@ -34,8 +34,8 @@ export function listKeys(store: KeyAdminStore): { keys: ApiKeyRecord[] } {
 }
 
 /** The keys in force now that have a lifetime, with their expiry (for the metric an alert watches). */
-export function activeKeyExpiries(store: KeyAdminStore, now: Date): Array<{ id: string; role: ApiKeyRole; expiresAt: string }> {
-  return store.apiKeys.list().flatMap((k) => (k.expiresAt !== null && isActive(k, now) ? [{ id: k.id, role: k.role, expiresAt: k.expiresAt }] : []));
+export function activeKeyExpiries(store: KeyAdminStore): Array<{ id: string; role: ApiKeyRole; expiresAt: string }> {
+  return store.apiKeys.listActive().flatMap((k) => (k.expiresAt === null ? [] : [{ id: k.id, role: k.role, expiresAt: k.expiresAt }]));
 }
 
 export function createKey(store: KeyAdminStore, actor: Actor | null, input: CreateKeyInput): CreatedKeyResponse {

@@ -121,15 +121,19 @@ export class ApiKeyRepository {
     return this.findById(id);
   }
 
-  /** Keys neither revoked nor expired, of one role or all. */
-  countActive(role?: ApiKeyRole): number {
+  /** Keys in force now: neither revoked nor expired. */
+  listActive(): ApiKeyRecord[] {
     const now = this.clock();
-    return this.list().filter((k) => (role === undefined || k.role === role) && isActive(k, now)).length;
+    return this.list().filter((k) => isActive(k, now));
+  }
+
+  countActive(role?: ApiKeyRole): number {
+    return this.listActive().filter((k) => role === undefined || k.role === role).length;
   }
 }
 
 /** Neither revoked nor expired at `now`. */
-export function isActive(key: ApiKeyRecord, now: Date): boolean {
+function isActive(key: ApiKeyRecord, now: Date): boolean {
   return key.revokedAt === null && (key.expiresAt === null || now.getTime() < Date.parse(key.expiresAt));
 }
 

@@ -83,7 +83,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     const metrics = createMetrics({
       processMetrics: false,
       engine: { stats: () => ({ workers: 2, busy: 1, queued: 3 }) },
-      keyExpiries: () => activeKeyExpiries(store, clock()),
+      keyExpiries: () => activeKeyExpiries(store),
     });
     const ctx = createPassportContext({
       store,
