@@ -66,13 +66,13 @@ try {
   const reopenMs = performance.now() - t2;
 
   const t3 = performance.now();
-  const backup = backupStore(reopened, backupFile);
+  const backup = backupStore(reopened, backupFile, 'bench');
   const backupMs = performance.now() - t3;
   for (let i = 0; i < erasures; i++) reopened.erasure.erase(reopened.pseudonymise(`customer-${i}`), { reason: 'subject-request', actorKeyId: null });
   reopened.close();
 
   const t4 = performance.now();
-  const restore = restoreStore({ dataDir: dir, file: backupFile });
+  const restore = restoreStore({ actorKeyId: 'bench', dataDir: dir, file: backupFile });
   const restoreMs = performance.now() - t4;
 
   const report = {

@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { VoicePassportError } from '../errors.js';
 import { backupStore, restoreStore } from '../store/backup.js';
-import { withAdminStore } from './admin-store.js';
+import { cliActor, withAdminStore } from './admin-store.js';
 import { printJson } from './output.js';
 
 const backupUsage = 'usage: voice-passport backup FILE   (a new file; the service may run)';
@@ -27,12 +27,12 @@ function fileArgument(argv: string[], usage: string, withAuditLog = false): { fi
 
 export function backupCommand(argv: string[], dataDir: string): void {
   const { file } = fileArgument(argv, backupUsage);
-  printJson(withAdminStore(dataDir, { mustExist: true }, (store) => backupStore(store, file)));
+  printJson(withAdminStore(dataDir, { mustExist: true }, (store) => backupStore(store, file, cliActor.keyId)));
 }
 
 export function restoreCommand(argv: string[], dataDir: string): void {
   const { file, auditLog } = fileArgument(argv, restoreUsage, true);
-  const receipt = restoreStore({ dataDir, file, ...(auditLog === undefined ? {} : { auditExport: auditLog }) });
+  const receipt = restoreStore({ dataDir, file, actorKeyId: cliActor.keyId, ...(auditLog === undefined ? {} : { auditExport: auditLog }) });
   for (const warning of receipt.warnings) process.stderr.write(`warning: ${warning}\n`);
   printJson(receipt);
 }

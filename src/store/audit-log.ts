@@ -105,6 +105,22 @@ export function auditEntryHash(entry: Omit<AuditEntry, 'hash'>): string {
   return createHash('sha256').update(material, 'utf8').digest('hex');
 }
 
+/**
+ * The chain rule between the entry before (`prev`; seq 0 and the genesis hash for the first) and the
+ * next one read: no gap in seq, and a link to the one before. Null when it holds. Shared by
+ * `verify` and by restores that read an exported log (backup.ts).
+ */
+export function linkBreak(prev: AuditHead, next: { seq: number; prevHash: string }): { seq: number; problem: string } | null {
+  if (next.seq !== prev.seq + 1) return { seq: prev.seq + 1, problem: `entry ${prev.seq + 1} is missing (next entry is ${next.seq})` };
+  if (next.prevHash !== prev.hash) return { seq: next.seq, problem: `entry ${next.seq} does not link to entry ${prev.seq} (removed, inserted or reordered)` };
+  return null;
+}
+
+/** An entry changed after it was written: its hash is not the one recomputed over its fields. Null when it matches. */
+export function hashBreak(entry: AuditEntry): string | null {
+  return auditEntryHash(entry) === entry.hash ? null : `entry ${entry.seq} was changed after it was written (hash mismatch)`;
+}
+
 // Keys that would mean biometric data or a customer id slipped into the log.
 const forbiddenDetailKeys = /^(embedding|embeddings|template|voiceprint|vector|audio|samples|pcm|customerid|subjectid)$/i;
 /** Long numeric arrays look like embeddings; no legitimate detail needs one. */
@@ -205,8 +221,8 @@ export class AuditLog {
       const rows = this.db.all<AuditRow>('SELECT * FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT ?', [expectedSeq, pageSize]);
       if (rows.length === 0) break;
       for (const row of rows) {
-        if (row.seq !== expectedSeq) return broken(expectedSeq, `entry ${expectedSeq} is missing (next entry is ${row.seq})`);
-        if (row.prev_hash !== prevHash) return broken(row.seq, `entry ${row.seq} does not link to entry ${row.seq - 1} (removed, inserted or reordered)`);
+        const link = linkBreak({ seq: expectedSeq - 1, hash: prevHash }, { seq: row.seq, prevHash: row.prev_hash });
+        if (link !== null) return broken(link.seq, link.problem);
         let entry: AuditEntry;
         try {
           entry = toEntry(row);
@@ -214,7 +230,8 @@ export class AuditLog {
         } catch {
           return broken(row.seq, `entry ${row.seq} has unreadable or altered details`);
         }
-        if (auditEntryHash(entry) !== row.hash) return broken(row.seq, `entry ${row.seq} was changed after it was written (hash mismatch)`);
+        const changed = hashBreak(entry);
+        if (changed !== null) return broken(row.seq, changed);
         if (options.anchor !== undefined && row.seq === options.anchor.seq) {
           if (row.hash !== options.anchor.hash) return broken(row.seq, `entry ${row.seq} differs from the recorded anchor`);
           anchorSeen = true;

@@ -19,8 +19,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { VoicePassportError } from '../errors.js';
-import { AuditLog, auditEntryHash, genesisHash, type AuditEntry, type AuditHead } from './audit-log.js';
+import { AuditLog, genesisHash, hashBreak, linkBreak, type AuditEntry, type AuditHead } from './audit-log.js';
 import { systemClock, type Clock } from './clock.js';
 import { Database, databaseFileName } from './database.js';
 import type { ErasureReason } from './erasure.js';
@@ -50,8 +51,8 @@ export interface RestoreReceipt {
   warnings: string[];
 }
 
-/** Copies the store to `file`, a new file (0600), and records the backup in the audit log. */
-export function backupStore(store: StoreWithoutMasterKey, file: string): BackupReceipt {
+/** Copies the store to `file`, a new file (0600), and records the backup in the audit log under `actorKeyId`. */
+export function backupStore(store: StoreWithoutMasterKey, file: string, actorKeyId: string): BackupReceipt {
   const target = path.resolve(file);
   try {
     // 'wx': never overwrite; VACUUM INTO then fills this empty 0600 file.
@@ -76,7 +77,7 @@ export function backupStore(store: StoreWithoutMasterKey, file: string): BackupR
   }
   const entry = store.audit.append({
     action: 'store.backed-up',
-    actorKeyId: 'cli',
+    actorKeyId,
     subjectPseudonym: null,
     outcome: 'ok',
     details: { file: path.basename(target), bytes, sha256, auditHeadSeq: auditHead?.seq ?? 0 },
@@ -91,14 +92,18 @@ export function backupStore(store: StoreWithoutMasterKey, file: string): BackupR
  * per line) exported since, whose hash chain must continue the backup's. Refuses (and changes
  * nothing) when the backup is damaged, or the database or export does not continue it.
  */
-export function restoreStore(options: { dataDir: string; file: string; auditExport?: string; clock?: Clock }): RestoreReceipt {
+export function restoreStore(options: { dataDir: string; file: string; auditExport?: string; actorKeyId: string; clock?: Clock }): RestoreReceipt {
+  const { actorKeyId } = options;
   const open = (dir: string) => openStoreWithoutMasterKey({ dataDir: dir, ...(options.clock ? { clock: options.clock } : {}) });
   const source = path.resolve(options.file);
   if (!fs.existsSync(source)) throw new VoicePassportError('validation-failed', `There is no backup file ${source}.`);
   const dataDir = path.resolve(options.dataDir);
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const live = path.join(dataDir, databaseFileName);
-  const sha256 = sha256Of(source);
+  const hasDatabase = fs.existsSync(live);
+  if (hasDatabase && options.auditExport !== undefined) {
+    throw new VoicePassportError('validation-failed', `${dataDir} holds a database, whose own audit log says what to apply again; an exported audit log is for a database that is lost. Nothing was restored.`);
+  }
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // A restore that crashed left its staged copy here, holding what the backup held (erased
   // subjects included): it goes before anything else.
   for (const entry of fs.readdirSync(dataDir)) {
@@ -107,8 +112,7 @@ export function restoreStore(options: { dataDir: string; file: string; auditExpo
   const staging = fs.mkdtempSync(path.join(dataDir, stagingPrefix));
   try {
     const staged = path.join(staging, databaseFileName);
-    fs.copyFileSync(source, staged);
-    fs.chmodSync(staged, 0o600);
+    const sha256 = sha256Of(source, staged);
     const store = open(staging);
     let receipt: RestoreReceipt;
     try {
@@ -118,10 +122,6 @@ export function restoreStore(options: { dataDir: string; file: string; auditExpo
         throw new VoicePassportError('config-invalid', `The backup ${source} is damaged: ${problems.length > 0 ? problems.slice(0, 3).join('; ') : chain.problem}. Nothing was restored.`);
       }
       const backupHead = store.audit.head();
-      const hasDatabase = fs.existsSync(live);
-      if (hasDatabase && options.auditExport !== undefined) {
-        throw new VoicePassportError('validation-failed', `${dataDir} holds a database, whose own audit log says what to apply again; an exported audit log is for a database that is lost. Nothing was restored.`);
-      }
       const later = hasDatabase
         ? laterEventsInDatabase(open(dataDir), backupHead, store)
         : options.auditExport !== undefined
@@ -135,15 +135,15 @@ export function restoreStore(options: { dataDir: string; file: string; auditExpo
       } else if (later.masterKeyCheck !== undefined && later.masterKeyCheck !== recordedCheckValue(store.db)) {
         warnings.push('The backup was taken under another master key than the database it replaced: start the service with the master key of the backup, then rotate to the current one (VP_PREVIOUS_MASTER_KEY).');
       }
-      for (const e of later?.erasures ?? []) store.erasure.erase(e.pseudonym, { reason: e.reason, actorKeyId: 'cli' });
+      for (const e of later?.erasures ?? []) store.erasure.erase(e.pseudonym, { reason: e.reason, actorKeyId });
       for (const keyId of later?.keyRevocations ?? []) {
         const key = store.apiKeys.revoke(keyId)!;
-        store.audit.append({ action: 'key.revoked', actorKeyId: 'cli', subjectPseudonym: null, outcome: 'ok', details: { keyId, role: key.role } });
+        store.audit.append({ action: 'key.revoked', actorKeyId, subjectPseudonym: null, outcome: 'ok', details: { keyId, role: key.role } });
       }
       const reapplied = later === null ? null : { from: later.from, upTo: later.head, erasures: later.erasures.length, keyRevocations: later.keyRevocations.length };
       const entry = store.audit.append({
         action: 'store.restored',
-        actorKeyId: 'cli',
+        actorKeyId,
         subjectPseudonym: null,
         outcome: 'ok',
         details: { sha256, backupAuditHeadSeq: backupHead?.seq ?? 0, reapplied: reapplied && { ...reapplied, upTo: reapplied.upTo?.seq ?? 0 } },
@@ -246,26 +246,22 @@ function laterEventsInExport(file: string, backupHead: AuditHead | null, backup:
     });
   }
   const bySeq = new Map<number, AuditEntry>();
-  for (const item of items.flatMap((it) => (isRecord(it) && Array.isArray(it.entries) ? (it.entries as unknown[]) : [it]))) {
-    if (!isAuditEntry(item)) throw refuse('holds something that is not an audit entry');
-    const seen = bySeq.get(item.seq);
-    if (seen !== undefined && seen.hash !== item.hash) throw refuse(`holds two different entries ${item.seq}`);
-    bySeq.set(item.seq, item);
+  for (const item of items.flatMap((it) => auditPageSchema.safeParse(it).data?.entries ?? [it])) {
+    const parsed = exportedEntrySchema.safeParse(item);
+    if (!parsed.success) throw refuse('holds something that is not an audit entry');
+    const entry = parsed.data as AuditEntry;
+    const seen = bySeq.get(entry.seq);
+    if (seen !== undefined && seen.hash !== entry.hash) throw refuse(`holds two different entries ${entry.seq}`);
+    bySeq.set(entry.seq, entry);
   }
   let prev: AuditHead = backupHead ?? { seq: 0, hash: genesisHash };
   const atHead = bySeq.get(prev.seq);
   if (atHead !== undefined && atHead.hash !== prev.hash) throw refuse(`does not continue this backup's audit chain: its entry ${prev.seq} is not the backup's newest`);
   const after = [...bySeq.values()].filter((e) => e.seq > prev.seq).sort((a, b) => a.seq - b.seq);
+  // The chain rule of the audit log itself (audit-log.ts): no gap, each entry linked and unchanged.
   for (const e of after) {
-    if (e.seq !== prev.seq + 1) throw refuse(`has no entry ${prev.seq + 1}: it must hold every entry after the backup's newest (seq ${backupHead?.seq ?? 0})`);
-    if (e.prevHash !== prev.hash) throw refuse(`does not continue this backup's audit chain at entry ${e.seq}`);
-    let recomputed: string;
-    try {
-      recomputed = auditEntryHash(e);
-    } catch {
-      recomputed = '';
-    }
-    if (recomputed !== e.hash) throw refuse(`holds entry ${e.seq} changed after it was written (hash mismatch)`);
+    const problem = linkBreak(prev, e)?.problem ?? hashBreak(e);
+    if (problem !== null) throw refuse(`does not continue this backup's audit chain (seq ${backupHead?.seq ?? 0}): ${problem}`);
     prev = { seq: e.seq, hash: e.hash };
   }
   const out: LaterEvents = { from: 'audit-export', head: prev.seq === 0 ? null : prev, masterKeyCheck: undefined, erasures: [], keyRevocations: [] };
@@ -273,35 +269,40 @@ function laterEventsInExport(file: string, backupHead: AuditHead | null, backup:
   return out;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** An audit entry as GET /v1/audit answers it; the chain check then proves it is the log's. */
+const exportedEntrySchema = z.object({
+  seq: z.number().int().positive(),
+  occurredAt: z.string(),
+  action: z.string(),
+  actorKeyId: z.string().nullable(),
+  subjectPseudonym: z.string().nullable(),
+  outcome: z.string(),
+  details: z.record(z.string(), z.unknown()),
+  prevHash: z.string(),
+  hash: z.string(),
+});
 
-function isAuditEntry(v: unknown): v is AuditEntry {
-  return (
-    isRecord(v) &&
-    Number.isSafeInteger(v.seq) &&
-    (v.seq as number) > 0 &&
-    typeof v.occurredAt === 'string' &&
-    typeof v.action === 'string' &&
-    (v.actorKeyId === null || typeof v.actorKeyId === 'string') &&
-    (v.subjectPseudonym === null || typeof v.subjectPseudonym === 'string') &&
-    typeof v.outcome === 'string' &&
-    isRecord(v.details) &&
-    typeof v.prevHash === 'string' &&
-    typeof v.hash === 'string'
-  );
-}
+/** A GET /v1/audit page, of which an export may hold several. */
+const auditPageSchema = z.object({ entries: z.array(z.unknown()) });
 
-/** SHA-256 of a file read in 1 MiB pieces, so a large database is never held in memory whole. */
-function sha256Of(file: string): string {
+/**
+ * SHA-256 of a file read in 1 MiB pieces, so a large database is never held in memory whole; with
+ * `copyTo`, the same pieces are written to that new file (0600), so a restore reads its backup once.
+ */
+function sha256Of(file: string, copyTo?: string): string {
   const hash = createHash('sha256');
   const chunk = Buffer.alloc(1 << 20);
   const fd = fs.openSync(file, 'r');
+  const out = copyTo === undefined ? undefined : fs.openSync(copyTo, 'wx', 0o600);
   try {
-    for (let n = fs.readSync(fd, chunk); n > 0; n = fs.readSync(fd, chunk)) hash.update(chunk.subarray(0, n));
+    for (let n = fs.readSync(fd, chunk); n > 0; n = fs.readSync(fd, chunk)) {
+      hash.update(chunk.subarray(0, n));
+      if (out !== undefined) fs.writeSync(out, chunk, 0, n);
+    }
+    if (out !== undefined) fs.fsyncSync(out);
   } finally {
     fs.closeSync(fd);
+    if (out !== undefined) fs.closeSync(out);
   }
   return hash.digest('hex');
 }

@@ -51,7 +51,7 @@ describe('backupStore', () => {
     const head = s.audit.head()!;
     const file = path.join(outside, 'vp.backup');
 
-    const receipt = backupStore(s, file);
+    const receipt = backupStore(s, file, 'cli');
     expect(receipt).toEqual({ file, bytes: fs.statSync(file).size, sha256: sha256(file), auditHead: head, auditSeq: head.seq + 1 });
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(s.audit.list({ action: 'store.backed-up' }).map((e) => [e.seq, e.actorKeyId, e.outcome, e.details])).toEqual([
@@ -71,7 +71,7 @@ describe('backupStore', () => {
     const s = openTestStore(dir, { clock });
     const file = path.join(outside, 'exists');
     fs.writeFileSync(file, 'precious');
-    expect(() => backupStore(s, file)).toThrow(expect.objectContaining({ code: 'validation-failed', message: expect.stringMatching(/Cannot create the backup file .*exists/) }));
+    expect(() => backupStore(s, file, 'cli')).toThrow(expect.objectContaining({ code: 'validation-failed', message: expect.stringMatching(/Cannot create the backup file .*exists/) }));
     expect(fs.readFileSync(file, 'utf8')).toBe('precious');
     expect(s.audit.list({ action: 'store.backed-up' })).toEqual([]);
     s.close();
@@ -87,7 +87,7 @@ describe('restoreStore', () => {
     const staying = enrol(s, 'staying', 3);
     const requestedBytes = templateBytes(s, requested);
     const file = path.join(outside, 'vp.backup');
-    const backup = backupStore(s, file);
+    const backup = backupStore(s, file, 'cli');
 
     // After the backup: an erasure, a withdrawal, a revocation, a new key and a new enrolment.
     clock.advance(3_600_000);
@@ -104,7 +104,7 @@ describe('restoreStore', () => {
     // What a restore that crashed would have left behind: a staged copy of its backup.
     fs.mkdirSync(path.join(dir, '.restore-crashed'));
     fs.copyFileSync(file, path.join(dir, '.restore-crashed', 'voice-passport.db'));
-    const receipt = restoreStore({ dataDir: dir, file, clock });
+    const receipt = restoreStore({ actorKeyId: 'cli', dataDir: dir, file, clock });
     expect(receipt).toEqual({
       backup: { file, sha256: backup.sha256, auditHead: backup.auditHead },
       reapplied: { from: 'database', upTo: replacedHead, erasures: 2, keyRevocations: 1 },
@@ -147,13 +147,13 @@ describe('restoreStore', () => {
     try {
       const other = openTestStore(otherDir, { clock });
       enrol(other, 'b', 2);
-      backupStore(other, path.join(outside, 'other.backup'));
+      backupStore(other, path.join(outside, 'other.backup'), 'cli');
       other.close();
     } finally {
       removeDir(otherDir);
     }
     const before = sha256(liveDb());
-    expect(() => restoreStore({ dataDir: dir, file: path.join(outside, 'other.backup') })).toThrow(
+    expect(() => restoreStore({ actorKeyId: 'cli', dataDir: dir, file: path.join(outside, 'other.backup') })).toThrow(
       expect.objectContaining({ code: 'config-invalid', message: expect.stringMatching(/not a later state of the backup .* Nothing was restored\./) }),
     );
     expect(sha256(liveDb())).toBe(before);
@@ -162,7 +162,7 @@ describe('restoreStore', () => {
     // A backup whose audit log was edited: its chain no longer holds.
     const own = openTestStore(dir, { clock });
     const file = path.join(outside, 'edited.backup');
-    backupStore(own, file);
+    backupStore(own, file, 'cli');
     own.close();
     const raw = fs.readFileSync(file);
     const at = raw.indexOf(Buffer.from('"consent.given"'.slice(1, -1)));
@@ -170,19 +170,19 @@ describe('restoreStore', () => {
     raw.write('consent.gone!', at, 'latin1'); // same length as consent.given
     fs.writeFileSync(file, raw);
     const unchanged = sha256(liveDb());
-    expect(() => restoreStore({ dataDir: dir, file })).toThrow(expect.objectContaining({ code: 'config-invalid', message: expect.stringMatching(/is damaged: .* Nothing was restored\./) }));
+    expect(() => restoreStore({ actorKeyId: 'cli', dataDir: dir, file })).toThrow(expect.objectContaining({ code: 'config-invalid', message: expect.stringMatching(/is damaged: .* Nothing was restored\./) }));
     expect(sha256(liveDb())).toBe(unchanged);
     expect(fs.readdirSync(dir).sort()).toEqual(['voice-passport.db']);
-    expect(() => restoreStore({ dataDir: dir, file: path.join(outside, 'missing') })).toThrow(expect.objectContaining({ code: 'validation-failed' }));
+    expect(() => restoreStore({ actorKeyId: 'cli', dataDir: dir, file: path.join(outside, 'missing') })).toThrow(expect.objectContaining({ code: 'validation-failed' }));
   });
 
   it('refuses while another process has the database open (the service running), changing nothing', () => {
     const s = openTestStore(dir, { clock });
     enrol(s, 'a', 1);
     const file = path.join(outside, 'vp.backup');
-    backupStore(s, file);
+    backupStore(s, file, 'cli');
     const head = s.audit.head();
-    expect(() => restoreStore({ dataDir: dir, file, clock })).toThrow(
+    expect(() => restoreStore({ actorKeyId: 'cli', dataDir: dir, file, clock })).toThrow(
       expect.objectContaining({ code: 'config-invalid', message: expect.stringMatching(/is open in another process \(the service\?\): stop it, then restore\. Nothing was restored\./) }),
     );
     // The open store goes on as before, and nothing was left behind.
@@ -196,10 +196,10 @@ describe('restoreStore', () => {
     const s = openTestStore(dir, { clock });
     const p = enrol(s, 'a', 1);
     const file = path.join(outside, 'vp.backup');
-    const backup = backupStore(s, file);
+    const backup = backupStore(s, file, 'cli');
     s.close();
     removeDir(dir);
-    const receipt = restoreStore({ dataDir: dir, file, clock });
+    const receipt = restoreStore({ actorKeyId: 'cli', dataDir: dir, file, clock });
     expect(receipt).toMatchObject({ reapplied: null, warnings: [expect.stringMatching(new RegExp(`^There was no database .* and no exported audit log \\(--audit-log\\): .* after seq ${backup.auditHead!.seq} of this backup`))] });
     const r = openTestStore(dir, { clock });
     expect(r.voiceprints.voiceprint(p)?.embedding).toEqual(embedding(1));
@@ -211,7 +211,7 @@ describe('restoreStore', () => {
     const requested = enrol(s, 'asked-for-erasure', 1);
     const staying = enrol(s, 'staying', 2);
     const file = path.join(outside, 'vp.backup');
-    const backup = backupStore(s, file);
+    const backup = backupStore(s, file, 'cli');
     clock.advance(60_000);
     s.erasure.erase(requested, { reason: 'subject-request', actorKeyId: null });
     enrol(s, 'later', 3);
@@ -224,22 +224,28 @@ describe('restoreStore', () => {
     const head = s.audit.head()!;
     s.close();
 
-    for (const [auditExport, edit] of [
-      [path.join(outside, 'gap.json'), (es: typeof all) => es.filter((e) => e.seq !== backup.auditHead!.seq + 1)],
-      [path.join(outside, 'edited.json'), (es: typeof all) => es.map((e) => (e.action === 'subject.erased' ? { ...e, subjectPseudonym: staying } : e))],
-      [path.join(outside, 'other.json'), (es: typeof all) => es.map((e) => (e.seq === backup.auditHead!.seq ? { ...e, hash: 'f'.repeat(64) } : e))],
+    const h = backup.auditHead!.seq;
+    const erasedSeq = all.find((e) => e.action === 'subject.erased')!.seq;
+    for (const [auditExport, edit, why] of [
+      [path.join(outside, 'gap.json'), (es: typeof all) => es.filter((e) => e.seq !== h + 1), ` (seq ${h}): entry ${h + 1} is missing (next entry is ${h + 2})`],
+      [
+        path.join(outside, 'edited.json'),
+        (es: typeof all) => es.map((e) => (e.action === 'subject.erased' ? { ...e, subjectPseudonym: staying } : e)),
+        ` (seq ${h}): entry ${erasedSeq} was changed after it was written (hash mismatch)`,
+      ],
+      [path.join(outside, 'other.json'), (es: typeof all) => es.map((e) => (e.seq === h ? { ...e, hash: 'f'.repeat(64) } : e)), `: its entry ${h} is not the backup's newest`],
     ] as const) {
       fs.writeFileSync(auditExport, JSON.stringify(edit(all)));
       removeDir(dir);
-      expect(() => restoreStore({ dataDir: dir, file, auditExport, clock }), auditExport).toThrow(
-        expect.objectContaining({ code: 'validation-failed', message: expect.stringMatching(/^The exported audit log .* (has no entry|does not continue|changed after it was written).* Nothing was restored\.$/) }),
+      expect(() => restoreStore({ actorKeyId: 'cli', dataDir: dir, file, auditExport, clock }), auditExport).toThrow(
+        expect.objectContaining({ code: 'validation-failed', message: `The exported audit log ${auditExport} does not continue this backup's audit chain${why}. Nothing was restored.` }),
       );
       expect(fs.existsSync(liveDb())).toBe(false);
     }
 
     for (const auditExport of [pages, lines]) {
       removeDir(dir);
-      const receipt = restoreStore({ dataDir: dir, file, auditExport, clock });
+      const receipt = restoreStore({ actorKeyId: 'cli', dataDir: dir, file, auditExport, clock });
       expect(receipt).toMatchObject({ reapplied: { from: 'audit-export', upTo: head, erasures: 1, keyRevocations: 0 }, warnings: [] });
       const r = openTestStore(dir, { clock });
       expect(r.voiceprints.voiceprint(requested)).toBeUndefined();
@@ -252,18 +258,18 @@ describe('restoreStore', () => {
     }
 
     // With a database there, its own log decides: an export beside it is refused.
-    expect(() => restoreStore({ dataDir: dir, file, auditExport: lines, clock })).toThrow(expect.objectContaining({ code: 'validation-failed', message: expect.stringMatching(/holds a database/) }));
+    expect(() => restoreStore({ actorKeyId: 'cli', dataDir: dir, file, auditExport: lines, clock })).toThrow(expect.objectContaining({ code: 'validation-failed', message: expect.stringMatching(/holds a database/) }));
   });
 
   it('warns when the backup is under another master key than the database it replaces', () => {
     const s = openTestStore(dir, { clock });
     const p = enrol(s, 'a', 1);
     const file = path.join(outside, 'vp.backup');
-    backupStore(s, file);
+    backupStore(s, file, 'cli');
     s.close();
     const newKey = Buffer.alloc(32, 0x77).toString('base64');
     openStore({ dataDir: dir, env: { VP_MASTER_KEY: newKey, VP_PREVIOUS_MASTER_KEY: testMasterKey } }).close();
-    const receipt = restoreStore({ dataDir: dir, file, clock });
+    const receipt = restoreStore({ actorKeyId: 'cli', dataDir: dir, file, clock });
     expect(receipt.warnings).toEqual([expect.stringMatching(/under another master key .*\(VP_PREVIOUS_MASTER_KEY\)\.$/)]);
     // As it says: the backup opens with its own key, and rotates to the current one.
     expect(() => openStore({ dataDir: dir, env: { VP_MASTER_KEY: newKey } })).toThrow(expect.objectContaining({ code: 'config-invalid' }));
