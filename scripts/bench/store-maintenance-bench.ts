@@ -5,9 +5,11 @@
  *   - the start that rotates the master key (`openStore` with the old key as the previous one:
  *     re-keying, the new check value, the audit entry, the commit and the WAL checkpoint), and the
  *     plain reopen after it;
- *   - a backup (`backupStore`: VACUUM INTO, its sha256, its audit head);
+ *   - a backup (`backupStore`: VACUUM INTO, its sha256, its audit head), in the clear;
  *   - a restore of that backup over the store after --erasures subjects were erased, which applies
- *     those erasures again (`restoreStore`).
+ *     those erasures again (`restoreStore`);
+ *   - the same two with the backup encrypted to an age recipient (the plain copy, then its
+ *     encryption; the decryption into the staged copy), after --erasures more erasures.
  *
  *   node --import tsx scripts/bench/store-maintenance-bench.ts [--subjects 100000] [--erasures 100]
  */
@@ -17,6 +19,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { backupStore, restoreStore } from '../../src/store/backup.js';
+import { newIdentity } from '../../src/store/backup-encryption.js';
 import { openStore } from '../../src/store/index.js';
 import { seededRandom } from '../../src/evaluation/confidence.js';
 import { round } from './stats.js';
@@ -30,6 +33,7 @@ if (!(Number.isInteger(n) && n > 0 && Number.isInteger(erasures) && erasures >= 
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-store-bench-'));
 const backupFile = path.join(os.tmpdir(), `vp-store-bench-${process.pid}.vpbak`);
+const encryptedFile = `${backupFile}.age`;
 const oldKey = randomBytes(32).toString('base64');
 const newKey = randomBytes(32).toString('base64');
 try {
@@ -65,15 +69,29 @@ try {
   const reopened = openStore({ dataDir: dir, env: { VP_MASTER_KEY: newKey } });
   const reopenMs = performance.now() - t2;
 
+  const eraseFrom = (s: typeof reopened, first: number) => {
+    for (let i = first; i < first + erasures; i++) s.erasure.erase(s.pseudonymise(`customer-${i}`), { reason: 'subject-request', actorKeyId: null });
+  };
   const t3 = performance.now();
-  const backup = backupStore(reopened, backupFile, 'bench');
+  const backup = await backupStore(reopened, backupFile, 'bench', null);
   const backupMs = performance.now() - t3;
-  for (let i = 0; i < erasures; i++) reopened.erasure.erase(reopened.pseudonymise(`customer-${i}`), { reason: 'subject-request', actorKeyId: null });
+  eraseFrom(reopened, 0);
   reopened.close();
 
   const t4 = performance.now();
-  const restore = restoreStore({ actorKeyId: 'bench', dataDir: dir, file: backupFile });
+  const restore = await restoreStore({ actorKeyId: 'bench', dataDir: dir, file: backupFile });
   const restoreMs = performance.now() - t4;
+
+  const identity = await newIdentity(new Date());
+  const restored = openStore({ dataDir: dir, env: { VP_MASTER_KEY: newKey } });
+  const t5 = performance.now();
+  const encrypted = await backupStore(restored, encryptedFile, 'bench', [identity.recipient]);
+  const encryptedBackupMs = performance.now() - t5;
+  eraseFrom(restored, erasures);
+  restored.close();
+  const t6 = performance.now();
+  const encryptedRestore = await restoreStore({ actorKeyId: 'bench', dataDir: dir, file: encryptedFile, identities: [identity.identity] });
+  const encryptedRestoreMs = performance.now() - t6;
 
   const report = {
     subjects: n,
@@ -87,6 +105,10 @@ try {
     backupSeconds: round(backupMs / 1000, 2),
     restoreReapplied: restore.reapplied,
     restoreSeconds: round(restoreMs / 1000, 2),
+    encryptedBackupBytes: encrypted.bytes,
+    encryptedBackupSeconds: round(encryptedBackupMs / 1000, 2),
+    encryptedRestoreReapplied: encryptedRestore.reapplied,
+    encryptedRestoreSeconds: round(encryptedRestoreMs / 1000, 2),
     cpu: os.cpus()[0]?.model ?? 'unknown',
     loadAverage: os.loadavg().map((x) => round(x, 2)),
   };
@@ -94,4 +116,5 @@ try {
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(backupFile, { force: true });
+  fs.rmSync(encryptedFile, { force: true });
 }

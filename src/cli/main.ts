@@ -5,7 +5,7 @@
  */
 import { loadConfig } from '../config.js';
 import { auditCommand } from './audit.js';
-import { backupCommand, restoreCommand } from './backup.js';
+import { backupCommand, backupKeyCommand, restoreCommand } from './backup.js';
 import { calibrateCommand } from './calibrate.js';
 import { cohortCommand } from './cohort.js';
 import { compareCommand, embedCommand } from './embed.js';
@@ -56,12 +56,15 @@ commands:
   purge [--dry-run]           erase voiceprints unused for VP_RETENTION_DAYS
   audit verify [--anchor SEQ:HASH]
                               check the audit hash chain; exit 1 when broken
-  backup FILE                 copy the database to a new FILE (consistent; the service may run)
-  restore FILE [--audit-log EXPORT]
+  backup FILE (--recipient AGE1… | --recipients-file F | --unencrypted)
+                              copy the database to a new FILE (consistent; the service may run),
+                              encrypted to age recipients (repeat either option for several)
+  restore FILE [--identity IDENTITY_FILE] [--audit-log EXPORT]
                               replace the database with a backup (stop the service first); erasures
                               and key revocations recorded since the backup (by the database, or in
                               EXPORT, the audit log exported since, when the database is lost) are
-                              applied again
+                              applied again; IDENTITY_FILE opens an encrypted backup
+  backup-key FILE             a new age identity for backups, to FILE (0600); prints its recipient
   serve                       run the HTTP service (same as npm start)
 
 Configuration comes from the environment (see README.md).`;
@@ -94,10 +97,13 @@ export async function runCli(argv: string[]): Promise<number> {
     case 'audit':
       return auditCommand(rest, loadConfig().dataDir);
     case 'backup':
-      backupCommand(rest, loadConfig().dataDir);
+      await backupCommand(rest, loadConfig().dataDir);
       return 0;
     case 'restore':
-      restoreCommand(rest, loadConfig().dataDir);
+      await restoreCommand(rest, loadConfig().dataDir);
+      return 0;
+    case 'backup-key':
+      await backupKeyCommand(rest);
       return 0;
     case 'serve':
       await import('../server.js');

@@ -5,7 +5,8 @@
  * A backup is a consistent copy of the database (`VACUUM INTO`, taken while the service runs): the
  * wrapped keys and ciphertexts, never the master key, so it opens only with the master key the
  * store was under when it was taken. Rows erased before it are not in it (only live pages are
- * copied).
+ * copied). Encrypted to age recipients (backup-encryption.ts), the copy is made in a work folder of
+ * the data directory and only its ciphertext leaves it.
  *
  * A restore must not bring back what was erased after the backup (Art. 17, 7(3)), nor API keys
  * revoked since. So it is staged beside the database: the backup is copied into a folder of the data
@@ -21,6 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { VoicePassportError } from '../errors.js';
+import { ageFormatOf, decryptFile, encryptFile } from './backup-encryption.js';
 import { AuditLog, genesisHash, hashBreak, linkBreak, type AuditEntry, type AuditHead } from './audit-log.js';
 import { systemClock, type Clock } from './clock.js';
 import { Database, databaseFileName } from './database.js';
@@ -30,8 +32,11 @@ import { recordedCheckValue } from './master-key-check.js';
 
 export interface BackupReceipt {
   file: string;
+  /** Size and sha256 of the file as written (the ciphertext, when encrypted). */
   bytes: number;
   sha256: string;
+  /** `age` with the recipients (public keys) whose identities open it, or `none`. */
+  encryption: { format: 'age'; recipients: string[] } | { format: 'none' };
   /** The newest audit entry the backup holds; a restore re-applies what the live log records after it. */
   auditHead: AuditHead | null;
   /** Seq of the `store.backed-up` entry the live log got for it. */
@@ -39,7 +44,7 @@ export interface BackupReceipt {
 }
 
 export interface RestoreReceipt {
-  backup: { file: string; sha256: string; auditHead: AuditHead | null };
+  backup: { file: string; sha256: string; encrypted: boolean; auditHead: AuditHead | null };
   /**
    * What was applied again, from the replaced database's audit log or from an exported one, read up
    * to its newest entry `upTo`; null when there was neither.
@@ -51,38 +56,53 @@ export interface RestoreReceipt {
   warnings: string[];
 }
 
-/** Copies the store to `file`, a new file (0600), and records the backup in the audit log under `actorKeyId`. */
-export function backupStore(store: StoreWithoutMasterKey, file: string, actorKeyId: string): BackupReceipt {
+/**
+ * Copies the store to `file`, a new file (0600), and records the backup in the audit log under
+ * `actorKeyId`. With `recipients` (age, checked by the caller) the copy is encrypted to them; null
+ * writes it in the clear, which the caller must have asked for.
+ */
+export async function backupStore(store: StoreWithoutMasterKey, file: string, actorKeyId: string, recipients: readonly string[] | null): Promise<BackupReceipt> {
   const target = path.resolve(file);
   try {
-    // 'wx': never overwrite; VACUUM INTO then fills this empty 0600 file.
+    // 'wx': never overwrite; VACUUM INTO or the encryption then fills this empty 0600 file.
     fs.closeSync(fs.openSync(target, 'wx', 0o600));
   } catch (e) {
     throw new VoicePassportError('validation-failed', `Cannot create the backup file ${target}: ${(e as Error).message}. Name a new file.`);
   }
+  const dataDir = path.dirname(store.db.path);
+  removeStaleWorkFolders(dataDir);
+  // The plain copy of an encrypted backup is made beside the database, never beside the backup.
+  const work = recipients === null ? undefined : fs.mkdtempSync(path.join(dataDir, `${backupWorkPrefix}${process.pid}-`));
   try {
-    store.db.copyTo(target);
+    const copy = work === undefined ? target : path.join(work, databaseFileName);
+    if (work !== undefined) fs.closeSync(fs.openSync(copy, 'wx', 0o600));
+    store.db.copyTo(copy);
+    const auditHead = auditHeadOf(copy);
+    const written = recipients === null ? { bytes: fs.statSync(target).size, sha256: sha256Of(target) } : await encryptFile(copy, target, recipients);
+    const encryption: BackupReceipt['encryption'] = recipients === null ? { format: 'none' } : { format: 'age', recipients: [...recipients] };
+    const entry = store.audit.append({
+      action: 'store.backed-up',
+      actorKeyId,
+      subjectPseudonym: null,
+      outcome: 'ok',
+      details: { file: path.basename(target), ...written, auditHeadSeq: auditHead?.seq ?? 0, encryption },
+    });
+    return { file: target, ...written, encryption, auditHead, auditSeq: entry.seq };
   } catch (e) {
     fs.rmSync(target, { force: true });
     throw e;
+  } finally {
+    if (work !== undefined) fs.rmSync(work, { recursive: true, force: true });
   }
-  const bytes = fs.statSync(target).size;
-  const sha256 = sha256Of(target);
-  const copy = Database.openReadOnly(target);
-  let auditHead: AuditHead | null;
+}
+
+function auditHeadOf(databaseFile: string): AuditHead | null {
+  const copy = Database.openReadOnly(databaseFile);
   try {
-    auditHead = new AuditLog(copy, systemClock).head();
+    return new AuditLog(copy, systemClock).head();
   } finally {
     copy.close();
   }
-  const entry = store.audit.append({
-    action: 'store.backed-up',
-    actorKeyId,
-    subjectPseudonym: null,
-    outcome: 'ok',
-    details: { file: path.basename(target), bytes, sha256, auditHeadSeq: auditHead?.seq ?? 0 },
-  });
-  return { file: target, bytes, sha256, auditHead, auditSeq: entry.seq };
 }
 
 /**
@@ -92,11 +112,27 @@ export function backupStore(store: StoreWithoutMasterKey, file: string, actorKey
  * per line) exported since, whose hash chain must continue the backup's. Refuses (and changes
  * nothing) when the backup is damaged, or the database or export does not continue it.
  */
-export function restoreStore(options: { dataDir: string; file: string; auditExport?: string; actorKeyId: string; clock?: Clock }): RestoreReceipt {
+export async function restoreStore(options: {
+  dataDir: string;
+  file: string;
+  /** age identities (AGE-SECRET-KEY-1…), for an encrypted backup. */
+  identities?: readonly string[];
+  auditExport?: string;
+  actorKeyId: string;
+  clock?: Clock;
+}): Promise<RestoreReceipt> {
   const { actorKeyId } = options;
+  const identities = options.identities ?? [];
   const open = (dir: string) => openStoreWithoutMasterKey({ dataDir: dir, ...(options.clock ? { clock: options.clock } : {}) });
   const source = path.resolve(options.file);
   if (!fs.existsSync(source)) throw new VoicePassportError('validation-failed', `There is no backup file ${source}.`);
+  const format = ageFormatOf(source);
+  if (format === 'armored') {
+    throw new VoicePassportError('validation-failed', `The backup ${source} is an ASCII-armored age file: decrypt it first (age -d -i IDENTITY_FILE ${source} > backup.db) and restore that. Nothing was restored.`);
+  }
+  if (format === 'binary' && identities.length === 0) {
+    throw new VoicePassportError('validation-failed', `The backup ${source} is encrypted (age): give the identity file that opens it (--identity FILE). Nothing was restored.`);
+  }
   const dataDir = path.resolve(options.dataDir);
   const live = path.join(dataDir, databaseFileName);
   const hasDatabase = fs.existsSync(live);
@@ -104,15 +140,11 @@ export function restoreStore(options: { dataDir: string; file: string; auditExpo
     throw new VoicePassportError('validation-failed', `${dataDir} holds a database, whose own audit log says what to apply again; an exported audit log is for a database that is lost. Nothing was restored.`);
   }
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  // A restore that crashed left its staged copy here, holding what the backup held (erased
-  // subjects included): it goes before anything else.
-  for (const entry of fs.readdirSync(dataDir)) {
-    if (entry.startsWith(stagingPrefix)) fs.rmSync(path.join(dataDir, entry), { recursive: true, force: true });
-  }
+  removeStaleWorkFolders(dataDir);
   const staging = fs.mkdtempSync(path.join(dataDir, stagingPrefix));
   try {
     const staged = path.join(staging, databaseFileName);
-    const sha256 = sha256Of(source, staged);
+    const sha256 = format === 'binary' ? await decryptFile(source, staged, identities) : sha256Of(source, staged);
     const store = open(staging);
     let receipt: RestoreReceipt;
     try {
@@ -128,6 +160,7 @@ export function restoreStore(options: { dataDir: string; file: string; auditExpo
           ? laterEventsInExport(options.auditExport, backupHead, store)
           : null;
       const warnings: string[] = [];
+      if (format === null && identities.length > 0) warnings.push(`The backup ${source} is not encrypted; the identities given were not needed.`);
       if (later === null) {
         warnings.push(
           `There was no database in ${dataDir} to take later erasures from, and no exported audit log (--audit-log): erase again every subject whose erasure or withdrawal your audit trail records after seq ${backupHead?.seq ?? 0} of this backup (GDPR Art. 17), and revoke again the API keys revoked since.`,
@@ -148,7 +181,7 @@ export function restoreStore(options: { dataDir: string; file: string; auditExpo
         outcome: 'ok',
         details: { sha256, backupAuditHeadSeq: backupHead?.seq ?? 0, reapplied: reapplied && { ...reapplied, upTo: reapplied.upTo?.seq ?? 0 } },
       });
-      receipt = { backup: { file: source, sha256, auditHead: backupHead }, reapplied, auditSeq: entry.seq, warnings };
+      receipt = { backup: { file: source, sha256, encrypted: format === 'binary', auditHead: backupHead }, reapplied, auditSeq: entry.seq, warnings };
     } finally {
       store.close();
     }
@@ -167,6 +200,32 @@ export function restoreStore(options: { dataDir: string; file: string; auditExpo
 }
 
 const stagingPrefix = '.restore-';
+/** `.backup-<pid>-…`: the plain copy an encrypted backup is made from, while that process runs. */
+const backupWorkPrefix = '.backup-';
+
+/**
+ * Work folders a crashed backup or restore left in the data directory hold a plain copy of the
+ * database, erased subjects included (GDPR Art. 17): they go before anything else. A restore's are
+ * all stale (the service and other restores must be stopped); a backup's only when its process is gone.
+ */
+function removeStaleWorkFolders(dataDir: string): void {
+  for (const entry of fs.readdirSync(dataDir)) {
+    const backupPid = entry.startsWith(backupWorkPrefix) ? Number(entry.slice(backupWorkPrefix.length).split('-')[0]) : undefined;
+    const stale = entry.startsWith(stagingPrefix) || (backupPid !== undefined && !processRuns(backupPid));
+    if (stale) fs.rmSync(path.join(dataDir, entry), { recursive: true, force: true });
+  }
+}
+
+function processRuns(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it runs, as another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 interface LaterEvents {
   from: 'database' | 'audit-export';

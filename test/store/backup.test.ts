@@ -2,11 +2,13 @@
  * Backups and restores (src/store/backup.ts; GDPR Art. 32(1)(c) restore after an incident, Art. 17 and
  * 7(3): a restore must not bring back what was erased or withdrawn after the backup, nor revoked keys).
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backupStore, restoreStore } from '../../src/store/backup.js';
+import { newIdentity } from '../../src/store/backup-encryption.js';
 import { Database } from '../../src/store/database.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { embedding, filesContaining, movableClock, openTestStore, removeDir, tempDataDir, testMasterKey, type MovableClock } from './helpers.js';
@@ -42,7 +44,7 @@ function templateBytes(s: Store, pseudonym: string): Buffer {
 }
 
 describe('backupStore', () => {
-  it('copies the live store to a new 0600 file, says which audit entry it ends at, and audits the backup', () => {
+  it('copies the live store to a new 0600 file, says which audit entry it ends at, and audits the backup', async () => {
     const s = openTestStore(dir, { clock });
     const kept = enrol(s, 'kept', 1);
     const erased = enrol(s, 'erased', 2);
@@ -51,11 +53,11 @@ describe('backupStore', () => {
     const head = s.audit.head()!;
     const file = path.join(outside, 'vp.backup');
 
-    const receipt = backupStore(s, file, 'cli');
-    expect(receipt).toEqual({ file, bytes: fs.statSync(file).size, sha256: sha256(file), auditHead: head, auditSeq: head.seq + 1 });
+    const receipt = await backupStore(s, file, 'cli', null);
+    expect(receipt).toEqual({ file, bytes: fs.statSync(file).size, sha256: sha256(file), encryption: { format: 'none' }, auditHead: head, auditSeq: head.seq + 1 });
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(s.audit.list({ action: 'store.backed-up' }).map((e) => [e.seq, e.actorKeyId, e.outcome, e.details])).toEqual([
-      [head.seq + 1, 'cli', 'ok', { file: 'vp.backup', bytes: receipt.bytes, sha256: receipt.sha256, auditHeadSeq: head.seq }],
+      [head.seq + 1, 'cli', 'ok', { file: 'vp.backup', bytes: receipt.bytes, sha256: receipt.sha256, auditHeadSeq: head.seq, encryption: { format: 'none' } }],
     ]);
     // The copy holds the live voiceprint's ciphertext, not the erased one's (free pages are not copied).
     const bytes = fs.readFileSync(file);
@@ -67,11 +69,11 @@ describe('backupStore', () => {
     s.close();
   });
 
-  it('never overwrites: an existing file is refused and left as it was', () => {
+  it('never overwrites: an existing file is refused and left as it was', async () => {
     const s = openTestStore(dir, { clock });
     const file = path.join(outside, 'exists');
     fs.writeFileSync(file, 'precious');
-    expect(() => backupStore(s, file, 'cli')).toThrow(expect.objectContaining({ code: 'validation-failed', message: expect.stringMatching(/Cannot create the backup file .*exists/) }));
+    await expect(backupStore(s, file, 'cli', null)).rejects.toMatchObject({ code: 'validation-failed', message: expect.stringMatching(/Cannot create the backup file .*exists/) });
     expect(fs.readFileSync(file, 'utf8')).toBe('precious');
     expect(s.audit.list({ action: 'store.backed-up' })).toEqual([]);
     s.close();
@@ -79,7 +81,7 @@ describe('backupStore', () => {
 });
 
 describe('restoreStore', () => {
-  it('replaces the database, then erases again what was erased or withdrawn since the backup and revokes again the keys revoked since', () => {
+  it('replaces the database, then erases again what was erased or withdrawn since the backup and revokes again the keys revoked since', async () => {
     const s = openTestStore(dir, { clock });
     const keyBefore = s.apiKeys.create({ role: 'telephony', name: 'ivr' }).record;
     const requested = enrol(s, 'asked-for-erasure', 1);
@@ -87,7 +89,7 @@ describe('restoreStore', () => {
     const staying = enrol(s, 'staying', 3);
     const requestedBytes = templateBytes(s, requested);
     const file = path.join(outside, 'vp.backup');
-    const backup = backupStore(s, file, 'cli');
+    const backup = await backupStore(s, file, 'cli', null);
 
     // After the backup: an erasure, a withdrawal, a revocation, a new key and a new enrolment.
     clock.advance(3_600_000);
@@ -104,9 +106,9 @@ describe('restoreStore', () => {
     // What a restore that crashed would have left behind: a staged copy of its backup.
     fs.mkdirSync(path.join(dir, '.restore-crashed'));
     fs.copyFileSync(file, path.join(dir, '.restore-crashed', 'voice-passport.db'));
-    const receipt = restoreStore({ actorKeyId: 'cli', dataDir: dir, file, clock });
+    const receipt = await restoreStore({ actorKeyId: 'cli', dataDir: dir, file, clock });
     expect(receipt).toEqual({
-      backup: { file, sha256: backup.sha256, auditHead: backup.auditHead },
+      backup: { file, sha256: backup.sha256, encrypted: false, auditHead: backup.auditHead },
       reapplied: { from: 'database', upTo: replacedHead, erasures: 2, keyRevocations: 1 },
       auditSeq: backup.auditHead!.seq + 4,
       warnings: [],
@@ -139,7 +141,7 @@ describe('restoreStore', () => {
     expect(filesContaining(dir, requestedBytes)).toEqual([]);
   });
 
-  it('refuses a database that is not a later state of the backup, and a damaged backup, changing nothing', () => {
+  it('refuses a database that is not a later state of the backup, and a damaged backup, changing nothing', async () => {
     const s = openTestStore(dir, { clock });
     enrol(s, 'a', 1);
     s.close();
@@ -147,14 +149,14 @@ describe('restoreStore', () => {
     try {
       const other = openTestStore(otherDir, { clock });
       enrol(other, 'b', 2);
-      backupStore(other, path.join(outside, 'other.backup'), 'cli');
+      await backupStore(other, path.join(outside, 'other.backup'), 'cli', null);
       other.close();
     } finally {
       removeDir(otherDir);
     }
     const before = sha256(liveDb());
-    expect(() => restoreStore({ actorKeyId: 'cli', dataDir: dir, file: path.join(outside, 'other.backup') })).toThrow(
-      expect.objectContaining({ code: 'config-invalid', message: expect.stringMatching(/not a later state of the backup .* Nothing was restored\./) }),
+    await expect(restoreStore({ actorKeyId: 'cli', dataDir: dir, file: path.join(outside, 'other.backup') })).rejects.toMatchObject(
+      { code: 'config-invalid', message: expect.stringMatching(/not a later state of the backup .* Nothing was restored\./) },
     );
     expect(sha256(liveDb())).toBe(before);
     expect(fs.readdirSync(dir).sort()).toEqual(['voice-passport.db']);
@@ -162,7 +164,7 @@ describe('restoreStore', () => {
     // A backup whose audit log was edited: its chain no longer holds.
     const own = openTestStore(dir, { clock });
     const file = path.join(outside, 'edited.backup');
-    backupStore(own, file, 'cli');
+    await backupStore(own, file, 'cli', null);
     own.close();
     const raw = fs.readFileSync(file);
     const at = raw.indexOf(Buffer.from('"consent.given"'.slice(1, -1)));
@@ -170,20 +172,20 @@ describe('restoreStore', () => {
     raw.write('consent.gone!', at, 'latin1'); // same length as consent.given
     fs.writeFileSync(file, raw);
     const unchanged = sha256(liveDb());
-    expect(() => restoreStore({ actorKeyId: 'cli', dataDir: dir, file })).toThrow(expect.objectContaining({ code: 'config-invalid', message: expect.stringMatching(/is damaged: .* Nothing was restored\./) }));
+    await expect(restoreStore({ actorKeyId: 'cli', dataDir: dir, file })).rejects.toMatchObject({ code: 'config-invalid', message: expect.stringMatching(/is damaged: .* Nothing was restored\./) });
     expect(sha256(liveDb())).toBe(unchanged);
     expect(fs.readdirSync(dir).sort()).toEqual(['voice-passport.db']);
-    expect(() => restoreStore({ actorKeyId: 'cli', dataDir: dir, file: path.join(outside, 'missing') })).toThrow(expect.objectContaining({ code: 'validation-failed' }));
+    await expect(restoreStore({ actorKeyId: 'cli', dataDir: dir, file: path.join(outside, 'missing') })).rejects.toMatchObject({ code: 'validation-failed' });
   });
 
-  it('refuses while another process has the database open (the service running), changing nothing', () => {
+  it('refuses while another process has the database open (the service running), changing nothing', async () => {
     const s = openTestStore(dir, { clock });
     enrol(s, 'a', 1);
     const file = path.join(outside, 'vp.backup');
-    backupStore(s, file, 'cli');
+    await backupStore(s, file, 'cli', null);
     const head = s.audit.head();
-    expect(() => restoreStore({ actorKeyId: 'cli', dataDir: dir, file, clock })).toThrow(
-      expect.objectContaining({ code: 'config-invalid', message: expect.stringMatching(/is open in another process \(the service\?\): stop it, then restore\. Nothing was restored\./) }),
+    await expect(restoreStore({ actorKeyId: 'cli', dataDir: dir, file, clock })).rejects.toMatchObject(
+      { code: 'config-invalid', message: expect.stringMatching(/is open in another process \(the service\?\): stop it, then restore\. Nothing was restored\./) },
     );
     // The open store goes on as before, and nothing was left behind.
     expect(s.audit.head()).toEqual(head);
@@ -192,26 +194,26 @@ describe('restoreStore', () => {
     expect(fs.readdirSync(dir).sort()).toEqual(['voice-passport.db']);
   });
 
-  it('restores into an empty data directory, warning that later erasures must be applied by hand', () => {
+  it('restores into an empty data directory, warning that later erasures must be applied by hand', async () => {
     const s = openTestStore(dir, { clock });
     const p = enrol(s, 'a', 1);
     const file = path.join(outside, 'vp.backup');
-    const backup = backupStore(s, file, 'cli');
+    const backup = await backupStore(s, file, 'cli', null);
     s.close();
     removeDir(dir);
-    const receipt = restoreStore({ actorKeyId: 'cli', dataDir: dir, file, clock });
+    const receipt = await restoreStore({ actorKeyId: 'cli', dataDir: dir, file, clock });
     expect(receipt).toMatchObject({ reapplied: null, warnings: [expect.stringMatching(new RegExp(`^There was no database .* and no exported audit log \\(--audit-log\\): .* after seq ${backup.auditHead!.seq} of this backup`))] });
     const r = openTestStore(dir, { clock });
     expect(r.voiceprints.voiceprint(p)?.embedding).toEqual(embedding(1));
     r.close();
   });
 
-  it('takes what to apply again from an exported audit log when the database is lost, if its chain continues the backup\'s', () => {
+  it('takes what to apply again from an exported audit log when the database is lost, if its chain continues the backup\'s', async () => {
     const s = openTestStore(dir, { clock });
     const requested = enrol(s, 'asked-for-erasure', 1);
     const staying = enrol(s, 'staying', 2);
     const file = path.join(outside, 'vp.backup');
-    const backup = backupStore(s, file, 'cli');
+    const backup = await backupStore(s, file, 'cli', null);
     clock.advance(60_000);
     s.erasure.erase(requested, { reason: 'subject-request', actorKeyId: null });
     enrol(s, 'later', 3);
@@ -237,15 +239,15 @@ describe('restoreStore', () => {
     ] as const) {
       fs.writeFileSync(auditExport, JSON.stringify(edit(all)));
       removeDir(dir);
-      expect(() => restoreStore({ actorKeyId: 'cli', dataDir: dir, file, auditExport, clock }), auditExport).toThrow(
-        expect.objectContaining({ code: 'validation-failed', message: `The exported audit log ${auditExport} does not continue this backup's audit chain${why}. Nothing was restored.` }),
+      await expect(restoreStore({ actorKeyId: 'cli', dataDir: dir, file, auditExport, clock }), auditExport).rejects.toMatchObject(
+        { code: 'validation-failed', message: `The exported audit log ${auditExport} does not continue this backup's audit chain${why}. Nothing was restored.` },
       );
       expect(fs.existsSync(liveDb())).toBe(false);
     }
 
     for (const auditExport of [pages, lines]) {
       removeDir(dir);
-      const receipt = restoreStore({ actorKeyId: 'cli', dataDir: dir, file, auditExport, clock });
+      const receipt = await restoreStore({ actorKeyId: 'cli', dataDir: dir, file, auditExport, clock });
       expect(receipt).toMatchObject({ reapplied: { from: 'audit-export', upTo: head, erasures: 1, keyRevocations: 0 }, warnings: [] });
       const r = openTestStore(dir, { clock });
       expect(r.voiceprints.voiceprint(requested)).toBeUndefined();
@@ -258,23 +260,111 @@ describe('restoreStore', () => {
     }
 
     // With a database there, its own log decides: an export beside it is refused.
-    expect(() => restoreStore({ actorKeyId: 'cli', dataDir: dir, file, auditExport: lines, clock })).toThrow(expect.objectContaining({ code: 'validation-failed', message: expect.stringMatching(/holds a database/) }));
+    await expect(restoreStore({ actorKeyId: 'cli', dataDir: dir, file, auditExport: lines, clock })).rejects.toMatchObject({ code: 'validation-failed', message: expect.stringMatching(/holds a database/) });
   });
 
-  it('warns when the backup is under another master key than the database it replaces', () => {
+  it('warns when the backup is under another master key than the database it replaces', async () => {
     const s = openTestStore(dir, { clock });
     const p = enrol(s, 'a', 1);
     const file = path.join(outside, 'vp.backup');
-    backupStore(s, file, 'cli');
+    await backupStore(s, file, 'cli', null);
     s.close();
     const newKey = Buffer.alloc(32, 0x77).toString('base64');
     openStore({ dataDir: dir, env: { VP_MASTER_KEY: newKey, VP_PREVIOUS_MASTER_KEY: testMasterKey } }).close();
-    const receipt = restoreStore({ actorKeyId: 'cli', dataDir: dir, file, clock });
+    const receipt = await restoreStore({ actorKeyId: 'cli', dataDir: dir, file, clock });
     expect(receipt.warnings).toEqual([expect.stringMatching(/under another master key .*\(VP_PREVIOUS_MASTER_KEY\)\.$/)]);
     // As it says: the backup opens with its own key, and rotates to the current one.
     expect(() => openStore({ dataDir: dir, env: { VP_MASTER_KEY: newKey } })).toThrow(expect.objectContaining({ code: 'config-invalid' }));
     const r = openStore({ dataDir: dir, env: { VP_MASTER_KEY: newKey, VP_PREVIOUS_MASTER_KEY: testMasterKey } });
     expect(r.voiceprints.voiceprint(p)?.embedding).toEqual(embedding(1));
     r.close();
+  });
+});
+
+describe('encrypted backups (age)', () => {
+  it('writes only ciphertext outside the data directory, and restores with the identity, applying erasures again', async () => {
+    const s = openTestStore(dir, { clock });
+    const kept = enrol(s, 'kept', 1);
+    const requested = enrol(s, 'asked-for-erasure', 2);
+    const keptBytes = templateBytes(s, kept);
+    const { identity, recipient } = await newIdentity(clock());
+    const stranger = await newIdentity(clock());
+    const head = s.audit.head()!;
+    const file = path.join(outside, 'vp.backup.age');
+
+    const receipt = await backupStore(s, file, 'cli', [recipient]);
+    const bytes = fs.readFileSync(file);
+    expect(receipt).toEqual({ file, bytes: bytes.length, sha256: sha256(file), encryption: { format: 'age', recipients: [recipient] }, auditHead: head, auditSeq: head.seq + 1 });
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(bytes.subarray(0, 22).toString()).toBe('age-encryption.org/v1\n');
+    // Neither a pseudonym, nor a template's ciphertext, nor SQLite's header is in the file.
+    for (const needle of [Buffer.from(kept), keptBytes, Buffer.from('SQLite format 3')]) expect(bytes.indexOf(needle)).toBe(-1);
+    // The plain copy it was made from is gone from the data directory.
+    expect(fs.readdirSync(dir).filter((f) => !f.startsWith('voice-passport.db'))).toEqual([]);
+    expect(s.audit.list({ action: 'store.backed-up' }).map((e) => e.details)).toEqual([
+      { file: 'vp.backup.age', bytes: receipt.bytes, sha256: receipt.sha256, auditHeadSeq: head.seq, encryption: { format: 'age', recipients: [recipient] } },
+    ]);
+    s.erasure.erase(requested, { reason: 'subject-request', actorKeyId: null });
+    const replacedHead = s.audit.head()!;
+    s.close();
+
+    const before = sha256(liveDb());
+    for (const [identities, message] of [
+      [[], `The backup ${file} is encrypted (age): give the identity file that opens it (--identity FILE). Nothing was restored.`],
+      [[stranger.identity], `None of the identities given opens the backup ${file}: it was encrypted to other recipients. Nothing was restored.`],
+    ] as const) {
+      await expect(restoreStore({ actorKeyId: 'cli', dataDir: dir, file, identities, clock })).rejects.toMatchObject({ code: 'validation-failed', message });
+      expect([sha256(liveDb()), fs.readdirSync(dir).sort()]).toEqual([before, ['voice-passport.db']]);
+    }
+
+    const restored = await restoreStore({ actorKeyId: 'cli', dataDir: dir, file, identities: [stranger.identity, identity], clock });
+    expect(restored).toEqual({
+      backup: { file, sha256: receipt.sha256, encrypted: true, auditHead: head },
+      reapplied: { from: 'database', upTo: replacedHead, erasures: 1, keyRevocations: 0 },
+      // After the backup's head: the erasure applied again, then store.restored.
+      auditSeq: head.seq + 2,
+      warnings: [],
+    });
+    expect(fs.readdirSync(dir).sort()).toEqual(['voice-passport.db']);
+    const r = openTestStore(dir, { clock });
+    expect(r.voiceprints.voiceprint(kept)?.embedding).toEqual(embedding(1));
+    expect(r.voiceprints.voiceprint(requested)).toBeUndefined();
+    expect(r.audit.verify().ok).toBe(true);
+    r.close();
+  });
+
+  it('leaves nothing behind when the encryption fails, and removes the plain copies of backups whose process is gone', async () => {
+    const s = openTestStore(dir, { clock });
+    enrol(s, 'a', 1);
+    const file = path.join(outside, 'failed.age');
+    await expect(backupStore(s, file, 'cli', ['age1notarecipient'])).rejects.toThrow();
+    expect([fs.existsSync(file), fs.readdirSync(dir).filter((f) => !f.startsWith('voice-passport.db')), s.audit.list({ action: 'store.backed-up' })]).toEqual([false, [], []]);
+
+    // A crashed backup's plain copy (its pid no longer runs), and a running one's (this process).
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    for (const name of [`.backup-${gone}-crashed`, `.backup-${process.pid}-running`]) {
+      fs.mkdirSync(path.join(dir, name));
+      fs.writeFileSync(path.join(dir, name, 'voice-passport.db'), 'a plain copy');
+    }
+    const { recipient } = await newIdentity(clock());
+    await backupStore(s, path.join(outside, 'next.age'), 'cli', [recipient]);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('.backup-'))).toEqual([`.backup-${process.pid}-running`]);
+    s.close();
+  });
+
+  it('refuses an armored age file with the command that decrypts it, and warns when identities were given for a plain backup', async () => {
+    const s = openTestStore(dir, { clock });
+    enrol(s, 'a', 1);
+    const plain = path.join(outside, 'plain.backup');
+    await backupStore(s, plain, 'cli', null);
+    s.close();
+    const armored = path.join(outside, 'armored.age');
+    fs.writeFileSync(armored, '-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n');
+    await expect(restoreStore({ actorKeyId: 'cli', dataDir: dir, file: armored, identities: [(await newIdentity(clock())).identity] })).rejects.toMatchObject({
+      code: 'validation-failed',
+      message: `The backup ${armored} is an ASCII-armored age file: decrypt it first (age -d -i IDENTITY_FILE ${armored} > backup.db) and restore that. Nothing was restored.`,
+    });
+    const receipt = await restoreStore({ actorKeyId: 'cli', dataDir: dir, file: plain, identities: [(await newIdentity(clock())).identity], clock });
+    expect(receipt.warnings).toEqual([`The backup ${plain} is not encrypted; the identities given were not needed.`]);
   });
 });
