@@ -244,9 +244,18 @@ function renderStats(stats, policies) {
     `Subjects: ${stats.enrolment.subjects} (${stats.enrolment.enrolled} enrolled, ${stats.enrolment.enrolling} enrolling).`,
     `Locked out now: ${stats.lockouts.verificationDisabledNow}; calls refused as locked in this period: ${stats.lockouts.lockedDecisions}.`,
   ];
+  const reasonList = (reasons) => Object.entries(reasons).map(([r, n]) => `${r} ${n}`).join(', ');
   for (const [channel, c] of Object.entries(stats.byChannel)) {
-    const reasons = Object.entries(c.inconclusiveReasons);
-    if (reasons.length > 0) notes.push(`Inconclusive on ${channel}: ${reasons.map(([r, n]) => `${r} ${n}`).join(', ')}.`);
+    if (Object.keys(c.inconclusiveReasons).length > 0) notes.push(`Inconclusive on ${channel}: ${reasonList(c.inconclusiveReasons)}.`);
+  }
+  // Streams are decided on what the caller said before hanging up or falling silent: their share
+  // of inconclusive calls tells of the platform's integration, apart from the recordings'.
+  const transportNames = { request: 'Recordings', stream: 'Streams' };
+  for (const [transport, t] of Object.entries(stats.byTransport)) {
+    if (t.verifications.total === 0) continue;
+    const inconclusive = t.verifications.byDecision.inconclusive;
+    const why = inconclusive > 0 ? ` (${reasonList(t.inconclusiveReasons)})` : '';
+    notes.push(`${transportNames[transport] ?? transport}: ${t.verifications.total}, ${share(inconclusive, t.verifications.total)} inconclusive${why}.`);
   }
   $('stats-notes').replaceChildren(...notes.map((n) => el('span', `${n} `)));
 

@@ -376,8 +376,24 @@ const schemas: Record<string, Schema> = {
           'The same figures for the verifications scored on each channel (its own calibration and policy thresholds); verifications without analysed audio (not-enrolled, no-consent, locked) and those recorded before the channel was kept are in the totals only.',
       },
     ),
+    byTransport: obj(
+      Object.fromEntries(verificationTransports.map((t) => [t, ref('TransportStats')])),
+      [],
+      {
+        description:
+          'Counts and inconclusive reasons for the verifications whose audio came each way: "request" (a recording in a POST body) or "stream" (a call over the WebSocket); those recorded before the transport was kept are in the totals only.',
+      },
+    ),
     enrolment: obj({ subjects: int(), enrolling: int(), enrolled: int() }),
     lockouts: obj({ lockedDecisions: int(), verificationDisabledNow: int() }),
+  }),
+  TransportStats: obj({
+    verifications: verificationStatsProperties.verifications,
+    inconclusiveReasons: {
+      type: 'object',
+      additionalProperties: int({ minimum: 1 }),
+      description: 'How often each reason code was given with an inconclusive decision, most frequent first.',
+    },
   }),
   ChannelStats: obj({
     ...verificationStatsProperties,

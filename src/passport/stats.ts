@@ -1,11 +1,22 @@
 /**
  * Operator statistics: aggregates only (GDPR Art. 5(1)(c), 25(2)): counts by decision and policy,
- * score histograms, in all and per scoring channel with the reasons callers went undecided, the
- * enrolment funnel and lockouts. No subject appears in them.
+ * score histograms, in all and per scoring channel with the reasons callers went undecided, counts
+ * and reasons per transport (a recording or a stream), the enrolment funnel and lockouts. No
+ * subject appears in them.
  */
 import { z } from 'zod';
 import { scoreChannels, type ScoreChannel } from '../scoring/policy.js';
-import { emptyHistogram, verificationDecisions, type DecisionCount, type HistogramGroup, type ReasonCount, type ScoreHistogramBin, type VerificationDecision } from '../store/index.js';
+import {
+  emptyHistogram,
+  verificationDecisions,
+  verificationTransports,
+  type DecisionCount,
+  type HistogramGroup,
+  type ReasonCount,
+  type ScoreHistogramBin,
+  type VerificationDecision,
+  type VerificationTransport,
+} from '../store/index.js';
 import type { PassportContext } from './context.js';
 import { round } from './views.js';
 
@@ -21,13 +32,16 @@ export const statsQuerySchema = z
 
 export type StatsQuery = z.infer<typeof statsQuerySchema>;
 
+/** Verification counts by decision, in all and per policy. */
+export interface DecisionTotals {
+  total: number;
+  byDecision: Record<VerificationDecision, number>;
+  byPolicy: Record<string, Record<VerificationDecision, number>>;
+}
+
 /** Verification counts and score histograms over one set of verifications. */
 export interface VerificationStats {
-  verifications: {
-    total: number;
-    byDecision: Record<VerificationDecision, number>;
-    byPolicy: Record<string, Record<VerificationDecision, number>>;
-  };
+  verifications: DecisionTotals;
   /**
    * Per policy: raw scores (cosine) of accepted and rejected verifications in 20 bins over [-1, 1).
    * The cosine, not the calibrated LLR: it has a fixed range and stays comparable across recalibrations.
@@ -52,11 +66,23 @@ export interface ChannelStats extends VerificationStats {
   inconclusiveReasons: Record<string, number>;
 }
 
+/**
+ * The verifications whose audio came one way: a recording in a request body, or a call streamed
+ * as it is spoken. A stream is decided on what the caller has said when it ends or falls silent,
+ * so its share of `inconclusive` (and their reasons) can differ from the recordings' and say
+ * something of the platform's integration (streams cut short, silence) that totals average away.
+ */
+export interface TransportStats {
+  verifications: DecisionTotals;
+  inconclusiveReasons: Record<string, number>;
+}
 export interface StatsResponse extends VerificationStats {
   from: string | null;
   to: string | null;
   /** The same figures per scoring channel; verifications without analysed audio are in the totals only. */
   byChannel: Record<ScoreChannel, ChannelStats>;
+  /** Counts and inconclusive reasons per transport; verifications recorded before the transport was are in the totals only. */
+  byTransport: Record<VerificationTransport, TransportStats>;
   enrolment: { subjects: number; enrolling: number; enrolled: number };
   lockouts: { lockedDecisions: number; verificationDisabledNow: number };
 }
@@ -98,28 +124,42 @@ function policyHistogram(groups: readonly HistogramGroup[], policy: string, spec
   return out.map((b) => ({ ...b, lower: round(b.lower), upper: round(b.upper) }));
 }
 
-function verificationStats(rows: StatsRows): VerificationStats {
+function decisionTotals(counts: readonly DecisionCount[]): DecisionTotals {
   const byDecision = emptyCounts();
   const byPolicy: Record<string, Record<VerificationDecision, number>> = {};
   let total = 0;
-  for (const row of rows.counts) {
+  for (const row of counts) {
     byDecision[row.decision] += row.count;
     (byPolicy[row.policy] ??= emptyCounts())[row.decision] += row.count;
     total += row.count;
   }
+  return { total, byDecision, byPolicy };
+}
+
+function verificationStats(rows: StatsRows): VerificationStats {
+  const verifications = decisionTotals(rows.counts);
   const scoreHistograms: Record<string, ScoreHistogramBin[]> = {};
   const normalisedScoreHistograms: Record<string, ScoreHistogramBin[]> = {};
-  for (const policy of Object.keys(byPolicy)) {
+  for (const policy of Object.keys(verifications.byPolicy)) {
     scoreHistograms[policy] = policyHistogram(rows.raw, policy, rawScoreRange);
     normalisedScoreHistograms[policy] = policyHistogram(rows.normalised, policy, normalisedScoreRange);
   }
-  return { verifications: { total, byDecision, byPolicy }, scoreHistograms, normalisedScoreHistograms };
+  return { verifications, scoreHistograms, normalisedScoreHistograms };
+}
+
+/** How often each reason was given (rows of several channels or transports summed). */
+function reasonCounts(rows: readonly ReasonCount[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of rows) out[r.reason] = (out[r.reason] ?? 0) + r.count;
+  // Most frequent first, as the repository orders a single group.
+  return Object.fromEntries(Object.entries(out).sort(([a, m], [b, n]) => n - m || a.localeCompare(b)));
 }
 
 export function operatorStats(ctx: PassportContext, query: StatsQuery): StatsResponse {
   const range = { ...(query.from ? { from: toIso(query.from)! } : {}), ...(query.to ? { to: toIso(query.to)! } : {}) };
-  // One pass each, grouped by channel: the totals and the channels are sums of the same rows, so
-  // the channels add up to the totals (less the calls that analysed no audio).
+  // One pass each, grouped by channel (and transport): the totals, the channels and the transports
+  // are sums of the same rows, so the channels add up to the totals (less the calls that analysed no
+  // audio), and so do the transports (less the rows from before the transport was recorded).
   const { verifications } = ctx.store;
   const all: StatsRows = {
     counts: verifications.decisionCounts(range),
@@ -128,22 +168,27 @@ export function operatorStats(ctx: PassportContext, query: StatsQuery): StatsRes
   };
   const reasons: readonly ReasonCount[] = verifications.inconclusiveReasons(range);
   const on = <T extends { channel: ScoreChannel | null }>(xs: readonly T[], channel: ScoreChannel) => xs.filter((x) => x.channel === channel);
+  const by = <T extends { transport: VerificationTransport | null }>(xs: readonly T[], transport: VerificationTransport) => xs.filter((x) => x.transport === transport);
   const totals = verificationStats(all);
   const byChannel = Object.fromEntries(
     scoreChannels.map((channel) => [
       channel,
       {
         ...verificationStats({ counts: on(all.counts, channel), raw: on(all.raw, channel), normalised: on(all.normalised, channel) }),
-        inconclusiveReasons: Object.fromEntries(on(reasons, channel).map((r) => [r.reason, r.count])),
+        inconclusiveReasons: reasonCounts(on(reasons, channel)),
       },
     ]),
   ) as Record<ScoreChannel, ChannelStats>;
+  const byTransport = Object.fromEntries(
+    verificationTransports.map((transport) => [transport, { verifications: decisionTotals(by(all.counts, transport)), inconclusiveReasons: reasonCounts(by(reasons, transport)) }]),
+  ) as Record<VerificationTransport, TransportStats>;
   const c = ctx.store.subjects.counts();
   return {
     from: range.from ?? null,
     to: range.to ?? null,
     ...totals,
     byChannel,
+    byTransport,
     enrolment: { subjects: c.subjects, enrolling: c.enrolling, enrolled: c.enrolled },
     lockouts: { lockedDecisions: totals.verifications.byDecision.locked, verificationDisabledNow: c.verificationDisabled },
   };

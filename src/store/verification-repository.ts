@@ -60,6 +60,8 @@ export interface ScoreHistogramBin {
 
 export interface DecisionCount {
   channel: ScoreChannel | null;
+  /** Null for rows recorded before the transport was. */
+  transport: VerificationTransport | null;
   policy: string;
   decision: VerificationDecision;
   count: number;
@@ -67,6 +69,7 @@ export interface DecisionCount {
 
 export interface ReasonCount {
   channel: ScoreChannel | null;
+  transport: VerificationTransport | null;
   reason: string;
   count: number;
 }
@@ -183,28 +186,30 @@ export class VerificationRepository {
   }
 
   /**
-   * Counts by scoring channel, policy and decision in a time range (operator statistics): one pass
-   * serves the totals and every channel. Channel null: no audio was analysed (not-enrolled,
-   * no-consent, locked) or the row predates the channel column.
+   * Counts by scoring channel, transport, policy and decision in a time range (operator
+   * statistics): one pass serves the totals, every channel and every transport. Channel null: no
+   * audio was analysed (not-enrolled, no-consent, locked) or the row predates the channel column;
+   * transport null: the row predates the transport column.
    */
   decisionCounts(range: TimeRange = {}): DecisionCount[] {
     const { where, params } = filterWhere(range);
     return this.db.all<DecisionCount>(
-      `SELECT channel, policy, decision, count(*) AS count FROM verifications WHERE ${where} GROUP BY channel, policy, decision ORDER BY policy, decision, channel`,
+      `SELECT channel, transport, policy, decision, count(*) AS count FROM verifications WHERE ${where}
+       GROUP BY channel, transport, policy, decision ORDER BY policy, decision, channel, transport`,
       params,
     );
   }
 
   /**
    * How often each reason was given for an `inconclusive` decision (too little speech, low SNR,
-   * clipping), per scoring channel, most frequent first: why callers could not be decided (operator
-   * statistics).
+   * clipping), per scoring channel and transport, most frequent first: why callers could not be
+   * decided (operator statistics).
    */
   inconclusiveReasons(range: TimeRange = {}): ReasonCount[] {
     const { where, params } = filterWhere(range);
     return this.db.all<ReasonCount>(
-      `SELECT channel, r.value AS reason, count(*) AS count FROM verifications, json_each(verifications.reasons) AS r
-       WHERE decision = 'inconclusive' AND ${where} GROUP BY channel, r.value ORDER BY count DESC, r.value, channel`,
+      `SELECT channel, transport, r.value AS reason, count(*) AS count FROM verifications, json_each(verifications.reasons) AS r
+       WHERE decision = 'inconclusive' AND ${where} GROUP BY channel, transport, r.value ORDER BY count DESC, r.value, channel, transport`,
       params,
     );
   }

@@ -118,7 +118,11 @@ describe.skipIf(!haveChromium)('operator console in a browser', { timeout: 30_00
         ['', 'wideband', '2', '1 (50.0 %)', '1 (50.0 %)', '0 (0.0 %)', '0 (0.0 %)', '0 (0.0 %)', '0 (0.0 %)'],
         ['', 'telephone', '1', '1 (100.0 %)', ...z.slice(1)],
       ]);
-      expect(await page.textContent('#stats-notes')).toContain('Subjects: 2 (1 enrolled, 0 enrolling).');
+      const notes = await page.textContent('#stats-notes');
+      expect(notes).toContain('Subjects: 2 (1 enrolled, 0 enrolling).');
+      // Every call sent a recording; a transport without calls is not named.
+      expect(notes).toContain('Recordings: 5, 0 (0.0 %) inconclusive.');
+      expect(notes).not.toContain('Streams');
       // One figure per policy and channel with scored calls; its threshold line where the policy has it.
       expect(await page.$$eval('#histograms figcaption', (c) => c.map((x) => x.textContent))).toEqual([
         'high · wideband: 1 accepted, 0 rejected; threshold 0.600 cosine',

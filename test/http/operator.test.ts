@@ -136,6 +136,14 @@ describe('GET /v1/operator/stats', () => {
           inconclusiveReasons: { 'insufficient-speech': 1 },
         },
       },
+      // Every call here sent a recording (streams: test/http/verification-stream.test.ts).
+      byTransport: {
+        request: {
+          verifications: { total: 6, byDecision: { ...zero, accept: 3, reject: 1, inconclusive: 1, 'not-enrolled': 1 }, byPolicy: { high: { ...zero, accept: 1 }, standard: { ...zero, accept: 2, reject: 1, inconclusive: 1, 'not-enrolled': 1 } } },
+          inconclusiveReasons: { 'insufficient-speech': 1 },
+        },
+        stream: { verifications: { total: 0, byDecision: zero, byPolicy: {} }, inconclusiveReasons: {} },
+      },
       enrolment: { subjects: 2, enrolling: 0, enrolled: 1 },
       lockouts: { lockedDecisions: 0, verificationDisabledNow: 0 },
     });

@@ -8,8 +8,8 @@ import { encodeAlaw } from '../../src/audio/g711.js';
 import { VoicePassportError } from '../../src/errors.js';
 import { openApiDocument } from '../../src/http/openapi.js';
 import { maxStreamMessageBytes } from '../../src/http/verification-stream.js';
-import { fakeModelId, mulawTone } from '../passport/fakes.js';
-import { auditEntries, consent, consentAndEnrol, createHarness, exportSubject, type Harness } from './harness.js';
+import { fakeModelId, mulawTone, toneWav } from '../passport/fakes.js';
+import { auditEntries, consent, consentAndEnrol, createHarness, exportSubject, verifyCall, type Harness } from './harness.js';
 import { checkSchema } from './schema-check.js';
 
 const T0 = '2026-03-01T09:00:00.000Z';
@@ -158,6 +158,28 @@ describe('a stream decides as soon as it holds the policy\'s speech', () => {
     expect(result.verification).toMatchObject({ decision: 'inconclusive', reasons: ['insufficient-speech'], additionalSpeechSecondsNeeded: 2, netSpeechSeconds: 1, rawScore: expect.closeTo(1, 3) });
     expect((await c.closed).code).toBe(1000);
     expect((await exportSubject(h, 'cust-1')).body.verifications).toHaveLength(1);
+  });
+
+  it('counts apart in the operator statistics: streams and recordings, each with its inconclusive reasons', async () => {
+    const early = await enrolledStream();
+    sendFrames(early.ws, mulawTone(200, 1));
+    early.ws.send(JSON.stringify({ type: 'end' }));
+    expect((await early.next()).verification.decision).toBe('inconclusive');
+    await early.closed;
+    const full = await open(await h.listen(), 'cust-1');
+    await full.next();
+    sendFrames(full.ws, mulawTone(200, 3));
+    expect((await full.next()).verification.decision).toBe('accept');
+    await full.closed;
+    expect((await verifyCall(h, 'cust-1', toneWav({ freq: 400, seconds: 4 }))).body.decision).toBe('reject');
+
+    const stats = await request(h.app).get('/v1/operator/stats').set(h.auth('operator'));
+    const zero = { accept: 0, reject: 0, inconclusive: 0, 'not-enrolled': 0, 'no-consent': 0, locked: 0 };
+    expect(stats.body.byTransport).toEqual({
+      request: { verifications: { total: 1, byDecision: { ...zero, reject: 1 }, byPolicy: { standard: { ...zero, reject: 1 } } }, inconclusiveReasons: {} },
+      stream: { verifications: { total: 2, byDecision: { ...zero, accept: 1, inconclusive: 1 }, byPolicy: { standard: { ...zero, accept: 1, inconclusive: 1 } } }, inconclusiveReasons: { 'insufficient-speech': 1 } },
+    });
+    expect(stats.body.verifications.total).toBe(3);
   });
 
   it('decides on what it holds when the client falls silent for VP_STREAM_IDLE_SECONDS', async () => {

@@ -294,13 +294,13 @@ describe('VerificationRepository', () => {
     expect(store.verifications.countForSubject(p)).toBe(3);
     expect(store.db.get('SELECT subject_id FROM verifications WHERE decision = ?', ['no-consent'])).toEqual({ subject_id: null });
     expect(store.verifications.decisionCounts()).toEqual([
-      { channel: 'wideband', policy: 'high', decision: 'reject', count: 1 },
-      { channel: 'wideband', policy: 'standard', decision: 'accept', count: 1 },
-      { channel: null, policy: 'standard', decision: 'no-consent', count: 1 },
-      { channel: 'wideband', policy: 'standard', decision: 'reject', count: 1 },
+      { channel: 'wideband', transport: 'request', policy: 'high', decision: 'reject', count: 1 },
+      { channel: 'wideband', transport: 'request', policy: 'standard', decision: 'accept', count: 1 },
+      { channel: null, transport: 'request', policy: 'standard', decision: 'no-consent', count: 1 },
+      { channel: 'wideband', transport: 'request', policy: 'standard', decision: 'reject', count: 1 },
     ]);
     expect(store.verifications.decisionCounts({ from: '2026-01-01T00:00:01.000Z', to: '2026-01-01T00:00:02.000Z' })).toEqual([
-      { channel: 'wideband', policy: 'standard', decision: 'reject', count: 1 },
+      { channel: 'wideband', transport: 'request', policy: 'standard', decision: 'reject', count: 1 },
     ]);
     expect(store.verifications.scoreHistograms({}, { min: -1, max: 1, bins: 4 })).toEqual([
       {
@@ -349,7 +349,7 @@ describe('VerificationRepository', () => {
     ]);
   });
 
-  it('keeps the scoring channel, and groups counts, histograms and inconclusive reasons by it', () => {
+  it('keeps the scoring channel and transport, and groups counts, histograms and inconclusive reasons by them', () => {
     const p = store.pseudonymise('cust-ch');
     store.consents.give(p, { noticeVersion: 'v1', channel: 'ivr', actorKeyId: null });
     const base = { policy: 'standard', rawScore: 0.5, normalisedScore: null, threshold: 0.5, rawThreshold: 0.5, netSpeechSeconds: 4, modelId: 'm', actorKeyId: 'key_t', transport: 'stream' as const };
@@ -358,28 +358,38 @@ describe('VerificationRepository', () => {
     store.verifications.record(p, { ...wide, decision: 'accept', reasons: ['score-above-threshold'], score: 0.9, rawScore: 0.9 });
     store.verifications.record(p, { ...phone, decision: 'reject', reasons: ['score-below-threshold'], score: 0.2, rawScore: 0.2 });
     store.verifications.record(p, { ...phone, decision: 'inconclusive', reasons: ['insufficient-speech'], score: null, rawScore: null });
-    store.verifications.record(p, { ...phone, decision: 'inconclusive', reasons: ['insufficient-speech', 'low-snr'], score: null, rawScore: null });
+    // A recording, the rest streams.
+    store.verifications.record(p, { ...phone, transport: 'request', decision: 'inconclusive', reasons: ['insufficient-speech', 'low-snr'], score: null, rawScore: null });
     store.verifications.record(p, { ...wide, decision: 'inconclusive', reasons: ['clipped-audio'], score: null, rawScore: null });
     store.verifications.record(p, { ...base, channel: null, decision: 'locked', reasons: ['too-many-rejects'], score: null, rawScore: null });
 
-    expect(store.verifications.listForSubject(p).map((v) => v.channel)).toEqual(['wideband', 'telephone', 'telephone', 'telephone', 'wideband', null]);
+    expect(store.verifications.listForSubject(p).map((v) => [v.channel, v.transport])).toEqual([
+      ['wideband', 'stream'],
+      ['telephone', 'stream'],
+      ['telephone', 'stream'],
+      ['telephone', 'request'],
+      ['wideband', 'stream'],
+      [null, 'stream'],
+    ]);
     // One pass: every row with its channel, the locked one (no audio analysed) under null.
     expect(store.verifications.decisionCounts()).toEqual([
-      { channel: 'wideband', policy: 'standard', decision: 'accept', count: 1 },
-      { channel: 'telephone', policy: 'standard', decision: 'inconclusive', count: 2 },
-      { channel: 'wideband', policy: 'standard', decision: 'inconclusive', count: 1 },
-      { channel: null, policy: 'standard', decision: 'locked', count: 1 },
-      { channel: 'telephone', policy: 'standard', decision: 'reject', count: 1 },
+      { channel: 'wideband', transport: 'stream', policy: 'standard', decision: 'accept', count: 1 },
+      { channel: 'telephone', transport: 'request', policy: 'standard', decision: 'inconclusive', count: 1 },
+      { channel: 'telephone', transport: 'stream', policy: 'standard', decision: 'inconclusive', count: 1 },
+      { channel: 'wideband', transport: 'stream', policy: 'standard', decision: 'inconclusive', count: 1 },
+      { channel: null, transport: 'stream', policy: 'standard', decision: 'locked', count: 1 },
+      { channel: 'telephone', transport: 'stream', policy: 'standard', decision: 'reject', count: 1 },
     ]);
     expect(store.verifications.scoreHistograms({}, { of: 'rawScore', bins: 2 })).toEqual([
       { channel: 'telephone', policy: 'standard', bins: [{ lower: -1, upper: 0, accept: 0, reject: 0 }, { lower: 0, upper: 1, accept: 0, reject: 1 }] },
       { channel: 'wideband', policy: 'standard', bins: [{ lower: -1, upper: 0, accept: 0, reject: 0 }, { lower: 0, upper: 1, accept: 1, reject: 0 }] },
     ]);
-    // Each reason of an inconclusive decision counts once, per channel, most frequent first.
+    // Each reason of an inconclusive decision counts once, per channel and transport, most frequent first.
     expect(store.verifications.inconclusiveReasons()).toEqual([
-      { channel: 'telephone', reason: 'insufficient-speech', count: 2 },
-      { channel: 'wideband', reason: 'clipped-audio', count: 1 },
-      { channel: 'telephone', reason: 'low-snr', count: 1 },
+      { channel: 'wideband', transport: 'stream', reason: 'clipped-audio', count: 1 },
+      { channel: 'telephone', transport: 'request', reason: 'insufficient-speech', count: 1 },
+      { channel: 'telephone', transport: 'stream', reason: 'insufficient-speech', count: 1 },
+      { channel: 'telephone', transport: 'request', reason: 'low-snr', count: 1 },
     ]);
     expect(store.verifications.inconclusiveReasons({ from: '2030-01-01T00:00:00.000Z' })).toEqual([]);
     expect(() => store.db.run(`UPDATE verifications SET channel = 'satellite'`)).toThrow(/CHECK constraint/);
