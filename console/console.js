@@ -4,7 +4,7 @@
 // returns is inserted as text (textContent), never parsed as HTML, and the page's own CSP
 // (src/http/console.ts) lets nothing but this file script it.
 
-const state = { key: null, days: '7', policies: null };
+const state = { key: null, days: '7', policies: null, loadedAt: 0, timer: null };
 const auditRows = 25;
 const svgNs = 'http://www.w3.org/2000/svg';
 
@@ -351,7 +351,36 @@ async function loadAll() {
   renderPolicies(policies);
   renderStats(stats, policies);
   renderAudit(audit);
-  $('loaded-at').textContent = `Loaded ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC.`;
+  state.loadedAt = Date.now();
+  $('loaded-at').textContent = `Loaded ${new Date(state.loadedAt).toISOString().replace('T', ' ').slice(0, 19)} UTC.`;
+}
+
+// --- refreshing while watched ---
+
+const refreshMs = () => Number(document.body.dataset.refreshSeconds) * 1000;
+
+/**
+ * Reloads the figures every refreshMs while signed in and "refresh every minute" is ticked, but
+ * only while the page is shown: a console left in a background tab costs the API (and the key's
+ * rate limit) nothing, and catches up as soon as it is looked at again.
+ */
+function scheduleRefresh() {
+  clearTimeout(state.timer);
+  state.timer = null;
+  if (state.key === null || !$('auto-refresh').checked) return;
+  state.timer = setTimeout(async () => {
+    if (document.visibilityState === 'visible') await reloadEverything();
+    scheduleRefresh();
+  }, refreshMs());
+}
+
+async function reloadEverything() {
+  await Promise.all([showReadiness(), refresh()]);
+}
+
+function catchUpWhenShown() {
+  if (document.visibilityState !== 'visible' || state.key === null || !$('auto-refresh').checked) return;
+  if (Date.now() - state.loadedAt >= refreshMs()) void reloadEverything().then(scheduleRefresh);
 }
 
 async function refresh() {
@@ -369,6 +398,7 @@ async function refresh() {
 function signOut(message) {
   state.key = null;
   state.policies = null;
+  scheduleRefresh();
   closeEditor();
   $('editor-table').tBodies[0].replaceChildren();
   $('policy-saved').textContent = '';
@@ -393,6 +423,7 @@ async function signIn(event) {
     $('sign-in-error').hidden = true;
     $('signed-in').hidden = false;
     $('load-error').hidden = true;
+    scheduleRefresh();
   } catch (e) {
     signOut(explain(e));
   }
@@ -400,10 +431,9 @@ async function signIn(event) {
 
 document.addEventListener('DOMContentLoaded', () => {
   $('sign-in').addEventListener('submit', signIn);
-  $('refresh').addEventListener('click', () => {
-    void showReadiness();
-    void refresh();
-  });
+  $('refresh').addEventListener('click', () => void reloadEverything());
+  $('auto-refresh').addEventListener('change', scheduleRefresh);
+  document.addEventListener('visibilitychange', catchUpWhenShown);
   $('sign-out').addEventListener('click', () => signOut());
   $('edit-policies').addEventListener('click', openEditor);
   $('add-policy').addEventListener('click', () => $('editor-table').tBodies[0].append(editorRow(null)));

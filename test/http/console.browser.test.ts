@@ -194,6 +194,29 @@ describe.skipIf(!haveChromium)('operator console in a browser', { timeout: 30_00
       expect(problems).toEqual([]);
     });
 
+    it('reloads the figures by itself while "refresh every minute" is ticked, and not once it is unticked', async () => {
+      const standardTotal = async () => Number((await table('decision-table')).find((r) => r[0] === 'standard')![2]);
+      const before = await standardTotal();
+      // A second instead of a minute; ticking again schedules with it.
+      await page.$eval('body', (b) => {
+        (b as HTMLElement).dataset.refreshSeconds = '1';
+      });
+      expect(await page.isChecked('#auto-refresh')).toBe(true);
+      await page.uncheck('#auto-refresh');
+      await page.check('#auto-refresh');
+      await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4 }));
+      await expect.poll(standardTotal, { timeout: 10_000 }).toBe(before + 1);
+
+      await page.uncheck('#auto-refresh');
+      const loadedAt = await page.textContent('#loaded-at');
+      await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4 }));
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect([await standardTotal(), await page.textContent('#loaded-at')]).toEqual([before + 1, loadedAt]);
+      await page.click('#refresh');
+      await expect.poll(standardTotal, { timeout: 10_000 }).toBe(before + 2);
+      expect(problems).toEqual([]);
+    });
+
     it('forgets the key: the tables empty and the next request needs the key again', async () => {
       await page.click('#sign-out');
       expect(await page.isVisible('#sign-in')).toBe(true);
