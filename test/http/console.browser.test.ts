@@ -198,9 +198,7 @@ describe.skipIf(!haveChromium)('operator console in a browser', { timeout: 30_00
       const standardTotal = async () => Number((await table('decision-table')).find((r) => r[0] === 'standard')![2]);
       const before = await standardTotal();
       // A second instead of a minute; ticking again schedules with it.
-      await page.$eval('body', (b) => {
-        (b as HTMLElement).dataset.refreshSeconds = '1';
-      });
+      await page.$eval('body', (b) => b.setAttribute('data-refresh-seconds', '1'));
       expect(await page.isChecked('#auto-refresh')).toBe(true);
       await page.uncheck('#auto-refresh');
       await page.check('#auto-refresh');
