@@ -20,13 +20,19 @@ afterEach(() => {
   fs.rmSync(outside, { recursive: true, force: true });
 });
 
+/** The data directory's store, left open (the service running), with `cust-1` consented (audited, as the use case does) and enrolled. */
+function storeWithOneEnrolment() {
+  const store = openTestStore(dir);
+  const p = store.pseudonymise('cust-1');
+  store.consents.give(p, { noticeVersion: 'v1', channel: 'ivr', actorKeyId: null });
+  store.audit.append({ action: 'consent.given', actorKeyId: null, subjectPseudonym: p, outcome: 'given' });
+  store.voiceprints.completeEnrolment(p, { embedding: embedding(1), modelId: 'm', sampleCount: 2, netSpeechSeconds: 20 });
+  return { store, p };
+}
+
 describe('voice-passport backup / restore', () => {
   it('backs up while the store is open, and restores it with the erasure made since applied again', async () => {
-    const store = openTestStore(dir);
-    const p = store.pseudonymise('cust-1');
-    store.consents.give(p, { noticeVersion: 'v1', channel: 'ivr', actorKeyId: null });
-    store.audit.append({ action: 'consent.given', actorKeyId: null, subjectPseudonym: p, outcome: 'given' });
-    store.voiceprints.completeEnrolment(p, { embedding: embedding(1), modelId: 'm', sampleCount: 2, netSpeechSeconds: 20 });
+    const { store, p } = storeWithOneEnrolment();
     const file = path.join(outside, 'nightly.vpbak');
 
     const backup = await runCli(['backup', file, '--unencrypted'], { VP_DATA_DIR: dir });
@@ -61,11 +67,7 @@ describe('voice-passport backup / restore', () => {
   });
 
   it('makes an identity with backup-key, encrypts to its recipient from a recipients file, and restores with it', async () => {
-    const store = openTestStore(dir);
-    const p = store.pseudonymise('cust-1');
-    store.consents.give(p, { noticeVersion: 'v1', channel: 'ivr', actorKeyId: null });
-    store.audit.append({ action: 'consent.given', actorKeyId: null, subjectPseudonym: p, outcome: 'given' });
-    store.voiceprints.completeEnrolment(p, { embedding: embedding(1), modelId: 'm', sampleCount: 2, netSpeechSeconds: 20 });
+    const { store, p } = storeWithOneEnrolment();
     const identityFile = path.join(outside, 'backup-identity.txt');
 
     const key = await runCli(['backup-key', identityFile]);
