@@ -31,6 +31,9 @@ const envSchema = z.object({
   // answers inconclusive/low-snr, enrolment refuses the sample as too-noisy). README, *Accuracy in noise*.
   VP_MIN_SNR_DB: z.coerce.number().min(-30).max(60).default(5),
   VP_RETENTION_DAYS: intFromEnv(1, 36_500).default(1095),
+  // The verification history's own storage limit (GDPR Art. 5(1)(e)): 400 days keep a call's record
+  // through the 13 months in which a customer may dispute a payment (PSD2 Art. 71(1)).
+  VP_HISTORY_RETENTION_DAYS: intFromEnv(1, 36_500).default(400),
   VP_RATE_LIMIT_PER_MINUTE: intFromEnv(1, 1_000_000).default(600),
   // Streaming verification (src/http/verification-stream.ts): streams open at once, and the silence
   // after which a stream is decided on the audio it holds.
@@ -64,6 +67,7 @@ export interface Config {
   minSnrDb: number;
   /** A voiceprint unused for this many days is erased (GDPR Art. 5(1)(e) storage limitation). */
   retentionDays: number;
+  historyRetentionDays: number;
   /** Requests per minute per API key (token bucket; burst of the same size). */
   rateLimitPerMinute: number;
   /** Verification streams open at once; the next handshake gets 503 overloaded. */
@@ -107,6 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     enrolMinSamples: e.VP_ENROL_MIN_SAMPLES,
     minSnrDb: e.VP_MIN_SNR_DB,
     retentionDays: e.VP_RETENTION_DAYS,
+    historyRetentionDays: e.VP_HISTORY_RETENTION_DAYS,
     rateLimitPerMinute: e.VP_RATE_LIMIT_PER_MINUTE,
     streamMaxOpen: e.VP_STREAM_MAX_OPEN,
     streamIdleSeconds: e.VP_STREAM_IDLE_SECONDS,

@@ -14,7 +14,7 @@ import { activeKeyExpiries, bootstrapApiKeys } from './passport/api-keys.js';
 import { ConsentNotices, defaultConsentNoticesDir } from './passport/consent-notices.js';
 import { createPassportContext } from './passport/context.js';
 import { storedPolicyWarnings } from './passport/policies.js';
-import { purgeExpiredVoiceprints } from './passport/retention.js';
+import { purgeExpiredHistory, purgeExpiredVoiceprints } from './passport/retention.js';
 import { defaultQualityLimits } from './scoring/decision.js';
 import { Scorer } from './scoring/scorer.js';
 import { openStore, type Store } from './store/index.js';
@@ -78,8 +78,11 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
 
     const purge = () => {
       try {
-        const r = purgeExpiredVoiceprints(store, { retentionDays: config.retentionDays, now: new Date() });
+        const now = new Date();
+        const r = purgeExpiredVoiceprints(store, { retentionDays: config.retentionDays, now });
         if (r.purged > 0) logger.info({ purged: r.purged, cutoff: r.cutoff }, 'retention purge erased expired voiceprints');
+        const h = purgeExpiredHistory(store, { historyRetentionDays: config.historyRetentionDays, now });
+        if (h.erased > 0) logger.info({ erased: h.erased, cutoff: h.cutoff }, 'retention purge erased expired verification records');
       } catch (err) {
         logger.error({ err }, 'retention purge failed; it runs again at the next interval');
       }

@@ -17,6 +17,7 @@ export const auditActions = [
   'subject.exported',
   'subject.erased',
   'retention.purged',
+  'history.purged',
   'attempts.reset',
   'policy.updated',
   'key.created',

@@ -1,7 +1,8 @@
 /**
  * Retention (GDPR Art. 5(1)(e) storage limitation): a voiceprint not used for `retentionDays` — and
- * an enrolment abandoned that long — is erased. The service runs this on a timer; the CLI's
- * `voice-passport purge` runs the same use case.
+ * an enrolment abandoned that long — is erased, and so is every verification record older than
+ * `historyRetentionDays`, whoever it was of. The service runs both on a timer; the CLI's
+ * `voice-passport purge` runs the same use cases.
  */
 import type { ErasureReceipt, Store } from '../store/index.js';
 
@@ -18,8 +19,12 @@ const dayMs = 86_400_000;
 
 /** Voiceprints last used before this instant are due for erasure. */
 export function retentionCutoff(options: { retentionDays: number; now: Date }): Date {
-  if (!Number.isFinite(options.retentionDays) || options.retentionDays < 1) throw new RangeError('retentionDays must be at least 1');
-  return new Date(options.now.getTime() - options.retentionDays * dayMs);
+  return daysBefore(options.now, options.retentionDays, 'retentionDays');
+}
+
+function daysBefore(now: Date, days: number, name: string): Date {
+  if (!Number.isFinite(days) || days < 1) throw new RangeError(`${name} must be at least 1`);
+  return new Date(now.getTime() - days * dayMs);
 }
 
 /** What a purge would erase now, erasing nothing (`voice-passport purge --dry-run`). */
@@ -33,4 +38,49 @@ export function purgeExpiredVoiceprints(store: Pick<Store, 'erasure'>, options: 
   const cutoff = retentionCutoff(options);
   const { receipts, checkpoint } = store.erasure.purgeExpired(cutoff, options.actorKeyId ?? null);
   return { cutoff: cutoff.toISOString(), purged: receipts.length, receipts, checkpointComplete: checkpoint.complete };
+}
+
+export interface HistoryPurgeResult {
+  cutoff: string;
+  /** Verification records erased (or, for a dry run, that would be). */
+  erased: number;
+  /** Seq of the `history.purged` audit entry; null when nothing was erased (no entry then). */
+  auditSeq: number | null;
+  checkpointComplete: boolean;
+}
+
+/**
+ * Erases every verification record older than `historyRetentionDays`, in one transaction with one
+ * `history.purged` audit entry naming the cutoff and the count (no subject: the records are of many).
+ * The subjects' exports, the operator statistics and restores (which bring old records back until
+ * the next purge, run at every start) see only what is younger. The audit log keeps its own
+ * `verification` entries: it is the accountability record (Art. 5(2)), whose entries cannot be
+ * removed without breaking its hash chain.
+ */
+export function purgeExpiredHistory(
+  store: Pick<Store, 'db' | 'verifications' | 'audit'>,
+  options: { historyRetentionDays: number; now: Date; actorKeyId?: string | null },
+): HistoryPurgeResult {
+  const cutoff = daysBefore(options.now, options.historyRetentionDays, 'historyRetentionDays');
+  const { erased, auditSeq } = store.db.transaction(() => {
+    const n = store.verifications.eraseOlderThan(cutoff);
+    if (n === 0) return { erased: 0, auditSeq: null };
+    const entry = store.audit.append({
+      action: 'history.purged',
+      actorKeyId: options.actorKeyId ?? null,
+      subjectPseudonym: null,
+      outcome: 'erased',
+      details: { cutoff: cutoff.toISOString(), verifications: n, retentionDays: options.historyRetentionDays },
+    });
+    return { erased: n, auditSeq: entry.seq };
+  });
+  // Like an erasure: the zeroed pages reach the .db file and the -wal is emptied, so the old records are nowhere.
+  const checkpointComplete = erased === 0 ? true : store.db.checkpoint().complete;
+  return { cutoff: cutoff.toISOString(), erased, auditSeq, checkpointComplete };
+}
+
+/** What purgeExpiredHistory would erase now, erasing nothing (`voice-passport purge --dry-run`). */
+export function countExpiredHistory(store: Pick<Store, 'verifications'>, options: { historyRetentionDays: number; now: Date }): { cutoff: string; wouldErase: number } {
+  const cutoff = daysBefore(options.now, options.historyRetentionDays, 'historyRetentionDays');
+  return { cutoff: cutoff.toISOString(), wouldErase: store.verifications.countOlderThan(cutoff) };
 }

@@ -29,6 +29,7 @@ export type AuditAction =
   | 'subject.exported'
   | 'subject.erased'
   | 'retention.purged'
+  | 'history.purged'
   | 'attempts.reset'
   | 'policy.updated'
   | 'key.created'

@@ -185,6 +185,16 @@ export class VerificationRepository {
     return this.db.get<{ n: number }>('SELECT count(*) AS n FROM verifications v JOIN subjects s ON s.id = v.subject_id WHERE s.pseudonym = ?', [pseudonym])?.n ?? 0;
   }
 
+  /** How many verifications are older than `cutoff` (the history's retention). */
+  countOlderThan(cutoff: Date): number {
+    return this.db.get<{ n: number }>('SELECT count(*) AS n FROM verifications WHERE occurred_at < ?', [cutoff.toISOString()])?.n ?? 0;
+  }
+
+  /** Deletes the verifications older than `cutoff` (zeroed in place: secure_delete) and returns how many. */
+  eraseOlderThan(cutoff: Date): number {
+    return this.db.run('DELETE FROM verifications WHERE occurred_at < ?', [cutoff.toISOString()]).changes;
+  }
+
   /**
    * Counts by scoring channel, transport, policy and decision in a time range (operator
    * statistics): one pass serves the totals, every channel and every transport. Channel null: no

@@ -1,7 +1,8 @@
 /**
  * `voice-passport purge [--dry-run]` as a child process, without the master key: a voiceprint unused
  * for longer than VP_RETENTION_DAYS is erased with a receipt and an audit entry by "cli"; a fresh one
- * stays (GDPR Art. 5(1)(e) storage limitation). The test keeps its own store open meanwhile.
+ * stays; verification records older than VP_HISTORY_RETENTION_DAYS go, with one audit entry (GDPR
+ * Art. 5(1)(e) storage limitation). The test keeps its own store open meanwhile.
  */
 import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -17,7 +18,7 @@ let env: Record<string, string>;
 
 beforeEach(() => {
   dir = tempDir();
-  env = { VP_DATA_DIR: dir, VP_RETENTION_DAYS: '365' };
+  env = { VP_DATA_DIR: dir, VP_RETENTION_DAYS: '365', VP_HISTORY_RETENTION_DAYS: '400' };
   clock = movableClock(new Date(Date.now() - 2 * 365 * 86_400_000).toISOString());
   store = openTestStore(dir, { clock });
 });
@@ -25,6 +26,14 @@ afterEach(() => {
   store.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+/** A verification record dated by the test's clock. */
+function recordCall(pseudonym: string, decision: 'accept' | 'no-consent'): void {
+  store.verifications.record(pseudonym, {
+    policy: 'standard', decision, reasons: [], score: null, rawScore: null, normalisedScore: null, threshold: 0.5, rawThreshold: 0.5,
+    netSpeechSeconds: null, channel: null, modelId: model, actorKeyId: 'key_t', transport: 'request',
+  });
+}
 
 function enrol(customerId: string, seed: number): string {
   const p = store.pseudonymise(customerId);
@@ -34,19 +43,22 @@ function enrol(customerId: string, seed: number): string {
 }
 
 describe('voice-passport purge', () => {
-  it('erases only the voiceprint unused for longer than VP_RETENTION_DAYS; --dry-run erases nothing', async () => {
+  it('erases only the voiceprint unused for longer than VP_RETENTION_DAYS and the records older than VP_HISTORY_RETENTION_DAYS; --dry-run erases nothing', async () => {
     const expired = enrol('cust-two-years-ago', 1); // created two years ago, never used since
+    recordCall(store.pseudonymise('never-consented'), 'no-consent'); // two years ago: past the history's 400 days
     clock.set(new Date(Date.now() - 30 * 86_400_000).toISOString());
     const fresh = enrol('cust-last-month', 2);
+    recordCall(fresh, 'accept');
     const auditBefore = store.audit.head()?.seq ?? 0; // the store itself audits erasures only
 
     const dry = await runCli(['purge', '--dry-run'], env);
     expect(dry.stderr).toBe('');
     expect(dry.code).toBe(0);
-    const plan = JSON.parse(dry.stdout) as { cutoff: string; dryRun: boolean; erased: number; wouldErase: number; subjectPseudonyms: string[] };
-    expect(plan).toMatchObject({ dryRun: true, erased: 0, wouldErase: 1, subjectPseudonyms: [expired] });
-    // The cutoff is now minus 365 days (within the child's run time).
+    const plan = JSON.parse(dry.stdout) as { cutoff: string; dryRun: boolean; erased: number; wouldErase: number; subjectPseudonyms: string[]; history: { cutoff: string } };
+    expect(plan).toMatchObject({ dryRun: true, erased: 0, wouldErase: 1, subjectPseudonyms: [expired], history: { erased: 0, wouldErase: 1 } });
+    // The cutoffs are now minus 365 and 400 days (within the child's run time).
     expect(Math.abs(Date.parse(plan.cutoff) - (Date.now() - 365 * 86_400_000))).toBeLessThan(20_000);
+    expect(Math.abs(Date.parse(plan.history.cutoff) - (Date.now() - 400 * 86_400_000))).toBeLessThan(20_000);
     expect(store.voiceprints.voiceprint(expired)).toBeDefined();
     expect(store.audit.head()?.seq ?? 0).toBe(auditBefore);
 
@@ -64,17 +76,28 @@ describe('voice-passport purge', () => {
     expect(store.voiceprints.voiceprint(expired)).toBeUndefined();
     expect(store.voiceprints.voiceprint(fresh)?.embedding).toEqual(embedding(2, 128));
     expect(store.consents.current(expired).active).toBe(false);
-    expect(store.audit.list({ afterSeq: auditBefore }).map((e) => [e.action, e.actorKeyId, e.subjectPseudonym])).toEqual([['retention.purged', 'cli', expired]]);
+    const audit = store.audit.list({ afterSeq: auditBefore });
+    expect(audit.map((e) => [e.action, e.actorKeyId, e.subjectPseudonym, e.outcome])).toEqual([
+      ['retention.purged', 'cli', expired, 'erased'],
+      ['history.purged', 'cli', null, 'erased'],
+    ]);
+    expect(audit[1]!.details).toEqual({ cutoff: expect.any(String), verifications: 1, retentionDays: 400 });
+    expect((result as unknown as { history: unknown }).history).toEqual({ cutoff: audit[1]!.details.cutoff, erased: 1, auditSeq: audit[1]!.seq });
+    // The month-old call stays.
+    expect(store.db.all('SELECT decision FROM verifications')).toEqual([{ decision: 'accept' }]);
 
-    // Nothing left to do: a second run erases nothing.
-    const again = JSON.parse((await runCli(['purge'], env)).stdout) as { erased: number; receipts: unknown[] };
-    expect([again.erased, again.receipts]).toEqual([0, []]);
+    // Nothing left to do: a second run erases nothing, and audits nothing.
+    const again = JSON.parse((await runCli(['purge'], env)).stdout) as { erased: number; receipts: unknown[]; history: unknown };
+    expect([again.erased, again.receipts, again.history]).toEqual([0, [], { cutoff: expect.any(String), erased: 0, auditSeq: null }]);
+    expect(store.audit.head()!.seq).toBe(audit[1]!.seq);
   }, 30_000);
 
-  it('refuses unknown options (exit 2) and an invalid VP_RETENTION_DAYS (exit 1, config-invalid)', async () => {
+  it('refuses unknown options (exit 2) and an invalid VP_RETENTION_DAYS or VP_HISTORY_RETENTION_DAYS (exit 1, config-invalid)', async () => {
     const bad = await runCli(['purge', '--now'], env);
     expect([bad.code, bad.stdout, cliError(bad).code]).toEqual([2, '', 'validation-failed']);
-    const zero = await runCli(['purge'], { ...env, VP_RETENTION_DAYS: '0' });
-    expect([zero.code, zero.stdout, cliError(zero).code]).toEqual([1, '', 'config-invalid']);
+    for (const variable of ['VP_RETENTION_DAYS', 'VP_HISTORY_RETENTION_DAYS']) {
+      const zero = await runCli(['purge'], { ...env, [variable]: '0' });
+      expect([variable, zero.code, zero.stdout, cliError(zero).code]).toEqual([variable, 1, '', 'config-invalid']);
+    }
   }, 30_000);
 });

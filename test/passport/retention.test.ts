@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { purgeExpiredVoiceprints } from '../../src/passport/retention.js';
+import request from 'supertest';
+import { countExpiredHistory, purgeExpiredHistory, purgeExpiredVoiceprints } from '../../src/passport/retention.js';
 import { toneWav } from './fakes.js';
-import { auditEntries, consentAndEnrol, createHarness, getSubject, verifyCall, type Harness } from '../http/harness.js';
+import { auditEntries, consentAndEnrol, createHarness, exportSubject, getSubject, verifyCall, type Harness } from '../http/harness.js';
 
 let h: Harness;
 afterEach(() => h?.close());
@@ -52,5 +53,33 @@ describe('retention purge (GDPR Art. 5(1)(e))', () => {
   it('refuses a retention under one day', () => {
     h = createHarness();
     expect(() => purgeExpiredVoiceprints(h.store, { retentionDays: 0, now: new Date() })).toThrow(RangeError);
+  });
+
+  it('erases verification records older than historyRetentionDays, whoever they were of, with one audit entry', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1');
+    const old = (await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4 }))).body;
+    await verifyCall(h, 'stranger', toneWav({ freq: 200, seconds: 4 })); // no consent: a record without a subject
+    h.clock.advance(300 * day);
+    const recent = (await verifyCall(h, 'cust-1', toneWav({ freq: 400, seconds: 4 }))).body;
+    h.clock.advance(101 * day);
+
+    expect(countExpiredHistory(h.store, { historyRetentionDays: 400, now: h.clock() })).toEqual({ cutoff: '2026-03-02T09:00:00.000Z', wouldErase: 2 });
+    const r = purgeExpiredHistory(h.store, { historyRetentionDays: 400, now: h.clock() });
+    expect(r).toEqual({ cutoff: '2026-03-02T09:00:00.000Z', erased: 2, auditSeq: expect.any(Number), checkpointComplete: true });
+    const entry = (await auditEntries(h)).find((e) => e.seq === r.auditSeq);
+    expect(entry).toMatchObject({ action: 'history.purged', actorKeyId: null, subjectPseudonym: null, outcome: 'erased', details: { cutoff: r.cutoff, verifications: 2, retentionDays: 400 } });
+
+    // The customer's export and the operator statistics hold only the younger record; the voiceprint is untouched.
+    expect((await exportSubject(h, 'cust-1')).body.verifications.map((v: { id: string }) => v.id)).toEqual([recent.verificationId]);
+    expect(recent.verificationId).not.toBe(old.verificationId);
+    expect((await request(h.app).get('/v1/operator/stats').set(h.auth('operator'))).body.verifications.total).toBe(1);
+    expect((await getSubject(h, 'cust-1')).body.enrolment.state).toBe('enrolled');
+
+    // Nothing more to erase: no audit entry either.
+    const seq = h.store.audit.head()!.seq;
+    expect(purgeExpiredHistory(h.store, { historyRetentionDays: 400, now: h.clock() })).toEqual({ cutoff: r.cutoff, erased: 0, auditSeq: null, checkpointComplete: true });
+    expect(h.store.audit.head()!.seq).toBe(seq);
+    expect(() => purgeExpiredHistory(h.store, { historyRetentionDays: 0, now: h.clock() })).toThrow(RangeError);
   });
 });
