@@ -42,7 +42,7 @@ export function purgeExpiredVoiceprints(store: Pick<Store, 'erasure'>, options: 
 
 export interface HistoryPurgeResult {
   cutoff: string;
-  /** Verification records erased (or, for a dry run, that would be). */
+  /** Verification records erased. */
   erased: number;
   /** Seq of the `history.purged` audit entry; null when nothing was erased (no entry then). */
   auditSeq: number | null;

@@ -76,6 +76,7 @@ export interface TransportStats {
   verifications: DecisionTotals;
   inconclusiveReasons: Record<string, number>;
 }
+
 export interface StatsResponse extends VerificationStats {
   from: string | null;
   to: string | null;
