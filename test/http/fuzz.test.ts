@@ -86,13 +86,26 @@ describe('random and mutated requests', () => {
         const route = routes[r.route % routes.length]!;
         const path = route.path.replace(':id', r.id).replace(':version', r.id === 'cust-1' ? 'v1' : r.id).replace(':keyId', r.id);
         const qs = r.query ? `?${new URLSearchParams(r.query).toString()}` : '';
-        let req = (request(h.app) as unknown as Record<string, (p: string) => request.Test>)[route.method]!(path + qs);
-        if (r.role === 'garbage') req = req.set('Authorization', 'Bearer vp_admin_xyz');
-        else if (r.role !== 'none') req = req.set(h.auth(r.role as 'admin'));
-        if (r.contentType !== undefined) req = req.set('Content-Type', r.contentType);
-        if (r.encoding !== undefined) req = req.set('Content-Encoding', r.encoding);
-        if (r.acceptLanguage !== undefined) req = req.set('Accept-Language', r.acceptLanguage);
-        const res = r.body === undefined ? await req : await req.send(r.body);
+        const send = async () => {
+          let req = (request(h.app) as unknown as Record<string, (p: string) => request.Test>)[route.method]!(path + qs);
+          if (r.role === 'garbage') req = req.set('Authorization', 'Bearer vp_admin_xyz');
+          else if (r.role !== 'none') req = req.set(h.auth(r.role as 'admin'));
+          if (r.contentType !== undefined) req = req.set('Content-Type', r.contentType);
+          if (r.encoding !== undefined) req = req.set('Content-Encoding', r.encoding);
+          if (r.acceptLanguage !== undefined) req = req.set('Accept-Language', r.acceptLanguage);
+          return r.body === undefined ? await req : await req.send(r.body);
+        };
+        let res: request.Response;
+        try {
+          res = await send();
+        } catch (e) {
+          // A route that answers without reading the body (GET /metrics sent 128 kB) lets Node close
+          // the socket while the client still writes; on a loaded machine the client then sees
+          // "aborted" or a reset instead of the answer (seen once in a full run on 2 cores). That is
+          // the transport, not a 5xx: the same request once more must be answered.
+          if (!/aborted|ECONNRESET|EPIPE|socket hang up/.test(String((e as Error).message))) throw e;
+          res = await send();
+        }
         if (res.status >= 500) throw new Error(`${route.method.toUpperCase()} ${path}${qs} → ${res.status} ${JSON.stringify(res.body)}`);
         if (res.status >= 400) expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       }),
