@@ -323,17 +323,20 @@ function histogram(title, bins, threshold, scale) {
 
 async function loadAudit() {
   const first = await api('/v1/audit?limit=1');
-  if (first.head === null) return { head: null, entries: [] };
+  if (first.head === null) return { head: null, prunedThrough: null, entries: [] };
   const afterSeq = Math.max(0, first.head.seq - auditRows);
   const page = await api(`/v1/audit?afterSeq=${afterSeq}&limit=${auditRows}`);
-  return { head: first.head, entries: page.entries.slice().reverse() };
+  return { head: first.head, prunedThrough: first.prunedThrough, entries: page.entries.slice().reverse() };
 }
 
-function renderAudit({ head, entries }) {
+function renderAudit({ head, prunedThrough, entries }) {
+  // Entries up to prunedThrough were removed by the audit log's retention (audit.pruned).
+  const held = head === null ? 0 : head.seq - (prunedThrough?.seq ?? 0);
+  const pruned = prunedThrough === null ? '' : ` Entries up to #${prunedThrough.seq} were pruned by the retention.`;
   $('audit-head').textContent =
     head === null
       ? 'The audit log is empty.'
-      : `Newest ${entries.length} of ${head.seq} entries. Head #${head.seq}, hash ${head.hash}: record it outside the service to detect later removal of entries (npx voice-passport audit verify).`;
+      : `Newest ${entries.length} of ${held} entries.${pruned} Head #${head.seq}, hash ${head.hash}: record it outside the service to detect later removal of entries (npx voice-passport audit verify).`;
   const body = $('audit-table').tBodies[0];
   body.replaceChildren(
     ...entries.map((e) => {

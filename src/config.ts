@@ -34,6 +34,9 @@ const envSchema = z.object({
   // The verification history's own storage limit (GDPR Art. 5(1)(e)): 400 days keep a call's record
   // through the 13 months in which a customer may dispute a payment (PSD2 Art. 71(1)).
   VP_HISTORY_RETENTION_DAYS: intFromEnv(1, 36_500).default(400),
+  // The audit log's (unset: kept whole). How long depends on the bank's record-keeping duties, so
+  // there is no default; pruning keeps the hash chain checkable (src/store/audit-log.ts, pruneBefore).
+  VP_AUDIT_RETENTION_DAYS: intFromEnv(1, 36_500).optional(),
   VP_RATE_LIMIT_PER_MINUTE: intFromEnv(1, 1_000_000).default(600),
   // Streaming verification (src/http/verification-stream.ts): streams open at once, and the silence
   // after which a stream is decided on the audio it holds.
@@ -68,6 +71,8 @@ export interface Config {
   /** A voiceprint unused for this many days is erased (GDPR Art. 5(1)(e) storage limitation). */
   retentionDays: number;
   historyRetentionDays: number;
+  /** Null: the audit log is kept whole. */
+  auditRetentionDays: number | null;
   /** Requests per minute per API key (token bucket; burst of the same size). */
   rateLimitPerMinute: number;
   /** Verification streams open at once; the next handshake gets 503 overloaded. */
@@ -112,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     minSnrDb: e.VP_MIN_SNR_DB,
     retentionDays: e.VP_RETENTION_DAYS,
     historyRetentionDays: e.VP_HISTORY_RETENTION_DAYS,
+    auditRetentionDays: e.VP_AUDIT_RETENTION_DAYS ?? null,
     rateLimitPerMinute: e.VP_RATE_LIMIT_PER_MINUTE,
     streamMaxOpen: e.VP_STREAM_MAX_OPEN,
     streamIdleSeconds: e.VP_STREAM_IDLE_SECONDS,

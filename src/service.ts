@@ -14,7 +14,7 @@ import { activeKeyExpiries, bootstrapApiKeys } from './passport/api-keys.js';
 import { ConsentNotices, defaultConsentNoticesDir } from './passport/consent-notices.js';
 import { createPassportContext } from './passport/context.js';
 import { storedPolicyWarnings } from './passport/policies.js';
-import { purgeExpiredHistory, purgeExpiredVoiceprints } from './passport/retention.js';
+import { purgeExpiredAudit, purgeExpiredHistory, purgeExpiredVoiceprints } from './passport/retention.js';
 import { defaultQualityLimits } from './scoring/decision.js';
 import { Scorer } from './scoring/scorer.js';
 import { openStore, type Store } from './store/index.js';
@@ -83,6 +83,10 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
         if (r.purged > 0) logger.info({ purged: r.purged, cutoff: r.cutoff }, 'retention purge erased expired voiceprints');
         const h = purgeExpiredHistory(store, { historyRetentionDays: config.historyRetentionDays, now });
         if (h.erased > 0) logger.info({ erased: h.erased, cutoff: h.cutoff }, 'retention purge erased expired verification records');
+        if (config.auditRetentionDays !== null) {
+          const a = purgeExpiredAudit(store, { auditRetentionDays: config.auditRetentionDays, now });
+          if (a.pruned > 0) logger.info({ pruned: a.pruned, cutoff: a.cutoff, throughSeq: a.through?.seq }, 'retention purge pruned expired audit entries');
+        }
       } catch (err) {
         logger.error({ err }, 'retention purge failed; it runs again at the next interval');
       }

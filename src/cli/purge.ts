@@ -2,16 +2,21 @@
  * `voice-passport purge [--dry-run]`: the retention purge (GDPR Art. 5(1)(e) storage limitation), the
  * same use cases the service runs on its timer. Erases every voiceprint not used for VP_RETENTION_DAYS
  * (and enrolments abandoned that long), each erasure audited by the store with the actor "cli", and
- * every verification record older than VP_HISTORY_RETENTION_DAYS (one `history.purged` entry).
- * `--dry-run` lists the subject pseudonyms and counts the records that would be erased, changing nothing.
+ * every verification record older than VP_HISTORY_RETENTION_DAYS (one `history.purged` entry), and,
+ * where VP_AUDIT_RETENTION_DAYS is set, the audit entries older than that (one `audit.pruned` entry).
+ * `--dry-run` lists the subject pseudonyms and counts the records and entries that would go, changing nothing.
  */
 import { parseArgs } from 'node:util';
 import { VoicePassportError } from '../errors.js';
-import { countExpiredHistory, findExpiredVoiceprints, purgeExpiredHistory, purgeExpiredVoiceprints } from '../passport/retention.js';
+import { countExpiredAudit, countExpiredHistory, findExpiredVoiceprints, purgeExpiredAudit, purgeExpiredHistory, purgeExpiredVoiceprints } from '../passport/retention.js';
 import { cliActor, withAdminStore } from './admin-store.js';
 import { printJson } from './output.js';
 
-export function purgeCommand(argv: string[], config: { dataDir: string; retentionDays: number; historyRetentionDays: number }, now: Date = new Date()): void {
+export function purgeCommand(
+  argv: string[],
+  config: { dataDir: string; retentionDays: number; historyRetentionDays: number; auditRetentionDays: number | null },
+  now: Date = new Date(),
+): void {
   let dryRun: boolean;
   try {
     const { values } = parseArgs({ args: argv, allowPositionals: false, strict: true, options: { 'dry-run': { type: 'boolean' } } });
@@ -21,20 +26,33 @@ export function purgeCommand(argv: string[], config: { dataDir: string; retentio
   }
   const options = { retentionDays: config.retentionDays, now };
   const historyOptions = { historyRetentionDays: config.historyRetentionDays, now };
+  const auditOptions = config.auditRetentionDays === null ? null : { auditRetentionDays: config.auditRetentionDays, now };
   const output = withAdminStore(config.dataDir, { mustExist: true }, (store) => {
     if (dryRun) {
       const due = findExpiredVoiceprints(store, options);
       const history = countExpiredHistory(store, historyOptions);
-      return { cutoff: due.cutoff, dryRun: true, erased: 0, wouldErase: due.subjectPseudonyms.length, subjectPseudonyms: due.subjectPseudonyms, history: { cutoff: history.cutoff, erased: 0, wouldErase: history.wouldErase } };
+      const audit = auditOptions === null ? null : countExpiredAudit(store, auditOptions);
+      return {
+        cutoff: due.cutoff,
+        dryRun: true,
+        erased: 0,
+        wouldErase: due.subjectPseudonyms.length,
+        subjectPseudonyms: due.subjectPseudonyms,
+        history: { cutoff: history.cutoff, erased: 0, wouldErase: history.wouldErase },
+        audit: audit === null ? null : { cutoff: audit.cutoff, pruned: 0, wouldPrune: audit.wouldPrune },
+      };
     }
     const r = purgeExpiredVoiceprints(store, { ...options, actorKeyId: cliActor.keyId });
     const h = purgeExpiredHistory(store, { ...historyOptions, actorKeyId: cliActor.keyId });
+    // Last, so the entries the other two just wrote are the newest and stay.
+    const a = auditOptions === null ? null : purgeExpiredAudit(store, { ...auditOptions, actorKeyId: cliActor.keyId });
     return {
       cutoff: r.cutoff,
       erased: r.purged,
       receipts: r.receipts,
       history: { cutoff: h.cutoff, erased: h.erased, auditSeq: h.auditSeq },
-      checkpointComplete: r.checkpointComplete && h.checkpointComplete,
+      audit: a === null ? null : { cutoff: a.cutoff, pruned: a.pruned, through: a.through, auditSeq: a.auditSeq },
+      checkpointComplete: r.checkpointComplete && h.checkpointComplete && (a?.checkpointComplete ?? true),
     };
   });
   printJson(output);

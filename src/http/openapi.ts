@@ -418,6 +418,11 @@ const schemas: Record<string, Schema> = {
     entries: arr(ref('AuditEntry')),
     nextAfterSeq: nullable(int()),
     head: nullable(obj({ seq: int(), hash: str() })),
+    prunedThrough: nullable(
+      obj({ seq: int(), hash: str() }, [], {
+        description: 'The entry the log continues from once its oldest entries were pruned (VP_AUDIT_RETENTION_DAYS; an audit.pruned entry records each pruning); null when none were. The first entry held links to it.',
+      }),
+    ),
   }),
   LockoutResponse: obj({ attempts: ref('Attempts') }),
   ApiKey: obj({

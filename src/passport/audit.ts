@@ -18,6 +18,7 @@ export const auditActions = [
   'subject.erased',
   'retention.purged',
   'history.purged',
+  'audit.pruned',
   'attempts.reset',
   'policy.updated',
   'key.created',
@@ -47,6 +48,8 @@ export interface AuditPage {
   nextAfterSeq: number | null;
   /** The newest entry of the whole log: record it elsewhere to detect later truncation. */
   head: AuditHead | null;
+  /** The entry the log continues from once its oldest entries were pruned; null when none were. */
+  prunedThrough: AuditHead | null;
 }
 
 export function listAudit(ctx: PassportContext, query: AuditQuery): AuditPage {
@@ -61,5 +64,5 @@ export function listAudit(ctx: PassportContext, query: AuditQuery): AuditPage {
     ...(from !== undefined ? { from } : {}),
     ...(to !== undefined ? { to } : {}),
   });
-  return { entries, nextAfterSeq: entries.length === limit ? entries[entries.length - 1]!.seq : null, head: ctx.store.audit.head() };
+  return { entries, nextAfterSeq: entries.length === limit ? entries[entries.length - 1]!.seq : null, head: ctx.store.audit.head(), prunedThrough: ctx.store.audit.prunedThrough() };
 }

@@ -1,8 +1,9 @@
 /**
  * Retention (GDPR Art. 5(1)(e) storage limitation): a voiceprint not used for `retentionDays` — and
  * an enrolment abandoned that long — is erased, and so is every verification record older than
- * `historyRetentionDays`, whoever it was of. The service runs both on a timer; the CLI's
- * `voice-passport purge` runs the same use cases.
+ * `historyRetentionDays`, whoever it was of, and, where `auditRetentionDays` is set, every audit
+ * entry older than that. The service runs them on a timer; the CLI's `voice-passport purge` runs
+ * the same use cases.
  */
 import type { ErasureReceipt, Store } from '../store/index.js';
 
@@ -53,9 +54,8 @@ export interface HistoryPurgeResult {
  * Erases every verification record older than `historyRetentionDays`, in one transaction with one
  * `history.purged` audit entry naming the cutoff and the count (no subject: the records are of many).
  * The subjects' exports, the operator statistics and restores (which bring old records back until
- * the next purge, run at every start) see only what is younger. The audit log keeps its own
- * `verification` entries: it is the accountability record (Art. 5(2)), whose entries cannot be
- * removed without breaking its hash chain.
+ * the next purge, run at every start) see only what is younger. The audit log's own `verification`
+ * entries follow the audit log's retention (purgeExpiredAudit).
  */
 export function purgeExpiredHistory(
   store: Pick<Store, 'db' | 'verifications' | 'audit'>,
@@ -83,4 +83,31 @@ export function purgeExpiredHistory(
 export function countExpiredHistory(store: Pick<Store, 'verifications'>, options: { historyRetentionDays: number; now: Date }): { cutoff: string; wouldErase: number } {
   const cutoff = daysBefore(options.now, options.historyRetentionDays, 'historyRetentionDays');
   return { cutoff: cutoff.toISOString(), wouldErase: store.verifications.countOlderThan(cutoff) };
+}
+
+export interface AuditPurgeResult {
+  cutoff: string;
+  /** Audit entries removed. */
+  pruned: number;
+  /** The entry the log now continues from, and the seq of the `audit.pruned` entry; null when nothing was pruned. */
+  through: { seq: number; hash: string } | null;
+  auditSeq: number | null;
+  checkpointComplete: boolean;
+}
+
+/**
+ * Removes the audit entries older than `auditRetentionDays`, as a prefix of the hash chain whose rest
+ * stays checkable from the recorded anchor, with an `audit.pruned` entry (AuditLog.pruneBefore).
+ */
+export function purgeExpiredAudit(store: Pick<Store, 'db' | 'audit'>, options: { auditRetentionDays: number; now: Date; actorKeyId?: string | null }): AuditPurgeResult {
+  const cutoff = daysBefore(options.now, options.auditRetentionDays, 'auditRetentionDays');
+  const r = store.audit.pruneBefore(cutoff, { actorKeyId: options.actorKeyId ?? null, retentionDays: options.auditRetentionDays });
+  if (r === null) return { cutoff: cutoff.toISOString(), pruned: 0, through: null, auditSeq: null, checkpointComplete: true };
+  return { cutoff: cutoff.toISOString(), pruned: r.pruned, through: r.through, auditSeq: r.entry.seq, checkpointComplete: store.db.checkpoint().complete };
+}
+
+/** What purgeExpiredAudit would remove now, removing nothing (`voice-passport purge --dry-run`). */
+export function countExpiredAudit(store: Pick<Store, 'audit'>, options: { auditRetentionDays: number; now: Date }): { cutoff: string; wouldPrune: number } {
+  const cutoff = daysBefore(options.now, options.auditRetentionDays, 'auditRetentionDays');
+  return { cutoff: cutoff.toISOString(), wouldPrune: store.audit.countPrunable(cutoff) };
 }

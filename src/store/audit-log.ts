@@ -5,6 +5,10 @@
  * reordering any entry breaks the chain from that point. SQL triggers refuse UPDATE and DELETE and
  * refuse an INSERT that does not extend the chain.
  *
+ * Retention (Art. 5(1)(e)) removes the oldest entries only as a prefix (`pruneBefore`): an
+ * `audit.pruned` entry and a recorded anchor (the last removed entry's seq and hash, migration 007)
+ * come first, and `verify` checks the rest from that anchor.
+ *
  * What the chain cannot show on its own is the removal of the newest entries (truncation) by someone
  * who can write the file: `verify({ anchor })` checks against a head (seq, hash) recorded elsewhere,
  * e.g. printed by `voice-passport audit verify` into the operator's ticket or SIEM.
@@ -30,6 +34,7 @@ export type AuditAction =
   | 'subject.erased'
   | 'retention.purged'
   | 'history.purged'
+  | 'audit.pruned'
   | 'attempts.reset'
   | 'policy.updated'
   | 'key.created'
@@ -70,6 +75,8 @@ export interface AuditChainReport {
   ok: boolean;
   /** Entries read. */
   entries: number;
+  /** The entry the log continues from once its oldest entries were pruned (`audit.pruned`); null when none were. */
+  prunedThrough: AuditHead | null;
   /** Last entry, or null for an empty log. */
   head: AuditHead | null;
   /** The first seq at which the chain does not hold (edited, missing or moved entry), else null. */
@@ -212,11 +219,32 @@ export class AuditLog {
    */
   verify(options: { anchor?: AuditHead; pageSize?: number } = {}): AuditChainReport {
     const pageSize = options.pageSize ?? 1000;
-    let expectedSeq = 1;
-    let prevHash = genesisHash;
+    // A pruned log is checked from the entry it continues from (pruneBefore).
+    const prunedThrough = this.prunedThrough();
+    let expectedSeq = (prunedThrough?.seq ?? 0) + 1;
+    let prevHash = prunedThrough?.hash ?? genesisHash;
     let entries = 0;
     let anchorSeen = false;
-    const broken = (seq: number, problem: string): AuditChainReport => ({ ok: false, entries, head: entries === 0 ? null : { seq: expectedSeq - 1, hash: prevHash }, firstBrokenSeq: seq, problem });
+    /** The anchor the newest `audit.pruned` entry recorded, which must be the one in force. */
+    let lastPruning: AuditHead | null = null;
+    const broken = (seq: number, problem: string): AuditChainReport => ({
+      ok: false,
+      entries,
+      prunedThrough,
+      head: entries === 0 ? null : { seq: expectedSeq - 1, hash: prevHash },
+      firstBrokenSeq: seq,
+      problem,
+    });
+    if (options.anchor !== undefined && prunedThrough !== null && options.anchor.seq <= prunedThrough.seq) {
+      if (options.anchor.seq < prunedThrough.seq) {
+        return broken(
+          options.anchor.seq,
+          `the recorded anchor, entry ${options.anchor.seq}, was pruned with the entries through ${prunedThrough.seq} (audit.pruned), so it can no longer be checked: record a newer head`,
+        );
+      }
+      if (options.anchor.hash !== prunedThrough.hash) return broken(options.anchor.seq, `entry ${options.anchor.seq} differs from the recorded anchor`);
+      anchorSeen = true;
+    }
 
     for (;;) {
       const rows = this.db.all<AuditRow>('SELECT * FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT ?', [expectedSeq, pageSize]);
@@ -237,6 +265,7 @@ export class AuditLog {
           if (row.hash !== options.anchor.hash) return broken(row.seq, `entry ${row.seq} differs from the recorded anchor`);
           anchorSeen = true;
         }
+        if (entry.action === 'audit.pruned') lastPruning = { seq: Number(entry.details.throughSeq), hash: String(entry.details.throughHash) };
         prevHash = row.hash;
         expectedSeq++;
         entries++;
@@ -245,7 +274,67 @@ export class AuditLog {
     if (options.anchor !== undefined && !anchorSeen) {
       return broken(expectedSeq, `the log ends at entry ${expectedSeq - 1}, before the recorded anchor ${options.anchor.seq}: newer entries were removed`);
     }
-    return { ok: true, entries, head: entries === 0 ? null : { seq: expectedSeq - 1, hash: prevHash }, firstBrokenSeq: null, problem: null };
+    // Entries removed from the front with the anchor moved to match, but no audit.pruned entry saying so.
+    if (prunedThrough !== null && (lastPruning?.seq !== prunedThrough.seq || lastPruning.hash !== prunedThrough.hash)) {
+      return broken(prunedThrough.seq + 1, `the log starts after entry ${prunedThrough.seq}, but no audit.pruned entry records pruning through it`);
+    }
+    return { ok: true, entries, prunedThrough, head: entries === 0 ? null : { seq: expectedSeq - 1, hash: prevHash }, firstBrokenSeq: null, problem: null };
+  }
+
+  /** The entry the log continues from once its oldest entries were pruned; null when none were. */
+  prunedThrough(): AuditHead | null {
+    return this.db.get<AuditHead>('SELECT through_seq AS seq, through_hash AS hash FROM audit_pruned WHERE id = 1') ?? null;
+  }
+
+  /** How many entries are older than `cutoff` and would go with pruneBefore. */
+  countPrunable(cutoff: Date): number {
+    const through = this.prunableThrough(cutoff);
+    return through === undefined ? 0 : this.countThrough(through.seq);
+  }
+
+  private countThrough(seq: number): number {
+    return this.db.get<{ n: number }>('SELECT count(*) AS n FROM audit_log WHERE seq <= ?', [seq])?.n ?? 0;
+  }
+
+  /**
+   * Removes the oldest entries, those written before `cutoff` (a prefix, so what stays is still one
+   * chain), in one transaction: first an `audit.pruned` entry naming the
+   * entry the rest continues from and how many go, then that anchor (the `audit_pruned` row, which
+   * `verify` starts from), then the entries. That new entry is then the head, so the chain always
+   * has one to extend. Null, changing nothing, when no entry is that old. The anchor a recorded head
+   * gave (`verify({ anchor })`) can no longer be checked once it is pruned: record heads more often
+   * than the retention.
+   */
+  pruneBefore(cutoff: Date, options: { actorKeyId: string | null; retentionDays: number }): { through: AuditHead; pruned: number; entry: AuditEntry } | null {
+    return this.db.transaction(() => {
+      const through = this.prunableThrough(cutoff);
+      if (through === undefined) return null;
+      const pruned = this.countThrough(through.seq);
+      const entry = this.append({
+        action: 'audit.pruned',
+        actorKeyId: options.actorKeyId,
+        subjectPseudonym: null,
+        outcome: 'pruned',
+        details: { cutoff: cutoff.toISOString(), retentionDays: options.retentionDays, throughSeq: through.seq, throughHash: through.hash, entries: pruned },
+      });
+      this.db.run(
+        `INSERT INTO audit_pruned (id, through_seq, through_hash, pruned_at) VALUES (1, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET through_seq = excluded.through_seq, through_hash = excluded.through_hash, pruned_at = excluded.pruned_at`,
+        [through.seq, through.hash, entry.occurredAt],
+      );
+      this.db.run('DELETE FROM audit_log WHERE seq <= ?', [through.seq]);
+      return { through, pruned, entry };
+    });
+  }
+
+  /**
+   * The last entry of the longest run from the oldest written before `cutoff`: what pruneBefore
+   * prunes through. Read from the oldest entry on (seq order, no index on time), so an hourly purge
+   * reads about an hour's entries, and an entry dated after the cutoff (a clock set back) ends the run.
+   */
+  private prunableThrough(cutoff: Date): AuditHead | undefined {
+    const firstKept = this.db.get<{ seq: number }>('SELECT seq FROM audit_log WHERE occurred_at >= ? ORDER BY seq LIMIT 1', [cutoff.toISOString()]);
+    return this.db.get<AuditHead>('SELECT seq, hash FROM audit_log WHERE seq < ? ORDER BY seq DESC LIMIT 1', [firstKept?.seq ?? Number.MAX_SAFE_INTEGER]);
   }
 }
 

@@ -253,8 +253,16 @@ function collect(entries: Iterable<AuditEntry>, backup: StoreWithoutMasterKey, i
 /** What the replaced database recorded after the backup's newest entry; refuses when it does not descend from the backup. */
 function laterEventsInDatabase(current: StoreWithoutMasterKey, backupHead: AuditHead | null, backup: StoreWithoutMasterKey): LaterEvents {
   try {
+    const pruned = current.audit.prunedThrough();
+    if (backupHead !== null && pruned !== null && backupHead.seq < pruned.seq) {
+      throw new VoicePassportError(
+        'config-invalid',
+        `The database's audit log was pruned (VP_AUDIT_RETENTION_DAYS) through entry ${pruned.seq}, past the backup's newest entry, seq ${backupHead.seq}, so the erasures recorded since the backup can no longer all be read from it. Move the database away and restore with the audit log exported since the backup (--audit-log). Nothing was restored.`,
+      );
+    }
     // An empty log in the backup proves no descent from it, unless the replaced log is empty too.
-    const same = backupHead === null ? undefined : current.audit.list({ afterSeq: backupHead.seq - 1, limit: 1 })[0];
+    // The backup's newest entry may be the one a pruned log continues from.
+    const same = backupHead === null ? undefined : pruned?.seq === backupHead.seq ? pruned : current.audit.list({ afterSeq: backupHead.seq - 1, limit: 1 })[0];
     const descends = backupHead === null ? current.audit.head() === null : same?.seq === backupHead.seq && same.hash === backupHead.hash;
     if (!descends) {
       throw new VoicePassportError(

@@ -39,7 +39,7 @@ describe('voice-passport audit verify', () => {
   it('reports ok and the head (to record as an anchor) for an intact chain; the same head verifies as anchor', async () => {
     const head = store.audit.head()!;
     const plain = await verify();
-    expect(plain).toEqual({ code: 0, report: { ok: true, entries: 5, head, firstBrokenSeq: null, problem: null } });
+    expect(plain).toEqual({ code: 0, report: { ok: true, entries: 5, prunedThrough: null, head, firstBrokenSeq: null, problem: null } });
     const anchored = await verify(['--anchor', `${head.seq}:${head.hash}`]);
     expect(anchored).toEqual(plain);
   }, 30_000);

@@ -65,8 +65,10 @@ describe('voice-passport purge', () => {
     const run = await runCli(['purge'], env);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    const result = JSON.parse(run.stdout) as { cutoff: string; erased: number; receipts: Array<Record<string, unknown>>; checkpointComplete: boolean };
+    const result = JSON.parse(run.stdout) as { cutoff: string; erased: number; receipts: Array<Record<string, unknown>>; audit: unknown; checkpointComplete: boolean };
     expect(result.erased).toBe(1);
+    // VP_AUDIT_RETENTION_DAYS is not set: the audit log is kept whole.
+    expect(result.audit).toBeNull();
     expect(result.receipts).toEqual([
       expect.objectContaining({ subjectPseudonym: expired, reason: 'retention-expired', subjectKnown: true, voiceprintErased: true, dataKeyDestroyed: true, consentWithdrawn: true, auditSeq: auditBefore + 1 }),
     ]);
@@ -92,10 +94,33 @@ describe('voice-passport purge', () => {
     expect(store.audit.head()!.seq).toBe(audit[1]!.seq);
   }, 30_000);
 
+  it('prunes the audit entries older than VP_AUDIT_RETENTION_DAYS where it is set, and audit verify checks the rest', async () => {
+    const a = { action: 'consent.given' as const, actorKeyId: null, subjectPseudonym: null, outcome: 'given' };
+    store.audit.append(a);
+    const old = store.audit.append(a); // two years ago
+    clock.set(new Date(Date.now() - 86_400_000).toISOString());
+    store.audit.append(a);
+    const withAudit = { ...env, VP_AUDIT_RETENTION_DAYS: '365' };
+
+    const dry = JSON.parse((await runCli(['purge', '--dry-run'], withAudit)).stdout) as { audit: unknown };
+    expect(dry.audit).toEqual({ cutoff: expect.any(String), pruned: 0, wouldPrune: 2 });
+    expect(store.audit.list().map((e) => e.seq)).toEqual([1, 2, 3]);
+
+    const run = await runCli(['purge'], withAudit);
+    expect([run.code, run.stderr]).toEqual([0, '']);
+    expect((JSON.parse(run.stdout) as { audit: unknown }).audit).toEqual({ cutoff: expect.any(String), pruned: 2, through: { seq: 2, hash: old.hash }, auditSeq: 4 });
+    expect(store.audit.list().map((e) => [e.seq, e.action, e.actorKeyId])).toEqual([
+      [3, 'consent.given', null],
+      [4, 'audit.pruned', 'cli'],
+    ]);
+    const verify = await runCli(['audit', 'verify'], withAudit);
+    expect([verify.code, JSON.parse(verify.stdout)]).toEqual([0, { ok: true, entries: 2, prunedThrough: { seq: 2, hash: old.hash }, head: store.audit.head(), firstBrokenSeq: null, problem: null }]);
+  }, 30_000);
+
   it('refuses unknown options (exit 2) and an invalid VP_RETENTION_DAYS or VP_HISTORY_RETENTION_DAYS (exit 1, config-invalid)', async () => {
     const bad = await runCli(['purge', '--now'], env);
     expect([bad.code, bad.stdout, cliError(bad).code]).toEqual([2, '', 'validation-failed']);
-    for (const variable of ['VP_RETENTION_DAYS', 'VP_HISTORY_RETENTION_DAYS']) {
+    for (const variable of ['VP_RETENTION_DAYS', 'VP_HISTORY_RETENTION_DAYS', 'VP_AUDIT_RETENTION_DAYS']) {
       const zero = await runCli(['purge'], { ...env, [variable]: '0' });
       expect([variable, zero.code, zero.stdout, cliError(zero).code]).toEqual([variable, 1, '', 'config-invalid']);
     }

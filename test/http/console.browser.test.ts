@@ -215,6 +215,23 @@ describe.skipIf(!haveChromium)('operator console in a browser', { timeout: 30_00
       expect(problems).toEqual([]);
     });
 
+    it('says how much of the audit log is held once its oldest entries were pruned', async () => {
+      const through = h.store.audit.list({ limit: 10 })[9]!;
+      h.store.audit.pruneBefore(new Date(Date.parse(through.occurredAt) + 1), { actorKeyId: null, retentionDays: 1 });
+      const head = h.store.audit.head()!;
+      await page.click('#refresh');
+      await expect.poll(() => page.textContent('#audit-head'), { timeout: 10_000 }).toContain('were pruned');
+      // The clock did not move between entries, so every entry up to the newest written then went.
+      const pruned = h.store.audit.prunedThrough()!;
+      expect(pruned.seq).toBeGreaterThanOrEqual(through.seq);
+      const held = head.seq - pruned.seq;
+      expect((await table('audit-table')).length).toBe(Math.min(25, held));
+      expect(await page.textContent('#audit-head')).toBe(
+        `Newest ${Math.min(25, held)} of ${held} entries. Entries up to #${pruned.seq} were pruned by the retention. Head #${head.seq}, hash ${head.hash}: record it outside the service to detect later removal of entries (npx voice-passport audit verify).`,
+      );
+      expect(problems).toEqual([]);
+    });
+
     it('forgets the key: the tables empty and the next request needs the key again', async () => {
       await page.click('#sign-out');
       expect(await page.isVisible('#sign-in')).toBe(true);

@@ -188,9 +188,9 @@ describe('GET /v1/audit', () => {
     for (let i = 1; i < all.length; i++) expect(all[i]!.prevHash).toBe(all[i - 1]!.hash);
 
     const page1 = await request(h.app).get('/v1/audit?limit=4').set(h.auth('operator'));
-    expect(page1.body).toEqual({ entries: all.slice(0, 4), nextAfterSeq: 4, head: { seq: 6, hash: all[5]!.hash } });
+    expect(page1.body).toEqual({ entries: all.slice(0, 4), nextAfterSeq: 4, head: { seq: 6, hash: all[5]!.hash }, prunedThrough: null });
     const page2 = await request(h.app).get('/v1/audit?limit=4&afterSeq=4').set(h.auth('operator'));
-    expect(page2.body).toEqual({ entries: all.slice(4), nextAfterSeq: null, head: { seq: 6, hash: all[5]!.hash } });
+    expect(page2.body).toEqual({ entries: all.slice(4), nextAfterSeq: null, head: { seq: 6, hash: all[5]!.hash }, prunedThrough: null });
     const consents = await request(h.app).get('/v1/audit?action=consent.given').set(h.auth('operator'));
     expect(consents.body.entries).toEqual(all.slice(4));
     expect(JSON.stringify(all)).not.toMatch(/cust-/);

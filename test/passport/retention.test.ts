@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import request from 'supertest';
-import { countExpiredHistory, purgeExpiredHistory, purgeExpiredVoiceprints } from '../../src/passport/retention.js';
+import { countExpiredAudit, countExpiredHistory, purgeExpiredAudit, purgeExpiredHistory, purgeExpiredVoiceprints } from '../../src/passport/retention.js';
 import { toneWav } from './fakes.js';
 import { auditEntries, consentAndEnrol, createHarness, exportSubject, getSubject, verifyCall, type Harness } from '../http/harness.js';
 
@@ -81,5 +81,28 @@ describe('retention purge (GDPR Art. 5(1)(e))', () => {
     expect(purgeExpiredHistory(h.store, { historyRetentionDays: 400, now: h.clock() })).toEqual({ cutoff: r.cutoff, erased: 0, auditSeq: null, checkpointComplete: true });
     expect(h.store.audit.head()!.seq).toBe(seq);
     expect(() => purgeExpiredHistory(h.store, { historyRetentionDays: 0, now: h.clock() })).toThrow(RangeError);
+  });
+
+  it('prunes the audit entries older than auditRetentionDays; the API and verify see the log continue from its anchor', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1');
+    const before = h.store.audit.list({ limit: 1000 });
+    h.clock.advance(40 * day);
+    await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4 }));
+    const kept = h.store.audit.list({ afterSeq: before.at(-1)!.seq, limit: 1000 });
+
+    expect(countExpiredAudit(h.store, { auditRetentionDays: 30, now: h.clock() })).toEqual({ cutoff: '2026-03-11T09:00:00.000Z', wouldPrune: before.length });
+    const r = purgeExpiredAudit(h.store, { auditRetentionDays: 30, now: h.clock() });
+    const through = { seq: before.at(-1)!.seq, hash: before.at(-1)!.hash };
+    expect(r).toEqual({ cutoff: '2026-03-11T09:00:00.000Z', pruned: before.length, through, auditSeq: kept.at(-1)!.seq + 1, checkpointComplete: true });
+
+    const page = (await request(h.app).get('/v1/audit?limit=1000').set(h.auth('operator'))).body;
+    expect(page.entries.map((e: { seq: number }) => e.seq)).toEqual([...kept.map((e) => e.seq), r.auditSeq]);
+    expect(page.entries.at(-1)).toMatchObject({ action: 'audit.pruned', actorKeyId: null, outcome: 'pruned', details: { throughSeq: through.seq, throughHash: through.hash, entries: before.length, retentionDays: 30 } });
+    expect(page.prunedThrough).toEqual(through);
+    expect(h.store.audit.verify()).toMatchObject({ ok: true, entries: kept.length + 1, prunedThrough: through });
+    // Nothing older is left: a second run prunes and audits nothing.
+    expect(purgeExpiredAudit(h.store, { auditRetentionDays: 30, now: h.clock() })).toMatchObject({ pruned: 0, through: null, auditSeq: null });
+    expect(() => purgeExpiredAudit(h.store, { auditRetentionDays: 0, now: h.clock() })).toThrow(RangeError);
   });
 });

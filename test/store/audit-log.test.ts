@@ -108,10 +108,10 @@ describe('audit log triggers', () => {
 
 describe('AuditLog.verify', () => {
   it('accepts an intact chain and an empty one', () => {
-    expect(store.audit.verify()).toEqual({ ok: true, entries: 0, head: null, firstBrokenSeq: null, problem: null });
+    expect(store.audit.verify()).toEqual({ ok: true, entries: 0, prunedThrough: null, head: null, firstBrokenSeq: null, problem: null });
     appendMany(25);
     const r = store.audit.verify({ pageSize: 7 });
-    expect(r).toEqual({ ok: true, entries: 25, head: store.audit.head(), firstBrokenSeq: null, problem: null });
+    expect(r).toEqual({ ok: true, entries: 25, prunedThrough: null, head: store.audit.head(), firstBrokenSeq: null, problem: null });
   });
 
   it('detects an edited field', () => {
@@ -164,5 +164,93 @@ describe('AuditLog.verify', () => {
     expect(store.audit.verify()).toMatchObject({ ok: true, entries: 8 }); // the chain alone cannot tell
     expect(store.audit.verify({ anchor })).toMatchObject({ ok: false, firstBrokenSeq: 9, problem: expect.stringMatching(/before the recorded anchor 10/) });
     expect(store.audit.verify({ anchor: { seq: 5, hash: 'f'.repeat(64) } })).toMatchObject({ ok: false, firstBrokenSeq: 5 });
+  });
+});
+
+describe('AuditLog.pruneBefore (retention)', () => {
+  // appendMany writes an entry a second from 2026-01-01T00:00:00Z: entry i at i - 1 seconds.
+  const at = (seconds: number) => new Date(Date.parse('2026-01-01T00:00:00.000Z') + seconds * 1000);
+
+  it('removes the oldest entries as a prefix, after recording the entry the rest continues from; the rest verifies', () => {
+    appendMany(10);
+    const through = store.audit.list({ afterSeq: 5, limit: 1 })[0]!; // entry 6, written at 5 s
+    expect(store.audit.countPrunable(at(5.5))).toBe(6);
+
+    const r = store.audit.pruneBefore(at(5.5), { actorKeyId: null, retentionDays: 30 })!;
+    expect(r).toEqual({ through: { seq: 6, hash: through.hash }, pruned: 6, entry: expect.objectContaining({ seq: 11, action: 'audit.pruned', outcome: 'pruned' }) });
+    expect(r.entry.details).toEqual({ cutoff: '2026-01-01T00:00:05.500Z', retentionDays: 30, throughSeq: 6, throughHash: through.hash, entries: 6 });
+    expect(store.audit.list({ limit: 1000 }).map((e) => e.seq)).toEqual([7, 8, 9, 10, 11]);
+    expect(store.audit.prunedThrough()).toEqual({ seq: 6, hash: through.hash });
+    expect(store.audit.verify({ pageSize: 2 })).toEqual({ ok: true, entries: 5, prunedThrough: { seq: 6, hash: through.hash }, head: store.audit.head(), firstBrokenSeq: null, problem: null });
+    // The chain goes on from its head, and nothing as old is left.
+    store.audit.append(entry(12));
+    expect(store.audit.verify()).toMatchObject({ ok: true, entries: 6 });
+    expect(store.audit.pruneBefore(at(5.5), { actorKeyId: null, retentionDays: 30 })).toBeNull();
+    expect(store.audit.countPrunable(at(5.5))).toBe(0);
+  });
+
+  it('prunes everything older, the head included, and again later from where it left off', () => {
+    appendMany(4);
+    clock.advance(3_600_000);
+    const first = store.audit.pruneBefore(at(100), { actorKeyId: 'cli', retentionDays: 1 })!;
+    expect([first.through.seq, first.pruned, store.audit.list().map((e) => e.seq)]).toEqual([4, 4, [5]]);
+    appendMany(3);
+    clock.advance(3_600_000);
+    const second = store.audit.pruneBefore(clock(), { actorKeyId: 'cli', retentionDays: 1 })!;
+    expect([second.through.seq, second.pruned, second.entry.seq, store.audit.list().map((e) => e.seq)]).toEqual([8, 4, 9, [9]]);
+    expect(store.audit.verify()).toMatchObject({ ok: true, entries: 1, prunedThrough: second.through });
+  });
+
+  it('prunes only the run of entries from the oldest that were written before the cutoff: a clock set back does not reach past a newer entry', () => {
+    appendMany(4); // at 0, 1, 2 and 3 s
+    clock.set('2025-12-31T00:00:00.000Z'); // set back a day
+    store.audit.append(entry(5));
+    expect(store.audit.countPrunable(at(2.5))).toBe(3);
+    expect(store.audit.pruneBefore(at(2.5), { actorKeyId: null, retentionDays: 1 })?.through.seq).toBe(3);
+    // Entry 5, dated before the cutoff, stays behind entry 4, dated after it.
+    expect(store.audit.list().map((e) => e.seq)).toEqual([4, 5, 6]);
+  });
+
+  it('keeps the rest append-only, and the anchor moving forward only, to an entry that exists', () => {
+    appendMany(10);
+    expect(() => store.db.run('DELETE FROM audit_log WHERE seq = 1')).toThrow(/audit-log-append-only/);
+    store.audit.pruneBefore(at(2.5), { actorKeyId: null, retentionDays: 30 });
+    expect(() => store.db.run('DELETE FROM audit_log WHERE seq = 4')).toThrow(/audit-log-append-only/);
+    expect(() => store.db.run('UPDATE audit_pruned SET through_seq = 2')).toThrow(/audit-log-anchor-invalid/);
+    expect(() => store.db.run("UPDATE audit_pruned SET through_seq = 5, through_hash = ?", ['f'.repeat(64)])).toThrow(/audit-log-anchor-invalid/);
+    expect(() => store.db.run('DELETE FROM audit_pruned')).toThrow(/audit-log-append-only/);
+    expect(store.audit.verify()).toMatchObject({ ok: true, prunedThrough: { seq: 3 } });
+  });
+
+  it('detects an edit at the front of what stays, and entries removed from the front without an audit.pruned entry', () => {
+    appendMany(10);
+    store.audit.pruneBefore(at(2.5), { actorKeyId: null, retentionDays: 30 });
+    const front = store.audit.list({ limit: 1 })[0]!;
+    const { hash: _h, ...unsigned } = { ...front, prevHash: 'e'.repeat(64) };
+    asAttacker('UPDATE audit_log SET prev_hash = ?, hash = ? WHERE seq = 4', ['e'.repeat(64), auditEntryHash(unsigned)]);
+    expect(store.audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: 4, problem: 'entry 4 does not link to entry 3 (removed, inserted or reordered)' });
+  });
+
+  it('says so when the anchor was moved on with more entries removed, but no audit.pruned entry records it', () => {
+    appendMany(10);
+    store.audit.pruneBefore(at(2.5), { actorKeyId: null, retentionDays: 30 });
+    const six = store.audit.list({ afterSeq: 5, limit: 1 })[0]!;
+    store.db.run('UPDATE audit_pruned SET through_seq = 6, through_hash = ?', [six.hash]);
+    asAttacker('DELETE FROM audit_log WHERE seq <= 6');
+    expect(store.audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: 7, problem: 'the log starts after entry 6, but no audit.pruned entry records pruning through it' });
+  });
+
+  it('checks a recorded anchor at the pruning point, and says when one was pruned', () => {
+    appendMany(10);
+    const old = store.audit.list({ afterSeq: 1, limit: 1 })[0]!; // entry 2
+    const at3 = store.audit.list({ afterSeq: 2, limit: 1 })[0]!;
+    store.audit.pruneBefore(at(2.5), { actorKeyId: null, retentionDays: 30 });
+    expect(store.audit.verify({ anchor: { seq: 3, hash: at3.hash } })).toMatchObject({ ok: true });
+    expect(store.audit.verify({ anchor: { seq: 3, hash: 'f'.repeat(64) } })).toMatchObject({ ok: false, firstBrokenSeq: 3, problem: 'entry 3 differs from the recorded anchor' });
+    expect(store.audit.verify({ anchor: { seq: 2, hash: old.hash } })).toMatchObject({
+      ok: false,
+      firstBrokenSeq: 2,
+      problem: 'the recorded anchor, entry 2, was pruned with the entries through 3 (audit.pruned), so it can no longer be checked: record a newer head',
+    });
   });
 });

@@ -263,6 +263,40 @@ describe('restoreStore', () => {
     await expect(restoreStore({ actorKeyId: 'cli', dataDir: dir, file, auditExport: lines, clock })).rejects.toMatchObject({ code: 'validation-failed', message: expect.stringMatching(/holds a database/) });
   });
 
+  it('takes what to apply again from a pruned audit log that continues from the backup, and refuses one pruned past it', async () => {
+    const s = openTestStore(dir, { clock });
+    enrol(s, 'staying', 1);
+    const requested = enrol(s, 'asked-for-erasure', 2);
+    clock.advance(3_600_000);
+    const file = path.join(outside, 'vp.backup');
+    const backup = await backupStore(s, file, 'cli', null);
+    clock.advance(3_600_000);
+    s.erasure.erase(requested, { reason: 'subject-request', actorKeyId: null });
+    // Pruned through the backup's newest entry: the log continues from it.
+    s.audit.pruneBefore(new Date(Date.parse('2026-05-01T08:30:00.000Z')), { actorKeyId: null, retentionDays: 1 });
+    expect(s.audit.prunedThrough()).toEqual(backup.auditHead);
+    s.close();
+    const before = sha256(liveDb());
+
+    const receipt = await restoreStore({ actorKeyId: 'cli', dataDir: dir, file, clock });
+    expect(receipt.reapplied).toMatchObject({ from: 'database', erasures: 1 });
+    const r = openTestStore(dir, { clock });
+    expect(r.voiceprints.voiceprint(requested)).toBeUndefined();
+    // Pruned now past the backup's newest entry: through the restore's own entries after it.
+    clock.advance(3_600_000);
+    r.audit.pruneBefore(clock(), { actorKeyId: null, retentionDays: 1 });
+    const through = r.audit.prunedThrough()!.seq;
+    expect(through).toBe(receipt.auditSeq);
+    r.close();
+    const pruned = sha256(liveDb());
+    expect(pruned).not.toBe(before);
+    await expect(restoreStore({ actorKeyId: 'cli', dataDir: dir, file, clock })).rejects.toMatchObject({
+      code: 'config-invalid',
+      message: `The database's audit log was pruned (VP_AUDIT_RETENTION_DAYS) through entry ${through}, past the backup's newest entry, seq ${backup.auditHead!.seq}, so the erasures recorded since the backup can no longer all be read from it. Move the database away and restore with the audit log exported since the backup (--audit-log). Nothing was restored.`,
+    });
+    expect(sha256(liveDb())).toBe(pruned);
+  });
+
   it('warns when the backup is under another master key than the database it replaces', async () => {
     const s = openTestStore(dir, { clock });
     const p = enrol(s, 'a', 1);

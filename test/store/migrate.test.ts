@@ -2,12 +2,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../src/store/audit-log.js';
 import { Database } from '../../src/store/database.js';
 import { loadMigrations, migrate } from '../../src/store/migrate.js';
 import { PolicyRepository } from '../../src/store/policy-repository.js';
 import { removeDir, tempDataDir } from './helpers.js';
 
-const expectedTables = ['api_keys', 'audit_log', 'consent_events', 'enrolment_samples', 'meta', 'policies', 'schema_version', 'subject_keys', 'subjects', 'templates', 'verifications'];
+const expectedTables = ['api_keys', 'audit_log', 'audit_pruned', 'consent_events', 'enrolment_samples', 'meta', 'policies', 'schema_version', 'subject_keys', 'subjects', 'templates', 'verifications'];
 
 describe('migrate', () => {
   let dir: string;
@@ -38,6 +39,9 @@ describe('migrate', () => {
       'audit_log_extends_chain',
       'audit_log_no_delete',
       'audit_log_no_update',
+      'audit_pruned_moves_forward',
+      'audit_pruned_names_an_entry',
+      'audit_pruned_no_delete',
       'consent_withdrawal_requires_erasure',
       'enrolment_samples_require_consent',
       'subject_keys_require_consent',
@@ -126,10 +130,21 @@ describe('migrate', () => {
       `INSERT INTO verifications (id, subject_id, occurred_at, policy, decision, reasons, model_id, actor_key_id)
        VALUES ('v1', NULL, '2026-01-01T00:00:00.000Z', 'standard', 'no-consent', '[]', NULL, NULL)`,
     );
-    expect(migrate(db)).toEqual({ applied: [6], version: 6 });
+    expect(migrate(db, loadMigrations().slice(0, 6))).toEqual({ applied: [6], version: 6 });
     expect(db.get('SELECT decision, transport FROM verifications')).toEqual({ decision: 'no-consent', transport: null });
     db.run(`UPDATE verifications SET transport = 'stream'`);
     expect(() => db.run(`UPDATE verifications SET transport = 'carrier-pigeon'`)).toThrow(/CHECK constraint/);
+  });
+
+  it('upgrades a version-6 database: its audit log stays append-only until an anchor is recorded, then prunable up to it only', () => {
+    migrate(db, loadMigrations().slice(0, 6));
+    const log = new AuditLog(db, () => new Date('2026-01-01T00:00:00Z'));
+    for (let i = 0; i < 3; i++) log.append({ action: 'consent.given', actorKeyId: null, subjectPseudonym: null, outcome: 'given' });
+    expect(() => db.run('DELETE FROM audit_log WHERE seq = 1')).toThrow(/audit-log-append-only/);
+    expect(migrate(db)).toEqual({ applied: [7], version: 7 });
+    expect(() => db.run('DELETE FROM audit_log WHERE seq = 1')).toThrow(/audit-log-append-only/);
+    expect(log.pruneBefore(new Date('2026-01-02T00:00:00Z'), { actorKeyId: null, retentionDays: 1 })).toMatchObject({ through: { seq: 3 }, pruned: 3 });
+    expect(log.verify()).toMatchObject({ ok: true, entries: 1, prunedThrough: { seq: 3 } });
   });
 
   it('upgrades a version-2 database: stored target policies bound the estimate, explicit ones nothing', () => {
