@@ -10,11 +10,11 @@ import type { Config } from './config.js';
 import { EmbeddingEngine } from './model/engine.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, timedEmbedder } from './observability/metrics.js';
+import { retentionSweep } from './retention-sweep.js';
 import { activeKeyExpiries, bootstrapApiKeys } from './passport/api-keys.js';
 import { ConsentNotices, defaultConsentNoticesDir } from './passport/consent-notices.js';
 import { createPassportContext } from './passport/context.js';
 import { storedPolicyWarnings } from './passport/policies.js';
-import { purgeExpiredAudit, purgeExpiredHistory, purgeExpiredVoiceprints } from './passport/retention.js';
 import { defaultQualityLimits } from './scoring/decision.js';
 import { Scorer } from './scoring/scorer.js';
 import { openStore, type Store } from './store/index.js';
@@ -77,19 +77,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     }
 
     const purge = () => {
-      try {
-        const now = new Date();
-        const r = purgeExpiredVoiceprints(store, { retentionDays: config.retentionDays, now });
-        if (r.purged > 0) logger.info({ purged: r.purged, cutoff: r.cutoff }, 'retention purge erased expired voiceprints');
-        const h = purgeExpiredHistory(store, { historyRetentionDays: config.historyRetentionDays, now });
-        if (h.erased > 0) logger.info({ erased: h.erased, cutoff: h.cutoff }, 'retention purge erased expired verification records');
-        if (config.auditRetentionDays !== null) {
-          const a = purgeExpiredAudit(store, { auditRetentionDays: config.auditRetentionDays, now });
-          if (a.pruned > 0) logger.info({ pruned: a.pruned, cutoff: a.cutoff, throughSeq: a.through?.seq }, 'retention purge pruned expired audit entries');
-        }
-      } catch (err) {
-        logger.error({ err }, 'retention purge failed; it runs again at the next interval');
-      }
+      retentionSweep({ store, settings: config, metrics, logger, now: new Date() });
     };
     purge();
     // unref: the timer must never keep the process alive on its own.

@@ -25,6 +25,12 @@ export interface Metrics {
   openStreams: Gauge;
   enrolmentSamples: Counter<'outcome'>;
   modelLatency: Histogram<'outcome'>;
+  /** Retention sweeps run, by outcome (`ok`, `failed`). */
+  retentionSweeps: Counter<'outcome'>;
+  /** What retention sweeps removed: `voiceprint` (subjects erased), `verification` (records), `audit_entry`. */
+  retentionRemoved: Counter<'kind'>;
+  /** When the last retention sweep succeeded (Unix time). */
+  retentionLastSuccess: Gauge;
 }
 
 /** API keys that will expire and are still in force: for an alert before a platform is locked out. */
@@ -122,12 +128,35 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     });
   }
 
+  // Storage limitation (GDPR Art. 5(1)(e)) is only as good as the sweep that enforces it: a failing
+  // one shows in the logs, and here for an alert such as time() - last_success > 3 * 3600.
+  const retentionSweeps = new Counter({
+    name: 'voice_passport_retention_sweeps_total',
+    help: 'Retention sweeps (voiceprints, verification history, audit log) by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const retentionRemoved = new Counter({
+    name: 'voice_passport_retention_removed_total',
+    help: 'What retention sweeps removed: voiceprint (subjects erased), verification (records), audit_entry',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const retentionLastSuccess = new Gauge({
+    name: 'voice_passport_retention_last_success_timestamp_seconds',
+    help: 'When the last retention sweep succeeded (Unix time); 0 before the first',
+    registers: [registry],
+  });
+
   return {
     registry,
     decisions,
     openStreams,
     enrolmentSamples,
     modelLatency,
+    retentionSweeps,
+    retentionRemoved,
+    retentionLastSuccess,
     httpMiddleware: (routeLabel) => (req, res, next) => {
       const start = process.hrtime.bigint();
       res.once('finish', () => {
