@@ -117,7 +117,7 @@ describe('voice-passport purge', () => {
     expect([verify.code, JSON.parse(verify.stdout)]).toEqual([0, { ok: true, entries: 2, prunedThrough: { seq: 2, hash: old.hash }, head: store.audit.head(), firstBrokenSeq: null, problem: null }]);
   }, 30_000);
 
-  it('refuses unknown options (exit 2) and an invalid VP_RETENTION_DAYS or VP_HISTORY_RETENTION_DAYS (exit 1, config-invalid)', async () => {
+  it('refuses unknown options (exit 2) and an invalid VP_RETENTION_DAYS, VP_HISTORY_RETENTION_DAYS or VP_AUDIT_RETENTION_DAYS (exit 1, config-invalid)', async () => {
     const bad = await runCli(['purge', '--now'], env);
     expect([bad.code, bad.stdout, cliError(bad).code]).toEqual([2, '', 'validation-failed']);
     for (const variable of ['VP_RETENTION_DAYS', 'VP_HISTORY_RETENTION_DAYS', 'VP_AUDIT_RETENTION_DAYS']) {
