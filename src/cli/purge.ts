@@ -8,13 +8,13 @@
  */
 import { parseArgs } from 'node:util';
 import { VoicePassportError } from '../errors.js';
-import { countExpiredAudit, countExpiredHistory, findExpiredVoiceprints, purgeExpiredAudit, purgeExpiredHistory, purgeExpiredVoiceprints } from '../passport/retention.js';
+import { countExpiredAudit, countExpiredHistory, findExpiredVoiceprints, purgeAllExpired, type RetentionSettings } from '../passport/retention.js';
 import { cliActor, withAdminStore } from './admin-store.js';
 import { printJson } from './output.js';
 
 export function purgeCommand(
   argv: string[],
-  config: { dataDir: string; retentionDays: number; historyRetentionDays: number; auditRetentionDays: number | null },
+  config: RetentionSettings & { dataDir: string },
   now: Date = new Date(),
 ): void {
   let dryRun: boolean;
@@ -24,14 +24,11 @@ export function purgeCommand(
   } catch (e) {
     throw new VoicePassportError('validation-failed', `${(e as Error).message}\nusage: voice-passport purge [--dry-run]`);
   }
-  const options = { retentionDays: config.retentionDays, now };
-  const historyOptions = { historyRetentionDays: config.historyRetentionDays, now };
-  const auditOptions = config.auditRetentionDays === null ? null : { auditRetentionDays: config.auditRetentionDays, now };
   const output = withAdminStore(config.dataDir, { mustExist: true }, (store) => {
     if (dryRun) {
-      const due = findExpiredVoiceprints(store, options);
-      const history = countExpiredHistory(store, historyOptions);
-      const audit = auditOptions === null ? null : countExpiredAudit(store, auditOptions);
+      const due = findExpiredVoiceprints(store, { retentionDays: config.retentionDays, now });
+      const history = countExpiredHistory(store, { historyRetentionDays: config.historyRetentionDays, now });
+      const audit = config.auditRetentionDays === null ? null : countExpiredAudit(store, { auditRetentionDays: config.auditRetentionDays, now });
       return {
         cutoff: due.cutoff,
         dryRun: true,
@@ -42,10 +39,7 @@ export function purgeCommand(
         audit: audit === null ? null : { cutoff: audit.cutoff, pruned: 0, wouldPrune: audit.wouldPrune },
       };
     }
-    const r = purgeExpiredVoiceprints(store, { ...options, actorKeyId: cliActor.keyId });
-    const h = purgeExpiredHistory(store, { ...historyOptions, actorKeyId: cliActor.keyId });
-    // Last, so the entries the other two just wrote are the newest and stay.
-    const a = auditOptions === null ? null : purgeExpiredAudit(store, { ...auditOptions, actorKeyId: cliActor.keyId });
+    const { voiceprints: r, history: h, audit: a } = purgeAllExpired(store, config, { now, actorKeyId: cliActor.keyId });
     return {
       cutoff: r.cutoff,
       erased: r.purged,

@@ -2,8 +2,8 @@
  * Retention (GDPR Art. 5(1)(e) storage limitation): a voiceprint not used for `retentionDays` — and
  * an enrolment abandoned that long — is erased, and so is every verification record older than
  * `historyRetentionDays`, whoever it was of, and, where `auditRetentionDays` is set, every audit
- * entry older than that. The service runs them on a timer; the CLI's `voice-passport purge` runs
- * the same use cases.
+ * entry older than that. The service's timer (src/retention-sweep.ts) and the CLI's
+ * `voice-passport purge` both run them through `purgeAllExpired`.
  */
 import type { ErasureReceipt, Store } from '../store/index.js';
 
@@ -110,4 +110,31 @@ export function purgeExpiredAudit(store: Pick<Store, 'db' | 'audit'>, options: {
 export function countExpiredAudit(store: Pick<Store, 'audit'>, options: { auditRetentionDays: number; now: Date }): { cutoff: string; wouldPrune: number } {
   const cutoff = daysBefore(options.now, options.auditRetentionDays, 'auditRetentionDays');
   return { cutoff: cutoff.toISOString(), wouldPrune: store.audit.countPrunable(cutoff) };
+}
+
+export interface RetentionSettings {
+  retentionDays: number;
+  historyRetentionDays: number;
+  /** Null: the audit log is kept whole. */
+  auditRetentionDays: number | null;
+}
+
+export interface AllPurgeResult {
+  voiceprints: PurgeResult;
+  history: HistoryPurgeResult;
+  /** Null when the audit log is kept whole. */
+  audit: AuditPurgeResult | null;
+}
+
+/**
+ * The three purges in their one order: voiceprints, history, then the audit log, last so the
+ * entries the first two write are the newest and stay.
+ */
+export function purgeAllExpired(store: Pick<Store, 'db' | 'erasure' | 'verifications' | 'audit'>, settings: RetentionSettings, options: { now: Date; actorKeyId?: string | null }): AllPurgeResult {
+  const { now } = options;
+  const actorKeyId = options.actorKeyId ?? null;
+  const voiceprints = purgeExpiredVoiceprints(store, { retentionDays: settings.retentionDays, now, actorKeyId });
+  const history = purgeExpiredHistory(store, { historyRetentionDays: settings.historyRetentionDays, now, actorKeyId });
+  const audit = settings.auditRetentionDays === null ? null : purgeExpiredAudit(store, { auditRetentionDays: settings.auditRetentionDays, now, actorKeyId });
+  return { voiceprints, history, audit };
 }

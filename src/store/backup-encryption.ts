@@ -100,17 +100,24 @@ export async function newIdentity(createdAt: Date): Promise<{ identity: string; 
   return { identity, recipient, fileText: `# created: ${createdAt.toISOString()}\n# public key: ${recipient}\n${identity}\n` };
 }
 
-/** Where ciphertext or plaintext goes: an open file, written in order, fsynced at the end; sha256 and size on the way. */
-class HashingFileSink extends Writable {
-  readonly hash = createHash('sha256');
+/**
+ * Where ciphertext or plaintext goes: an open file, written in order, fsynced at the end; its size,
+ * and its sha256 when asked (the ciphertext's is the receipt's; nobody needs the plaintext's).
+ */
+class FileSink extends Writable {
+  readonly hash;
   bytes = 0;
-  constructor(private readonly fd: number) {
+  constructor(
+    private readonly fd: number,
+    options: { hash: boolean },
+  ) {
     super();
+    this.hash = options.hash ? createHash('sha256') : null;
   }
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
     try {
       fs.writeSync(this.fd, chunk);
-      this.hash.update(chunk);
+      this.hash?.update(chunk);
       this.bytes += chunk.length;
       done();
     } catch (e) {
@@ -136,9 +143,9 @@ export async function encryptFile(source: string, target: string, recipients: re
   for (const r of recipients) encrypter.addRecipient(r);
   const fd = fs.openSync(target, 'r+');
   try {
-    const sink = new HashingFileSink(fd);
+    const sink = new FileSink(fd, { hash: true });
     await pipeline(nodeStream(await encrypter.encrypt(webStream(source))), sink);
-    return { bytes: sink.bytes, sha256: sink.hash.digest('hex') };
+    return { bytes: sink.bytes, sha256: sink.hash!.digest('hex') };
   } finally {
     fs.closeSync(fd);
   }
@@ -162,7 +169,7 @@ export async function decryptFile(source: string, target: string, identities: re
   const fd = fs.openSync(target, 'wx', 0o600);
   try {
     const ciphertext = Readable.toWeb(fs.createReadStream(source).pipe(hashing)) as unknown as ReadableStream<Uint8Array>;
-    await pipeline(nodeStream(await decrypter.decrypt(ciphertext)), new HashingFileSink(fd));
+    await pipeline(nodeStream(await decrypter.decrypt(ciphertext)), new FileSink(fd, { hash: false }));
   } catch (e) {
     const message = (e as Error).message;
     if (/no identity matched/i.test(message)) {
