@@ -86,26 +86,19 @@ describe('random and mutated requests', () => {
         const route = routes[r.route % routes.length]!;
         const path = route.path.replace(':id', r.id).replace(':version', r.id === 'cust-1' ? 'v1' : r.id).replace(':keyId', r.id);
         const qs = r.query ? `?${new URLSearchParams(r.query).toString()}` : '';
-        const send = async () => {
-          let req = (request(h.app) as unknown as Record<string, (p: string) => request.Test>)[route.method]!(path + qs);
-          if (r.role === 'garbage') req = req.set('Authorization', 'Bearer vp_admin_xyz');
-          else if (r.role !== 'none') req = req.set(h.auth(r.role as 'admin'));
-          if (r.contentType !== undefined) req = req.set('Content-Type', r.contentType);
-          if (r.encoding !== undefined) req = req.set('Content-Encoding', r.encoding);
-          if (r.acceptLanguage !== undefined) req = req.set('Accept-Language', r.acceptLanguage);
-          return r.body === undefined ? await req : await req.send(r.body);
-        };
-        let res: request.Response;
-        try {
-          res = await send();
-        } catch (e) {
-          // A route that answers without reading the body (GET /metrics sent 128 kB) lets Node close
-          // the socket while the client still writes; on a loaded machine the client then sees
-          // "aborted" or a reset instead of the answer (seen once in a full run on 2 cores). That is
-          // the transport, not a 5xx: the same request once more must be answered.
-          if (!/aborted|ECONNRESET|EPIPE|socket hang up/.test(String((e as Error).message))) throw e;
-          res = await send();
-        }
+        let req = (request(h.app) as unknown as Record<string, (p: string) => request.Test>)[route.method]!(path + qs);
+        if (r.role === 'garbage') req = req.set('Authorization', 'Bearer vp_admin_xyz');
+        else if (r.role !== 'none') req = req.set(h.auth(r.role as 'admin'));
+        if (r.contentType !== undefined) req = req.set('Content-Type', r.contentType);
+        if (r.encoding !== undefined) req = req.set('Content-Encoding', r.encoding);
+        if (r.acceptLanguage !== undefined) req = req.set('Accept-Language', r.acceptLanguage);
+        // A route that takes no body (GET, DELETE) answers without reading one. Past what Node buffers
+        // from the socket, the unread rest then races the connection's close, and the client sees
+        // "aborted" instead of the answer (twice on loaded 2-core runs, GET /metrics sent a 128 kB
+        // WAV): the transport, not the app. Such routes get at most 8 KiB of the drawn body.
+        const takesBody = ['post', 'put', 'patch'].includes(route.method);
+        const sent = r.body === undefined || takesBody ? r.body : typeof r.body === 'string' ? r.body : r.body.subarray(0, 8192);
+        const res = sent === undefined ? await req : await req.send(sent);
         if (res.status >= 500) throw new Error(`${route.method.toUpperCase()} ${path}${qs} → ${res.status} ${JSON.stringify(res.body)}`);
         if (res.status >= 400) expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       }),
