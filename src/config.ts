@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { VoicePassportError } from './errors.js';
+import { defaultRetention } from './passport/retention.js';
 
 const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -30,13 +31,15 @@ const envSchema = z.object({
   // The quality gate: audio whose estimated SNR is under this is not decided on (verification
   // answers inconclusive/low-snr, enrolment refuses the sample as too-noisy). README, *Accuracy in noise*.
   VP_MIN_SNR_DB: z.coerce.number().min(-30).max(60).default(5),
-  VP_RETENTION_DAYS: intFromEnv(1, 36_500).default(1095),
-  // The verification history's own storage limit (GDPR Art. 5(1)(e)): 400 days keep a call's record
-  // through the 13 months in which a customer may dispute a payment (PSD2 Art. 71(1)).
-  VP_HISTORY_RETENTION_DAYS: intFromEnv(1, 36_500).default(400),
-  // The audit log's (unset: kept whole). How long depends on the bank's record-keeping duties, so
-  // there is no default; pruning keeps the hash chain checkable (src/store/audit-log.ts, pruneBefore).
+  // Storage limits (GDPR Art. 5(1)(e)); why these defaults: src/passport/retention.ts, defaultRetention.
+  // The audit log's is unset by default (kept whole); pruning keeps its hash chain checkable
+  // (src/store/audit-log.ts, pruneBefore).
+  VP_RETENTION_DAYS: intFromEnv(1, 36_500).default(defaultRetention.retentionDays),
+  VP_HISTORY_RETENTION_DAYS: intFromEnv(1, 36_500).default(defaultRetention.historyRetentionDays),
   VP_AUDIT_RETENTION_DAYS: intFromEnv(1, 36_500).optional(),
+  // The bank's own consent notice texts and their notices.json (src/passport/consent-notices.ts);
+  // unset: the package's consent-notices/.
+  VP_CONSENT_NOTICES_DIR: z.string().min(1).optional(),
   VP_RATE_LIMIT_PER_MINUTE: intFromEnv(1, 1_000_000).default(600),
   // Streaming verification (src/http/verification-stream.ts): streams open at once, and the silence
   // after which a stream is decided on the audio it holds.
@@ -73,6 +76,8 @@ export interface Config {
   historyRetentionDays: number;
   /** Null: the audit log is kept whole. */
   auditRetentionDays: number | null;
+  /** Null: the package's consent-notices/. */
+  consentNoticesDir: string | null;
   /** Requests per minute per API key (token bucket; burst of the same size). */
   rateLimitPerMinute: number;
   /** Verification streams open at once; the next handshake gets 503 overloaded. */
@@ -118,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     retentionDays: e.VP_RETENTION_DAYS,
     historyRetentionDays: e.VP_HISTORY_RETENTION_DAYS,
     auditRetentionDays: e.VP_AUDIT_RETENTION_DAYS ?? null,
+    consentNoticesDir: e.VP_CONSENT_NOTICES_DIR === undefined ? null : path.resolve(e.VP_CONSENT_NOTICES_DIR),
     rateLimitPerMinute: e.VP_RATE_LIMIT_PER_MINUTE,
     streamMaxOpen: e.VP_STREAM_MAX_OPEN,
     streamIdleSeconds: e.VP_STREAM_IDLE_SECONDS,

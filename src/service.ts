@@ -15,6 +15,7 @@ import { activeKeyExpiries, bootstrapApiKeys } from './passport/api-keys.js';
 import { ConsentNotices, defaultConsentNoticesDir } from './passport/consent-notices.js';
 import { createPassportContext } from './passport/context.js';
 import { storedPolicyWarnings } from './passport/policies.js';
+import { noticeRetentionWarnings, retentionSettings } from './passport/retention.js';
 import { defaultQualityLimits } from './scoring/decision.js';
 import { Scorer } from './scoring/scorer.js';
 import { openStore, type Store } from './store/index.js';
@@ -29,6 +30,10 @@ export interface RunningService {
 export const retentionSweepIntervalMs = 60 * 60 * 1000;
 
 export async function startService(config: Readonly<Config>, logger: Logger): Promise<RunningService> {
+  // Before anything is opened: a notice whose periods are unknown cannot be kept to.
+  const notices = ConsentNotices.load(config.consentNoticesDir ?? defaultConsentNoticesDir());
+  const retention = retentionSettings(config, notices);
+  for (const warning of noticeRetentionWarnings(retention, notices)) logger.warn({ notice: notices.current }, warning);
   const store = openStore({ dataDir: config.dataDir, env: process.env });
   if (store.masterKeyRotation !== null) logger.info({ ...store.masterKeyRotation }, 'master key rotated: every data key replaced and wrapped under the new master key');
   for (const warning of store.masterKey.warnings) logger.warn({ keyFile: store.masterKey.keyFile }, warning);
@@ -58,7 +63,8 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     const passport = createPassportContext({
       store,
       embedder: timedEmbedder(engine, metrics),
-      notices: ConsentNotices.load(defaultConsentNoticesDir()),
+      notices,
+      retention,
       enrolment: { requiredSeconds: config.enrolMinSeconds, requiredSamples: config.enrolMinSamples },
       qualityLimits: { ...defaultQualityLimits, minSnrDb: config.minSnrDb },
       // Calibrated LLR scores and policies set by false match rate when the manifest has a calibration.
@@ -77,7 +83,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     }
 
     const purge = () => {
-      retentionSweep({ store, settings: config, metrics, logger, now: new Date() });
+      retentionSweep({ store, settings: retention, metrics, logger, now: new Date() });
     };
     purge();
     // unref: the timer must never keep the process alive on its own.

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       retentionDays: 1095,
       historyRetentionDays: 400,
       auditRetentionDays: null,
+      consentNoticesDir: null,
       rateLimitPerMinute: 600,
       streamMaxOpen: 64,
       streamIdleSeconds: 10,
@@ -49,6 +50,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ VP_STREAM_MAX_OPEN: '8', VP_STREAM_IDLE_SECONDS: '2.5' })).toMatchObject({ streamMaxOpen: 8, streamIdleSeconds: 2.5 });
     const c = loadConfig({ VP_ENROL_MIN_SECONDS: '12.5', VP_ENROL_MIN_SAMPLES: '3', VP_MIN_SNR_DB: '-2.5', VP_RETENTION_DAYS: '30', VP_HISTORY_RETENTION_DAYS: '90', VP_AUDIT_RETENTION_DAYS: '2555', VP_RATE_LIMIT_PER_MINUTE: '60' });
     expect([c.enrolMinSeconds, c.enrolMinSamples, c.minSnrDb, c.retentionDays, c.historyRetentionDays, c.auditRetentionDays, c.rateLimitPerMinute]).toEqual([12.5, 3, -2.5, 30, 90, 2555, 60]);
+    expect(loadConfig({ VP_CONSENT_NOTICES_DIR: 'bank/notices' }).consentNoticesDir).toBe(path.resolve('bank/notices'));
   });
 
   it('switches the operator console off with VP_CONSOLE=false (or 0, no, off)', () => {

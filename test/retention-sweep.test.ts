@@ -36,7 +36,7 @@ describe('retentionSweep', () => {
     const metrics = createMetrics({ processMetrics: false });
     const { logger, lines } = capturingLogger();
 
-    const r = retentionSweep({ store: h.store, settings: { retentionDays: 1095, historyRetentionDays: 30, auditRetentionDays: 60 }, metrics, logger, now: h.clock() });
+    const r = retentionSweep({ store: h.store, settings: { retentionDays: 1095, historyRetentionDays: 30, auditRetentionDays: 60, noticeLimits: [] }, metrics, logger, now: h.clock() });
     // The history's own entry (history.purged) is newer than the audit cutoff and stays.
     expect(r).toEqual({ ok: true, voiceprints: 0, verifications: 1, auditEntries: auditBefore });
     expect(h.store.audit.list({ limit: 1000 }).map((e) => e.action)).toEqual(['history.purged', 'audit.pruned']);
@@ -55,7 +55,7 @@ describe('retentionSweep', () => {
     h.clock.advance(5000 * day);
     const before = h.store.audit.head();
     const { logger } = capturingLogger();
-    const r = retentionSweep({ store: h.store, settings: { retentionDays: 1095, historyRetentionDays: 30, auditRetentionDays: null }, metrics: createMetrics({ processMetrics: false }), logger, now: h.clock() });
+    const r = retentionSweep({ store: h.store, settings: { retentionDays: 1095, historyRetentionDays: 30, auditRetentionDays: null, noticeLimits: [] }, metrics: createMetrics({ processMetrics: false }), logger, now: h.clock() });
     // The voiceprint expired (unused for 5 000 days); its erasure is audited, nothing is pruned.
     expect(r).toEqual({ ok: true, voiceprints: 1, verifications: 0, auditEntries: 0 });
     expect(h.store.audit.prunedThrough()).toBeNull();
@@ -67,7 +67,7 @@ describe('retentionSweep', () => {
     const metrics = createMetrics({ processMetrics: false });
     const { logger, lines } = capturingLogger();
     const broken = { erasure: { purgeExpired: () => { throw new Error('disk I/O error'); } } } as unknown as Store;
-    const r = retentionSweep({ store: broken, settings: { retentionDays: 1, historyRetentionDays: 1, auditRetentionDays: null }, metrics, logger, now: new Date() });
+    const r = retentionSweep({ store: broken, settings: { retentionDays: 1, historyRetentionDays: 1, auditRetentionDays: null, noticeLimits: [] }, metrics, logger, now: new Date() });
     expect(r).toEqual({ ok: false, voiceprints: 0, verifications: 0, auditEntries: 0 });
     const text = await metrics.registry.metrics();
     expect(text).toContain('voice_passport_retention_sweeps_total{outcome="failed"} 1');

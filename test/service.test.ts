@@ -119,6 +119,8 @@ describe('the running service', () => {
     if (modelId === 'vp-resnet-v9') expect(warnings.filter((w) => w.startsWith('Policy "high"')).length).toBeGreaterThan(0);
     const metrics = await (await fetch(`${base}/metrics`, as('operator'))).text();
     expect(metrics).toContain('voice_passport_engine_workers 1');
+    // The shipped current notice states the shipped default periods: nothing to warn about.
+    expect(startLog.filter((l) => l.msg.startsWith('The current consent notice'))).toEqual([]);
   });
 
   it.skipIf(!haveDev)('consent → enrol → verify (same and other speaker) → export → withdraw → no-consent, with real speech', async () => {
@@ -187,6 +189,36 @@ describe('the running service', () => {
     expect(withdrawn).toMatchObject({ withdrawn: true, erased: { voiceprint: true } });
     const after = (await (await fetch(`${base}/v1/subjects/${id}/verifications`, audio('telephony', await speech('0005', 6, 4)))).json()) as { decision: string };
     expect(after.decision).toBe('no-consent');
+  }, 120_000);
+});
+
+describe('the running service with its consent notices', () => {
+  it('says at start where the current notice and the configuration disagree; a notice index that does not match its texts stops the start before the store is opened', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-service-notices-'));
+    const log: { level: number; msg: string; notice?: string }[] = [];
+    const shorter = await startService(
+      loadConfig({ PORT: '0', HOST: '127.0.0.1', VP_DATA_DIR: dir, VP_WORKERS: '1', VP_RETENTION_DAYS: '365', LOG_LEVEL: 'silent' }),
+      createLogger('warn', { write: (line: string) => void log.push(JSON.parse(line) as { level: number; msg: string }) }),
+    );
+    await shorter.close();
+    expect(log.filter((l) => l.msg.startsWith('The current consent notice'))).toEqual([
+      expect.objectContaining({ level: 40, notice: 'v2', msg: 'The current consent notice v2 tells customers 1095 days for an unused voiceprint, but VP_RETENTION_DAYS is 365: it is erased sooner than they were told.' }),
+    ]);
+
+    const notices = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-notices-'));
+    const fresh = path.join(dir, 'fresh');
+    try {
+      fs.writeFileSync(path.join(notices, 'v1.en.md'), 'notice v1');
+      fs.writeFileSync(path.join(notices, 'notices.json'), JSON.stringify({ current: 'v1', versions: { v1: { retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400 } }, v2: { retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400 } } } }));
+      await expect(startService(loadConfig({ PORT: '0', VP_DATA_DIR: fresh, VP_CONSENT_NOTICES_DIR: notices, LOG_LEVEL: 'silent' }), createLogger('silent'))).rejects.toMatchObject({
+        code: 'config-invalid',
+        message: expect.stringMatching(/notices\.json does not match the notice texts: it lists v2, which have no text\.$/),
+      });
+      expect(fs.existsSync(fresh)).toBe(false);
+    } finally {
+      fs.rmSync(notices, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 });
 

@@ -2,19 +2,22 @@
  * `voice-passport purge [--dry-run]`: the retention purge (GDPR Art. 5(1)(e) storage limitation), the
  * same use cases the service runs on its timer. Erases every voiceprint not used for VP_RETENTION_DAYS
  * (and enrolments abandoned that long), each erasure audited by the store with the actor "cli", and
- * every verification record older than VP_HISTORY_RETENTION_DAYS (one `history.purged` entry), and,
+ * every verification record older than VP_HISTORY_RETENTION_DAYS (one `history.purged` entry), each
+ * shortened where the subject's consent notice states less (VP_CONSENT_NOTICES_DIR), and,
  * where VP_AUDIT_RETENTION_DAYS is set, the audit entries older than that (one `audit.pruned` entry).
  * `--dry-run` lists the subject pseudonyms and counts the records and entries that would go, changing nothing.
  */
 import { parseArgs } from 'node:util';
 import { VoicePassportError } from '../errors.js';
-import { countExpiredAudit, countExpiredHistory, findExpiredVoiceprints, purgeAllExpired, type RetentionSettings } from '../passport/retention.js';
+import type { Config } from '../config.js';
+import { ConsentNotices, defaultConsentNoticesDir } from '../passport/consent-notices.js';
+import { countExpiredAudit, countExpiredHistory, findExpiredVoiceprints, purgeAllExpired, retentionSettings } from '../passport/retention.js';
 import { cliActor, withAdminStore } from './admin-store.js';
 import { printJson } from './output.js';
 
 export function purgeCommand(
   argv: string[],
-  config: RetentionSettings & { dataDir: string },
+  config: Pick<Config, 'dataDir' | 'retentionDays' | 'historyRetentionDays' | 'auditRetentionDays' | 'consentNoticesDir'>,
   now: Date = new Date(),
 ): void {
   let dryRun: boolean;
@@ -24,10 +27,13 @@ export function purgeCommand(
   } catch (e) {
     throw new VoicePassportError('validation-failed', `${(e as Error).message}\nusage: voice-passport purge [--dry-run]`);
   }
+  // The same limits as the service: each subject kept no longer than the notice they agreed to says.
+  const settings = retentionSettings(config, ConsentNotices.load(config.consentNoticesDir ?? defaultConsentNoticesDir()));
+  const { noticeLimits } = settings;
   const output = withAdminStore(config.dataDir, { mustExist: true }, (store) => {
     if (dryRun) {
-      const due = findExpiredVoiceprints(store, { retentionDays: config.retentionDays, now });
-      const history = countExpiredHistory(store, { historyRetentionDays: config.historyRetentionDays, now });
+      const due = findExpiredVoiceprints(store, { retentionDays: config.retentionDays, now, noticeLimits });
+      const history = countExpiredHistory(store, { historyRetentionDays: config.historyRetentionDays, now, noticeLimits });
       const audit = config.auditRetentionDays === null ? null : countExpiredAudit(store, { auditRetentionDays: config.auditRetentionDays, now });
       return {
         cutoff: due.cutoff,
@@ -39,7 +45,7 @@ export function purgeCommand(
         audit: audit === null ? null : { cutoff: audit.cutoff, pruned: 0, wouldPrune: audit.wouldPrune },
       };
     }
-    const { voiceprints: r, history: h, audit: a } = purgeAllExpired(store, config, { now, actorKeyId: cliActor.keyId });
+    const { voiceprints: r, history: h, audit: a } = purgeAllExpired(store, settings, { now, actorKeyId: cliActor.keyId });
     return {
       cutoff: r.cutoff,
       erased: r.purged,

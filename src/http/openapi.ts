@@ -92,7 +92,37 @@ const schemas: Record<string, Schema> = {
     auditSeq: int(),
   }),
   ConsentNotice: obj({ version: str(), locale: str(), text: str({ description: 'Markdown.' }), sha256: str({ pattern: '^[0-9a-f]{64}$' }) }),
-  NoticeResponse: obj({ version: str(), availableLocales: arr(str()), notices: arr(ref('ConsentNotice'), { minItems: 1 }) }),
+  NoticeRetention: obj(
+    {
+      voiceprintUnusedDays: nullable(int({ minimum: 1, description: 'An unused voiceprint is erased after this many days.' })),
+      verificationHistoryDays: nullable(int({ minimum: 1, description: "Each verification's record is kept this many days." })),
+    },
+    undefined,
+    { description: 'Storage periods in days (GDPR Art. 13(2)(a)); null where the notice names none.' },
+  ),
+  NoticeResponse: obj({
+    version: str(),
+    current: bool({ description: 'The version offered to customers now.' }),
+    retention: ref('NoticeRetention'),
+    availableLocales: arr(str()),
+    notices: arr(ref('ConsentNotice'), { minItems: 1 }),
+  }),
+  NoticeList: obj({
+    current: str({ description: 'The version to show a customer asked for consent now.' }),
+    versions: arr(
+      obj({
+        version: str(),
+        current: bool(),
+        availableLocales: arr(str()),
+        retention: ref('NoticeRetention'),
+        appliedRetention: obj(
+          { voiceprintUnusedDays: int({ minimum: 1 }), verificationHistoryDays: int({ minimum: 1 }) },
+          undefined,
+          { description: "What is kept to for those who agreed to this version: the shorter of the notice's period and the configuration's." },
+        ),
+      }),
+    ),
+  }),
   SampleQuality: obj({ netSpeechSeconds: num(), snrDb: nullable(num()), clippedRatio: num({ minimum: 0, maximum: 1 }), durationSeconds: num() }),
   EnrolmentFeedback: str({
     enum: [...enrolmentFeedbackCodes],
@@ -188,6 +218,15 @@ const schemas: Record<string, Schema> = {
     }),
     attempts: ref('Attempts'),
     counts: obj({ verifications: int(), consentEvents: int() }),
+    retention: obj(
+      {
+        voiceprintUnusedDays: int({ minimum: 1 }),
+        voiceprintErasedAfter: nullable(time({ description: 'When the voiceprint is erased unless an accepted verification uses it first; null when none is held.' })),
+        verificationHistoryDays: int({ minimum: 1 }),
+      },
+      undefined,
+      { description: 'How long what is held is kept (GDPR Art. 15(1)(d)): the periods of the notice agreed to, or the configuration\'s where shorter.' },
+    ),
   }),
   ConsentEvent: obj({
     id: int(),
@@ -564,6 +603,16 @@ const paths: Record<string, Record<string, Schema>> = {
       roles: ['telephony', 'enrolment'],
       params: [subjectIdParam],
       ok: { status: 200, description: 'Consent is withdrawn and biometric data erased. Idempotent.', schema: 'WithdrawalResponse' },
+      problems: [],
+    }),
+  },
+  '/v1/consent-notices': {
+    get: op({
+      summary: 'The consent notice versions, the current one, and their storage periods',
+      description:
+        "Every version stays: consents given under it remain valid, and their data is kept no longer than it says. appliedRetention is what the service keeps to for those who agreed to each: the notice's period where the configuration's is longer.",
+      roles: ['telephony', 'enrolment', 'operator'],
+      ok: { status: 200, description: 'The versions, oldest first.', schema: 'NoticeList' },
       problems: [],
     }),
   },

@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { VoicePassportError } from '../errors.js';
 import { consentChannels } from '../store/index.js';
 import type { Actor, PassportContext } from './context.js';
-import { noticeVersionPattern, type ConsentNotice } from './consent-notices.js';
+import { noticeVersionPattern, type ConsentNotice, type NoticeRetention } from './consent-notices.js';
+import { appliedRetention, type AppliedRetention } from './retention.js';
 import { consentView, pseudonymOf, type ConsentView } from './views.js';
 
 /** BCP 47 language tag, loosely: a 2-3 letter language and optional subtags, e.g. "nl", "nl-NL". */
@@ -94,6 +95,10 @@ export function withdrawConsent(ctx: PassportContext, actor: Actor, customerId: 
 
 export interface NoticeResponse {
   version: string;
+  /** True for the version offered to customers now (notices.json). */
+  current: boolean;
+  /** The periods its text states, in days (null: it names none). */
+  retention: NoticeRetention;
   availableLocales: string[];
   notices: ConsentNotice[];
 }
@@ -108,13 +113,45 @@ export function getConsentNotice(ctx: PassportContext, version: string, preferre
   if (all === undefined) {
     throw new VoicePassportError('not-found', `There is no consent notice "${version}".`, { availableVersions: ctx.notices.versions() });
   }
-  const availableLocales = all.map((n) => n.locale);
+  const about = { version, current: version === ctx.notices.current, retention: ctx.notices.retention(version)!, availableLocales: all.map((n) => n.locale) };
   for (const tag of preferred) {
     const match = all.find((n) => n.locale === tag.slice(0, 2).toLowerCase());
-    if (match) return { version, availableLocales, notices: [match] };
+    if (match) return { ...about, notices: [match] };
   }
   if (strict && preferred.length > 0) {
-    throw new VoicePassportError('not-found', `Notice ${version} has no text in ${preferred.join(', ')}.`, { availableLocales });
+    throw new VoicePassportError('not-found', `Notice ${version} has no text in ${preferred.join(', ')}.`, { availableLocales: about.availableLocales });
   }
-  return { version, availableLocales, notices: [...all] };
+  return { ...about, notices: [...all] };
+}
+
+export interface NoticeListResponse {
+  /** The version to show a customer asked for consent now. */
+  current: string;
+  /** Oldest first: consents given under each stay valid and are kept to its periods. */
+  versions: Array<{
+    version: string;
+    current: boolean;
+    availableLocales: string[];
+    /** What the text states. */
+    retention: NoticeRetention;
+    /** What the service keeps to for those who agreed to it: the shorter of the text's and the configuration's. */
+    appliedRetention: AppliedRetention;
+  }>;
+}
+
+/** Every notice version, which one is offered now, and the periods each states and is held to (Art. 13(2)(a)). */
+export function listConsentNotices(ctx: PassportContext): NoticeListResponse {
+  return {
+    current: ctx.notices.current,
+    versions: ctx.notices.versions().map((version) => {
+      const retention = ctx.notices.retention(version)!;
+      return {
+        version,
+        current: version === ctx.notices.current,
+        availableLocales: ctx.notices.locales(version),
+        retention,
+        appliedRetention: appliedRetention(ctx.retention, retention),
+      };
+    }),
+  };
 }

@@ -10,6 +10,7 @@ import { defaultPoliciesFor } from '../scoring/policy.js';
 import { Scorer } from '../scoring/scorer.js';
 import type { ConsentNotices } from './consent-notices.js';
 import { rederivePolicyThresholds } from './policies.js';
+import { defaultRetention, retentionSettings, type RetentionSettings } from './retention.js';
 import { defaultPolicyName } from './verification.js';
 import type { Embedder } from './embedder.js';
 
@@ -49,6 +50,8 @@ export interface PassportContext {
   store: Store;
   embedder: Embedder;
   notices: ConsentNotices;
+  /** The configured storage periods, and the notices' shorter ones (retention.ts). */
+  retention: RetentionSettings;
   enrolment: EnrolmentSettings;
   attemptLimits: AttemptLimits;
   qualityLimits: QualityLimits;
@@ -71,6 +74,8 @@ export interface PassportOptions {
   store: Store;
   embedder: Embedder;
   notices: ConsentNotices;
+  /** Default: the configuration's defaults (1095 and 400 days, the audit log kept whole), with the notices' limits. */
+  retention?: RetentionSettings;
   enrolment?: Partial<EnrolmentSettings>;
   attemptLimits?: AttemptLimits;
   qualityLimits?: QualityLimits;
@@ -92,6 +97,7 @@ export function createPassportContext(options: PassportOptions): PassportContext
     store: options.store,
     embedder: options.embedder,
     notices: options.notices,
+    retention: options.retention ?? retentionSettings(defaultRetention, options.notices),
     enrolment: { ...defaultEnrolmentSettings, ...options.enrolment },
     attemptLimits: options.attemptLimits ?? defaultAttemptLimits,
     qualityLimits: options.qualityLimits ?? defaultQualityLimits,

@@ -4,8 +4,13 @@
  * `historyRetentionDays`, whoever it was of, and, where `auditRetentionDays` is set, every audit
  * entry older than that. The service's timer (src/retention-sweep.ts) and the CLI's
  * `voice-passport purge` both run them through `purgeAllExpired`.
+ *
+ * A subject is never kept longer than the consent notice they agreed to says (Art. 13(2)(a); Art.
+ * 5(1)(a) fairness): where that notice states a shorter period than the configuration, the shorter
+ * one is theirs (`noticeLimits`). The configuration can shorten what a notice said, never stretch it.
  */
-import type { ErasureReceipt, Store } from '../store/index.js';
+import type { ErasureReceipt, NoticeCutoff, Store } from '../store/index.js';
+import type { ConsentNotices, NoticeRetention } from './consent-notices.js';
 
 export interface PurgeResult {
   cutoff: string;
@@ -18,6 +23,14 @@ export interface PurgeResult {
 
 const dayMs = 86_400_000;
 
+/**
+ * The configuration's defaults (VP_RETENTION_DAYS, VP_HISTORY_RETENTION_DAYS, VP_AUDIT_RETENTION_DAYS):
+ * three years unused for a voiceprint; 400 days for a verification's record, which outlive the 13
+ * months in which a customer may dispute a payment (PSD2 Art. 71(1)); the audit log kept whole,
+ * since its period is the bank's record-keeping duty.
+ */
+export const defaultRetention = { retentionDays: 1095, historyRetentionDays: 400, auditRetentionDays: null } as const;
+
 /** Voiceprints last used before this instant are due for erasure. */
 export function retentionCutoff(options: { retentionDays: number; now: Date }): Date {
   return daysBefore(options.now, options.retentionDays, 'retentionDays');
@@ -28,16 +41,37 @@ function daysBefore(now: Date, days: number, name: string): Date {
   return new Date(now.getTime() - days * dayMs);
 }
 
+/**
+ * A shorter period a consent notice states than the configuration: its subjects are kept no longer.
+ * Null: the notice states none shorter for that kind of data.
+ */
+export interface NoticeLimit {
+  noticeVersion: string;
+  voiceprintUnusedDays: number | null;
+  verificationHistoryDays: number | null;
+}
+
+/** The nearer cutoffs of the notices with a shorter period of the one kind. */
+function noticeCutoffs(limits: readonly NoticeLimit[] | undefined, kind: 'voiceprintUnusedDays' | 'verificationHistoryDays', now: Date): NoticeCutoff[] {
+  return (limits ?? []).flatMap((l) => (l[kind] === null ? [] : [{ noticeVersion: l.noticeVersion, cutoff: daysBefore(now, l[kind], kind) }]));
+}
+
 /** What a purge would erase now, erasing nothing (`voice-passport purge --dry-run`). */
-export function findExpiredVoiceprints(store: Pick<Store, 'erasure'>, options: { retentionDays: number; now: Date }): { cutoff: string; subjectPseudonyms: string[] } {
+export function findExpiredVoiceprints(
+  store: Pick<Store, 'erasure'>,
+  options: { retentionDays: number; now: Date; noticeLimits?: readonly NoticeLimit[] },
+): { cutoff: string; subjectPseudonyms: string[] } {
   const cutoff = retentionCutoff(options);
-  return { cutoff: cutoff.toISOString(), subjectPseudonyms: store.erasure.findExpired(cutoff) };
+  return { cutoff: cutoff.toISOString(), subjectPseudonyms: store.erasure.findExpired(cutoff, noticeCutoffs(options.noticeLimits, 'voiceprintUnusedDays', options.now)) };
 }
 
 /** `actorKeyId` goes into each erasure's audit entry: null for the service's timer, "cli" for the command. */
-export function purgeExpiredVoiceprints(store: Pick<Store, 'erasure'>, options: { retentionDays: number; now: Date; actorKeyId?: string | null }): PurgeResult {
+export function purgeExpiredVoiceprints(
+  store: Pick<Store, 'erasure'>,
+  options: { retentionDays: number; now: Date; actorKeyId?: string | null; noticeLimits?: readonly NoticeLimit[] },
+): PurgeResult {
   const cutoff = retentionCutoff(options);
-  const { receipts, checkpoint } = store.erasure.purgeExpired(cutoff, options.actorKeyId ?? null);
+  const { receipts, checkpoint } = store.erasure.purgeExpired(cutoff, options.actorKeyId ?? null, noticeCutoffs(options.noticeLimits, 'voiceprintUnusedDays', options.now));
   return { cutoff: cutoff.toISOString(), purged: receipts.length, receipts, checkpointComplete: checkpoint.complete };
 }
 
@@ -59,11 +93,11 @@ export interface HistoryPurgeResult {
  */
 export function purgeExpiredHistory(
   store: Pick<Store, 'db' | 'verifications' | 'audit'>,
-  options: { historyRetentionDays: number; now: Date; actorKeyId?: string | null },
+  options: { historyRetentionDays: number; now: Date; actorKeyId?: string | null; noticeLimits?: readonly NoticeLimit[] },
 ): HistoryPurgeResult {
   const cutoff = daysBefore(options.now, options.historyRetentionDays, 'historyRetentionDays');
   const { erased, auditSeq } = store.db.transaction(() => {
-    const n = store.verifications.eraseOlderThan(cutoff);
+    const n = store.verifications.eraseOlderThan(cutoff, noticeCutoffs(options.noticeLimits, 'verificationHistoryDays', options.now));
     if (n === 0) return { erased: 0, auditSeq: null };
     const entry = store.audit.append({
       action: 'history.purged',
@@ -80,9 +114,12 @@ export function purgeExpiredHistory(
 }
 
 /** What purgeExpiredHistory would erase now, erasing nothing (`voice-passport purge --dry-run`). */
-export function countExpiredHistory(store: Pick<Store, 'verifications'>, options: { historyRetentionDays: number; now: Date }): { cutoff: string; wouldErase: number } {
+export function countExpiredHistory(
+  store: Pick<Store, 'verifications'>,
+  options: { historyRetentionDays: number; now: Date; noticeLimits?: readonly NoticeLimit[] },
+): { cutoff: string; wouldErase: number } {
   const cutoff = daysBefore(options.now, options.historyRetentionDays, 'historyRetentionDays');
-  return { cutoff: cutoff.toISOString(), wouldErase: store.verifications.countOlderThan(cutoff) };
+  return { cutoff: cutoff.toISOString(), wouldErase: store.verifications.countOlderThan(cutoff, noticeCutoffs(options.noticeLimits, 'verificationHistoryDays', options.now)) };
 }
 
 export interface AuditPurgeResult {
@@ -117,6 +154,56 @@ export interface RetentionSettings {
   historyRetentionDays: number;
   /** Null: the audit log is kept whole. */
   auditRetentionDays: number | null;
+  /** The notices that state shorter periods (retentionSettings derives them from the notices). */
+  noticeLimits: readonly NoticeLimit[];
+}
+
+/** The configured periods, and the shorter ones of the notices (the audit log's is the bank's, in no notice). */
+export function retentionSettings(
+  config: Pick<RetentionSettings, 'retentionDays' | 'historyRetentionDays' | 'auditRetentionDays'>,
+  notices: Pick<ConsentNotices, 'versions' | 'retention'>,
+): RetentionSettings {
+  const noticeLimits = notices.versions().flatMap((noticeVersion) => {
+    const stated = notices.retention(noticeVersion)!;
+    const shorter = (days: number | null, configured: number) => (days !== null && days < configured ? days : null);
+    const limit = {
+      noticeVersion,
+      voiceprintUnusedDays: shorter(stated.voiceprintUnusedDays, config.retentionDays),
+      verificationHistoryDays: shorter(stated.verificationHistoryDays, config.historyRetentionDays),
+    };
+    return limit.voiceprintUnusedDays === null && limit.verificationHistoryDays === null ? [] : [limit];
+  });
+  return { retentionDays: config.retentionDays, historyRetentionDays: config.historyRetentionDays, auditRetentionDays: config.auditRetentionDays, noticeLimits };
+}
+
+/** Days; every kind has one. */
+export interface AppliedRetention {
+  voiceprintUnusedDays: number;
+  verificationHistoryDays: number;
+}
+
+/** The periods that apply to a subject who agreed to a notice stating `stated` (undefined: no active consent). */
+export function appliedRetention(settings: Pick<RetentionSettings, 'retentionDays' | 'historyRetentionDays'>, stated: NoticeRetention | undefined): AppliedRetention {
+  const min = (days: number | null | undefined, configured: number) => (days === null || days === undefined ? configured : Math.min(days, configured));
+  return { voiceprintUnusedDays: min(stated?.voiceprintUnusedDays, settings.retentionDays), verificationHistoryDays: min(stated?.verificationHistoryDays, settings.historyRetentionDays) };
+}
+
+/**
+ * Where the notice offered now and the configuration disagree, said once at start: customers agreeing
+ * today are told one period and kept for another (the shorter, by the rule above), or told none.
+ */
+export function noticeRetentionWarnings(settings: Pick<RetentionSettings, 'retentionDays' | 'historyRetentionDays'>, notices: Pick<ConsentNotices, 'current' | 'retention'>): string[] {
+  const stated = notices.retention(notices.current)!;
+  const v = notices.current;
+  const warnings: string[] = [];
+  const check = (days: number | null, configured: number, what: string, variable: string) => {
+    if (days === null) warnings.push(`The current consent notice ${v} does not state how long ${what} is kept (${variable} is ${configured} days): customers agreeing to it are not told (GDPR Art. 13(2)(a)).`);
+    else if (days > configured) warnings.push(`The current consent notice ${v} tells customers ${days} days for ${what}, but ${variable} is ${configured}: it is erased sooner than they were told.`);
+    else if (days < configured) warnings.push(`The current consent notice ${v} tells customers ${days} days for ${what}, shorter than ${variable} (${configured}): those who agree to it are kept ${days} days, as told.`);
+  };
+  check(stated.voiceprintUnusedDays, settings.retentionDays, 'an unused voiceprint', 'VP_RETENTION_DAYS');
+  check(stated.verificationHistoryDays, settings.historyRetentionDays, 'the record of each verification', 'VP_HISTORY_RETENTION_DAYS');
+  return warnings;
 }
 
 export interface AllPurgeResult {
@@ -133,8 +220,9 @@ export interface AllPurgeResult {
 export function purgeAllExpired(store: Pick<Store, 'db' | 'erasure' | 'verifications' | 'audit'>, settings: RetentionSettings, options: { now: Date; actorKeyId?: string | null }): AllPurgeResult {
   const { now } = options;
   const actorKeyId = options.actorKeyId ?? null;
-  const voiceprints = purgeExpiredVoiceprints(store, { retentionDays: settings.retentionDays, now, actorKeyId });
-  const history = purgeExpiredHistory(store, { historyRetentionDays: settings.historyRetentionDays, now, actorKeyId });
+  const { noticeLimits } = settings;
+  const voiceprints = purgeExpiredVoiceprints(store, { retentionDays: settings.retentionDays, now, actorKeyId, noticeLimits });
+  const history = purgeExpiredHistory(store, { historyRetentionDays: settings.historyRetentionDays, now, actorKeyId, noticeLimits });
   const audit = settings.auditRetentionDays === null ? null : purgeExpiredAudit(store, { auditRetentionDays: settings.auditRetentionDays, now, actorKeyId });
   return { voiceprints, history, audit };
 }

@@ -5,8 +5,9 @@
  */
 import { VoicePassportError } from '../errors.js';
 import { gateAttempt } from '../scoring/attempts.js';
-import type { AuditEntry, ConsentEvent, ErasureReceipt, VerificationRecord, VoiceprintMetadata } from '../store/index.js';
+import type { AuditEntry, ConsentEvent, ConsentState, ErasureReceipt, VerificationRecord, VoiceprintMetadata } from '../store/index.js';
 import type { Actor, PassportContext } from './context.js';
+import { appliedRetention } from './retention.js';
 import { consentView, pseudonymOf, round, type ConsentView } from './views.js';
 
 export interface AttemptsView {
@@ -32,6 +33,11 @@ export interface SubjectView {
   };
   attempts: AttemptsView;
   counts: { verifications: number; consentEvents: number };
+  /**
+   * How long what is held is kept (Art. 15(1)(d)): the periods of the notice agreed to, or the
+   * configuration's where shorter, and when the voiceprint goes unless it is used (accepted) first.
+   */
+  retention: { voiceprintUnusedDays: number; voiceprintErasedAfter: string | null; verificationHistoryDays: number };
 }
 
 function requireSubject(ctx: PassportContext, pseudonym: string) {
@@ -55,24 +61,38 @@ function voiceprintView(v: VoiceprintMetadata | undefined): SubjectView['enrolme
   return v === undefined ? null : { sampleCount: v.sampleCount, netSpeechSeconds: round(v.netSpeechSeconds), createdAt: v.createdAt };
 }
 
+/** The purge's own rule (store/erasure.ts, findExpired): unused since the later of the last use and the voiceprint's making. */
+function retentionView(ctx: PassportContext, consent: ConsentState, lastUsedAt: string | null, voiceprint: VoiceprintMetadata | undefined): SubjectView['retention'] {
+  const periods = appliedRetention(ctx.retention, consent.active ? ctx.notices.retention(consent.noticeVersion) : undefined);
+  const since = voiceprint === undefined ? null : Math.max(Date.parse(voiceprint.createdAt), lastUsedAt === null ? 0 : Date.parse(lastUsedAt));
+  return {
+    voiceprintUnusedDays: periods.voiceprintUnusedDays,
+    voiceprintErasedAfter: since === null ? null : new Date(since + periods.voiceprintUnusedDays * 86_400_000).toISOString(),
+    verificationHistoryDays: periods.verificationHistoryDays,
+  };
+}
+
 function buildView(ctx: PassportContext, pseudonym: string): SubjectView {
   const s = requireSubject(ctx, pseudonym);
   const { voiceprints, consents, verifications } = ctx.store;
   const progress = voiceprints.enrolmentProgress(pseudonym);
+  const consent = consents.current(pseudonym);
+  const voiceprint = voiceprints.voiceprintMetadata(pseudonym);
   return {
     createdAt: s.createdAt,
     lastUsedAt: s.lastUsedAt,
-    consent: consentView(consents.current(pseudonym)),
+    consent: consentView(consent),
     enrolment: {
       state: s.enrolmentState,
       model: s.modelId,
       modelCurrent: s.modelId === null ? null : s.modelId === ctx.embedder.modelId,
       enrolledAt: s.enrolledAt,
-      voiceprint: voiceprintView(voiceprints.voiceprintMetadata(pseudonym)),
+      voiceprint: voiceprintView(voiceprint),
       inProgress: { samples: progress.sampleCount, netSpeechSeconds: round(progress.netSpeechSeconds), requiredSeconds: ctx.enrolment.requiredSeconds, requiredSamples: ctx.enrolment.requiredSamples },
     },
     attempts: attemptsView(ctx, pseudonym),
     counts: { verifications: verifications.countForSubject(pseudonym), consentEvents: consents.history(pseudonym).length },
+    retention: retentionView(ctx, consent, s.lastUsedAt, voiceprint),
   };
 }
 

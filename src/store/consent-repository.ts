@@ -13,6 +13,24 @@ import { subjectIdOf, type SubjectRepository } from './subject-repository.js';
 export const consentChannels = ['ivr', 'web', 'app', 'agent'] as const;
 export type ConsentChannel = (typeof consentChannels)[number];
 
+/**
+ * A retention limit shorter than the configured one, for the subjects whose active consent was given
+ * under one notice version: that notice told them so (GDPR Art. 13(2)(a)), and the purge keeps to it.
+ */
+export interface NoticeCutoff {
+  noticeVersion: string;
+  /** Data of those subjects dated before this instant is due. */
+  cutoff: Date;
+}
+
+/**
+ * SQL for the notice version of a subject's active consent: that of its latest event when it is a
+ * `given` one, else null. `subjectId` is an SQL expression of this module's callers, never input.
+ */
+export function activeNoticeVersionSql(subjectId: string): string {
+  return `(SELECT CASE kind WHEN 'given' THEN notice_version END FROM consent_events WHERE subject_id = ${subjectId} ORDER BY id DESC LIMIT 1)`;
+}
+
 export type ConsentWithdrawalReason = 'subject-request' | 'erasure-request' | 'retention-expired';
 
 export interface ConsentEvent {

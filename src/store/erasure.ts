@@ -11,7 +11,7 @@
  * and the audit entries (Art. 5(2) accountability; Art. 17(3)(e) legal claims).
  */
 import { isoNow, type Clock } from './clock.js';
-import type { ConsentRepository, ConsentWithdrawalReason } from './consent-repository.js';
+import { activeNoticeVersionSql, type ConsentRepository, type ConsentWithdrawalReason, type NoticeCutoff } from './consent-repository.js';
 import type { AuditLog } from './audit-log.js';
 import type { CheckpointResult, Database } from './database.js';
 import { subjectIdOf } from './subject-repository.js';
@@ -121,25 +121,32 @@ export class SubjectErasure {
    * Subjects due for the retention purge (Art. 5(1)(e)): a voiceprint not used (verified) since
    * `cutoff` — or never used and created before it — and enrolments abandoned before `cutoff`.
    */
-  findExpired(cutoff: Date): string[] {
-    const c = cutoff.toISOString();
+  findExpired(cutoff: Date, noticeCutoffs: readonly NoticeCutoff[] = []): string[] {
+    const due = new Set(this.expiredBefore(cutoff.toISOString(), null));
+    // A notice that told its subjects a shorter period brings their cutoff nearer (a later instant).
+    for (const n of noticeCutoffs) if (n.cutoff > cutoff) for (const p of this.expiredBefore(n.cutoff.toISOString(), n.noticeVersion)) due.add(p);
+    return [...due].sort();
+  }
+
+  /** Subjects whose voiceprint went unused, or whose enrolment was abandoned, before `c`; only those under `noticeVersion` when given. */
+  private expiredBefore(c: string, noticeVersion: string | null): string[] {
+    const under = noticeVersion === null ? '' : `AND ${activeNoticeVersionSql('s.id')} = :v`;
     return this.db
       .all<{ pseudonym: string }>(
         `SELECT s.pseudonym FROM subjects s JOIN templates t ON t.subject_id = s.id
-         WHERE COALESCE(s.last_used_at, t.created_at) < :c AND t.created_at < :c
+         WHERE COALESCE(s.last_used_at, t.created_at) < :c AND t.created_at < :c ${under}
          UNION
          SELECT s.pseudonym FROM subjects s JOIN enrolment_samples e ON e.subject_id = s.id
-         WHERE NOT EXISTS (SELECT 1 FROM templates t WHERE t.subject_id = s.id)
-         GROUP BY s.id HAVING max(e.created_at) < :c
-         ORDER BY 1`,
-        { c },
+         WHERE NOT EXISTS (SELECT 1 FROM templates t WHERE t.subject_id = s.id) ${under}
+         GROUP BY s.id HAVING max(e.created_at) < :c`,
+        noticeVersion === null ? { c } : { c, v: noticeVersion },
       )
       .map((r) => r.pseudonym);
   }
 
   /** Erases every expired subject (one transaction each), then checkpoints once. */
-  purgeExpired(cutoff: Date, actorKeyId: string | null = null): { receipts: ErasureReceipt[]; checkpoint: CheckpointResult } {
-    const receipts = this.findExpired(cutoff).map((p) => this.db.transaction(() => this.eraseWithinTransaction(p, { reason: 'retention-expired', actorKeyId })));
+  purgeExpired(cutoff: Date, actorKeyId: string | null = null, noticeCutoffs: readonly NoticeCutoff[] = []): { receipts: ErasureReceipt[]; checkpoint: CheckpointResult } {
+    const receipts = this.findExpired(cutoff, noticeCutoffs).map((p) => this.db.transaction(() => this.eraseWithinTransaction(p, { reason: 'retention-expired', actorKeyId })));
     return { receipts, checkpoint: this.db.checkpoint() };
   }
 }

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { ScoreChannel } from '../scoring/policy.js';
 import { isoNow, type Clock } from './clock.js';
 import type { Database } from './database.js';
+import { activeNoticeVersionSql, type NoticeCutoff } from './consent-repository.js';
 import { subjectIdOf } from './subject-repository.js';
 
 export const verificationDecisions = ['accept', 'reject', 'inconclusive', 'not-enrolled', 'no-consent', 'locked'] as const;
@@ -134,6 +135,23 @@ function filterWhere(range: TimeRange): { where: string; params: Record<string, 
   };
 }
 
+/**
+ * Records older than `cutoff`, or than the nearer cutoff of the notice their subject's active consent
+ * was given under (NoticeCutoff).
+ */
+function olderThan(cutoff: Date, noticeCutoffs: readonly NoticeCutoff[]): { where: string; params: Record<string, string> } {
+  const params: Record<string, string> = { c: cutoff.toISOString() };
+  const terms = ['occurred_at < :c'];
+  noticeCutoffs
+    .filter((n) => n.cutoff > cutoff)
+    .forEach((n, i) => {
+      params[`c${i}`] = n.cutoff.toISOString();
+      params[`v${i}`] = n.noticeVersion;
+      terms.push(`(occurred_at < :c${i} AND subject_id IN (SELECT s.id FROM subjects s WHERE ${activeNoticeVersionSql('s.id')} = :v${i}))`);
+    });
+  return { where: terms.join(' OR '), params };
+}
+
 export class VerificationRepository {
   constructor(
     private readonly db: Database,
@@ -185,14 +203,16 @@ export class VerificationRepository {
     return this.db.get<{ n: number }>('SELECT count(*) AS n FROM verifications v JOIN subjects s ON s.id = v.subject_id WHERE s.pseudonym = ?', [pseudonym])?.n ?? 0;
   }
 
-  /** How many verifications are older than `cutoff` (the history's retention). */
-  countOlderThan(cutoff: Date): number {
-    return this.db.get<{ n: number }>('SELECT count(*) AS n FROM verifications WHERE occurred_at < ?', [cutoff.toISOString()])?.n ?? 0;
+  /** How many verifications are older than `cutoff`, or than a nearer cutoff of their subject's notice (the history's retention). */
+  countOlderThan(cutoff: Date, noticeCutoffs: readonly NoticeCutoff[] = []): number {
+    const { where, params } = olderThan(cutoff, noticeCutoffs);
+    return this.db.get<{ n: number }>(`SELECT count(*) AS n FROM verifications WHERE ${where}`, params)?.n ?? 0;
   }
 
-  /** Deletes the verifications older than `cutoff` (zeroed in place: secure_delete) and returns how many. */
-  eraseOlderThan(cutoff: Date): number {
-    return this.db.run('DELETE FROM verifications WHERE occurred_at < ?', [cutoff.toISOString()]).changes;
+  /** Deletes what countOlderThan counts (zeroed in place: secure_delete) and returns how many. */
+  eraseOlderThan(cutoff: Date, noticeCutoffs: readonly NoticeCutoff[] = []): number {
+    const { where, params } = olderThan(cutoff, noticeCutoffs);
+    return this.db.run(`DELETE FROM verifications WHERE ${where}`, params).changes;
   }
 
   /**

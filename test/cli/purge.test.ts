@@ -2,9 +2,11 @@
  * `voice-passport purge [--dry-run]` as a child process, without the master key: a voiceprint unused
  * for longer than VP_RETENTION_DAYS is erased with a receipt and an audit entry by "cli"; a fresh one
  * stays; verification records older than VP_HISTORY_RETENTION_DAYS go, with one audit entry (GDPR
- * Art. 5(1)(e) storage limitation). The test keeps its own store open meanwhile.
+ * Art. 5(1)(e) storage limitation), each sooner where the subject's notice says so. The test keeps
+ * its own store open meanwhile.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.js';
 import { embedding, movableClock, openTestStore, type MovableClock } from '../store/helpers.js';
@@ -123,6 +125,44 @@ describe('voice-passport purge', () => {
     for (const variable of ['VP_RETENTION_DAYS', 'VP_HISTORY_RETENTION_DAYS', 'VP_AUDIT_RETENTION_DAYS']) {
       const zero = await runCli(['purge'], { ...env, [variable]: '0' });
       expect([variable, zero.code, zero.stdout, cliError(zero).code]).toEqual([variable, 1, '', 'config-invalid']);
+    }
+  }, 30_000);
+
+  it('keeps to the periods of the notices in VP_CONSENT_NOTICES_DIR: a subject told 10 days goes after 10; a broken index stops it', async () => {
+    const notices = tempDir('vp-notices-');
+    try {
+      for (const v of ['v1', 'v2']) fs.writeFileSync(path.join(notices, `${v}.en.md`), `notice ${v}`);
+      const index = { current: 'v2', versions: { v1: { retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: null } }, v2: { retention: { voiceprintUnusedDays: 10, verificationHistoryDays: 10 } } } };
+      fs.writeFileSync(path.join(notices, 'notices.json'), JSON.stringify(index));
+      clock.set(new Date(Date.now() - 20 * 86_400_000).toISOString());
+      const told = (customerId: string, noticeVersion: string) => {
+        const p = store.pseudonymise(customerId);
+        store.consents.give(p, { noticeVersion, channel: 'app', actorKeyId: 'key_e' });
+        store.voiceprints.completeEnrolment(p, { embedding: embedding(3, 128), modelId: model, sampleCount: 2, netSpeechSeconds: 21 });
+        recordCall(p, 'accept');
+        return p;
+      };
+      const long = told('told-three-years', 'v1');
+      const short = told('told-ten-days', 'v2');
+      const withNotices = { ...env, VP_CONSENT_NOTICES_DIR: notices };
+
+      const dry = JSON.parse((await runCli(['purge', '--dry-run'], withNotices)).stdout) as { subjectPseudonyms: string[]; history: { wouldErase: number } };
+      expect([dry.subjectPseudonyms, dry.history.wouldErase]).toEqual([[short], 1]);
+      const run = await runCli(['purge'], withNotices);
+      expect([run.code, run.stderr]).toEqual([0, '']);
+      const result = JSON.parse(run.stdout) as { receipts: Array<{ subjectPseudonym: string; verificationsErased: number }>; history: { erased: number } };
+      // The erasure takes the subject's records with it, so the history purge finds none left.
+      expect(result.receipts.map((r) => [r.subjectPseudonym, r.verificationsErased])).toEqual([[short, 1]]);
+      expect(result.history.erased).toBe(0);
+      expect([store.voiceprints.voiceprint(short), store.voiceprints.voiceprint(long)?.embedding]).toEqual([undefined, embedding(3, 128)]);
+      expect(store.verifications.countForSubject(long)).toBe(1);
+
+      fs.writeFileSync(path.join(notices, 'notices.json'), JSON.stringify({ ...index, current: 'v3' }));
+      const broken = await runCli(['purge'], withNotices);
+      expect([broken.code, broken.stdout, cliError(broken).code]).toEqual([1, '', 'config-invalid']);
+      expect(cliError(broken).message).toMatch(/notices\.json names v3 as current, which has no text/);
+    } finally {
+      fs.rmSync(notices, { recursive: true, force: true });
     }
   }, 30_000);
 });

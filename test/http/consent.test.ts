@@ -1,4 +1,4 @@
-/** PUT/DELETE /v1/subjects/{id}/consent and GET /v1/consent-notices/{version}. */
+/** PUT/DELETE /v1/subjects/{id}/consent, GET /v1/consent-notices and GET /v1/consent-notices/{version}. */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -84,7 +84,7 @@ describe('PUT /v1/subjects/{id}/consent', () => {
 
     const version = await consent(h, 'cust-1', { noticeVersion: 'v9', channel: 'web' });
     expect(version.status).toBe(400);
-    expect(version.body).toMatchObject({ code: 'validation-failed', detail: 'There is no consent notice "v9"; consent must name the notice shown.', availableVersions: ['v1'] });
+    expect(version.body).toMatchObject({ code: 'validation-failed', detail: 'There is no consent notice "v9"; consent must name the notice shown.', availableVersions: ['v1', 'v2'] });
 
     const locale = await consent(h, 'cust-1', { noticeVersion: 'v1', channel: 'web', locale: 'de' });
     expect(locale.status).toBe(400);
@@ -178,20 +178,67 @@ describe('DELETE /v1/subjects/{id}/consent', () => {
   });
 });
 
+describe('GET /v1/consent-notices', () => {
+  it('lists every version, the current one, the periods each states and those kept to for its subjects', async () => {
+    const res = await request(h.app).get('/v1/consent-notices').set(h.auth('telephony'));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      current: 'v2',
+      versions: [
+        {
+          version: 'v1',
+          current: false,
+          availableLocales: ['en', 'nl'],
+          retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: null },
+          appliedRetention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400 },
+        },
+        {
+          version: 'v2',
+          current: true,
+          availableLocales: ['en', 'nl'],
+          retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400 },
+          appliedRetention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400 },
+        },
+      ],
+    });
+    expect((await request(h.app).get('/v1/consent-notices?all=1').set(h.auth('enrolment'))).status).toBe(400);
+    expect((await request(h.app).get('/v1/consent-notices')).status).toBe(401);
+  });
+
+  it('a configuration shorter than a notice applies to its subjects too: the shorter period always wins', async () => {
+    await h.close();
+    h = createHarness({ retention: { retentionDays: 365, historyRetentionDays: 500 } });
+    const res = await request(h.app).get('/v1/consent-notices').set(h.auth('operator'));
+    expect(res.body.versions.map((v: { version: string; appliedRetention: unknown }) => [v.version, v.appliedRetention])).toEqual([
+      ['v1', { voiceprintUnusedDays: 365, verificationHistoryDays: 500 }],
+      ['v2', { voiceprintUnusedDays: 365, verificationHistoryDays: 400 }],
+    ]);
+  });
+});
+
 describe('GET /v1/consent-notices/{version}', () => {
-  const text = (locale: string) => fs.readFileSync(path.join(defaultConsentNoticesDir(), `v1.${locale}.md`), 'utf8');
-  const notice = (locale: string) => ({ version: 'v1', locale, text: text(locale), sha256: sha256(text(locale)) });
+  const text = (version: string, locale: string) => fs.readFileSync(path.join(defaultConsentNoticesDir(), `${version}.${locale}.md`), 'utf8');
+  const notice = (locale: string, version = 'v1') => ({ version, locale, text: text(version, locale), sha256: sha256(text(version, locale)) });
+  const v1 = { version: 'v1', current: false, retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: null }, availableLocales: ['en', 'nl'] };
 
   it('serves both languages without a preference', async () => {
     const res = await request(h.app).get('/v1/consent-notices/v1').set(h.auth('enrolment'));
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ version: 'v1', availableLocales: ['en', 'nl'], notices: [notice('en'), notice('nl')] });
+    expect(res.body).toEqual({ ...v1, notices: [notice('en'), notice('nl')] });
     expect(res.headers['content-language']).toBeUndefined();
+    const v2 = await request(h.app).get('/v1/consent-notices/v2').set(h.auth('enrolment'));
+    expect(v2.body).toEqual({
+      version: 'v2',
+      current: true,
+      retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400 },
+      availableLocales: ['en', 'nl'],
+      notices: [notice('en', 'v2'), notice('nl', 'v2')],
+    });
   });
 
   it('picks one by ?locale or Accept-Language', async () => {
     const nl = await request(h.app).get('/v1/consent-notices/v1?locale=nl-NL').set(h.auth('telephony'));
-    expect(nl.body).toEqual({ version: 'v1', availableLocales: ['en', 'nl'], notices: [notice('nl')] });
+    expect(nl.body).toEqual({ ...v1, notices: [notice('nl')] });
     expect(nl.headers['content-language']).toBe('nl');
     const accept = await request(h.app).get('/v1/consent-notices/v1').set(h.auth('operator')).set('Accept-Language', 'de-DE, en;q=0.5, nl;q=0.8');
     expect(accept.body.notices).toEqual([notice('nl')]);
@@ -204,7 +251,7 @@ describe('GET /v1/consent-notices/{version}', () => {
   it('404 for an unknown version or an explicit locale that does not exist', async () => {
     const v9 = await request(h.app).get('/v1/consent-notices/v9').set(h.auth('enrolment'));
     expect(v9.status).toBe(404);
-    expect(v9.body).toMatchObject({ code: 'not-found', detail: 'There is no consent notice "v9".', availableVersions: ['v1'] });
+    expect(v9.body).toMatchObject({ code: 'not-found', detail: 'There is no consent notice "v9".', availableVersions: ['v1', 'v2'] });
     const fr = await request(h.app).get('/v1/consent-notices/v1?locale=fr').set(h.auth('enrolment'));
     expect(fr.status).toBe(404);
     expect(fr.body).toMatchObject({ code: 'not-found', detail: 'Notice v1 has no text in fr.', availableLocales: ['en', 'nl'] });

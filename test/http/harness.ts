@@ -17,6 +17,7 @@ import { createMetrics, timedEmbedder, type Metrics } from '../../src/observabil
 import { activeKeyExpiries, createKey } from '../../src/passport/api-keys.js';
 import { ConsentNotices, defaultConsentNoticesDir } from '../../src/passport/consent-notices.js';
 import { createPassportContext, type EnrolmentSettings, type PassportContext } from '../../src/passport/context.js';
+import { defaultRetention, retentionSettings } from '../../src/passport/retention.js';
 import type { Scorer } from '../../src/scoring/scorer.js';
 import type { ApiKeyRole, Store } from '../../src/store/index.js';
 import { movableClock, openTestStore, removeDir, tempDataDir, type MovableClock } from '../store/helpers.js';
@@ -58,13 +59,18 @@ export interface HarnessOptions {
   streamIdleSeconds?: number;
   /** The wall-clock slack beyond maxAudioSeconds (30 s in the service). */
   streamLifetimeSlackSeconds?: number;
+  /** The consent notices; the repository's by default. */
+  notices?: ConsentNotices;
+  /** VP_RETENTION_DAYS and VP_HISTORY_RETENTION_DAYS; the configuration's defaults by default. */
+  retention?: { retentionDays: number; historyRetentionDays: number };
 }
 
 export function createHarness(options: HarnessOptions = {}): Harness {
   const dataDir = tempDataDir();
   const clock = movableClock('2026-03-01T09:00:00.000Z');
   const embedder = new FakeEmbedder();
-  const notices = ConsentNotices.load(defaultConsentNoticesDir());
+  const notices = options.notices ?? ConsentNotices.load(defaultConsentNoticesDir());
+  const retention = retentionSettings({ ...defaultRetention, ...options.retention }, notices);
   const logLines: string[] = [];
   const logger = createLogger(
     'debug',
@@ -89,6 +95,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
       store,
       embedder: timedEmbedder(embedder, metrics),
       notices,
+      retention,
       clock,
       enrolment: { requiredSeconds: 8, requiredSamples: 2, ...options.enrolment },
       ...(options.calibration ? { calibration: options.calibration } : {}),
@@ -162,9 +169,9 @@ export function enrolSample(h: Harness, id: string, audio: Uint8Array, contentTy
   return request(h.app).post(`/v1/subjects/${id}/enrolments`).set(h.auth('enrolment')).set('Content-Type', contentType).send(Buffer.from(audio));
 }
 
-/** Consent and two 5 s samples of the tone `freq`: enrolled (with the harness's 8 s / 2 samples). */
-export async function consentAndEnrol(h: Harness, id: string, freq = 200): Promise<void> {
-  expect((await consent(h, id)).status).toBe(200);
+/** Consent (to notice v1 unless told) and two 5 s samples of the tone `freq`: enrolled (with the harness's 8 s / 2 samples). */
+export async function consentAndEnrol(h: Harness, id: string, freq = 200, noticeVersion = 'v1'): Promise<void> {
+  expect((await consent(h, id, { noticeVersion, channel: 'web', locale: 'en' })).status).toBe(200);
   expect((await enrolSample(h, id, toneWav({ freq, seconds: 5 }))).body.status).toBe('enrolling');
   expect((await enrolSample(h, id, toneWav({ freq, seconds: 5 }))).body.status).toBe('enrolled');
 }

@@ -48,7 +48,7 @@ describe('OpenAPI document', () => {
 
   it('documents exactly the routes Express serves', () => {
     const routes = expressRoutes((h.app as unknown as { router: { stack: unknown[] } }).router.stack);
-    expect(routes.length).toBe(24);
+    expect(routes.length).toBe(25);
     expect([...routes].sort()).toEqual([...documented()].sort());
   });
 
@@ -117,6 +117,7 @@ describe('OpenAPI document', () => {
     await check('put', '/v1/subjects/{id}/consent', await request(h.app).put('/v1/subjects/s-1/consent').set(e).send({ noticeVersion: 'v1', channel: 'app', locale: 'nl', evidence: 'x' }));
     await check('put', '/v1/subjects/{id}/consent', await request(h.app).put('/v1/subjects/s-1/consent').set(e).send({ noticeVersion: 'v1', channel: 'app', extra: 1 }));
     await check('get', '/v1/consent-notices/{version}', await request(h.app).get('/v1/consent-notices/v1').set(e));
+    await check('get', '/v1/consent-notices', await request(h.app).get('/v1/consent-notices').set(e));
     const post = (id: string, freq: number, seconds: number) => request(h.app).post(`/v1/subjects/${id}/enrolments`).set(e).set('Content-Type', 'audio/wav').send(Buffer.from(toneWav({ freq, seconds })));
     await check('post', '/v1/subjects/{id}/enrolments', await post('s-1', 200, 5));
     await check('post', '/v1/subjects/{id}/enrolments', await post('s-1', 200, 1));

@@ -2,43 +2,101 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VoicePassportError } from '../../src/errors.js';
 import { ConsentNotices, defaultConsentNoticesDir } from '../../src/passport/consent-notices.js';
 
 describe('ConsentNotices', () => {
-  it('loads the repository notices: v1 in English and Dutch, with their SHA-256', () => {
+  it('loads the repository notices: v1 and v2 in English and Dutch, with their SHA-256, v2 current, and the periods each states', () => {
     const dir = defaultConsentNoticesDir();
     expect(dir).toBe(path.resolve('consent-notices'));
     const notices = ConsentNotices.load(dir);
-    expect(notices.versions()).toEqual(['v1']);
+    expect(notices.versions()).toEqual(['v1', 'v2']);
+    expect(notices.current).toBe('v2');
     expect(notices.locales('v1')).toEqual(['en', 'nl']);
+    expect(notices.locales('v2')).toEqual(['en', 'nl']);
     const nl = notices.get('v1')![1]!;
     const text = fs.readFileSync(path.join(dir, 'v1.nl.md'), 'utf8');
     expect(nl).toEqual({ version: 'v1', locale: 'nl', text, sha256: createHash('sha256').update(text).digest('hex') });
-    expect(notices.get('v2')).toBeUndefined();
-    expect(notices.locales('v2')).toEqual([]);
+    // A consent names the version it was given under, and the bank proves the text by its hash:
+    // the bytes of a version in use must never change (a changed text is a new version).
+    expect(notices.get('v1')!.map((n) => n.sha256)).toEqual([
+      '49f713a4e884503b337659a1a8a942c993f3c277845714a4065c2d1bc09be33a',
+      'f99e4f6452ad9e9bc017593c8a171d6139c6f5b857de2d370d250a6df8b20413',
+    ]);
+    expect(notices.get('v2')!.map((n) => n.sha256)).toEqual([
+      'a6b13fa8477cf25e61f802503008b9e6bf26c4e3d1b1ef0d8b49f56772ae49f9',
+      '3815dda8ab98c0e926e963768fa5674336834a7a64676adbc95adc24e9879b56',
+    ]);
+    expect(notices.retention('v1')).toEqual({ voiceprintUnusedDays: 1095, verificationHistoryDays: null });
+    expect(notices.retention('v2')).toEqual({ voiceprintUnusedDays: 1095, verificationHistoryDays: 400 });
+    expect(notices.get('v3')).toBeUndefined();
+    expect(notices.locales('v3')).toEqual([]);
+    expect(notices.retention('v3')).toBeUndefined();
   });
 
-  it('orders versions numerically and ignores other files', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-notices-'));
-    try {
-      for (const name of ['v10.en.md', 'v2.en.md', 'v2.nl.md', 'README.md', 'v3.english.md']) fs.writeFileSync(path.join(dir, name), name);
+  it("the periods in notices.json are those the texts state: v1 names three years, v2 also 400 days", () => {
+    const dir = defaultConsentNoticesDir();
+    const read = (name: string) => fs.readFileSync(path.join(dir, name), 'utf8').replace(/\s+/g, ' ');
+    expect(read('v1.en.md')).toContain('until you have not used the voice passport for three years');
+    expect(read('v1.en.md')).not.toMatch(/\d+ days/);
+    expect(read('v2.en.md')).toContain('until you have not used the voice passport for three years');
+    expect(read('v2.en.md')).toContain('The record of each use: 400 days');
+    expect(read('v2.nl.md')).toContain('drie jaar niet hebt gebruikt');
+    expect(read('v2.nl.md')).toContain('De registratie van elk gebruik: 400 dagen');
+  });
+
+  describe('from a directory', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-notices-'));
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const write = (name: string, text: string) => fs.writeFileSync(path.join(dir, name), text);
+    const index = (value: unknown) => write('notices.json', JSON.stringify(value));
+    const stated = (voiceprintUnusedDays: number | null, verificationHistoryDays: number | null) => ({ retention: { voiceprintUnusedDays, verificationHistoryDays } });
+
+    it('orders versions numerically and ignores other files', () => {
+      for (const name of ['v10.en.md', 'v2.en.md', 'v2.nl.md', 'README.md', 'v3.english.md']) write(name, name);
+      index({ current: 'v10', versions: { v2: stated(1095, null), v10: stated(365, 90) } });
       const notices = ConsentNotices.load(dir);
       expect(notices.versions()).toEqual(['v2', 'v10']);
       expect(notices.locales('v2')).toEqual(['en', 'nl']);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+      expect(notices.current).toBe('v10');
+      expect(notices.retention('v10')).toEqual({ voiceprintUnusedDays: 365, verificationHistoryDays: 90 });
+    });
 
-  it('a directory without notices, or none at all, stops the start with config-invalid', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-notices-'));
-    try {
+    it('a directory without notices, or none at all, stops the start with config-invalid', () => {
       expect(() => ConsentNotices.load(dir)).toThrow(VoicePassportError);
       expect(() => ConsentNotices.load(path.join(dir, 'missing'))).toThrow(/Cannot read the consent notices/);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
+
+    it('texts without notices.json, or with one that is broken, invalid or does not match them, stop the start and say why', () => {
+      write('v1.en.md', 'one');
+      write('v2.en.md', 'two');
+      const failure = () => {
+        try {
+          ConsentNotices.load(dir);
+        } catch (e) {
+          expect(e).toBeInstanceOf(VoicePassportError);
+          expect((e as VoicePassportError).code).toBe('config-invalid');
+          return (e as Error).message;
+        }
+        throw new Error('loaded');
+      };
+      expect(failure()).toMatch(/^Cannot read .*notices\.json \(the current notice and the periods each notice states\): ENOENT/);
+      write('notices.json', '{"current": "v2",');
+      expect(failure()).toMatch(/^Cannot read .*notices\.json .*JSON/);
+      index({ current: 'v2', versions: { v1: stated(0, null), v2: { retention: { voiceprintUnusedDays: 1095 } } } });
+      expect(failure()).toMatch(/notices\.json is invalid: versions\.v1\.retention\.voiceprintUnusedDays: .*>=1; versions\.v2\.retention\.verificationHistoryDays: .*\.$/);
+      index({ current: 'v2', versions: { v1: stated(1095, null), v2: stated(1095, 400) }, draft: true });
+      expect(failure()).toMatch(/notices\.json is invalid: \(root\): Unrecognized key: "draft"\.$/);
+      index({ current: 'v2', versions: { v2: stated(1095, 400), v3: stated(1095, 400) } });
+      expect(failure()).toMatch(/notices\.json does not match the notice texts: the texts of v1 are not listed in it; it lists v3, which have no text\.$/);
+      index({ current: 'v3', versions: { v1: stated(1095, null), v2: stated(1095, 400) } });
+      expect(failure()).toMatch(/notices\.json names v3 as current, which has no text\.$/);
+      index({ current: 'v2', versions: { v1: stated(1095, null), v2: stated(1095, 400) } });
+      expect(ConsentNotices.load(dir).current).toBe('v2');
+    });
   });
 });

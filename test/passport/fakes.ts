@@ -1,14 +1,16 @@
 /**
- * Test doubles for the use cases: generated "speech" and a fake embedder.
+ * Test doubles for the use cases: generated "speech", a fake embedder and consent notices in memory.
  *
  * A "speaker" is a tone frequency. The fake embedder really decodes the request (src/audio/decode.ts,
  * so malformed audio fails as in production), counts 20 ms frames above an RMS floor as speech, and
  * turns the tone's frequency (from zero crossings) into a unit vector: 200 Hz and 220 Hz score ~0.99,
  * 200 Hz and 400 Hz score 0. Quality figures can be overridden per call to simulate noisy audio.
  */
+import { createHash } from 'node:crypto';
 import { decodeAudio } from '../../src/audio/decode.js';
 import { encodeMulaw } from '../../src/audio/g711.js';
 import { VoicePassportError } from '../../src/errors.js';
+import { ConsentNotices, type NoticeRetention } from '../../src/passport/consent-notices.js';
 import type { AudioAnalysis, AudioInput, Embedder } from '../../src/passport/embedder.js';
 
 export const fakeModelId = 'fake-model';
@@ -98,4 +100,16 @@ export class FakeEmbedder implements Embedder {
     const freq = crossings / 2 / netSpeechSeconds;
     return { embedding: toneEmbedding(freq), modelId: this.modelId, sampleRate: audio.sampleRate, ...quality };
   }
+}
+
+/**
+ * Consent notices held in memory: one English text per version, with the periods each states
+ * (days; null: none). The first version is current unless `current` says otherwise.
+ */
+export function noticesStating(retention: Record<string, Partial<NoticeRetention>>, current = Object.keys(retention)[0]!): ConsentNotices {
+  const versions = Object.keys(retention);
+  return ConsentNotices.fromList(
+    versions.map((version) => ({ version, locale: 'en', text: `notice ${version}`, sha256: createHash('sha256').update(`notice ${version}`).digest('hex') })),
+    { current, retention: new Map(versions.map((v) => [v, { voiceprintUnusedDays: null, verificationHistoryDays: null, ...retention[v] }])) },
+  );
 }

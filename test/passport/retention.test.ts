@@ -1,7 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import request from 'supertest';
-import { countExpiredAudit, countExpiredHistory, purgeExpiredAudit, purgeExpiredHistory, purgeExpiredVoiceprints } from '../../src/passport/retention.js';
-import { toneWav } from './fakes.js';
+import {
+  appliedRetention,
+  countExpiredAudit,
+  countExpiredHistory,
+  findExpiredVoiceprints,
+  noticeRetentionWarnings,
+  purgeAllExpired,
+  purgeExpiredAudit,
+  purgeExpiredHistory,
+  purgeExpiredVoiceprints,
+  retentionSettings,
+} from '../../src/passport/retention.js';
+import { noticesStating, toneWav } from './fakes.js';
 import { auditEntries, consentAndEnrol, createHarness, exportSubject, getSubject, verifyCall, type Harness } from '../http/harness.js';
 
 let h: Harness;
@@ -104,5 +115,90 @@ describe('retention purge (GDPR Art. 5(1)(e))', () => {
     // Nothing older is left: a second run prunes and audits nothing.
     expect(purgeExpiredAudit(h.store, { auditRetentionDays: 30, now: h.clock() })).toMatchObject({ pruned: 0, through: null, auditSeq: null });
     expect(() => purgeExpiredAudit(h.store, { auditRetentionDays: 0, now: h.clock() })).toThrow(RangeError);
+  });
+});
+
+describe('each subject kept no longer than the notice they agreed to says (GDPR Art. 13(2)(a))', () => {
+  const configured = { retentionDays: 1095, historyRetentionDays: 400, auditRetentionDays: null };
+
+  it('takes the shorter periods of the notices as limits, and warns where the current notice and the configuration differ', () => {
+    const notices = noticesStating(
+      { v1: { voiceprintUnusedDays: 1095 }, v2: { voiceprintUnusedDays: 365, verificationHistoryDays: 90 }, v3: { voiceprintUnusedDays: 2000, verificationHistoryDays: 400 } },
+      'v3',
+    );
+    const settings = retentionSettings(configured, notices);
+    expect(settings).toEqual({ ...configured, noticeLimits: [{ noticeVersion: 'v2', voiceprintUnusedDays: 365, verificationHistoryDays: 90 }] });
+    expect(retentionSettings({ ...configured, retentionDays: 300, historyRetentionDays: 30 }, notices).noticeLimits).toEqual([]);
+    expect(retentionSettings({ ...configured, historyRetentionDays: 500 }, notices).noticeLimits).toEqual([
+      { noticeVersion: 'v2', voiceprintUnusedDays: 365, verificationHistoryDays: 90 },
+      { noticeVersion: 'v3', voiceprintUnusedDays: null, verificationHistoryDays: 400 },
+    ]);
+
+    expect(appliedRetention(settings, notices.retention('v1'))).toEqual({ voiceprintUnusedDays: 1095, verificationHistoryDays: 400 });
+    expect(appliedRetention(settings, notices.retention('v2'))).toEqual({ voiceprintUnusedDays: 365, verificationHistoryDays: 90 });
+    expect(appliedRetention(settings, notices.retention('v3'))).toEqual({ voiceprintUnusedDays: 1095, verificationHistoryDays: 400 });
+    expect(appliedRetention(settings, undefined)).toEqual({ voiceprintUnusedDays: 1095, verificationHistoryDays: 400 });
+
+    expect(noticeRetentionWarnings(settings, notices)).toEqual([
+      'The current consent notice v3 tells customers 2000 days for an unused voiceprint, but VP_RETENTION_DAYS is 1095: it is erased sooner than they were told.',
+    ]);
+    expect(noticeRetentionWarnings(settings, noticesStating({ v1: { voiceprintUnusedDays: 1095 } }))).toEqual([
+      'The current consent notice v1 does not state how long the record of each verification is kept (VP_HISTORY_RETENTION_DAYS is 400 days): customers agreeing to it are not told (GDPR Art. 13(2)(a)).',
+    ]);
+    expect(noticeRetentionWarnings(settings, noticesStating({ v2: { voiceprintUnusedDays: 365, verificationHistoryDays: 90 } }))).toEqual([
+      'The current consent notice v2 tells customers 365 days for an unused voiceprint, shorter than VP_RETENTION_DAYS (1095): those who agree to it are kept 365 days, as told.',
+      'The current consent notice v2 tells customers 90 days for the record of each verification, shorter than VP_HISTORY_RETENTION_DAYS (400): those who agree to it are kept 90 days, as told.',
+    ]);
+    expect(noticeRetentionWarnings(settings, noticesStating({ v1: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400 } }))).toEqual([]);
+  });
+
+  it("purges a subject's records and voiceprint after their notice's shorter periods, others' after the configuration's; the subject view says which", async () => {
+    // v2 tells its subjects 30 days unused and 10 days of records; the configuration keeps 1095 and 400.
+    h = createHarness({ notices: noticesStating({ v1: { voiceprintUnusedDays: 1095 }, v2: { voiceprintUnusedDays: 30, verificationHistoryDays: 10 } }, 'v2') });
+    await consentAndEnrol(h, 'told-long', 200, 'v1');
+    await consentAndEnrol(h, 'told-short', 400, 'v2');
+    expect((await getSubject(h, 'told-long')).body.retention).toEqual({ voiceprintUnusedDays: 1095, voiceprintErasedAfter: '2029-02-28T09:00:00.000Z', verificationHistoryDays: 400 });
+    expect((await getSubject(h, 'told-short')).body.retention).toEqual({ voiceprintUnusedDays: 30, voiceprintErasedAfter: '2026-03-31T09:00:00.000Z', verificationHistoryDays: 10 });
+    h.clock.advance(day);
+    expect((await verifyCall(h, 'told-long', toneWav({ freq: 200, seconds: 4 }))).body.decision).toBe('accept');
+    expect((await verifyCall(h, 'told-short', toneWav({ freq: 400, seconds: 4 }))).body.decision).toBe('accept');
+    // An accepted verification is a use: the 30 days count from it.
+    expect((await getSubject(h, 'told-short')).body.retention.voiceprintErasedAfter).toBe('2026-04-01T09:00:00.000Z');
+
+    // Day 12: the v2 subject's record is 11 days old, past its 10; the v1 subject's stays.
+    h.clock.advance(11 * day);
+    expect(countExpiredHistory(h.store, { historyRetentionDays: 400, now: h.clock(), noticeLimits: h.ctx.retention.noticeLimits })).toMatchObject({ wouldErase: 1 });
+    expect(countExpiredHistory(h.store, { historyRetentionDays: 400, now: h.clock() })).toMatchObject({ wouldErase: 0 });
+    const first = purgeAllExpired(h.store, h.ctx.retention, { now: h.clock() });
+    expect([first.voiceprints.purged, first.history.erased]).toEqual([0, 1]);
+    expect((await exportSubject(h, 'told-short')).body.verifications).toEqual([]);
+    expect((await exportSubject(h, 'told-long')).body.verifications).toHaveLength(1);
+
+    // Day 32: the v2 subject's voiceprint went unused for 31 days, past its 30; the v1 subject's stays.
+    h.clock.advance(20 * day);
+    expect(findExpiredVoiceprints(h.store, { retentionDays: 1095, now: h.clock(), noticeLimits: h.ctx.retention.noticeLimits }).subjectPseudonyms).toEqual([h.store.pseudonymise('told-short')]);
+    const second = purgeAllExpired(h.store, h.ctx.retention, { now: h.clock() });
+    expect(second.voiceprints.receipts.map((r) => [r.subjectPseudonym, r.reason, r.voiceprintErased])).toEqual([[h.store.pseudonymise('told-short'), 'retention-expired', true]]);
+    expect(second.history.erased).toBe(0);
+    const short = (await getSubject(h, 'told-short')).body;
+    expect([short.enrolment.state, short.consent.active, short.retention]).toEqual(['none', false, { voiceprintUnusedDays: 1095, voiceprintErasedAfter: null, verificationHistoryDays: 400 }]);
+    expect((await verifyCall(h, 'told-short', toneWav({ freq: 400, seconds: 4 }))).body.decision).toBe('not-enrolled');
+    const long = (await getSubject(h, 'told-long')).body;
+    expect([long.enrolment.state, long.counts.verifications]).toEqual(['enrolled', 1]);
+    // Nothing more is due.
+    const third = purgeAllExpired(h.store, h.ctx.retention, { now: h.clock() });
+    expect([third.voiceprints.purged, third.history.erased]).toEqual([0, 0]);
+  });
+
+  it('an abandoned enrolment under a shorter notice goes after its period too', async () => {
+    h = createHarness({ notices: noticesStating({ v1: { voiceprintUnusedDays: 1095 }, v2: { voiceprintUnusedDays: 30 } }, 'v2') });
+    for (const [id, version] of [['long', 'v1'], ['short', 'v2']] as const) {
+      expect((await request(h.app).put(`/v1/subjects/${id}/consent`).set(h.auth('enrolment')).send({ noticeVersion: version, channel: 'app' })).status).toBe(200);
+      expect((await request(h.app).post(`/v1/subjects/${id}/enrolments`).set(h.auth('enrolment')).set('Content-Type', 'audio/wav').send(Buffer.from(toneWav({ freq: 200, seconds: 5 })))).body.status).toBe('enrolling');
+    }
+    h.clock.advance(31 * day);
+    const r = purgeAllExpired(h.store, h.ctx.retention, { now: h.clock() });
+    expect(r.voiceprints.receipts.map((x) => [x.subjectPseudonym, x.enrolmentSamplesErased])).toEqual([[h.store.pseudonymise('short'), 1]]);
+    expect((await getSubject(h, 'long')).body.enrolment.inProgress.samples).toBe(1);
   });
 });

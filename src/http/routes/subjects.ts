@@ -5,7 +5,7 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { isVoicePassportError } from '../../errors.js';
-import { giveConsent, giveConsentSchema, getConsentNotice, localePattern, withdrawConsent } from '../../passport/consent.js';
+import { giveConsent, giveConsentSchema, getConsentNotice, listConsentNotices, localePattern, withdrawConsent } from '../../passport/consent.js';
 import { enrol } from '../../passport/enrolment.js';
 import { eraseSubject, exportSubject, viewSubject } from '../../passport/subjects.js';
 import { verify } from '../../passport/verification.js';
@@ -53,6 +53,17 @@ export function subjectRoutes(deps: ApiDeps): RouteSpec[] {
         (req, res) => {
           parseOrThrow(noQuery, req.query, 'query');
           send(res, 200, withdrawConsent(ctx, actorOf(res), param(req, 'id')));
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/v1/consent-notices',
+      roles: ['telephony', 'enrolment', 'operator'],
+      handlers: [
+        (req, res) => {
+          parseOrThrow(noQuery, req.query, 'query');
+          send(res, 200, listConsentNotices(ctx));
         },
       ],
     },
