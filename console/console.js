@@ -258,6 +258,7 @@ function renderStats(stats, policies) {
     notes.push(`${transportNames[transport] ?? transport}: ${t.verifications.total}, ${share(inconclusive, t.verifications.total)} inconclusive${why}.`);
   }
   $('stats-notes').replaceChildren(...notes.map((n) => el('span', `${n} `)));
+  renderOutcomes(stats.outcomes, policies);
 
   const key = policies.comparisonScale === 'as-norm' ? 'normalisedScoreHistograms' : 'scoreHistograms';
   const figures = [];
@@ -270,6 +271,26 @@ function renderStats(stats, policies) {
     }
   }
   $('histograms').replaceChildren(...(figures.length > 0 ? figures : [el('p', 'No scored verifications in this period.')]));
+}
+
+/** Observed error counts with their rate and 95 % interval, e.g. "2 of 20: 10.00 % 95 %: 2.79 %–30.10 %". */
+function observedCell(count, observed) {
+  if (observed === null) return td(count === 0 ? '—' : `${count} (none decided)`);
+  const cell = td(`${observed.errors} of ${observed.decided}: ${rate(observed.rate)}`);
+  cell.append(el('span', ` 95 %: ${rate(observed.low95)}–${rate(observed.high95)}`, { class: 'interval' }));
+  return cell;
+}
+
+function renderOutcomes(outcomes, policies) {
+  const body = $('outcome-table').tBodies[0];
+  body.replaceChildren();
+  const names = Object.keys(outcomes).sort();
+  for (const name of names) {
+    const { genuine, impostor } = outcomes[name];
+    const target = policies.policies.find((p) => p.name === name)?.targetFmr ?? null;
+    body.append(row([name, target === null ? '—' : rate(target), impostor.reported, observedCell(impostor.accepted, impostor.falseMatchRate), genuine.reported, observedCell(genuine.rejected, genuine.falseNonMatchRate)]));
+  }
+  if (names.length === 0) body.append(row([el('td', 'No outcomes reported for calls in this period.', { colspan: '6' })]));
 }
 
 function svg(tag, attributes, text) {

@@ -33,6 +33,7 @@ export const errorCatalogue = {
   'consent-required': { status: 403, title: 'The subject has not given active consent' },
   'not-enrolled': { status: 409, title: 'The subject has no voiceprint' },
   'model-changed': { status: 409, title: 'The voiceprint was made with another model; re-enrol' },
+  'verification-not-scored': { status: 409, title: 'The verification compared no voice, so it has no match error' },
 
   // --- capacity ---
   'rate-limited': { status: 429, title: 'Too many requests' },

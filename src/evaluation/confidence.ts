@@ -189,3 +189,19 @@ export function falseMatchPairs(trials: SpeakerTrials, thresholds: readonly numb
   }
   return out;
 }
+
+/**
+ * The Wilson score interval of a proportion, `errors` out of `n` independent trials (Wilson, JASA
+ * 1927; recommended over the normal approximation for small n and rates near 0 by Brown, Cai &
+ * DasGupta, Statistical Science 2001). At 0 errors its upper end is near the rule of three (3/n).
+ * `z` 1.96: 95 %. Calls of one customer are not independent, so read it as a lower bound on the
+ * uncertainty.
+ */
+export function wilsonInterval(errors: number, n: number, z = 1.96): RateInterval {
+  if (!Number.isInteger(errors) || !Number.isInteger(n) || n < 1 || errors < 0 || errors > n) throw new RangeError('wilsonInterval needs 0 <= errors <= n, n >= 1, integers');
+  const p = errors / n;
+  const z2 = z * z;
+  const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}

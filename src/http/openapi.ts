@@ -11,7 +11,7 @@ import { errorCatalogue, errorCodes, type ErrorCode } from '../errors.js';
 import { auditActions } from '../passport/audit.js';
 import { enrolmentFeedbackCodes } from '../passport/enrolment.js';
 import { scoreChannels } from '../scoring/policy.js';
-import { consentChannels, verificationDecisions, verificationTransports, apiKeyRoles, maxKeyLifetimeDays, type ApiKeyRole } from '../store/index.js';
+import { consentChannels, outcomeSources, outcomeTruths, verificationDecisions, verificationTransports, apiKeyRoles, maxKeyLifetimeDays, type ApiKeyRole } from '../store/index.js';
 import { problemContentType, problemType } from './problem.js';
 
 type Schema = Record<string, unknown>;
@@ -268,6 +268,7 @@ const schemas: Record<string, Schema> = {
                 str({ enum: [...verificationTransports], description: 'How the audio came: "request" (a recording in a POST body) or "stream" (the call over a WebSocket); null for verifications recorded before this field existed.' }),
               ),
               model: nullable(str()),
+              outcome: nullable(ref('ReportedOutcome')),
             }),
           ),
           auditTrail: arr(obj({ seq: int(), occurredAt: time(), action: str({ enum: [...auditActions] }), actorKeyId: nullable(str()), outcome: str(), details: { type: 'object' } })),
@@ -403,6 +404,30 @@ const schemas: Record<string, Schema> = {
     }),
   }),
   HistogramBin: obj({ lower: num(), upper: num(), accept: int(), reject: int() }),
+  OutcomeInput: obj({
+    truth: str({ enum: [...outcomeTruths], description: '"genuine": the caller was the customer; "impostor": they were not.' }),
+    source: str({
+      enum: [...outcomeSources],
+      description: 'How it became known: step-up (another factor passed or failed), agent (the agent\'s judgement), customer-report, fraud-case. Telephony keys may report step-up and agent only.',
+    }),
+  }),
+  ReportedOutcome: obj({ truth: str({ enum: [...outcomeTruths] }), source: str({ enum: [...outcomeSources] }), reportedAt: time() }),
+  OutcomeResponse: obj({
+    verificationId: str({ format: 'uuid' }),
+    policy: str(),
+    decision: str({ enum: ['accept', 'reject', 'inconclusive'] }),
+    outcome: ref('ReportedOutcome'),
+    assessment: str({ enum: ['correct', 'false-match', 'false-non-match', 'undecided'], description: 'What the outcome makes of the decision; "undecided" for an inconclusive one.' }),
+  }),
+  ObservedRate: obj(
+    { errors: int({ minimum: 0 }), decided: int({ minimum: 1 }), rate: num({ minimum: 0, maximum: 1 }), low95: num({ minimum: 0, maximum: 1 }), high95: num({ minimum: 0, maximum: 1 }) },
+    [],
+    { description: 'Errors among the reported calls that were accepted or rejected, with the 95 % Wilson score interval.' },
+  ),
+  PolicyOutcomes: obj({
+    genuine: obj({ reported: int(), accepted: int(), rejected: int(), inconclusive: int(), falseNonMatchRate: nullable(ref('ObservedRate')) }),
+    impostor: obj({ reported: int(), accepted: int(), rejected: int(), inconclusive: int(), falseMatchRate: nullable(ref('ObservedRate')) }),
+  }),
   StatsResponse: obj({
     from: nullable(time()),
     to: nullable(time()),
@@ -425,6 +450,12 @@ const schemas: Record<string, Schema> = {
     ),
     enrolment: obj({ subjects: int(), enrolling: int(), enrolled: int() }),
     lockouts: obj({ lockedDecisions: int(), verificationDisabledNow: int() }),
+    outcomes: {
+      type: 'object',
+      additionalProperties: ref('PolicyOutcomes'),
+      description:
+        'Per policy, the verifications in the range whose outcome was reported, and the error rates among them. Reported calls are not a random sample (fraud is found mostly among accepted calls): the rates show drift and gross failures, not an unbiased estimate.',
+    },
   }),
   TransportStats: obj({
     verifications: verificationStatsProperties.verifications,
@@ -650,6 +681,18 @@ const paths: Record<string, Record<string, Schema>> = {
       body: { contentType: 'audio' },
       ok: { status: 200, description: 'The decision.', schema: 'VerificationResponse', headers: retryAfter },
       problems: ['model-changed', ...audioProblems],
+    }),
+  },
+  '/v1/verifications/{verificationId}/outcome': {
+    put: op({
+      summary: 'Report what a verification really was',
+      description:
+        'Once the bank knows whether the caller was the customer, it says so; a later report replaces an earlier one. The operator statistics then show the false match and false non-match rates among reported calls per policy. The outcome is part of the customer\'s export and goes with the verification record (history retention, erasure). Audited as verification.outcome-reported.',
+      roles: ['telephony', 'operator'],
+      params: [{ name: 'verificationId', in: 'path', required: true, schema: str({ format: 'uuid' }) }],
+      body: { contentType: 'json', schema: 'OutcomeInput' },
+      ok: { status: 200, description: 'The outcome as held, and what it makes of the decision.', schema: 'OutcomeResponse' },
+      problems: ['not-found', 'verification-not-scored', 'unsupported-media-type', 'payload-too-large'],
     }),
   },
   '/v1/subjects/{id}/verifications/stream': {

@@ -24,6 +24,8 @@ export interface Metrics {
   /** Verification streams open now (WebSocket sessions between upgrade and close). */
   openStreams: Gauge;
   enrolmentSamples: Counter<'outcome'>;
+  /** Outcomes reported about verifications, by policy and what they made of the decision (`false-match`: alert on it). */
+  reportedOutcomes: Counter<'policy' | 'assessment'>;
   modelLatency: Histogram<'outcome'>;
   /** Retention sweeps run, by outcome (`ok`, `failed`). */
   retentionSweeps: Counter<'outcome'>;
@@ -77,6 +79,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: 'voice_passport_enrolment_samples_total',
     help: 'Enrolment samples by outcome (accepted, enrolled, rejected, not-same-speaker)',
     labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const reportedOutcomes = new Counter({
+    name: 'voice_passport_reported_outcomes_total',
+    help: 'Outcomes reported about verifications (PUT /v1/verifications/{id}/outcome), by policy and assessment (correct, false-match, false-non-match, undecided)',
+    labelNames: ['policy', 'assessment'] as const,
     registers: [registry],
   });
   const modelLatency = new Histogram({
@@ -153,6 +161,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     decisions,
     openStreams,
     enrolmentSamples,
+    reportedOutcomes,
     modelLatency,
     retentionSweeps,
     retentionRemoved,

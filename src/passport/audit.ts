@@ -13,6 +13,7 @@ export const auditActions = [
   'enrolment.completed',
   'enrolment.discarded',
   'verification',
+  'verification.outcome-reported',
   'subject.viewed',
   'subject.exported',
   'subject.erased',

@@ -1,8 +1,8 @@
 /**
  * Operator statistics: aggregates only (GDPR Art. 5(1)(c), 25(2)): counts by decision and policy,
  * score histograms, in all and per scoring channel with the reasons callers went undecided, counts
- * and reasons per transport (a recording or a stream), the enrolment funnel and lockouts. No
- * subject appears in them.
+ * and reasons per transport (a recording or a stream), the enrolment funnel, lockouts, and the error
+ * rates among the calls whose outcome was reported. No subject appears in them.
  */
 import { z } from 'zod';
 import { scoreChannels, type ScoreChannel } from '../scoring/policy.js';
@@ -18,6 +18,7 @@ import {
   type VerificationTransport,
 } from '../store/index.js';
 import type { PassportContext } from './context.js';
+import { outcomesByPolicy, type PolicyOutcomes } from './outcomes.js';
 import { round } from './views.js';
 
 const isoDateTime = z.iso.datetime({ offset: true }).or(z.iso.date());
@@ -86,6 +87,11 @@ export interface StatsResponse extends VerificationStats {
   byTransport: Record<VerificationTransport, TransportStats>;
   enrolment: { subjects: number; enrolling: number; enrolled: number };
   lockouts: { lockedDecisions: number; verificationDisabledNow: number };
+  /**
+   * Per policy, the verifications in the range whose outcome was reported (PUT
+   * /v1/verifications/{id}/outcome), and the error rates among them (outcomes.ts: not a random sample).
+   */
+  outcomes: Record<string, PolicyOutcomes>;
 }
 
 function emptyCounts(): Record<VerificationDecision, number> {
@@ -192,5 +198,6 @@ export function operatorStats(ctx: PassportContext, query: StatsQuery): StatsRes
     byTransport,
     enrolment: { subjects: c.subjects, enrolling: c.enrolling, enrolled: c.enrolled },
     lockouts: { lockedDecisions: totals.verifications.byDecision.locked, verificationDisabledNow: c.verificationDisabled },
+    outcomes: outcomesByPolicy(ctx.store.outcomes.counts(range)),
   };
 }

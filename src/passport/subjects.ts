@@ -5,7 +5,7 @@
  */
 import { VoicePassportError } from '../errors.js';
 import { gateAttempt } from '../scoring/attempts.js';
-import type { AuditEntry, ConsentEvent, ConsentState, ErasureReceipt, VerificationRecord, VoiceprintMetadata } from '../store/index.js';
+import type { AuditEntry, ConsentEvent, ConsentState, ErasureReceipt, OutcomeSource, OutcomeTruth, VerificationOutcome, VerificationRecord, VoiceprintMetadata } from '../store/index.js';
 import type { Actor, PassportContext } from './context.js';
 import { appliedRetention } from './retention.js';
 import { consentView, pseudonymOf, round, type ConsentView } from './views.js';
@@ -113,9 +113,13 @@ export interface SubjectExport extends SubjectView {
   consentHistory: ConsentEvent[];
   voiceprint: (VoiceprintMetadata & { note: string }) | null;
   /** Each verification as recorded, the model named as the API names it; the key that asked is in the audit trail. */
-  verifications: Array<Omit<VerificationRecord, 'modelId' | 'actorKeyId'> & { model: string | null }>;
+  verifications: Array<Omit<VerificationRecord, 'modelId' | 'actorKeyId'> & { model: string | null; outcome: { truth: OutcomeTruth; source: OutcomeSource; reportedAt: string } | null }>;
   /** Audit entries about the subject (what was done with the data, when and by which key). */
   auditTrail: Array<Pick<AuditEntry, 'seq' | 'occurredAt' | 'action' | 'actorKeyId' | 'outcome' | 'details'>>;
+}
+
+function outcomeView(o: VerificationOutcome | undefined): SubjectExport['verifications'][number]['outcome'] {
+  return o === undefined ? null : { truth: o.truth, source: o.source, reportedAt: o.reportedAt };
 }
 
 /** Art. 15(3) / Art. 20: everything held about the subject, as JSON. The template is described, not included. */
@@ -125,6 +129,7 @@ export function exportSubject(ctx: PassportContext, actor: Actor, customerId: st
     const view = buildView(ctx, pseudonym);
     const { consents, voiceprints, verifications, audit } = ctx.store;
     const metadata = voiceprints.voiceprintMetadata(pseudonym);
+    const outcomes = ctx.store.outcomes.forSubject(pseudonym);
     const trail: SubjectExport['auditTrail'] = [];
     for (let after = 0; ; ) {
       const page = audit.list({ subjectPseudonym: pseudonym, afterSeq: after, limit: 1000 });
@@ -142,6 +147,7 @@ export function exportSubject(ctx: PassportContext, actor: Actor, customerId: st
         metadata === undefined
           ? null
           : { ...metadata, note: 'The voiceprint is an encrypted list of numbers derived from your speech; it is not a recording and is not included here.' },
+      // Each with what the bank later reported the call to have been (outcomes.ts), without the reporting key.
       verifications: verifications.listForSubject(pseudonym).map((v) => ({
         id: v.id,
         occurredAt: v.occurredAt,
@@ -157,6 +163,7 @@ export function exportSubject(ctx: PassportContext, actor: Actor, customerId: st
         channel: v.channel,
         transport: v.transport,
         model: v.modelId,
+        outcome: outcomeView(outcomes.get(v.id)),
       })),
       auditTrail: trail,
     };

@@ -29,6 +29,7 @@ export type AuditAction =
   | 'enrolment.completed'
   | 'enrolment.discarded'
   | 'verification'
+  | 'verification.outcome-reported'
   | 'subject.viewed'
   | 'subject.exported'
   | 'subject.erased'

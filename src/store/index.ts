@@ -23,6 +23,7 @@ import { migrate } from './migrate.js';
 import { PolicyRepository } from './policy-repository.js';
 import { openStoreKeyRing, type StoreKeyRing } from './store-key-ring.js';
 import { SubjectRepository } from './subject-repository.js';
+import { VerificationOutcomeRepository } from './outcome-repository.js';
 import { VerificationRepository } from './verification-repository.js';
 import { VoiceprintRepository } from './voiceprint-repository.js';
 
@@ -41,6 +42,7 @@ export interface StoreWithoutMasterKey {
   subjects: SubjectRepository;
   consents: ConsentRepository;
   verifications: VerificationRepository;
+  outcomes: VerificationOutcomeRepository;
   policies: PolicyRepository;
   audit: AuditLog;
   erasure: SubjectErasure;
@@ -74,6 +76,7 @@ export function openStoreWithoutMasterKey(options: StoreOptions): StoreWithoutMa
       subjects,
       consents,
       verifications: new VerificationRepository(db, clock),
+      outcomes: new VerificationOutcomeRepository(db, clock),
       policies: new PolicyRepository(db, clock),
       audit,
       erasure: new SubjectErasure(db, consents, audit, clock),
@@ -141,6 +144,7 @@ export * from './clock.js';
 export * from './consent-repository.js';
 export * from './database.js';
 export * from './erasure.js';
+export * from './outcome-repository.js';
 export * from './policy-repository.js';
 export * from './subject-repository.js';
 export * from './verification-repository.js';

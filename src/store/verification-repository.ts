@@ -123,12 +123,13 @@ const scoreColumns: Record<ScoreScaleColumn, string> = { score: 'score', rawScor
 /**
  * The conditions of a time range, only those given: "(:from IS NULL OR occurred_at >= :from)"
  * would keep SQLite from using verifications_by_time, so a day's statistics would scan the whole
- * history (the planner does not take an OR with a bound parameter as an index range).
+ * history (the planner does not take an OR with a bound parameter as an index range). `column` is a
+ * fixed column name of the callers, never input.
  */
-function filterWhere(range: TimeRange): { where: string; params: Record<string, string> } {
+export function filterWhere(range: TimeRange, column = 'occurred_at'): { where: string; params: Record<string, string> } {
   const terms: string[] = [];
-  if (range.from !== undefined) terms.push('occurred_at >= :from');
-  if (range.to !== undefined) terms.push('occurred_at < :to');
+  if (range.from !== undefined) terms.push(`${column} >= :from`);
+  if (range.to !== undefined) terms.push(`${column} < :to`);
   return {
     where: terms.length === 0 ? '1' : terms.join(' AND '),
     params: { ...(range.from === undefined ? {} : { from: range.from }), ...(range.to === undefined ? {} : { to: range.to }) },
@@ -187,6 +188,15 @@ export class VerificationRepository {
       ],
     );
     return record;
+  }
+
+  /** One verification and the pseudonym of its subject (null: recorded for no stored subject). */
+  find(id: string): { record: VerificationRecord; subjectPseudonym: string | null } | undefined {
+    const row = this.db.get<VerificationRow & { pseudonym: string | null }>(
+      'SELECT v.*, s.pseudonym AS pseudonym FROM verifications v LEFT JOIN subjects s ON s.id = v.subject_id WHERE v.id = ?',
+      [id],
+    );
+    return row === undefined ? undefined : { record: toRecord(row), subjectPseudonym: row.pseudonym };
   }
 
   /** Oldest first (export, Art. 15). */

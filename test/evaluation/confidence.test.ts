@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { falseMatchPairs } from '../../src/evaluation/confidence.js';
+import { falseMatchPairs, wilsonInterval } from '../../src/evaluation/confidence.js';
 import { speakerTrials, type TrialSet } from '../../src/evaluation/trials.js';
 
 const trialSet = (rows: readonly [score: number, a: number, b: number][]): TrialSet => ({
@@ -38,6 +38,38 @@ describe('falseMatchPairs', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('wilsonInterval', () => {
+  it('matches the published 95 % Wilson intervals', () => {
+    // Brown, Cai & DasGupta (2001) and any statistics package: 0/10, 1/10, 5/10, 0/100.
+    const r = (x: number, n: number) => {
+      const { low, high } = wilsonInterval(x, n);
+      return [Number(low.toFixed(4)), Number(high.toFixed(4))];
+    };
+    expect(r(0, 10)).toEqual([0, 0.2775]);
+    expect(r(1, 10)).toEqual([0.0179, 0.4042]);
+    expect(r(5, 10)).toEqual([0.2366, 0.7634]);
+    expect(r(0, 100)).toEqual([0, 0.037]);
+    expect(() => wilsonInterval(3, 2)).toThrow(RangeError);
+    expect(() => wilsonInterval(0, 0)).toThrow(RangeError);
+  });
+
+  it('always holds the observed rate, within [0, 1], and narrows as n grows at the same rate', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100_000 }), fc.double({ min: 0, max: 1, noNaN: true }), (n, q) => {
+        const x = Math.round(q * n);
+        const { low, high } = wilsonInterval(x, n);
+        expect(low).toBeGreaterThanOrEqual(0);
+        expect(high).toBeLessThanOrEqual(1);
+        expect(low).toBeLessThanOrEqual(x / n + 1e-12);
+        expect(high).toBeGreaterThanOrEqual(x / n - 1e-12);
+        const wider = wilsonInterval(x, n);
+        const narrower = wilsonInterval(4 * x, 4 * n);
+        expect(narrower.high - narrower.low).toBeLessThan(wider.high - wider.low);
+      }),
     );
   });
 });

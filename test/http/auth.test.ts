@@ -12,6 +12,7 @@ import { createHarness, type Harness } from './harness.js';
 const expectedRoles: Record<string, ApiKeyRole[]> = {
   'PUT /v1/subjects/:id/consent': ['telephony', 'enrolment'],
   'DELETE /v1/subjects/:id/consent': ['telephony', 'enrolment'],
+  'PUT /v1/verifications/:verificationId/outcome': ['telephony', 'operator'],
   'GET /v1/consent-notices': ['telephony', 'enrolment', 'operator'],
   'GET /v1/consent-notices/:version': ['telephony', 'enrolment', 'operator'],
   'POST /v1/subjects/:id/enrolments': ['enrolment'],

@@ -54,10 +54,14 @@ describe.skipIf(!haveChromium)('operator console in a browser', { timeout: 30_00
       await consentAndEnrol(h, 'cust-1', 200);
       await consent(h, 'cust-2');
       await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4 })); // accept
-      await verifyCall(h, 'cust-1', toneWav({ freq: 400, seconds: 4 })); // reject
-      await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4, sampleRate: 8000 })); // accept, telephone
+      const rejected = await verifyCall(h, 'cust-1', toneWav({ freq: 400, seconds: 4 })); // reject
+      const telephone = await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4, sampleRate: 8000 })); // accept, telephone
       await verifyCall(h, 'cust-2', toneWav({ freq: 200, seconds: 4 })); // not enrolled
       await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 6 }), '?policy=high'); // accept at high
+      // Reported afterwards: the rejected caller was the customer, the telephone one was not.
+      const outcome = (id: string, body: object) => request(h.app).put(`/v1/verifications/${id}/outcome`).set(h.auth('operator')).send(body);
+      expect((await outcome(rejected.body.verificationId, { truth: 'genuine', source: 'step-up' })).status).toBe(200);
+      expect((await outcome(telephone.body.verificationId, { truth: 'impostor', source: 'fraud-case' })).status).toBe(200);
       page = await openConsole(h);
     }, 30_000);
     afterAll(async () => {
@@ -106,6 +110,7 @@ describe.skipIf(!haveChromium)('operator console in a browser', { timeout: 30_00
 
       // The period buttons start at the last 7 days of the browser's clock; the harness's calls are dated March 2026.
       expect(await table('decision-table')).toEqual([['No verifications in this period.']]);
+      expect(await table('outcome-table')).toEqual([['No outcomes reported for calls in this period.']]);
       await page.click('#ranges button[data-days=all]');
       await expect.poll(async () => (await table('decision-table')).length, { timeout: 10_000 }).toBeGreaterThan(1);
       expect(await page.getAttribute('#ranges button[data-days=all]', 'aria-pressed')).toBe('true');
@@ -123,6 +128,9 @@ describe.skipIf(!haveChromium)('operator console in a browser', { timeout: 30_00
       // Every call sent a recording; a transport without calls is not named.
       expect(notes).toContain('Recordings: 5, 0 (0.0 %) inconclusive.');
       expect(notes).not.toContain('Streams');
+      // One of one of each, with the Wilson interval the API answers; no target FMR without calibration.
+      const observed = '1 of 1: 100.00 % 95 %: 20.65 %–100.00 %';
+      expect(await table('outcome-table')).toEqual([['standard', '—', '1', observed, '1', observed]]);
       // One figure per policy and channel with scored calls; its threshold line where the policy has it.
       expect(await page.$$eval('#histograms figcaption', (c) => c.map((x) => x.textContent))).toEqual([
         'high · wideband: 1 accepted, 0 rejected; threshold 0.600 cosine',

@@ -48,7 +48,7 @@ describe('OpenAPI document', () => {
 
   it('documents exactly the routes Express serves', () => {
     const routes = expressRoutes((h.app as unknown as { router: { stack: unknown[] } }).router.stack);
-    expect(routes.length).toBe(25);
+    expect(routes.length).toBe(26);
     expect([...routes].sort()).toEqual([...documented()].sort());
   });
 
@@ -129,11 +129,16 @@ describe('OpenAPI document', () => {
     }
     for (let i = 0; i < 5; i++) await verifyCall(h, 's-3', toneWav({ freq: 400, seconds: 4 }));
     await check('post', '/v1/subjects/{id}/verifications', await verifyCall(h, 's-3', toneWav({ freq: 400, seconds: 4 })));
-    await check('post', '/v1/subjects/{id}/verifications', await verifyCall(h, 's-9', toneWav({ freq: 400, seconds: 4 })));
+    const unscored = await verifyCall(h, 's-9', toneWav({ freq: 400, seconds: 4 }));
+    await check('post', '/v1/subjects/{id}/verifications', unscored);
+    const o = h.auth('operator');
+    const first = (await request(h.app).get('/v1/subjects/s-3/export').set(e)).body.verifications[0].id as string;
+    const outcome = (id: string) => request(h.app).put(`/v1/verifications/${id}/outcome`).set(o).send({ truth: 'impostor', source: 'fraud-case' });
+    await check('put', '/v1/verifications/{verificationId}/outcome', await outcome(first));
+    await check('put', '/v1/verifications/{verificationId}/outcome', await outcome(unscored.body.verificationId));
     await check('get', '/v1/subjects/{id}', await request(h.app).get('/v1/subjects/s-3').set(e));
     await check('get', '/v1/subjects/{id}', await request(h.app).get('/v1/subjects/s-404').set(e));
     await check('get', '/v1/subjects/{id}/export', await request(h.app).get('/v1/subjects/s-3/export').set(e));
-    const o = h.auth('operator');
     await check('get', '/v1/operator/policies', await request(h.app).get('/v1/operator/policies').set(o));
     await check('put', '/v1/operator/policies', await request(h.app).put('/v1/operator/policies').set(o).send({ policies: [{ name: 'standard', threshold: 0.5, minNetSpeechSeconds: 3 }] }));
     await check('get', '/v1/operator/stats', await request(h.app).get('/v1/operator/stats').set(o));

@@ -146,6 +146,7 @@ describe('GET /v1/operator/stats', () => {
       },
       enrolment: { subjects: 2, enrolling: 0, enrolled: 1 },
       lockouts: { lockedDecisions: 0, verificationDisabledNow: 0 },
+      outcomes: {},
     });
     expectDocumented('StatsResponse', res.body);
 

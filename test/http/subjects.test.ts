@@ -82,7 +82,7 @@ describe('GET /v1/subjects/{id}/export', () => {
         note: 'The voiceprint is an encrypted list of numbers derived from your speech; it is not a recording and is not included here.',
       },
       verifications: [
-        { id: v.body.verificationId, occurredAt: T0, policy: 'standard', decision: 'accept', reasons: ['score-above-threshold'], score: v.body.score, rawScore: v.body.rawScore, normalisedScore: null, threshold: 0.5, rawThreshold: 0.5, netSpeechSeconds: 4, channel: 'wideband', transport: 'request', model: fakeModelId },
+        { id: v.body.verificationId, occurredAt: T0, policy: 'standard', decision: 'accept', reasons: ['score-above-threshold'], score: v.body.score, rawScore: v.body.rawScore, normalisedScore: null, threshold: 0.5, rawThreshold: 0.5, netSpeechSeconds: 4, channel: 'wideband', transport: 'request', model: fakeModelId, outcome: null },
       ],
       auditTrail: trail.map(({ seq, occurredAt, action, actorKeyId, outcome, details }) => ({ seq, occurredAt, action, actorKeyId, outcome, details })),
     });

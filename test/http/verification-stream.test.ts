@@ -117,7 +117,7 @@ describe('a stream decides as soon as it holds the policy\'s speech', () => {
 
     const exported = await exportSubject(h, 'cust-1');
     expect(exported.body.verifications).toEqual([
-      { id: result.verification.verificationId, occurredAt: T0, policy: 'standard', decision: 'accept', reasons: ['score-above-threshold'], score: result.verification.score, rawScore: result.verification.rawScore, normalisedScore: null, threshold: 0.5, rawThreshold: 0.5, netSpeechSeconds: 3, channel: 'telephone', transport: 'stream', model: fakeModelId },
+      { id: result.verification.verificationId, occurredAt: T0, policy: 'standard', decision: 'accept', reasons: ['score-above-threshold'], score: result.verification.score, rawScore: result.verification.rawScore, normalisedScore: null, threshold: 0.5, rawThreshold: 0.5, netSpeechSeconds: 3, channel: 'telephone', transport: 'stream', model: fakeModelId, outcome: null },
     ]);
     const audit = (await auditEntries(h)).filter((e) => e.action === 'verification');
     expect(audit).toEqual([expect.objectContaining({ actorKeyId: h.keyIds.telephony, outcome: 'accept', details: expect.objectContaining({ verificationId: result.verification.verificationId, channel: 'telephone', policy: 'standard', transport: 'stream' }) })]);

@@ -53,8 +53,8 @@ describe('decisions', () => {
 
     const exported = await exportSubject(h, 'cust-1');
     expect(exported.body.verifications).toEqual([
-      { id: same.body.verificationId, occurredAt: T0, policy: 'standard', decision: 'accept', reasons: ['score-above-threshold'], score: same.body.score, rawScore: same.body.rawScore, normalisedScore: null, threshold: 0.5, rawThreshold: 0.5, netSpeechSeconds: 4, channel: 'wideband', transport: 'request', model: fakeModelId },
-      { id: other.body.verificationId, occurredAt: T0, policy: 'standard', decision: 'reject', reasons: ['score-below-threshold'], score: other.body.score, rawScore: other.body.rawScore, normalisedScore: null, threshold: 0.5, rawThreshold: 0.5, netSpeechSeconds: 4, channel: 'wideband', transport: 'request', model: fakeModelId },
+      { id: same.body.verificationId, occurredAt: T0, policy: 'standard', decision: 'accept', reasons: ['score-above-threshold'], score: same.body.score, rawScore: same.body.rawScore, normalisedScore: null, threshold: 0.5, rawThreshold: 0.5, netSpeechSeconds: 4, channel: 'wideband', transport: 'request', model: fakeModelId, outcome: null },
+      { id: other.body.verificationId, occurredAt: T0, policy: 'standard', decision: 'reject', reasons: ['score-below-threshold'], score: other.body.score, rawScore: other.body.rawScore, normalisedScore: null, threshold: 0.5, rawThreshold: 0.5, netSpeechSeconds: 4, channel: 'wideband', transport: 'request', model: fakeModelId, outcome: null },
     ]);
     const view = await getSubject(h, 'cust-1');
     expect(view.body.lastUsedAt).toBe(T0);

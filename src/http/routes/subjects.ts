@@ -1,12 +1,14 @@
 /**
- * Subject routes: consent, notices, enrolment, verification, access and erasure. Each handler parses
- * the request, calls one use case and sends its result; the rules live in src/passport/.
+ * Subject routes: consent, notices, enrolment, verification and its reported outcome, access and
+ * erasure. Each handler parses the request, calls one use case and sends its result; the rules live
+ * in src/passport/.
  */
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { isVoicePassportError } from '../../errors.js';
 import { giveConsent, giveConsentSchema, getConsentNotice, listConsentNotices, localePattern, withdrawConsent } from '../../passport/consent.js';
 import { enrol } from '../../passport/enrolment.js';
+import { reportOutcome, reportOutcomeSchema } from '../../passport/outcomes.js';
 import { eraseSubject, exportSubject, viewSubject } from '../../passport/subjects.js';
 import { verify } from '../../passport/verification.js';
 import { preferredLanguages } from '../accept-language.js';
@@ -19,6 +21,7 @@ import { parseOrThrow } from '../validation.js';
 const noQuery = z.object({}).strict();
 const verifyQuery = z.object({ policy: z.string().max(64).optional() }).strict();
 const noticeQuery = z.object({ locale: z.string().regex(localePattern).optional() }).strict();
+const verificationPath = z.object({ verificationId: z.uuid('a verification id as answered by the verification (a UUID)') });
 
 const param = (req: Request, name: string): string => String(req.params[name] ?? '');
 
@@ -53,6 +56,22 @@ export function subjectRoutes(deps: ApiDeps): RouteSpec[] {
         (req, res) => {
           parseOrThrow(noQuery, req.query, 'query');
           send(res, 200, withdrawConsent(ctx, actorOf(res), param(req, 'id')));
+        },
+      ],
+    },
+    {
+      method: 'put',
+      path: '/v1/verifications/:verificationId/outcome',
+      // The platform knows what the call showed next (step-up, agent); operators add investigations and customers' reports.
+      roles: ['telephony', 'operator'],
+      handlers: [
+        jsonBody,
+        (req, res) => {
+          parseOrThrow(noQuery, req.query, 'query');
+          const { verificationId } = parseOrThrow(verificationPath, req.params, 'path');
+          const r = reportOutcome(ctx, actorOf(res), verificationId, parseOrThrow(reportOutcomeSchema, req.body, 'body'));
+          deps.metrics?.reportedOutcomes.inc({ policy: r.policy, assessment: r.assessment });
+          send(res, 200, r);
         },
       ],
     },

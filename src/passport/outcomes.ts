@@ -1,0 +1,126 @@
+/**
+ * Reported outcomes: the bank tells the service what a verification really was, once it knows, so
+ * operators can watch the error rates the service makes in production, not only those the
+ * calibration measured on dev speakers (ISO/IEC 19795-1 distinguishes the two; a threshold that
+ * holds on the dev set can drift on a new phone network or population).
+ *
+ * The rates are of the calls that were reported, which are not a random sample: fraud is found
+ * mostly when an impostor was let in, and a rejected customer is known as genuine when a further
+ * check passes. They show drift and gross failures; they are not an unbiased estimate.
+ */
+import { z } from 'zod';
+import { VoicePassportError } from '../errors.js';
+import { wilsonInterval } from '../evaluation/confidence.js';
+import { outcomeSources, outcomeTruths, type OutcomeCount, type OutcomeSource, type OutcomeTruth, type VerificationDecision } from '../store/index.js';
+import type { Actor, PassportContext } from './context.js';
+import { round } from './views.js';
+
+export const reportOutcomeSchema = z.object({ truth: z.enum(outcomeTruths), source: z.enum(outcomeSources) }).strict();
+export type ReportOutcomeInput = z.infer<typeof reportOutcomeSchema>;
+
+/** What the outcome makes of the decision. */
+export type OutcomeAssessment = 'correct' | 'false-match' | 'false-non-match' | 'undecided';
+
+export interface OutcomeResponse {
+  verificationId: string;
+  policy: string;
+  decision: VerificationDecision;
+  outcome: { truth: OutcomeTruth; source: OutcomeSource; reportedAt: string };
+  assessment: OutcomeAssessment;
+}
+
+/** The findings a telephony platform makes itself (least privilege); investigations and customers' reports come through operators. */
+const telephonySources: readonly OutcomeSource[] = ['step-up', 'agent'];
+
+const scoredDecisions: readonly VerificationDecision[] = ['accept', 'reject', 'inconclusive'];
+
+export function assess(decision: VerificationDecision, truth: OutcomeTruth): OutcomeAssessment {
+  if (decision === 'inconclusive') return 'undecided';
+  if (decision === 'accept') return truth === 'genuine' ? 'correct' : 'false-match';
+  return truth === 'impostor' ? 'correct' : 'false-non-match';
+}
+
+/**
+ * Records (or corrects) what one verification really was, audited with the assessment. Only
+ * verifications that compared a voice with a voiceprint can be wrong about it (409 otherwise).
+ */
+export function reportOutcome(ctx: PassportContext, actor: Actor, verificationId: string, input: ReportOutcomeInput): OutcomeResponse {
+  if (actor.role === 'telephony' && !telephonySources.includes(input.source)) {
+    throw new VoicePassportError('forbidden', `A telephony key reports what the call itself showed only (source ${telephonySources.map((s) => `"${s}"`).join(' or ')}).`);
+  }
+  return ctx.store.db.transaction(() => {
+    const found = ctx.store.verifications.find(verificationId);
+    if (found === undefined) {
+      throw new VoicePassportError('not-found', 'There is no such verification: the id is unknown, or its record has passed the history\'s retention or was erased with the voiceprint.');
+    }
+    const { record } = found;
+    if (!scoredDecisions.includes(record.decision)) {
+      throw new VoicePassportError('verification-not-scored', `The verification was decided without comparing a voice (${record.decision}), so it can be neither a false match nor a false non-match.`);
+    }
+    const outcome = ctx.store.outcomes.report(verificationId, { truth: input.truth, source: input.source, actorKeyId: actor.keyId });
+    const assessment = assess(record.decision, input.truth);
+    ctx.store.audit.append({
+      action: 'verification.outcome-reported',
+      actorKeyId: actor.keyId,
+      subjectPseudonym: found.subjectPseudonym,
+      outcome: assessment,
+      details: { verificationId, policy: record.policy, decision: record.decision, truth: input.truth, source: input.source },
+    });
+    return { verificationId, policy: record.policy, decision: record.decision, outcome: { truth: outcome.truth, source: outcome.source, reportedAt: outcome.reportedAt }, assessment };
+  });
+}
+
+/** An error rate among reported calls: `errors` of `decided`, with its 95 % Wilson interval. */
+export interface ObservedRate {
+  errors: number;
+  decided: number;
+  rate: number;
+  low95: number;
+  high95: number;
+}
+
+/** The reported calls of one truth under one policy, by the decision they got. */
+export interface ReportedCalls {
+  reported: number;
+  accepted: number;
+  rejected: number;
+  inconclusive: number;
+}
+
+export interface PolicyOutcomes {
+  /** Callers reported to be the customer: a reject was a false non-match. */
+  genuine: ReportedCalls & { falseNonMatchRate: ObservedRate | null };
+  /** Callers reported not to be: an accept was a false match. */
+  impostor: ReportedCalls & { falseMatchRate: ObservedRate | null };
+}
+
+function observedRate(errors: number, decided: number): ObservedRate | null {
+  if (decided === 0) return null;
+  const { low, high } = wilsonInterval(errors, decided);
+  return { errors, decided, rate: round(errors / decided, 4), low95: round(low, 4), high95: round(high, 4) };
+}
+
+/** Per policy: the reported calls and the error rates among them (operator statistics). */
+export function outcomesByPolicy(counts: readonly OutcomeCount[]): Record<string, PolicyOutcomes> {
+  const calls: Record<string, Record<OutcomeTruth, ReportedCalls>> = {};
+  for (const c of counts) {
+    const byTruth = (calls[c.policy] ??= {
+      genuine: { reported: 0, accepted: 0, rejected: 0, inconclusive: 0 },
+      impostor: { reported: 0, accepted: 0, rejected: 0, inconclusive: 0 },
+    });
+    const r = byTruth[c.truth];
+    r.reported += c.count;
+    if (c.decision === 'accept') r.accepted += c.count;
+    else if (c.decision === 'reject') r.rejected += c.count;
+    else if (c.decision === 'inconclusive') r.inconclusive += c.count;
+  }
+  return Object.fromEntries(
+    Object.entries(calls).map(([policy, { genuine, impostor }]) => [
+      policy,
+      {
+        genuine: { ...genuine, falseNonMatchRate: observedRate(genuine.rejected, genuine.accepted + genuine.rejected) },
+        impostor: { ...impostor, falseMatchRate: observedRate(impostor.accepted, impostor.accepted + impostor.rejected) },
+      },
+    ]),
+  );
+}
