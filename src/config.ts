@@ -36,6 +36,7 @@ const envSchema = z.object({
   // (src/store/audit-log.ts, pruneBefore).
   VP_RETENTION_DAYS: intFromEnv(1, 36_500).default(defaultRetention.retentionDays),
   VP_HISTORY_RETENTION_DAYS: intFromEnv(1, 36_500).default(defaultRetention.historyRetentionDays),
+  VP_CONSENT_RECORD_RETENTION_DAYS: intFromEnv(1, 36_500).default(defaultRetention.consentRecordRetentionDays),
   VP_AUDIT_RETENTION_DAYS: intFromEnv(1, 36_500).optional(),
   // The bank's own consent notice texts and their notices.json (src/passport/consent-notices.ts);
   // unset: the package's consent-notices/.
@@ -74,6 +75,8 @@ export interface Config {
   /** A voiceprint unused for this many days is erased (GDPR Art. 5(1)(e) storage limitation). */
   retentionDays: number;
   historyRetentionDays: number;
+  /** The record of a consent that ended is erased this many days later, once nothing else of its subject is held. */
+  consentRecordRetentionDays: number;
   /** Null: the audit log is kept whole. */
   auditRetentionDays: number | null;
   /** Null: the package's consent-notices/. */
@@ -122,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     minSnrDb: e.VP_MIN_SNR_DB,
     retentionDays: e.VP_RETENTION_DAYS,
     historyRetentionDays: e.VP_HISTORY_RETENTION_DAYS,
+    consentRecordRetentionDays: e.VP_CONSENT_RECORD_RETENTION_DAYS,
     auditRetentionDays: e.VP_AUDIT_RETENTION_DAYS ?? null,
     consentNoticesDir: e.VP_CONSENT_NOTICES_DIR === undefined ? null : path.resolve(e.VP_CONSENT_NOTICES_DIR),
     rateLimitPerMinute: e.VP_RATE_LIMIT_PER_MINUTE,

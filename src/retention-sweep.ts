@@ -13,6 +13,7 @@ export interface RetentionSweepResult {
   ok: boolean;
   voiceprints: number;
   verifications: number;
+  consentRecords: number;
   auditEntries: number;
 }
 
@@ -30,16 +31,18 @@ export function retentionSweep(deps: {
   } catch (err) {
     metrics.retentionSweeps.inc({ outcome: 'failed' });
     logger.error({ err }, 'retention purge failed; it runs again at the next interval');
-    return { ok: false, voiceprints: 0, verifications: 0, auditEntries: 0 };
+    return { ok: false, voiceprints: 0, verifications: 0, consentRecords: 0, auditEntries: 0 };
   }
-  const { voiceprints: v, history: h, audit: a } = r;
+  const { voiceprints: v, history: h, consentRecords: c, audit: a } = r;
   if (v.purged > 0) logger.info({ purged: v.purged, cutoff: v.cutoff }, 'retention purge erased expired voiceprints');
   if (h.erased > 0) logger.info({ erased: h.erased, cutoff: h.cutoff }, 'retention purge erased expired verification records');
+  if (c.erased > 0) logger.info({ erased: c.erased, cutoff: c.cutoff }, 'retention purge erased the consent records of subjects whose consent ended long ago');
   if (a !== null && a.pruned > 0) logger.info({ pruned: a.pruned, cutoff: a.cutoff, throughSeq: a.through?.seq }, 'retention purge pruned expired audit entries');
   metrics.retentionRemoved.inc({ kind: 'voiceprint' }, v.purged);
   metrics.retentionRemoved.inc({ kind: 'verification' }, h.erased);
+  metrics.retentionRemoved.inc({ kind: 'consent_record' }, c.erased);
   if (a !== null) metrics.retentionRemoved.inc({ kind: 'audit_entry' }, a.pruned);
   metrics.retentionSweeps.inc({ outcome: 'ok' });
   metrics.retentionLastSuccess.set(now.getTime() / 1000);
-  return { ok: true, voiceprints: v.purged, verifications: h.erased, auditEntries: a?.pruned ?? 0 };
+  return { ok: true, voiceprints: v.purged, verifications: h.erased, consentRecords: c.erased, auditEntries: a?.pruned ?? 0 };
 }

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       minSnrDb: 5,
       retentionDays: 1095,
       historyRetentionDays: 400,
+      consentRecordRetentionDays: 1826,
       auditRetentionDays: null,
       consentNoticesDir: null,
       rateLimitPerMinute: 600,
@@ -48,8 +49,8 @@ describe('loadConfig', () => {
 
   it('reads the enrolment, retention, rate-limit and stream settings', () => {
     expect(loadConfig({ VP_STREAM_MAX_OPEN: '8', VP_STREAM_IDLE_SECONDS: '2.5' })).toMatchObject({ streamMaxOpen: 8, streamIdleSeconds: 2.5 });
-    const c = loadConfig({ VP_ENROL_MIN_SECONDS: '12.5', VP_ENROL_MIN_SAMPLES: '3', VP_MIN_SNR_DB: '-2.5', VP_RETENTION_DAYS: '30', VP_HISTORY_RETENTION_DAYS: '90', VP_AUDIT_RETENTION_DAYS: '2555', VP_RATE_LIMIT_PER_MINUTE: '60' });
-    expect([c.enrolMinSeconds, c.enrolMinSamples, c.minSnrDb, c.retentionDays, c.historyRetentionDays, c.auditRetentionDays, c.rateLimitPerMinute]).toEqual([12.5, 3, -2.5, 30, 90, 2555, 60]);
+    const c = loadConfig({ VP_ENROL_MIN_SECONDS: '12.5', VP_ENROL_MIN_SAMPLES: '3', VP_MIN_SNR_DB: '-2.5', VP_RETENTION_DAYS: '30', VP_HISTORY_RETENTION_DAYS: '90', VP_CONSENT_RECORD_RETENTION_DAYS: '3650', VP_AUDIT_RETENTION_DAYS: '2555', VP_RATE_LIMIT_PER_MINUTE: '60' });
+    expect([c.enrolMinSeconds, c.enrolMinSamples, c.minSnrDb, c.retentionDays, c.historyRetentionDays, c.consentRecordRetentionDays, c.auditRetentionDays, c.rateLimitPerMinute]).toEqual([12.5, 3, -2.5, 30, 90, 3650, 2555, 60]);
     expect(loadConfig({ VP_CONSENT_NOTICES_DIR: 'bank/notices' }).consentNoticesDir).toBe(path.resolve('bank/notices'));
   });
 
@@ -75,6 +76,7 @@ describe('loadConfig', () => {
     ['VP_MIN_SNR_DB', 'quiet'],
     ['VP_RETENTION_DAYS', '0'],
     ['VP_HISTORY_RETENTION_DAYS', '36501'],
+    ['VP_CONSENT_RECORD_RETENTION_DAYS', '0'],
     ['VP_AUDIT_RETENTION_DAYS', 'forever'],
     ['VP_RATE_LIMIT_PER_MINUTE', 'lots'],
     ['VP_STREAM_MAX_OPEN', '0'],

@@ -209,7 +209,7 @@ describe('the running service with its consent notices', () => {
     const fresh = path.join(dir, 'fresh');
     try {
       fs.writeFileSync(path.join(notices, 'v1.en.md'), 'notice v1');
-      fs.writeFileSync(path.join(notices, 'notices.json'), JSON.stringify({ current: 'v1', versions: { v1: { retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400 } }, v2: { retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400 } } } }));
+      fs.writeFileSync(path.join(notices, 'notices.json'), JSON.stringify({ current: 'v1', versions: { v1: { retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400, consentRecordDays: 1826 } }, v2: { retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400, consentRecordDays: 1826 } } } }));
       await expect(startService(loadConfig({ PORT: '0', VP_DATA_DIR: fresh, VP_CONSENT_NOTICES_DIR: notices, LOG_LEVEL: 'silent' }), createLogger('silent'))).rejects.toMatchObject({
         code: 'config-invalid',
         message: expect.stringMatching(/notices\.json does not match the notice texts: it lists v2, which have no text\.$/),

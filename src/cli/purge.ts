@@ -2,22 +2,26 @@
  * `voice-passport purge [--dry-run]`: the retention purge (GDPR Art. 5(1)(e) storage limitation), the
  * same use cases the service runs on its timer. Erases every voiceprint not used for VP_RETENTION_DAYS
  * (and enrolments abandoned that long), each erasure audited by the store with the actor "cli", and
- * every verification record older than VP_HISTORY_RETENTION_DAYS (one `history.purged` entry), each
- * shortened where the subject's consent notice states less (VP_CONSENT_NOTICES_DIR), and,
+ * every verification record older than VP_HISTORY_RETENTION_DAYS (one `history.purged` entry), the
+ * record of every consent that ended more than VP_CONSENT_RECORD_RETENTION_DAYS ago of a subject of
+ * whom nothing else is held (one `consent-records.purged` entry), each period shortened where the
+ * subject's consent notice states less (VP_CONSENT_NOTICES_DIR), and,
  * where VP_AUDIT_RETENTION_DAYS is set, the audit entries older than that (one `audit.pruned` entry).
- * `--dry-run` lists the subject pseudonyms and counts the records and entries that would go, changing nothing.
+ * `--dry-run` lists the subject pseudonyms and counts the records and entries that would go, changing
+ * nothing. It counts each against the store as it is: a consent record that this run's erasure of old
+ * verification records would free is counted by the next dry run.
  */
 import { parseArgs } from 'node:util';
 import { VoicePassportError } from '../errors.js';
 import type { Config } from '../config.js';
 import { ConsentNotices, defaultConsentNoticesDir } from '../passport/consent-notices.js';
-import { countExpiredAudit, countExpiredHistory, findExpiredVoiceprints, purgeAllExpired, retentionSettings } from '../passport/retention.js';
+import { countExpiredAudit, countExpiredConsentRecords, countExpiredHistory, findExpiredVoiceprints, purgeAllExpired, retentionSettings } from '../passport/retention.js';
 import { cliActor, withAdminStore } from './admin-store.js';
 import { printJson } from './output.js';
 
 export function purgeCommand(
   argv: string[],
-  config: Pick<Config, 'dataDir' | 'retentionDays' | 'historyRetentionDays' | 'auditRetentionDays' | 'consentNoticesDir'>,
+  config: Pick<Config, 'dataDir' | 'retentionDays' | 'historyRetentionDays' | 'consentRecordRetentionDays' | 'auditRetentionDays' | 'consentNoticesDir'>,
   now: Date = new Date(),
 ): void {
   let dryRun: boolean;
@@ -34,6 +38,7 @@ export function purgeCommand(
     if (dryRun) {
       const due = findExpiredVoiceprints(store, { retentionDays: config.retentionDays, now, noticeLimits });
       const history = countExpiredHistory(store, { historyRetentionDays: config.historyRetentionDays, now, noticeLimits });
+      const consentRecords = countExpiredConsentRecords(store, { consentRecordDays: config.consentRecordRetentionDays, now, noticeLimits });
       const audit = config.auditRetentionDays === null ? null : countExpiredAudit(store, { auditRetentionDays: config.auditRetentionDays, now });
       return {
         cutoff: due.cutoff,
@@ -42,17 +47,19 @@ export function purgeCommand(
         wouldErase: due.subjectPseudonyms.length,
         subjectPseudonyms: due.subjectPseudonyms,
         history: { cutoff: history.cutoff, erased: 0, wouldErase: history.wouldErase },
+        consentRecords: { cutoff: consentRecords.cutoff, erased: 0, wouldErase: consentRecords.wouldErase },
         audit: audit === null ? null : { cutoff: audit.cutoff, pruned: 0, wouldPrune: audit.wouldPrune },
       };
     }
-    const { voiceprints: r, history: h, audit: a } = purgeAllExpired(store, settings, { now, actorKeyId: cliActor.keyId });
+    const { voiceprints: r, history: h, consentRecords: c, audit: a } = purgeAllExpired(store, settings, { now, actorKeyId: cliActor.keyId });
     return {
       cutoff: r.cutoff,
       erased: r.purged,
       receipts: r.receipts,
       history: { cutoff: h.cutoff, erased: h.erased, auditSeq: h.auditSeq },
+      consentRecords: { cutoff: c.cutoff, erased: c.erased, auditSeq: c.auditSeq },
       audit: a === null ? null : { cutoff: a.cutoff, pruned: a.pruned, through: a.through, auditSeq: a.auditSeq },
-      checkpointComplete: r.checkpointComplete && h.checkpointComplete && (a?.checkpointComplete ?? true),
+      checkpointComplete: r.checkpointComplete && h.checkpointComplete && c.checkpointComplete && (a?.checkpointComplete ?? true),
     };
   });
   printJson(output);

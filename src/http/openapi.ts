@@ -96,6 +96,7 @@ const schemas: Record<string, Schema> = {
     {
       voiceprintUnusedDays: nullable(int({ minimum: 1, description: 'An unused voiceprint is erased after this many days.' })),
       verificationHistoryDays: nullable(int({ minimum: 1, description: "Each verification's record is kept this many days." })),
+      consentRecordDays: nullable(int({ minimum: 1, description: 'The record of a consent is kept this many days after it ended.' })),
     },
     undefined,
     { description: 'Storage periods in days (GDPR Art. 13(2)(a)); null where the notice names none.' },
@@ -116,7 +117,7 @@ const schemas: Record<string, Schema> = {
         availableLocales: arr(str()),
         retention: ref('NoticeRetention'),
         appliedRetention: obj(
-          { voiceprintUnusedDays: int({ minimum: 1 }), verificationHistoryDays: int({ minimum: 1 }) },
+          { voiceprintUnusedDays: int({ minimum: 1 }), verificationHistoryDays: int({ minimum: 1 }), consentRecordDays: int({ minimum: 1 }) },
           undefined,
           { description: "What is kept to for those who agreed to this version: the shorter of the notice's period and the configuration's." },
         ),
@@ -223,6 +224,7 @@ const schemas: Record<string, Schema> = {
         voiceprintUnusedDays: int({ minimum: 1 }),
         voiceprintErasedAfter: nullable(time({ description: 'When the voiceprint is erased unless an accepted verification uses it first; null when none is held.' })),
         verificationHistoryDays: int({ minimum: 1 }),
+        consentRecordDays: int({ minimum: 1, description: 'The record of consent and withdrawal is kept this many days after the consent ended.' }),
       },
       undefined,
       { description: 'How long what is held is kept (GDPR Art. 15(1)(d)): the periods of the notice agreed to, or the configuration\'s where shorter.' },

@@ -19,6 +19,7 @@ export const auditActions = [
   'subject.erased',
   'retention.purged',
   'history.purged',
+  'consent-records.purged',
   'audit.pruned',
   'attempts.reset',
   'policy.updated',

@@ -30,6 +30,8 @@ export interface NoticeRetention {
   voiceprintUnusedDays: number | null;
   /** Each verification's record is kept N days. */
   verificationHistoryDays: number | null;
+  /** The record of consent and its withdrawal is kept N days after the withdrawal. */
+  consentRecordDays: number | null;
 }
 
 export const noticeVersionPattern = /^v[0-9]{1,4}$/;
@@ -42,7 +44,7 @@ const indexSchema = z
     current: z.string().regex(noticeVersionPattern, 'a notice version such as "v2"'),
     versions: z.record(
       z.string().regex(noticeVersionPattern, 'a notice version such as "v2"'),
-      z.object({ retention: z.object({ voiceprintUnusedDays: days, verificationHistoryDays: days }).strict() }).strict(),
+      z.object({ retention: z.object({ voiceprintUnusedDays: days, verificationHistoryDays: days, consentRecordDays: days }).strict() }).strict(),
     ),
   })
   .strict();

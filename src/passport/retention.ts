@@ -1,9 +1,11 @@
 /**
  * Retention (GDPR Art. 5(1)(e) storage limitation): a voiceprint not used for `retentionDays` — and
  * an enrolment abandoned that long — is erased, and so is every verification record older than
- * `historyRetentionDays`, whoever it was of, and, where `auditRetentionDays` is set, every audit
- * entry older than that. The service's timer (src/retention-sweep.ts) and the CLI's
- * `voice-passport purge` both run them through `purgeAllExpired`.
+ * `historyRetentionDays`, whoever it was of, the record of a consent that ended more than
+ * `consentRecordRetentionDays` ago once nothing else of its subject is held, and, where
+ * `auditRetentionDays` is set, every audit entry older than that. The service's timer
+ * (src/retention-sweep.ts) and the CLI's `voice-passport purge` both run them through
+ * `purgeAllExpired`.
  *
  * A subject is never kept longer than the consent notice they agreed to says (Art. 13(2)(a); Art.
  * 5(1)(a) fairness): where that notice states a shorter period than the configuration, the shorter
@@ -24,12 +26,15 @@ export interface PurgeResult {
 const dayMs = 86_400_000;
 
 /**
- * The configuration's defaults (VP_RETENTION_DAYS, VP_HISTORY_RETENTION_DAYS, VP_AUDIT_RETENTION_DAYS):
+ * The configuration's defaults (VP_RETENTION_DAYS, VP_HISTORY_RETENTION_DAYS,
+ * VP_CONSENT_RECORD_RETENTION_DAYS, VP_AUDIT_RETENTION_DAYS):
  * three years unused for a voiceprint; 400 days for a verification's record, which outlive the 13
- * months in which a customer may dispute a payment (PSD2 Art. 71(1)); the audit log kept whole,
- * since its period is the bank's record-keeping duty.
+ * months in which a customer may dispute a payment (PSD2 Art. 71(1)); five years for the record of a
+ * consent after it ended, the Dutch limitation period for claims (Burgerlijk Wetboek 3:310), in which
+ * the bank may have to show it had consent (GDPR Art. 7(1)); the audit log kept whole, since its
+ * period is the bank's record-keeping duty.
  */
-export const defaultRetention = { retentionDays: 1095, historyRetentionDays: 400, auditRetentionDays: null } as const;
+export const defaultRetention = { retentionDays: 1095, historyRetentionDays: 400, consentRecordRetentionDays: 1826, auditRetentionDays: null } as const;
 
 /** Voiceprints last used before this instant are due for erasure. */
 export function retentionCutoff(options: { retentionDays: number; now: Date }): Date {
@@ -49,10 +54,13 @@ export interface NoticeLimit {
   noticeVersion: string;
   voiceprintUnusedDays: number | null;
   verificationHistoryDays: number | null;
+  consentRecordDays: number | null;
 }
 
+type RetentionKind = Exclude<keyof NoticeLimit, 'noticeVersion'>;
+
 /** The nearer cutoffs of the notices with a shorter period of the one kind. */
-function noticeCutoffs(limits: readonly NoticeLimit[] | undefined, kind: 'voiceprintUnusedDays' | 'verificationHistoryDays', now: Date): NoticeCutoff[] {
+function noticeCutoffs(limits: readonly NoticeLimit[] | undefined, kind: RetentionKind, now: Date): NoticeCutoff[] {
   return (limits ?? []).flatMap((l) => (l[kind] === null ? [] : [{ noticeVersion: l.noticeVersion, cutoff: daysBefore(now, l[kind], kind) }]));
 }
 
@@ -75,11 +83,12 @@ export function purgeExpiredVoiceprints(
   return { cutoff: cutoff.toISOString(), purged: receipts.length, receipts, checkpointComplete: checkpoint.complete };
 }
 
-export interface HistoryPurgeResult {
+/** A purge of many subjects' records with one audit entry: verification records, or consent records (their subjects). */
+export interface RecordPurgeResult {
   cutoff: string;
-  /** Verification records erased. */
+  /** Verification records, or subjects whose consent records went. */
   erased: number;
-  /** Seq of the `history.purged` audit entry; null when nothing was erased (no entry then). */
+  /** Seq of the `history.purged` or `consent-records.purged` audit entry; null when nothing was erased (no entry then). */
   auditSeq: number | null;
   checkpointComplete: boolean;
 }
@@ -94,21 +103,32 @@ export interface HistoryPurgeResult {
 export function purgeExpiredHistory(
   store: Pick<Store, 'db' | 'verifications' | 'audit'>,
   options: { historyRetentionDays: number; now: Date; actorKeyId?: string | null; noticeLimits?: readonly NoticeLimit[] },
-): HistoryPurgeResult {
+): RecordPurgeResult {
   const cutoff = daysBefore(options.now, options.historyRetentionDays, 'historyRetentionDays');
+  const noticeCuts = noticeCutoffs(options.noticeLimits, 'verificationHistoryDays', options.now);
+  const erase = () => store.verifications.eraseOlderThan(cutoff, noticeCuts);
+  return purgeWithOneEntry(store, options.actorKeyId ?? null, cutoff, 'history.purged', erase, (n) => ({ verifications: n, retentionDays: options.historyRetentionDays }));
+}
+
+/**
+ * Erases in one transaction with one audit entry naming the cutoff and the count (no subject: the
+ * records are of many), then checkpoints, as an erasure does: the zeroed pages reach the .db file and
+ * the -wal is emptied, so the old records are nowhere. Nothing erased: no entry.
+ */
+function purgeWithOneEntry(
+  store: Pick<Store, 'db' | 'audit'>,
+  actorKeyId: string | null,
+  cutoff: Date,
+  action: 'history.purged' | 'consent-records.purged',
+  erase: () => number,
+  details: (erased: number) => Record<string, number>,
+): RecordPurgeResult {
   const { erased, auditSeq } = store.db.transaction(() => {
-    const n = store.verifications.eraseOlderThan(cutoff, noticeCutoffs(options.noticeLimits, 'verificationHistoryDays', options.now));
+    const n = erase();
     if (n === 0) return { erased: 0, auditSeq: null };
-    const entry = store.audit.append({
-      action: 'history.purged',
-      actorKeyId: options.actorKeyId ?? null,
-      subjectPseudonym: null,
-      outcome: 'erased',
-      details: { cutoff: cutoff.toISOString(), verifications: n, retentionDays: options.historyRetentionDays },
-    });
+    const entry = store.audit.append({ action, actorKeyId, subjectPseudonym: null, outcome: 'erased', details: { cutoff: cutoff.toISOString(), ...details(n) } });
     return { erased: n, auditSeq: entry.seq };
   });
-  // Like an erasure: the zeroed pages reach the .db file and the -wal is emptied, so the old records are nowhere.
   const checkpointComplete = erased === 0 ? true : store.db.checkpoint().complete;
   return { cutoff: cutoff.toISOString(), erased, auditSeq, checkpointComplete };
 }
@@ -120,6 +140,31 @@ export function countExpiredHistory(
 ): { cutoff: string; wouldErase: number } {
   const cutoff = daysBefore(options.now, options.historyRetentionDays, 'historyRetentionDays');
   return { cutoff: cutoff.toISOString(), wouldErase: store.verifications.countOlderThan(cutoff, noticeCutoffs(options.noticeLimits, 'verificationHistoryDays', options.now)) };
+}
+
+/**
+ * Erases the record of every consent that ended more than `consentRecordDays` ago (or its notice's
+ * shorter period) of a subject of whom nothing else is held: its consent events and subject row, in
+ * one transaction with one `consent-records.purged` entry. The audit log's entries about the subject
+ * follow the audit log's own retention.
+ */
+export function purgeExpiredConsentRecords(
+  store: Pick<Store, 'db' | 'erasure' | 'audit'>,
+  options: { consentRecordDays: number; now: Date; actorKeyId?: string | null; noticeLimits?: readonly NoticeLimit[] },
+): RecordPurgeResult {
+  const cutoff = daysBefore(options.now, options.consentRecordDays, 'consentRecordDays');
+  const noticeCuts = noticeCutoffs(options.noticeLimits, 'consentRecordDays', options.now);
+  const erase = () => store.erasure.eraseConsentRecords(store.erasure.findExpiredConsentRecords(cutoff, noticeCuts));
+  return purgeWithOneEntry(store, options.actorKeyId ?? null, cutoff, 'consent-records.purged', erase, (n) => ({ subjects: n, retentionDays: options.consentRecordDays }));
+}
+
+/** What purgeExpiredConsentRecords would erase now, erasing nothing (`voice-passport purge --dry-run`). */
+export function countExpiredConsentRecords(
+  store: Pick<Store, 'erasure'>,
+  options: { consentRecordDays: number; now: Date; noticeLimits?: readonly NoticeLimit[] },
+): { cutoff: string; wouldErase: number } {
+  const cutoff = daysBefore(options.now, options.consentRecordDays, 'consentRecordDays');
+  return { cutoff: cutoff.toISOString(), wouldErase: store.erasure.findExpiredConsentRecords(cutoff, noticeCutoffs(options.noticeLimits, 'consentRecordDays', options.now)).length };
 }
 
 export interface AuditPurgeResult {
@@ -152,6 +197,7 @@ export function countExpiredAudit(store: Pick<Store, 'audit'>, options: { auditR
 export interface RetentionSettings {
   retentionDays: number;
   historyRetentionDays: number;
+  consentRecordRetentionDays: number;
   /** Null: the audit log is kept whole. */
   auditRetentionDays: number | null;
   /** The notices that state shorter periods (retentionSettings derives them from the notices). */
@@ -160,7 +206,7 @@ export interface RetentionSettings {
 
 /** The configured periods, and the shorter ones of the notices (the audit log's is the bank's, in no notice). */
 export function retentionSettings(
-  config: Pick<RetentionSettings, 'retentionDays' | 'historyRetentionDays' | 'auditRetentionDays'>,
+  config: Pick<RetentionSettings, 'retentionDays' | 'historyRetentionDays' | 'consentRecordRetentionDays' | 'auditRetentionDays'>,
   notices: Pick<ConsentNotices, 'versions' | 'retention'>,
 ): RetentionSettings {
   const noticeLimits = notices.versions().flatMap((noticeVersion) => {
@@ -170,29 +216,41 @@ export function retentionSettings(
       noticeVersion,
       voiceprintUnusedDays: shorter(stated.voiceprintUnusedDays, config.retentionDays),
       verificationHistoryDays: shorter(stated.verificationHistoryDays, config.historyRetentionDays),
+      consentRecordDays: shorter(stated.consentRecordDays, config.consentRecordRetentionDays),
     };
-    return limit.voiceprintUnusedDays === null && limit.verificationHistoryDays === null ? [] : [limit];
+    return limit.voiceprintUnusedDays === null && limit.verificationHistoryDays === null && limit.consentRecordDays === null ? [] : [limit];
   });
-  return { retentionDays: config.retentionDays, historyRetentionDays: config.historyRetentionDays, auditRetentionDays: config.auditRetentionDays, noticeLimits };
+  return {
+    retentionDays: config.retentionDays,
+    historyRetentionDays: config.historyRetentionDays,
+    consentRecordRetentionDays: config.consentRecordRetentionDays,
+    auditRetentionDays: config.auditRetentionDays,
+    noticeLimits,
+  };
 }
 
 /** Days; every kind has one. */
 export interface AppliedRetention {
   voiceprintUnusedDays: number;
   verificationHistoryDays: number;
+  consentRecordDays: number;
 }
 
 /** The periods that apply to a subject who agreed to a notice stating `stated` (undefined: no active consent). */
-export function appliedRetention(settings: Pick<RetentionSettings, 'retentionDays' | 'historyRetentionDays'>, stated: NoticeRetention | undefined): AppliedRetention {
+export function appliedRetention(settings: Pick<RetentionSettings, 'retentionDays' | 'historyRetentionDays' | 'consentRecordRetentionDays'>, stated: NoticeRetention | undefined): AppliedRetention {
   const min = (days: number | null | undefined, configured: number) => (days === null || days === undefined ? configured : Math.min(days, configured));
-  return { voiceprintUnusedDays: min(stated?.voiceprintUnusedDays, settings.retentionDays), verificationHistoryDays: min(stated?.verificationHistoryDays, settings.historyRetentionDays) };
+  return {
+    voiceprintUnusedDays: min(stated?.voiceprintUnusedDays, settings.retentionDays),
+    verificationHistoryDays: min(stated?.verificationHistoryDays, settings.historyRetentionDays),
+    consentRecordDays: min(stated?.consentRecordDays, settings.consentRecordRetentionDays),
+  };
 }
 
 /**
  * Where the notice offered now and the configuration disagree, said once at start: customers agreeing
  * today are told one period and kept for another (the shorter, by the rule above), or told none.
  */
-export function noticeRetentionWarnings(settings: Pick<RetentionSettings, 'retentionDays' | 'historyRetentionDays'>, notices: Pick<ConsentNotices, 'current' | 'retention'>): string[] {
+export function noticeRetentionWarnings(settings: Pick<RetentionSettings, 'retentionDays' | 'historyRetentionDays' | 'consentRecordRetentionDays'>, notices: Pick<ConsentNotices, 'current' | 'retention'>): string[] {
   const stated = notices.retention(notices.current)!;
   const v = notices.current;
   const warnings: string[] = [];
@@ -203,19 +261,22 @@ export function noticeRetentionWarnings(settings: Pick<RetentionSettings, 'reten
   };
   check(stated.voiceprintUnusedDays, settings.retentionDays, 'an unused voiceprint', 'VP_RETENTION_DAYS');
   check(stated.verificationHistoryDays, settings.historyRetentionDays, 'the record of each verification', 'VP_HISTORY_RETENTION_DAYS');
+  check(stated.consentRecordDays, settings.consentRecordRetentionDays, 'the record of a consent after it ended', 'VP_CONSENT_RECORD_RETENTION_DAYS');
   return warnings;
 }
 
 export interface AllPurgeResult {
   voiceprints: PurgeResult;
-  history: HistoryPurgeResult;
+  history: RecordPurgeResult;
+  consentRecords: RecordPurgeResult;
   /** Null when the audit log is kept whole. */
   audit: AuditPurgeResult | null;
 }
 
 /**
- * The three purges in their one order: voiceprints, history, then the audit log, last so the
- * entries the first two write are the newest and stay.
+ * The purges in their one order: voiceprints, history, consent records (whose subjects must hold
+ * nothing else, so after the first two), then the audit log, last so the entries the others write
+ * are the newest and stay.
  */
 export function purgeAllExpired(store: Pick<Store, 'db' | 'erasure' | 'verifications' | 'audit'>, settings: RetentionSettings, options: { now: Date; actorKeyId?: string | null }): AllPurgeResult {
   const { now } = options;
@@ -223,6 +284,7 @@ export function purgeAllExpired(store: Pick<Store, 'db' | 'erasure' | 'verificat
   const { noticeLimits } = settings;
   const voiceprints = purgeExpiredVoiceprints(store, { retentionDays: settings.retentionDays, now, actorKeyId, noticeLimits });
   const history = purgeExpiredHistory(store, { historyRetentionDays: settings.historyRetentionDays, now, actorKeyId, noticeLimits });
+  const consentRecords = purgeExpiredConsentRecords(store, { consentRecordDays: settings.consentRecordRetentionDays, now, actorKeyId, noticeLimits });
   const audit = settings.auditRetentionDays === null ? null : purgeExpiredAudit(store, { auditRetentionDays: settings.auditRetentionDays, now, actorKeyId });
-  return { voiceprints, history, audit };
+  return { voiceprints, history, consentRecords, audit };
 }

@@ -5,7 +5,7 @@
  */
 import { VoicePassportError } from '../errors.js';
 import { gateAttempt } from '../scoring/attempts.js';
-import type { AuditEntry, ConsentEvent, ConsentState, ErasureReceipt, OutcomeSource, OutcomeTruth, VerificationOutcome, VerificationRecord, VoiceprintMetadata } from '../store/index.js';
+import type { AuditEntry, ConsentEvent, ErasureReceipt, OutcomeSource, OutcomeTruth, VerificationOutcome, VerificationRecord, VoiceprintMetadata } from '../store/index.js';
 import type { Actor, PassportContext } from './context.js';
 import { appliedRetention } from './retention.js';
 import { consentView, pseudonymOf, round, type ConsentView } from './views.js';
@@ -37,7 +37,7 @@ export interface SubjectView {
    * How long what is held is kept (Art. 15(1)(d)): the periods of the notice agreed to, or the
    * configuration's where shorter, and when the voiceprint goes unless it is used (accepted) first.
    */
-  retention: { voiceprintUnusedDays: number; voiceprintErasedAfter: string | null; verificationHistoryDays: number };
+  retention: { voiceprintUnusedDays: number; voiceprintErasedAfter: string | null; verificationHistoryDays: number; consentRecordDays: number };
 }
 
 function requireSubject(ctx: PassportContext, pseudonym: string) {
@@ -62,13 +62,16 @@ function voiceprintView(v: VoiceprintMetadata | undefined): SubjectView['enrolme
 }
 
 /** The purge's own rule (store/erasure.ts, findExpired): unused since the later of the last use and the voiceprint's making. */
-function retentionView(ctx: PassportContext, consent: ConsentState, lastUsedAt: string | null, voiceprint: VoiceprintMetadata | undefined): SubjectView['retention'] {
-  const periods = appliedRetention(ctx.retention, consent.active ? ctx.notices.retention(consent.noticeVersion) : undefined);
+function retentionView(ctx: PassportContext, consents: readonly ConsentEvent[], lastUsedAt: string | null, voiceprint: VoiceprintMetadata | undefined): SubjectView['retention'] {
+  // The notice last agreed to, active or since withdrawn: its periods are the subject's (retention.ts).
+  const told = consents.filter((e) => e.kind === 'given').at(-1)?.noticeVersion ?? null;
+  const periods = appliedRetention(ctx.retention, told === null ? undefined : ctx.notices.retention(told));
   const since = voiceprint === undefined ? null : Math.max(Date.parse(voiceprint.createdAt), lastUsedAt === null ? 0 : Date.parse(lastUsedAt));
   return {
     voiceprintUnusedDays: periods.voiceprintUnusedDays,
     voiceprintErasedAfter: since === null ? null : new Date(since + periods.voiceprintUnusedDays * 86_400_000).toISOString(),
     verificationHistoryDays: periods.verificationHistoryDays,
+    consentRecordDays: periods.consentRecordDays,
   };
 }
 
@@ -76,12 +79,12 @@ function buildView(ctx: PassportContext, pseudonym: string): SubjectView {
   const s = requireSubject(ctx, pseudonym);
   const { voiceprints, consents, verifications } = ctx.store;
   const progress = voiceprints.enrolmentProgress(pseudonym);
-  const consent = consents.current(pseudonym);
+  const consentEvents = consents.history(pseudonym);
   const voiceprint = voiceprints.voiceprintMetadata(pseudonym);
   return {
     createdAt: s.createdAt,
     lastUsedAt: s.lastUsedAt,
-    consent: consentView(consent),
+    consent: consentView(consents.current(pseudonym)),
     enrolment: {
       state: s.enrolmentState,
       model: s.modelId,
@@ -91,8 +94,8 @@ function buildView(ctx: PassportContext, pseudonym: string): SubjectView {
       inProgress: { samples: progress.sampleCount, netSpeechSeconds: round(progress.netSpeechSeconds), requiredSeconds: ctx.enrolment.requiredSeconds, requiredSamples: ctx.enrolment.requiredSamples },
     },
     attempts: attemptsView(ctx, pseudonym),
-    counts: { verifications: verifications.countForSubject(pseudonym), consentEvents: consents.history(pseudonym).length },
-    retention: retentionView(ctx, consent, s.lastUsedAt, voiceprint),
+    counts: { verifications: verifications.countForSubject(pseudonym), consentEvents: consentEvents.length },
+    retention: retentionView(ctx, consentEvents, s.lastUsedAt, voiceprint),
   };
 }
 

@@ -35,6 +35,7 @@ export type AuditAction =
   | 'subject.erased'
   | 'retention.purged'
   | 'history.purged'
+  | 'consent-records.purged'
   | 'audit.pruned'
   | 'attempts.reset'
   | 'policy.updated'

@@ -14,7 +14,7 @@ export const consentChannels = ['ivr', 'web', 'app', 'agent'] as const;
 export type ConsentChannel = (typeof consentChannels)[number];
 
 /**
- * A retention limit shorter than the configured one, for the subjects whose active consent was given
+ * A retention limit shorter than the configured one, for the subjects whose latest consent was given
  * under one notice version: that notice told them so (GDPR Art. 13(2)(a)), and the purge keeps to it.
  */
 export interface NoticeCutoff {
@@ -24,11 +24,12 @@ export interface NoticeCutoff {
 }
 
 /**
- * SQL for the notice version of a subject's active consent: that of its latest event when it is a
- * `given` one, else null. `subjectId` is an SQL expression of this module's callers, never input.
+ * SQL for the notice version of a subject's latest `given` consent event, active or since withdrawn:
+ * the notice whose periods the subject was last told. `subjectId` is an SQL expression of this
+ * module's callers, never input.
  */
-export function activeNoticeVersionSql(subjectId: string): string {
-  return `(SELECT CASE kind WHEN 'given' THEN notice_version END FROM consent_events WHERE subject_id = ${subjectId} ORDER BY id DESC LIMIT 1)`;
+export function lastGivenNoticeVersionSql(subjectId: string): string {
+  return `(SELECT notice_version FROM consent_events WHERE subject_id = ${subjectId} AND kind = 'given' ORDER BY id DESC LIMIT 1)`;
 }
 
 export type ConsentWithdrawalReason = 'subject-request' | 'erasure-request' | 'retention-expired';

@@ -11,7 +11,7 @@
  * and the audit entries (Art. 5(2) accountability; Art. 17(3)(e) legal claims).
  */
 import { isoNow, type Clock } from './clock.js';
-import { activeNoticeVersionSql, type ConsentRepository, type ConsentWithdrawalReason, type NoticeCutoff } from './consent-repository.js';
+import { lastGivenNoticeVersionSql, type ConsentRepository, type ConsentWithdrawalReason, type NoticeCutoff } from './consent-repository.js';
 import type { AuditLog } from './audit-log.js';
 import type { CheckpointResult, Database } from './database.js';
 import { subjectIdOf } from './subject-repository.js';
@@ -130,7 +130,7 @@ export class SubjectErasure {
 
   /** Subjects whose voiceprint went unused, or whose enrolment was abandoned, before `c`; only those under `noticeVersion` when given. */
   private expiredBefore(c: string, noticeVersion: string | null): string[] {
-    const under = noticeVersion === null ? '' : `AND ${activeNoticeVersionSql('s.id')} = :v`;
+    const under = noticeVersion === null ? '' : `AND ${lastGivenNoticeVersionSql('s.id')} = :v`;
     return this.db
       .all<{ pseudonym: string }>(
         `SELECT s.pseudonym FROM subjects s JOIN templates t ON t.subject_id = s.id
@@ -142,6 +142,43 @@ export class SubjectErasure {
         noticeVersion === null ? { c } : { c, v: noticeVersion },
       )
       .map((r) => r.pseudonym);
+  }
+
+  /**
+   * Subjects whose consent ended before `cutoff` (their latest consent event is a withdrawal older
+   * than it), or before the nearer cutoff of the notice they had agreed to, and of whom nothing else
+   * is held: no voiceprint, enrolment sample, data key or verification record (those go first, by
+   * their own rules). Their consent events and subject row are the last of them.
+   */
+  findExpiredConsentRecords(cutoff: Date, noticeCutoffs: readonly NoticeCutoff[] = []): string[] {
+    const due = new Set(this.consentEndedBefore(cutoff.toISOString(), null));
+    for (const n of noticeCutoffs) if (n.cutoff > cutoff) for (const p of this.consentEndedBefore(n.cutoff.toISOString(), n.noticeVersion)) due.add(p);
+    return [...due].sort();
+  }
+
+  private consentEndedBefore(c: string, noticeVersion: string | null): string[] {
+    const under = noticeVersion === null ? '' : `AND ${lastGivenNoticeVersionSql('s.id')} = :v`;
+    return this.db
+      .all<{ pseudonym: string }>(
+        `SELECT s.pseudonym FROM subjects s
+         WHERE (SELECT kind = 'withdrawn' AND occurred_at < :c FROM consent_events WHERE subject_id = s.id ORDER BY id DESC LIMIT 1)
+           AND NOT EXISTS (SELECT 1 FROM templates WHERE subject_id = s.id)
+           AND NOT EXISTS (SELECT 1 FROM enrolment_samples WHERE subject_id = s.id)
+           AND NOT EXISTS (SELECT 1 FROM subject_keys WHERE subject_id = s.id)
+           AND NOT EXISTS (SELECT 1 FROM verifications WHERE subject_id = s.id) ${under}`,
+        noticeVersion === null ? { c } : { c, v: noticeVersion },
+      )
+      .map((r) => r.pseudonym);
+  }
+
+  /**
+   * Deletes the subject rows (their consent events with them: ON DELETE CASCADE), zeroed in place
+   * (secure_delete); the caller holds the transaction and checkpoints. Returns how many went.
+   */
+  eraseConsentRecords(pseudonyms: readonly string[]): number {
+    let n = 0;
+    for (const p of pseudonyms) n += this.db.run('DELETE FROM subjects WHERE pseudonym = ?', [p]).changes;
+    return n;
   }
 
   /** Erases every expired subject (one transaction each), then checkpoints once. */

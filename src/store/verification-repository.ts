@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { ScoreChannel } from '../scoring/policy.js';
 import { isoNow, type Clock } from './clock.js';
 import type { Database } from './database.js';
-import { activeNoticeVersionSql, type NoticeCutoff } from './consent-repository.js';
+import { lastGivenNoticeVersionSql, type NoticeCutoff } from './consent-repository.js';
 import { subjectIdOf } from './subject-repository.js';
 
 export const verificationDecisions = ['accept', 'reject', 'inconclusive', 'not-enrolled', 'no-consent', 'locked'] as const;
@@ -137,7 +137,7 @@ export function filterWhere(range: TimeRange, column = 'occurred_at'): { where: 
 }
 
 /**
- * Records older than `cutoff`, or than the nearer cutoff of the notice their subject's active consent
+ * Records older than `cutoff`, or than the nearer cutoff of the notice their subject's latest consent
  * was given under (NoticeCutoff).
  */
 function olderThan(cutoff: Date, noticeCutoffs: readonly NoticeCutoff[]): { where: string; params: Record<string, string> } {
@@ -148,7 +148,7 @@ function olderThan(cutoff: Date, noticeCutoffs: readonly NoticeCutoff[]): { wher
     .forEach((n, i) => {
       params[`c${i}`] = n.cutoff.toISOString();
       params[`v${i}`] = n.noticeVersion;
-      terms.push(`(occurred_at < :c${i} AND subject_id IN (SELECT s.id FROM subjects s WHERE ${activeNoticeVersionSql('s.id')} = :v${i}))`);
+      terms.push(`(occurred_at < :c${i} AND subject_id IN (SELECT s.id FROM subjects s WHERE ${lastGivenNoticeVersionSql('s.id')} = :v${i}))`);
     });
   return { where: terms.join(' OR '), params };
 }

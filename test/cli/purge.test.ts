@@ -132,7 +132,13 @@ describe('voice-passport purge', () => {
     const notices = tempDir('vp-notices-');
     try {
       for (const v of ['v1', 'v2']) fs.writeFileSync(path.join(notices, `${v}.en.md`), `notice ${v}`);
-      const index = { current: 'v2', versions: { v1: { retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: null } }, v2: { retention: { voiceprintUnusedDays: 10, verificationHistoryDays: 10 } } } };
+      const index = {
+        current: 'v2',
+        versions: {
+          v1: { retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: null, consentRecordDays: null } },
+          v2: { retention: { voiceprintUnusedDays: 10, verificationHistoryDays: 10, consentRecordDays: 10 } },
+        },
+      };
       fs.writeFileSync(path.join(notices, 'notices.json'), JSON.stringify(index));
       clock.set(new Date(Date.now() - 20 * 86_400_000).toISOString());
       const told = (customerId: string, noticeVersion: string) => {

@@ -189,15 +189,15 @@ describe('GET /v1/consent-notices', () => {
           version: 'v1',
           current: false,
           availableLocales: ['en', 'nl'],
-          retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: null },
-          appliedRetention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400 },
+          retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: null, consentRecordDays: null },
+          appliedRetention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400, consentRecordDays: 1826 },
         },
         {
           version: 'v2',
           current: true,
           availableLocales: ['en', 'nl'],
-          retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400 },
-          appliedRetention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400 },
+          retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400, consentRecordDays: 1826 },
+          appliedRetention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400, consentRecordDays: 1826 },
         },
       ],
     });
@@ -207,11 +207,11 @@ describe('GET /v1/consent-notices', () => {
 
   it('a configuration shorter than a notice applies to its subjects too: the shorter period always wins', async () => {
     await h.close();
-    h = createHarness({ retention: { retentionDays: 365, historyRetentionDays: 500 } });
+    h = createHarness({ retention: { retentionDays: 365, historyRetentionDays: 500, consentRecordRetentionDays: 3650 } });
     const res = await request(h.app).get('/v1/consent-notices').set(h.auth('operator'));
     expect(res.body.versions.map((v: { version: string; appliedRetention: unknown }) => [v.version, v.appliedRetention])).toEqual([
-      ['v1', { voiceprintUnusedDays: 365, verificationHistoryDays: 500 }],
-      ['v2', { voiceprintUnusedDays: 365, verificationHistoryDays: 400 }],
+      ['v1', { voiceprintUnusedDays: 365, verificationHistoryDays: 500, consentRecordDays: 3650 }],
+      ['v2', { voiceprintUnusedDays: 365, verificationHistoryDays: 400, consentRecordDays: 1826 }],
     ]);
   });
 });
@@ -219,7 +219,7 @@ describe('GET /v1/consent-notices', () => {
 describe('GET /v1/consent-notices/{version}', () => {
   const text = (version: string, locale: string) => fs.readFileSync(path.join(defaultConsentNoticesDir(), `${version}.${locale}.md`), 'utf8');
   const notice = (locale: string, version = 'v1') => ({ version, locale, text: text(version, locale), sha256: sha256(text(version, locale)) });
-  const v1 = { version: 'v1', current: false, retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: null }, availableLocales: ['en', 'nl'] };
+  const v1 = { version: 'v1', current: false, retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: null, consentRecordDays: null }, availableLocales: ['en', 'nl'] };
 
   it('serves both languages without a preference', async () => {
     const res = await request(h.app).get('/v1/consent-notices/v1').set(h.auth('enrolment'));
@@ -230,7 +230,7 @@ describe('GET /v1/consent-notices/{version}', () => {
     expect(v2.body).toEqual({
       version: 'v2',
       current: true,
-      retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400 },
+      retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400, consentRecordDays: 1826 },
       availableLocales: ['en', 'nl'],
       notices: [notice('en', 'v2'), notice('nl', 'v2')],
     });

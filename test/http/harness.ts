@@ -61,8 +61,8 @@ export interface HarnessOptions {
   streamLifetimeSlackSeconds?: number;
   /** The consent notices; the repository's by default. */
   notices?: ConsentNotices;
-  /** VP_RETENTION_DAYS and VP_HISTORY_RETENTION_DAYS; the configuration's defaults by default. */
-  retention?: { retentionDays: number; historyRetentionDays: number };
+  /** VP_RETENTION_DAYS, VP_HISTORY_RETENTION_DAYS and VP_CONSENT_RECORD_RETENTION_DAYS; the configuration's defaults by default. */
+  retention?: { retentionDays: number; historyRetentionDays: number; consentRecordRetentionDays: number };
 }
 
 export function createHarness(options: HarnessOptions = {}): Harness {

@@ -31,8 +31,8 @@ describe('GET /v1/subjects/{id}', () => {
       },
       attempts: { consecutiveRejects: 0, locked: false, retryAfterSeconds: null, disabled: false },
       counts: { verifications: 1, consentEvents: 1 },
-      // Notice v1 states three years unused (1095 days) and no period for the records: the configuration's 400 days.
-      retention: { voiceprintUnusedDays: 1095, voiceprintErasedAfter: '2029-02-28T09:00:05.000Z', verificationHistoryDays: 400 },
+      // Notice v1 states three years unused (1095 days) and no other period: the configuration's 400 days and five years.
+      retention: { voiceprintUnusedDays: 1095, voiceprintErasedAfter: '2029-02-28T09:00:05.000Z', verificationHistoryDays: 400, consentRecordDays: 1826 },
     });
     // Reading personal data is itself audited.
     expect((await auditEntries(h)).at(-1)).toMatchObject({ action: 'subject.viewed', actorKeyId: h.keyIds.enrolment, outcome: 'ok' });

@@ -25,25 +25,27 @@ describe('ConsentNotices', () => {
       'f99e4f6452ad9e9bc017593c8a171d6139c6f5b857de2d370d250a6df8b20413',
     ]);
     expect(notices.get('v2')!.map((n) => n.sha256)).toEqual([
-      'a6b13fa8477cf25e61f802503008b9e6bf26c4e3d1b1ef0d8b49f56772ae49f9',
-      '3815dda8ab98c0e926e963768fa5674336834a7a64676adbc95adc24e9879b56',
+      'f6f1a04b801bce08abdbaacf63d7dbfe9f9a930a730690d4b75a35e41fcb76eb',
+      '4b1eeaa68be21a65acb3b5e6cc8ba2c706169187f8a75f3e37c86fdcbc4bf5c1',
     ]);
-    expect(notices.retention('v1')).toEqual({ voiceprintUnusedDays: 1095, verificationHistoryDays: null });
-    expect(notices.retention('v2')).toEqual({ voiceprintUnusedDays: 1095, verificationHistoryDays: 400 });
+    expect(notices.retention('v1')).toEqual({ voiceprintUnusedDays: 1095, verificationHistoryDays: null, consentRecordDays: null });
+    expect(notices.retention('v2')).toEqual({ voiceprintUnusedDays: 1095, verificationHistoryDays: 400, consentRecordDays: 1826 });
     expect(notices.get('v3')).toBeUndefined();
     expect(notices.locales('v3')).toEqual([]);
     expect(notices.retention('v3')).toBeUndefined();
   });
 
-  it("the periods in notices.json are those the texts state: v1 names three years, v2 also 400 days", () => {
+  it('the periods in notices.json are those the texts state: v1 names three years, v2 also 400 days and five years', () => {
     const dir = defaultConsentNoticesDir();
     const read = (name: string) => fs.readFileSync(path.join(dir, name), 'utf8').replace(/\s+/g, ' ');
     expect(read('v1.en.md')).toContain('until you have not used the voice passport for three years');
     expect(read('v1.en.md')).not.toMatch(/\d+ days/);
     expect(read('v2.en.md')).toContain('until you have not used the voice passport for three years');
     expect(read('v2.en.md')).toContain('The record of each use: 400 days');
+    expect(read('v2.en.md')).toContain('is kept for five years after your consent ends');
     expect(read('v2.nl.md')).toContain('drie jaar niet hebt gebruikt');
     expect(read('v2.nl.md')).toContain('De registratie van elk gebruik: 400 dagen');
+    expect(read('v2.nl.md')).toContain('tot vijf jaar nadat uw toestemming is geëindigd');
   });
 
   describe('from a directory', () => {
@@ -54,16 +56,18 @@ describe('ConsentNotices', () => {
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
     const write = (name: string, text: string) => fs.writeFileSync(path.join(dir, name), text);
     const index = (value: unknown) => write('notices.json', JSON.stringify(value));
-    const stated = (voiceprintUnusedDays: number | null, verificationHistoryDays: number | null) => ({ retention: { voiceprintUnusedDays, verificationHistoryDays } });
+    const stated = (voiceprintUnusedDays: number | null, verificationHistoryDays: number | null, consentRecordDays: number | null = null) => ({
+      retention: { voiceprintUnusedDays, verificationHistoryDays, consentRecordDays },
+    });
 
     it('orders versions numerically and ignores other files', () => {
       for (const name of ['v10.en.md', 'v2.en.md', 'v2.nl.md', 'README.md', 'v3.english.md']) write(name, name);
-      index({ current: 'v10', versions: { v2: stated(1095, null), v10: stated(365, 90) } });
+      index({ current: 'v10', versions: { v2: stated(1095, null), v10: stated(365, 90, 730) } });
       const notices = ConsentNotices.load(dir);
       expect(notices.versions()).toEqual(['v2', 'v10']);
       expect(notices.locales('v2')).toEqual(['en', 'nl']);
       expect(notices.current).toBe('v10');
-      expect(notices.retention('v10')).toEqual({ voiceprintUnusedDays: 365, verificationHistoryDays: 90 });
+      expect(notices.retention('v10')).toEqual({ voiceprintUnusedDays: 365, verificationHistoryDays: 90, consentRecordDays: 730 });
     });
 
     it('a directory without notices, or none at all, stops the start with config-invalid', () => {
@@ -87,8 +91,8 @@ describe('ConsentNotices', () => {
       expect(failure()).toMatch(/^Cannot read .*notices\.json \(the current notice and the periods each notice states\): ENOENT/);
       write('notices.json', '{"current": "v2",');
       expect(failure()).toMatch(/^Cannot read .*notices\.json .*JSON/);
-      index({ current: 'v2', versions: { v1: stated(0, null), v2: { retention: { voiceprintUnusedDays: 1095 } } } });
-      expect(failure()).toMatch(/notices\.json is invalid: versions\.v1\.retention\.voiceprintUnusedDays: .*>=1; versions\.v2\.retention\.verificationHistoryDays: .*\.$/);
+      index({ current: 'v2', versions: { v1: stated(0, null), v2: { retention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400 } } } });
+      expect(failure()).toMatch(/notices\.json is invalid: versions\.v1\.retention\.voiceprintUnusedDays: .*>=1; versions\.v2\.retention\.consentRecordDays: .*\.$/);
       index({ current: 'v2', versions: { v1: stated(1095, null), v2: stated(1095, 400) }, draft: true });
       expect(failure()).toMatch(/notices\.json is invalid: \(root\): Unrecognized key: "draft"\.$/);
       index({ current: 'v2', versions: { v2: stated(1095, 400), v3: stated(1095, 400) } });

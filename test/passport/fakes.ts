@@ -110,6 +110,6 @@ export function noticesStating(retention: Record<string, Partial<NoticeRetention
   const versions = Object.keys(retention);
   return ConsentNotices.fromList(
     versions.map((version) => ({ version, locale: 'en', text: `notice ${version}`, sha256: createHash('sha256').update(`notice ${version}`).digest('hex') })),
-    { current, retention: new Map(versions.map((v) => [v, { voiceprintUnusedDays: null, verificationHistoryDays: null, ...retention[v] }])) },
+    { current, retention: new Map(versions.map((v) => [v, { voiceprintUnusedDays: null, verificationHistoryDays: null, consentRecordDays: null, ...retention[v] }])) },
   );
 }

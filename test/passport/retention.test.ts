@@ -3,6 +3,7 @@ import request from 'supertest';
 import {
   appliedRetention,
   countExpiredAudit,
+  countExpiredConsentRecords,
   countExpiredHistory,
   findExpiredVoiceprints,
   noticeRetentionWarnings,
@@ -119,37 +120,44 @@ describe('retention purge (GDPR Art. 5(1)(e))', () => {
 });
 
 describe('each subject kept no longer than the notice they agreed to says (GDPR Art. 13(2)(a))', () => {
-  const configured = { retentionDays: 1095, historyRetentionDays: 400, auditRetentionDays: null };
+  const configured = { retentionDays: 1095, historyRetentionDays: 400, consentRecordRetentionDays: 1826, auditRetentionDays: null };
 
   it('takes the shorter periods of the notices as limits, and warns where the current notice and the configuration differ', () => {
     const notices = noticesStating(
-      { v1: { voiceprintUnusedDays: 1095 }, v2: { voiceprintUnusedDays: 365, verificationHistoryDays: 90 }, v3: { voiceprintUnusedDays: 2000, verificationHistoryDays: 400 } },
+      {
+        v1: { voiceprintUnusedDays: 1095 },
+        v2: { voiceprintUnusedDays: 365, verificationHistoryDays: 90, consentRecordDays: 700 },
+        v3: { voiceprintUnusedDays: 2000, verificationHistoryDays: 400, consentRecordDays: 1826 },
+      },
       'v3',
     );
     const settings = retentionSettings(configured, notices);
-    expect(settings).toEqual({ ...configured, noticeLimits: [{ noticeVersion: 'v2', voiceprintUnusedDays: 365, verificationHistoryDays: 90 }] });
-    expect(retentionSettings({ ...configured, retentionDays: 300, historyRetentionDays: 30 }, notices).noticeLimits).toEqual([]);
-    expect(retentionSettings({ ...configured, historyRetentionDays: 500 }, notices).noticeLimits).toEqual([
-      { noticeVersion: 'v2', voiceprintUnusedDays: 365, verificationHistoryDays: 90 },
-      { noticeVersion: 'v3', voiceprintUnusedDays: null, verificationHistoryDays: 400 },
+    expect(settings).toEqual({ ...configured, noticeLimits: [{ noticeVersion: 'v2', voiceprintUnusedDays: 365, verificationHistoryDays: 90, consentRecordDays: 700 }] });
+    expect(retentionSettings({ ...configured, retentionDays: 300, historyRetentionDays: 30, consentRecordRetentionDays: 365 }, notices).noticeLimits).toEqual([]);
+    expect(retentionSettings({ ...configured, historyRetentionDays: 500, consentRecordRetentionDays: 2000 }, notices).noticeLimits).toEqual([
+      { noticeVersion: 'v2', voiceprintUnusedDays: 365, verificationHistoryDays: 90, consentRecordDays: 700 },
+      { noticeVersion: 'v3', voiceprintUnusedDays: null, verificationHistoryDays: 400, consentRecordDays: 1826 },
     ]);
 
-    expect(appliedRetention(settings, notices.retention('v1'))).toEqual({ voiceprintUnusedDays: 1095, verificationHistoryDays: 400 });
-    expect(appliedRetention(settings, notices.retention('v2'))).toEqual({ voiceprintUnusedDays: 365, verificationHistoryDays: 90 });
-    expect(appliedRetention(settings, notices.retention('v3'))).toEqual({ voiceprintUnusedDays: 1095, verificationHistoryDays: 400 });
-    expect(appliedRetention(settings, undefined)).toEqual({ voiceprintUnusedDays: 1095, verificationHistoryDays: 400 });
+    const configuredPeriods = { voiceprintUnusedDays: 1095, verificationHistoryDays: 400, consentRecordDays: 1826 };
+    expect(appliedRetention(settings, notices.retention('v1'))).toEqual(configuredPeriods);
+    expect(appliedRetention(settings, notices.retention('v2'))).toEqual({ voiceprintUnusedDays: 365, verificationHistoryDays: 90, consentRecordDays: 700 });
+    expect(appliedRetention(settings, notices.retention('v3'))).toEqual(configuredPeriods);
+    expect(appliedRetention(settings, undefined)).toEqual(configuredPeriods);
 
     expect(noticeRetentionWarnings(settings, notices)).toEqual([
       'The current consent notice v3 tells customers 2000 days for an unused voiceprint, but VP_RETENTION_DAYS is 1095: it is erased sooner than they were told.',
     ]);
     expect(noticeRetentionWarnings(settings, noticesStating({ v1: { voiceprintUnusedDays: 1095 } }))).toEqual([
       'The current consent notice v1 does not state how long the record of each verification is kept (VP_HISTORY_RETENTION_DAYS is 400 days): customers agreeing to it are not told (GDPR Art. 13(2)(a)).',
+      'The current consent notice v1 does not state how long the record of a consent after it ended is kept (VP_CONSENT_RECORD_RETENTION_DAYS is 1826 days): customers agreeing to it are not told (GDPR Art. 13(2)(a)).',
     ]);
-    expect(noticeRetentionWarnings(settings, noticesStating({ v2: { voiceprintUnusedDays: 365, verificationHistoryDays: 90 } }))).toEqual([
+    expect(noticeRetentionWarnings(settings, noticesStating({ v2: { voiceprintUnusedDays: 365, verificationHistoryDays: 90, consentRecordDays: 700 } }))).toEqual([
       'The current consent notice v2 tells customers 365 days for an unused voiceprint, shorter than VP_RETENTION_DAYS (1095): those who agree to it are kept 365 days, as told.',
       'The current consent notice v2 tells customers 90 days for the record of each verification, shorter than VP_HISTORY_RETENTION_DAYS (400): those who agree to it are kept 90 days, as told.',
+      'The current consent notice v2 tells customers 700 days for the record of a consent after it ended, shorter than VP_CONSENT_RECORD_RETENTION_DAYS (1826): those who agree to it are kept 700 days, as told.',
     ]);
-    expect(noticeRetentionWarnings(settings, noticesStating({ v1: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400 } }))).toEqual([]);
+    expect(noticeRetentionWarnings(settings, noticesStating({ v1: configuredPeriods }))).toEqual([]);
   });
 
   it("purges a subject's records and voiceprint after their notice's shorter periods, others' after the configuration's; the subject view says which", async () => {
@@ -157,8 +165,8 @@ describe('each subject kept no longer than the notice they agreed to says (GDPR 
     h = createHarness({ notices: noticesStating({ v1: { voiceprintUnusedDays: 1095 }, v2: { voiceprintUnusedDays: 30, verificationHistoryDays: 10 } }, 'v2') });
     await consentAndEnrol(h, 'told-long', 200, 'v1');
     await consentAndEnrol(h, 'told-short', 400, 'v2');
-    expect((await getSubject(h, 'told-long')).body.retention).toEqual({ voiceprintUnusedDays: 1095, voiceprintErasedAfter: '2029-02-28T09:00:00.000Z', verificationHistoryDays: 400 });
-    expect((await getSubject(h, 'told-short')).body.retention).toEqual({ voiceprintUnusedDays: 30, voiceprintErasedAfter: '2026-03-31T09:00:00.000Z', verificationHistoryDays: 10 });
+    expect((await getSubject(h, 'told-long')).body.retention).toEqual({ voiceprintUnusedDays: 1095, voiceprintErasedAfter: '2029-02-28T09:00:00.000Z', verificationHistoryDays: 400, consentRecordDays: 1826 });
+    expect((await getSubject(h, 'told-short')).body.retention).toEqual({ voiceprintUnusedDays: 30, voiceprintErasedAfter: '2026-03-31T09:00:00.000Z', verificationHistoryDays: 10, consentRecordDays: 1826 });
     h.clock.advance(day);
     expect((await verifyCall(h, 'told-long', toneWav({ freq: 200, seconds: 4 }))).body.decision).toBe('accept');
     expect((await verifyCall(h, 'told-short', toneWav({ freq: 400, seconds: 4 }))).body.decision).toBe('accept');
@@ -181,7 +189,8 @@ describe('each subject kept no longer than the notice they agreed to says (GDPR 
     expect(second.voiceprints.receipts.map((r) => [r.subjectPseudonym, r.reason, r.voiceprintErased])).toEqual([[h.store.pseudonymise('told-short'), 'retention-expired', true]]);
     expect(second.history.erased).toBe(0);
     const short = (await getSubject(h, 'told-short')).body;
-    expect([short.enrolment.state, short.consent.active, short.retention]).toEqual(['none', false, { voiceprintUnusedDays: 1095, voiceprintErasedAfter: null, verificationHistoryDays: 400 }]);
+    // Withdrawn now, still under the periods of the notice last agreed to.
+    expect([short.enrolment.state, short.consent.active, short.retention]).toEqual(['none', false, { voiceprintUnusedDays: 30, voiceprintErasedAfter: null, verificationHistoryDays: 10, consentRecordDays: 1826 }]);
     expect((await verifyCall(h, 'told-short', toneWav({ freq: 400, seconds: 4 }))).body.decision).toBe('not-enrolled');
     const long = (await getSubject(h, 'told-long')).body;
     expect([long.enrolment.state, long.counts.verifications]).toEqual(['enrolled', 1]);
@@ -200,5 +209,47 @@ describe('each subject kept no longer than the notice they agreed to says (GDPR 
     const r = purgeAllExpired(h.store, h.ctx.retention, { now: h.clock() });
     expect(r.voiceprints.receipts.map((x) => [x.subjectPseudonym, x.enrolmentSamplesErased])).toEqual([[h.store.pseudonymise('short'), 1]]);
     expect((await getSubject(h, 'long')).body.enrolment.inProgress.samples).toBe(1);
+  });
+
+  it("erases the record of a consent its period after the consent ended, its notice's shorter one first, and only once nothing else of the subject is held", async () => {
+    h = createHarness({ notices: noticesStating({ v1: { voiceprintUnusedDays: 1095 }, v2: { consentRecordDays: 100 } }, 'v2') });
+    const give = (id: string, noticeVersion: string) => request(h.app).put(`/v1/subjects/${id}/consent`).set(h.auth('enrolment')).send({ noticeVersion, channel: 'app' });
+    const withdraw = (id: string) => request(h.app).delete(`/v1/subjects/${id}/consent`).set(h.auth('enrolment'));
+    await consentAndEnrol(h, 'active', 200, 'v1');
+    for (const [id, version] of [['withdrew-v1', 'v1'], ['withdrew-v2', 'v2'], ['still-calling', 'v1']] as const) {
+      expect((await give(id, version)).status).toBe(200);
+      expect((await withdraw(id)).body.withdrawn).toBe(true);
+    }
+    const purge = () => purgeAllExpired(h.store, h.ctx.retention, { now: h.clock() });
+    const held = (id: string) => h.store.subjects.find(h.store.pseudonymise(id)) !== undefined;
+
+    // Day 101: v2 told its subjects 100 days.
+    h.clock.advance(101 * day);
+    expect(countExpiredConsentRecords(h.store, { consentRecordDays: 1826, now: h.clock(), noticeLimits: h.ctx.retention.noticeLimits })).toMatchObject({ wouldErase: 1 });
+    const first = purge();
+    expect(first.consentRecords).toMatchObject({ erased: 1, auditSeq: expect.any(Number) });
+    expect([held('withdrew-v2'), held('withdrew-v1'), held('still-calling'), held('active')]).toEqual([false, true, true, true]);
+    expect((await getSubject(h, 'withdrew-v2')).status).toBe(404);
+    expect((await auditEntries(h)).filter((e) => e.action === 'consent-records.purged').map((e) => [e.subjectPseudonym, e.outcome, e.details])).toEqual([
+      [null, 'erased', { cutoff: '2021-06-10T09:00:00.000Z', subjects: 1, retentionDays: 1826 }],
+    ]);
+
+    // Day 1700: the customer who withdrew still calls; the call is recorded as no-consent, under their pseudonym.
+    h.clock.advance(1599 * day);
+    expect((await verifyCall(h, 'still-calling', toneWav({ freq: 200, seconds: 4 }))).body.decision).toBe('no-consent');
+    // Day 1827: the v1 consent ended 1827 days ago; the caller's record from day 1700 still holds theirs.
+    h.clock.advance(127 * day);
+    const second = purge();
+    expect([second.voiceprints.purged, second.history.erased, second.consentRecords.erased]).toEqual([1, 0, 1]);
+    expect([held('withdrew-v1'), held('still-calling'), held('active')]).toEqual([false, true, true]);
+    // The active subject's voiceprint went unused past 1095 days: erased now, so its consent ended now.
+    expect((await getSubject(h, 'active')).body.consent).toEqual({ active: false, withdrawnAt: h.clock().toISOString() });
+
+    // Day 2101: the call's record passes the history's 400 days; the same run then frees the consent record.
+    h.clock.advance(274 * day);
+    const third = purge();
+    expect([third.history.erased, third.consentRecords.erased]).toEqual([1, 1]);
+    expect(held('still-calling')).toBe(false);
+    expect(held('active')).toBe(true);
   });
 });
