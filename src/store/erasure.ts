@@ -8,7 +8,9 @@
  *
  * What stays, as proof and not as biometric data: the subject row (pseudonym, created time), the
  * consent events (for a full erasure request the free-text evidence is blanked, its SHA-256 kept),
- * and the audit entries (Art. 5(2) accountability; Art. 17(3)(e) legal claims).
+ * and the audit entries (Art. 5(2) accountability; Art. 17(3)(e) legal claims). The first two go
+ * when the consent records' own retention ends (findExpiredConsentRecords); the audit entries follow
+ * the audit log's.
  */
 import { isoNow, type Clock } from './clock.js';
 import { lastGivenNoticeVersionSql, type ConsentRepository, type ConsentWithdrawalReason, type NoticeCutoff } from './consent-repository.js';
@@ -160,8 +162,10 @@ export class SubjectErasure {
     const under = noticeVersion === null ? '' : `AND ${lastGivenNoticeVersionSql('s.id')} = :v`;
     return this.db
       .all<{ pseudonym: string }>(
-        `SELECT s.pseudonym FROM subjects s
-         WHERE (SELECT kind = 'withdrawn' AND occurred_at < :c FROM consent_events WHERE subject_id = s.id ORDER BY id DESC LIMIT 1)
+        // From the withdrawals before the cutoff (consent_withdrawals_by_time), those still each subject's latest event.
+        `SELECT s.pseudonym FROM consent_events w JOIN subjects s ON s.id = w.subject_id
+         WHERE w.kind = 'withdrawn' AND w.occurred_at < :c
+           AND w.id = (SELECT max(id) FROM consent_events WHERE subject_id = w.subject_id)
            AND NOT EXISTS (SELECT 1 FROM templates WHERE subject_id = s.id)
            AND NOT EXISTS (SELECT 1 FROM enrolment_samples WHERE subject_id = s.id)
            AND NOT EXISTS (SELECT 1 FROM subject_keys WHERE subject_id = s.id)

@@ -141,7 +141,7 @@ describe('migrate', () => {
     const log = new AuditLog(db, () => new Date('2026-01-01T00:00:00Z'));
     for (let i = 0; i < 3; i++) log.append({ action: 'consent.given', actorKeyId: null, subjectPseudonym: null, outcome: 'given' });
     expect(() => db.run('DELETE FROM audit_log WHERE seq = 1')).toThrow(/audit-log-append-only/);
-    expect(migrate(db)).toEqual({ applied: [7, 8], version: 8 });
+    expect(migrate(db)).toEqual({ applied: [7, 8, 9], version: 9 });
     expect(() => db.run('DELETE FROM audit_log WHERE seq = 1')).toThrow(/audit-log-append-only/);
     expect(log.pruneBefore(new Date('2026-01-02T00:00:00Z'), { actorKeyId: null, retentionDays: 1 })).toMatchObject({ through: { seq: 3 }, pruned: 3 });
     expect(log.verify()).toMatchObject({ ok: true, entries: 1, prunedThrough: { seq: 3 } });
