@@ -29,6 +29,7 @@ import {
 } from '../../src/passport/retention.js';
 import { openStore } from '../../src/store/index.js';
 import { round } from './stats.js';
+import { randomVoiceprint } from './synthetic.js';
 
 const { values } = parseArgs({ options: { subjects: { type: 'string', default: '100000' }, records: { type: 'string', default: '5' } } });
 const n = Number(values.subjects);
@@ -42,11 +43,7 @@ const clock = () => new Date(clockMs);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-retention-bench-'));
 try {
   const random = seededRandom(2);
-  const embedding = () => {
-    const v = Float32Array.from({ length: 192 }, () => random() - 0.5);
-    const norm = Math.hypot(...v);
-    return v.map((x) => x / norm);
-  };
+  const embedding = () => randomVoiceprint(random);
   const t0 = performance.now();
   const store = openStore({ dataDir: dir, env: { VP_MASTER_KEY: randomBytes(32).toString('base64') }, clock });
   const verification = {

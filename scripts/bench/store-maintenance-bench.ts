@@ -23,6 +23,7 @@ import { newIdentity } from '../../src/store/backup-encryption.js';
 import { openStore } from '../../src/store/index.js';
 import { seededRandom } from '../../src/evaluation/confidence.js';
 import { round } from './stats.js';
+import { randomVoiceprint } from './synthetic.js';
 
 const { values } = parseArgs({ options: { subjects: { type: 'string', default: '100000' }, erasures: { type: 'string', default: '100' } } });
 const n = Number(values.subjects);
@@ -38,11 +39,7 @@ const oldKey = randomBytes(32).toString('base64');
 const newKey = randomBytes(32).toString('base64');
 try {
   const random = seededRandom(1);
-  const embedding = () => {
-    const v = Float32Array.from({ length: 192 }, () => random() - 0.5);
-    const norm = Math.hypot(...v);
-    return v.map((x) => x / norm);
-  };
+  const embedding = () => randomVoiceprint(random);
   const t0 = performance.now();
   const store = openStore({ dataDir: dir, env: { VP_MASTER_KEY: oldKey } });
   store.db.transaction(() => {

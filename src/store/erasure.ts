@@ -52,6 +52,16 @@ const withdrawalReasonFor: Record<ErasureReason, ConsentWithdrawalReason> = {
   'retention-expired': 'retention-expired',
 };
 
+/**
+ * The pseudonyms `query` finds due before `cutoff`, with those of each notice that told its subjects
+ * a shorter period, due before its nearer cutoff (a later instant), sorted.
+ */
+function dueUnderNotices(cutoff: Date, noticeCutoffs: readonly NoticeCutoff[], query: (cutoffIso: string, noticeVersion: string | null) => string[]): string[] {
+  const due = new Set(query(cutoff.toISOString(), null));
+  for (const n of noticeCutoffs) if (n.cutoff > cutoff) for (const p of query(n.cutoff.toISOString(), n.noticeVersion)) due.add(p);
+  return [...due].sort();
+}
+
 export class SubjectErasure {
   constructor(
     private readonly db: Database,
@@ -124,10 +134,7 @@ export class SubjectErasure {
    * `cutoff` — or never used and created before it — and enrolments abandoned before `cutoff`.
    */
   findExpired(cutoff: Date, noticeCutoffs: readonly NoticeCutoff[] = []): string[] {
-    const due = new Set(this.expiredBefore(cutoff.toISOString(), null));
-    // A notice that told its subjects a shorter period brings their cutoff nearer (a later instant).
-    for (const n of noticeCutoffs) if (n.cutoff > cutoff) for (const p of this.expiredBefore(n.cutoff.toISOString(), n.noticeVersion)) due.add(p);
-    return [...due].sort();
+    return dueUnderNotices(cutoff, noticeCutoffs, (c, v) => this.expiredBefore(c, v));
   }
 
   /** Subjects whose voiceprint went unused, or whose enrolment was abandoned, before `c`; only those under `noticeVersion` when given. */
@@ -153,9 +160,7 @@ export class SubjectErasure {
    * their own rules). Their consent events and subject row are the last of them.
    */
   findExpiredConsentRecords(cutoff: Date, noticeCutoffs: readonly NoticeCutoff[] = []): string[] {
-    const due = new Set(this.consentEndedBefore(cutoff.toISOString(), null));
-    for (const n of noticeCutoffs) if (n.cutoff > cutoff) for (const p of this.consentEndedBefore(n.cutoff.toISOString(), n.noticeVersion)) due.add(p);
-    return [...due].sort();
+    return dueUnderNotices(cutoff, noticeCutoffs, (c, v) => this.consentEndedBefore(c, v));
   }
 
   private consentEndedBefore(c: string, noticeVersion: string | null): string[] {
