@@ -285,12 +285,18 @@ function renderOutcomes(outcomes, policies) {
   const body = $('outcome-table').tBodies[0];
   body.replaceChildren();
   const names = Object.keys(outcomes).sort();
+  const outcomeRow = (policy, channel, target, { genuine, impostor }) =>
+    row([policy, channel, target, impostor.reported, observedCell(impostor.accepted, impostor.falseMatchRate), genuine.reported, observedCell(genuine.rejected, genuine.falseNonMatchRate)]);
   for (const name of names) {
-    const { genuine, impostor } = outcomes[name];
-    const target = policies.policies.find((p) => p.name === name)?.targetFmr ?? null;
-    body.append(row([name, target === null ? '—' : rate(target), impostor.reported, observedCell(impostor.accepted, impostor.falseMatchRate), genuine.reported, observedCell(genuine.rejected, genuine.falseNonMatchRate)]));
+    const policy = policies.policies.find((p) => p.name === name);
+    const target = policy?.targetFmr ?? null;
+    body.append(outcomeRow(name, 'all', target === null ? '—' : rate(target), outcomes[name]));
+    // Each channel has its own threshold: its reported calls apart, where it has any.
+    for (const [channel, o] of Object.entries(outcomes[name].byChannel)) {
+      if (o.genuine.reported + o.impostor.reported > 0) body.append(outcomeRow('', channel, '', o));
+    }
   }
-  if (names.length === 0) body.append(row([el('td', 'No outcomes reported for calls in this period.', { colspan: '6' })]));
+  if (names.length === 0) body.append(row([el('td', 'No outcomes reported for calls in this period.', { colspan: '7' })]));
 }
 
 function svg(tag, attributes, text) {

@@ -426,9 +426,23 @@ const schemas: Record<string, Schema> = {
     [],
     { description: 'Errors among the reported calls that were accepted or rejected, with the 95 % Wilson score interval.' },
   ),
+  GenuineOutcomes: obj(
+    { reported: int(), accepted: int(), rejected: int(), inconclusive: int(), falseNonMatchRate: nullable(ref('ObservedRate')) },
+    [],
+    { description: 'Calls reported to be the customer, by the decision they got; a reject was a false non-match.' },
+  ),
+  ImpostorOutcomes: obj(
+    { reported: int(), accepted: int(), rejected: int(), inconclusive: int(), falseMatchRate: nullable(ref('ObservedRate')) },
+    [],
+    { description: 'Calls reported not to be the customer, by the decision they got; an accept was a false match.' },
+  ),
+  OutcomeRates: obj({ genuine: ref('GenuineOutcomes'), impostor: ref('ImpostorOutcomes') }),
   PolicyOutcomes: obj({
-    genuine: obj({ reported: int(), accepted: int(), rejected: int(), inconclusive: int(), falseNonMatchRate: nullable(ref('ObservedRate')) }),
-    impostor: obj({ reported: int(), accepted: int(), rejected: int(), inconclusive: int(), falseMatchRate: nullable(ref('ObservedRate')) }),
+    genuine: ref('GenuineOutcomes'),
+    impostor: ref('ImpostorOutcomes'),
+    byChannel: obj(Object.fromEntries(scoreChannels.map((c) => [c, ref('OutcomeRates')])), [], {
+      description: 'The same per scoring channel, whose calibrations and thresholds differ; calls recorded before the channel was kept are in the totals only.',
+    }),
   }),
   StatsResponse: obj({
     from: nullable(time()),

@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { VoicePassportError } from '../errors.js';
 import { wilsonInterval } from '../evaluation/confidence.js';
+import { scoreChannels, type ScoreChannel } from '../scoring/policy.js';
 import { outcomeSources, outcomeTruths, type OutcomeCount, type OutcomeSource, type OutcomeTruth, type VerificationDecision } from '../store/index.js';
 import type { Actor, PassportContext } from './context.js';
 import { round } from './views.js';
@@ -87,11 +88,17 @@ export interface ReportedCalls {
   inconclusive: number;
 }
 
-export interface PolicyOutcomes {
+/** The reported calls of one set (a policy, or its calls on one channel) and the error rates among them. */
+export interface OutcomeRates {
   /** Callers reported to be the customer: a reject was a false non-match. */
   genuine: ReportedCalls & { falseNonMatchRate: ObservedRate | null };
   /** Callers reported not to be: an accept was a false match. */
   impostor: ReportedCalls & { falseMatchRate: ObservedRate | null };
+}
+
+/** A policy's, in all and per scoring channel, whose calibrations and thresholds differ. */
+export interface PolicyOutcomes extends OutcomeRates {
+  byChannel: Record<ScoreChannel, OutcomeRates>;
 }
 
 function observedRate(errors: number, decided: number): ObservedRate | null {
@@ -100,27 +107,33 @@ function observedRate(errors: number, decided: number): ObservedRate | null {
   return { errors, decided, rate: round(errors / decided, 4), low95: round(low, 4), high95: round(high, 4) };
 }
 
-/** Per policy: the reported calls and the error rates among them (operator statistics). */
-export function outcomesByPolicy(counts: readonly OutcomeCount[]): Record<string, PolicyOutcomes> {
-  const calls: Record<string, Record<OutcomeTruth, ReportedCalls>> = {};
+function outcomeRates(counts: readonly OutcomeCount[]): OutcomeRates {
+  const calls: Record<OutcomeTruth, ReportedCalls> = {
+    genuine: { reported: 0, accepted: 0, rejected: 0, inconclusive: 0 },
+    impostor: { reported: 0, accepted: 0, rejected: 0, inconclusive: 0 },
+  };
   for (const c of counts) {
-    const byTruth = (calls[c.policy] ??= {
-      genuine: { reported: 0, accepted: 0, rejected: 0, inconclusive: 0 },
-      impostor: { reported: 0, accepted: 0, rejected: 0, inconclusive: 0 },
-    });
-    const r = byTruth[c.truth];
+    const r = calls[c.truth];
     r.reported += c.count;
     if (c.decision === 'accept') r.accepted += c.count;
     else if (c.decision === 'reject') r.rejected += c.count;
     else if (c.decision === 'inconclusive') r.inconclusive += c.count;
   }
+  const { genuine, impostor } = calls;
+  return {
+    genuine: { ...genuine, falseNonMatchRate: observedRate(genuine.rejected, genuine.accepted + genuine.rejected) },
+    impostor: { ...impostor, falseMatchRate: observedRate(impostor.accepted, impostor.accepted + impostor.rejected) },
+  };
+}
+
+/** Per policy, in all and per channel: the reported calls and the error rates among them (operator statistics). */
+export function outcomesByPolicy(counts: readonly OutcomeCount[]): Record<string, PolicyOutcomes> {
+  const policies = [...new Set(counts.map((c) => c.policy))].sort();
   return Object.fromEntries(
-    Object.entries(calls).map(([policy, { genuine, impostor }]) => [
-      policy,
-      {
-        genuine: { ...genuine, falseNonMatchRate: observedRate(genuine.rejected, genuine.accepted + genuine.rejected) },
-        impostor: { ...impostor, falseMatchRate: observedRate(impostor.accepted, impostor.accepted + impostor.rejected) },
-      },
-    ]),
+    policies.map((policy) => {
+      const own = counts.filter((c) => c.policy === policy);
+      const byChannel = Object.fromEntries(scoreChannels.map((channel) => [channel, outcomeRates(own.filter((c) => c.channel === channel))])) as Record<ScoreChannel, OutcomeRates>;
+      return [policy, { ...outcomeRates(own), byChannel }];
+    }),
   );
 }

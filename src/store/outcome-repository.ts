@@ -5,6 +5,7 @@
  * production (operator statistics), against the rates the calibration promised. A row goes with its
  * verification (migration 008: ON DELETE CASCADE).
  */
+import type { ScoreChannel } from '../scoring/policy.js';
 import { isoNow, type Clock } from './clock.js';
 import type { Database } from './database.js';
 import { filterWhere, type TimeRange, type VerificationDecision } from './verification-repository.js';
@@ -27,9 +28,11 @@ export interface VerificationOutcome {
   reportedAt: string;
 }
 
-/** Reported outcomes counted by the verification's policy and decision. */
+/** Reported outcomes counted by the verification's policy, scoring channel and decision. */
 export interface OutcomeCount {
   policy: string;
+  /** Null for verifications recorded before the channel was. */
+  channel: ScoreChannel | null;
   decision: VerificationDecision;
   truth: OutcomeTruth;
   count: number;
@@ -80,10 +83,10 @@ export class VerificationOutcomeRepository {
   counts(range: TimeRange = {}): OutcomeCount[] {
     const { where, params } = filterWhere(range, 'v.occurred_at');
     return this.db.all<OutcomeCount>(
-      `SELECT v.policy AS policy, v.decision AS decision, o.truth AS truth, count(*) AS count
+      `SELECT v.policy AS policy, v.channel AS channel, v.decision AS decision, o.truth AS truth, count(*) AS count
        FROM verification_outcomes o JOIN verifications v ON v.id = o.verification_id
        WHERE ${where}
-       GROUP BY v.policy, v.decision, o.truth ORDER BY v.policy, v.decision, o.truth`,
+       GROUP BY v.policy, v.channel, v.decision, o.truth ORDER BY v.policy, v.channel, v.decision, o.truth`,
       params,
     );
   }

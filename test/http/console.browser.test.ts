@@ -128,9 +128,14 @@ describe.skipIf(!haveChromium)('operator console in a browser', { timeout: 30_00
       // Every call sent a recording; a transport without calls is not named.
       expect(notes).toContain('Recordings: 5, 0 (0.0 %) inconclusive.');
       expect(notes).not.toContain('Streams');
-      // One of one of each, with the Wilson interval the API answers; no target FMR without calibration.
+      // One of one of each, with the Wilson interval the API answers; no target FMR without calibration;
+      // per channel, where each was scored (the rejected call wideband, the accepted one on the phone).
       const observed = '1 of 1: 100.00 % 95 %: 20.65 %–100.00 %';
-      expect(await table('outcome-table')).toEqual([['standard', '—', '1', observed, '1', observed]]);
+      expect(await table('outcome-table')).toEqual([
+        ['standard', 'all', '—', '1', observed, '1', observed],
+        ['', 'wideband', '', '0', '—', '1', observed],
+        ['', 'telephone', '', '1', observed, '0', '—'],
+      ]);
       // One figure per policy and channel with scored calls; its threshold line where the policy has it.
       expect(await page.$$eval('#histograms figcaption', (c) => c.map((x) => x.textContent))).toEqual([
         'high · wideband: 1 accepted, 0 rejected; threshold 0.600 cosine',

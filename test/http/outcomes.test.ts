@@ -42,11 +42,15 @@ describe('PUT /v1/verifications/{id}/outcome', () => {
     expect((await report(accepted, { truth: 'impostor', source: 'fraud-case' })).body.assessment).toBe('false-match');
 
     const s = await stats();
+    const oneOfOne = { errors: 1, decided: 1, rate: 1, low95: 0.2065, high95: 1 };
+    const rates = {
+      genuine: { reported: 1, accepted: 0, rejected: 1, inconclusive: 0, falseNonMatchRate: oneOfOne },
+      impostor: { reported: 1, accepted: 1, rejected: 0, inconclusive: 0, falseMatchRate: oneOfOne },
+    };
+    const none = { reported: 0, accepted: 0, rejected: 0, inconclusive: 0 };
+    // Both calls were wideband recordings: the telephone channel has none.
     expect(s.outcomes).toEqual({
-      standard: {
-        genuine: { reported: 1, accepted: 0, rejected: 1, inconclusive: 0, falseNonMatchRate: { errors: 1, decided: 1, rate: 1, low95: 0.2065, high95: 1 } },
-        impostor: { reported: 1, accepted: 1, rejected: 0, inconclusive: 0, falseMatchRate: { errors: 1, decided: 1, rate: 1, low95: 0.2065, high95: 1 } },
-      },
+      standard: { ...rates, byChannel: { wideband: rates, telephone: { genuine: { ...none, falseNonMatchRate: null }, impostor: { ...none, falseMatchRate: null } } } },
     });
     const exported = (await exportSubject(h, 'cust-1')).body.verifications as Array<{ id: string; outcome: unknown }>;
     expect(exported.map((v) => [v.id, v.outcome])).toEqual([
@@ -69,7 +73,7 @@ describe('PUT /v1/verifications/{id}/outcome', () => {
     h.clock.advance(86_400_000);
     const corrected = await report(accepted, { truth: 'genuine', source: 'fraud-case' });
     expect(corrected.body).toMatchObject({ outcome: { truth: 'genuine', source: 'fraud-case', reportedAt: '2026-03-02T09:00:00.000Z' }, assessment: 'correct' });
-    expect((await stats()).outcomes.standard).toEqual({
+    expect((await stats()).outcomes.standard).toMatchObject({
       genuine: { reported: 1, accepted: 1, rejected: 0, inconclusive: 0, falseNonMatchRate: { errors: 0, decided: 1, rate: 0, low95: 0, high95: 0.7935 } },
       impostor: { reported: 0, accepted: 0, rejected: 0, inconclusive: 0, falseMatchRate: null },
     });

@@ -13,23 +13,40 @@ describe('assess', () => {
 });
 
 describe('outcomesByPolicy', () => {
-  it('counts reported calls per policy and truth, and rates errors among the decided ones only', () => {
+  it('counts reported calls per policy, in all and per channel, and rates errors among the decided ones only', () => {
     const out = outcomesByPolicy([
-      { policy: 'high', decision: 'reject', truth: 'genuine', count: 3 },
-      { policy: 'standard', decision: 'accept', truth: 'genuine', count: 18 },
-      { policy: 'standard', decision: 'reject', truth: 'genuine', count: 2 },
-      { policy: 'standard', decision: 'inconclusive', truth: 'genuine', count: 5 },
-      { policy: 'standard', decision: 'reject', truth: 'impostor', count: 10 },
+      { policy: 'high', channel: 'telephone', decision: 'reject', truth: 'genuine', count: 3 },
+      { policy: 'standard', channel: 'wideband', decision: 'accept', truth: 'genuine', count: 10 },
+      { policy: 'standard', channel: 'telephone', decision: 'accept', truth: 'genuine', count: 8 },
+      { policy: 'standard', channel: 'telephone', decision: 'reject', truth: 'genuine', count: 2 },
+      { policy: 'standard', channel: 'wideband', decision: 'inconclusive', truth: 'genuine', count: 5 },
+      { policy: 'standard', channel: 'telephone', decision: 'reject', truth: 'impostor', count: 10 },
+      // Recorded before the channel was: in the policy's totals only.
+      { policy: 'standard', channel: null, decision: 'accept', truth: 'impostor', count: 1 },
     ]);
+    const none = { reported: 0, accepted: 0, rejected: 0, inconclusive: 0 };
+    const nothing = { genuine: { ...none, falseNonMatchRate: null }, impostor: { ...none, falseMatchRate: null } };
+    const threeOfThree = { reported: 3, accepted: 0, rejected: 3, inconclusive: 0, falseNonMatchRate: { errors: 3, decided: 3, rate: 1, low95: 0.4385, high95: 1 } };
     expect(out).toEqual({
       high: {
-        genuine: { reported: 3, accepted: 0, rejected: 3, inconclusive: 0, falseNonMatchRate: { errors: 3, decided: 3, rate: 1, low95: 0.4385, high95: 1 } },
-        impostor: { reported: 0, accepted: 0, rejected: 0, inconclusive: 0, falseMatchRate: null },
+        genuine: threeOfThree,
+        impostor: { ...none, falseMatchRate: null },
+        byChannel: { wideband: nothing, telephone: { genuine: threeOfThree, impostor: { ...none, falseMatchRate: null } } },
       },
       standard: {
         // 2 of the 20 decided; the 5 inconclusive calls are reported but neither error.
-        genuine: { reported: 25, accepted: 18, rejected: 2, inconclusive: 5, falseNonMatchRate: { errors: 2, decided: 20, rate: 0.1, low95: 0.0279, high95: 0.3010 } },
-        impostor: { reported: 10, accepted: 0, rejected: 10, inconclusive: 0, falseMatchRate: { errors: 0, decided: 10, rate: 0, low95: 0, high95: 0.2775 } },
+        genuine: { reported: 25, accepted: 18, rejected: 2, inconclusive: 5, falseNonMatchRate: { errors: 2, decided: 20, rate: 0.1, low95: 0.0279, high95: 0.301 } },
+        impostor: { reported: 11, accepted: 1, rejected: 10, inconclusive: 0, falseMatchRate: { errors: 1, decided: 11, rate: 0.0909, low95: 0.0162, high95: 0.3774 } },
+        byChannel: {
+          wideband: {
+            genuine: { reported: 15, accepted: 10, rejected: 0, inconclusive: 5, falseNonMatchRate: { errors: 0, decided: 10, rate: 0, low95: 0, high95: 0.2775 } },
+            impostor: { ...none, falseMatchRate: null },
+          },
+          telephone: {
+            genuine: { reported: 10, accepted: 8, rejected: 2, inconclusive: 0, falseNonMatchRate: { errors: 2, decided: 10, rate: 0.2, low95: 0.0567, high95: 0.5098 } },
+            impostor: { reported: 10, accepted: 0, rejected: 10, inconclusive: 0, falseMatchRate: { errors: 0, decided: 10, rate: 0, low95: 0, high95: 0.2775 } },
+          },
+        },
       },
     });
     expect(outcomesByPolicy([])).toEqual({});
