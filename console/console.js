@@ -299,6 +299,30 @@ function renderOutcomes(outcomes, policies) {
   if (names.length === 0) body.append(row([el('td', 'No outcomes reported for calls in this period.', { colspan: '7' })]));
 }
 
+// --- consent notices (GET /v1/consent-notices) ---
+
+/** "1095" when the service keeps to what the notice says, "400 (notice: none)" or "365 (notice: 1095)" when not. */
+function periodCell(stated, applied) {
+  return stated === applied ? String(applied) : `${applied} (notice: ${stated ?? 'none'})`;
+}
+
+function renderNotices({ versions, warnings }) {
+  $('notice-warnings').replaceChildren(...warnings.map((w) => el('li', w)));
+  $('notice-table').tBodies[0].replaceChildren(
+    ...versions.map((v) => {
+      const version = td(el('strong', v.version));
+      if (v.current) version.append(el('span', ' current', { class: 'description' }));
+      return row([
+        version,
+        v.availableLocales.join(', '),
+        periodCell(v.retention.voiceprintUnusedDays, v.appliedRetention.voiceprintUnusedDays),
+        periodCell(v.retention.verificationHistoryDays, v.appliedRetention.verificationHistoryDays),
+        periodCell(v.retention.consentRecordDays, v.appliedRetention.consentRecordDays),
+      ]);
+    }),
+  );
+}
+
 function svg(tag, attributes, text) {
   const node = document.createElementNS(svgNs, tag);
   for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
@@ -376,10 +400,11 @@ function renderAudit({ head, prunedThrough, entries }) {
 // --- flow ---
 
 async function loadAll() {
-  const [policies, stats, audit] = await Promise.all([api('/v1/operator/policies'), api(statsPath()), loadAudit()]);
+  const [policies, stats, notices, audit] = await Promise.all([api('/v1/operator/policies'), api(statsPath()), api('/v1/consent-notices'), loadAudit()]);
   state.policies = policies;
   renderPolicies(policies);
   renderStats(stats, policies);
+  renderNotices(notices);
   renderAudit(audit);
   state.loadedAt = Date.now();
   $('loaded-at').textContent = `Loaded ${new Date(state.loadedAt).toISOString().replace('T', ' ').slice(0, 19)} UTC.`;
@@ -434,8 +459,9 @@ function signOut(message) {
   $('policy-saved').textContent = '';
   $('signed-in').hidden = true;
   $('sign-in').hidden = false;
-  for (const id of ['policy-table', 'decision-table', 'audit-table']) $(id).tBodies[0].replaceChildren();
+  for (const id of ['policy-table', 'decision-table', 'outcome-table', 'notice-table', 'audit-table']) $(id).tBodies[0].replaceChildren();
   $('histograms').replaceChildren();
+  $('notice-warnings').replaceChildren();
   const error = $('sign-in-error');
   error.textContent = message ?? '';
   error.hidden = message === undefined;

@@ -123,6 +123,7 @@ const schemas: Record<string, Schema> = {
         ),
       }),
     ),
+    warnings: arr(str(), { description: 'Where the current notice and the configured periods disagree (also logged at start).' }),
   }),
   SampleQuality: obj({ netSpeechSeconds: num(), snrDb: nullable(num()), clippedRatio: num({ minimum: 0, maximum: 1 }), durationSeconds: num() }),
   EnrolmentFeedback: str({

@@ -8,7 +8,7 @@ import { VoicePassportError } from '../errors.js';
 import { consentChannels } from '../store/index.js';
 import type { Actor, PassportContext } from './context.js';
 import { noticeVersionPattern, type ConsentNotice, type NoticeRetention } from './consent-notices.js';
-import { appliedRetention, type AppliedRetention } from './retention.js';
+import { appliedRetention, noticeRetentionWarnings, type AppliedRetention } from './retention.js';
 import { consentView, pseudonymOf, type ConsentView } from './views.js';
 
 /** BCP 47 language tag, loosely: a 2-3 letter language and optional subtags, e.g. "nl", "nl-NL". */
@@ -137,6 +137,8 @@ export interface NoticeListResponse {
     /** What the service keeps to for those who agreed to it: the shorter of the text's and the configuration's. */
     appliedRetention: AppliedRetention;
   }>;
+  /** Where the current notice and the configuration disagree (noticeRetentionWarnings; also logged at start). */
+  warnings: string[];
 }
 
 /** Every notice version, which one is offered now, and the periods each states and is held to (Art. 13(2)(a)). */
@@ -153,5 +155,6 @@ export function listConsentNotices(ctx: PassportContext): NoticeListResponse {
         appliedRetention: appliedRetention(ctx.retention, retention),
       };
     }),
+    warnings: noticeRetentionWarnings(ctx.retention, ctx.notices),
   };
 }

@@ -200,6 +200,8 @@ describe('GET /v1/consent-notices', () => {
           appliedRetention: { voiceprintUnusedDays: 1095, verificationHistoryDays: 400, consentRecordDays: 1826 },
         },
       ],
+      // The shipped current notice states the shipped default periods.
+      warnings: [],
     });
     expect((await request(h.app).get('/v1/consent-notices?all=1').set(h.auth('enrolment'))).status).toBe(400);
     expect((await request(h.app).get('/v1/consent-notices')).status).toBe(401);
@@ -212,6 +214,12 @@ describe('GET /v1/consent-notices', () => {
     expect(res.body.versions.map((v: { version: string; appliedRetention: unknown }) => [v.version, v.appliedRetention])).toEqual([
       ['v1', { voiceprintUnusedDays: 365, verificationHistoryDays: 500, consentRecordDays: 3650 }],
       ['v2', { voiceprintUnusedDays: 365, verificationHistoryDays: 400, consentRecordDays: 1826 }],
+    ]);
+    // What the service logs at start, the operator sees here too.
+    expect(res.body.warnings).toEqual([
+      'The current consent notice v2 tells customers 1095 days for an unused voiceprint, but VP_RETENTION_DAYS is 365: it is erased sooner than they were told.',
+      'The current consent notice v2 tells customers 400 days for the record of each verification, shorter than VP_HISTORY_RETENTION_DAYS (500): those who agree to it are kept 400 days, as told.',
+      'The current consent notice v2 tells customers 1826 days for the record of a consent after it ended, shorter than VP_CONSENT_RECORD_RETENTION_DAYS (3650): those who agree to it are kept 1826 days, as told.',
     ]);
   });
 });

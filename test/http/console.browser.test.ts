@@ -136,6 +136,12 @@ describe.skipIf(!haveChromium)('operator console in a browser', { timeout: 30_00
         ['', 'wideband', '', '0', '—', '1', observed],
         ['', 'telephone', '', '1', observed, '0', '—'],
       ]);
+      // The notices and the periods kept to: v1 names none for the records, so the configuration's apply.
+      expect(await table('notice-table')).toEqual([
+        ['v1', 'en, nl', '1095', '400 (notice: none)', '1826 (notice: none)'],
+        ['v2 current', 'en, nl', '1095', '400', '1826'],
+      ]);
+      expect(await page.$$eval('#notice-warnings li', (l) => l.length)).toBe(0);
       // One figure per policy and channel with scored calls; its threshold line where the policy has it.
       expect(await page.$$eval('#histograms figcaption', (c) => c.map((x) => x.textContent))).toEqual([
         'high · wideband: 1 accepted, 0 rejected; threshold 0.600 cosine',
@@ -249,8 +255,7 @@ describe.skipIf(!haveChromium)('operator console in a browser', { timeout: 30_00
       await page.click('#sign-out');
       expect(await page.isVisible('#sign-in')).toBe(true);
       expect(await page.isVisible('#signed-in')).toBe(false);
-      expect(await table('policy-table')).toEqual([]);
-      expect(await table('audit-table')).toEqual([]);
+      for (const id of ['policy-table', 'decision-table', 'outcome-table', 'notice-table', 'audit-table']) expect(await table(id), id).toEqual([]);
       expect(await page.$$eval('#histograms *', (n) => n.length)).toBe(0);
       expect(problems).toEqual([]);
     });
