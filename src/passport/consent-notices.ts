@@ -30,7 +30,7 @@ export interface NoticeRetention {
   voiceprintUnusedDays: number | null;
   /** Each verification's record is kept N days. */
   verificationHistoryDays: number | null;
-  /** The record of consent and its withdrawal is kept N days after the withdrawal. */
+  /** The record of consent and its end is kept N days after the consent ended (withdrawal or erasure). */
   consentRecordDays: number | null;
 }
 

@@ -1,8 +1,9 @@
 /**
  * Reported outcomes: the bank tells the service what a verification really was, once it knows, so
  * operators can watch the error rates the service makes in production, not only those the
- * calibration measured on dev speakers (ISO/IEC 19795-1 distinguishes the two; a threshold that
- * holds on the dev set can drift on a new phone network or population).
+ * calibration measured on dev speakers (ISO/IEC 19795-1's operational evaluation, as against the
+ * technology evaluation of the dev sets: a threshold that holds on the dev set can drift on a new
+ * phone network or population).
  *
  * The rates are of the calls that were reported, which are not a random sample: fraud is found
  * mostly when an impostor was let in, and a rejected customer is known as genuine when a further
