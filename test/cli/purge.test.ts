@@ -128,7 +128,7 @@ describe('voice-passport purge', () => {
     }
   }, 30_000);
 
-  it('keeps to the periods of the notices in VP_CONSENT_NOTICES_DIR: a subject told 10 days goes after 10; a broken index stops it', async () => {
+  it('keeps to the periods of the notices in VP_CONSENT_NOTICES_DIR: a subject told 10 days goes after 10, a consent record too; a broken index stops it', async () => {
     const notices = tempDir('vp-notices-');
     try {
       for (const v of ['v1', 'v2']) fs.writeFileSync(path.join(notices, `${v}.en.md`), `notice ${v}`);
@@ -150,16 +150,26 @@ describe('voice-passport purge', () => {
       };
       const long = told('told-three-years', 'v1');
       const short = told('told-ten-days', 'v2');
+      // Withdrew 20 days ago under v2, which keeps the record of consent 10 days after it ended.
+      const withdrew = store.pseudonymise('withdrew-under-v2');
+      store.consents.give(withdrew, { noticeVersion: 'v2', channel: 'web', actorKeyId: 'key_e' });
+      store.erasure.erase(withdrew, { reason: 'consent-withdrawn', actorKeyId: 'key_e' });
       const withNotices = { ...env, VP_CONSENT_NOTICES_DIR: notices };
 
-      const dry = JSON.parse((await runCli(['purge', '--dry-run'], withNotices)).stdout) as { subjectPseudonyms: string[]; history: { wouldErase: number } };
-      expect([dry.subjectPseudonyms, dry.history.wouldErase]).toEqual([[short], 1]);
+      const dry = JSON.parse((await runCli(['purge', '--dry-run'], withNotices)).stdout) as { subjectPseudonyms: string[]; history: { wouldErase: number }; consentRecords: { wouldErase: number } };
+      expect([dry.subjectPseudonyms, dry.history.wouldErase, dry.consentRecords.wouldErase]).toEqual([[short], 1, 1]);
       const run = await runCli(['purge'], withNotices);
       expect([run.code, run.stderr]).toEqual([0, '']);
-      const result = JSON.parse(run.stdout) as { receipts: Array<{ subjectPseudonym: string; verificationsErased: number }>; history: { erased: number } };
+      const result = JSON.parse(run.stdout) as {
+        receipts: Array<{ subjectPseudonym: string; verificationsErased: number }>;
+        history: { erased: number };
+        consentRecords: { erased: number; auditSeq: number };
+      };
       // The erasure takes the subject's records with it, so the history purge finds none left.
       expect(result.receipts.map((r) => [r.subjectPseudonym, r.verificationsErased])).toEqual([[short, 1]]);
       expect(result.history.erased).toBe(0);
+      expect(result.consentRecords).toMatchObject({ erased: 1, auditSeq: expect.any(Number) });
+      expect(store.subjects.find(withdrew)).toBeUndefined();
       expect([store.voiceprints.voiceprint(short), store.voiceprints.voiceprint(long)?.embedding]).toEqual([undefined, embedding(3, 128)]);
       expect(store.verifications.countForSubject(long)).toBe(1);
 
