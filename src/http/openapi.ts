@@ -421,6 +421,9 @@ const schemas: Record<string, Schema> = {
     decision: str({ enum: ['accept', 'reject', 'inconclusive'] }),
     outcome: ref('ReportedOutcome'),
     assessment: str({ enum: ['correct', 'false-match', 'false-non-match', 'undecided'], description: 'What the outcome makes of the decision; "undecided" for an inconclusive one.' }),
+    verificationDisabled: bool({
+      description: "True when the subject's voice verification is disabled: a reported false match disables it (verifications answer locked, verification-disabled) until an operator reset or a new enrolment.",
+    }),
   }),
   ObservedRate: obj(
     { errors: int({ minimum: 0 }), decided: int({ minimum: 1 }), rate: num({ minimum: 0, maximum: 1 }), low95: num({ minimum: 0, maximum: 1 }), high95: num({ minimum: 0, maximum: 1 }) },

@@ -29,6 +29,12 @@ export interface OutcomeResponse {
   decision: VerificationDecision;
   outcome: { truth: OutcomeTruth; source: OutcomeSource; reportedAt: string };
   assessment: OutcomeAssessment;
+  /**
+   * True when the subject's voice verification is now disabled: someone else was let in, so they
+   * can be again. It stays disabled, whatever later reports say, until an operator resets it
+   * (POST /v1/operator/subjects/{id}/reset-lockout) or the customer enrols again.
+   */
+  verificationDisabled: boolean;
 }
 
 /** The findings a telephony platform makes itself (least privilege); investigations and customers' reports come through operators. */
@@ -44,7 +50,10 @@ export function assess(decision: VerificationDecision, truth: OutcomeTruth): Out
 
 /**
  * Records (or corrects) what one verification really was, audited with the assessment. Only
- * verifications that compared a voice with a voiceprint can be wrong about it (409 otherwise).
+ * verifications that compared a voice with a voiceprint can be wrong about it (409 otherwise). A
+ * reported false match disables the subject's voice verification, as 50 rejects in a row do (NIST SP
+ * 800-63B-4 §3.2.3 attempt limiting; an impostor who passed once is the stronger sign): the bank's
+ * other checks take over until an operator or a new enrolment restores it.
  */
 export function reportOutcome(ctx: PassportContext, actor: Actor, verificationId: string, input: ReportOutcomeInput): OutcomeResponse {
   if (actor.role === 'telephony' && !telephonySources.includes(input.source)) {
@@ -61,14 +70,25 @@ export function reportOutcome(ctx: PassportContext, actor: Actor, verificationId
     }
     const outcome = ctx.store.outcomes.report(verificationId, { truth: input.truth, source: input.source, actorKeyId: actor.keyId });
     const assessment = assess(record.decision, input.truth);
+    const subject = found.subjectPseudonym;
+    const disabledBefore = subject !== null && ctx.store.subjects.attemptState(subject).disabled;
+    const disables = assessment === 'false-match' && subject !== null && !disabledBefore;
+    if (disables) ctx.store.subjects.saveAttemptState(subject, { ...ctx.store.subjects.attemptState(subject), disabled: true });
     ctx.store.audit.append({
       action: 'verification.outcome-reported',
       actorKeyId: actor.keyId,
-      subjectPseudonym: found.subjectPseudonym,
+      subjectPseudonym: subject,
       outcome: assessment,
-      details: { verificationId, policy: record.policy, decision: record.decision, truth: input.truth, source: input.source },
+      details: { verificationId, policy: record.policy, decision: record.decision, truth: input.truth, source: input.source, ...(disables ? { verificationDisabled: true } : {}) },
     });
-    return { verificationId, policy: record.policy, decision: record.decision, outcome: { truth: outcome.truth, source: outcome.source, reportedAt: outcome.reportedAt }, assessment };
+    return {
+      verificationId,
+      policy: record.policy,
+      decision: record.decision,
+      outcome: { truth: outcome.truth, source: outcome.source, reportedAt: outcome.reportedAt },
+      assessment,
+      verificationDisabled: disabledBefore || disables,
+    };
   });
 }
 

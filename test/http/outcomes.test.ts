@@ -37,9 +37,13 @@ describe('PUT /v1/verifications/{id}/outcome', () => {
       decision: 'reject',
       outcome: { truth: 'genuine', source: 'step-up', reportedAt: T0 },
       assessment: 'false-non-match',
+      verificationDisabled: false,
     });
-    // A fraud case finds the accepted call was someone else.
-    expect((await report(accepted, { truth: 'impostor', source: 'fraud-case' })).body.assessment).toBe('false-match');
+    // A fraud case finds the accepted call was someone else: whoever it was can pass again, so the
+    // customer's voice verification is disabled until an operator resets it.
+    expect((await report(accepted, { truth: 'impostor', source: 'fraud-case' })).body).toMatchObject({ assessment: 'false-match', verificationDisabled: true });
+    const locked = await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4 }));
+    expect([locked.body.decision, locked.body.reasons]).toEqual(['locked', ['verification-disabled']]);
 
     const s = await stats();
     const oneOfOne = { errors: 1, decided: 1, rate: 1, low95: 0.2065, high95: 1 };
@@ -56,6 +60,7 @@ describe('PUT /v1/verifications/{id}/outcome', () => {
     expect(exported.map((v) => [v.id, v.outcome])).toEqual([
       [accepted, { truth: 'impostor', source: 'fraud-case', reportedAt: T0 }],
       [rejected, { truth: 'genuine', source: 'step-up', reportedAt: T0 }],
+      [locked.body.verificationId, null],
     ]);
     const metrics = (await request(h.app).get('/metrics').set(h.auth('operator'))).text;
     expect(metrics).toContain('voice_passport_reported_outcomes_total{policy="standard",assessment="false-non-match"} 1');
@@ -63,16 +68,21 @@ describe('PUT /v1/verifications/{id}/outcome', () => {
     const audit = (await auditEntries(h)).filter((e) => e.action === 'verification.outcome-reported');
     expect(audit.map((e) => [e.actorKeyId, e.subjectPseudonym, e.outcome, e.details])).toEqual([
       [h.keyIds.telephony, h.store.pseudonymise('cust-1'), 'false-non-match', { verificationId: rejected, policy: 'standard', decision: 'reject', truth: 'genuine', source: 'step-up' }],
-      [h.keyIds.operator, h.store.pseudonymise('cust-1'), 'false-match', { verificationId: accepted, policy: 'standard', decision: 'accept', truth: 'impostor', source: 'fraud-case' }],
+      [h.keyIds.operator, h.store.pseudonymise('cust-1'), 'false-match', { verificationId: accepted, policy: 'standard', decision: 'accept', truth: 'impostor', source: 'fraud-case', verificationDisabled: true }],
     ]);
+    // The operator's reset restores it; the reset is audited as any.
+    const reset = await request(h.app).post('/v1/operator/subjects/cust-1/reset-lockout').set(h.auth('operator'));
+    expect(reset.body.attempts).toEqual({ consecutiveRejects: 0, locked: false, retryAfterSeconds: null, disabled: false });
+    expect((await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4 }))).body.decision).toBe('accept');
   });
 
-  it('a later report replaces the earlier one', async () => {
+  it('a later report replaces the earlier one; verification it disabled stays disabled until a reset', async () => {
     const { accepted } = await twoCalls();
-    expect((await report(accepted, { truth: 'impostor', source: 'customer-report' })).body.assessment).toBe('false-match');
+    expect((await report(accepted, { truth: 'impostor', source: 'customer-report' })).body).toMatchObject({ assessment: 'false-match', verificationDisabled: true });
     h.clock.advance(86_400_000);
     const corrected = await report(accepted, { truth: 'genuine', source: 'fraud-case' });
-    expect(corrected.body).toMatchObject({ outcome: { truth: 'genuine', source: 'fraud-case', reportedAt: '2026-03-02T09:00:00.000Z' }, assessment: 'correct' });
+    expect(corrected.body).toMatchObject({ outcome: { truth: 'genuine', source: 'fraud-case', reportedAt: '2026-03-02T09:00:00.000Z' }, assessment: 'correct', verificationDisabled: true });
+    expect((await request(h.app).get('/v1/subjects/cust-1').set(h.auth('enrolment'))).body.attempts.disabled).toBe(true);
     expect((await stats()).outcomes.standard).toMatchObject({
       genuine: { reported: 1, accepted: 1, rejected: 0, inconclusive: 0, falseNonMatchRate: { errors: 0, decided: 1, rate: 0, low95: 0, high95: 0.7935 } },
       impostor: { reported: 0, accepted: 0, rejected: 0, inconclusive: 0, falseMatchRate: null },
