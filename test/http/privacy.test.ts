@@ -30,17 +30,20 @@ describe('privacy', () => {
     }
   });
 
-  it('request logs carry route shapes, never customer ids, keys or query strings', async () => {
+  it("request logs carry route shapes, never customer ids, their calls' ids, keys or query strings", async () => {
     h = createHarness();
     await consent(h, 'cust-log-4711');
-    await verifyCall(h, 'cust-log-4711', toneWav({ freq: 200, seconds: 4 }), '?policy=standard');
+    const call = (await verifyCall(h, 'cust-log-4711', toneWav({ freq: 200, seconds: 4 }), '?policy=standard')).body.verificationId as string;
+    await request(h.app).put(`/v1/verifications/${call}/outcome`).set(h.auth('operator')).send({ truth: 'genuine', source: 'agent' });
     await request(h.app).post('/v1/operator/subjects/cust-log-4711/reset-lockout').set(h.auth('operator'));
     await request(h.app).get('/v1/subjects/cust-log-4711/export').set(h.auth('enrolment'));
     await request(h.app).get('/v1/subjects/cust-log-4711?secret=1').set('Authorization', `Bearer ${h.keys.admin}`);
     const logs = h.logLines.join('');
     expect(logs).toContain('/v1/subjects/:id/verifications');
     expect(logs).toContain('/v1/operator/subjects/:id/reset-lockout');
+    expect(logs).toContain('/v1/verifications/:id/outcome');
     expect(logs).not.toContain('cust-log-4711');
+    expect(logs).not.toContain(call);
     expect(logs).not.toContain('secret=1');
     for (const key of Object.values(h.keys)) expect(logs).not.toContain(key);
     const metrics = await request(h.app).get('/metrics').set(h.auth('operator'));
