@@ -93,6 +93,18 @@ export function withdrawConsent(ctx: PassportContext, actor: Actor, customerId: 
   };
 }
 
+/**
+ * Consents given under a notice version whose text is no longer in the notices directory: the text
+ * a customer agreed to can no longer be shown (Art. 7(1)), and its periods are unknown, so the
+ * configured ones apply to them. Said at start (service.ts).
+ */
+export function missingNoticeWarnings(store: Pick<PassportContext['store'], 'consents'>, notices: Pick<PassportContext['notices'], 'get'>): string[] {
+  const missing = store.consents.noticeVersionsInUse().filter((v) => notices.get(v) === undefined);
+  return missing.length === 0
+    ? []
+    : [`Consents were given under notice ${missing.join(', ')}, whose text is not among the consent notices: put it back (a notice in use must stay servable), or those consents cannot be shown and are kept to the configured periods.`];
+}
+
 export interface NoticeResponse {
   version: string;
   /** True for the version offered to customers now (notices.json). */

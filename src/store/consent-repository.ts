@@ -119,6 +119,11 @@ export class ConsentRepository {
     });
   }
 
+  /** Every notice version a consent was ever given under (what the texts must keep serving). */
+  noticeVersionsInUse(): string[] {
+    return this.db.all<{ v: string }>("SELECT DISTINCT notice_version AS v FROM consent_events WHERE kind = 'given' ORDER BY 1").map((r) => r.v);
+  }
+
   /** The latest event decides; no event means no consent. */
   current(pseudonym: string): ConsentState {
     const row = this.db.get<ConsentRow>(

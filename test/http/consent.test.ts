@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { missingNoticeWarnings } from '../../src/passport/consent.js';
 import { defaultConsentNoticesDir } from '../../src/passport/consent-notices.js';
 import { toneWav } from '../passport/fakes.js';
 import { auditEntries, consent, consentAndEnrol, createHarness, exportSubject, getSubject, verifyCall, type Harness } from './harness.js';
@@ -263,5 +264,17 @@ describe('GET /v1/consent-notices/{version}', () => {
     const fr = await request(h.app).get('/v1/consent-notices/v1?locale=fr').set(h.auth('enrolment'));
     expect(fr.status).toBe(404);
     expect(fr.body).toMatchObject({ code: 'not-found', detail: 'Notice v1 has no text in fr.', availableLocales: ['en', 'nl'] });
+  });
+});
+
+describe('missingNoticeWarnings', () => {
+  it('names the notice versions consents were given under whose text is gone, and nothing while every one is there', async () => {
+    expect((await consent(h, 'cust-1')).status).toBe(200);
+    expect(missingNoticeWarnings(h.store, h.ctx.notices)).toEqual([]);
+    // A consent recorded under a version whose file was since removed from the notices directory.
+    h.store.consents.give(h.store.pseudonymise('cust-2'), { noticeVersion: 'v7', channel: 'web', actorKeyId: null });
+    expect(missingNoticeWarnings(h.store, h.ctx.notices)).toEqual([
+      'Consents were given under notice v7, whose text is not among the consent notices: put it back (a notice in use must stay servable), or those consents cannot be shown and are kept to the configured periods.',
+    ]);
   });
 });
