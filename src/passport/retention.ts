@@ -204,21 +204,28 @@ export interface RetentionSettings {
   noticeLimits: readonly NoticeLimit[];
 }
 
+type ConfiguredPeriods = Pick<RetentionSettings, 'retentionDays' | 'historyRetentionDays' | 'consentRecordRetentionDays'>;
+
+/**
+ * Each kind of data a notice names a period for: the configured period it is held to, its variable,
+ * and how the warnings name it. The one place the notice's names meet the configuration's.
+ */
+const retentionKinds: ReadonlyArray<{ kind: RetentionKind; configured: keyof ConfiguredPeriods; variable: string; what: string }> = [
+  { kind: 'voiceprintUnusedDays', configured: 'retentionDays', variable: 'VP_RETENTION_DAYS', what: 'an unused voiceprint' },
+  { kind: 'verificationHistoryDays', configured: 'historyRetentionDays', variable: 'VP_HISTORY_RETENTION_DAYS', what: 'the record of each verification' },
+  { kind: 'consentRecordDays', configured: 'consentRecordRetentionDays', variable: 'VP_CONSENT_RECORD_RETENTION_DAYS', what: 'the record of a consent after it ended' },
+];
+
 /** The configured periods, and the shorter ones of the notices (the audit log's is the bank's, in no notice). */
 export function retentionSettings(
-  config: Pick<RetentionSettings, 'retentionDays' | 'historyRetentionDays' | 'consentRecordRetentionDays' | 'auditRetentionDays'>,
+  config: ConfiguredPeriods & Pick<RetentionSettings, 'auditRetentionDays'>,
   notices: Pick<ConsentNotices, 'versions' | 'retention'>,
 ): RetentionSettings {
   const noticeLimits = notices.versions().flatMap((noticeVersion) => {
-    const stated = notices.retention(noticeVersion)!;
-    const shorter = (days: number | null, configured: number) => (days !== null && days < configured ? days : null);
-    const limit = {
-      noticeVersion,
-      voiceprintUnusedDays: shorter(stated.voiceprintUnusedDays, config.retentionDays),
-      verificationHistoryDays: shorter(stated.verificationHistoryDays, config.historyRetentionDays),
-      consentRecordDays: shorter(stated.consentRecordDays, config.consentRecordRetentionDays),
-    };
-    return limit.voiceprintUnusedDays === null && limit.verificationHistoryDays === null && limit.consentRecordDays === null ? [] : [limit];
+    const applied = appliedRetention(config, notices.retention(noticeVersion));
+    const limit = { noticeVersion } as NoticeLimit;
+    for (const { kind, configured } of retentionKinds) limit[kind] = applied[kind] < config[configured] ? applied[kind] : null;
+    return retentionKinds.every(({ kind }) => limit[kind] === null) ? [] : [limit];
   });
   return {
     retentionDays: config.retentionDays,
@@ -230,39 +237,33 @@ export function retentionSettings(
 }
 
 /** Days; every kind has one. */
-export interface AppliedRetention {
-  voiceprintUnusedDays: number;
-  verificationHistoryDays: number;
-  consentRecordDays: number;
-}
+export type AppliedRetention = Record<RetentionKind, number>;
 
-/** The periods that apply to a subject who agreed to a notice stating `stated` (undefined: no active consent). */
-export function appliedRetention(settings: Pick<RetentionSettings, 'retentionDays' | 'historyRetentionDays' | 'consentRecordRetentionDays'>, stated: NoticeRetention | undefined): AppliedRetention {
-  const min = (days: number | null | undefined, configured: number) => (days === null || days === undefined ? configured : Math.min(days, configured));
-  return {
-    voiceprintUnusedDays: min(stated?.voiceprintUnusedDays, settings.retentionDays),
-    verificationHistoryDays: min(stated?.verificationHistoryDays, settings.historyRetentionDays),
-    consentRecordDays: min(stated?.consentRecordDays, settings.consentRecordRetentionDays),
-  };
+/** The periods that apply to a subject who agreed to a notice stating `stated` (undefined: no active consent): the shorter of the two. */
+export function appliedRetention(settings: ConfiguredPeriods, stated: NoticeRetention | undefined): AppliedRetention {
+  const applied = {} as AppliedRetention;
+  for (const { kind, configured } of retentionKinds) {
+    const days = stated?.[kind] ?? null;
+    applied[kind] = days === null ? settings[configured] : Math.min(days, settings[configured]);
+  }
+  return applied;
 }
 
 /**
  * Where the notice offered now and the configuration disagree, said once at start: customers agreeing
  * today are told one period and kept for another (the shorter, by the rule above), or told none.
  */
-export function noticeRetentionWarnings(settings: Pick<RetentionSettings, 'retentionDays' | 'historyRetentionDays' | 'consentRecordRetentionDays'>, notices: Pick<ConsentNotices, 'current' | 'retention'>): string[] {
+export function noticeRetentionWarnings(settings: ConfiguredPeriods, notices: Pick<ConsentNotices, 'current' | 'retention'>): string[] {
   const stated = notices.retention(notices.current)!;
   const v = notices.current;
-  const warnings: string[] = [];
-  const check = (days: number | null, configured: number, what: string, variable: string) => {
-    if (days === null) warnings.push(`The current consent notice ${v} does not state how long ${what} is kept (${variable} is ${configured} days): customers agreeing to it are not told (GDPR Art. 13(2)(a)).`);
-    else if (days > configured) warnings.push(`The current consent notice ${v} tells customers ${days} days for ${what}, but ${variable} is ${configured}: it is erased sooner than they were told.`);
-    else if (days < configured) warnings.push(`The current consent notice ${v} tells customers ${days} days for ${what}, shorter than ${variable} (${configured}): those who agree to it are kept ${days} days, as told.`);
-  };
-  check(stated.voiceprintUnusedDays, settings.retentionDays, 'an unused voiceprint', 'VP_RETENTION_DAYS');
-  check(stated.verificationHistoryDays, settings.historyRetentionDays, 'the record of each verification', 'VP_HISTORY_RETENTION_DAYS');
-  check(stated.consentRecordDays, settings.consentRecordRetentionDays, 'the record of a consent after it ended', 'VP_CONSENT_RECORD_RETENTION_DAYS');
-  return warnings;
+  return retentionKinds.flatMap(({ kind, configured: key, variable, what }) => {
+    const days = stated[kind];
+    const configured = settings[key];
+    if (days === null) return [`The current consent notice ${v} does not state how long ${what} is kept (${variable} is ${configured} days): customers agreeing to it are not told (GDPR Art. 13(2)(a)).`];
+    if (days > configured) return [`The current consent notice ${v} tells customers ${days} days for ${what}, but ${variable} is ${configured}: it is erased sooner than they were told.`];
+    if (days < configured) return [`The current consent notice ${v} tells customers ${days} days for ${what}, shorter than ${variable} (${configured}): those who agree to it are kept ${days} days, as told.`];
+    return [];
+  });
 }
 
 export interface AllPurgeResult {
