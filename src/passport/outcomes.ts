@@ -13,12 +13,27 @@ import { z } from 'zod';
 import { VoicePassportError } from '../errors.js';
 import { wilsonInterval } from '../evaluation/confidence.js';
 import { scoreChannels, type ScoreChannel } from '../scoring/policy.js';
-import { outcomeSources, outcomeTruths, type OutcomeCount, type OutcomeSource, type OutcomeTruth, type VerificationDecision } from '../store/index.js';
+import {
+  outcomeSources,
+  outcomeTruths,
+  type OutcomeCount,
+  type OutcomeSource,
+  type OutcomeTruth,
+  type VerificationDecision,
+  type VerificationOutcome,
+} from '../store/index.js';
 import type { Actor, PassportContext } from './context.js';
 import { round } from './views.js';
 
 export const reportOutcomeSchema = z.object({ truth: z.enum(outcomeTruths), source: z.enum(outcomeSources) }).strict();
 export type ReportOutcomeInput = z.infer<typeof reportOutcomeSchema>;
+
+/** An outcome as shown to callers and in the customer's export: the reporting key is in the audit trail. */
+export type OutcomeView = Omit<VerificationOutcome, 'actorKeyId'>;
+
+export function outcomeView(o: VerificationOutcome): OutcomeView {
+  return { truth: o.truth, source: o.source, reportedAt: o.reportedAt };
+}
 
 /** What the outcome makes of the decision. */
 export type OutcomeAssessment = 'correct' | 'false-match' | 'false-non-match' | 'undecided';
@@ -27,7 +42,7 @@ export interface OutcomeResponse {
   verificationId: string;
   policy: string;
   decision: VerificationDecision;
-  outcome: { truth: OutcomeTruth; source: OutcomeSource; reportedAt: string };
+  outcome: OutcomeView;
   assessment: OutcomeAssessment;
   /**
    * True when the subject's voice verification is now disabled: someone else was let in, so they
@@ -71,9 +86,10 @@ export function reportOutcome(ctx: PassportContext, actor: Actor, verificationId
     const outcome = ctx.store.outcomes.report(verificationId, { truth: input.truth, source: input.source, actorKeyId: actor.keyId });
     const assessment = assess(record.decision, input.truth);
     const subject = found.subjectPseudonym;
-    const disabledBefore = subject !== null && ctx.store.subjects.attemptState(subject).disabled;
-    const disables = assessment === 'false-match' && subject !== null && !disabledBefore;
-    if (disables) ctx.store.subjects.saveAttemptState(subject, { ...ctx.store.subjects.attemptState(subject), disabled: true });
+    const attempts = subject === null ? null : ctx.store.subjects.attemptState(subject);
+    const disabledBefore = attempts?.disabled ?? false;
+    const disables = assessment === 'false-match' && subject !== null && attempts !== null && !disabledBefore;
+    if (disables) ctx.store.subjects.saveAttemptState(subject, { ...attempts, disabled: true });
     ctx.store.audit.append({
       action: 'verification.outcome-reported',
       actorKeyId: actor.keyId,
@@ -85,7 +101,7 @@ export function reportOutcome(ctx: PassportContext, actor: Actor, verificationId
       verificationId,
       policy: record.policy,
       decision: record.decision,
-      outcome: { truth: outcome.truth, source: outcome.source, reportedAt: outcome.reportedAt },
+      outcome: outcomeView(outcome),
       assessment,
       verificationDisabled: disabledBefore || disables,
     };

@@ -5,8 +5,9 @@
  */
 import { VoicePassportError } from '../errors.js';
 import { gateAttempt } from '../scoring/attempts.js';
-import type { AuditEntry, ConsentEvent, ErasureReceipt, OutcomeSource, OutcomeTruth, VerificationOutcome, VerificationRecord, VoiceprintMetadata } from '../store/index.js';
+import type { AuditEntry, ConsentEvent, ErasureReceipt, VerificationRecord, VoiceprintMetadata } from '../store/index.js';
 import type { Actor, PassportContext } from './context.js';
+import { outcomeView, type OutcomeView } from './outcomes.js';
 import { appliedRetention } from './retention.js';
 import { consentView, pseudonymOf, round, type ConsentView } from './views.js';
 
@@ -75,13 +76,14 @@ function retentionView(ctx: PassportContext, consents: readonly ConsentEvent[], 
   };
 }
 
-function buildView(ctx: PassportContext, pseudonym: string): SubjectView {
+/** The view, and what it was built from that the export shows whole (read once). */
+function buildView(ctx: PassportContext, pseudonym: string): { view: SubjectView; consentEvents: ConsentEvent[]; voiceprint: VoiceprintMetadata | undefined } {
   const s = requireSubject(ctx, pseudonym);
   const { voiceprints, consents, verifications } = ctx.store;
   const progress = voiceprints.enrolmentProgress(pseudonym);
   const consentEvents = consents.history(pseudonym);
   const voiceprint = voiceprints.voiceprintMetadata(pseudonym);
-  return {
+  const view: SubjectView = {
     createdAt: s.createdAt,
     lastUsedAt: s.lastUsedAt,
     consent: consentView(consents.current(pseudonym)),
@@ -97,13 +99,14 @@ function buildView(ctx: PassportContext, pseudonym: string): SubjectView {
     counts: { verifications: verifications.countForSubject(pseudonym), consentEvents: consentEvents.length },
     retention: retentionView(ctx, consentEvents, s.lastUsedAt, voiceprint),
   };
+  return { view, consentEvents, voiceprint };
 }
 
 /** Art. 15: consent, enrolment state, model, times, counts. Reading personal data is audited too. */
 export function viewSubject(ctx: PassportContext, actor: Actor, customerId: string): SubjectView {
   const pseudonym = pseudonymOf(ctx, customerId);
   return ctx.store.db.transaction(() => {
-    const view = buildView(ctx, pseudonym);
+    const { view } = buildView(ctx, pseudonym);
     ctx.store.audit.append({ action: 'subject.viewed', actorKeyId: actor.keyId, subjectPseudonym: pseudonym, outcome: 'ok' });
     return view;
   });
@@ -116,22 +119,17 @@ export interface SubjectExport extends SubjectView {
   consentHistory: ConsentEvent[];
   voiceprint: (VoiceprintMetadata & { note: string }) | null;
   /** Each verification as recorded, the model named as the API names it; the key that asked is in the audit trail. */
-  verifications: Array<Omit<VerificationRecord, 'modelId' | 'actorKeyId'> & { model: string | null; outcome: { truth: OutcomeTruth; source: OutcomeSource; reportedAt: string } | null }>;
+  verifications: Array<Omit<VerificationRecord, 'modelId' | 'actorKeyId'> & { model: string | null; outcome: OutcomeView | null }>;
   /** Audit entries about the subject (what was done with the data, when and by which key). */
   auditTrail: Array<Pick<AuditEntry, 'seq' | 'occurredAt' | 'action' | 'actorKeyId' | 'outcome' | 'details'>>;
-}
-
-function outcomeView(o: VerificationOutcome | undefined): SubjectExport['verifications'][number]['outcome'] {
-  return o === undefined ? null : { truth: o.truth, source: o.source, reportedAt: o.reportedAt };
 }
 
 /** Art. 15(3) / Art. 20: everything held about the subject, as JSON. The template is described, not included. */
 export function exportSubject(ctx: PassportContext, actor: Actor, customerId: string): SubjectExport {
   const pseudonym = pseudonymOf(ctx, customerId);
   return ctx.store.db.transaction(() => {
-    const view = buildView(ctx, pseudonym);
-    const { consents, voiceprints, verifications, audit } = ctx.store;
-    const metadata = voiceprints.voiceprintMetadata(pseudonym);
+    const { view, consentEvents, voiceprint: metadata } = buildView(ctx, pseudonym);
+    const { verifications, audit } = ctx.store;
     const outcomes = ctx.store.outcomes.forSubject(pseudonym);
     const trail: SubjectExport['auditTrail'] = [];
     for (let after = 0; ; ) {
@@ -145,7 +143,7 @@ export function exportSubject(ctx: PassportContext, actor: Actor, customerId: st
       exportedAt: entry.occurredAt,
       pseudonym,
       ...view,
-      consentHistory: consents.history(pseudonym),
+      consentHistory: consentEvents,
       voiceprint:
         metadata === undefined
           ? null
@@ -166,7 +164,7 @@ export function exportSubject(ctx: PassportContext, actor: Actor, customerId: st
         channel: v.channel,
         transport: v.transport,
         model: v.modelId,
-        outcome: outcomeView(outcomes.get(v.id)),
+        outcome: outcomes.has(v.id) ? outcomeView(outcomes.get(v.id)!) : null,
       })),
       auditTrail: trail,
     };
