@@ -273,11 +273,11 @@ function renderStats(stats, policies) {
   $('histograms').replaceChildren(...(figures.length > 0 ? figures : [el('p', 'No scored verifications in this period.')]));
 }
 
-/** Observed error counts with their rate and 95 % interval, e.g. "2 of 20: 10.00 % 95 %: 2.79 %–30.10 %". */
-function observedCell(count, observed) {
-  if (observed === null) return td(count === 0 ? '—' : `${count} (none decided)`);
-  const cell = td(`${observed.errors} of ${observed.decided}: ${rate(observed.rate)}`);
-  cell.append(el('span', ` 95 %: ${rate(observed.low95)}–${rate(observed.high95)}`, { class: 'interval' }));
+/** Observed errors with their rate and 95 % interval, e.g. "2 of 20: 10.00 % 95 %: 2.79 %–30.10 %"; none decided: "—". */
+function observedCell(observed) {
+  if (observed === null) return td('—');
+  const cell = rateCell(observed.rate, { low: observed.low95, high: observed.high95 }, 'estimate');
+  cell.prepend(`${observed.errors} of ${observed.decided}: `);
   return cell;
 }
 
@@ -286,7 +286,7 @@ function renderOutcomes(outcomes, policies) {
   body.replaceChildren();
   const names = Object.keys(outcomes).sort();
   const outcomeRow = (policy, channel, target, { genuine, impostor }) =>
-    row([policy, channel, target, impostor.reported, observedCell(impostor.accepted, impostor.falseMatchRate), genuine.reported, observedCell(genuine.rejected, genuine.falseNonMatchRate)]);
+    row([policy, channel, target, impostor.reported, observedCell(impostor.falseMatchRate), genuine.reported, observedCell(genuine.falseNonMatchRate)]);
   for (const name of names) {
     const policy = policies.policies.find((p) => p.name === name);
     const target = policy?.targetFmr ?? null;
