@@ -10,7 +10,7 @@ import type { Config } from './config.js';
 import { EmbeddingEngine } from './model/engine.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, timedEmbedder } from './observability/metrics.js';
-import { retentionSweep } from './retention-sweep.js';
+import { RetentionSweeper } from './retention-sweep.js';
 import { activeKeyExpiries, bootstrapApiKeys } from './passport/api-keys.js';
 import { missingNoticeWarnings } from './passport/consent.js';
 import { ConsentNotices, defaultConsentNoticesDir } from './passport/consent-notices.js';
@@ -58,7 +58,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
   const scorer = Scorer.fromManifest(engine.manifest);
   logger.info({ model: config.modelId, workers: config.workers, calibrated: engine.manifest.calibration !== undefined, scoreNormalisation: scorer.scale === 'as-norm' ? 'as-norm' : 'none' }, 'model loaded');
 
-  let retentionTimer: NodeJS.Timeout | undefined;
+  let sweeper: RetentionSweeper | undefined;
   try {
     const metrics = createMetrics({ engine, keyExpiries: () => activeKeyExpiries(store) });
     const passport = createPassportContext({
@@ -84,12 +84,8 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       logger.warn({ file: initial.file, roles: initial.keys.map((k) => k.role) }, 'no API keys existed: created one per role; read them from the file once, then delete it');
     }
 
-    const purge = () => {
-      retentionSweep({ store, settings: retention, metrics, logger, now: new Date() });
-    };
-    purge();
-    // unref: the timer must never keep the process alive on its own.
-    retentionTimer = setInterval(purge, retentionSweepIntervalMs).unref();
+    sweeper = new RetentionSweeper({ store, settings: retention, metrics, logger, intervalMs: retentionSweepIntervalMs });
+    await sweeper.start();
 
     const streams = new VerificationStreams({
       passport,
@@ -125,7 +121,8 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
-        clearInterval(retentionTimer);
+        // A sweep in progress stops between two of its transactions, before the store closes.
+        await sweeper?.stop();
         // Open streams end first (1001, going away): the server waits for their sockets to close.
         await streams.close();
         await new Promise<void>((resolve) => {
@@ -137,7 +134,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       })());
     return { server, port, close };
   } catch (e) {
-    clearInterval(retentionTimer);
+    await sweeper?.stop();
     await engine.close();
     closeStore(store, logger);
     throw e;

@@ -9,7 +9,12 @@
  *     per-notice query (src/passport/retention.ts, noticeLimits).
  * The first run of each erases what is due (the withdrawn subjects' consent records; with the notice
  * limits, v2's older records); the next two find nothing, which is what the hourly sweep meets.
- * Last, each purge's query alone (as `purge --dry-run` runs it), to show where that time goes.
+ * Then each purge's query alone (as `purge --dry-run` runs it), to show where that time goes.
+ * Last, a second store filled the same way meets the notice limits' mass erasure as the service
+ * runs it, in slices (src/passport/steps.ts, src/retention-sweep.ts): how long it takes in all, its
+ * longest step, and the longest the event loop was held (perf_hooks.monitorEventLoopDelay), which is
+ * how long a request arriving mid-sweep can wait. Run whole, the event loop is held for the whole
+ * first run above.
  *
  *   node --import tsx scripts/bench/retention-sweep-bench.ts [--subjects 100000] [--records 5]
  */
@@ -18,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { seededRandom } from '../../src/evaluation/confidence.js';
 import {
   countExpiredConsentRecords,
@@ -30,6 +36,8 @@ import {
 import { openStore } from '../../src/store/index.js';
 import { round } from './stats.js';
 import { randomVoiceprint } from './synthetic.js';
+import { runInSlices, runThrough, type Steps } from '../../src/passport/steps.js';
+import { sweepSliceMs } from '../../src/retention-sweep.js';
 
 const { values } = parseArgs({ options: { subjects: { type: 'string', default: '100000' }, records: { type: 'string', default: '5' } } });
 const n = Number(values.subjects);
@@ -41,11 +49,13 @@ const now = Date.parse('2026-12-01T00:00:00.000Z');
 let clockMs = now;
 const clock = () => new Date(clockMs);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-retention-bench-'));
-try {
+
+/** A store of `n` subjects as described above, in a new folder under `dir`; the same every time (seeded). */
+function fill(name: string) {
   const random = seededRandom(2);
   const embedding = () => randomVoiceprint(random);
   const t0 = performance.now();
-  const store = openStore({ dataDir: dir, env: { VP_MASTER_KEY: randomBytes(32).toString('base64') }, clock });
+  const store = openStore({ dataDir: path.join(dir, name), env: { VP_MASTER_KEY: randomBytes(32).toString('base64') }, clock });
   const verification = {
     policy: 'standard', decision: 'accept', reasons: [] as string[], score: 3, rawScore: 0.7, normalisedScore: null, threshold: 2, rawThreshold: 0.5,
     netSpeechSeconds: 4, channel: 'telephone', modelId: 'vp-resnet-v9', actorKeyId: null, transport: 'request',
@@ -73,14 +83,29 @@ try {
     }
   });
   clockMs = now;
-  const fillMs = performance.now() - t0;
+  return { store, withdrawn, fillMs: performance.now() - t0 };
+}
+
+/** The steps as they are, each timed into `durations`. */
+function* timedSteps<T>(steps: Steps<T>, durations: number[]): Steps<T> {
+  for (;;) {
+    const t = performance.now();
+    const r = steps.next();
+    durations.push(performance.now() - t);
+    if (r.done) return r.value;
+    yield;
+  }
+}
+
+try {
+  const { store, withdrawn, fillMs } = fill('through');
 
   const configured = { retentionDays: 1095, historyRetentionDays: 400, consentRecordRetentionDays: 1826, auditRetentionDays: null };
   const v2Limit: NoticeLimit = { noticeVersion: 'v2', voiceprintUnusedDays: 300, verificationHistoryDays: 200, consentRecordDays: 1500 };
   const sweep = (settings: RetentionSettings) => {
     const runs = [0, 1, 2].map(() => {
       const t = performance.now();
-      const r = purgeAllExpired(store, settings, { now: clock() });
+      const r = runThrough(purgeAllExpired(store, settings, { now: clock() }));
       return { milliseconds: round(performance.now() - t, 1), voiceprints: r.voiceprints.purged, verifications: r.history.erased, consentRecords: r.consentRecords.erased };
     });
     return runs;
@@ -99,8 +124,31 @@ try {
     consentRecords: timed(() => countExpiredConsentRecords(store, { consentRecordDays: configured.consentRecordRetentionDays, now: clock(), noticeLimits })),
   });
   const queryMilliseconds = { configuredOnly: queries([]), withNoticeLimits: queries([v2Limit]) };
-  const dbBytes = fs.statSync(path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.db'))!)).size;
+  const storeDir = path.join(dir, 'through');
+  const dbBytes = fs.statSync(path.join(storeDir, fs.readdirSync(storeDir).find((f) => f.endsWith('.db'))!)).size;
   store.close();
+
+  // The mass erasure again, on a fresh store, as the service runs it.
+  const second = fill('sliced').store;
+  const steps: number[] = [];
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const t = performance.now();
+  const r = await runInSlices(timedSteps(purgeAllExpired(second, { ...configured, noticeLimits: [v2Limit] }, { now: clock() }), steps), { sliceMs: sweepSliceMs });
+  const slicedMs = performance.now() - t;
+  loop.disable();
+  second.close();
+  const sorted = [...steps].sort((a, b) => a - b);
+  const inSlices = {
+    sliceMs: sweepSliceMs,
+    milliseconds: round(slicedMs, 1),
+    voiceprints: r.voiceprints.purged,
+    verifications: r.history.erased,
+    steps: steps.length,
+    stepMilliseconds: { p50: round(sorted[Math.floor(sorted.length / 2)]!, 2), p99: round(sorted[Math.floor(sorted.length * 0.99)]!, 2), max: round(sorted.at(-1)!, 1) },
+    // The histogram counts in nanoseconds how late its 1 ms timer ran: the event loop's longest hold.
+    eventLoopHeldMilliseconds: { p99: round(loop.percentile(99) / 1e6, 1), max: round(loop.max / 1e6, 1) },
+  };
 
   console.log(
     JSON.stringify(
@@ -112,6 +160,7 @@ try {
         fillSeconds: round(fillMs / 1000, 1),
         sweepConfiguredOnly: plain,
         sweepWithNoticeLimits: limited,
+        firstSweepWithNoticeLimitsInSlices: inSlices,
         queryMilliseconds,
         cpu: os.cpus()[0]?.model ?? 'unknown',
         loadAverage: os.loadavg().map((x) => round(x, 2)),

@@ -2,9 +2,9 @@
  * `voice-passport purge [--dry-run]`: the retention purge (GDPR Art. 5(1)(e) storage limitation), the
  * same use cases the service runs on its timer. Erases every voiceprint not used for VP_RETENTION_DAYS
  * (and enrolments abandoned that long), each erasure audited by the store with the actor "cli", and
- * every verification record older than VP_HISTORY_RETENTION_DAYS (one `history.purged` entry), the
- * record of every consent that ended more than VP_CONSENT_RECORD_RETENTION_DAYS ago of a subject of
- * whom nothing else is held (one `consent-records.purged` entry), each period shortened where the
+ * every verification record older than VP_HISTORY_RETENTION_DAYS (a `history.purged` entry per
+ * batch of 500), the record of every consent that ended more than VP_CONSENT_RECORD_RETENTION_DAYS ago
+ * of a subject of whom nothing else is held (a `consent-records.purged` entry per batch), each period shortened where the
  * subject's consent notice states less (VP_CONSENT_NOTICES_DIR), and,
  * where VP_AUDIT_RETENTION_DAYS is set, the audit entries older than that (one `audit.pruned` entry).
  * `--dry-run` lists the subject pseudonyms and counts the records and entries that would go, changing
@@ -16,6 +16,7 @@ import { VoicePassportError } from '../errors.js';
 import type { Config } from '../config.js';
 import { ConsentNotices, defaultConsentNoticesDir } from '../passport/consent-notices.js';
 import { countExpiredAudit, countExpiredConsentRecords, countExpiredHistory, findExpiredVoiceprints, purgeAllExpired, retentionSettings } from '../passport/retention.js';
+import { runThrough } from '../passport/steps.js';
 import { cliActor, withAdminStore } from './admin-store.js';
 import { printJson } from './output.js';
 
@@ -51,13 +52,13 @@ export function purgeCommand(
         audit: audit === null ? null : { cutoff: audit.cutoff, pruned: 0, wouldPrune: audit.wouldPrune },
       };
     }
-    const { voiceprints: r, history: h, consentRecords: c, audit: a } = purgeAllExpired(store, settings, { now, actorKeyId: cliActor.keyId });
+    const { voiceprints: r, history: h, consentRecords: c, audit: a } = runThrough(purgeAllExpired(store, settings, { now, actorKeyId: cliActor.keyId }));
     return {
       cutoff: r.cutoff,
       erased: r.purged,
       receipts: r.receipts,
-      history: { cutoff: h.cutoff, erased: h.erased, auditSeq: h.auditSeq },
-      consentRecords: { cutoff: c.cutoff, erased: c.erased, auditSeq: c.auditSeq },
+      history: { cutoff: h.cutoff, erased: h.erased, auditSeqs: h.auditSeqs },
+      consentRecords: { cutoff: c.cutoff, erased: c.erased, auditSeqs: c.auditSeqs },
       audit: a === null ? null : { cutoff: a.cutoff, pruned: a.pruned, through: a.through, auditSeq: a.auditSeq },
       checkpointComplete: r.checkpointComplete && h.checkpointComplete && c.checkpointComplete && (a?.checkpointComplete ?? true),
     };

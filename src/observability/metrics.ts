@@ -140,7 +140,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   // one shows in the logs, and here for an alert such as time() - last_success > 3 * 3600.
   const retentionSweeps = new Counter({
     name: 'voice_passport_retention_sweeps_total',
-    help: 'Retention sweeps (voiceprints, verification history, audit log) by outcome',
+    help: 'Retention sweeps (voiceprints, verification history, consent records, audit log) by outcome: ok, failed, stopped (the service closed mid-sweep)',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });

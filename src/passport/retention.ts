@@ -5,7 +5,8 @@
  * `consentRecordRetentionDays` ago once nothing else of its subject is held, and, where
  * `auditRetentionDays` is set, every audit entry older than that. The service's timer
  * (src/retention-sweep.ts) and the CLI's `voice-passport purge` both run them through
- * `purgeAllExpired`.
+ * `purgeAllExpired`. Each purge is a sequence of short transactions (src/passport/steps.ts): the
+ * service serves requests between them, so a subject found due is checked again when erased.
  *
  * A subject is never kept longer than the consent notice they agreed to says (Art. 13(2)(a); Art.
  * 5(1)(a) fairness): where that notice states a shorter period than the configuration, the shorter
@@ -13,6 +14,7 @@
  */
 import type { ErasureReceipt, NoticeCutoff, Store } from '../store/index.js';
 import type { ConsentNotices, NoticeRetention } from './consent-notices.js';
+import type { Steps } from './steps.js';
 
 export interface PurgeResult {
   cutoff: string;
@@ -24,6 +26,15 @@ export interface PurgeResult {
 }
 
 const dayMs = 86_400_000;
+
+/**
+ * Records (verification records, or subjects' consent records) erased in one transaction with one
+ * audit entry: a step of at most about 40 ms at 100 000 subjects (scripts/bench/retention-sweep-bench.ts,
+ * its steps' p99), so the service's longest pause while records go stays near the sweep's slice.
+ * Larger batches pause longer; smaller ones take longer in all, each commit writing the indexes'
+ * pages to the -wal again.
+ */
+export const recordBatchSize = 500;
 
 /**
  * The configuration's defaults (VP_RETENTION_DAYS, VP_HISTORY_RETENTION_DAYS,
@@ -73,14 +84,25 @@ export function findExpiredVoiceprints(
   return { cutoff: cutoff.toISOString(), subjectPseudonyms: store.erasure.findExpired(cutoff, noticeCutoffs(options.noticeLimits, 'voiceprintUnusedDays', options.now)) };
 }
 
-/** `actorKeyId` goes into each erasure's audit entry: null for the service's timer, "cli" for the command. */
-export function purgeExpiredVoiceprints(
-  store: Pick<Store, 'erasure'>,
+/**
+ * Finds the expired subjects (a step), then erases each in its own transaction (a step each),
+ * checked again as it is erased, then checkpoints once. `actorKeyId` goes into each erasure's audit
+ * entry: null for the service's timer, "cli" for the command.
+ */
+export function* purgeExpiredVoiceprints(
+  store: Pick<Store, 'db' | 'erasure'>,
   options: { retentionDays: number; now: Date; actorKeyId?: string | null; noticeLimits?: readonly NoticeLimit[] },
-): PurgeResult {
+): Steps<PurgeResult> {
   const cutoff = retentionCutoff(options);
-  const { receipts, checkpoint } = store.erasure.purgeExpired(cutoff, options.actorKeyId ?? null, noticeCutoffs(options.noticeLimits, 'voiceprintUnusedDays', options.now));
-  return { cutoff: cutoff.toISOString(), purged: receipts.length, receipts, checkpointComplete: checkpoint.complete };
+  const noticeCuts = noticeCutoffs(options.noticeLimits, 'voiceprintUnusedDays', options.now);
+  const receipts: ErasureReceipt[] = [];
+  for (const pseudonym of store.erasure.findExpired(cutoff, noticeCuts)) {
+    yield;
+    const receipt = store.erasure.eraseIfExpired(pseudonym, cutoff, noticeCuts, options.actorKeyId ?? null);
+    if (receipt !== undefined) receipts.push(receipt);
+  }
+  const checkpointComplete = receipts.length === 0 ? true : store.db.checkpoint().complete;
+  return { cutoff: cutoff.toISOString(), purged: receipts.length, receipts, checkpointComplete };
 }
 
 /** A purge of many subjects' records with one audit entry: verification records, or consent records (their subjects). */
@@ -88,49 +110,63 @@ export interface RecordPurgeResult {
   cutoff: string;
   /** Verification records, or subjects whose consent records went. */
   erased: number;
-  /** Seq of the `history.purged` or `consent-records.purged` audit entry; null when nothing was erased (no entry then). */
-  auditSeq: number | null;
+  /** Seqs of the `history.purged` or `consent-records.purged` audit entries, one per batch that erased any; none when nothing was. */
+  auditSeqs: number[];
   checkpointComplete: boolean;
 }
 
 /**
- * Erases every verification record older than `historyRetentionDays`, in one transaction with one
- * `history.purged` audit entry naming the cutoff and the count (no subject: the records are of many).
- * The subjects' exports, the operator statistics and restores (which bring old records back until
+ * Erases every verification record older than `historyRetentionDays`, in batches, each one
+ * transaction with one `history.purged` audit entry naming the cutoff and the count (no subject: the
+ * records are of many). The subjects' exports, the operator statistics and restores (which bring old records back until
  * the next purge, run at every start) see only what is younger. The audit log's own `verification`
  * entries follow the audit log's retention (purgeExpiredAudit).
  */
-export function purgeExpiredHistory(
+export function* purgeExpiredHistory(
   store: Pick<Store, 'db' | 'verifications' | 'audit'>,
-  options: { historyRetentionDays: number; now: Date; actorKeyId?: string | null; noticeLimits?: readonly NoticeLimit[] },
-): RecordPurgeResult {
+  options: { historyRetentionDays: number; now: Date; actorKeyId?: string | null; noticeLimits?: readonly NoticeLimit[]; batchSize?: number },
+): Steps<RecordPurgeResult> {
   const cutoff = daysBefore(options.now, options.historyRetentionDays, 'historyRetentionDays');
   const noticeCuts = noticeCutoffs(options.noticeLimits, 'verificationHistoryDays', options.now);
-  const erase = () => store.verifications.eraseOlderThan(cutoff, noticeCuts);
-  return purgeWithOneEntry(store, options.actorKeyId ?? null, cutoff, 'history.purged', erase, (n) => ({ verifications: n, retentionDays: options.historyRetentionDays }));
+  // Found once, then erased in batches by row number (the query again for each batch would cost a
+  // pass over the time index each). A record found due stays due: its time does not change, and only
+  // a new consent to another notice could lengthen its period, a moment after it had passed.
+  const due = store.verifications.findOlderThan(cutoff, noticeCuts);
+  const latest = noticeCuts.reduce((l, n) => (n.cutoff > l ? n.cutoff : l), cutoff);
+  return yield* purgeInBatches(store, options.actorKeyId ?? null, cutoff, 'history.purged', due, options.batchSize ?? recordBatchSize, (rowids) => store.verifications.erase(rowids, latest), (n) => ({
+    verifications: n,
+    retentionDays: options.historyRetentionDays,
+  }));
 }
 
 /**
- * Erases in one transaction with one audit entry naming the cutoff and the count (no subject: the
- * records are of many), then checkpoints, as an erasure does: the zeroed pages reach the .db file and
- * the -wal is emptied, so the old records are nowhere. Nothing erased: no entry.
+ * Erases what was found due, `batchSize` at a time, each batch a step: one transaction with one audit
+ * entry naming the cutoff and the count (no subject: the records are of many), yielding between
+ * them; then checkpoints, as an erasure does: the zeroed pages reach the .db file and the -wal is
+ * emptied, so the old records are nowhere. A batch that erased nothing writes no entry.
  */
-function purgeWithOneEntry(
+function* purgeInBatches<T>(
   store: Pick<Store, 'db' | 'audit'>,
   actorKeyId: string | null,
   cutoff: Date,
   action: 'history.purged' | 'consent-records.purged',
-  erase: () => number,
+  due: readonly T[],
+  batchSize: number,
+  eraseSome: (batch: readonly T[]) => number,
   details: (erased: number) => Record<string, number>,
-): RecordPurgeResult {
-  const { erased, auditSeq } = store.db.transaction(() => {
-    const n = erase();
-    if (n === 0) return { erased: 0, auditSeq: null };
-    const entry = store.audit.append({ action, actorKeyId, subjectPseudonym: null, outcome: 'erased', details: { cutoff: cutoff.toISOString(), ...details(n) } });
-    return { erased: n, auditSeq: entry.seq };
-  });
+): Steps<RecordPurgeResult> {
+  let erased = 0;
+  const auditSeqs: number[] = [];
+  for (let next = 0; next < due.length; next += batchSize) {
+    yield;
+    erased += store.db.transaction(() => {
+      const n = eraseSome(due.slice(next, next + batchSize));
+      if (n > 0) auditSeqs.push(store.audit.append({ action, actorKeyId, subjectPseudonym: null, outcome: 'erased', details: { cutoff: cutoff.toISOString(), ...details(n) } }).seq);
+      return n;
+    });
+  }
   const checkpointComplete = erased === 0 ? true : store.db.checkpoint().complete;
-  return { cutoff: cutoff.toISOString(), erased, auditSeq, checkpointComplete };
+  return { cutoff: cutoff.toISOString(), erased, auditSeqs, checkpointComplete };
 }
 
 /** What purgeExpiredHistory would erase now, erasing nothing (`voice-passport purge --dry-run`). */
@@ -145,17 +181,20 @@ export function countExpiredHistory(
 /**
  * Erases the record of every consent that ended more than `consentRecordDays` ago (or its notice's
  * shorter period) of a subject of whom nothing else is held: its consent events and subject row, in
- * one transaction with one `consent-records.purged` entry. The audit log's entries about the subject
- * follow the audit log's own retention.
+ * batches of subjects, each one transaction with one `consent-records.purged` entry. The audit log's
+ * entries about the subject follow the audit log's own retention.
  */
-export function purgeExpiredConsentRecords(
+export function* purgeExpiredConsentRecords(
   store: Pick<Store, 'db' | 'erasure' | 'audit'>,
-  options: { consentRecordDays: number; now: Date; actorKeyId?: string | null; noticeLimits?: readonly NoticeLimit[] },
-): RecordPurgeResult {
+  options: { consentRecordDays: number; now: Date; actorKeyId?: string | null; noticeLimits?: readonly NoticeLimit[]; batchSize?: number },
+): Steps<RecordPurgeResult> {
   const cutoff = daysBefore(options.now, options.consentRecordDays, 'consentRecordDays');
   const noticeCuts = noticeCutoffs(options.noticeLimits, 'consentRecordDays', options.now);
-  const erase = () => store.erasure.eraseConsentRecords(store.erasure.findExpiredConsentRecords(cutoff, noticeCuts));
-  return purgeWithOneEntry(store, options.actorKeyId ?? null, cutoff, 'consent-records.purged', erase, (n) => ({ subjects: n, retentionDays: options.consentRecordDays }));
+  const due = store.erasure.findExpiredConsentRecords(cutoff, noticeCuts);
+  return yield* purgeInBatches(store, options.actorKeyId ?? null, cutoff, 'consent-records.purged', due, options.batchSize ?? recordBatchSize, (batch) => store.erasure.eraseConsentRecords(batch, cutoff, noticeCuts), (n) => ({
+    subjects: n,
+    retentionDays: options.consentRecordDays,
+  }));
 }
 
 /** What purgeExpiredConsentRecords would erase now, erasing nothing (`voice-passport purge --dry-run`). */
@@ -277,15 +316,15 @@ export interface AllPurgeResult {
 /**
  * The purges in their one order: voiceprints, history, consent records (whose subjects must hold
  * nothing else, so after the first two), then the audit log, last so the entries the others write
- * are the newest and stay.
+ * are the newest and stay. The audit log's prune is one step.
  */
-export function purgeAllExpired(store: Pick<Store, 'db' | 'erasure' | 'verifications' | 'audit'>, settings: RetentionSettings, options: { now: Date; actorKeyId?: string | null }): AllPurgeResult {
+export function* purgeAllExpired(store: Pick<Store, 'db' | 'erasure' | 'verifications' | 'audit'>, settings: RetentionSettings, options: { now: Date; actorKeyId?: string | null }): Steps<AllPurgeResult> {
   const { now } = options;
   const actorKeyId = options.actorKeyId ?? null;
   const { noticeLimits } = settings;
-  const voiceprints = purgeExpiredVoiceprints(store, { retentionDays: settings.retentionDays, now, actorKeyId, noticeLimits });
-  const history = purgeExpiredHistory(store, { historyRetentionDays: settings.historyRetentionDays, now, actorKeyId, noticeLimits });
-  const consentRecords = purgeExpiredConsentRecords(store, { consentRecordDays: settings.consentRecordRetentionDays, now, actorKeyId, noticeLimits });
+  const voiceprints = yield* purgeExpiredVoiceprints(store, { retentionDays: settings.retentionDays, now, actorKeyId, noticeLimits });
+  const history = yield* purgeExpiredHistory(store, { historyRetentionDays: settings.historyRetentionDays, now, actorKeyId, noticeLimits });
+  const consentRecords = yield* purgeExpiredConsentRecords(store, { consentRecordDays: settings.consentRecordRetentionDays, now, actorKeyId, noticeLimits });
   const audit = settings.auditRetentionDays === null ? null : purgeExpiredAudit(store, { auditRetentionDays: settings.auditRetentionDays, now, actorKeyId });
   return { voiceprints, history, consentRecords, audit };
 }

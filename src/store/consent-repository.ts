@@ -23,15 +23,6 @@ export interface NoticeCutoff {
   cutoff: Date;
 }
 
-/**
- * SQL for the notice version of a subject's latest `given` consent event, active or since withdrawn:
- * the notice whose periods the subject was last told. `subjectId` is an SQL expression of this
- * module's callers, never input.
- */
-export function lastGivenNoticeVersionSql(subjectId: string): string {
-  return `(SELECT notice_version FROM consent_events WHERE subject_id = ${subjectId} AND kind = 'given' ORDER BY id DESC LIMIT 1)`;
-}
-
 export type ConsentWithdrawalReason = 'subject-request' | 'erasure-request' | 'retention-expired';
 
 export interface ConsentEvent {

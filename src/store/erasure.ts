@@ -13,7 +13,7 @@
  * the audit log's.
  */
 import { isoNow, type Clock } from './clock.js';
-import { lastGivenNoticeVersionSql, type ConsentRepository, type ConsentWithdrawalReason, type NoticeCutoff } from './consent-repository.js';
+import type { ConsentRepository, ConsentWithdrawalReason, NoticeCutoff } from './consent-repository.js';
 import type { AuditLog } from './audit-log.js';
 import type { CheckpointResult, Database } from './database.js';
 import { subjectIdOf } from './subject-repository.js';
@@ -60,6 +60,17 @@ function dueUnderNotices(cutoff: Date, noticeCutoffs: readonly NoticeCutoff[], q
   const due = new Set(query(cutoff.toISOString(), null));
   for (const n of noticeCutoffs) if (n.cutoff > cutoff) for (const p of query(n.cutoff.toISOString(), n.noticeVersion)) due.add(p);
   return [...due].sort();
+}
+
+/**
+ * The terms that narrow a due-query to one notice's subjects (`notice`: the column as the query
+ * should use it) and to one subject (`only`), with their parameters beside the cutoff's.
+ */
+function narrowed(c: string, noticeVersion: string | null, only: string | undefined, notice: 's.notice_version' | '+s.notice_version') {
+  return {
+    terms: `${noticeVersion === null ? '' : `AND ${notice} = :v`} ${only === undefined ? '' : 'AND s.pseudonym = :p'}`,
+    params: { c, ...(noticeVersion === null ? {} : { v: noticeVersion }), ...(only === undefined ? {} : { p: only }) },
+  };
 }
 
 export class SubjectErasure {
@@ -137,9 +148,25 @@ export class SubjectErasure {
     return dueUnderNotices(cutoff, noticeCutoffs, (c, v) => this.expiredBefore(c, v));
   }
 
-  /** Subjects whose voiceprint went unused, or whose enrolment was abandoned, before `c`; only those under `noticeVersion` when given. */
-  private expiredBefore(c: string, noticeVersion: string | null): string[] {
-    const under = noticeVersion === null ? '' : `AND ${lastGivenNoticeVersionSql('s.id')} = :v`;
+  /**
+   * Erases the subject if it is still due (findExpired's rule, checked again in the erasing
+   * transaction: the retention purge yields between erasures, and a call may have used the
+   * voiceprint since it was found). Undefined: no longer due, nothing done. The caller checkpoints.
+   */
+  eraseIfExpired(pseudonym: string, cutoff: Date, noticeCutoffs: readonly NoticeCutoff[], actorKeyId: string | null): ErasureReceipt | undefined {
+    return this.db.transaction(() =>
+      dueUnderNotices(cutoff, noticeCutoffs, (c, v) => this.expiredBefore(c, v, pseudonym)).length === 0
+        ? undefined
+        : this.eraseWithinTransaction(pseudonym, { reason: 'retention-expired', actorKeyId }),
+    );
+  }
+
+  /**
+   * Subjects whose voiceprint went unused, or whose enrolment was abandoned, before `c`; only those
+   * under `noticeVersion` when given, and only `only` when given.
+   */
+  private expiredBefore(c: string, noticeVersion: string | null, only?: string): string[] {
+    const { terms: under, params } = narrowed(c, noticeVersion, only, 's.notice_version');
     return this.db
       .all<{ pseudonym: string }>(
         `SELECT s.pseudonym FROM subjects s JOIN templates t ON t.subject_id = s.id
@@ -148,7 +175,7 @@ export class SubjectErasure {
          SELECT s.pseudonym FROM subjects s JOIN enrolment_samples e ON e.subject_id = s.id
          WHERE NOT EXISTS (SELECT 1 FROM templates t WHERE t.subject_id = s.id) ${under}
          GROUP BY s.id HAVING max(e.created_at) < :c`,
-        noticeVersion === null ? { c } : { c, v: noticeVersion },
+        params,
       )
       .map((r) => r.pseudonym);
   }
@@ -163,8 +190,10 @@ export class SubjectErasure {
     return dueUnderNotices(cutoff, noticeCutoffs, (c, v) => this.consentEndedBefore(c, v));
   }
 
-  private consentEndedBefore(c: string, noticeVersion: string | null): string[] {
-    const under = noticeVersion === null ? '' : `AND ${lastGivenNoticeVersionSql('s.id')} = :v`;
+  private consentEndedBefore(c: string, noticeVersion: string | null, only?: string): string[] {
+    // `+` keeps the subjects' notice index out of the plan: the withdrawals before the cutoff are the
+    // few rows to start from, a notice's subjects the many.
+    const { terms: under, params } = narrowed(c, noticeVersion, only, '+s.notice_version');
     return this.db
       .all<{ pseudonym: string }>(
         // From the withdrawals before the cutoff (consent_withdrawals_by_time), those still each subject's latest event.
@@ -175,24 +204,23 @@ export class SubjectErasure {
            AND NOT EXISTS (SELECT 1 FROM enrolment_samples WHERE subject_id = s.id)
            AND NOT EXISTS (SELECT 1 FROM subject_keys WHERE subject_id = s.id)
            AND NOT EXISTS (SELECT 1 FROM verifications WHERE subject_id = s.id) ${under}`,
-        noticeVersion === null ? { c } : { c, v: noticeVersion },
+        params,
       )
       .map((r) => r.pseudonym);
   }
 
   /**
-   * Deletes the subject rows (their consent events with them: ON DELETE CASCADE), zeroed in place
-   * (secure_delete); the caller holds the transaction and checkpoints. Returns how many went.
+   * Deletes the subject rows of those still due (findExpiredConsentRecords' rule, checked again:
+   * the purge yields between batches, and a customer may have consented again since), their consent
+   * events with them (ON DELETE CASCADE), zeroed in place (secure_delete). The caller holds the
+   * transaction and checkpoints. Returns how many went.
    */
-  eraseConsentRecords(pseudonyms: readonly string[]): number {
+  eraseConsentRecords(pseudonyms: readonly string[], cutoff: Date, noticeCutoffs: readonly NoticeCutoff[] = []): number {
     let n = 0;
-    for (const p of pseudonyms) n += this.db.run('DELETE FROM subjects WHERE pseudonym = ?', [p]).changes;
+    for (const p of pseudonyms) {
+      if (dueUnderNotices(cutoff, noticeCutoffs, (c, v) => this.consentEndedBefore(c, v, p)).length === 0) continue;
+      n += this.db.run('DELETE FROM subjects WHERE pseudonym = ?', [p]).changes;
+    }
     return n;
-  }
-
-  /** Erases every expired subject (one transaction each), then checkpoints once. */
-  purgeExpired(cutoff: Date, actorKeyId: string | null = null, noticeCutoffs: readonly NoticeCutoff[] = []): { receipts: ErasureReceipt[]; checkpoint: CheckpointResult } {
-    const receipts = this.findExpired(cutoff, noticeCutoffs).map((p) => this.db.transaction(() => this.eraseWithinTransaction(p, { reason: 'retention-expired', actorKeyId })));
-    return { receipts, checkpoint: this.db.checkpoint() };
   }
 }

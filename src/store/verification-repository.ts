@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { ScoreChannel } from '../scoring/policy.js';
 import { isoNow, type Clock } from './clock.js';
 import type { Database } from './database.js';
-import { lastGivenNoticeVersionSql, type NoticeCutoff } from './consent-repository.js';
+import type { NoticeCutoff } from './consent-repository.js';
 import { subjectIdOf } from './subject-repository.js';
 
 export const verificationDecisions = ['accept', 'reject', 'inconclusive', 'not-enrolled', 'no-consent', 'locked'] as const;
@@ -148,7 +148,7 @@ function olderThan(cutoff: Date, noticeCutoffs: readonly NoticeCutoff[]): { wher
     .forEach((n, i) => {
       params[`c${i}`] = n.cutoff.toISOString();
       params[`v${i}`] = n.noticeVersion;
-      terms.push(`(occurred_at < :c${i} AND subject_id IN (SELECT s.id FROM subjects s WHERE ${lastGivenNoticeVersionSql('s.id')} = :v${i}))`);
+      terms.push(`(occurred_at < :c${i} AND subject_id IN (SELECT id FROM subjects WHERE notice_version = :v${i}))`);
     });
   return { where: terms.join(' OR '), params };
 }
@@ -219,10 +219,24 @@ export class VerificationRepository {
     return this.db.get<{ n: number }>(`SELECT count(*) AS n FROM verifications WHERE ${where}`, params)?.n ?? 0;
   }
 
-  /** Deletes what countOlderThan counts (zeroed in place: secure_delete) and returns how many. */
-  eraseOlderThan(cutoff: Date, noticeCutoffs: readonly NoticeCutoff[] = []): number {
+  /** The row numbers of what countOlderThan counts, in the table's order (erase's). */
+  findOlderThan(cutoff: Date, noticeCutoffs: readonly NoticeCutoff[] = []): number[] {
     const { where, params } = olderThan(cutoff, noticeCutoffs);
-    return this.db.run(`DELETE FROM verifications WHERE ${where}`, params).changes;
+    // Sorted here: ORDER BY rowid in SQL would scan the whole table instead of the time index.
+    return this.db
+      .all<{ rowid: number }>(`SELECT rowid FROM verifications WHERE ${where}`, params)
+      .map((r) => r.rowid)
+      .sort((a, b) => a - b);
+  }
+
+  /**
+   * Deletes these records (zeroed in place: secure_delete) that are older than `before`, and returns
+   * how many went; one already gone (its subject erased meanwhile) counts for nothing, and one whose
+   * row number was reused since is younger than `before` and stays. The caller holds the transaction.
+   */
+  erase(rowids: readonly number[], before: Date): number {
+    // One statement for the batch (the row numbers as one JSON array), in the table's order.
+    return this.db.run('DELETE FROM verifications WHERE rowid IN (SELECT value FROM json_each(:rowids)) AND occurred_at < :before', { rowids: JSON.stringify(rowids), before: before.toISOString() }).changes;
   }
 
   /**

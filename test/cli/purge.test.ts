@@ -86,13 +86,13 @@ describe('voice-passport purge', () => {
       ['history.purged', 'cli', null, 'erased'],
     ]);
     expect(audit[1]!.details).toEqual({ cutoff: expect.any(String), verifications: 1, retentionDays: 400 });
-    expect((result as unknown as { history: unknown }).history).toEqual({ cutoff: audit[1]!.details.cutoff, erased: 1, auditSeq: audit[1]!.seq });
+    expect((result as unknown as { history: unknown }).history).toEqual({ cutoff: audit[1]!.details.cutoff, erased: 1, auditSeqs: [audit[1]!.seq] });
     // The month-old call stays.
     expect(store.db.all('SELECT decision FROM verifications')).toEqual([{ decision: 'accept' }]);
 
     // Nothing left to do: a second run erases nothing, and audits nothing.
     const again = JSON.parse((await runCli(['purge'], env)).stdout) as { erased: number; receipts: unknown[]; history: unknown };
-    expect([again.erased, again.receipts, again.history]).toEqual([0, [], { cutoff: expect.any(String), erased: 0, auditSeq: null }]);
+    expect([again.erased, again.receipts, again.history]).toEqual([0, [], { cutoff: expect.any(String), erased: 0, auditSeqs: [] }]);
     expect(store.audit.head()!.seq).toBe(audit[1]!.seq);
   }, 30_000);
 
@@ -163,12 +163,12 @@ describe('voice-passport purge', () => {
       const result = JSON.parse(run.stdout) as {
         receipts: Array<{ subjectPseudonym: string; verificationsErased: number }>;
         history: { erased: number };
-        consentRecords: { erased: number; auditSeq: number };
+        consentRecords: { erased: number; auditSeqs: number[] };
       };
       // The erasure takes the subject's records with it, so the history purge finds none left.
       expect(result.receipts.map((r) => [r.subjectPseudonym, r.verificationsErased])).toEqual([[short, 1]]);
       expect(result.history.erased).toBe(0);
-      expect(result.consentRecords).toMatchObject({ erased: 1, auditSeq: expect.any(Number) });
+      expect(result.consentRecords).toMatchObject({ erased: 1, auditSeqs: [expect.any(Number)] });
       expect(store.subjects.find(withdrew)).toBeUndefined();
       expect([store.voiceprints.voiceprint(short), store.voiceprints.voiceprint(long)?.embedding]).toEqual([undefined, embedding(3, 128)]);
       expect(store.verifications.countForSubject(long)).toBe(1);

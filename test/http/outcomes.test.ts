@@ -2,6 +2,7 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { purgeExpiredHistory } from '../../src/passport/retention.js';
+import { runThrough } from '../../src/passport/steps.js';
 import { toneWav } from '../passport/fakes.js';
 import { auditEntries, consentAndEnrol, createHarness, exportSubject, verifyCall, type Harness } from './harness.js';
 
@@ -125,7 +126,7 @@ describe('PUT /v1/verifications/{id}/outcome', () => {
     expect((await stats()).outcomes.standard.genuine.reported).toBe(3);
 
     // cust-1's records are 10 days old: a 5-day history retention erases them and their outcomes.
-    expect(purgeExpiredHistory(h.store, { historyRetentionDays: 5, now: h.clock() }).erased).toBe(2);
+    expect(runThrough(purgeExpiredHistory(h.store, { historyRetentionDays: 5, now: h.clock() })).erased).toBe(2);
     expect((await stats()).outcomes.standard.genuine).toMatchObject({ reported: 1, accepted: 1 });
     expect((await report(accepted, { truth: 'impostor', source: 'fraud-case' })).status).toBe(404);
 

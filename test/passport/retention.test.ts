@@ -9,10 +9,12 @@ import {
   noticeRetentionWarnings,
   purgeAllExpired,
   purgeExpiredAudit,
+  purgeExpiredConsentRecords,
   purgeExpiredHistory,
   purgeExpiredVoiceprints,
   retentionSettings,
 } from '../../src/passport/retention.js';
+import { runThrough } from '../../src/passport/steps.js';
 import { noticesStating, toneWav } from './fakes.js';
 import { auditEntries, consentAndEnrol, createHarness, exportSubject, getSubject, verifyCall, type Harness } from '../http/harness.js';
 
@@ -32,7 +34,7 @@ describe('retention purge (GDPR Art. 5(1)(e))', () => {
     expect((await verifyCall(h, 'idle', toneWav({ freq: 400, seconds: 4 }))).body.decision).toBe('reject');
 
     h.clock.advance(95 * day + 1000);
-    const r = purgeExpiredVoiceprints(h.store, { retentionDays: 1095, now: h.clock() });
+    const r = runThrough(purgeExpiredVoiceprints(h.store, { retentionDays: 1095, now: h.clock() }));
     const idle = h.store.pseudonymise('idle');
     expect(r).toEqual({
       cutoff: '2026-03-01T09:00:01.000Z',
@@ -59,12 +61,12 @@ describe('retention purge (GDPR Art. 5(1)(e))', () => {
     expect((await verifyCall(h, 'idle', toneWav({ freq: 200, seconds: 4 }))).body.decision).toBe('not-enrolled');
     expect((await auditEntries(h)).filter((e) => e.action === 'retention.purged').map((e) => [e.actorKeyId, e.outcome, e.details.reason])).toEqual([[null, 'erased', 'retention-expired']]);
     // Running it again finds nothing more.
-    expect(purgeExpiredVoiceprints(h.store, { retentionDays: 1095, now: h.clock() }).purged).toBe(0);
+    expect(runThrough(purgeExpiredVoiceprints(h.store, { retentionDays: 1095, now: h.clock() })).purged).toBe(0);
   });
 
   it('refuses a retention under one day', () => {
     h = createHarness();
-    expect(() => purgeExpiredVoiceprints(h.store, { retentionDays: 0, now: new Date() })).toThrow(RangeError);
+    expect(() => runThrough(purgeExpiredVoiceprints(h.store, { retentionDays: 0, now: new Date() }))).toThrow(RangeError);
   });
 
   it('erases verification records older than historyRetentionDays, whoever they were of, with one audit entry', async () => {
@@ -77,9 +79,9 @@ describe('retention purge (GDPR Art. 5(1)(e))', () => {
     h.clock.advance(101 * day);
 
     expect(countExpiredHistory(h.store, { historyRetentionDays: 400, now: h.clock() })).toEqual({ cutoff: '2026-03-02T09:00:00.000Z', wouldErase: 2 });
-    const r = purgeExpiredHistory(h.store, { historyRetentionDays: 400, now: h.clock() });
-    expect(r).toEqual({ cutoff: '2026-03-02T09:00:00.000Z', erased: 2, auditSeq: expect.any(Number), checkpointComplete: true });
-    const entry = (await auditEntries(h)).find((e) => e.seq === r.auditSeq);
+    const r = runThrough(purgeExpiredHistory(h.store, { historyRetentionDays: 400, now: h.clock() }));
+    expect(r).toEqual({ cutoff: '2026-03-02T09:00:00.000Z', erased: 2, auditSeqs: [expect.any(Number)], checkpointComplete: true });
+    const entry = (await auditEntries(h)).find((e) => e.seq === r.auditSeqs[0]);
     expect(entry).toMatchObject({ action: 'history.purged', actorKeyId: null, subjectPseudonym: null, outcome: 'erased', details: { cutoff: r.cutoff, verifications: 2, retentionDays: 400 } });
 
     // The customer's export and the operator statistics hold only the younger record; the voiceprint is untouched.
@@ -90,9 +92,49 @@ describe('retention purge (GDPR Art. 5(1)(e))', () => {
 
     // Nothing more to erase: no audit entry either.
     const seq = h.store.audit.head()!.seq;
-    expect(purgeExpiredHistory(h.store, { historyRetentionDays: 400, now: h.clock() })).toEqual({ cutoff: r.cutoff, erased: 0, auditSeq: null, checkpointComplete: true });
+    expect(runThrough(purgeExpiredHistory(h.store, { historyRetentionDays: 400, now: h.clock() }))).toEqual({ cutoff: r.cutoff, erased: 0, auditSeqs: [], checkpointComplete: true });
     expect(h.store.audit.head()!.seq).toBe(seq);
-    expect(() => purgeExpiredHistory(h.store, { historyRetentionDays: 0, now: h.clock() })).toThrow(RangeError);
+    expect(() => runThrough(purgeExpiredHistory(h.store, { historyRetentionDays: 0, now: h.clock() }))).toThrow(RangeError);
+  });
+
+  it('erases many records in batches, each a transaction with its own audit entry', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1');
+    for (let i = 0; i < 5; i++) await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4 }));
+    h.clock.advance(31 * day);
+    const steps = purgeExpiredHistory(h.store, { historyRetentionDays: 30, now: h.clock(), batchSize: 2 });
+    // A step finds them; the next erases the first batch and commits it with its entry.
+    const held = () => h.store.verifications.countForSubject(h.store.pseudonymise('cust-1'));
+    expect(steps.next()).toEqual({ done: false, value: undefined });
+    expect(held()).toBe(5);
+    expect(steps.next()).toEqual({ done: false, value: undefined });
+    expect(held()).toBe(3);
+    expect((await auditEntries(h)).filter((e) => e.action === 'history.purged')).toHaveLength(1);
+    const r = runThrough(steps);
+    expect(r).toEqual({ cutoff: expect.any(String), erased: 5, auditSeqs: [expect.any(Number), expect.any(Number), expect.any(Number)], checkpointComplete: true });
+    const entries = (await auditEntries(h)).filter((e) => e.action === 'history.purged');
+    expect(entries.map((e) => [e.seq, e.details.verifications])).toEqual(r.auditSeqs.map((seq, i) => [seq, [2, 2, 1][i]]));
+    expect(held()).toBe(0);
+  });
+
+  it('checks each subject again as it erases it: one used between two steps of the purge stays', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'a');
+    await consentAndEnrol(h, 'b');
+    h.clock.advance(1096 * day);
+    const [first, second] = findExpiredVoiceprints(h.store, { retentionDays: 1095, now: h.clock() }).subjectPseudonyms;
+    const steps = purgeExpiredVoiceprints(h.store, { retentionDays: 1095, now: h.clock() });
+    // A step finds both, the next erases the first.
+    expect(steps.next().done).toBe(false);
+    expect(steps.next().done).toBe(false);
+    expect(h.store.voiceprints.voiceprint(first!)).toBeUndefined();
+    expect(h.store.voiceprints.voiceprint(second!)).toBeDefined();
+    // While the purge yields, the second customer calls and is accepted: the voiceprint is in use again.
+    const customer = second === h.store.pseudonymise('a') ? 'a' : 'b';
+    expect((await verifyCall(h, customer, toneWav({ freq: 200, seconds: 4 }))).body.decision).toBe('accept');
+    const r = runThrough(steps);
+    expect(r.receipts.map((x) => x.subjectPseudonym)).toEqual([first]);
+    expect((await getSubject(h, customer)).body.enrolment.state).toBe('enrolled');
   });
 
   it('prunes the audit entries older than auditRetentionDays; the API and verify see the log continue from its anchor', async () => {
@@ -177,7 +219,7 @@ describe('each subject kept no longer than the notice they agreed to says (GDPR 
     h.clock.advance(11 * day);
     expect(countExpiredHistory(h.store, { historyRetentionDays: 400, now: h.clock(), noticeLimits: h.ctx.retention.noticeLimits })).toMatchObject({ wouldErase: 1 });
     expect(countExpiredHistory(h.store, { historyRetentionDays: 400, now: h.clock() })).toMatchObject({ wouldErase: 0 });
-    const first = purgeAllExpired(h.store, h.ctx.retention, { now: h.clock() });
+    const first = runThrough(purgeAllExpired(h.store, h.ctx.retention, { now: h.clock() }));
     expect([first.voiceprints.purged, first.history.erased]).toEqual([0, 1]);
     expect((await exportSubject(h, 'told-short')).body.verifications).toEqual([]);
     expect((await exportSubject(h, 'told-long')).body.verifications).toHaveLength(1);
@@ -185,7 +227,7 @@ describe('each subject kept no longer than the notice they agreed to says (GDPR 
     // Day 32: the v2 subject's voiceprint went unused for 31 days, past its 30; the v1 subject's stays.
     h.clock.advance(20 * day);
     expect(findExpiredVoiceprints(h.store, { retentionDays: 1095, now: h.clock(), noticeLimits: h.ctx.retention.noticeLimits }).subjectPseudonyms).toEqual([h.store.pseudonymise('told-short')]);
-    const second = purgeAllExpired(h.store, h.ctx.retention, { now: h.clock() });
+    const second = runThrough(purgeAllExpired(h.store, h.ctx.retention, { now: h.clock() }));
     expect(second.voiceprints.receipts.map((r) => [r.subjectPseudonym, r.reason, r.voiceprintErased])).toEqual([[h.store.pseudonymise('told-short'), 'retention-expired', true]]);
     expect(second.history.erased).toBe(0);
     const short = (await getSubject(h, 'told-short')).body;
@@ -195,7 +237,7 @@ describe('each subject kept no longer than the notice they agreed to says (GDPR 
     const long = (await getSubject(h, 'told-long')).body;
     expect([long.enrolment.state, long.counts.verifications]).toEqual(['enrolled', 1]);
     // Nothing more is due.
-    const third = purgeAllExpired(h.store, h.ctx.retention, { now: h.clock() });
+    const third = runThrough(purgeAllExpired(h.store, h.ctx.retention, { now: h.clock() }));
     expect([third.voiceprints.purged, third.history.erased]).toEqual([0, 0]);
   });
 
@@ -206,7 +248,7 @@ describe('each subject kept no longer than the notice they agreed to says (GDPR 
       expect((await request(h.app).post(`/v1/subjects/${id}/enrolments`).set(h.auth('enrolment')).set('Content-Type', 'audio/wav').send(Buffer.from(toneWav({ freq: 200, seconds: 5 })))).body.status).toBe('enrolling');
     }
     h.clock.advance(31 * day);
-    const r = purgeAllExpired(h.store, h.ctx.retention, { now: h.clock() });
+    const r = runThrough(purgeAllExpired(h.store, h.ctx.retention, { now: h.clock() }));
     expect(r.voiceprints.receipts.map((x) => [x.subjectPseudonym, x.enrolmentSamplesErased])).toEqual([[h.store.pseudonymise('short'), 1]]);
     expect((await getSubject(h, 'long')).body.enrolment.inProgress.samples).toBe(1);
   });
@@ -220,14 +262,14 @@ describe('each subject kept no longer than the notice they agreed to says (GDPR 
       expect((await give(id, version)).status).toBe(200);
       expect((await withdraw(id)).body.withdrawn).toBe(true);
     }
-    const purge = () => purgeAllExpired(h.store, h.ctx.retention, { now: h.clock() });
+    const purge = () => runThrough(purgeAllExpired(h.store, h.ctx.retention, { now: h.clock() }));
     const held = (id: string) => h.store.subjects.find(h.store.pseudonymise(id)) !== undefined;
 
     // Day 101: v2 told its subjects 100 days.
     h.clock.advance(101 * day);
     expect(countExpiredConsentRecords(h.store, { consentRecordDays: 1826, now: h.clock(), noticeLimits: h.ctx.retention.noticeLimits })).toMatchObject({ wouldErase: 1 });
     const first = purge();
-    expect(first.consentRecords).toMatchObject({ erased: 1, auditSeq: expect.any(Number) });
+    expect(first.consentRecords).toMatchObject({ erased: 1, auditSeqs: [expect.any(Number)] });
     expect([held('withdrew-v2'), held('withdrew-v1'), held('still-calling'), held('active')]).toEqual([false, true, true, true]);
     expect((await getSubject(h, 'withdrew-v2')).status).toBe(404);
     expect((await auditEntries(h)).filter((e) => e.action === 'consent-records.purged').map((e) => [e.subjectPseudonym, e.outcome, e.details])).toEqual([
@@ -251,5 +293,25 @@ describe('each subject kept no longer than the notice they agreed to says (GDPR 
     expect([third.history.erased, third.consentRecords.erased]).toEqual([1, 1]);
     expect(held('still-calling')).toBe(false);
     expect(held('active')).toBe(true);
+  });
+
+  it('keeps the consent record of a customer who consented again between two steps of the purge', async () => {
+    h = createHarness();
+    const give = (id: string) => request(h.app).put(`/v1/subjects/${id}/consent`).set(h.auth('enrolment')).send({ noticeVersion: h.ctx.notices.current, channel: 'app' });
+    for (const id of ['a', 'b']) {
+      expect((await give(id)).status).toBe(200);
+      expect((await request(h.app).delete(`/v1/subjects/${id}/consent`).set(h.auth('enrolment'))).body.withdrawn).toBe(true);
+    }
+    h.clock.advance(1827 * day);
+    const steps = purgeExpiredConsentRecords(h.store, { consentRecordDays: 1826, now: h.clock(), batchSize: 1 });
+    // A step finds both, the next erases the first.
+    expect(steps.next().done).toBe(false);
+    expect(steps.next().done).toBe(false);
+    const gone = ['a', 'b'].filter((id) => h.store.subjects.find(h.store.pseudonymise(id)) === undefined);
+    expect(gone).toHaveLength(1);
+    const back = gone[0] === 'a' ? 'b' : 'a';
+    expect((await give(back)).status).toBe(200);
+    expect(runThrough(steps)).toMatchObject({ erased: 1, auditSeqs: [expect.any(Number)] });
+    expect((await getSubject(h, back)).body.consent).toMatchObject({ active: true });
   });
 });

@@ -42,6 +42,7 @@ describe('migrate', () => {
       'audit_pruned_moves_forward',
       'audit_pruned_names_an_entry',
       'audit_pruned_no_delete',
+      'consent_given_sets_subject_notice',
       'consent_withdrawal_requires_erasure',
       'enrolment_samples_require_consent',
       'subject_keys_require_consent',
@@ -141,10 +142,40 @@ describe('migrate', () => {
     const log = new AuditLog(db, () => new Date('2026-01-01T00:00:00Z'));
     for (let i = 0; i < 3; i++) log.append({ action: 'consent.given', actorKeyId: null, subjectPseudonym: null, outcome: 'given' });
     expect(() => db.run('DELETE FROM audit_log WHERE seq = 1')).toThrow(/audit-log-append-only/);
-    expect(migrate(db)).toEqual({ applied: [7, 8, 9], version: 9 });
+    expect(migrate(db)).toEqual({ applied: [7, 8, 9, 10], version: 10 });
     expect(() => db.run('DELETE FROM audit_log WHERE seq = 1')).toThrow(/audit-log-append-only/);
     expect(log.pruneBefore(new Date('2026-01-02T00:00:00Z'), { actorKeyId: null, retentionDays: 1 })).toMatchObject({ through: { seq: 3 }, pruned: 3 });
     expect(log.verify()).toMatchObject({ ok: true, entries: 1, prunedThrough: { seq: 3 } });
+  });
+
+  it("upgrades a version-9 database: each subject's row names the notice they last agreed to, and follows the consents given since", () => {
+    migrate(db, loadMigrations().slice(0, 9));
+    const at = '2026-01-01T00:00:00.000Z';
+    for (const [id, pseudonym] of [[1, 'a'], [2, 'b'], [3, 'c']] as const) db.run('INSERT INTO subjects (id, pseudonym, created_at) VALUES (?, ?, ?)', [id, pseudonym.repeat(64), at]);
+    const give = (subject: number, notice: string) =>
+      db.run(`INSERT INTO consent_events (subject_id, kind, notice_version, channel, occurred_at) VALUES (?, 'given', ?, 'app', ?)`, [subject, notice, at]);
+    const withdraw = (subject: number) => db.run(`INSERT INTO consent_events (subject_id, kind, reason, occurred_at) VALUES (?, 'withdrawn', 'subject-request', ?)`, [subject, at]);
+    give(1, 'v1');
+    withdraw(1);
+    give(1, 'v2');
+    give(2, 'v1');
+    withdraw(2);
+    expect(migrate(db)).toEqual({ applied: [10], version: 10 });
+    const notices = () => db.all('SELECT id, notice_version FROM subjects ORDER BY id');
+    // The latest given consent's notice, withdrawn since or not; none for a subject who never consented.
+    expect(notices()).toEqual([
+      { id: 1, notice_version: 'v2' },
+      { id: 2, notice_version: 'v1' },
+      { id: 3, notice_version: null },
+    ]);
+    give(2, 'v3');
+    withdraw(2);
+    give(3, 'v2');
+    expect(notices()).toEqual([
+      { id: 1, notice_version: 'v2' },
+      { id: 2, notice_version: 'v3' },
+      { id: 3, notice_version: 'v2' },
+    ]);
   });
 
   it('upgrades a version-2 database: stored target policies bound the estimate, explicit ones nothing', () => {

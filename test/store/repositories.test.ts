@@ -394,6 +394,25 @@ describe('VerificationRepository', () => {
     expect(store.verifications.inconclusiveReasons({ from: '2030-01-01T00:00:00.000Z' })).toEqual([]);
     expect(() => store.db.run(`UPDATE verifications SET channel = 'satellite'`)).toThrow(/CHECK constraint/);
   });
+
+  it('finds the records older than a cutoff and erases them by row number, never one younger than the cutoff', () => {
+    const p = store.pseudonymise('cust-old');
+    store.consents.give(p, { noticeVersion: 'v1', channel: 'ivr', actorKeyId: null });
+    const input = { policy: 'standard', decision: 'accept' as const, reasons: [], score: 1, rawScore: 0.6, normalisedScore: null, threshold: 0, rawThreshold: 0.5, netSpeechSeconds: 4, channel: 'wideband' as const, modelId: 'm', actorKeyId: null, transport: 'request' as const };
+    const ids = [0, 1, 2].map(() => {
+      clock.advance(86_400_000);
+      return store.verifications.record(p, input).id;
+    });
+    const cutoff = new Date(clock().getTime() - 1000); // the first two are older
+    const due = store.verifications.findOlderThan(cutoff);
+    expect(due).toHaveLength(2);
+    expect(store.verifications.countOlderThan(cutoff)).toBe(2);
+    // The youngest's row number, as if reused by a record made after the purge found its list: kept.
+    const youngest = store.db.get<{ rowid: number }>('SELECT rowid FROM verifications WHERE id = ?', [ids[2]!])!.rowid;
+    expect(store.verifications.erase([...due, youngest, 999_999], cutoff)).toBe(2);
+    expect(store.verifications.listForSubject(p).map((v) => v.id)).toEqual([ids[2]]);
+    expect(store.verifications.erase(due, cutoff)).toBe(0);
+  });
 });
 
 describe('PolicyRepository', () => {
