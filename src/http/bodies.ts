@@ -33,13 +33,15 @@ export const jsonBody: RequestHandler = (req, res, next) => {
 /**
  * A ReadAudio for this request: checks the Content-Type (415 for anything but the accepted audio
  * types), then reads the body up to `limitBytes` (413 beyond). Called by the use case, after its
- * consent check.
+ * consent check; a second call answers the same bytes (an idempotent request's fingerprint,
+ * src/passport/idempotency.ts).
  */
 export function audioReader(req: Request, res: Response, limitBytes: number): ReadAudio & { wipe(): void } {
   const parseRaw = express.raw({ type: () => true, limit: limitBytes });
   let body: Buffer | undefined;
+  let reading: Promise<AudioInput> | undefined;
   const read = (() =>
-    new Promise<AudioInput>((resolve, reject) => {
+    (reading ??= new Promise<AudioInput>((resolve, reject) => {
       const contentType = req.headers['content-type'] ?? '';
       try {
         parseAudioContentType(contentType);
@@ -56,7 +58,7 @@ export function audioReader(req: Request, res: Response, limitBytes: number): Re
         req.body = undefined;
         resolve({ bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), contentType });
       });
-    })) as ReadAudio & { wipe(): void };
+    }))) as ReadAudio & { wipe(): void };
   // Overwrite the audio in memory once the request is done with it.
   read.wipe = () => body?.fill(0);
   return read;

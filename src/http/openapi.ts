@@ -553,6 +553,16 @@ interface OpOptions {
 
 const subjectIdParam: Schema = { name: 'id', in: 'path', required: true, schema: ref('SubjectId') };
 const retryAfter: Schema = { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: int({ minimum: 1 }) } };
+const idempotencyKeyParam: Schema = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'draft-ietf-httpapi-idempotency-key-header: a Structured Field string (a bare key of letters, digits and -._~:/+= is taken too), 1-255 characters, unique per request of this API key. A retry with the same key and the same request (subject, query, audio) within 24 h gets the first answer again, with Idempotent-Replayed: true, instead of being processed twice; the same key for another request is 422 idempotency-key-reused, and a retry while the first still runs 409 idempotency-key-in-use (Retry-After). A request that failed frees its key.',
+  schema: str({ maxLength: 255, example: '"8e03978e-40d5-43e8-bc93-6894a57f9324"' }),
+};
+const idempotentReplayed: Schema = { 'Idempotent-Replayed': { description: 'Present ("true") when this is the kept answer to an earlier request with the same Idempotency-Key.', schema: str({ enum: ['true'] }) } };
+const idempotencyProblems: ErrorCode[] = ['idempotency-key-in-use', 'idempotency-key-reused'];
 
 /** Problem responses grouped by status, each listing the codes it can carry. */
 function problemResponses(codes: ErrorCode[]): Record<string, Schema> {
@@ -684,23 +694,23 @@ const paths: Record<string, Record<string, Schema>> = {
       description:
         'Samples accumulate until enough net speech is collected (VP_ENROL_MIN_SECONDS over at least VP_ENROL_MIN_SAMPLES samples); then the voiceprint is made, replacing any earlier one. Consent is checked before the audio is read (403 consent-required).',
       roles: ['enrolment'],
-      params: [subjectIdParam],
+      params: [subjectIdParam, idempotencyKeyParam],
       body: { contentType: 'audio' },
-      ok: { status: 200, description: 'The sample was processed; see status and feedback.', schema: 'EnrolmentResponse' },
-      problems: ['consent-required', 'insufficient-speech', 'poor-audio-quality', ...audioProblems],
+      ok: { status: 200, description: 'The sample was processed; see status and feedback.', schema: 'EnrolmentResponse', headers: idempotentReplayed },
+      problems: ['consent-required', 'insufficient-speech', 'poor-audio-quality', ...idempotencyProblems, ...audioProblems],
     }),
   },
   '/v1/subjects/{id}/verifications': {
     post: op({
       summary: 'Verify a caller against the voiceprint',
       description:
-        'Always 200 with a decision for a valid request: accept, reject, inconclusive (with additionalSpeechSecondsNeeded), not-enrolled, no-consent, locked (Retry-After while throttled after 5 consecutive rejects; disabled after 50 until an operator reset or re-enrolment). Never cached: each call computes afresh. A voiceprint of another model gives 409 model-changed: re-enrol.',
+        'Always 200 with a decision for a valid request: accept, reject, inconclusive (with additionalSpeechSecondsNeeded), not-enrolled, no-consent, locked (Retry-After while throttled after 5 consecutive rejects; disabled after 50 until an operator reset or re-enrolment). Never cached: each call computes afresh, unless it is a retry with the Idempotency-Key of an earlier call (the answer kept for it). A voiceprint of another model gives 409 model-changed: re-enrol.',
       roles: ['telephony'],
-      params: [subjectIdParam],
+      params: [subjectIdParam, idempotencyKeyParam],
       query: [{ name: 'policy', in: 'query', required: false, schema: str({ default: 'standard' }) }],
       body: { contentType: 'audio' },
-      ok: { status: 200, description: 'The decision.', schema: 'VerificationResponse', headers: retryAfter },
-      problems: ['model-changed', ...audioProblems],
+      ok: { status: 200, description: 'The decision.', schema: 'VerificationResponse', headers: { ...retryAfter, ...idempotentReplayed } },
+      problems: ['model-changed', ...idempotencyProblems, ...audioProblems],
     }),
   },
   '/v1/verifications/{verificationId}/outcome': {

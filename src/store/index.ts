@@ -16,6 +16,7 @@ import { systemClock, type Clock } from './clock.js';
 import { ConsentRepository } from './consent-repository.js';
 import { Database } from './database.js';
 import { SubjectErasure } from './erasure.js';
+import { IdempotencyRepository } from './idempotency-repository.js';
 import { dataDirKeyFileName, loadMasterKey, loadPreviousMasterKey, type LoadedMasterKey, type MasterKeyEnv } from './master-key.js';
 import type { MasterKeyRotation } from './master-key-rotation.js';
 import { recordedCheckValue } from './master-key-check.js';
@@ -43,6 +44,7 @@ export interface StoreWithoutMasterKey {
   consents: ConsentRepository;
   verifications: VerificationRepository;
   outcomes: VerificationOutcomeRepository;
+  idempotency: IdempotencyRepository;
   policies: PolicyRepository;
   audit: AuditLog;
   erasure: SubjectErasure;
@@ -77,6 +79,7 @@ export function openStoreWithoutMasterKey(options: StoreOptions): StoreWithoutMa
       consents,
       verifications: new VerificationRepository(db, clock),
       outcomes: new VerificationOutcomeRepository(db, clock),
+      idempotency: new IdempotencyRepository(db, clock),
       policies: new PolicyRepository(db, clock),
       audit,
       erasure: new SubjectErasure(db, consents, audit, clock),
@@ -144,6 +147,7 @@ export * from './clock.js';
 export * from './consent-repository.js';
 export * from './database.js';
 export * from './erasure.js';
+export * from './idempotency-repository.js';
 export * from './outcome-repository.js';
 export * from './policy-repository.js';
 export * from './subject-repository.js';

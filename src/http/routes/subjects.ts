@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { isVoicePassportError } from '../../errors.js';
 import { giveConsent, giveConsentSchema, getConsentNotice, listConsentNotices, localePattern, withdrawConsent } from '../../passport/consent.js';
 import { enrol } from '../../passport/enrolment.js';
+import { runIdempotent } from '../../passport/idempotency.js';
 import { reportOutcome, reportOutcomeSchema } from '../../passport/outcomes.js';
 import { eraseSubject, exportSubject, viewSubject } from '../../passport/subjects.js';
 import { verify } from '../../passport/verification.js';
@@ -15,6 +16,7 @@ import { preferredLanguages } from '../accept-language.js';
 import type { ApiDeps } from '../api.js';
 import { actorOf } from '../auth.js';
 import { audioBodyLimitBytes, audioReader, jsonBody } from '../bodies.js';
+import { idempotencyKeyOf } from '../idempotency-key.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseOrThrow } from '../validation.js';
 
@@ -109,10 +111,15 @@ export function subjectRoutes(deps: ApiDeps): RouteSpec[] {
       handlers: [
         async (req, res) => {
           parseOrThrow(noQuery, req.query, 'query');
+          const key = idempotencyKeyOf(req);
+          const actor = actorOf(res);
+          const customerId = param(req, 'id');
           const readAudio = audioReader(req, res, audioLimit);
           try {
-            const r = await enrol(ctx, actorOf(res), param(req, 'id'), readAudio);
-            deps.metrics?.enrolmentSamples.inc({ outcome: r.feedback.includes('not-same-speaker') ? 'not-same-speaker' : r.status === 'enrolled' ? 'enrolled' : 'accepted' });
+            const request = key === undefined ? undefined : { key, operation: 'enrol' as const, customerId, parameters: '' };
+            const { result: r, replayed } = await runIdempotent(ctx, actor, request, readAudio, (read) => enrol(ctx, actor, customerId, read));
+            if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+            else deps.metrics?.enrolmentSamples.inc({ outcome: r.feedback.includes('not-same-speaker') ? 'not-same-speaker' : r.status === 'enrolled' ? 'enrolled' : 'accepted' });
             send(res, 200, r);
           } catch (e) {
             if (isVoicePassportError(e) && (e.code === 'insufficient-speech' || e.code === 'poor-audio-quality')) deps.metrics?.enrolmentSamples.inc({ outcome: 'rejected' });
@@ -130,10 +137,16 @@ export function subjectRoutes(deps: ApiDeps): RouteSpec[] {
       handlers: [
         async (req, res) => {
           const q = parseOrThrow(verifyQuery, req.query, 'query');
+          const key = idempotencyKeyOf(req);
+          const actor = actorOf(res);
+          const customerId = param(req, 'id');
           const readAudio = audioReader(req, res, audioLimit);
           try {
-            const r = await verify(ctx, actorOf(res), param(req, 'id'), q.policy, readAudio);
-            deps.metrics?.decisions.inc({ policy: r.policy, decision: r.decision, channel: r.channel ?? 'none' });
+            const request = key === undefined ? undefined : { key, operation: 'verify' as const, customerId, parameters: `policy=${q.policy ?? ''}` };
+            const { result: r, replayed } = await runIdempotent(ctx, actor, request, readAudio, (read) => verify(ctx, actor, customerId, q.policy, read));
+            // A replay is the first call's answer again, not a new decision.
+            if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+            else deps.metrics?.decisions.inc({ policy: r.policy, decision: r.decision, channel: r.channel ?? 'none' });
             if (r.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(r.retryAfterSeconds));
             send(res, 200, r);
           } finally {
