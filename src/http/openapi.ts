@@ -129,7 +129,7 @@ const schemas: Record<string, Schema> = {
   EnrolmentFeedback: str({
     enum: [...enrolmentFeedbackCodes],
     description:
-      'ok: sample used. too-short / no-speech: not enough speech (422). too-noisy / clipped: poor audio (422). not-same-speaker: the sample does not match the samples already given; the enrolment starts over (200).',
+      'ok: sample used. too-short / no-speech: not enough speech (422). too-noisy / clipped: poor audio (422). not-same-speaker: the sample does not match the samples already given; the enrolment starts over (200). duplicate-sample: the same recording was already given in this enrolment; it counts once (409).',
   }),
   EnrolmentResponse: obj({
     status: str({ enum: ['enrolling', 'enrolled'], description: '"enrolled" when this sample completed the voiceprint.' }),
@@ -697,7 +697,7 @@ const paths: Record<string, Record<string, Schema>> = {
       params: [subjectIdParam, idempotencyKeyParam],
       body: { contentType: 'audio' },
       ok: { status: 200, description: 'The sample was processed; see status and feedback.', schema: 'EnrolmentResponse', headers: idempotentReplayed },
-      problems: ['consent-required', 'insufficient-speech', 'poor-audio-quality', ...idempotencyProblems, ...audioProblems],
+      problems: ['consent-required', 'insufficient-speech', 'poor-audio-quality', 'duplicate-sample', ...idempotencyProblems, ...audioProblems],
     }),
   },
   '/v1/subjects/{id}/verifications': {

@@ -11,6 +11,7 @@
  * - Re-enrolment replaces the voiceprint and stores the model id with it, so a model change is
  *   detected at verification instead of scoring across models.
  */
+import { createHash } from 'node:crypto';
 import { VoicePassportError } from '../errors.js';
 import { combineEmbeddings } from '../scoring/cosine.js';
 import { tooNoisy, type QualityLimits } from '../scoring/decision.js';
@@ -19,7 +20,7 @@ import type { Actor, EnrolmentSettings, PassportContext } from './context.js';
 import { analyseOrNoSpeech, type AnalysisOrNoSpeech, type ReadAudio } from './embedder.js';
 import { pseudonymOf, round, roundOrNull } from './views.js';
 
-export const enrolmentFeedbackCodes = ['ok', 'too-short', 'no-speech', 'too-noisy', 'clipped', 'not-same-speaker'] as const;
+export const enrolmentFeedbackCodes = ['ok', 'too-short', 'no-speech', 'too-noisy', 'clipped', 'not-same-speaker', 'duplicate-sample'] as const;
 export type EnrolmentFeedback = (typeof enrolmentFeedbackCodes)[number];
 
 export interface SampleQuality {
@@ -70,6 +71,10 @@ export async function enrol(ctx: PassportContext, actor: Actor, customerId: stri
   const pseudonym = assertEnrolmentAllowed(ctx, customerId);
   const audio = await readAudio();
   if (audio.bytes.length === 0) throw new VoicePassportError('audio-empty', 'The request body is empty; send the sample as the body.');
+  // The same recording again (a resend) is refused before it is analysed: counted twice it would
+  // make a voiceprint of less voice than the enrolment rule asks for.
+  const audioSha256 = createHash('sha256').update(audio.bytes).digest('hex');
+  if (ctx.store.voiceprints.hasEnrolmentSample(pseudonym, audioSha256)) throw duplicateSample(ctx, actor, pseudonym);
 
   const analysis = await analyseOrNoSpeech(ctx.embedder, audio);
   const quality = qualityOf(analysis);
@@ -112,11 +117,13 @@ export async function enrol(ctx: PassportContext, actor: Actor, customerId: stri
   const sameSpeakerThreshold = effectiveThreshold({ ...samePolicy, targetFmrBound: 'estimate' }, ctx.calibration, channel);
 
   // Compute first (above), then write in one synchronous transaction (no await inside).
-  return ctx.store.db.transaction((): EnrolmentResponse => {
+  const answer = ctx.store.db.transaction((): EnrolmentResponse | 'duplicate' => {
     if (!ctx.store.consents.current(pseudonym).active) {
       throw new VoicePassportError('consent-required', 'Consent was withdrawn while the sample was being analysed; nothing was stored.');
     }
     const { voiceprints, subjects, audit } = ctx.store;
+    // Sent again while this one was being analysed.
+    if (voiceprints.hasEnrolmentSample(pseudonym, audioSha256)) return 'duplicate';
     let earlier = voiceprints.enrolmentSamples(pseudonym);
     if (earlier.some((s) => s.modelId !== modelId)) {
       // Samples of another model cannot be averaged with this one: that enrolment starts over.
@@ -135,7 +142,7 @@ export async function enrol(ctx: PassportContext, actor: Actor, customerId: stri
       }
     }
 
-    const progress = voiceprints.addEnrolmentSample(pseudonym, { embedding, modelId, netSpeechSeconds: quality.netSpeechSeconds });
+    const progress = voiceprints.addEnrolmentSample(pseudonym, { embedding, modelId, netSpeechSeconds: quality.netSpeechSeconds, audioSha256 });
     audit.append({
       action: 'enrolment.sample',
       actorKeyId: actor.keyId,
@@ -161,6 +168,15 @@ export async function enrol(ctx: PassportContext, actor: Actor, customerId: stri
     });
     return response('enrolled', progress, ['ok'], quality, settings, modelId);
   });
+  if (answer === 'duplicate') throw duplicateSample(ctx, actor, pseudonym);
+  return answer;
+}
+
+/** The refusal of a recording the enrolment already holds, audited (Art. 5(2)) like any rejected sample. */
+function duplicateSample(ctx: PassportContext, actor: Actor, pseudonym: string): VoicePassportError {
+  const feedback: EnrolmentFeedback[] = ['duplicate-sample'];
+  ctx.store.audit.append({ action: 'enrolment.sample', actorKeyId: actor.keyId, subjectPseudonym: pseudonym, outcome: 'rejected', details: { feedback, model: ctx.embedder.modelId } });
+  return new VoicePassportError('duplicate-sample', 'This recording is already a sample of this enrolment and counts once; record another.', { feedback, ...progressOf(ctx, pseudonym) });
 }
 
 function qualityOf(a: AnalysisOrNoSpeech): SampleQuality {
@@ -196,7 +212,7 @@ function response(
   };
 }
 
-const feedbackAdvice: Record<Exclude<EnrolmentFeedback, 'ok' | 'not-same-speaker'>, (s: EnrolmentSettings) => string> = {
+const feedbackAdvice: Record<Exclude<EnrolmentFeedback, 'ok' | 'not-same-speaker' | 'duplicate-sample'>, (s: EnrolmentSettings) => string> = {
   'no-speech': () => 'no speech was found',
   'too-short': (s) => `the sample holds less than ${s.minSampleSeconds} s of speech`,
   'too-noisy': () => 'there is too much background noise',

@@ -19,6 +19,8 @@ export interface EnrolmentSampleInput {
   embedding: Float32Array;
   modelId: string;
   netSpeechSeconds: number;
+  /** SHA-256 (hex) of the recording, so that the same one is not counted twice (hasEnrolmentSample). */
+  audioSha256?: string;
 }
 
 export interface EnrolmentSample extends EnrolmentSampleInput {
@@ -80,9 +82,9 @@ export class VoiceprintRepository {
       try {
         const sealed = sealEmbedding(sample.embedding, dataKey, binding('enrolment-sample', pseudonym, sample.modelId));
         this.db.run(
-          `INSERT INTO enrolment_samples (subject_id, model_id, format_version, ciphertext, iv, tag, net_speech_seconds, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          [subjectId, sample.modelId, sealed.formatVersion, sealed.ciphertext, sealed.iv, sealed.tag, sample.netSpeechSeconds, isoNow(this.clock)],
+          `INSERT INTO enrolment_samples (subject_id, model_id, format_version, ciphertext, iv, tag, net_speech_seconds, audio_sha256, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [subjectId, sample.modelId, sealed.formatVersion, sealed.ciphertext, sealed.iv, sealed.tag, sample.netSpeechSeconds, sample.audioSha256 ?? null, isoNow(this.clock)],
         );
       } finally {
         dataKey.fill(0);
@@ -100,6 +102,13 @@ export class VoiceprintRepository {
       [pseudonym],
     );
     return { sampleCount: r?.n ?? 0, netSpeechSeconds: r?.s ?? 0 };
+  }
+
+  /** Whether the enrolment in progress already holds a sample of this recording. */
+  hasEnrolmentSample(pseudonym: string, audioSha256: string): boolean {
+    return (
+      this.db.get('SELECT 1 AS x FROM enrolment_samples e JOIN subjects s ON s.id = e.subject_id WHERE s.pseudonym = ? AND e.audio_sha256 = ?', [pseudonym, audioSha256]) !== undefined
+    );
   }
 
   /** The decrypted samples of the enrolment in progress, oldest first. */

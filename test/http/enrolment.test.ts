@@ -113,7 +113,7 @@ describe('accumulation', () => {
     await consent(h, 'cust-1');
     expect((await enrolSample(h, 'cust-1', sample(200, 14))).body).toMatchObject({ status: 'enrolling', netSpeechSeconds: 14, requiredSeconds: 12, samples: 1, requiredSamples: 3 });
     expect((await enrolSample(h, 'cust-1', sample(200, 3))).body).toMatchObject({ status: 'enrolling', samples: 2 });
-    expect((await enrolSample(h, 'cust-1', sample(200, 3))).body).toMatchObject({ status: 'enrolled', netSpeechSeconds: 20, samples: 3 });
+    expect((await enrolSample(h, 'cust-1', toneWav({ freq: 200, seconds: 3, amplitude: 0.29 }))).body).toMatchObject({ status: 'enrolled', netSpeechSeconds: 20, samples: 3 });
   });
 
   it('re-enrolment replaces the voiceprint (and resets attempt limiting)', async () => {
@@ -126,7 +126,7 @@ describe('accumulation', () => {
     expect((await enrolSample(h, 'cust-1', sample(400, 5))).body.status).toBe('enrolling');
     // While re-enrolling, the old voiceprint is still the one in use.
     expect((await verifyCall(h, 'cust-1', sample(200, 4))).body.decision).toBe('accept');
-    expect((await enrolSample(h, 'cust-1', sample(400, 5))).body.status).toBe('enrolled');
+    expect((await enrolSample(h, 'cust-1', toneWav({ freq: 400, seconds: 5, amplitude: 0.29 }))).body.status).toBe('enrolled');
 
     const view = await getSubject(h, 'cust-1');
     expect(view.body.enrolment).toMatchObject({ state: 'enrolled', enrolledAt: '2026-03-01T10:00:00.000Z', voiceprint: { sampleCount: 2, netSpeechSeconds: 10, createdAt: '2026-03-01T10:00:00.000Z' } });
@@ -138,6 +138,47 @@ describe('accumulation', () => {
 });
 
 describe('feedback', () => {
+  it('the same recording again counts once: 409 duplicate-sample before any analysis, audited, nothing stored', async () => {
+    h = createHarness();
+    await consent(h, 'cust-1');
+    expect((await enrolSample(h, 'cust-1', sample(200, 5))).body).toMatchObject({ status: 'enrolling', samples: 1, netSpeechSeconds: 5 });
+    const calls = h.embedder.calls;
+    const again = await enrolSample(h, 'cust-1', sample(200, 5));
+    expect(again.status).toBe(409);
+    expect(again.body).toEqual({
+      type: 'https://voice-passport.dev/problems/duplicate-sample',
+      title: 'This recording is already a sample of the enrolment',
+      status: 409,
+      code: 'duplicate-sample',
+      detail: 'This recording is already a sample of this enrolment and counts once; record another.',
+      instance: '/v1/subjects/cust-1/enrolments',
+      requestId: expect.any(String),
+      feedback: ['duplicate-sample'],
+      samples: 1,
+      enrolledNetSpeechSeconds: 5,
+      requiredSeconds: 8,
+      requiredSamples: 2,
+    });
+    expect(h.embedder.calls).toBe(calls);
+    expect((await getSubject(h, 'cust-1')).body.enrolment.inProgress).toEqual({ samples: 1, netSpeechSeconds: 5, requiredSamples: 2, requiredSeconds: 8 });
+    expect((await auditEntries(h)).filter((e) => e.action === 'enrolment.sample').map((e) => [e.outcome, e.details.feedback])).toEqual([
+      ['accepted', ['ok']],
+      ['rejected', ['duplicate-sample']],
+    ]);
+    // Another recording completes it; once enrolled, the samples (and their hashes) are gone, so a later re-enrolment may use the first again.
+    expect((await enrolSample(h, 'cust-1', toneWav({ freq: 200, seconds: 5, amplitude: 0.29 }))).body.status).toBe('enrolled');
+    expect(h.store.db.get<{ n: number }>('SELECT count(*) AS n FROM enrolment_samples')!.n).toBe(0);
+    expect((await enrolSample(h, 'cust-1', sample(200, 5))).body.status).toBe('enrolling');
+  });
+
+  it('the same recording sent twice at once is stored once', async () => {
+    h = createHarness();
+    await consent(h, 'cust-1');
+    const both = await Promise.all([enrolSample(h, 'cust-1', sample(200, 5)), enrolSample(h, 'cust-1', sample(200, 5))]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect((await getSubject(h, 'cust-1')).body.enrolment.inProgress).toMatchObject({ samples: 1, netSpeechSeconds: 5 });
+  });
+
   it('a sample from another speaker restarts the enrolment with not-same-speaker', async () => {
     h = createHarness();
     await consent(h, 'cust-1');
@@ -164,7 +205,7 @@ describe('feedback', () => {
   it.each([
     ['too-short', () => sample(200, 2), {}, 'insufficient-speech', 'The sample was not used: the sample holds less than 3 s of speech. Record it again; nothing was stored.', { netSpeechSeconds: 2, snrDb: 30, clippedRatio: 0, durationSeconds: 2 }],
     ['no-speech', () => toneWav({ freq: 200, seconds: 0, silenceSeconds: 3 }), {}, 'insufficient-speech', 'The sample was not used: no speech was found. Record it again; nothing was stored.', { netSpeechSeconds: 0, snrDb: 30, clippedRatio: 0, durationSeconds: 3 }],
-    ['too-noisy', () => sample(200, 5), { snrDb: 2.04 }, 'poor-audio-quality', 'The sample was not used: there is too much background noise. Record it again; nothing was stored.', { netSpeechSeconds: 5, snrDb: 2, clippedRatio: 0, durationSeconds: 5 }],
+    ['too-noisy', () => toneWav({ freq: 200, seconds: 5, amplitude: 0.29 }), { snrDb: 2.04 }, 'poor-audio-quality', 'The sample was not used: there is too much background noise. Record it again; nothing was stored.', { netSpeechSeconds: 5, snrDb: 2, clippedRatio: 0, durationSeconds: 5 }],
     ['clipped', () => toneWav({ freq: 200, seconds: 5, amplitude: 1 }), {}, 'poor-audio-quality', 'The sample was not used: the audio is clipped (too loud); lower the input level. Record it again; nothing was stored.', { netSpeechSeconds: 5, snrDb: 30, clippedRatio: 0.025, durationSeconds: 5 }],
     // (clipped: at 16 kHz a full-scale 200 Hz tone has 2 of every 80 samples at |x| ≥ 0.999.)
   ] as const)('%s → 422 with the quality figures; nothing stored', async (feedback, audio, override, code, detail, figures) => {

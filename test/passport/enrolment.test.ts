@@ -1,8 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultEnrolmentSettings } from '../../src/passport/context.js';
-import { assessEnrolmentSample } from '../../src/passport/enrolment.js';
+import type { Embedder, ReadAudio } from '../../src/passport/embedder.js';
+import { assessEnrolmentSample, enrol } from '../../src/passport/enrolment.js';
 import { defaultQualityLimits } from '../../src/scoring/decision.js';
+import { consent, createHarness } from '../http/harness.js';
+import { toneWav } from './fakes.js';
 
 const assess = (q: Partial<Parameters<typeof assessEnrolmentSample>[0]>) =>
   assessEnrolmentSample({ netSpeechSeconds: 5, snrDb: 20, clippedRatio: 0, durationSeconds: 6, ...q }, defaultEnrolmentSettings, defaultQualityLimits);
@@ -35,5 +38,29 @@ describe('assessEnrolmentSample', () => {
         expect(f.length).toBeGreaterThan(0);
       }),
     );
+  });
+});
+
+describe('enrol: the same recording twice', () => {
+  it('stores it once when the second arrives while the first is being analysed', async () => {
+    const h = createHarness();
+    try {
+      expect((await consent(h, 'cust-1')).status).toBe(200);
+      const actor = { keyId: h.keyIds.enrolment, role: 'enrolment' as const };
+      const bytes = toneWav({ freq: 200, seconds: 5 });
+      const read: ReadAudio = () => Promise.resolve({ bytes, contentType: 'audio/wav' });
+      // Both pass the check before analysis; the analyses finish one after the other.
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const gated: Embedder = { modelId: h.embedder.modelId, analyse: async (req) => (await gate, h.embedder.analyse(req)) };
+      const ctx = { ...h.ctx, embedder: gated };
+      const both = [enrol(ctx, actor, 'cust-1', read), enrol(ctx, actor, 'cust-1', read)].map((p) => p.then((r) => r.status, (e: { code: string }) => e.code));
+      release();
+      expect(await Promise.all(both)).toEqual(['enrolling', 'duplicate-sample']);
+      expect(h.store.voiceprints.enrolmentProgress(h.store.pseudonymise('cust-1'))).toEqual({ sampleCount: 1, netSpeechSeconds: 5 });
+      expect(h.store.audit.list({ limit: 100 }).filter((e) => e.action === 'enrolment.sample').map((e) => e.outcome)).toEqual(['accepted', 'rejected']);
+    } finally {
+      await h.close();
+    }
   });
 });

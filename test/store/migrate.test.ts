@@ -142,7 +142,7 @@ describe('migrate', () => {
     const log = new AuditLog(db, () => new Date('2026-01-01T00:00:00Z'));
     for (let i = 0; i < 3; i++) log.append({ action: 'consent.given', actorKeyId: null, subjectPseudonym: null, outcome: 'given' });
     expect(() => db.run('DELETE FROM audit_log WHERE seq = 1')).toThrow(/audit-log-append-only/);
-    expect(migrate(db)).toEqual({ applied: [7, 8, 9, 10, 11], version: 11 });
+    expect(migrate(db)).toEqual({ applied: [7, 8, 9, 10, 11, 12], version: 12 });
     expect(() => db.run('DELETE FROM audit_log WHERE seq = 1')).toThrow(/audit-log-append-only/);
     expect(log.pruneBefore(new Date('2026-01-02T00:00:00Z'), { actorKeyId: null, retentionDays: 1 })).toMatchObject({ through: { seq: 3 }, pruned: 3 });
     expect(log.verify()).toMatchObject({ ok: true, entries: 1, prunedThrough: { seq: 3 } });
@@ -160,7 +160,7 @@ describe('migrate', () => {
     give(1, 'v2');
     give(2, 'v1');
     withdraw(2);
-    expect(migrate(db)).toEqual({ applied: [10, 11], version: 11 });
+    expect(migrate(db)).toEqual({ applied: [10, 11, 12], version: 12 });
     const notices = () => db.all('SELECT id, notice_version FROM subjects ORDER BY id');
     // The latest given consent's notice, withdrawn since or not; none for a subject who never consented.
     expect(notices()).toEqual([
