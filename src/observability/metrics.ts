@@ -27,7 +27,7 @@ export interface Metrics {
   /** Outcomes reported about verifications, by policy and what they made of the decision (`false-match`: alert on it). */
   reportedOutcomes: Counter<'policy' | 'assessment'>;
   modelLatency: Histogram<'outcome'>;
-  /** Retention sweeps run, by outcome (`ok`, `failed`). */
+  /** Retention sweeps run, by outcome (`ok`, `failed`, `stopped`). */
   retentionSweeps: Counter<'outcome'>;
   /** What retention sweeps removed: `voiceprint` (subjects erased), `verification` (records), `consent_record` (subjects whose consent records went), `audit_entry`. */
   retentionRemoved: Counter<'kind'>;

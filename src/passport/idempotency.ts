@@ -8,9 +8,9 @@
  * - A key belongs to the API key that sent it: two platforms cannot collide.
  * - The retry must be the same request (operation, subject, query, content type and audio, as one
  *   SHA-256; the audio only where the first request read it: a caller without consent is answered
- *   without it, "select before you collect"); the same key with another request is refused (422
- *   idempotency-key-reused), and a
- *   retry while the first still runs is told to wait (409 idempotency-key-in-use, Retry-After).
+ *   without it, "select before you collect"). The same key with another request is refused (422
+ *   idempotency-key-reused); a retry while the first still runs is told to wait (409
+ *   idempotency-key-in-use, Retry-After).
  * - Only answers are kept (200s); a request that failed frees its key, so the retry runs afresh.
  * - Kept `idempotencyWindowHours`, erased with the subject (src/store/erasure.ts). A reservation left
  *   by a request that never finished (a crash) counts for `abandonedAfterSeconds`.

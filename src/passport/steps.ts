@@ -1,7 +1,7 @@
 /**
  * Long work as a sequence of short synchronous steps, each one transaction, that a generator yields
  * between. better-sqlite3 is synchronous, so a purge run whole holds the event loop for its whole
- * length (16 s for a mass expiry of 100 000 subjects' data, scripts/bench/retention-sweep-bench.ts):
+ * length (14 s for a mass expiry in a store of 100 000 subjects, scripts/bench/retention-sweep-bench.ts):
  * every verification waiting on the service stalls that long. The service runs such work in slices
  * (`runInSlices`), letting requests through between them; the CLI, with nothing else to serve, runs
  * it straight through (`runThrough`).

@@ -160,6 +160,7 @@ describe('feedback', () => {
       requiredSamples: 2,
     });
     expect(h.embedder.calls).toBe(calls);
+    expect(await h.metrics.registry.metrics()).toContain('voice_passport_enrolment_samples_total{outcome="rejected"} 1');
     expect((await getSubject(h, 'cust-1')).body.enrolment.inProgress).toEqual({ samples: 1, netSpeechSeconds: 5, requiredSamples: 2, requiredSeconds: 8 });
     expect((await auditEntries(h)).filter((e) => e.action === 'enrolment.sample').map((e) => [e.outcome, e.details.feedback])).toEqual([
       ['accepted', ['ok']],

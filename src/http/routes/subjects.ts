@@ -122,7 +122,7 @@ export function subjectRoutes(deps: ApiDeps): RouteSpec[] {
             else deps.metrics?.enrolmentSamples.inc({ outcome: r.feedback.includes('not-same-speaker') ? 'not-same-speaker' : r.status === 'enrolled' ? 'enrolled' : 'accepted' });
             send(res, 200, r);
           } catch (e) {
-            if (isVoicePassportError(e) && (e.code === 'insufficient-speech' || e.code === 'poor-audio-quality')) deps.metrics?.enrolmentSamples.inc({ outcome: 'rejected' });
+            if (isVoicePassportError(e) && (e.code === 'insufficient-speech' || e.code === 'poor-audio-quality' || e.code === 'duplicate-sample')) deps.metrics?.enrolmentSamples.inc({ outcome: 'rejected' });
             throw e;
           } finally {
             readAudio.wipe();
