@@ -9,7 +9,7 @@ import type { Database } from './database.js';
 
 export type IdempotentOperation = 'verify' | 'enrol';
 
-export interface IdempotentRequest {
+export interface KeptRequest {
   operation: IdempotentOperation;
   subjectPseudonym: string;
   /** SHA-256 of what made the request (src/passport/idempotency.ts); null while it runs. */
@@ -33,7 +33,7 @@ export class IdempotencyRepository {
     private readonly clock: Clock,
   ) {}
 
-  find(actorKeyId: string, keySha256: string): IdempotentRequest | undefined {
+  find(actorKeyId: string, keySha256: string): KeptRequest | undefined {
     const r = this.db.get<Row>('SELECT operation, subject_pseudonym, fingerprint, response, created_at FROM idempotent_requests WHERE actor_key_id = ? AND key_sha256 = ?', [actorKeyId, keySha256]);
     return r === undefined ? undefined : { operation: r.operation, subjectPseudonym: r.subject_pseudonym, fingerprint: r.fingerprint, response: r.response, createdAt: r.created_at };
   }
