@@ -169,14 +169,16 @@ export class SubjectErasure {
    */
   private expiredBefore(c: string, noticeVersion: string | null, only?: string): string[] {
     const { terms: under, params } = narrowed(c, noticeVersion, only, 's.notice_version');
+    // Abandoned enrolments from the samples held (CROSS JOIN keeps them the outer loop): the few
+    // subjects enrolling, not every subject.
     return this.db
       .all<{ pseudonym: string }>(
         `SELECT s.pseudonym FROM subjects s JOIN templates t ON t.subject_id = s.id
          WHERE COALESCE(s.last_used_at, t.created_at) < :c AND t.created_at < :c ${under}
          UNION
-         SELECT s.pseudonym FROM subjects s JOIN enrolment_samples e ON e.subject_id = s.id
+         SELECT s.pseudonym FROM enrolment_samples e CROSS JOIN subjects s ON s.id = e.subject_id
          WHERE NOT EXISTS (SELECT 1 FROM templates t WHERE t.subject_id = s.id) ${under}
-         GROUP BY s.id HAVING max(e.created_at) < :c`,
+         GROUP BY e.subject_id HAVING max(e.created_at) < :c`,
         params,
       )
       .map((r) => r.pseudonym);
