@@ -107,14 +107,15 @@ export class SubjectErasure {
         consentWithdrawn: false,
         consentEvidenceRedacted: 0,
       };
+      // The answers kept for retried requests (src/passport/idempotency.ts) describe the customer too,
+      // also one who never consented (answered no-consent, with no subject row).
+      this.db.run('DELETE FROM idempotent_requests WHERE subject_pseudonym = ?', [pseudonym]);
       if (subjectId !== undefined) {
         // Explicit deletes (not only the cascade) so the receipt can say what was removed.
         const voiceprintErased = this.db.run('DELETE FROM templates WHERE subject_id = ?', [subjectId]).changes > 0;
         const enrolmentSamplesErased = this.db.run('DELETE FROM enrolment_samples WHERE subject_id = ?', [subjectId]).changes;
         const dataKeyDestroyed = this.db.run('DELETE FROM subject_keys WHERE subject_id = ?', [subjectId]).changes > 0;
         const verificationsErased = this.db.run('DELETE FROM verifications WHERE subject_id = ?', [subjectId]).changes;
-        // The answers kept for retried requests (src/passport/idempotency.ts) describe the subject too.
-        this.db.run('DELETE FROM idempotent_requests WHERE subject_pseudonym = ?', [pseudonym]);
         this.db.run(
           `UPDATE subjects SET enrolment_state = 'none', model_id = NULL, enrolled_at = NULL, last_used_at = NULL,
              consecutive_rejects = 0, last_reject_at = NULL, verification_disabled = 0 WHERE id = ?`,

@@ -109,12 +109,16 @@ describe('Idempotency-Key on a verification', () => {
     expect(idempotentRows()).toBe(1);
   });
 
-  it('erases the kept answers with the subject', async () => {
+  it('erases the kept answers with the subject, also those of a caller who never consented', async () => {
     h = createHarness();
     await consentAndEnrol(h, 'cust-1');
     await verifyWithKey('cust-1', 'k1');
-    expect(idempotentRows()).toBe(1);
+    await verifyWithKey('stranger', 'k2');
+    expect(idempotentRows()).toBe(2);
     expect((await request(h.app).delete('/v1/subjects/cust-1').set(h.auth('enrolment'))).status).toBe(200);
+    expect(idempotentRows()).toBe(1);
+    const stranger = await request(h.app).delete('/v1/subjects/stranger').set(h.auth('enrolment'));
+    expect([stranger.status, stranger.body.receipt.subjectKnown]).toEqual([200, false]);
     expect(idempotentRows()).toBe(0);
   });
 
