@@ -62,11 +62,13 @@ function voiceprintView(v: VoiceprintMetadata | undefined): SubjectView['enrolme
   return v === undefined ? null : { sampleCount: v.sampleCount, netSpeechSeconds: round(v.netSpeechSeconds), createdAt: v.createdAt };
 }
 
-/** The purge's own rule (store/erasure.ts, findExpired): unused since the later of the last use and the voiceprint's making. */
-function retentionView(ctx: PassportContext, consents: readonly ConsentEvent[], lastUsedAt: string | null, voiceprint: VoiceprintMetadata | undefined): SubjectView['retention'] {
-  // The notice last agreed to, active or since withdrawn: its periods are the subject's (retention.ts).
-  const told = consents.filter((e) => e.kind === 'given').at(-1)?.noticeVersion ?? null;
-  const periods = appliedRetention(ctx.retention, told === null ? undefined : ctx.notices.retention(told));
+/**
+ * The periods of the notice last agreed to (the subject row's, as the purge reads it), and the
+ * purge's own rule (store/erasure.ts, findExpired): unused since the later of the last use and the
+ * voiceprint's making.
+ */
+function retentionView(ctx: PassportContext, noticeVersion: string | null, lastUsedAt: string | null, voiceprint: VoiceprintMetadata | undefined): SubjectView['retention'] {
+  const periods = appliedRetention(ctx.retention, noticeVersion === null ? undefined : ctx.notices.retention(noticeVersion));
   const since = voiceprint === undefined ? null : Math.max(Date.parse(voiceprint.createdAt), lastUsedAt === null ? 0 : Date.parse(lastUsedAt));
   return {
     voiceprintUnusedDays: periods.voiceprintUnusedDays,
@@ -97,7 +99,7 @@ function buildView(ctx: PassportContext, pseudonym: string): { view: SubjectView
     },
     attempts: attemptsView(ctx, pseudonym),
     counts: { verifications: verifications.countForSubject(pseudonym), consentEvents: consentEvents.length },
-    retention: retentionView(ctx, consentEvents, s.lastUsedAt, voiceprint),
+    retention: retentionView(ctx, s.noticeVersion, s.lastUsedAt, voiceprint),
   };
   return { view, consentEvents, voiceprint };
 }

@@ -18,6 +18,11 @@ export interface SubjectRecord {
   modelId: string | null;
   enrolledAt: string | null;
   attempts: AttemptState;
+  /**
+   * The consent notice the subject last agreed to, active or since withdrawn (null: never): its
+   * periods are the subject's (passport/retention.ts). Set by migration 010's trigger.
+   */
+  noticeVersion: string | null;
 }
 
 interface SubjectRow {
@@ -31,6 +36,7 @@ interface SubjectRow {
   consecutive_rejects: number;
   last_reject_at: string | null;
   verification_disabled: number;
+  notice_version: string | null;
 }
 
 const pseudonymPattern = /^[0-9a-f]{64}$/;
@@ -127,5 +133,6 @@ function toRecord(row: SubjectRow): SubjectRecord {
       lastRejectAt: row.last_reject_at === null ? null : Date.parse(row.last_reject_at),
       disabled: row.verification_disabled === 1,
     },
+    noticeVersion: row.notice_version,
   };
 }

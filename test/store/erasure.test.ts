@@ -117,6 +117,7 @@ describe('SubjectErasure.erase', () => {
       modelId: null,
       enrolledAt: null,
       attempts: { consecutiveRejects: 0, lastRejectAt: null, disabled: false },
+      noticeVersion: 'nl-1',
     });
     expect(store.voiceprints.voiceprint(p)).toBeUndefined();
     expect(store.verifications.listForSubject(p)).toEqual([]);

@@ -102,6 +102,7 @@ describe('SubjectRepository', () => {
       modelId: null,
       enrolledAt: null,
       attempts: { consecutiveRejects: 0, lastRejectAt: null, disabled: false },
+      noticeVersion: null,
     });
     clock.advance(1000);
     expect(store.subjects.ensure(p).createdAt).toBe('2026-01-01T00:00:00.000Z');
