@@ -23,6 +23,7 @@ export interface RetentionSweepResult {
   voiceprints: number;
   verifications: number;
   consentRecords: number;
+  idempotentAnswers: number;
   auditEntries: number;
 }
 
@@ -35,7 +36,7 @@ export interface RetentionSweepDeps {
 
 export async function retentionSweep(deps: RetentionSweepDeps & { now: Date; signal?: AbortSignal; sliceMs?: number }): Promise<RetentionSweepResult> {
   const { store, settings, metrics, logger, now } = deps;
-  const none = { voiceprints: 0, verifications: 0, consentRecords: 0, auditEntries: 0 };
+  const none = { voiceprints: 0, verifications: 0, consentRecords: 0, idempotentAnswers: 0, auditEntries: 0 };
   let r: AllPurgeResult;
   try {
     r = await runInSlices(purgeAllExpired(store, settings, { now }), { sliceMs: deps.sliceMs ?? sweepSliceMs, ...(deps.signal ? { signal: deps.signal } : {}) });
@@ -58,10 +59,11 @@ export async function retentionSweep(deps: RetentionSweepDeps & { now: Date; sig
   metrics.retentionRemoved.inc({ kind: 'voiceprint' }, v.purged);
   metrics.retentionRemoved.inc({ kind: 'verification' }, h.erased);
   metrics.retentionRemoved.inc({ kind: 'consent_record' }, c.erased);
+  metrics.retentionRemoved.inc({ kind: 'idempotent_answer' }, r.idempotentAnswers);
   if (a !== null) metrics.retentionRemoved.inc({ kind: 'audit_entry' }, a.pruned);
   metrics.retentionSweeps.inc({ outcome: 'ok' });
   metrics.retentionLastSuccess.set(now.getTime() / 1000);
-  return { outcome: 'ok', voiceprints: v.purged, verifications: h.erased, consentRecords: c.erased, auditEntries: a?.pruned ?? 0 };
+  return { outcome: 'ok', voiceprints: v.purged, verifications: h.erased, consentRecords: c.erased, idempotentAnswers: r.idempotentAnswers, auditEntries: a?.pruned ?? 0 };
 }
 
 /**

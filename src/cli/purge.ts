@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { VoicePassportError } from '../errors.js';
 import type { Config } from '../config.js';
 import { ConsentNotices, defaultConsentNoticesDir } from '../passport/consent-notices.js';
-import { countExpiredAudit, countExpiredConsentRecords, countExpiredHistory, findExpiredVoiceprints, purgeAllExpired, retentionSettings } from '../passport/retention.js';
+import { countExpiredAudit, countExpiredConsentRecords, countExpiredHistory, findExpiredVoiceprints, idempotentAnswersCutoff, purgeAllExpired, retentionSettings } from '../passport/retention.js';
 import { runThrough } from '../passport/steps.js';
 import { cliActor, withAdminStore } from './admin-store.js';
 import { printJson } from './output.js';
@@ -49,16 +49,18 @@ export function purgeCommand(
         subjectPseudonyms: due.subjectPseudonyms,
         history: { cutoff: history.cutoff, erased: 0, wouldErase: history.wouldErase },
         consentRecords: { cutoff: consentRecords.cutoff, erased: 0, wouldErase: consentRecords.wouldErase },
+        idempotentAnswers: { erased: 0, wouldErase: store.idempotency.countBefore(idempotentAnswersCutoff(now)) },
         audit: audit === null ? null : { cutoff: audit.cutoff, pruned: 0, wouldPrune: audit.wouldPrune },
       };
     }
-    const { voiceprints: r, history: h, consentRecords: c, audit: a } = runThrough(purgeAllExpired(store, settings, { now, actorKeyId: cliActor.keyId }));
+    const { voiceprints: r, history: h, consentRecords: c, idempotentAnswers, audit: a } = runThrough(purgeAllExpired(store, settings, { now, actorKeyId: cliActor.keyId }));
     return {
       cutoff: r.cutoff,
       erased: r.purged,
       receipts: r.receipts,
       history: { cutoff: h.cutoff, erased: h.erased, auditSeqs: h.auditSeqs },
       consentRecords: { cutoff: c.cutoff, erased: c.erased, auditSeqs: c.auditSeqs },
+      idempotentAnswers: { erased: idempotentAnswers },
       audit: a === null ? null : { cutoff: a.cutoff, pruned: a.pruned, through: a.through, auditSeq: a.auditSeq },
       checkpointComplete: r.checkpointComplete && h.checkpointComplete && c.checkpointComplete && (a?.checkpointComplete ?? true),
     };

@@ -29,7 +29,7 @@ export interface Metrics {
   modelLatency: Histogram<'outcome'>;
   /** Retention sweeps run, by outcome (`ok`, `failed`, `stopped`). */
   retentionSweeps: Counter<'outcome'>;
-  /** What retention sweeps removed: `voiceprint` (subjects erased), `verification` (records), `consent_record` (subjects whose consent records went), `audit_entry`. */
+  /** What retention sweeps removed: `voiceprint` (subjects erased), `verification` (records), `consent_record` (subjects whose consent records went), `idempotent_answer` (answers kept for retried requests), `audit_entry`. */
   retentionRemoved: Counter<'kind'>;
   /** When the last retention sweep succeeded (Unix time). */
   retentionLastSuccess: Gauge;
@@ -146,7 +146,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const retentionRemoved = new Counter({
     name: 'voice_passport_retention_removed_total',
-    help: 'What retention sweeps removed: voiceprint (subjects erased), verification (records), consent_record (subjects whose consent records went), audit_entry',
+    help: 'What retention sweeps removed: voiceprint (subjects erased), verification (records), consent_record (subjects whose consent records went), idempotent_answer (answers kept for retried requests), audit_entry',
     labelNames: ['kind'] as const,
     registers: [registry],
   });

@@ -12,8 +12,9 @@
  *   idempotency-key-reused); a retry while the first still runs is told to wait (409
  *   idempotency-key-in-use, Retry-After).
  * - Only answers are kept (200s); a request that failed frees its key, so the retry runs afresh.
- * - Kept `idempotencyWindowHours`, erased with the subject (src/store/erasure.ts). A reservation left
- *   by a request that never finished (a crash) counts for `abandonedAfterSeconds`.
+ * - An answer counts for `idempotencyWindowHours`; the retention sweep removes it after that
+ *   (src/passport/retention.ts), and an erasure with the subject (src/store/erasure.ts). A
+ *   reservation left by a request that never finished (a crash) counts for `abandonedAfterSeconds`.
  */
 import { createHash } from 'node:crypto';
 import { VoicePassportError } from '../errors.js';
@@ -56,9 +57,10 @@ export async function runIdempotent<T>(
   const now = ctx.clock().getTime();
 
   const held = ctx.store.db.transaction(() => {
-    idempotency.removeBefore(new Date(now - idempotencyWindowHours * 3_600_000));
     const row = idempotency.find(actor.keyId, keySha256);
-    if (row !== undefined && (row.response !== null || Date.parse(row.createdAt) > now - abandonedAfterSeconds * 1000)) return row;
+    // An answer past its window, or a reservation past any request's run, no longer holds the key.
+    const lifeMs = row?.response === null ? abandonedAfterSeconds * 1000 : idempotencyWindowHours * 3_600_000;
+    if (row !== undefined && Date.parse(row.createdAt) > now - lifeMs) return row;
     idempotency.reserve(actor.keyId, keySha256, request.operation, pseudonym);
     return undefined;
   });

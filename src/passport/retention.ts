@@ -14,6 +14,7 @@
  */
 import type { ErasureReceipt, NoticeCutoff, Store } from '../store/index.js';
 import type { ConsentNotices, NoticeRetention } from './consent-notices.js';
+import { idempotencyWindowHours } from './idempotency.js';
 import type { Steps } from './steps.js';
 
 export interface PurgeResult {
@@ -309,22 +310,33 @@ export interface AllPurgeResult {
   voiceprints: PurgeResult;
   history: RecordPurgeResult;
   consentRecords: RecordPurgeResult;
+  /** Answers kept for retried requests (idempotency.ts) removed once past their window. */
+  idempotentAnswers: number;
   /** Null when the audit log is kept whole. */
   audit: AuditPurgeResult | null;
 }
 
 /**
  * The purges in their one order: voiceprints, history, consent records (whose subjects must hold
- * nothing else, so after the first two), then the audit log, last so the entries the others write
- * are the newest and stay. The audit log's prune is one step.
+ * nothing else, so after the first two), the answers kept for retried requests, then the audit log,
+ * last so the entries the others write are the newest and stay. The last two are a step each.
  */
-export function* purgeAllExpired(store: Pick<Store, 'db' | 'erasure' | 'verifications' | 'audit'>, settings: RetentionSettings, options: { now: Date; actorKeyId?: string | null }): Steps<AllPurgeResult> {
+/** Answers kept for retried requests made before this instant no longer count (idempotency.ts). */
+export function idempotentAnswersCutoff(now: Date): Date {
+  return new Date(now.getTime() - idempotencyWindowHours * 3_600_000);
+}
+
+export function* purgeAllExpired(store: Pick<Store, 'db' | 'erasure' | 'verifications' | 'idempotency' | 'audit'>, settings: RetentionSettings, options: { now: Date; actorKeyId?: string | null }): Steps<AllPurgeResult> {
   const { now } = options;
   const actorKeyId = options.actorKeyId ?? null;
   const { noticeLimits } = settings;
   const voiceprints = yield* purgeExpiredVoiceprints(store, { retentionDays: settings.retentionDays, now, actorKeyId, noticeLimits });
   const history = yield* purgeExpiredHistory(store, { historyRetentionDays: settings.historyRetentionDays, now, actorKeyId, noticeLimits });
   const consentRecords = yield* purgeExpiredConsentRecords(store, { consentRecordDays: settings.consentRecordRetentionDays, now, actorKeyId, noticeLimits });
+  yield;
+  // Copies of answers already recorded and audited as verifications or samples: removed unaudited.
+  const idempotentAnswers = store.idempotency.removeBefore(idempotentAnswersCutoff(now));
+  yield;
   const audit = settings.auditRetentionDays === null ? null : purgeExpiredAudit(store, { auditRetentionDays: settings.auditRetentionDays, now, actorKeyId });
-  return { voiceprints, history, consentRecords, audit };
+  return { voiceprints, history, consentRecords, idempotentAnswers, audit };
 }

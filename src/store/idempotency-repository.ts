@@ -58,6 +58,11 @@ export class IdempotencyRepository {
     this.db.run('DELETE FROM idempotent_requests WHERE actor_key_id = ? AND key_sha256 = ? AND response IS NULL', [actorKeyId, keySha256]);
   }
 
+  /** How many rows were made before `cutoff` (`voice-passport purge --dry-run`). */
+  countBefore(cutoff: Date): number {
+    return this.db.get<{ n: number }>('SELECT count(*) AS n FROM idempotent_requests WHERE created_at < ?', [cutoff.toISOString()])?.n ?? 0;
+  }
+
   /** Removes the rows made before `cutoff`; returns how many. */
   removeBefore(cutoff: Date): number {
     return this.db.run('DELETE FROM idempotent_requests WHERE created_at < ?', [cutoff.toISOString()]).changes;

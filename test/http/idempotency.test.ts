@@ -2,6 +2,8 @@
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/passport/api-keys.js';
+import { purgeAllExpired } from '../../src/passport/retention.js';
+import { runThrough } from '../../src/passport/steps.js';
 import { auditEntries, consent, consentAndEnrol, createHarness, exportSubject, getSubject, type Harness } from './harness.js';
 import { toneWav } from '../passport/fakes.js';
 
@@ -105,8 +107,20 @@ describe('Idempotency-Key on a verification', () => {
     const later = await verifyWithKey('cust-1', 'k1');
     expect(later.headers['idempotent-replayed']).toBeUndefined();
     expect(later.body.verificationId).not.toBe(first.body.verificationId);
-    // The expired row was removed, the new one kept.
+    // The expired row was taken over by the new request.
     expect(idempotentRows()).toBe(1);
+  });
+
+  it('leaves the removal of answers past their day to the retention purge', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1');
+    await verifyWithKey('cust-1', 'k1');
+    h.clock.advance(24 * hour);
+    expect(runThrough(purgeAllExpired(h.store, h.ctx.retention, { now: h.clock() })).idempotentAnswers).toBe(0);
+    expect(idempotentRows()).toBe(1);
+    h.clock.advance(1000);
+    expect(runThrough(purgeAllExpired(h.store, h.ctx.retention, { now: h.clock() })).idempotentAnswers).toBe(1);
+    expect(idempotentRows()).toBe(0);
   });
 
   it('erases the kept answers with the subject, also those of a caller who never consented', async () => {
