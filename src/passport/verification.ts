@@ -76,6 +76,17 @@ export interface VerificationResponse {
 
 export const defaultPolicyName = 'standard';
 
+/**
+ * The wait a `locked` answer asks for, counted from `now`: a replayed answer (Idempotency-Key) is
+ * the first answer's body again, but its Retry-After header must say how long is left, not how long
+ * was left then. 0 once the wait has passed; undefined for an answer that asked for none.
+ */
+export function retryAfterSecondsAt(answer: Pick<VerificationResponse, 'occurredAt' | 'retryAfterSeconds'>, now: Date): number | undefined {
+  if (answer.retryAfterSeconds === undefined) return undefined;
+  const until = Date.parse(answer.occurredAt) + answer.retryAfterSeconds * 1000;
+  return Math.max(0, Math.ceil((until - now.getTime()) / 1000));
+}
+
 export function findPolicy(ctx: PassportContext, name: string | undefined): StoredPolicy {
   const wanted = name ?? defaultPolicyName;
   const policy = policyNameSchema.safeParse(wanted).success ? ctx.store.policies.get(wanted) : undefined;

@@ -87,6 +87,24 @@ describe('Idempotency-Key on a verification', () => {
     expect(retry.headers['idempotent-replayed']).toBeUndefined();
   });
 
+  it('replays a locked answer with the wait that is left in Retry-After, the body as first answered', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1', 200);
+    for (let i = 0; i < 5; i++) expect((await verifyWithKey('cust-1', `reject-${i}`, otherVoice)).body.decision).toBe('reject');
+    const locked = await verifyWithKey('cust-1', 'locked-1');
+    expect(locked.body).toMatchObject({ decision: 'locked', retryAfterSeconds: 30 });
+    expect(locked.headers['retry-after']).toBe('30');
+
+    h.clock.advance(12_500);
+    const retry = await verifyWithKey('cust-1', 'locked-1');
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toEqual(locked.body);
+    expect(retry.headers['retry-after']).toBe('18');
+
+    h.clock.advance(60_000);
+    expect((await verifyWithKey('cust-1', 'locked-1')).headers['retry-after']).toBe('0');
+  });
+
   it('answers a caller without consent without reading the audio, and replays that answer whatever audio the retry carries', async () => {
     h = createHarness();
     const first = await verifyWithKey('stranger', 'k1');

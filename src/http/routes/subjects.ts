@@ -11,7 +11,7 @@ import { enrol } from '../../passport/enrolment.js';
 import { runIdempotent } from '../../passport/idempotency.js';
 import { reportOutcome, reportOutcomeSchema } from '../../passport/outcomes.js';
 import { eraseSubject, exportSubject, viewSubject } from '../../passport/subjects.js';
-import { verify } from '../../passport/verification.js';
+import { retryAfterSecondsAt, verify } from '../../passport/verification.js';
 import { preferredLanguages } from '../accept-language.js';
 import type { ApiDeps } from '../api.js';
 import { actorOf } from '../auth.js';
@@ -147,7 +147,8 @@ export function subjectRoutes(deps: ApiDeps): RouteSpec[] {
             // A replay is the first call's answer again, not a new decision.
             if (replayed) res.setHeader('Idempotent-Replayed', 'true');
             else deps.metrics?.decisions.inc({ policy: r.policy, decision: r.decision, channel: r.channel ?? 'none' });
-            if (r.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(r.retryAfterSeconds));
+            const retryAfter = replayed ? retryAfterSecondsAt(r, ctx.clock()) : r.retryAfterSeconds;
+            if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
             send(res, 200, r);
           } finally {
             readAudio.wipe();
