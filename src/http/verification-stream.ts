@@ -244,10 +244,13 @@ export class VerificationStreams {
     let analysedSeconds: number | null = null;
     // verifyCaller runs the consent, voiceprint and attempt checks before it first awaits, so before
     // any message of this stream is read.
-    verifyCaller(passport, actor, customerId, q.policy, 'stream', async (policy) => {
+    verifyCaller(passport, actor, customerId, q.policy, 'stream', async (policy, consentHolds) => {
       const requiredSpeechSeconds = Math.max(policy.minNetSpeechSeconds, q.speechSeconds ?? 0);
       send({ type: 'listening', requiredSpeechSeconds, maxAudioSeconds });
-      const analysis = await stream.analysis(requiredSpeechSeconds);
+      // Each look at the stream first asks whether the consent still holds: after a withdrawal or an
+      // erasure nothing more is analysed, and the attempt is decided without audio.
+      const analysis = await stream.analysis(requiredSpeechSeconds, consentHolds);
+      if (analysis === null) return null;
       analysedSeconds = Math.round(analysis.durationSeconds * 100) / 100;
       return analysis;
     }).then(

@@ -58,17 +58,21 @@ export function assessEnrolmentSample(q: SampleQuality, settings: EnrolmentSetti
   return feedback.length === 0 ? ['ok'] : feedback;
 }
 
-/** Art. 9(2)(a) gate, before any audio is read: the subject must have active consent. */
-export function assertEnrolmentAllowed(ctx: PassportContext, customerId: string): string {
+/**
+ * Art. 9(2)(a) gate, before any audio is read: the subject must have active consent. Answers the
+ * pseudonym and the consent (ConsentRepository.currentConsentId) the sample is taken under.
+ */
+export function assertEnrolmentAllowed(ctx: PassportContext, customerId: string): { pseudonym: string; consentId: number } {
   const pseudonym = pseudonymOf(ctx, customerId);
-  if (!ctx.store.consents.current(pseudonym).active) {
+  const consentId = ctx.store.consents.currentConsentId(pseudonym);
+  if (consentId === undefined) {
     throw new VoicePassportError('consent-required', 'The subject has no active consent; record it (PUT /v1/subjects/{id}/consent) before enrolling.');
   }
-  return pseudonym;
+  return { pseudonym, consentId };
 }
 
 export async function enrol(ctx: PassportContext, actor: Actor, customerId: string, readAudio: ReadAudio): Promise<EnrolmentResponse> {
-  const pseudonym = assertEnrolmentAllowed(ctx, customerId);
+  const { pseudonym, consentId } = assertEnrolmentAllowed(ctx, customerId);
   const audio = await readAudio();
   if (audio.bytes.length === 0) throw new VoicePassportError('audio-empty', 'The request body is empty; send the sample as the body.');
   // The same recording again (a resend) is refused before it is analysed: counted twice it would
@@ -117,10 +121,10 @@ export async function enrol(ctx: PassportContext, actor: Actor, customerId: stri
   const sameSpeakerThreshold = effectiveThreshold({ ...samePolicy, targetFmrBound: 'estimate' }, ctx.calibration, channel);
 
   // Compute first (above), then write in one synchronous transaction (no await inside).
-  const answer = ctx.store.db.transaction((): EnrolmentResponse | 'duplicate' => {
-    if (!ctx.store.consents.current(pseudonym).active) {
-      throw new VoicePassportError('consent-required', 'Consent was withdrawn while the sample was being analysed; nothing was stored.');
-    }
+  const answer = ctx.store.db.transaction((): EnrolmentResponse | 'duplicate' | 'consent-ended' => {
+    // The consent the sample was taken under ended while it was analysed (withdrawn or erased, even
+    // if given again since): the sample belongs to no enrolment (Art. 7(3)).
+    if (ctx.store.consents.currentConsentId(pseudonym) !== consentId) return 'consent-ended';
     const { voiceprints, subjects, audit } = ctx.store;
     // Sent again while this one was being analysed.
     if (voiceprints.hasEnrolmentSample(pseudonym, audioSha256)) return 'duplicate';
@@ -169,6 +173,11 @@ export async function enrol(ctx: PassportContext, actor: Actor, customerId: stri
     return response('enrolled', progress, ['ok'], quality, settings, modelId);
   });
   if (answer === 'duplicate') throw duplicateSample(ctx, actor, pseudonym);
+  if (answer === 'consent-ended') {
+    // Biometric processing happened all the same: audited (Art. 5(2)), outside the transaction that stored nothing.
+    ctx.store.audit.append({ action: 'enrolment.sample', actorKeyId: actor.keyId, subjectPseudonym: pseudonym, outcome: 'consent-ended', details: { netSpeechSeconds: round(quality.netSpeechSeconds), model: modelId } });
+    throw new VoicePassportError('consent-required', 'The consent ended while the sample was being analysed; nothing was stored.');
+  }
   return answer;
 }
 

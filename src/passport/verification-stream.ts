@@ -69,10 +69,12 @@ export class SpeechStream {
   /** Set once the audio can grow no more: the sender said so, or the maximum was reached. */
   private ended = false;
   private required: number | null = null;
+  /** Asked before each analysis; once it says no, nothing more is analysed (`analysis` answers null). */
+  private mayAnalyse: () => boolean = () => true;
   private probing = false;
   /** The latest analysis and how many bytes it covered. */
   private last: { bytes: number; analysis: AnalysisOrNoSpeech } | null = null;
-  private settle: { resolve: (a: AnalysisOrNoSpeech) => void; reject: (e: unknown) => void } | null = null;
+  private settle: { resolve: (a: AnalysisOrNoSpeech | null) => void; reject: (e: unknown) => void } | null = null;
   private settled = false;
 
   constructor(private readonly opts: SpeechStreamOptions) {
@@ -108,12 +110,17 @@ export class SpeechStream {
   /**
    * The analysis to score: the first that holds `requiredSpeechSeconds` of net speech, or the one of
    * all the audio once the stream ends with less. Rejects with the engine's errors (overloaded,
-   * audio-*) and with audio-empty when the stream ends without a byte. Call once.
+   * audio-*) and with audio-empty when the stream ends without a byte. `mayAnalyse` is asked before
+   * each analysis (the consent still holds): once it says no, the audio is wiped and the answer is
+   * null. Call once.
    */
-  analysis(requiredSpeechSeconds: number): Promise<AnalysisOrNoSpeech> {
+  analysis(requiredSpeechSeconds: number): Promise<AnalysisOrNoSpeech>;
+  analysis(requiredSpeechSeconds: number, mayAnalyse: () => boolean): Promise<AnalysisOrNoSpeech | null>;
+  analysis(requiredSpeechSeconds: number, mayAnalyse: () => boolean = () => true): Promise<AnalysisOrNoSpeech | null> {
     if (this.required !== null) throw new Error('SpeechStream.analysis may be called once');
     this.required = requiredSpeechSeconds;
-    const p = new Promise<AnalysisOrNoSpeech>((resolve, reject) => (this.settle = { resolve, reject }));
+    this.mayAnalyse = mayAnalyse;
+    const p = new Promise<AnalysisOrNoSpeech | null>((resolve, reject) => (this.settle = { resolve, reject }));
     this.step();
     return p;
   }
@@ -151,6 +158,10 @@ export class SpeechStream {
   /** Starts the next analysis when one is due; settles when the stream holds its answer. */
   private step(): void {
     if (this.required === null || this.settled || this.probing) return;
+    if (!this.mayAnalyse()) {
+      this.wipe();
+      return this.finish(null);
+    }
     const required = this.required;
     const last = this.last;
     const bytes = this.wholeSamples;
@@ -194,7 +205,7 @@ export class SpeechStream {
     );
   }
 
-  private finish(a: AnalysisOrNoSpeech): void {
+  private finish(a: AnalysisOrNoSpeech | null): void {
     this.settled = true;
     this.settle?.resolve(a);
   }

@@ -10,14 +10,16 @@
  *     rejects, disabled after 50 until reset) → "locked" (+ Retry-After while throttled)
  * Then the audio is analysed, and in one synchronous transaction the checks are repeated (the state
  * may have changed during the analysis, e.g. parallel attempts racing past the limit), the score is
- * decided against the policy, and the attempt state, history and audit entry are written.
+ * decided against the policy, and the attempt state, history and audit entry are written. A consent
+ * that ended during the analysis (withdrawn or erased, even if given again since) decides the attempt
+ * as if it had come after, without the analysis's figures (Art. 7(3)).
  */
 import { VoicePassportError } from '../errors.js';
 import { gateAttempt, recordOutcome, type AttemptGate } from '../scoring/attempts.js';
 import { applyCalibration } from '../scoring/calibration.js';
 import { decideVerification } from '../scoring/decision.js';
 import { calibrationFor, channelOfSampleRate, effectiveThreshold, policyNameSchema, type ScoreChannel } from '../scoring/policy.js';
-import type { StoredPolicy, VerificationDecision, VerificationTransport } from '../store/index.js';
+import type { ConsentEvent, StoredPolicy, VerificationDecision, VerificationTransport } from '../store/index.js';
 import type { Actor, PassportContext } from './context.js';
 import { analyseOrNoSpeech, type AnalysisOrNoSpeech, type ReadAudio } from './embedder.js';
 import { pseudonymOf, round, roundOrNull } from './views.js';
@@ -96,18 +98,12 @@ export function findPolicy(ctx: PassportContext, name: string | undefined): Stor
   return policy;
 }
 
-type Precheck = { kind: 'decided'; decision: VerificationDecision; reasons: VerificationReason[]; retryAfterSeconds?: number } | { kind: 'score' };
+type Decided = { kind: 'decided'; decision: VerificationDecision; reasons: VerificationReason[]; retryAfterSeconds?: number };
+type Precheck = Decided | { kind: 'score' };
 
 /** Checks 1-4 (see the module comment). Throws model-changed. */
 function precheck(ctx: PassportContext, pseudonym: string, modelId: string): Precheck {
-  if (!ctx.store.consents.current(pseudonym).active) {
-    // After an erasure (Art. 17) or the retention purge the subject is simply not enrolled any more:
-    // to use the service again they consent and enrol afresh. "no-consent" is for a subject who never
-    // consented or withdrew consent (Art. 7(3)).
-    const last = ctx.store.consents.history(pseudonym).at(-1);
-    const erased = last?.reason === 'erasure-request' || last?.reason === 'retention-expired';
-    return erased ? { kind: 'decided', decision: 'not-enrolled', reasons: ['no-voiceprint'] } : { kind: 'decided', decision: 'no-consent', reasons: ['consent-not-active'] };
-  }
+  if (!ctx.store.consents.current(pseudonym).active) return withoutConsent(ctx.store.consents.history(pseudonym).at(-1));
   const voiceprint = ctx.store.voiceprints.voiceprintMetadata(pseudonym);
   if (voiceprint === undefined) return { kind: 'decided', decision: 'not-enrolled', reasons: ['no-voiceprint'] };
   if (voiceprint.modelId !== modelId) {
@@ -118,6 +114,17 @@ function precheck(ctx: PassportContext, pseudonym: string, modelId: string): Pre
   }
   const gate = gateAttempt(ctx.store.subjects.attemptState(pseudonym), ctx.clock().getTime(), ctx.attemptLimits);
   return lockedDecision(gate) ?? { kind: 'score' };
+}
+
+/**
+ * The answer to a caller without active consent, by how it ended (`ended`: its withdrawal event, if
+ * any). After an erasure (Art. 17) or the retention purge the subject is simply not enrolled any
+ * more: to use the service again they consent and enrol afresh. "no-consent" is for a subject who
+ * never consented or withdrew consent (Art. 7(3)).
+ */
+function withoutConsent(ended: ConsentEvent | undefined): Decided {
+  const erased = ended?.reason === 'erasure-request' || ended?.reason === 'retention-expired';
+  return erased ? { kind: 'decided', decision: 'not-enrolled', reasons: ['no-voiceprint'] } : { kind: 'decided', decision: 'no-consent', reasons: ['consent-not-active'] };
 }
 
 function lockedDecision(gate: AttemptGate): Precheck | undefined {
@@ -131,8 +138,11 @@ function lockedDecision(gate: AttemptGate): Precheck | undefined {
  * Where the caller's speech comes from: called once, only after checks 1-4 let the attempt through,
  * with the policy that will decide it. A request body is read and analysed once (verify); a stream
  * is analysed as it arrives until it holds the policy's speech (src/passport/verification-stream.ts).
+ * `consentHolds` says whether the consent the attempt was let through under still holds: an analysis
+ * that looks at the audio more than once (a stream) asks before each look, and answers null once it
+ * does not (nothing more is analysed after a withdrawal or an erasure, GDPR Art. 7(3), 17).
  */
-export type CallerAnalysis = (policy: StoredPolicy) => Promise<AnalysisOrNoSpeech>;
+export type CallerAnalysis = (policy: StoredPolicy, consentHolds: () => boolean) => Promise<AnalysisOrNoSpeech | null>;
 
 /** Verification of a request body: the whole recording, read only after the checks. */
 export function verify(ctx: PassportContext, actor: Actor, customerId: string, policyName: string | undefined, readAudio: ReadAudio): Promise<VerificationResponse> {
@@ -163,16 +173,22 @@ export async function verifyCaller(
 
   const pre = ctx.store.db.transaction(() => {
     const p = precheck(ctx, pseudonym, modelId);
-    return p.kind === 'decided' ? record(ctx, attempt, p, null) : p;
+    return p.kind === 'decided' ? record(ctx, attempt, p, null) : { consentId: ctx.store.consents.currentConsentId(pseudonym)! };
   });
   if ('verificationId' in pre) return pre;
+  const { consentId } = pre;
+  const consentHolds = () => ctx.store.consents.currentConsentId(pseudonym) === consentId;
 
-  const analysis = await analyse(policy);
-  if (analysis.modelId !== modelId) {
-    throw new VoicePassportError('model-changed', `The audio was analysed with model "${analysis.modelId}", not "${modelId}"; retry.`, { currentModel: modelId });
-  }
+  const analysis = await analyse(policy, consentHolds);
 
   return ctx.store.db.transaction(() => {
+    // The consent ended while the audio was analysed (withdrawn, erased, perhaps given again since):
+    // answered as if the call had come after, and the analysis discarded, its figures too.
+    if (!consentHolds()) return record(ctx, attempt, { ...withoutConsent(ctx.store.consents.withdrawalAfter(pseudonym, consentId)), analysisDiscarded: true }, null);
+    if (analysis === null) throw new Error('an analysis stopped although the consent holds');
+    if (analysis.modelId !== modelId) {
+      throw new VoicePassportError('model-changed', `The audio was analysed with model "${analysis.modelId}", not "${modelId}"; retry.`, { currentModel: modelId });
+    }
     const again = precheck(ctx, pseudonym, modelId);
     if (again.kind === 'decided') return record(ctx, attempt, again, analysis.netSpeechSeconds);
 
@@ -210,6 +226,8 @@ interface Scored {
   channel?: ScoreChannel;
   retryAfterSeconds?: number;
   additionalSpeechSecondsNeeded?: number;
+  /** Audio was analysed, but the consent ended before the decision: the analysis was not used. */
+  analysisDiscarded?: true;
 }
 
 /** Who is verified, by whom, under which policy and model, and how the audio came. */
@@ -268,6 +286,7 @@ function record(ctx: PassportContext, attempt: Attempt, d: Scored, netSpeechSeco
       ...(normalisedScore === undefined ? {} : { normalisedScore: roundOrNull(normalisedScore, 4) }),
       model: modelId,
       transport: attempt.transport,
+      ...(d.analysisDiscarded === true ? { analysisDiscarded: true } : {}),
     },
   });
   const response: VerificationResponse = {

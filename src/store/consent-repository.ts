@@ -128,6 +128,34 @@ export class ConsentRepository {
     return { active: true, givenAt: row.occurred_at, noticeVersion: row.notice_version!, channel: row.channel!, locale: row.locale, actorKeyId: row.actor_key_id };
   }
 
+  /**
+   * The id of the `given` event that opened the subject's unbroken active consent (one given again
+   * while active continues it), or undefined without active consent. Work that outlasts a request's
+   * first check (an analysis in a worker, a stream) compares it afterwards: the same id means the
+   * consent it began under still holds; any withdrawal or erasure in between ends that consent even
+   * if the subject consented again since (GDPR Art. 7(3)).
+   */
+  currentConsentId(pseudonym: string): number | undefined {
+    const row = this.db.get<{ id: number | null }>(
+      `SELECT min(c.id) AS id FROM consent_events c JOIN subjects s ON s.id = c.subject_id
+       WHERE s.pseudonym = ? AND c.kind = 'given'
+         AND c.id > COALESCE((SELECT max(w.id) FROM consent_events w WHERE w.subject_id = s.id AND w.kind = 'withdrawn'), 0)`,
+      [pseudonym],
+    );
+    return row?.id ?? undefined;
+  }
+
+  /** The first withdrawal after event `afterId`: how a consent that was current then ended. */
+  withdrawalAfter(pseudonym: string, afterId: number): ConsentEvent | undefined {
+    const row = this.db.get<ConsentRow>(
+      `SELECT ${columns.split(', ').map((c) => `c.${c}`).join(', ')}
+       FROM consent_events c JOIN subjects s ON s.id = c.subject_id
+       WHERE s.pseudonym = ? AND c.kind = 'withdrawn' AND c.id > ? ORDER BY c.id LIMIT 1`,
+      [pseudonym, afterId],
+    );
+    return row === undefined ? undefined : toEvent(row);
+  }
+
   /** Every event, oldest first (export, Art. 15). */
   history(pseudonym: string): ConsentEvent[] {
     return this.db

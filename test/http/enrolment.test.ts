@@ -289,7 +289,11 @@ describe('request limits', () => {
     };
     const res = await enrolSample(h, 'cust-1', sample());
     expect(res.status).toBe(403);
-    expect(res.body).toMatchObject({ code: 'consent-required', detail: 'Consent was withdrawn while the sample was being analysed; nothing was stored.' });
+    expect(res.body).toMatchObject({ code: 'consent-required', detail: 'The consent ended while the sample was being analysed; nothing was stored.' });
     expect((await getSubject(h, 'cust-1')).body.enrolment.state).toBe('none');
+    // The analysis happened all the same, and is audited.
+    expect((await auditEntries(h)).filter((e) => e.action === 'enrolment.sample')).toEqual([
+      expect.objectContaining({ outcome: 'consent-ended', details: { netSpeechSeconds: expect.any(Number), model: fakeModelId } }),
+    ]);
   });
 });

@@ -292,6 +292,39 @@ describe('the checks come before any audio is looked at', () => {
     expect(h.embedder.calls).toBe(0);
   });
 
+  it('consent withdrawn while the stream runs: nothing more analysed, decided no-consent without figures', async () => {
+    const c = await enrolledStream({}, '?speechSeconds=20');
+    sendFrames(c.ws, mulawTone(200, 20).subarray(0, 8000 * 3));
+    // Not analysed before the audio could hold the 20 s asked for: nothing analysed yet.
+    expect((await request(h.app).delete('/v1/subjects/cust-1/consent').set(h.auth('enrolment'))).status).toBe(200);
+    const calls = h.embedder.calls;
+    sendFrames(c.ws, mulawTone(200, 20));
+    const result = await c.next();
+    expect(result).toEqual({
+      type: 'result',
+      analysedSeconds: null,
+      verification: expect.objectContaining({ decision: 'no-consent', reasons: ['consent-not-active'], score: null, rawScore: null, channel: null, netSpeechSeconds: null }),
+    });
+    expect((await c.closed).code).toBe(1000);
+    expect(h.embedder.calls).toBe(calls);
+    const entry = (await auditEntries(h)).filter((e) => e.action === 'verification').at(-1)!;
+    expect(entry).toMatchObject({ outcome: 'no-consent', details: { verificationId: result.verification.verificationId, analysisDiscarded: true, transport: 'stream' } });
+    expect((await exportSubject(h, 'cust-1')).body.verifications).toEqual([expect.objectContaining({ id: result.verification.verificationId, decision: 'no-consent', netSpeechSeconds: null })]);
+  });
+
+  it('erased while the stream runs, after a first look at its audio: no further look, decided not-enrolled without figures', async () => {
+    const c = await enrolledStream({}, '?speechSeconds=5');
+    // 5 s, 2 of them silent: one look, found short (progress).
+    sendFrames(c.ws, Buffer.concat([mulawTone(0, 2), mulawTone(200, 3)]));
+    expect(await c.next()).toMatchObject({ type: 'progress', netSpeechSeconds: 3 });
+    const calls = h.embedder.calls;
+    expect((await request(h.app).delete('/v1/subjects/cust-1').set(h.auth('enrolment'))).status).toBe(200);
+    sendFrames(c.ws, mulawTone(200, 3));
+    const result = await c.next();
+    expect(result).toEqual({ type: 'result', analysedSeconds: null, verification: expect.objectContaining({ decision: 'not-enrolled', reasons: ['no-voiceprint'], netSpeechSeconds: null }) });
+    expect(h.embedder.calls).toBe(calls);
+  });
+
   it('a voiceprint of another model: an error message, nothing analysed', async () => {
     h = createHarness();
     await consentAndEnrol(h, 'cust-1', 200);
