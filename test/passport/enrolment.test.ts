@@ -1,11 +1,13 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { giveConsent } from '../../src/passport/consent.js';
 import { defaultEnrolmentSettings } from '../../src/passport/context.js';
 import type { Embedder, ReadAudio } from '../../src/passport/embedder.js';
 import { assessEnrolmentSample, enrol } from '../../src/passport/enrolment.js';
+import { eraseSubject } from '../../src/passport/subjects.js';
 import { defaultQualityLimits } from '../../src/scoring/decision.js';
-import { consent, createHarness } from '../http/harness.js';
-import { toneWav } from './fakes.js';
+import { consent, createHarness, type Harness } from '../http/harness.js';
+import { gatedEmbedder, toneWav } from './fakes.js';
 
 const assess = (q: Partial<Parameters<typeof assessEnrolmentSample>[0]>) =>
   assessEnrolmentSample({ netSpeechSeconds: 5, snrDb: 20, clippedRatio: 0, durationSeconds: 6, ...q }, defaultEnrolmentSettings, defaultQualityLimits);
@@ -62,5 +64,40 @@ describe('enrol: the same recording twice', () => {
     } finally {
       await h.close();
     }
+  });
+});
+
+describe('enrol: the consent ends while a sample is analysed (a withdrawal: test/http/enrolment.test.ts)', () => {
+  let h: Harness;
+  afterEach(() => h?.close());
+  const enrolment = () => ({ keyId: h.keyIds.enrolment, role: 'enrolment' as const });
+  const read: ReadAudio = () => Promise.resolve({ bytes: toneWav({ freq: 200, seconds: 5 }), contentType: 'audio/wav' });
+  const given = { noticeVersion: 'v1', channel: 'web', locale: 'en' } as const;
+
+  it('erased and consented again: the sample is not taken into the new enrolment', async () => {
+    h = createHarness();
+    giveConsent(h.ctx, enrolment(), 'cust-1', given);
+    const g = gatedEmbedder(h.embedder);
+    const pending = enrol({ ...h.ctx, embedder: g.embedder }, enrolment(), 'cust-1', read).then(
+      () => 'stored',
+      (e: { code: string }) => e.code,
+    );
+    await g.started;
+    eraseSubject(h.ctx, enrolment(), 'cust-1');
+    giveConsent(h.ctx, enrolment(), 'cust-1', given);
+    g.release();
+    expect(await pending).toBe('consent-required');
+    expect(h.store.voiceprints.enrolmentProgress(h.store.pseudonymise('cust-1'))).toEqual({ sampleCount: 0, netSpeechSeconds: 0 });
+  });
+
+  it('given again while active (a newer notice) continues the same consent: the sample is stored', async () => {
+    h = createHarness();
+    giveConsent(h.ctx, enrolment(), 'cust-1', given);
+    const g = gatedEmbedder(h.embedder);
+    const pending = enrol({ ...h.ctx, embedder: g.embedder }, enrolment(), 'cust-1', read);
+    await g.started;
+    giveConsent(h.ctx, enrolment(), 'cust-1', { ...given, noticeVersion: 'v2' });
+    g.release();
+    expect((await pending).status).toBe('enrolling');
   });
 });

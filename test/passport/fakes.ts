@@ -106,6 +106,23 @@ export class FakeEmbedder implements Embedder {
  * Consent notices held in memory: one English text per version, with the periods each states
  * (days; null: none). The first version is current unless `current` says otherwise.
  */
+/** `inner`, held at each analysis until `release()`; `started` settles when the first analysis begins. */
+export function gatedEmbedder(inner: Embedder): { embedder: Embedder; started: Promise<void>; release: () => void } {
+  let release!: () => void;
+  let started!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const startedP = new Promise<void>((r) => (started = r));
+  const embedder: Embedder = {
+    modelId: inner.modelId,
+    analyse: async (req) => {
+      started();
+      await gate;
+      return inner.analyse(req);
+    },
+  };
+  return { embedder, started: startedP, release };
+}
+
 export function noticesStating(retention: Record<string, Partial<NoticeRetention>>, current = Object.keys(retention)[0]!): ConsentNotices {
   const versions = Object.keys(retention);
   return ConsentNotices.fromList(

@@ -1,12 +1,11 @@
-/** verify as a use case: what happens when the subject's consent changes while the audio is analysed. */
+/** verify as a use case: what happens when the subject's consent changes while the audio is analysed (streams: test/http/verification-stream.test.ts). */
 import { afterEach, describe, expect, it } from 'vitest';
-import { giveConsent, withdrawConsent } from '../../src/passport/consent.js';
-import type { Embedder, ReadAudio } from '../../src/passport/embedder.js';
-import { enrol } from '../../src/passport/enrolment.js';
+import { withdrawConsent } from '../../src/passport/consent.js';
+import type { ReadAudio } from '../../src/passport/embedder.js';
 import { eraseSubject } from '../../src/passport/subjects.js';
 import { verify } from '../../src/passport/verification.js';
 import { consentAndEnrol, createHarness, exportSubject, type Harness } from '../http/harness.js';
-import { toneWav } from './fakes.js';
+import { gatedEmbedder, toneWav } from './fakes.js';
 
 let h: Harness;
 afterEach(() => h?.close());
@@ -18,30 +17,13 @@ const read = (seconds = 4): ReadAudio => {
   return () => Promise.resolve({ bytes, contentType: 'audio/wav' });
 };
 
-/** The harness's embedder, held at each analysis until `release()`. */
-function gatedEmbedder(): { embedder: Embedder; started: Promise<void>; release: () => void } {
-  let release!: () => void;
-  let started!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  const startedP = new Promise<void>((r) => (started = r));
-  const embedder: Embedder = {
-    modelId: h.embedder.modelId,
-    analyse: async (req) => {
-      started();
-      await gate;
-      return h.embedder.analyse(req);
-    },
-  };
-  return { embedder, started: startedP, release };
-}
-
 const verificationAudits = () => h.store.audit.list({ limit: 1000 }).filter((e) => e.action === 'verification');
 
 describe('verify: the consent ends while the audio is analysed', () => {
   it('the consent holds: scored as usual (the control for the cases below)', async () => {
     h = createHarness();
     await consentAndEnrol(h, 'cust-1');
-    const g = gatedEmbedder();
+    const g = gatedEmbedder(h.embedder);
     const pending = verify({ ...h.ctx, embedder: g.embedder }, telephony(), 'cust-1', undefined, read());
     await g.started;
     g.release();
@@ -52,7 +34,7 @@ describe('verify: the consent ends while the audio is analysed', () => {
   it('withdrawn: decided no-consent, the analysis discarded (no figures), the attempt audited as such', async () => {
     h = createHarness();
     await consentAndEnrol(h, 'cust-1');
-    const g = gatedEmbedder();
+    const g = gatedEmbedder(h.embedder);
     const pending = verify({ ...h.ctx, embedder: g.embedder }, telephony(), 'cust-1', undefined, read());
     await g.started;
     withdrawConsent(h.ctx, enrolment(), 'cust-1');
@@ -66,7 +48,7 @@ describe('verify: the consent ends while the audio is analysed', () => {
   it('erased, then consented and enrolled again before the analysis ends: not scored against the new voiceprint, decided not-enrolled without figures', async () => {
     h = createHarness();
     await consentAndEnrol(h, 'cust-1');
-    const g = gatedEmbedder();
+    const g = gatedEmbedder(h.embedder);
     const pending = verify({ ...h.ctx, embedder: g.embedder }, telephony(), 'cust-1', undefined, read());
     await g.started;
     eraseSubject(h.ctx, enrolment(), 'cust-1');
@@ -76,34 +58,5 @@ describe('verify: the consent ends while the audio is analysed', () => {
     expect(r).toMatchObject({ decision: 'not-enrolled', reasons: ['no-voiceprint'], rawScore: null, netSpeechSeconds: null });
     // The new enrolment's attempt state is untouched by the discarded attempt.
     expect(h.store.subjects.attemptState(h.store.pseudonymise('cust-1')).consecutiveRejects).toBe(0);
-  });
-});
-
-describe('enrol: the consent ends while a sample is analysed (withdrawal: test/http/enrolment.test.ts)', () => {
-  it('erased and consented again: the sample is not taken into the new enrolment', async () => {
-    h = createHarness();
-    giveConsent(h.ctx, enrolment(), 'cust-1', { noticeVersion: 'v1', channel: 'web', locale: 'en' });
-    const g = gatedEmbedder();
-    const pending = enrol({ ...h.ctx, embedder: g.embedder }, enrolment(), 'cust-1', read(5)).then(
-      () => 'stored',
-      (e: { code: string }) => e.code,
-    );
-    await g.started;
-    eraseSubject(h.ctx, enrolment(), 'cust-1');
-    giveConsent(h.ctx, enrolment(), 'cust-1', { noticeVersion: 'v1', channel: 'web', locale: 'en' });
-    g.release();
-    expect(await pending).toBe('consent-required');
-    expect(h.store.voiceprints.enrolmentProgress(h.store.pseudonymise('cust-1'))).toEqual({ sampleCount: 0, netSpeechSeconds: 0 });
-  });
-
-  it('given again while active (a newer notice) continues the same consent: the sample is stored', async () => {
-    h = createHarness();
-    giveConsent(h.ctx, enrolment(), 'cust-1', { noticeVersion: 'v1', channel: 'web', locale: 'en' });
-    const g = gatedEmbedder();
-    const pending = enrol({ ...h.ctx, embedder: g.embedder }, enrolment(), 'cust-1', read(5));
-    await g.started;
-    giveConsent(h.ctx, enrolment(), 'cust-1', { noticeVersion: 'v2', channel: 'web', locale: 'en' });
-    g.release();
-    expect((await pending).status).toBe('enrolling');
   });
 });
