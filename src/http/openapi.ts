@@ -411,7 +411,7 @@ const schemas: Record<string, Schema> = {
     truth: str({ enum: [...outcomeTruths], description: '"genuine": the caller was the customer; "impostor": they were not.' }),
     source: str({
       enum: [...outcomeSources],
-      description: 'How it became known: step-up (another factor passed or failed), agent (the agent\'s judgement), customer-report, fraud-case. Telephony keys may report step-up and agent only.',
+      description: 'How it became known: step-up (another factor passed or failed), agent (the agent\'s judgement), customer-report, fraud-case. Telephony keys may report step-up and agent only, and cannot replace an outcome an operator reported (403).',
     }),
   }),
   ReportedOutcome: obj({ truth: str({ enum: [...outcomeTruths] }), source: str({ enum: [...outcomeSources] }), reportedAt: time() }),

@@ -83,6 +83,12 @@ export function reportOutcome(ctx: PassportContext, actor: Actor, verificationId
     if (!scoredDecisions.includes(record.decision)) {
       throw new VoicePassportError('verification-not-scored', `The verification was decided without comparing a voice (${record.decision}), so it can be neither a false match nor a false non-match.`);
     }
+    // An operator's finding (an investigation, a customer's report) outranks what a call showed: a
+    // telephony key may correct its own kind of report, never replace theirs.
+    const held = ctx.store.outcomes.find(verificationId);
+    if (actor.role === 'telephony' && held !== undefined && !telephonySources.includes(held.source)) {
+      throw new VoicePassportError('forbidden', `This verification's outcome was reported by an operator (source "${held.source}"); a telephony key cannot replace it.`);
+    }
     const outcome = ctx.store.outcomes.report(verificationId, { truth: input.truth, source: input.source, actorKeyId: actor.keyId });
     const assessment = assess(record.decision, input.truth);
     const subject = found.subjectPseudonym;

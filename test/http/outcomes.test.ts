@@ -90,6 +90,21 @@ describe('PUT /v1/verifications/{id}/outcome', () => {
     });
   });
 
+  it("a telephony key corrects its own kind of report, never an operator's finding", async () => {
+    const { accepted } = await twoCalls();
+    expect((await report(accepted, { truth: 'impostor', source: 'agent' }, 'telephony')).body.outcome).toMatchObject({ truth: 'impostor', source: 'agent' });
+    expect((await report(accepted, { truth: 'genuine', source: 'step-up' }, 'telephony')).body.outcome).toMatchObject({ truth: 'genuine', source: 'step-up' });
+    expect((await report(accepted, { truth: 'impostor', source: 'fraud-case' })).body.assessment).toBe('false-match');
+    const overwrite = await report(accepted, { truth: 'genuine', source: 'agent' }, 'telephony');
+    expect(overwrite.status).toBe(403);
+    expect(overwrite.body).toMatchObject({ code: 'forbidden', detail: 'This verification\'s outcome was reported by an operator (source "fraud-case"); a telephony key cannot replace it.' });
+    // Re-read: the finding stands, in the statistics and in the audit log (three reports, no fourth).
+    expect((await stats()).outcomes.standard).toMatchObject({ genuine: { reported: 0 }, impostor: { reported: 1, accepted: 1 } });
+    expect((await auditEntries(h)).filter((e) => e.action === 'verification.outcome-reported').map((e) => e.details.source)).toEqual(['agent', 'step-up', 'fraud-case']);
+    // An operator may still correct it.
+    expect((await report(accepted, { truth: 'genuine', source: 'customer-report' })).status).toBe(200);
+  });
+
   it('refuses what cannot be an error, what is unknown, and what the key may not report, storing nothing', async () => {
     const { accepted } = await twoCalls();
     const noConsent = (await verifyCall(h, 'someone-else', toneWav({ freq: 200, seconds: 4 }))).body;
