@@ -98,3 +98,12 @@ export class VoicePassportError extends Error {
 export function isVoicePassportError(e: unknown): e is VoicePassportError {
   return e instanceof VoicePassportError;
 }
+
+/**
+ * Whether an error's message was written for the client: every 4xx, and the 503s (overloaded,
+ * not-ready) that say when to come back. A 500 of any code (internal, or a model or configuration
+ * fault met at request time, whose message names files, shapes, settings) is shown as `internal`.
+ */
+export function isForClients(e: unknown): e is VoicePassportError {
+  return isVoicePassportError(e) && (e.status < 500 || e.status === 503);
+}

@@ -19,7 +19,9 @@ export function audioBodyLimitBytes(maxAudioSeconds: number): number {
   return Math.ceil(maxAudioSeconds * MAX_SAMPLE_RATE * 8) + 64 * 1024;
 }
 
-const parseJson = express.json({ limit: jsonBodyLimitBytes, strict: true, type: 'application/json' });
+// inflate: false: a compressed body is refused (415), since the limits count the bytes as sent and a
+// small gzip body can unpack into far more than they allow.
+const parseJson = express.json({ limit: jsonBodyLimitBytes, strict: true, type: 'application/json', inflate: false });
 
 /** Requires `Content-Type: application/json` (415 otherwise) and parses the body. */
 export const jsonBody: RequestHandler = (req, res, next) => {
@@ -37,7 +39,7 @@ export const jsonBody: RequestHandler = (req, res, next) => {
  * src/passport/idempotency.ts).
  */
 export function audioReader(req: Request, res: Response, limitBytes: number): ReadAudio & { wipe(): void } {
-  const parseRaw = express.raw({ type: () => true, limit: limitBytes });
+  const parseRaw = express.raw({ type: () => true, limit: limitBytes, inflate: false });
   let body: Buffer | undefined;
   let reading: Promise<AudioInput> | undefined;
   const read = (() =>

@@ -4,7 +4,7 @@
  * unexpected error is logged with the request id, and the caller gets only the id.
  */
 import type { ErrorRequestHandler, Request, Response } from 'express';
-import { errorCatalogue, isVoicePassportError, VoicePassportError, type ErrorCode } from '../errors.js';
+import { errorCatalogue, isForClients, isVoicePassportError, VoicePassportError, type ErrorCode } from '../errors.js';
 
 export const problemContentType = 'application/problem+json';
 
@@ -51,8 +51,11 @@ function fromFrameworkError(err: unknown): VoicePassportError | undefined {
     case 'entity.parse.failed':
       return new VoicePassportError('validation-failed', 'The request body is not valid JSON.');
     case 'encoding.unsupported':
+      // Bodies are read without inflating (src/http/bodies.ts): a few kilobytes of gzip must not
+      // unpack into the audio limit's tens of megabytes.
+      return new VoicePassportError('unsupported-media-type', 'The request body must not be compressed: send it without a Content-Encoding.');
     case 'charset.unsupported':
-      return new VoicePassportError('unsupported-media-type', e.message ?? 'Unsupported content encoding.');
+      return new VoicePassportError('unsupported-media-type', e.message ?? 'Unsupported charset.');
     case 'request.aborted':
     case 'request.size.invalid':
       return new VoicePassportError('validation-failed', 'The request body was incomplete.');
@@ -66,8 +69,8 @@ function fromFrameworkError(err: unknown): VoicePassportError | undefined {
 
 export const problemErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const known = isVoicePassportError(err) ? err : fromFrameworkError(err);
-  if (known && known.code !== 'internal') {
-    // Catalogue errors (including 503 overloaded/not-ready) carry messages we wrote: safe to show.
+  if (isForClients(known)) {
+    // Catalogue errors written for the client (4xx, and 503 overloaded/not-ready): safe to show.
     if (known.status >= 500) req.log?.warn({ code: known.code }, known.message);
     sendProblem(res, known, req);
     return;

@@ -24,7 +24,7 @@ import type { Duplex } from 'node:stream';
 import type { Request, RequestHandler } from 'express';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { z } from 'zod';
-import { isVoicePassportError, VoicePassportError } from '../errors.js';
+import { isForClients, VoicePassportError } from '../errors.js';
 import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../audio/content-type.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Actor, PassportContext } from '../passport/context.js';
@@ -262,7 +262,7 @@ export class VerificationStreams {
       },
       (e: unknown) => {
         if (ws.readyState !== ws.OPEN) return; // abandoned: nobody to tell
-        if (isVoicePassportError(e) && e.code !== 'internal') {
+        if (isForClients(e)) {
           if (e.status >= 500) log.warn({ code: e.code }, e.message);
           fail(e);
           return;

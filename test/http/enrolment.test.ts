@@ -1,4 +1,5 @@
 /** POST /v1/subjects/{id}/enrolments: consent gate, accumulation, feedback, replacement, limits. */
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VoicePassportError } from '../../src/errors.js';
@@ -264,6 +265,25 @@ describe('request limits', () => {
     const res = await enrolSample(h, 'cust-1', new Uint8Array(limit + 1));
     expect(res.status).toBe(413);
     expect(res.body).toMatchObject({ code: 'payload-too-large', detail: `The request body exceeds the limit of ${limit} bytes.`, limitBytes: limit });
+    expect(h.embedder.calls).toBe(0);
+  });
+
+  it('415 for a compressed body (Content-Encoding), audio or JSON: a few kilobytes of gzip are never unpacked towards the limit', async () => {
+    h = createHarness();
+    const gzipped = (bytes: Uint8Array) => gzipSync(bytes);
+    const consentJson = gzipped(new TextEncoder().encode(JSON.stringify({ noticeVersion: 'v1', channel: 'web', locale: 'en' })));
+    const json = await request(h.app).put('/v1/subjects/cust-1/consent').set(h.auth('enrolment')).set('Content-Type', 'application/json').set('Content-Encoding', 'gzip').send(consentJson);
+    expect(json.status).toBe(415);
+    expect(json.body).toMatchObject({ code: 'unsupported-media-type', detail: 'The request body must not be compressed: send it without a Content-Encoding.' });
+    expect((await getSubject(h, 'cust-1')).status).toBe(404);
+
+    await consent(h, 'cust-1');
+    // 30 s of silence at 48 kHz (2.9 MB) packs into a few kilobytes.
+    const audio = gzipped(toneWav({ freq: 0, seconds: 30, sampleRate: 48_000 }));
+    expect(audio.byteLength).toBeLessThan(20_000);
+    const res = await request(h.app).post('/v1/subjects/cust-1/enrolments').set(h.auth('enrolment')).set('Content-Type', 'audio/wav').set('Content-Encoding', 'gzip').send(audio);
+    expect(res.status).toBe(415);
+    expect(res.body).toMatchObject({ code: 'unsupported-media-type', detail: 'The request body must not be compressed: send it without a Content-Encoding.' });
     expect(h.embedder.calls).toBe(0);
   });
 

@@ -47,6 +47,19 @@ describe('problem+json rendering', () => {
     expect(JSON.stringify(res.body)).not.toContain('/var/lib');
   });
 
+  it.each(['model-invalid', 'config-invalid', 'internal'] as const)('a %s met while serving is a 500 that shows none of its message', async (code) => {
+    const res = await request(appThrowing(new VoicePassportError(code, 'model vp-x: output embs has shape [1,7], expected [1,192] in /srv/models/vp-x.onnx', { path: '/srv/models' }))).get('/x');
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({
+      type: 'https://voice-passport.dev/problems/internal',
+      title: 'Internal error',
+      status: 500,
+      code: 'internal',
+      detail: 'An unexpected error occurred; quote the requestId when reporting it.',
+      instance: '/x',
+    });
+  });
+
   it('maps body-parser failures to catalogue codes', async () => {
     const app = appThrowing(null);
     const bad = await request(app).post('/json').set('Content-Type', 'application/json').send('{"a":');
