@@ -21,8 +21,8 @@
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Request, RequestHandler } from 'express';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Request, RequestHandler, Response } from 'express';
+import { WebSocketServer, type RawData, type ServerOptions, type WebSocket } from 'ws';
 import { z } from 'zod';
 import { isForClients, VoicePassportError } from '../errors.js';
 import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../audio/content-type.js';
@@ -30,6 +30,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Actor, PassportContext } from '../passport/context.js';
 import { SpeechStream, streamAudioFormat } from '../passport/verification-stream.js';
 import { findPolicy, verifyCaller } from '../passport/verification.js';
+import { pseudonymOf } from '../passport/views.js';
 import { actorOf } from './auth.js';
 import { problemBody, problemContentType } from './problem.js';
 import type { RouteSpec } from './route-table.js';
@@ -124,8 +125,40 @@ function closeCodeFor(status: number): number {
   return status >= 500 ? 1011 : 1008;
 }
 
+/** RFC 6455 §4.1: a base64-encoded 16-byte nonce. */
+const websocketKey = /^[+/0-9A-Za-z]{22}==$/;
+/** RFC 6455 §4.1 and RFC 9110 §5.6.2: Sec-WebSocket-Protocol is a list of tokens. */
+const protocolList = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*,[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+)*$/;
+
+/**
+ * The handshake's own fields (RFC 6455 §4.2.1), checked before the socket is handed to the
+ * WebSocket library: it would refuse a malformed one itself, in text/html, after the response had
+ * left the app (no problem+json, no log line).
+ */
+function checkHandshake(req: Request, res: Response): void {
+  if (req.method !== 'GET') throw new VoicePassportError('validation-failed', 'A WebSocket handshake is a GET request (RFC 6455 §4.1).');
+  if (!websocketKey.test(req.headers['sec-websocket-key'] ?? '')) {
+    throw new VoicePassportError('validation-failed', 'The Sec-WebSocket-Key header is missing or is not a base64-encoded 16-byte value (RFC 6455 §4.1).');
+  }
+  const version = req.headers['sec-websocket-version'];
+  if (version !== '13' && version !== '8') {
+    // RFC 6455 §4.4: name the versions this server speaks.
+    res.setHeader('Sec-WebSocket-Version', '13');
+    res.setHeader('Upgrade', 'websocket');
+    throw new VoicePassportError('upgrade-required', 'Sec-WebSocket-Version must be 13 (RFC 6455).');
+  }
+  const protocol = req.headers['sec-websocket-protocol'];
+  if (protocol !== undefined && !protocolList.test(protocol.trim())) {
+    throw new VoicePassportError('validation-failed', 'The Sec-WebSocket-Protocol header is not a list of tokens (RFC 6455 §4.1).');
+  }
+}
+
+// closeTimeout (ws 8.23 takes it; @types/ws does not list it yet): a client that does not answer the closing
+// handshake is cut off after 2 s instead of ws's 30 s.
+const serverOptions: ServerOptions & { closeTimeout: number } = { noServer: true, maxPayload: maxStreamMessageBytes, closeTimeout: 2000 };
+
 export class VerificationStreams {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: maxStreamMessageBytes });
+  private readonly wss = new WebSocketServer(serverOptions);
   /** Open streams, each with how to end it before its decision (abandon, then close). */
   private readonly sessions = new Map<WebSocket, (code: number, reason: string) => void>();
 
@@ -166,6 +199,9 @@ export class VerificationStreams {
       res.setHeader('Upgrade', 'websocket'); // RFC 9110 §15.5.22: a 426 names the protocol to switch to
       throw new VoicePassportError('upgrade-required', 'Open this endpoint as a WebSocket (RFC 6455): GET with "Connection: Upgrade" and "Upgrade: websocket"; for one recording, POST it to …/verifications.');
     }
+    checkHandshake(req, res);
+    // A malformed customer id is a 400 before the upgrade too.
+    pseudonymOf(this.opts.passport, String(req.params.id ?? ''));
     if (this.sessions.size >= this.opts.maxOpen) {
       throw new VoicePassportError('overloaded', `${this.sessions.size} verification streams are open, the most this service takes (VP_STREAM_MAX_OPEN); retry shortly.`, undefined, 1);
     }
@@ -201,11 +237,22 @@ export class VerificationStreams {
       ws.close(code, reason);
     };
     this.sessions.set(ws, endUndecided);
+    // The stream's place among VP_STREAM_MAX_OPEN is given up once the server has said its last word,
+    // not when the client gets round to answering the close: a client that never does would
+    // otherwise hold the place until the closing handshake times out.
+    let holdsPlace = true;
+    const givePlaceUp = () => {
+      if (!holdsPlace) return;
+      holdsPlace = false;
+      this.sessions.delete(ws);
+      metrics?.openStreams.dec();
+    };
     const fail = (err: VoicePassportError) => {
       const problem = problemBody(err, typeof req.id === 'string' ? req.id : undefined, req.originalUrl.split('?')[0]);
       // What REST says in Retry-After (overloaded), a stream says in the message.
       send({ type: 'error', problem, ...(err.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: Math.max(1, Math.ceil(err.retryAfterSeconds)) }) });
       ws.close(closeCodeFor(err.status), err.code);
+      givePlaceUp();
     };
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -231,8 +278,7 @@ export class VerificationStreams {
     ws.on('close', (code) => {
       clearTimeout(idle);
       clearTimeout(lifetime);
-      this.sessions.delete(ws);
-      metrics?.openStreams.dec();
+      givePlaceUp();
       // Closed before its result: an abandoned attempt, never scored or recorded.
       if (!decided) stream.abandon();
       log.info({ code, decided, receivedSeconds: Math.round(stream.receivedSeconds * 10) / 10 }, 'verification stream closed');
@@ -259,6 +305,7 @@ export class VerificationStreams {
         metrics?.decisions.inc({ policy: r.policy, decision: r.decision, channel: r.channel ?? 'none' });
         send({ type: 'result', analysedSeconds, verification: r });
         ws.close(1000, 'decided');
+        givePlaceUp();
       },
       (e: unknown) => {
         if (ws.readyState !== ws.OPEN) return; // abandoned: nobody to tell

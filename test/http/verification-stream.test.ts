@@ -70,6 +70,21 @@ async function enrolledStream(options: Parameters<typeof createHarness>[0] = {},
   return c;
 }
 
+/** Writes `text` to the server as is and answers all it got back, once the server has closed the socket. */
+function rawExchange(address: string, text: string): Promise<string> {
+  const [host, port] = address.split(':') as [string, string];
+  return new Promise<string>((resolve) => {
+    const socket = net.connect(Number(port), host, () => socket.write(text));
+    let got = '';
+    socket.on('data', (d) => (got += d.toString('latin1')));
+    socket.on('close', () => resolve(got));
+  });
+}
+
+const handshake = (path: string, headers: Record<string, string>) =>
+  `GET ${path} HTTP/1.1\r\nHost: x\r\n${Object.entries({ Connection: 'Upgrade', Upgrade: 'websocket', ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+const nonce = 'dGhlIHNhbXBsZSBub25jZQ==';
+
 /** The HTTP answer to a handshake the server refuses. */
 function refused(address: string, path: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: any }> {
   return new Promise((resolve, reject) => {
@@ -426,20 +441,64 @@ describe('the handshake is refused in plain HTTP, as any other request', () => {
 
   it('another protocol asked for (h2c): a request without a body is answered in HTTP/1.1 as usual, one with a body gets 400 at once', async () => {
     h = createHarness();
-    const [host, port] = (await h.listen()).split(':') as [string, string];
-    const raw = (text: string) =>
-      new Promise<string>((resolve) => {
-        const socket = net.connect(Number(port), host, () => socket.write(text));
-        let got = '';
-        socket.on('data', (d) => (got += d));
-        socket.on('close', () => resolve(got));
-      });
+    const address = await h.listen();
+    const raw = (text: string) => rawExchange(address, text);
     const plain = await raw('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n');
     expect(plain.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
     expect(JSON.parse(plain.split('\r\n\r\n')[1]!)).toEqual({ status: 'ok' });
     const withBody = await raw('PUT /v1/subjects/cust-1/consent HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}');
     expect(withBody.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
     expect(JSON.parse(withBody.split('\r\n\r\n')[1]!)).toMatchObject({ code: 'validation-failed', status: 400 });
+  });
+
+  it('a malformed handshake is refused in problem+json before the upgrade, and logged like any request', async () => {
+    h = createHarness();
+    const address = await h.listen();
+    const auth = { Authorization: `Bearer ${h.keys.telephony}` };
+    const good = { ...auth, 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': nonce };
+    const answer = async (text: string) => {
+      const got = await rawExchange(address, text);
+      const [head, body] = got.split('\r\n\r\n') as [string, string];
+      return { status: head.split('\r\n')[0], head: head.toLowerCase(), body: body === '' ? null : JSON.parse(body) };
+    };
+    const { 'Sec-WebSocket-Key': _key, ...noKey } = good;
+    for (const text of [
+      handshake(path, noKey),
+      handshake(path, { ...good, 'Sec-WebSocket-Key': 'abc' }),
+      handshake(path, { ...good, 'Sec-WebSocket-Protocol': 'a b,,' }),
+      handshake('/v1/subjects/bad%20id/verifications/stream', good),
+    ]) {
+      const a = await answer(text);
+      expect(a.status).toBe('HTTP/1.1 400 Bad Request');
+      expect(a.head).toContain('content-type: application/problem+json');
+      expect(a.body).toMatchObject({ code: 'validation-failed', status: 400 });
+    }
+    const { 'Sec-WebSocket-Version': _version, ...noVersion } = good;
+    const version = await answer(handshake(path, noVersion));
+    expect(version.status).toBe('HTTP/1.1 426 Upgrade Required');
+    expect(version.head).toContain('sec-websocket-version: 13');
+    expect(version.body).toMatchObject({ code: 'upgrade-required', detail: 'Sec-WebSocket-Version must be 13 (RFC 6455).' });
+    const head = await answer(handshake(path, good).replace(/^GET/, 'HEAD'));
+    expect(head.status).toBe('HTTP/1.1 400 Bad Request');
+    expect(head.head).toContain('content-type: application/problem+json');
+    // One access-log line each, with its status; nothing was upgraded.
+    const statuses = h.logLines.map((l) => JSON.parse(l)).filter((l) => l.res?.statusCode !== undefined).map((l) => l.res.statusCode);
+    expect(statuses).toEqual([400, 400, 400, 400, 426, 400]);
+    expect(h.streams.open).toBe(0);
+    expect(h.embedder.calls).toBe(0);
+  });
+
+  it('a client that never answers the server\'s close gives its place up at once, and is cut off', async () => {
+    h = createHarness({ streamMaxOpen: 1 });
+    const address = await h.listen();
+    // No consent: decided at once, the result sent and the close frame with it; this client never answers it.
+    const silent = rawExchange(address, handshake('/v1/subjects/nobody-1/verifications/stream', { Authorization: `Bearer ${h.keys.telephony}`, 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': nonce }));
+    await expect.poll(() => h.store.audit.list({ limit: 100 }).filter((e) => e.action === 'verification').length).toBe(1);
+    await expect.poll(() => h.streams.open, { timeout: 500 }).toBe(0);
+    const next = await open(address, 'nobody-2');
+    expect((await next.next()).type).toBe('result');
+    // The closing handshake times out after 2 s and the socket is destroyed.
+    expect(await silent).toContain('HTTP/1.1 101 Switching Protocols');
   });
 
   it('a plain GET (no upgrade): 426 naming the protocol', async () => {
