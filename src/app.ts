@@ -15,7 +15,7 @@ import { consoleRouter, consoleRoutes } from './http/console.js';
 import { openApiDocument } from './http/openapi.js';
 import { problemErrorHandler } from './http/problem.js';
 import { rateLimit, TokenBuckets } from './http/rate-limit.js';
-import { loggablePath, requestIdFor } from './http/request-id.js';
+import { requestIdFor } from './http/request-id.js';
 import { RouteTable, type RouteSpec } from './http/route-table.js';
 import { healthRoutes, type ReadinessCheck } from './http/routes/health.js';
 import type { Logger } from './observability/logger.js';
@@ -48,9 +48,9 @@ export function buildApp(deps: AppDeps): Express {
     pinoHttp({
       logger: deps.logger,
       genReqId: requestIdFor,
-      // Only method, path (customer id replaced) and status: no headers, bodies or query strings.
+      // Only method, path (its route's pattern: no customer ids) and status: no headers, bodies or query strings.
       serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: loggablePath(req.url) }),
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: table.loggablePath(req.url) }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
@@ -87,7 +87,8 @@ export function buildApp(deps: AppDeps): Express {
       next(new VoicePassportError('method-not-allowed', `${req.method} is not allowed here; use ${allowed.join(', ')}.`, { allowed }));
       return;
     }
-    next(new VoicePassportError('not-found', `No route for ${req.method} ${loggablePath(req.originalUrl)}.`));
+    // The caller's own path, as in the problem's `instance`; logs get table.loggablePath.
+    next(new VoicePassportError('not-found', `No route for ${req.method} ${req.path}.`));
   });
   app.use(problemErrorHandler);
   return app;

@@ -10,13 +10,3 @@ export function requestIdFor(req: IncomingMessage, res: ServerResponse): string 
   res.setHeader('X-Request-Id', id);
   return id;
 }
-
-/**
- * Paths carry customer ids (/v1/subjects/{id}, /v1/operator/subjects/{id}/…) and the ids of a
- * customer's calls (/v1/verifications/{id}/outcome); logs must not. Replace the id segment and drop
- * the query string before anything is logged.
- */
-export function loggablePath(url: string | undefined): string {
-  const pathOnly = (url ?? '').split('?')[0] ?? '';
-  return pathOnly.replace(/^(\/v1\/(?:operator\/)?subjects\/|\/v1\/verifications\/)[^/]+/i, '$1:id');
-}

@@ -2,6 +2,7 @@
  * Data minimisation end to end (GDPR Art. 5(1)(c), 9): no audio in the data directory or the logs
  * after enrolment and verification; no customer id in logs, audit or metrics.
  */
+import net from 'node:net';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toneWav } from '../passport/fakes.js';
@@ -41,12 +42,34 @@ describe('privacy', () => {
     const logs = h.logLines.join('');
     expect(logs).toContain('/v1/subjects/:id/verifications');
     expect(logs).toContain('/v1/operator/subjects/:id/reset-lockout');
-    expect(logs).toContain('/v1/verifications/:id/outcome');
+    expect(logs).toContain('/v1/verifications/:verificationId/outcome');
     expect(logs).not.toContain('cust-log-4711');
     expect(logs).not.toContain(call);
     expect(logs).not.toContain('secret=1');
     for (const key of Object.values(h.keys)) expect(logs).not.toContain(key);
     const metrics = await request(h.app).get('/metrics').set(h.auth('operator'));
     expect(metrics.text).not.toContain('cust-log-4711');
+  });
+
+  it('request logs carry no customer id however the path is spelt: absolute form, doubled slashes, dot segments, encoded slashes', async () => {
+    h = createHarness();
+    await consent(h, 'cust-log-4712');
+    const address = await h.listen();
+    const [host, port] = address.split(':') as [string, string];
+    const rawGet = (target: string) =>
+      new Promise<string>((resolve) => {
+        const socket = net.connect(Number(port), host, () => socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${h.keys.enrolment}\r\nConnection: close\r\n\r\n`));
+        let got = '';
+        socket.on('data', (d) => (got += d));
+        socket.on('close', () => resolve(got.split('\r\n')[0]!));
+      });
+    // The absolute form is routed (RFC 9112 §3.2.2) and answered; the others are 404s.
+    expect(await rawGet(`http://${address}/v1/subjects/cust-log-4712`)).toBe('HTTP/1.1 200 OK');
+    for (const target of ['//v1/subjects/cust-log-4712', '/v1//subjects/cust-log-4712', '/v1/./subjects/cust-log-4712', '/v1/subjects%2Fcust-log-4712', '/V1/SUBJECTS/cust-log-4712/nope']) {
+      expect(await rawGet(target)).toBe('HTTP/1.1 404 Not Found');
+    }
+    const paths = h.logLines.map((l) => JSON.parse(l)).filter((l) => l.req?.path !== undefined).map((l) => l.req.path);
+    expect(paths).toEqual(['/v1/subjects/:id/consent', '/v1/subjects/:id', '//v1/subjects/:…', '/v1//subjects/:…', '/v1/:…/subjects/:…', '/v1/:…', '/V1/SUBJECTS/:…/:…']);
+    expect(h.logLines.join('')).not.toContain('4712');
   });
 });
