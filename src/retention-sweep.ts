@@ -21,6 +21,8 @@ export interface RetentionSweepResult {
   /** `stopped`: the service began to close mid-sweep; what was erased stays erased, the rest goes at the next start. */
   outcome: 'ok' | 'failed' | 'stopped';
   voiceprints: number;
+  /** Enrolled subjects whose abandoned re-enrolment's samples were discarded. */
+  reEnrolments: number;
   verifications: number;
   consentRecords: number;
   idempotentAnswers: number;
@@ -36,7 +38,7 @@ export interface RetentionSweepDeps {
 
 export async function retentionSweep(deps: RetentionSweepDeps & { now: Date; signal?: AbortSignal; sliceMs?: number }): Promise<RetentionSweepResult> {
   const { store, settings, metrics, logger, now } = deps;
-  const none = { voiceprints: 0, verifications: 0, consentRecords: 0, idempotentAnswers: 0, auditEntries: 0 };
+  const none = { voiceprints: 0, reEnrolments: 0, verifications: 0, consentRecords: 0, idempotentAnswers: 0, auditEntries: 0 };
   let r: AllPurgeResult;
   try {
     r = await runInSlices(purgeAllExpired(store, settings, { now }), { sliceMs: deps.sliceMs ?? sweepSliceMs, ...(deps.signal ? { signal: deps.signal } : {}) });
@@ -53,17 +55,19 @@ export async function retentionSweep(deps: RetentionSweepDeps & { now: Date; sig
   }
   const { voiceprints: v, history: h, consentRecords: c, audit: a } = r;
   if (v.purged > 0) logger.info({ purged: v.purged, cutoff: v.cutoff }, 'retention purge erased expired voiceprints');
+  if (v.reEnrolmentsDiscarded > 0) logger.info({ discarded: v.reEnrolmentsDiscarded, cutoff: v.cutoff }, 'retention purge discarded the samples of abandoned re-enrolments');
   if (h.erased > 0) logger.info({ erased: h.erased, cutoff: h.cutoff }, 'retention purge erased expired verification records');
   if (c.erased > 0) logger.info({ erased: c.erased, cutoff: c.cutoff }, 'retention purge erased the consent records of subjects whose consent ended long ago');
   if (a !== null && a.pruned > 0) logger.info({ pruned: a.pruned, cutoff: a.cutoff, throughSeq: a.through?.seq }, 'retention purge pruned expired audit entries');
   metrics.retentionRemoved.inc({ kind: 'voiceprint' }, v.purged);
+  metrics.retentionRemoved.inc({ kind: 're_enrolment' }, v.reEnrolmentsDiscarded);
   metrics.retentionRemoved.inc({ kind: 'verification' }, h.erased);
   metrics.retentionRemoved.inc({ kind: 'consent_record' }, c.erased);
   metrics.retentionRemoved.inc({ kind: 'idempotent_answer' }, r.idempotentAnswers);
   if (a !== null) metrics.retentionRemoved.inc({ kind: 'audit_entry' }, a.pruned);
   metrics.retentionSweeps.inc({ outcome: 'ok' });
   metrics.retentionLastSuccess.set(now.getTime() / 1000);
-  return { outcome: 'ok', voiceprints: v.purged, verifications: h.erased, consentRecords: c.erased, idempotentAnswers: r.idempotentAnswers, auditEntries: a?.pruned ?? 0 };
+  return { outcome: 'ok', voiceprints: v.purged, reEnrolments: v.reEnrolmentsDiscarded, verifications: h.erased, consentRecords: c.erased, idempotentAnswers: r.idempotentAnswers, auditEntries: a?.pruned ?? 0 };
 }
 
 /**

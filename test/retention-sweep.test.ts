@@ -38,7 +38,7 @@ describe('retentionSweep', () => {
 
     const r = await retentionSweep({ store: h.store, settings: { retentionDays: 1095, historyRetentionDays: 30, consentRecordRetentionDays: 1826, auditRetentionDays: 60, noticeLimits: [] }, metrics, logger, now: h.clock() });
     // The history's own entry (history.purged) is newer than the audit cutoff and stays.
-    expect(r).toEqual({ outcome: 'ok', voiceprints: 0, verifications: 1, consentRecords: 0, idempotentAnswers: 0, auditEntries: auditBefore });
+    expect(r).toEqual({ outcome: 'ok', voiceprints: 0, reEnrolments: 0, verifications: 1, consentRecords: 0, idempotentAnswers: 0, auditEntries: auditBefore });
     expect(h.store.audit.list({ limit: 1000 }).map((e) => e.action)).toEqual(['history.purged', 'audit.pruned']);
     const text = await metrics.registry.metrics();
     expect(text).toContain('voice_passport_retention_sweeps_total{outcome="ok"} 1');
@@ -57,7 +57,7 @@ describe('retentionSweep', () => {
     const { logger } = capturingLogger();
     const r = await retentionSweep({ store: h.store, settings: { retentionDays: 1095, historyRetentionDays: 30, consentRecordRetentionDays: 1826, auditRetentionDays: null, noticeLimits: [] }, metrics: createMetrics({ processMetrics: false }), logger, now: h.clock() });
     // The voiceprint expired (unused for 5 000 days); its erasure is audited, nothing is pruned.
-    expect(r).toEqual({ outcome: 'ok', voiceprints: 1, verifications: 0, consentRecords: 0, idempotentAnswers: 0, auditEntries: 0 });
+    expect(r).toEqual({ outcome: 'ok', voiceprints: 1, reEnrolments: 0, verifications: 0, consentRecords: 0, idempotentAnswers: 0, auditEntries: 0 });
     expect(h.store.audit.prunedThrough()).toBeNull();
     expect(h.store.audit.list({ limit: 1000 })[0]!.seq).toBe(1);
     expect(h.store.audit.head()!.seq).toBe(before!.seq + 1);
@@ -65,7 +65,7 @@ describe('retentionSweep', () => {
     h.clock.advance(1827 * day);
     const metrics = createMetrics({ processMetrics: false });
     const later = await retentionSweep({ store: h.store, settings: { retentionDays: 1095, historyRetentionDays: 30, consentRecordRetentionDays: 1826, auditRetentionDays: null, noticeLimits: [] }, metrics, logger, now: h.clock() });
-    expect(later).toEqual({ outcome: 'ok', voiceprints: 0, verifications: 0, consentRecords: 1, idempotentAnswers: 0, auditEntries: 0 });
+    expect(later).toEqual({ outcome: 'ok', voiceprints: 0, reEnrolments: 0, verifications: 0, consentRecords: 1, idempotentAnswers: 0, auditEntries: 0 });
     expect(await metrics.registry.metrics()).toContain('voice_passport_retention_removed_total{kind="consent_record"} 1');
     expect(h.store.subjects.find(h.store.pseudonymise('cust-1'))).toBeUndefined();
     expect(h.store.audit.head()).toMatchObject({ seq: before!.seq + 2 });
@@ -76,7 +76,7 @@ describe('retentionSweep', () => {
     const { logger, lines } = capturingLogger();
     const broken = { erasure: { findExpired: () => { throw new Error('disk I/O error'); } } } as unknown as Store;
     const r = await retentionSweep({ store: broken, settings: { retentionDays: 1, historyRetentionDays: 1, consentRecordRetentionDays: 1, auditRetentionDays: null, noticeLimits: [] }, metrics, logger, now: new Date() });
-    expect(r).toEqual({ outcome: 'failed', voiceprints: 0, verifications: 0, consentRecords: 0, idempotentAnswers: 0, auditEntries: 0 });
+    expect(r).toEqual({ outcome: 'failed', voiceprints: 0, reEnrolments: 0, verifications: 0, consentRecords: 0, idempotentAnswers: 0, auditEntries: 0 });
     const text = await metrics.registry.metrics();
     expect(text).toContain('voice_passport_retention_sweeps_total{outcome="failed"} 1');
     expect(text).toContain('voice_passport_retention_last_success_timestamp_seconds 0');
@@ -103,7 +103,7 @@ describe('retentionSweep', () => {
         resolve();
       }),
     );
-    expect(await sweep).toEqual({ outcome: 'stopped', voiceprints: 0, verifications: 0, consentRecords: 0, idempotentAnswers: 0, auditEntries: 0 });
+    expect(await sweep).toEqual({ outcome: 'stopped', voiceprints: 0, reEnrolments: 0, verifications: 0, consentRecords: 0, idempotentAnswers: 0, auditEntries: 0 });
     expect(seen[0]).toBeGreaterThan(0);
     expect(seen[0]).toBeLessThan(4);
     const left = held();

@@ -1,7 +1,8 @@
 /**
  * `voice-passport purge [--dry-run]`: the retention purge (GDPR Art. 5(1)(e) storage limitation), the
  * same use cases the service runs on its timer. Erases every voiceprint not used for VP_RETENTION_DAYS
- * (and enrolments abandoned that long), each erasure audited by the store with the actor "cli", and
+ * (and enrolments abandoned that long), each erasure audited by the store with the actor "cli", the
+ * samples of enrolled subjects' re-enrolments abandoned that long (`enrolment.discarded`), and
  * every verification record older than VP_HISTORY_RETENTION_DAYS (a `history.purged` entry per
  * batch of 500), the record of every consent that ended more than VP_CONSENT_RECORD_RETENTION_DAYS ago
  * of a subject of whom nothing else is held (a `consent-records.purged` entry per batch), each period shortened where the
@@ -47,6 +48,7 @@ export function purgeCommand(
         erased: 0,
         wouldErase: due.subjectPseudonyms.length,
         subjectPseudonyms: due.subjectPseudonyms,
+        reEnrolments: { discarded: 0, wouldDiscard: due.reEnrolmentPseudonyms.length, subjectPseudonyms: due.reEnrolmentPseudonyms },
         history: { cutoff: history.cutoff, erased: 0, wouldErase: history.wouldErase },
         consentRecords: { cutoff: consentRecords.cutoff, erased: 0, wouldErase: consentRecords.wouldErase },
         idempotentAnswers: { erased: 0, wouldErase: store.idempotency.countBefore(idempotentAnswersCutoff(now)) },
@@ -58,6 +60,7 @@ export function purgeCommand(
       cutoff: r.cutoff,
       erased: r.purged,
       receipts: r.receipts,
+      reEnrolments: { discarded: r.reEnrolmentsDiscarded },
       history: { cutoff: h.cutoff, erased: h.erased, auditSeqs: h.auditSeqs },
       consentRecords: { cutoff: c.cutoff, erased: c.erased, auditSeqs: c.auditSeqs },
       idempotentAnswers: { erased: idempotentAnswers },

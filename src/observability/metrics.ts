@@ -146,7 +146,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const retentionRemoved = new Counter({
     name: 'voice_passport_retention_removed_total',
-    help: 'What retention sweeps removed: voiceprint (subjects erased), verification (records), consent_record (subjects whose consent records went), idempotent_answer (answers kept for retried requests), audit_entry',
+    help: 'What retention sweeps removed: voiceprint (subjects erased), re_enrolment (the samples of an enrolled subject\'s abandoned re-enrolment), verification (records), consent_record (subjects whose consent records went), idempotent_answer (answers kept for retried requests), audit_entry',
     labelNames: ['kind'] as const,
     registers: [registry],
   });

@@ -22,6 +22,8 @@ export interface PurgeResult {
   purged: number;
   /** One per erased subject (pseudonym, what was removed, audit seq); no biometric data. */
   receipts: ErasureReceipt[];
+  /** Enrolled subjects whose abandoned re-enrolment's samples were discarded (the voiceprint kept). */
+  reEnrolmentsDiscarded: number;
   /** False when a long reader kept erased pages in the WAL; the next checkpoint removes them. */
   checkpointComplete: boolean;
 }
@@ -80,15 +82,18 @@ function noticeCutoffs(limits: readonly NoticeLimit[] | undefined, kind: Retenti
 export function findExpiredVoiceprints(
   store: Pick<Store, 'erasure'>,
   options: { retentionDays: number; now: Date; noticeLimits?: readonly NoticeLimit[] },
-): { cutoff: string; subjectPseudonyms: string[] } {
+): { cutoff: string; subjectPseudonyms: string[]; reEnrolmentPseudonyms: string[] } {
   const cutoff = retentionCutoff(options);
-  return { cutoff: cutoff.toISOString(), subjectPseudonyms: store.erasure.findExpired(cutoff, noticeCutoffs(options.noticeLimits, 'voiceprintUnusedDays', options.now)) };
+  const noticeCuts = noticeCutoffs(options.noticeLimits, 'voiceprintUnusedDays', options.now);
+  return { cutoff: cutoff.toISOString(), subjectPseudonyms: store.erasure.findExpired(cutoff, noticeCuts), reEnrolmentPseudonyms: store.erasure.findAbandonedReEnrolments(cutoff, noticeCuts) };
 }
 
 /**
  * Finds the expired subjects (a step), then erases each in its own transaction (a step each),
- * checked again as it is erased, then checkpoints once. `actorKeyId` goes into each erasure's audit
- * entry: null for the service's timer, "cli" for the command.
+ * checked again as it is erased; then, the same way, discards the samples of re-enrolments abandoned
+ * as long (an enrolled customer who began to enrol again and gave up: the voiceprint is theirs, the
+ * samples serve nothing); then checkpoints once. `actorKeyId` goes into each audit entry: null for
+ * the service's timer, "cli" for the command.
  */
 export function* purgeExpiredVoiceprints(
   store: Pick<Store, 'db' | 'erasure'>,
@@ -102,8 +107,14 @@ export function* purgeExpiredVoiceprints(
     const receipt = store.erasure.eraseIfExpired(pseudonym, cutoff, noticeCuts, options.actorKeyId ?? null);
     if (receipt !== undefined) receipts.push(receipt);
   }
-  const checkpointComplete = receipts.length === 0 ? true : store.db.checkpoint().complete;
-  return { cutoff: cutoff.toISOString(), purged: receipts.length, receipts, checkpointComplete };
+  yield;
+  let reEnrolmentsDiscarded = 0;
+  for (const pseudonym of store.erasure.findAbandonedReEnrolments(cutoff, noticeCuts)) {
+    yield;
+    if (store.erasure.discardAbandonedReEnrolment(pseudonym, cutoff, noticeCuts, options.actorKeyId ?? null) !== undefined) reEnrolmentsDiscarded++;
+  }
+  const checkpointComplete = receipts.length === 0 && reEnrolmentsDiscarded === 0 ? true : store.db.checkpoint().complete;
+  return { cutoff: cutoff.toISOString(), purged: receipts.length, receipts, reEnrolmentsDiscarded, checkpointComplete };
 }
 
 /** A purge of many subjects' records with one audit entry: verification records, or consent records (their subjects). */
@@ -316,16 +327,16 @@ export interface AllPurgeResult {
   audit: AuditPurgeResult | null;
 }
 
-/**
- * The purges in their one order: voiceprints, history, consent records (whose subjects must hold
- * nothing else, so after the first two), the answers kept for retried requests, then the audit log,
- * last so the entries the others write are the newest and stay. The last two are a step each.
- */
 /** Answers kept for retried requests made before this instant no longer count (idempotency.ts). */
 export function idempotentAnswersCutoff(now: Date): Date {
   return new Date(now.getTime() - idempotencyWindowHours * 3_600_000);
 }
 
+/**
+ * The purges in their one order: voiceprints, history, consent records (whose subjects must hold
+ * nothing else, so after the first two), the answers kept for retried requests, then the audit log,
+ * last so the entries the others write are the newest and stay. The last two are a step each.
+ */
 export function* purgeAllExpired(store: Pick<Store, 'db' | 'erasure' | 'verifications' | 'idempotency' | 'audit'>, settings: RetentionSettings, options: { now: Date; actorKeyId?: string | null }): Steps<AllPurgeResult> {
   const { now } = options;
   const actorKeyId = options.actorKeyId ?? null;

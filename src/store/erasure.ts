@@ -186,6 +186,41 @@ export class SubjectErasure {
   }
 
   /**
+   * Enrolled subjects whose re-enrolment was abandoned before `cutoff`: samples held beside a
+   * voiceprint, the newest older than it. The samples go (discardAbandonedReEnrolment); the voiceprint
+   * is kept or erased by its own rule.
+   */
+  findAbandonedReEnrolments(cutoff: Date, noticeCutoffs: readonly NoticeCutoff[] = []): string[] {
+    return dueUnderNotices(cutoff, noticeCutoffs, (c, v) => this.reEnrolmentAbandonedBefore(c, v));
+  }
+
+  /**
+   * Discards an abandoned re-enrolment's samples if still abandoned (checked again: the purge yields
+   * between subjects, and a sample may have come since), with an `enrolment.discarded` entry. Answers
+   * how many samples went, or undefined when no longer due. The caller checkpoints.
+   */
+  discardAbandonedReEnrolment(pseudonym: string, cutoff: Date, noticeCutoffs: readonly NoticeCutoff[], actorKeyId: string | null): number | undefined {
+    return this.db.transaction(() => {
+      if (dueUnderNotices(cutoff, noticeCutoffs, (c, v) => this.reEnrolmentAbandonedBefore(c, v, pseudonym)).length === 0) return undefined;
+      const n = this.db.run('DELETE FROM enrolment_samples WHERE subject_id = ?', [subjectIdOf(this.db, pseudonym)!]).changes;
+      this.audit.append({ action: 'enrolment.discarded', actorKeyId, subjectPseudonym: pseudonym, outcome: 'retention-expired', details: { samplesDiscarded: n } });
+      return n;
+    });
+  }
+
+  private reEnrolmentAbandonedBefore(c: string, noticeVersion: string | null, only?: string): string[] {
+    const { terms: under, params } = narrowed(c, noticeVersion, only, 's.notice_version');
+    return this.db
+      .all<{ pseudonym: string }>(
+        `SELECT s.pseudonym FROM enrolment_samples e CROSS JOIN subjects s ON s.id = e.subject_id
+         WHERE EXISTS (SELECT 1 FROM templates t WHERE t.subject_id = s.id) ${under}
+         GROUP BY e.subject_id HAVING max(e.created_at) < :c`,
+        params,
+      )
+      .map((r) => r.pseudonym);
+  }
+
+  /**
    * Subjects whose consent ended before `cutoff` (their latest consent event is a withdrawal older
    * than it), or before the nearer cutoff of the notice they had agreed to, and of whom nothing else
    * is held: no voiceprint, enrolment sample, data key or verification record (those go first, by

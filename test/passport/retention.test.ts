@@ -16,7 +16,7 @@ import {
 } from '../../src/passport/retention.js';
 import { runThrough } from '../../src/passport/steps.js';
 import { noticesStating, toneWav } from './fakes.js';
-import { auditEntries, consentAndEnrol, createHarness, exportSubject, getSubject, verifyCall, type Harness } from '../http/harness.js';
+import { auditEntries, consentAndEnrol, createHarness, enrolSample, exportSubject, getSubject, verifyCall, type Harness } from '../http/harness.js';
 
 let h: Harness;
 afterEach(() => h?.close());
@@ -54,6 +54,7 @@ describe('retention purge (GDPR Art. 5(1)(e))', () => {
           auditSeq: expect.any(Number),
         },
       ],
+      reEnrolmentsDiscarded: 0,
       checkpointComplete: true,
     });
     expect((await getSubject(h, 'idle')).body.enrolment.state).toBe('none');
@@ -62,6 +63,53 @@ describe('retention purge (GDPR Art. 5(1)(e))', () => {
     expect((await auditEntries(h)).filter((e) => e.action === 'retention.purged').map((e) => [e.actorKeyId, e.outcome, e.details.reason])).toEqual([[null, 'erased', 'retention-expired']]);
     // Running it again finds nothing more.
     expect(runThrough(purgeExpiredVoiceprints(h.store, { retentionDays: 1095, now: h.clock() })).purged).toBe(0);
+  });
+
+  it('discards the samples of a re-enrolment abandoned for retentionDays, keeping the voiceprint its customer goes on using', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1');
+    await consentAndEnrol(h, 'cust-2');
+    // Both begin to enrol again; cust-2 sends its sample later.
+    expect((await enrolSample(h, 'cust-1', toneWav({ freq: 200, seconds: 4, amplitude: 0.27 }))).body).toMatchObject({ status: 'enrolling', samples: 1 });
+    h.clock.advance(200 * day);
+    expect((await enrolSample(h, 'cust-2', toneWav({ freq: 200, seconds: 4, amplitude: 0.27 }))).status).toBe(200);
+    // Each year, each verifies: the voiceprints stay in use.
+    for (let year = 0; year < 3; year++) {
+      h.clock.advance(300 * day);
+      for (const id of ['cust-1', 'cust-2']) expect((await verifyCall(h, id, toneWav({ freq: 200, seconds: 4 }))).body.decision).toBe('accept');
+    }
+    h.clock.advance(100 * day);
+    // cust-1's sample is 1 200 days old, past the 1 095; cust-2's 1 000.
+    const [p1, p2] = [h.store.pseudonymise('cust-1'), h.store.pseudonymise('cust-2')];
+    expect(findExpiredVoiceprints(h.store, { retentionDays: 1095, now: h.clock() })).toMatchObject({ subjectPseudonyms: [], reEnrolmentPseudonyms: [p1] });
+    expect(runThrough(purgeExpiredVoiceprints(h.store, { retentionDays: 1095, now: h.clock() }))).toMatchObject({ purged: 0, reEnrolmentsDiscarded: 1 });
+    expect(h.store.voiceprints.enrolmentProgress(p1)).toEqual({ sampleCount: 0, netSpeechSeconds: 0 });
+    expect(h.store.voiceprints.enrolmentProgress(p2).sampleCount).toBe(1);
+    for (const p of [p1, p2]) expect(h.store.voiceprints.voiceprintMetadata(p)).toBeDefined();
+    expect((await getSubject(h, 'cust-1')).body.enrolment.state).toBe('enrolled');
+    expect((await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4 }))).body.decision).toBe('accept');
+    expect((await auditEntries(h)).filter((e) => e.action === 'enrolment.discarded')).toEqual([
+      expect.objectContaining({ actorKeyId: null, subjectPseudonym: p1, outcome: 'retention-expired', details: { samplesDiscarded: 1 } }),
+    ]);
+  });
+
+  it('keeps a re-enrolment sample younger than retentionDays, and checks again as it discards: a sample sent between two steps keeps its enrolment', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1');
+    // 3 s samples: two of them (6 s) do not complete the re-enrolment (8 s).
+    await enrolSample(h, 'cust-1', toneWav({ freq: 200, seconds: 3, amplitude: 0.27 }));
+    h.clock.advance(1094 * day);
+    // The voiceprint is in use.
+    expect((await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4 }))).body.decision).toBe('accept');
+    expect(findExpiredVoiceprints(h.store, { retentionDays: 1095, now: h.clock() }).reEnrolmentPseudonyms).toEqual([]);
+    h.clock.advance(2 * day);
+    const steps = purgeExpiredVoiceprints(h.store, { retentionDays: 1095, now: h.clock() });
+    // Finding the expired voiceprints, then the abandoned re-enrolments: two steps.
+    steps.next();
+    steps.next();
+    expect((await enrolSample(h, 'cust-1', toneWav({ freq: 200, seconds: 3, amplitude: 0.25 }))).body.samples).toBe(2);
+    expect(runThrough(steps)).toMatchObject({ reEnrolmentsDiscarded: 0 });
+    expect(h.store.voiceprints.enrolmentProgress(h.store.pseudonymise('cust-1')).sampleCount).toBe(2);
   });
 
   it('refuses a retention under one day', () => {
