@@ -207,7 +207,7 @@ const schemas: Record<string, Schema> = {
   Attempts: obj({ consecutiveRejects: int(), locked: bool(), retryAfterSeconds: nullable(int()), disabled: bool() }),
   VoiceprintSummary: obj({ sampleCount: int(), netSpeechSeconds: num(), createdAt: time() }),
   SubjectView: obj({
-    createdAt: time(),
+    createdAt: time({ description: 'When the subject was first recorded: their first consent, or for a caller who never consented, their first recorded call.' }),
     lastUsedAt: nullable(time()),
     consent: ref('ConsentState'),
     enrolment: obj({

@@ -5,7 +5,7 @@
  */
 import { VoicePassportError } from '../errors.js';
 import { gateAttempt } from '../scoring/attempts.js';
-import type { AuditEntry, ConsentEvent, ErasureReceipt, VerificationRecord, VoiceprintMetadata } from '../store/index.js';
+import type { AuditEntry, ConsentEvent, ErasureReceipt, SubjectRecord, VerificationRecord, VoiceprintMetadata } from '../store/index.js';
 import type { Actor, PassportContext } from './context.js';
 import { outcomeView, type OutcomeView } from './outcomes.js';
 import { appliedRetention } from './retention.js';
@@ -20,6 +20,7 @@ export interface AttemptsView {
 }
 
 export interface SubjectView {
+  /** When the subject was first recorded: their first consent, or for a caller who never consented, their first recorded call. */
   createdAt: string;
   lastUsedAt: string | null;
   consent: ConsentView;
@@ -43,8 +44,32 @@ export interface SubjectView {
 
 function requireSubject(ctx: PassportContext, pseudonym: string) {
   const subject = ctx.store.subjects.find(pseudonym);
-  if (subject === undefined) throw new VoicePassportError('not-found', 'Nothing is held about this subject.');
+  if (subject === undefined) throw nothingHeld();
   return subject;
+}
+
+const nothingHeld = () => new VoicePassportError('not-found', 'Nothing is held about this subject.');
+
+/**
+ * The subject, or for a caller who never consented but whose calls are recorded (answered
+ * no-consent; no subject row is made for them) a subject holding only those: what Art. 15 shows of
+ * them, from their first recorded call.
+ */
+function subjectOrCaller(ctx: PassportContext, pseudonym: string): SubjectRecord {
+  const subject = ctx.store.subjects.find(pseudonym);
+  if (subject !== undefined) return subject;
+  const first = ctx.store.verifications.listForSubject(pseudonym)[0];
+  if (first === undefined) throw nothingHeld();
+  return {
+    pseudonym,
+    createdAt: first.occurredAt,
+    lastUsedAt: null,
+    enrolmentState: 'none',
+    modelId: null,
+    enrolledAt: null,
+    attempts: { consecutiveRejects: 0, lastRejectAt: null, disabled: false },
+    noticeVersion: null,
+  };
 }
 
 function attemptsView(ctx: PassportContext, pseudonym: string): AttemptsView {
@@ -80,7 +105,7 @@ function retentionView(ctx: PassportContext, noticeVersion: string | null, lastU
 
 /** The view, and what it was built from that the export shows whole (read once). */
 function buildView(ctx: PassportContext, pseudonym: string): { view: SubjectView; consentEvents: ConsentEvent[]; voiceprint: VoiceprintMetadata | undefined } {
-  const s = requireSubject(ctx, pseudonym);
+  const s = subjectOrCaller(ctx, pseudonym);
   const { voiceprints, consents, verifications } = ctx.store;
   const progress = voiceprints.enrolmentProgress(pseudonym);
   const consentEvents = consents.history(pseudonym);

@@ -108,8 +108,11 @@ export class SubjectErasure {
         consentEvidenceRedacted: 0,
       };
       // The answers kept for retried requests (src/passport/idempotency.ts) describe the customer too,
-      // also one who never consented (answered no-consent, with no subject row).
+      // also one who never consented (answered no-consent, with no subject row), and so do the records
+      // of the calls made before they first consented (migration 013).
       this.db.run('DELETE FROM idempotent_requests WHERE subject_pseudonym = ?', [pseudonym]);
+      const callsBeforeConsent = this.db.run('DELETE FROM verifications WHERE caller_pseudonym = ?', [pseudonym]).changes;
+      receipt = { ...receipt, subjectKnown: subjectId !== undefined || callsBeforeConsent > 0, verificationsErased: callsBeforeConsent };
       if (subjectId !== undefined) {
         // Explicit deletes (not only the cascade) so the receipt can say what was removed.
         const voiceprintErased = this.db.run('DELETE FROM templates WHERE subject_id = ?', [subjectId]).changes > 0;
@@ -124,7 +127,15 @@ export class SubjectErasure {
         // Consent ends with the voiceprint: a later enrolment needs fresh consent to the current notice.
         const withdrawal = this.consents.recordWithdrawal(pseudonym, { reason: withdrawalReasonFor[options.reason], actorKeyId: options.actorKeyId });
         const consentEvidenceRedacted = options.reason === 'subject-request' ? this.consents.redactEvidence(pseudonym) : 0;
-        receipt = { ...receipt, voiceprintErased, dataKeyDestroyed, enrolmentSamplesErased, verificationsErased, consentWithdrawn: withdrawal !== undefined, consentEvidenceRedacted };
+        receipt = {
+          ...receipt,
+          voiceprintErased,
+          dataKeyDestroyed,
+          enrolmentSamplesErased,
+          verificationsErased: receipt.verificationsErased + verificationsErased,
+          consentWithdrawn: withdrawal !== undefined,
+          consentEvidenceRedacted,
+        };
       }
       const entry = this.audit.append({
         action: options.reason === 'retention-expired' ? 'retention.purged' : options.reason === 'consent-withdrawn' ? 'consent.withdrawn' : 'subject.erased',

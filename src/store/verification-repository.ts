@@ -153,6 +153,9 @@ function olderThan(cutoff: Date, noticeCutoffs: readonly NoticeCutoff[]): { wher
   return { where: terms.join(' OR '), params };
 }
 
+/** The records of the subject with pseudonym :p, linked to its row or, from before it had one, by pseudonym. */
+const ofSubject = '(v.subject_id = (SELECT id FROM subjects WHERE pseudonym = :p) OR v.caller_pseudonym = :p)';
+
 export class VerificationRepository {
   constructor(
     private readonly db: Database,
@@ -160,17 +163,20 @@ export class VerificationRepository {
   ) {}
 
   /**
-   * Records one verification. A subject the store has never seen (no consent ever) is recorded without
-   * a subject link: no row is created for a customer who never opted in.
+   * Records one verification. A subject the store has never seen (no consent ever) is recorded with
+   * the caller's pseudonym instead of a subject link: no row is created for a customer who never opted
+   * in, and the record is still theirs to see and erase (migration 013).
    */
   record(pseudonym: string, input: VerificationInput): VerificationRecord {
     const record: VerificationRecord = { id: randomUUID(), occurredAt: isoNow(this.clock), ...input, reasons: [...input.reasons] };
+    const subjectId = subjectIdOf(this.db, pseudonym);
     this.db.run(
-      `INSERT INTO verifications (id, subject_id, occurred_at, policy, decision, reasons, score, raw_score, normalised_score, threshold, raw_threshold, net_speech_seconds, channel, model_id, actor_key_id, transport)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO verifications (id, subject_id, caller_pseudonym, occurred_at, policy, decision, reasons, score, raw_score, normalised_score, threshold, raw_threshold, net_speech_seconds, channel, model_id, actor_key_id, transport)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         record.id,
-        subjectIdOf(this.db, pseudonym) ?? null,
+        subjectId ?? null,
+        subjectId === undefined ? pseudonym : null,
         record.occurredAt,
         record.policy,
         record.decision,
@@ -199,18 +205,15 @@ export class VerificationRepository {
     return row === undefined ? undefined : { record: toRecord(row), subjectPseudonym: row.pseudonym };
   }
 
-  /** Oldest first (export, Art. 15). */
+  /** Oldest first (export, Art. 15): the subject's, and those recorded before it had a subject row. */
   listForSubject(pseudonym: string): VerificationRecord[] {
     return this.db
-      .all<VerificationRow>(
-        `SELECT v.* FROM verifications v JOIN subjects s ON s.id = v.subject_id WHERE s.pseudonym = ? ORDER BY v.occurred_at, v.rowid`,
-        [pseudonym],
-      )
+      .all<VerificationRow>(`SELECT v.* FROM verifications v WHERE ${ofSubject} ORDER BY v.occurred_at, v.rowid`, { p: pseudonym })
       .map(toRecord);
   }
 
   countForSubject(pseudonym: string): number {
-    return this.db.get<{ n: number }>('SELECT count(*) AS n FROM verifications v JOIN subjects s ON s.id = v.subject_id WHERE s.pseudonym = ?', [pseudonym])?.n ?? 0;
+    return this.db.get<{ n: number }>(`SELECT count(*) AS n FROM verifications v WHERE ${ofSubject}`, { p: pseudonym })?.n ?? 0;
   }
 
   /** How many verifications are older than `cutoff`, or than a nearer cutoff of their subject's notice (the history's retention). */

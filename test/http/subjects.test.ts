@@ -153,6 +153,53 @@ describe('DELETE /v1/subjects/{id}', () => {
     expect(filesContaining(h.dataDir, Buffer.from('call 7781'))).toEqual([]);
   });
 
+  it('a caller who never consented: their recorded calls are shown (Art. 15) and erased (Art. 17), kept answers with them', async () => {
+    h = createHarness();
+    const first = (await verifyCall(h, 'stranger', toneWav({ freq: 200, seconds: 4 }))).body;
+    h.clock.advance(60_000);
+    const retried = await request(h.app).post('/v1/subjects/stranger/verifications').set(h.auth('telephony')).set('Content-Type', 'audio/wav').set('Idempotency-Key', 'call-1').send(Buffer.from(toneWav({ freq: 200, seconds: 4 })));
+    expect([first.decision, retried.body.decision]).toEqual(['no-consent', 'no-consent']);
+
+    const view = await getSubject(h, 'stranger');
+    expect(view.status).toBe(200);
+    expect(view.body).toEqual({
+      createdAt: T0,
+      lastUsedAt: null,
+      consent: { active: false, withdrawnAt: null },
+      enrolment: { state: 'none', model: null, modelCurrent: null, enrolledAt: null, voiceprint: null, inProgress: { samples: 0, netSpeechSeconds: 0, requiredSeconds: 8, requiredSamples: 2 } },
+      attempts: { consecutiveRejects: 0, locked: false, retryAfterSeconds: null, disabled: false },
+      counts: { verifications: 2, consentEvents: 0 },
+      retention: { voiceprintUnusedDays: 1095, voiceprintErasedAfter: null, verificationHistoryDays: 400, consentRecordDays: 1826 },
+    });
+    const exported = (await exportSubject(h, 'stranger')).body;
+    expect(exported.verifications.map((v: { id: string; decision: string }) => [v.id, v.decision])).toEqual([
+      [first.verificationId, 'no-consent'],
+      [retried.body.verificationId, 'no-consent'],
+    ]);
+    expect(exported.consentHistory).toEqual([]);
+
+    const erased = await request(h.app).delete('/v1/subjects/stranger').set(h.auth('enrolment'));
+    expect(erased.body.receipt).toMatchObject({ subjectKnown: true, verificationsErased: 2, voiceprintErased: false, consentWithdrawn: false });
+    // Re-read: nothing left, not the kept answer either.
+    expect((await getSubject(h, 'stranger')).status).toBe(404);
+    expect(h.store.db.get<{ n: number }>('SELECT count(*) AS n FROM verifications')!.n).toBe(0);
+    expect(h.store.db.get<{ n: number }>('SELECT count(*) AS n FROM idempotent_requests')!.n).toBe(0);
+    expect((await auditEntries(h)).at(-1)).toMatchObject({ action: 'subject.erased', outcome: 'erased', details: { verificationsErased: 2 } });
+  });
+
+  it('calls recorded before the first consent belong to the subject once it consents: exported and erased with the rest', async () => {
+    h = createHarness();
+    const early = (await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4 }))).body;
+    h.clock.advance(60_000);
+    await consentAndEnrol(h, 'cust-1');
+    const later = (await verifyCall(h, 'cust-1', toneWav({ freq: 200, seconds: 4 }))).body;
+    expect((await getSubject(h, 'cust-1')).body).toMatchObject({ createdAt: '2026-03-01T09:01:00.000Z', counts: { verifications: 2 } });
+    expect((await exportSubject(h, 'cust-1')).body.verifications.map((v: { id: string }) => v.id)).toEqual([early.verificationId, later.verificationId]);
+    const erased = await request(h.app).delete('/v1/subjects/cust-1').set(h.auth('enrolment'));
+    expect(erased.body.receipt).toMatchObject({ verificationsErased: 2, voiceprintErased: true });
+    expect(h.store.db.get<{ n: number }>('SELECT count(*) AS n FROM verifications')!.n).toBe(0);
+  });
+
   it('is idempotent: nothing held gives a receipt that says so', async () => {
     h = createHarness();
     const res = await request(h.app).delete('/v1/subjects/nobody').set(h.auth('enrolment'));

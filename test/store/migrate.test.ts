@@ -142,7 +142,7 @@ describe('migrate', () => {
     const log = new AuditLog(db, () => new Date('2026-01-01T00:00:00Z'));
     for (let i = 0; i < 3; i++) log.append({ action: 'consent.given', actorKeyId: null, subjectPseudonym: null, outcome: 'given' });
     expect(() => db.run('DELETE FROM audit_log WHERE seq = 1')).toThrow(/audit-log-append-only/);
-    expect(migrate(db)).toEqual({ applied: [7, 8, 9, 10, 11, 12], version: 12 });
+    expect(migrate(db)).toEqual({ applied: [7, 8, 9, 10, 11, 12, 13], version: 13 });
     expect(() => db.run('DELETE FROM audit_log WHERE seq = 1')).toThrow(/audit-log-append-only/);
     expect(log.pruneBefore(new Date('2026-01-02T00:00:00Z'), { actorKeyId: null, retentionDays: 1 })).toMatchObject({ through: { seq: 3 }, pruned: 3 });
     expect(log.verify()).toMatchObject({ ok: true, entries: 1, prunedThrough: { seq: 3 } });
@@ -160,7 +160,7 @@ describe('migrate', () => {
     give(1, 'v2');
     give(2, 'v1');
     withdraw(2);
-    expect(migrate(db)).toEqual({ applied: [10, 11, 12], version: 12 });
+    expect(migrate(db)).toEqual({ applied: [10, 11, 12, 13], version: 13 });
     const notices = () => db.all('SELECT id, notice_version FROM subjects ORDER BY id');
     // The latest given consent's notice, withdrawn since or not; none for a subject who never consented.
     expect(notices()).toEqual([
@@ -176,6 +176,28 @@ describe('migrate', () => {
       { id: 2, notice_version: 'v3' },
       { id: 3, notice_version: 'v2' },
     ]);
+  });
+
+  it("upgrades a version-12 database: a call recorded for no subject is linked to its caller's pseudonym from its audit entry", () => {
+    migrate(db, loadMigrations().slice(0, 12));
+    const at = '2026-01-01T00:00:00.000Z';
+    db.run('INSERT INTO subjects (id, pseudonym, created_at) VALUES (1, ?, ?)', ['a'.repeat(64), at]);
+    const call = (id: string, subjectId: number | null) =>
+      db.run(`INSERT INTO verifications (id, subject_id, occurred_at, policy, decision) VALUES (?, ?, ?, 'standard', 'no-consent')`, [id, subjectId, at]);
+    call('v-subject', 1);
+    call('v-stranger', null);
+    call('v-unaudited', null);
+    const log = new AuditLog(db, () => new Date(at));
+    log.append({ action: 'verification', actorKeyId: null, subjectPseudonym: 'a'.repeat(64), outcome: 'no-consent', details: { verificationId: 'v-subject' } });
+    log.append({ action: 'verification', actorKeyId: null, subjectPseudonym: 'b'.repeat(64), outcome: 'no-consent', details: { verificationId: 'v-stranger' } });
+    expect(migrate(db)).toEqual({ applied: [13], version: 13 });
+    expect(db.all('SELECT id, subject_id, caller_pseudonym FROM verifications ORDER BY id')).toEqual([
+      { id: 'v-stranger', subject_id: null, caller_pseudonym: 'b'.repeat(64) },
+      { id: 'v-subject', subject_id: 1, caller_pseudonym: null },
+      { id: 'v-unaudited', subject_id: null, caller_pseudonym: null },
+    ]);
+    // A record linked to a subject never carries a caller pseudonym as well.
+    expect(() => db.run("UPDATE verifications SET caller_pseudonym = ? WHERE id = 'v-subject'", ['c'.repeat(64)])).toThrow(/CHECK constraint/);
   });
 
   it('upgrades a version-2 database: stored target policies bound the estimate, explicit ones nothing', () => {
