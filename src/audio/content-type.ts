@@ -19,8 +19,13 @@ import { VoicePassportError } from '../errors.js';
 
 export const MIN_SAMPLE_RATE = 8000;
 export const MAX_SAMPLE_RATE = 48000;
-/** WAV stores the channel count in 16 bits; headerless audio gets the same bound. */
-export const MAX_CHANNELS = 65535;
+/**
+ * The most channels taken, in any container. A call arrives mono or stereo, and 16 covers any
+ * multitrack recorder; beyond that the decoding work grows with the channel count (every channel
+ * read, then mixed) while the speech does not: 65 535 one-sample channels cost seconds of decoding
+ * for a fraction of a second of audio.
+ */
+export const MAX_CHANNELS = 16;
 
 export type HeaderlessEncoding = 'mulaw' | 'alaw' | 'pcm16be';
 

@@ -18,8 +18,8 @@ export interface HeaderlessFormat {
 
 const BYTES_PER_SAMPLE: Record<HeaderlessEncoding, number> = { mulaw: 1, alaw: 1, pcm16be: 2 };
 const ENCODING_NAME: Record<HeaderlessEncoding, string> = { mulaw: 'mulaw', alaw: 'alaw', pcm16be: 'pcm16' };
-/** Frames decoded per block, so the interleaved scratch buffer stays small whatever the channel count. */
-const BLOCK_FRAMES = 65536;
+/** Samples (all channels) decoded per block, so the interleaved scratch buffer stays small whatever the channel count. */
+const BLOCK_SAMPLES = 65536;
 
 /**
  * Decode headerless samples to mono ±1 floats.
@@ -48,9 +48,10 @@ export function decodeHeaderless(bytes: Uint8Array, format: HeaderlessFormat, op
   const samples = new Float32Array(frames);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const table = encoding === 'alaw' ? ALAW_DECODE_TABLE : MULAW_DECODE_TABLE;
-  const scratch = new Float32Array(Math.min(frames, BLOCK_FRAMES) * channels);
-  for (let first = 0; first < frames; first += BLOCK_FRAMES) {
-    const count = Math.min(BLOCK_FRAMES, frames - first);
+  const blockFrames = Math.max(1, Math.floor(BLOCK_SAMPLES / channels));
+  const scratch = new Float32Array(Math.min(frames, blockFrames) * channels);
+  for (let first = 0; first < frames; first += blockFrames) {
+    const count = Math.min(blockFrames, frames - first);
     const values = count * channels;
     const base = first * channels;
     if (encoding === 'pcm16be') {

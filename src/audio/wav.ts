@@ -24,6 +24,7 @@
  */
 import wavefile from 'wavefile';
 import { VoicePassportError } from '../errors.js';
+import { MAX_CHANNELS } from './content-type.js';
 import { checkChannelChoice, mixToMono } from './channels.js';
 import { ALAW_DECODE_TABLE, MULAW_DECODE_TABLE } from './g711.js';
 import { checkDuration, checkSampleRate } from './limits.js';
@@ -257,6 +258,9 @@ export function inspectWav(bytes: Uint8Array, maxSeconds: number): WavLayout {
   if (dataOffset === -1) throw malformed('The WAV file has no "data" chunk: it holds no audio, or it is truncated before the audio.');
 
   if (fmt.channels === 0) throw malformed('The WAV header says the audio has 0 channels; the header is damaged.', { channels: 0 });
+  if (fmt.channels > MAX_CHANNELS) {
+    throw new VoicePassportError('audio-unsupported', `The WAV file has ${fmt.channels} channels; at most ${MAX_CHANNELS} are taken. Send the caller's channel, or a mono or stereo mix.`, { channels: fmt.channels, maxChannels: MAX_CHANNELS });
+  }
   checkSampleRate(fmt.sampleRate, 'WAV header');
   const encoding = encodingOf(fmt);
   const bytesPerSample = fmt.bitsPerSample / 8;

@@ -65,6 +65,7 @@ describe('parseAudioContentType', () => {
     'audio/L16;rate=99999999999999',
     'audio/PCMU;channels=0',
     'audio/PCMU;channels=70000',
+    'audio/PCMU;channels=17',
     'audio/PCMU;rate="8000',
   ])('refuses bad parameters in %s with audio-unsupported', (ct) => {
     expect(errorOf(() => parseAudioContentType(ct)).code).toBe('audio-unsupported');

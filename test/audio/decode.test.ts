@@ -73,6 +73,21 @@ describe('decodeAudio: dispatch by Content-Type', () => {
   });
 });
 
+describe('decodeAudio: many channels of headerless audio', () => {
+  it('picks a channel exactly across internal blocks, whatever the channel count', () => {
+    // 3 channels × 30 000 frames: more than one block of samples. Channel c of frame i holds i + c.
+    const channels = 3;
+    const frames = 30_000;
+    const values = Array.from({ length: frames * channels }, (_, k) => Math.floor(k / channels) + (k % channels));
+    const bytes = packInts(values, 2, false);
+    for (let c = 0; c < channels; c++) {
+      const a = decodeAudio(bytes, `audio/L16;rate=8000;channels=${channels}`, { ...opts, channel: c });
+      expect(a.samples.length).toBe(frames);
+      for (const i of [0, 21_844, 21_845, 21_846, frames - 1]) expect(a.samples[i]).toBe(Math.fround((i + c) / 32768));
+    }
+  });
+});
+
 describe('decodeAudio: errors', () => {
   it.each(['audio/wav', 'audio/PCMU', 'audio/PCMA', 'audio/L16;rate=16000'])('an empty body under %s → audio-empty', (ct) => {
     expectCode(() => decodeAudio(new Uint8Array(0), ct, opts), 'audio-empty');

@@ -130,6 +130,12 @@ describe('decodeWav: channels', () => {
     expect(asArray(decodeWav(stereo, { ...opts, channel: 1 }).samples)).toEqual([-0.5, 0.25, 32767 / 32768].map(Math.fround));
   });
 
+  it('refuses more than 16 channels before decoding any', () => {
+    const many = buildWav({ channels: 17, data: packInts(new Array(17 * 4).fill(0), 2) });
+    expect(() => decodeWav(many, opts)).toThrow(expect.objectContaining({ code: 'audio-unsupported', details: { channels: 17, maxChannels: 16 } }));
+    expect(decodeWav(buildWav({ channels: 16, data: packInts(new Array(16 * 4).fill(8192), 2) }), opts).samples).toEqual(new Float32Array(4).fill(0.25));
+  });
+
   it('handles many channels', () => {
     const channels = 6;
     const frame = [1, 2, 3, 4, 5, 6].map((c) => c * 1024);
