@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { AuditAction, AuditEntry, AuditHead } from '../store/index.js';
+import { instantQuery, toIsoInstant } from './instants.js';
 import type { PassportContext } from './context.js';
 
 export const auditActions = [
@@ -30,15 +31,13 @@ export const auditActions = [
   'store.restored',
 ] as const satisfies readonly AuditAction[];
 
-const isoDateTime = z.iso.datetime({ offset: true }).or(z.iso.date());
-
 export const auditQuerySchema = z
   .object({
     afterSeq: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     limit: z.coerce.number().int().min(1).max(1000).optional(),
     action: z.enum(auditActions).optional(),
-    from: isoDateTime.optional(),
-    to: isoDateTime.optional(),
+    from: instantQuery.optional(),
+    to: instantQuery.optional(),
   })
   .strict();
 
@@ -56,7 +55,7 @@ export interface AuditPage {
 
 export function listAudit(ctx: PassportContext, query: AuditQuery): AuditPage {
   const limit = query.limit ?? 100;
-  const iso = (t: string | undefined) => (t === undefined ? undefined : new Date(Date.parse(t)).toISOString());
+  const iso = (t: string | undefined) => (t === undefined ? undefined : toIsoInstant(t));
   const from = iso(query.from);
   const to = iso(query.to);
   const entries = ctx.store.audit.list({

@@ -17,16 +17,15 @@ import {
   type VerificationDecision,
   type VerificationTransport,
 } from '../store/index.js';
+import { instantQuery, toIsoInstant } from './instants.js';
 import type { PassportContext } from './context.js';
 import { outcomesByPolicy, type PolicyOutcomes } from './outcomes.js';
 import { round } from './views.js';
 
-const isoDateTime = z.iso.datetime({ offset: true }).or(z.iso.date());
-
 export const statsQuerySchema = z
   .object({
-    from: isoDateTime.optional(),
-    to: isoDateTime.optional(),
+    from: instantQuery.optional(),
+    to: instantQuery.optional(),
   })
   .strict()
   .refine((q) => q.from === undefined || q.to === undefined || Date.parse(q.from) < Date.parse(q.to), { message: '"from" must be before "to"', path: ['from'] });
@@ -106,8 +105,6 @@ function emptyCounts(): Record<VerificationDecision, number> {
  */
 const normalisedScoreRange = { of: 'normalisedScore', min: -4, max: 12, bins: 20 } as const;
 
-const toIso = (t: string | undefined) => (t === undefined ? undefined : new Date(Date.parse(t)).toISOString());
-
 /** The rows of one pass, for the totals (every row) or one channel. */
 interface StatsRows {
   counts: readonly DecisionCount[];
@@ -163,7 +160,7 @@ function reasonCounts(rows: readonly ReasonCount[]): Record<string, number> {
 }
 
 export function operatorStats(ctx: PassportContext, query: StatsQuery): StatsResponse {
-  const range = { ...(query.from ? { from: toIso(query.from)! } : {}), ...(query.to ? { to: toIso(query.to)! } : {}) };
+  const range = { ...(query.from ? { from: toIsoInstant(query.from) } : {}), ...(query.to ? { to: toIsoInstant(query.to) } : {}) };
   // One pass each, grouped by channel (and transport): the totals, the channels and the transports
   // are sums of the same rows, so the channels add up to the totals (less the calls that analysed no
   // audio), and so do the transports (less the rows from before the transport was recorded).

@@ -166,6 +166,8 @@ describe('GET /v1/operator/stats', () => {
     const bad = await request(h.app).get('/v1/operator/stats?from=yesterday').set(h.auth('operator'));
     expect(bad.status).toBe(400);
     expect(bad.body.issues.map((i: { path: string }) => i.path)).toEqual(['query.from']);
+    const beyond = await request(h.app).get('/v1/audit?from=9999-12-31T23:59:59.999-23:59').set(h.auth('operator'));
+    expect([beyond.status, beyond.body.issues]).toEqual([400, [{ path: 'query.from', message: 'must lie between the years 0000 and 9999 in UTC' }]]);
     const reversed = await request(h.app).get('/v1/operator/stats?from=2026-03-02&to=2026-03-01').set(h.auth('operator'));
     expect(reversed.body.issues).toEqual([{ path: 'query.from', message: '"from" must be before "to"' }]);
   });
