@@ -24,6 +24,9 @@ export const errorCatalogue = {
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'upgrade-required': { status: 426, title: 'Open this endpoint as a WebSocket' },
+  // Answered by the HTTP server itself, before a request reaches the app (src/http/http-server.ts).
+  'request-timeout': { status: 408, title: 'The request did not arrive in time' },
+  'request-headers-too-large': { status: 431, title: 'The request headers are too large' },
   // draft-ietf-httpapi-idempotency-key-header: 409 while the first request runs, 422 for another request under the same key.
   'idempotency-key-in-use': { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
   'idempotency-key-reused': { status: 422, title: 'This Idempotency-Key was used for another request' },

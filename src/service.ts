@@ -5,7 +5,8 @@
 import type { Server } from 'node:http';
 import { buildApp } from './app.js';
 import { defaultConsoleDir } from './http/console.js';
-import { upgradeThroughApp, VerificationStreams } from './http/verification-stream.js';
+import { serveApp } from './http/http-server.js';
+import { VerificationStreams } from './http/verification-stream.js';
 import type { Config } from './config.js';
 import { EmbeddingEngine } from './model/engine.js';
 import type { Logger } from './observability/logger.js';
@@ -108,12 +109,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     const server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
     });
-    // WebSocket handshakes (streaming verification) go through the app like any request.
-    server.on('upgrade', upgradeThroughApp(app));
-    // Slow-loris protection: a caller must send headers and body within bounded time.
-    server.headersTimeout = 15_000;
-    server.requestTimeout = 60_000;
-    server.keepAliveTimeout = 5_000;
+    serveApp(server, app);
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     logger.info({ port, host: config.host, ...(config.console ? { console: '/console/' } : {}) }, 'listening');

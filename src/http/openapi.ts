@@ -596,7 +596,8 @@ function op(o: OpOptions): Schema {
     security: o.roles === null ? [] : [{ apiKey: [] }],
     ...(parameters.length ? { parameters } : {}),
     // Open routes take no input, so they cannot fail validation.
-    responses: { [String(o.ok.status)]: ok, ...problemResponses([...new Set([...o.problems, ...authProblems, ...(o.roles === null ? [] : ['validation-failed']), 'internal'] as ErrorCode[])]) },
+    // Any request may meet the HTTP server's own refusals (408, 431) before it reaches a route.
+    responses: { [String(o.ok.status)]: ok, ...problemResponses([...new Set([...o.problems, ...authProblems, ...(o.roles === null ? [] : ['validation-failed']), 'request-timeout', 'request-headers-too-large', 'internal'] as ErrorCode[])]) },
   };
   if (o.body?.contentType === 'json') {
     operation.requestBody = { required: true, content: { 'application/json': { schema: ref(o.body.schema) } } };

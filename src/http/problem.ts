@@ -3,6 +3,7 @@
  * thrown) into an HTTP response. 5xx bodies never carry internals: the message of an
  * unexpected error is logged with the request id, and the caller gets only the id.
  */
+import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { errorCatalogue, isForClients, isVoicePassportError, VoicePassportError, type ErrorCode } from '../errors.js';
 
@@ -32,6 +33,16 @@ export function problemBody(err: VoicePassportError, requestId?: string, instanc
   // Extension members (RFC 9457 §3.2): machine-readable figures such as netSpeechSeconds.
   if (err.details) for (const [k, v] of Object.entries(err.details)) if (!(k in body)) body[k] = v;
   return body;
+}
+
+/**
+ * A whole HTTP/1.1 response carrying the problem, for a socket no Express response owns (a request
+ * the HTTP parser refused, an upgrade that cannot be served); the connection closes after it.
+ */
+export function rawProblemResponse(err: VoicePassportError): string {
+  const body = JSON.stringify(problemBody(err));
+  const reason = STATUS_CODES[err.status] ?? 'Error';
+  return `HTTP/1.1 ${err.status} ${reason}\r\nContent-Type: ${problemContentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
 export function sendProblem(res: Response, err: VoicePassportError, req?: Request): void {

@@ -32,7 +32,7 @@ import { SpeechStream, streamAudioFormat } from '../passport/verification-stream
 import { findPolicy, verifyCaller } from '../passport/verification.js';
 import { pseudonymOf } from '../passport/views.js';
 import { actorOf } from './auth.js';
-import { problemBody, problemContentType } from './problem.js';
+import { problemBody, rawProblemResponse } from './problem.js';
 import type { RouteSpec } from './route-table.js';
 import { parseOrThrow } from './validation.js';
 
@@ -78,8 +78,7 @@ type UpgradeRequest = IncomingMessage & { [upgradeKey]?: PendingUpgrade };
 export function upgradeThroughApp(app: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
     if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) {
-      const body = JSON.stringify(problemBody(new VoicePassportError('validation-failed', 'This service switches protocols only for the WebSocket of a verification stream; send a request with a body without "Upgrade".')));
-      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: ${problemContentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(rawProblemResponse(new VoicePassportError('validation-failed', 'This service switches protocols only for the WebSocket of a verification stream; send a request with a body without "Upgrade".')));
       return;
     }
     (req as UpgradeRequest)[upgradeKey] = { socket, head };

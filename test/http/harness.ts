@@ -10,7 +10,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../../src/app.js';
 import { defaultConsoleDir } from '../../src/http/console.js';
-import { upgradeThroughApp, VerificationStreams } from '../../src/http/verification-stream.js';
+import { serveApp } from '../../src/http/http-server.js';
+import { VerificationStreams } from '../../src/http/verification-stream.js';
 import type { ModelCalibration } from '../../src/model/manifest.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics, timedEmbedder, type Metrics } from '../../src/observability/metrics.js';
@@ -143,8 +144,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
       build();
     },
     listen: async () => {
-      const server = createServer(h.app);
-      server.on('upgrade', upgradeThroughApp(h.app));
+      const server = serveApp(createServer(h.app), h.app);
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       servers.push(server);
       return `127.0.0.1:${(server.address() as AddressInfo).port}`;
