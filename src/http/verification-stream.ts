@@ -15,7 +15,8 @@
  *   {"type":"error", "problem": <RFC 9457 problem details>}   then close 1008 (the client's
  *       fault), 1013 (overloaded: try again later) or 1011 (the server's)
  * A stream closed by the client before its result is an abandoned attempt: nothing is scored or
- * recorded, as for a request body that never arrived. A stream that stays silent for
+ * recorded, as for a request body that never arrived (if its audio was analysed already, that use is
+ * audited: `verification.abandoned`). A stream that stays silent for
  * VP_STREAM_IDLE_SECONDS, or lasts VP_MAX_AUDIO_SECONDS + 30 s, is decided on what it holds.
  */
 import { ServerResponse, type IncomingMessage } from 'node:http';
@@ -29,7 +30,7 @@ import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../audio/content-type.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Actor, PassportContext } from '../passport/context.js';
 import { SpeechStream, streamAudioFormat } from '../passport/verification-stream.js';
-import { findPolicy, verifyCaller } from '../passport/verification.js';
+import { findPolicy, recordAbandonedStream, verifyCaller } from '../passport/verification.js';
 import { pseudonymOf } from '../passport/views.js';
 import { actorOf } from './auth.js';
 import { problemBody, rawProblemResponse } from './problem.js';
@@ -278,8 +279,11 @@ export class VerificationStreams {
       clearTimeout(idle);
       clearTimeout(lifetime);
       givePlaceUp();
-      // Closed before its result: an abandoned attempt, never scored or recorded.
-      if (!decided) stream.abandon();
+      // Closed before its result: an abandoned attempt, never scored or recorded; audited if its audio was analysed.
+      if (!decided) {
+        stream.abandon();
+        if (stream.analyses > 0 && this.opts.passport.store.db.isOpen) recordAbandonedStream(passport, actor, customerId, stream);
+      }
       log.info({ code, decided, receivedSeconds: Math.round(stream.receivedSeconds * 10) / 10 }, 'verification stream closed');
     });
     ws.on('error', (err) => log.warn({ err }, 'verification stream error'));

@@ -14,6 +14,7 @@ export const auditActions = [
   'enrolment.completed',
   'enrolment.discarded',
   'verification',
+  'verification.abandoned',
   'verification.outcome-reported',
   'subject.viewed',
   'subject.exported',

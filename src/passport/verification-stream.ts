@@ -72,6 +72,7 @@ export class SpeechStream {
   /** Asked before each analysis; once it says no, nothing more is analysed (`analysis` answers null). */
   private mayAnalyse: () => boolean = () => true;
   private probing = false;
+  private probes = 0;
   /** The latest analysis and how many bytes it covered. */
   private last: { bytes: number; analysis: AnalysisOrNoSpeech } | null = null;
   private settle: { resolve: (a: AnalysisOrNoSpeech | null) => void; reject: (e: unknown) => void } | null = null;
@@ -82,6 +83,11 @@ export class SpeechStream {
     const whole = (bytes: number) => Math.max(format.bytesPerSample, bytes - (bytes % format.bytesPerSample));
     this.maxBytes = whole(Math.floor(opts.maxAudioSeconds * format.bytesPerSecond));
     this.probeBytes = whole(Math.round((opts.probeEverySeconds ?? 1) * format.bytesPerSecond));
+  }
+
+  /** Analyses of the audio begun so far (each a pass of the caller's voice through the model). */
+  get analyses(): number {
+    return this.probes;
   }
 
   /** Seconds of audio taken (still counted once wiped). */
@@ -182,6 +188,7 @@ export class SpeechStream {
 
   private probe(bytes: number): void {
     this.probing = true;
+    this.probes++;
     // The engine copies a partial view before handing it to a worker, so the buffer may keep growing.
     analyseOrNoSpeech(this.opts.embedder, { bytes: this.buffer.subarray(0, bytes), contentType: this.opts.format.contentType }).then(
       (analysis) => {

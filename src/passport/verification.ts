@@ -230,6 +230,21 @@ interface Scored {
   analysisDiscarded?: true;
 }
 
+/**
+ * A stream given up before its decision (the client closed it, or the service stopped) after its
+ * audio was analysed: nothing is scored or recorded, but the caller's voice went through the model,
+ * and that use is audited (Art. 5(2)) as `verification.abandoned`.
+ */
+export function recordAbandonedStream(ctx: PassportContext, actor: Actor, customerId: string, stream: { analyses: number; receivedSeconds: number }): void {
+  ctx.store.audit.append({
+    action: 'verification.abandoned',
+    actorKeyId: actor.keyId,
+    subjectPseudonym: pseudonymOf(ctx, customerId),
+    outcome: 'abandoned',
+    details: { transport: 'stream', analyses: stream.analyses, receivedSeconds: round(stream.receivedSeconds, 1), model: ctx.embedder.modelId },
+  });
+}
+
 /** Who is verified, by whom, under which policy and model, and how the audio came. */
 interface Attempt {
   actor: Actor;

@@ -29,6 +29,7 @@ export type AuditAction =
   | 'enrolment.completed'
   | 'enrolment.discarded'
   | 'verification'
+  | 'verification.abandoned'
   | 'verification.outcome-reported'
   | 'subject.viewed'
   | 'subject.exported'

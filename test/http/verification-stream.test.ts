@@ -365,6 +365,26 @@ describe('a stream that goes wrong', () => {
     expect((await auditEntries(h)).filter((e) => e.action === 'verification')).toEqual([]);
   });
 
+  it('closed by the client after its audio was analysed: nothing scored or recorded, the analysis audited', async () => {
+    const c = await enrolledStream({}, '?speechSeconds=5');
+    sendFrames(c.ws, Buffer.concat([mulawTone(0, 2), mulawTone(200, 3)]));
+    expect(await c.next()).toMatchObject({ type: 'progress', netSpeechSeconds: 3 });
+    c.ws.close(1000);
+    await c.closed;
+    await expect.poll(() => h.streams.open).toBe(0);
+    expect((await exportSubject(h, 'cust-1')).body.verifications).toEqual([]);
+    const entries = (await auditEntries(h)).filter((e) => e.action.startsWith('verification'));
+    expect(entries).toEqual([
+      expect.objectContaining({
+        action: 'verification.abandoned',
+        actorKeyId: h.keyIds.telephony,
+        subjectPseudonym: h.store.pseudonymise('cust-1'),
+        outcome: 'abandoned',
+        details: { transport: 'stream', analyses: 1, receivedSeconds: 5, model: fakeModelId },
+      }),
+    ]);
+  });
+
   it('a text message other than end: 1008 with a problem, nothing recorded', async () => {
     const c = await enrolledStream();
     c.ws.send('{"type":"stop"}');
