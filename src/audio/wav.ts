@@ -12,17 +12,17 @@
  *    the format (channels ≥ 1, block align = channels × container bytes, a supported encoding and
  *    rate) and computes the duration from the header, so an over-long file is refused before any
  *    sample is decoded.
- * 2. Only then does {@link decodeWav} hand `wavefile` canonical little WAV blocks holding nothing
- *    but a plain `fmt ` chunk and a bounded slice of the validated sample bytes, so the library
- *    never sees the original (possibly hostile) chunk table and every allocation is bounded by the
- *    bytes received.
+ * 2. Only then does {@link decodeWav} read the samples, block by block from the validated data
+ *    chunk, so every allocation is bounded by the bytes received.
  *
- * One exception: IEEE float samples are read with DataView, not wavefile. wavefile 11 unpacks
- * floats with a bit-level IEEE-754 parser that measured ~40× slower than DataView here (20 s of
- * 48 kHz stereo float32: 6.7 s against 0.17 s), so a 120 s float file would tie a worker up for
- * half a minute. The tests check both paths against files wavefile writes.
+ * The samples are read with DataView and the G.711 tables, not with wavefile's `getSamples`:
+ * wavefile 11 unpacks sample by sample through a general bit-level reader, which measured ~40×
+ * slower for floats (20 s of 48 kHz stereo float32: 6.7 s against 0.17 s), and for 120 s of
+ * integer PCM 251 ms at 16 kHz mono, 1.1 s at 48 kHz stereo and 3.3 s for 8 channels of 8 bits,
+ * against 16, 127 and 219 ms read here (`node --import tsx scripts/bench/wav-decode-bench.ts`,
+ * medians of 5): time a worker spends on a body before any speech is looked at. wavefile stays the oracle: the property tests decode files it writes and compare with its own
+ * reading of them (test/audio/decode.property.test.ts).
  */
-import wavefile from 'wavefile';
 import { VoicePassportError } from '../errors.js';
 import { MAX_CHANNELS } from './content-type.js';
 import { checkChannelChoice, mixToMono } from './channels.js';
@@ -276,77 +276,32 @@ export function inspectWav(bytes: Uint8Array, maxSeconds: number): WavLayout {
   return { container, encoding, channels: fmt.channels, sampleRate: fmt.sampleRate, blockAlign: fmt.blockAlign, dataOffset, frames, durationSeconds };
 }
 
-const WAVEFILE_FORMAT: Record<WavEncoding, { tag: number; bits: number }> = {
-  pcm8: { tag: WAVE_FORMAT_PCM, bits: 8 },
-  pcm16: { tag: WAVE_FORMAT_PCM, bits: 16 },
-  pcm24: { tag: WAVE_FORMAT_PCM, bits: 24 },
-  pcm32: { tag: WAVE_FORMAT_PCM, bits: 32 },
-  float32: { tag: WAVE_FORMAT_IEEE_FLOAT, bits: 32 },
-  float64: { tag: WAVE_FORMAT_IEEE_FLOAT, bits: 64 },
-  alaw: { tag: WAVE_FORMAT_ALAW, bits: 8 },
-  mulaw: { tag: WAVE_FORMAT_MULAW, bits: 8 },
-};
-
-/** A minimal canonical WAV: 44-byte header with a plain 16-byte `fmt ` chunk, then `data`. */
-function canonicalWav(layout: WavLayout, samples: Uint8Array): Uint8Array {
-  const { tag, bits } = WAVEFILE_FORMAT[layout.encoding];
-  const le = layout.container !== 'RIFX';
-  const out = new Uint8Array(44 + samples.length);
-  const view = new DataView(out.buffer);
-  const put = (offset: number, s: string) => {
-    for (let i = 0; i < 4; i++) out[offset + i] = s.charCodeAt(i);
-  };
-  put(0, le ? 'RIFF' : 'RIFX');
-  view.setUint32(4, 36 + samples.length, le);
-  put(8, 'WAVE');
-  put(12, 'fmt ');
-  view.setUint32(16, 16, le);
-  view.setUint16(20, tag, le);
-  view.setUint16(22, layout.channels, le);
-  view.setUint32(24, layout.sampleRate, le);
-  view.setUint32(28, layout.sampleRate * layout.blockAlign, le);
-  view.setUint16(32, layout.blockAlign, le);
-  view.setUint16(34, bits, le);
-  put(36, 'data');
-  view.setUint32(40, samples.length, le);
-  out.set(samples, 44);
-  return out;
-}
-
-/** Integer PCM and G.711 sample values, as wavefile unpacks them from a canonical block. */
-function unpackWithWavefile(layout: WavLayout, sampleBytes: Uint8Array): Float32Array {
-  try {
-    const wav = new wavefile.WaveFile(canonicalWav(layout, sampleBytes));
-    return wav.getSamples(true, Float32Array) as unknown as Float32Array;
-  } catch (e) {
-    // Cannot happen for a block built from a validated layout; if the library disagrees, it is still the input's fault.
-    throw malformed(`The WAV samples could not be decoded (${e instanceof Error ? e.message : String(e)}).`);
-  }
-}
-
-/** Raw values from wavefile → ±1 floats, in place. */
-function scaleToUnit(values: Float32Array, encoding: WavEncoding): void {
+/**
+ * Read integer PCM or G.711 samples into `out` as ±1 floats: 8-bit PCM is unsigned (128 is
+ * silence), 16-32-bit signed, in the container's byte order (RIFX: big-endian).
+ */
+function readInts(bytes: Uint8Array, view: DataView, start: number, count: number, encoding: Exclude<WavEncoding, 'float32' | 'float64'>, le: boolean, out: Float32Array): void {
   switch (encoding) {
-    case 'pcm8': // unsigned, 128 is silence
-      for (let i = 0; i < values.length; i++) values[i] = (values[i]! - 128) / 128;
+    case 'pcm8':
+      for (let i = 0; i < count; i++) out[i] = (bytes[start + i]! - 128) / 128;
       break;
     case 'pcm16':
-      for (let i = 0; i < values.length; i++) values[i] = values[i]! / 32768;
+      for (let i = 0, o = start; i < count; i++, o += 2) out[i] = view.getInt16(o, le) / 32768;
       break;
     case 'pcm24':
-      for (let i = 0; i < values.length; i++) values[i] = values[i]! / 8388608;
+      for (let i = 0, o = start; i < count; i++, o += 3) {
+        const v = le ? bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) : bytes[o + 2]! | (bytes[o + 1]! << 8) | (bytes[o]! << 16);
+        out[i] = ((v << 8) >> 8) / 8388608; // sign-extend from 24 bits
+      }
       break;
     case 'pcm32':
-      for (let i = 0; i < values.length; i++) values[i] = values[i]! / 2147483648;
+      for (let i = 0, o = start; i < count; i++, o += 4) out[i] = view.getInt32(o, le) / 2147483648;
       break;
     case 'mulaw':
-      for (let i = 0; i < values.length; i++) values[i] = MULAW_DECODE_TABLE[values[i]!]!;
+      for (let i = 0; i < count; i++) out[i] = MULAW_DECODE_TABLE[bytes[start + i]!]!;
       break;
     case 'alaw':
-      for (let i = 0; i < values.length; i++) values[i] = ALAW_DECODE_TABLE[values[i]!]!;
-      break;
-    case 'float32':
-    case 'float64':
+      for (let i = 0; i < count; i++) out[i] = ALAW_DECODE_TABLE[bytes[start + i]!]!;
       break;
   }
 }
@@ -382,23 +337,18 @@ export function decodeWav(bytes: Uint8Array, opts: WavDecodeOptions): DecodedAud
 
   const samples = new Float32Array(layout.frames);
   const framesPerBlock = Math.max(1, Math.floor(BLOCK_BYTES / layout.blockAlign));
-  const floatBits = layout.encoding === 'float32' ? 32 : layout.encoding === 'float64' ? 64 : null;
+  const { encoding } = layout;
+  const le = layout.container !== 'RIFX';
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const scratch = floatBits === null ? null : new Float32Array(Math.min(framesPerBlock, layout.frames) * layout.channels);
+  const scratch = new Float32Array(Math.min(framesPerBlock, layout.frames) * layout.channels);
   let nonFinite = 0;
   for (let first = 0; first < layout.frames; first += framesPerBlock) {
     const frames = Math.min(framesPerBlock, layout.frames - first);
     const start = layout.dataOffset + first * layout.blockAlign;
-    let values: Float32Array;
-    if (floatBits !== null && scratch !== null) {
-      values = scratch;
-      nonFinite += readFloats(view, start, frames * layout.channels, floatBits, layout.container !== 'RIFX', values);
-    } else {
-      values = unpackWithWavefile(layout, bytes.subarray(start, start + frames * layout.blockAlign));
-      if (values.length !== frames * layout.channels) throw malformed('The WAV samples could not be decoded (unexpected sample count).');
-      scaleToUnit(values, layout.encoding);
-    }
-    mixToMono(values, frames, layout.channels, opts.channel, samples, first);
+    const count = frames * layout.channels;
+    if (encoding === 'float32' || encoding === 'float64') nonFinite += readFloats(view, start, count, encoding === 'float32' ? 32 : 64, le, scratch);
+    else readInts(bytes, view, start, count, encoding, le, scratch);
+    mixToMono(scratch, frames, layout.channels, opts.channel, samples, first);
   }
   if (nonFinite > 0) {
     throw new VoicePassportError(

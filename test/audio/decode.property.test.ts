@@ -227,3 +227,23 @@ describe('decodeWav agrees with wavefile reading the original file', () => {
     );
   });
 });
+
+describe('decodeWav reads big-endian RIFX as RIFF', () => {
+  it('for random values of every multi-byte sample size: the same samples whichever byte order the container states', () => {
+    const swap = (bytes: Uint8Array, width: number) => {
+      const out = new Uint8Array(bytes.length);
+      for (let i = 0; i < bytes.length; i += width) for (let b = 0; b < width; b++) out[i + b] = bytes[i + width - 1 - b]!;
+      return out;
+    };
+    fc.assert(
+      fc.property(fc.constantFrom(...ENCODINGS.filter((e) => e.bits > 8)), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 100 }), fc.integer({ min: 0, max: 999 }), (encoding, channels, frames, seed) => {
+        const le = encoding.make(frames * channels, seed);
+        const spec = { formatTag: encoding.tag, bitsPerSample: encoding.bits, channels };
+        const riff = decodeAudio(buildWav({ ...spec, data: le }), 'audio/wav', { maxSeconds: 120 }).samples;
+        const rifx = decodeAudio(buildWav({ ...spec, container: 'RIFX', data: swap(le, encoding.bits / 8) }), 'audio/wav', { maxSeconds: 120 }).samples;
+        expect(rifx).toEqual(riff);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
