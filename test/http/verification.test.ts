@@ -130,7 +130,7 @@ describe('decisions', () => {
 });
 
 describe('decisions made before the audio is read', () => {
-  it('no-consent for a subject who never consented; nothing is stored about them', async () => {
+  it('no-consent for a subject who never consented; no subject is made of them, only the call is recorded', async () => {
     h = createHarness();
     const res = await verifyCall(h, 'stranger', voice(200));
     expect(res.body).toEqual({
@@ -149,7 +149,8 @@ describe('decisions made before the audio is read', () => {
       model: fakeModelId,
     });
     expect(h.embedder.calls).toBe(0);
-    expect((await getSubject(h, 'stranger')).status).toBe(404);
+    expect(h.store.subjects.find(h.store.pseudonymise('stranger'))).toBeUndefined();
+    expect((await getSubject(h, 'stranger')).body).toMatchObject({ consent: { active: false }, enrolment: { state: 'none', voiceprint: null }, counts: { verifications: 1, consentEvents: 0 } });
   });
 
   it('not-enrolled with consent but no voiceprint, and after an erasure', async () => {
