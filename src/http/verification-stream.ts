@@ -159,8 +159,11 @@ const serverOptions: ServerOptions & { closeTimeout: number } = { noServer: true
 
 export class VerificationStreams {
   private readonly wss = new WebSocketServer(serverOptions);
-  /** Open streams, each with how to end it before its decision (abandon, then close). */
-  private readonly sessions = new Map<WebSocket, (code: number, reason: string) => void>();
+  /**
+   * Open streams: the key that opened each, and how to end it before its decision (abandoned, then
+   * closed: `end` with a close code, `refuse` with a problem message first).
+   */
+  private readonly sessions = new Map<WebSocket, { keyId: string; end: (code: number, reason: string) => void; refuse: (err: VoicePassportError) => void }>();
 
   constructor(private readonly opts: VerificationStreamsOptions) {}
 
@@ -180,11 +183,22 @@ export class VerificationStreams {
    */
   async close(graceMs = 1000): Promise<void> {
     const open = [...this.sessions];
-    for (const [, end] of open) end(1001, 'server shutting down');
+    for (const [, { end }] of open) end(1001, 'server shutting down');
     const closed = Promise.all(open.map(([ws]) => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve())))));
     const timer = new Promise<'late'>((resolve) => setTimeout(resolve, graceMs, 'late').unref());
     if ((await Promise.race([closed, timer])) === 'late') for (const [ws] of open) ws.terminate();
     this.wss.close();
+  }
+
+  /**
+   * Ends the undecided streams a key opened, now that it is revoked (the API's revocation; one by
+   * `voice-passport keys revoke`, another process, reaches only new handshakes): each is told so
+   * (401) and closed, nothing scored or recorded. Answers how many.
+   */
+  endStreamsOf(keyId: string): number {
+    const ofKey = [...this.sessions.values()].filter((s) => s.keyId === keyId);
+    for (const s of ofKey) s.refuse(new VoicePassportError('unauthorized', 'The API key of this stream was revoked; nothing was decided or recorded.'));
+    return ofKey.length;
   }
 
   private readonly handshake: RequestHandler = (req, res) => {
@@ -236,7 +250,6 @@ export class VerificationStreams {
       stream.abandon();
       ws.close(code, reason);
     };
-    this.sessions.set(ws, endUndecided);
     // The stream's place among VP_STREAM_MAX_OPEN is given up once the server has said its last word,
     // not when the client gets round to answering the close: a client that never does would
     // otherwise hold the place until the closing handshake times out.
@@ -254,6 +267,14 @@ export class VerificationStreams {
       ws.close(closeCodeFor(err.status), err.code);
       givePlaceUp();
     };
+    this.sessions.set(ws, {
+      keyId: actor.keyId,
+      end: endUndecided,
+      refuse: (err) => {
+        stream.abandon();
+        fail(err);
+      },
+    });
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
       clearTimeout(idle);

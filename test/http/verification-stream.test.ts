@@ -5,6 +5,7 @@ import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { encodeAlaw } from '../../src/audio/g711.js';
+import { createKey } from '../../src/passport/api-keys.js';
 import { VoicePassportError } from '../../src/errors.js';
 import { openApiDocument } from '../../src/http/openapi.js';
 import { maxStreamMessageBytes } from '../../src/http/verification-stream.js';
@@ -383,6 +384,21 @@ describe('a stream that goes wrong', () => {
         details: { transport: 'stream', analyses: 1, receivedSeconds: 5, model: fakeModelId },
       }),
     ]);
+  });
+
+  it('its key revoked: told so (401) and closed, nothing recorded; another key\'s stream goes on', async () => {
+    const c = await enrolledStream({}, '?speechSeconds=20');
+    const other = createKey(h.store, null, { role: 'telephony' });
+    const address = (await h.listen());
+    const d = await open(address, 'cust-1', '?speechSeconds=20', other.key);
+    expect((await d.next()).type).toBe('listening');
+    sendFrames(c.ws, mulawTone(200, 2));
+    expect((await request(h.app).delete(`/v1/admin/keys/${h.keyIds.telephony}`).set(h.auth('admin'))).status).toBe(200);
+    expect(await c.next()).toEqual({ type: 'error', problem: expect.objectContaining({ code: 'unauthorized', status: 401, detail: 'The API key of this stream was revoked; nothing was decided or recorded.' }) });
+    expect(await c.closed).toEqual({ code: 1008, reason: 'unauthorized' });
+    expect(h.streams.open).toBe(1);
+    expect((await exportSubject(h, 'cust-1')).body.verifications).toEqual([]);
+    d.ws.close();
   });
 
   it('a text message other than end: 1008 with a problem, nothing recorded', async () => {

@@ -44,7 +44,10 @@ export function adminRoutes(deps: ApiDeps): RouteSpec[] {
       handlers: [
         (req, res) => {
           parseOrThrow(noQuery, req.query, 'query');
-          res.json(revokeKey(store, actorOf(res), param(req, 'keyId')));
+          const revoked = revokeKey(store, actorOf(res), param(req, 'keyId'));
+          // A revoked key also stops the streams it has open, not only its next requests.
+          deps.streams?.endStreamsOf(revoked.id);
+          res.json(revoked);
         },
       ],
     },
