@@ -164,10 +164,6 @@ export class SpeechStream {
   /** Starts the next analysis when one is due; settles when the stream holds its answer. */
   private step(): void {
     if (this.required === null || this.settled || this.probing) return;
-    if (!this.mayAnalyse()) {
-      this.wipe();
-      return this.finish(null);
-    }
     const required = this.required;
     const last = this.last;
     const bytes = this.wholeSamples;
@@ -187,6 +183,13 @@ export class SpeechStream {
   }
 
   private probe(bytes: number): void {
+    // Asked before each analysis, not at each message (50 a second): an analysis that already holds
+    // enough is checked again by the caller, as it decides.
+    if (!this.mayAnalyse()) {
+      this.wipe();
+      this.finish(null);
+      return;
+    }
     this.probing = true;
     this.probes++;
     // The engine copies a partial view before handing it to a worker, so the buffer may keep growing.

@@ -49,6 +49,30 @@ describe('SpeechStream', () => {
     expect(a.netSpeechSeconds).toBe(3);
   });
 
+  it('asks mayAnalyse before each analysis (not at each message), and once it says no analyses nothing more and answers null', async () => {
+    const e = new RecordingEmbedder();
+    let asked = 0;
+    let allowed = true;
+    const s = stream(e);
+    const result = s.analysis(3, () => (asked++, allowed));
+    // 5 s of silence in 20 ms frames: analysed once 3 s arrived, then once a second.
+    const silence = mulawTone(0, 5);
+    for (let i = 0; i < silence.length; i += 160) {
+      s.push(silence.subarray(i, i + 160));
+      await flush();
+    }
+    expect(e.seen).toEqual([24_000, 32_000, 40_000]);
+    expect(asked).toBe(3);
+    allowed = false;
+    s.push(mulawTone(0, 1));
+    expect(await result).toBeNull();
+    expect([e.seen.length, asked, s.analyses]).toEqual([3, 4, 3]);
+    // Nothing more is taken.
+    s.push(mulawTone(200, 3));
+    await flush();
+    expect(e.seen).toHaveLength(3);
+  });
+
   it('analyses again after each second of new audio, tells the progress, and scores the first analysis that holds enough', async () => {
     const e = new RecordingEmbedder();
     const progress: StreamProgress[] = [];
