@@ -4,7 +4,7 @@
  * by an administrator or a re-enrolment). Never the template itself.
  */
 import { VoicePassportError } from '../errors.js';
-import { gateAttempt } from '../scoring/attempts.js';
+import { freshAttempts, gateAttempt } from '../scoring/attempts.js';
 import type { AuditEntry, ConsentEvent, ErasureReceipt, SubjectRecord, VerificationRecord, VoiceprintMetadata } from '../store/index.js';
 import type { Actor, PassportContext } from './context.js';
 import { outcomeView, type OutcomeView } from './outcomes.js';
@@ -67,7 +67,7 @@ function subjectOrCaller(ctx: PassportContext, pseudonym: string): SubjectRecord
     enrolmentState: 'none',
     modelId: null,
     enrolledAt: null,
-    attempts: { consecutiveRejects: 0, lastRejectAt: null, disabled: false },
+    attempts: { ...freshAttempts },
     noticeVersion: null,
   };
 }

@@ -22,6 +22,9 @@ export interface AttemptState {
   disabled: boolean;
 }
 
+/** No reject counted, not disabled: a new subject's state, and the state after an accept or a reset. */
+export const freshAttempts: Readonly<AttemptState> = Object.freeze({ consecutiveRejects: 0, lastRejectAt: null, disabled: false });
+
 export type AttemptGate = { allowed: true } | { allowed: false; reason: 'throttled'; retryAfterSeconds: number } | { allowed: false; reason: 'disabled' };
 
 /** May a verification attempt run now? */
@@ -41,7 +44,7 @@ export function recordOutcome(
   now: number,
   limits: AttemptLimits = defaultAttemptLimits,
 ): AttemptState {
-  if (outcome === 'accept') return { consecutiveRejects: 0, lastRejectAt: null, disabled: false };
+  if (outcome === 'accept') return { ...freshAttempts };
   if (outcome === 'inconclusive') return state;
   const consecutiveRejects = state.consecutiveRejects + 1;
   return { consecutiveRejects, lastRejectAt: now, disabled: state.disabled || consecutiveRejects >= limits.disableAfter };

@@ -3,7 +3,7 @@
  * times, and the attempt-limiting state of NIST SP 800-63B §3.2.3, persisted so a restart does not
  * reset it. The rules that change that state live in scoring/attempts.ts; this stores it.
  */
-import type { AttemptState } from '../scoring/attempts.js';
+import { freshAttempts, type AttemptState } from '../scoring/attempts.js';
 import { isoNow, type Clock } from './clock.js';
 import type { Database } from './database.js';
 
@@ -84,7 +84,7 @@ export class SubjectRepository {
 
   /** The stored attempt-limiting state; a fresh state for an unknown subject. */
   attemptState(pseudonym: string): AttemptState {
-    return this.find(pseudonym)?.attempts ?? { consecutiveRejects: 0, lastRejectAt: null, disabled: false };
+    return this.find(pseudonym)?.attempts ?? { ...freshAttempts };
   }
 
   /** Stores the state computed by scoring/attempts.ts `recordOutcome`. Returns false for an unknown subject. */
@@ -104,7 +104,7 @@ export class SubjectRepository {
 
   /** Operator reset or re-enrolment: clears throttling and re-enables verification. */
   resetAttempts(pseudonym: string): boolean {
-    return this.saveAttemptState(pseudonym, { consecutiveRejects: 0, lastRejectAt: null, disabled: false });
+    return this.saveAttemptState(pseudonym, { ...freshAttempts });
   }
 
   /** Enrolment funnel and lockouts, for operator statistics (aggregates only). */
