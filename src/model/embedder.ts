@@ -92,6 +92,33 @@ export class SpeakerEmbedder {
     return l2Normalise(Float32Array.from(sum), manifest.id);
   }
 
+  /**
+   * One embedding of 2 s of a fixed test signal, before the first caller's: a manifest whose
+   * front-end, layout or embeddingDim does not fit the model fails here, at start, with what went
+   * wrong (it would otherwise fail every request with a 500). ONNX Runtime's message is kept: it
+   * reaches the operator's start-up log, never a caller.
+   */
+  async selfCheck(): Promise<void> {
+    const { manifest } = this;
+    const n = 2 * manifest.sampleRate;
+    const signal = new Float32Array(n);
+    // Harmonics of a voice-like 150 Hz fundamental, with a little deterministic noise.
+    for (let i = 0, seed = 1; i < n; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      const t = i / manifest.sampleRate;
+      signal[i] = 0.2 * Math.sin(2 * Math.PI * 150 * t) + 0.1 * Math.sin(2 * Math.PI * 450 * t) + 0.02 * (seed / 2 ** 30 - 1);
+    }
+    try {
+      await this.embed(signal);
+    } catch (e) {
+      if (e instanceof VoicePassportError) throw e;
+      throw new VoicePassportError(
+        'model-invalid',
+        `model "${manifest.id}" fails on its manifest's input (${manifest.fbank.numMelBins} mel bins, layout ${manifest.input.layout}): ${(e as Error).message}`,
+      );
+    }
+  }
+
   async release(): Promise<void> {
     await this.session.release();
   }
@@ -106,7 +133,8 @@ export class SpeakerEmbedder {
     if (out === undefined) {
       throw new VoicePassportError('model-invalid', `model "${manifest.id}" returned no output "${manifest.output.name}"`);
     }
-    if (out.data.length !== manifest.embeddingDim) {
+    const batchOfOne = out.dims.length === 1 || (out.dims.length === 2 && out.dims[0] === 1);
+    if (!batchOfOne || out.data.length !== manifest.embeddingDim) {
       throw new VoicePassportError(
         'model-invalid',
         `model "${manifest.id}" returned an output of shape [${out.dims.join(', ')}], but its manifest says embeddingDim ${manifest.embeddingDim}`,

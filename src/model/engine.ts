@@ -7,6 +7,8 @@
  * requests already wait, the next one is refused at once with `overloaded` (→ 503 + Retry-After)
  * rather than queued without bound, which would only turn overload into timeouts for everyone.
  */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,7 +45,7 @@ export type WorkerEvent =
   | { type: 'crashed'; exitCode: number; hadTask: boolean }
   | { type: 'timed-out'; timeoutMs: number }
   | { type: 'replaced' }
-  | { type: 'replacement-failed'; error: ErrorShape };
+  | { type: 'replacement-failed'; error: ErrorShape; retryInMs: number };
 
 /** The options (see AnalyseOptions) are for `voice-passport eval` only; the service never sets them. */
 export interface AnalyseInput extends AnalyseOptions {
@@ -71,6 +73,8 @@ export interface EngineStats {
 interface Task {
   id: number;
   input: AnalyseInput;
+  /** True when `input.bytes` is the engine's own copy (made as the task was queued): transferred, not cloned. */
+  ownsBytes: boolean;
   resolve: (a: AudioAnalysis) => void;
   reject: (e: VoicePassportError) => void;
   startedAt: number;
@@ -82,6 +86,8 @@ interface Slot {
   timer: NodeJS.Timeout | null;
   /** Set once we decided this worker is finished (closing, crashed or timed out). */
   retired: boolean;
+  /** Set when the thread has ended. */
+  exited: boolean;
 }
 
 /** Weight of the newest task in the running mean: recent load matters more than old. */
@@ -89,6 +95,8 @@ const TASK_TIME_SMOOTHING = 0.2;
 /** Used for Retry-After before any task has finished. */
 const ASSUMED_TASK_MS = 1000;
 const CLOSE_GRACE_MS = 2000;
+/** A replacement worker that failed to start is tried again after 1 s, 2 s, 4 s … at most this long apart. */
+const MAX_RESPAWN_DELAY_MS = 30_000;
 
 export class EmbeddingEngine {
   private readonly slots: Slot[] = [];
@@ -139,7 +147,7 @@ export class EmbeddingEngine {
     const { cohorts: _cohorts, ...workerManifest } = manifest;
     const engine = new EmbeddingEngine(
       manifest,
-      { manifest: workerManifest, intraOpNumThreads, testHooks: opts.testHooks ?? false },
+      { manifest: workerManifest, modelBytes: await readVerifiedModel(manifest), intraOpNumThreads, testHooks: opts.testHooks ?? false },
       { maxQueue, maxAudioSeconds, taskTimeoutMs },
       opts.onWorkerEvent ?? (() => {}),
     );
@@ -156,7 +164,8 @@ export class EmbeddingEngine {
       );
       throw failure.reason;
     }
-    for (const s of started) if (s.status === 'fulfilled') engine.slots.push(s.value);
+    // A worker that died between its `ready` and now is already being replaced (retire): not pooled.
+    for (const s of started) if (s.status === 'fulfilled' && !s.value.retired) engine.slots.push(s.value);
     return engine;
   }
 
@@ -206,9 +215,15 @@ export class EmbeddingEngine {
       );
     }
     const promise = new Promise<AudioAnalysis>((resolve, reject) => {
-      const task: Task = { id: this.nextTaskId++, input, resolve, reject, startedAt: 0 };
+      const task: Task = { id: this.nextTaskId++, input, ownsBytes: false, resolve, reject, startedAt: 0 };
       if (idle !== undefined) this.dispatch(idle, task);
-      else this.queue.push(task);
+      else {
+        // The audio as it is now: a caller may reuse or wipe its buffer while the task waits (a
+        // stream grows and zeroes its buffer), and the worker must analyse what was asked for.
+        task.input = { ...input, bytes: input.bytes.slice() };
+        task.ownsBytes = true;
+        this.queue.push(task);
+      }
     });
     // Tracked so close() can wait for in-flight work; the caller still gets the rejection.
     const settled = promise.then(
@@ -267,6 +282,7 @@ export class EmbeddingEngine {
 
   private async stopWorker(slot: Slot): Promise<void> {
     slot.retired = true;
+    if (slot.exited) return;
     const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
     slot.worker.postMessage({ type: 'close' } satisfies ToWorker);
     const grace = new Promise<'late'>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS, 'late').unref());
@@ -279,11 +295,11 @@ export class EmbeddingEngine {
     slot.timer = setTimeout(() => this.onTimeout(slot), this.limits.taskTimeoutMs);
     // Structured clone copies a view's whole ArrayBuffer, which for a slice of Node's Buffer
     // pool or of a larger body is more than the audio. So a partial view is cut out first and
-    // that private copy transferred; a whole buffer is cloned, never transferred, because it is
-    // still the caller's.
+    // that private copy transferred (as is the copy made when the task was queued); a whole buffer
+    // of the caller's is cloned, never transferred, because it is still the caller's.
     const { bytes } = task.input;
-    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-    const own = whole ? bytes : bytes.slice();
+    const whole = !task.ownsBytes && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    const own = whole || task.ownsBytes ? bytes : bytes.slice();
     const msg: ToWorker = {
       type: 'analyse',
       id: task.id,
@@ -351,6 +367,15 @@ export class EmbeddingEngine {
     this.crashed++;
     const index = this.slots.indexOf(slot);
     if (index >= 0) this.slots.splice(index, 1);
+    this.replace(0);
+  }
+
+  /**
+   * Starts a replacement worker; one that fails to start is tried again after a growing delay
+   * (`failures` so far), so a passing cause (memory) does not shrink the pool for good. The model
+   * bytes were checked once, at start: a replacement runs exactly the model the engine started with.
+   */
+  private replace(failures: number): void {
     if (this.closing !== null) return;
     this.replacing++;
     const replacement = this.spawnWorker().then(
@@ -367,13 +392,15 @@ export class EmbeddingEngine {
       (e: unknown) => {
         this.replacing--;
         const error = e instanceof VoicePassportError ? e : new VoicePassportError('internal', 'worker failed to start');
-        this.onWorkerEvent({ type: 'replacement-failed', error: error.toShape() });
+        const retryInMs = Math.min(MAX_RESPAWN_DELAY_MS, 1000 * 2 ** failures);
+        this.onWorkerEvent({ type: 'replacement-failed', error: error.toShape(), retryInMs });
         if (this.slots.length + this.replacing === 0) {
           // Nothing left to run the queue: fail it now rather than let callers wait forever.
           for (const task of this.queue.splice(0)) {
             task.reject(new VoicePassportError('not-ready', 'no embedding worker is running'));
           }
         }
+        setTimeout(() => this.replace(failures + 1), retryInMs).unref();
       },
     );
     this.replacements.add(replacement);
@@ -385,7 +412,7 @@ export class EmbeddingEngine {
     const worker = import.meta.url.endsWith('.ts')
       ? new Worker(tsxWorkerBootstrap(new URL('./worker.ts', import.meta.url)), { eval: true, workerData: this.init })
       : new Worker(new URL('./worker.js', import.meta.url), { workerData: this.init });
-    const slot: Slot = { worker, task: null, timer: null, retired: false };
+    const slot: Slot = { worker, task: null, timer: null, retired: false, exited: false };
     return new Promise<Slot>((resolve, reject) => {
       let started = false;
       worker.on('message', (msg: FromWorker) => {
@@ -410,6 +437,7 @@ export class EmbeddingEngine {
         if (!started) startupError = `: ${e.message}`;
       });
       worker.on('exit', (code) => {
+        slot.exited = true;
         if (!started) {
           started = true;
           slot.retired = true;
@@ -420,6 +448,25 @@ export class EmbeddingEngine {
       });
     });
   }
+}
+
+/**
+ * The model file's bytes, read once and checked against the manifest's sha256 (loadManifest checked
+ * the file, but a worker started later would read it again: a file replaced while the service runs
+ * must not be loaded under the old id). Every worker, replacements included, loads these bytes.
+ */
+async function readVerifiedModel(manifest: LoadedManifest): Promise<Uint8Array> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(manifest.modelPath);
+  } catch {
+    throw new VoicePassportError('model-invalid', `model file ${manifest.modelPath} for "${manifest.id}" cannot be read`);
+  }
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== manifest.sha256) {
+    throw new VoicePassportError('model-invalid', `model file ${manifest.modelPath} has sha256 ${actual}, but manifest "${manifest.id}" expects ${manifest.sha256}; refusing to start`);
+  }
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**

@@ -17,6 +17,8 @@ import { createInferenceSession } from './onnx-runtime.js';
 
 export interface WorkerInit {
   manifest: LoadedManifest;
+  /** The model file's bytes, checked against the manifest's sha256 by the engine (never read again from disk). */
+  modelBytes: Uint8Array;
   intraOpNumThreads: number;
   /** Honour the test-only 'crash' message (never set by the service). */
   testHooks: boolean;
@@ -52,8 +54,10 @@ async function main(): Promise<void> {
   let vad: SileroVad;
   let embedder: SpeakerEmbedder;
   try {
-    const session = await createInferenceSession(init.manifest.modelPath, { intraOpNumThreads: init.intraOpNumThreads });
+    const session = await createInferenceSession(init.modelBytes, { intraOpNumThreads: init.intraOpNumThreads });
     embedder = new SpeakerEmbedder(session, init.manifest);
+    // The manifest's front-end, layout and size checked against the model once, before any caller.
+    await embedder.selfCheck();
     vad = await SileroVad.create({ intraOpNumThreads: init.intraOpNumThreads });
   } catch (e) {
     const error = isVoicePassportError(e)

@@ -281,6 +281,83 @@ describe('EmbeddingEngine lifecycle', () => {
     }
   });
 
+  it.each([
+    ['embeddingDim', { embeddingDim: 256 }, /returned an output of shape \[1, 128\], but its manifest says embeddingDim 256/],
+    ['numMelBins', { frontEnd: { numMelBins: 64 } }, /^model "vp-test-tiny" fails on its manifest's input \(64 mel bins, layout BTF\): /],
+  ] as const)('refuses to start when the manifest\'s %s does not fit the model (a test embedding in each worker)', async (_name, patch, message) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'vp-engine-'));
+    try {
+      const manifest = JSON.parse(await readFile(path.join(modelsDir, 'vp-test-tiny.json'), 'utf8')) as Record<string, any>;
+      await copyFile(path.join(modelsDir, 'vp-test-tiny.onnx'), path.join(dir, 'vp-test-tiny.onnx'));
+      const patched = { ...manifest, ...patch, ...('frontEnd' in patch ? { frontEnd: { ...manifest.frontEnd, ...patch.frontEnd } } : {}) };
+      await writeFile(path.join(dir, 'vp-test-tiny.json'), JSON.stringify(patched));
+      const e = await caught(EmbeddingEngine.start({ ...base, modelsDir: dir }));
+      expect(e.code).toBe('model-invalid');
+      expect(e.message).toMatch(message);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a replacement worker runs the model the engine started with, whatever the file holds by then', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'vp-engine-'));
+    const replaced: Array<() => void> = [];
+    const engine = await (async () => {
+      await copyFile(path.join(modelsDir, 'vp-test-tiny.onnx'), path.join(dir, 'vp-test-tiny.onnx'));
+      await copyFile(path.join(modelsDir, 'vp-test-tiny.json'), path.join(dir, 'vp-test-tiny.json'));
+      return EmbeddingEngine.start({ ...base, modelsDir: dir, testHooks: true, onWorkerEvent: (e) => e.type === 'replaced' && replaced.shift()?.() });
+    })();
+    try {
+      const before = await engine.analyse({ bytes: speech3s, contentType: 'audio/wav' });
+      await writeFile(path.join(dir, 'vp-test-tiny.onnx'), 'garbage');
+      const back = new Promise<void>((resolve) => replaced.push(resolve));
+      engine.crashWorkerForTest();
+      await back;
+      const after = await engine.analyse({ bytes: speech3s, contentType: 'audio/wav' });
+      expect(after.embedding).toEqual(before.embedding);
+    } finally {
+      await engine.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a replacement that fails to start is tried again, and the pool fills again', async () => {
+    const events: WorkerEvent[] = [];
+    const engine = await EmbeddingEngine.start({ ...base, testHooks: true, onWorkerEvent: (e) => events.push(e) });
+    try {
+      // The next start fails (as one might for want of memory); the one after succeeds.
+      const spawn = (engine as unknown as { spawnWorker: () => Promise<unknown> }).spawnWorker.bind(engine);
+      let failures = 1;
+      (engine as unknown as { spawnWorker: () => Promise<unknown> }).spawnWorker = () =>
+        failures-- > 0 ? Promise.reject(new VoicePassportError('model-invalid', 'no memory for the session')) : spawn();
+      engine.crashWorkerForTest();
+      await expect.poll(() => events.map((e) => e.type), { timeout: 5000 }).toEqual(['crashed', 'replacement-failed', 'replaced']);
+      expect(events[1]).toMatchObject({ retryInMs: 1000, error: { code: 'model-invalid' } });
+      expect(engine.ready).toBe(true);
+      expect((await engine.analyse({ bytes: speech3s, contentType: 'audio/wav' })).embedding).toHaveLength(128);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('a queued request is analysed as it was when queued, even if the caller reuses its buffer meanwhile', async () => {
+    const engine = await EmbeddingEngine.start({ ...base, maxQueue: 4 });
+    try {
+      const expected = await engine.analyse({ bytes: speech3s, contentType: 'audio/wav' });
+      const long = engine.analyse({ bytes: wav(speechLike({ seconds: 10 }), 16000), contentType: 'audio/wav' });
+      // A view into a larger buffer, queued behind the long one, then wiped by its owner.
+      const owner = new Uint8Array(speech3s.length + 100);
+      owner.set(speech3s, 50);
+      const queued = engine.analyse({ bytes: owner.subarray(50, 50 + speech3s.length), contentType: 'audio/wav' });
+      expect(engine.stats().queued).toBe(1);
+      owner.fill(0);
+      expect((await queued).embedding).toEqual(expected.embedding);
+      await long;
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('refuses nonsense options with config-invalid', async () => {
     const e = await caught(EmbeddingEngine.start({ ...base, workers: 0, maxQueue: -1 }));
     expect(e.code).toBe('config-invalid');
