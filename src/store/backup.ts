@@ -72,7 +72,7 @@ export async function backupStore(store: StoreWithoutMasterKey, file: string, ac
   const dataDir = path.dirname(store.db.path);
   removeStaleWorkFolders(dataDir);
   // The plain copy of an encrypted backup is made beside the database, never beside the backup.
-  const work = recipients === null ? undefined : fs.mkdtempSync(path.join(dataDir, `${backupWorkPrefix}${process.pid}-`));
+  const work = recipients === null ? undefined : fs.mkdtempSync(path.join(dataDir, ownBackupWorkPrefix()));
   try {
     const copy = work === undefined ? target : path.join(work, databaseFileName);
     if (work !== undefined) fs.closeSync(fs.openSync(copy, 'wx', 0o600));
@@ -145,7 +145,12 @@ export async function restoreStore(options: {
   try {
     const staged = path.join(staging, databaseFileName);
     const sha256 = format === 'binary' ? await decryptFile(source, staged, identities) : sha256Of(source, staged);
-    const store = open(staging);
+    let store: StoreWithoutMasterKey;
+    try {
+      store = open(staging);
+    } catch (e) {
+      throw new VoicePassportError('config-invalid', `The backup ${source} is damaged or not a Voice Passport database (${(e as Error).message}). Nothing was restored.`);
+    }
     let receipt: RestoreReceipt;
     try {
       const problems = store.db.integrityCheck();
@@ -157,7 +162,7 @@ export async function restoreStore(options: {
       const later = hasDatabase
         ? laterEventsInDatabase(open(dataDir), backupHead, store)
         : options.auditExport !== undefined
-          ? laterEventsInExport(options.auditExport, backupHead, store)
+          ? laterEventsInExport(options.auditExport, backupHead, sha256, store)
           : null;
       const warnings: string[] = [];
       if (format === null && identities.length > 0) warnings.push(`The backup ${source} is not encrypted; the identities given were not needed.`);
@@ -200,8 +205,18 @@ export async function restoreStore(options: {
 }
 
 const stagingPrefix = '.restore-';
-/** `.backup-<pid>-…`: the plain copy an encrypted backup is made from, while that process runs. */
+/**
+ * `.backup-<pid>-<start>-…`: the plain copy an encrypted backup is made from, while that process
+ * runs; `<start>` is when it started (ms), since a pid alone names another process after a restart
+ * (a container's one-off command is pid 1 every time).
+ */
 const backupWorkPrefix = '.backup-';
+const processStartMs = Math.round(Date.now() - process.uptime() * 1000);
+
+/** The start of this process's backup work folders' names. */
+export function ownBackupWorkPrefix(): string {
+  return `${backupWorkPrefix}${process.pid}-${processStartMs}-`;
+}
 
 /**
  * Work folders a crashed backup or restore left in the data directory hold a plain copy of the
@@ -210,10 +225,16 @@ const backupWorkPrefix = '.backup-';
  */
 function removeStaleWorkFolders(dataDir: string): void {
   for (const entry of fs.readdirSync(dataDir)) {
-    const backupPid = entry.startsWith(backupWorkPrefix) ? Number(entry.slice(backupWorkPrefix.length).split('-')[0]) : undefined;
-    const stale = entry.startsWith(stagingPrefix) || (backupPid !== undefined && !processRuns(backupPid));
+    const stale = entry.startsWith(stagingPrefix) || (entry.startsWith(backupWorkPrefix) && !backupStillRuns(entry.slice(backupWorkPrefix.length)));
     if (stale) fs.rmSync(path.join(dataDir, entry), { recursive: true, force: true });
   }
+}
+
+/** Whether the backup that made the work folder `<pid>-<start>-…` may still run: never this process's own from before it started. */
+function backupStillRuns(name: string): boolean {
+  const [pid, start] = name.split('-').map(Number) as [number, number | undefined];
+  if (pid === process.pid) return start === processStartMs;
+  return processRuns(pid);
 }
 
 function processRuns(pid: number): boolean {
@@ -242,7 +263,9 @@ const erasureActions: ReadonlySet<AuditEntry['action']> = new Set(['subject.eras
 /** The erasures, withdrawals, purges and revocations (of keys the backup holds) among `entries`. */
 function collect(entries: Iterable<AuditEntry>, backup: StoreWithoutMasterKey, into: LaterEvents): void {
   for (const e of entries) {
-    if (erasureActions.has(e.action) && e.outcome === 'erased' && e.subjectPseudonym !== null) {
+    // 'nothing-held' too: such an erasure still removed what no subject row links (a never-consenting
+    // caller's kept answers), which a backup taken before it holds.
+    if (erasureActions.has(e.action) && (e.outcome === 'erased' || e.outcome === 'nothing-held') && e.subjectPseudonym !== null) {
       into.erasures.push({ pseudonym: e.subjectPseudonym, reason: e.details.reason as ErasureReason });
     } else if (e.action === 'key.revoked' && typeof e.details.keyId === 'string' && backup.apiKeys.findById(e.details.keyId) !== undefined) {
       into.keyRevocations.push(e.details.keyId);
@@ -289,7 +312,7 @@ function laterEventsInDatabase(current: StoreWithoutMasterKey, backupHead: Audit
  * and its hash recomputed (audit-log.ts), so an export cut short in the middle, edited or from
  * another installation is refused.
  */
-function laterEventsInExport(file: string, backupHead: AuditHead | null, backup: StoreWithoutMasterKey): LaterEvents {
+function laterEventsInExport(file: string, backupHead: AuditHead | null, backupSha256: string, backup: StoreWithoutMasterKey): LaterEvents {
   const refuse = (why: string) => new VoicePassportError('validation-failed', `The exported audit log ${path.resolve(file)} ${why}. Nothing was restored.`);
   let text: string;
   try {
@@ -330,6 +353,15 @@ function laterEventsInExport(file: string, backupHead: AuditHead | null, backup:
     const problem = linkBreak(prev, e)?.problem ?? hashBreak(e);
     if (problem !== null) throw refuse(`does not continue this backup's audit chain (seq ${backupHead?.seq ?? 0}): ${problem}`);
     prev = { seq: e.seq, hash: e.hash };
+  }
+  // The log recorded this very backup (`store.backed-up`, with the backup file's sha256, right after
+  // taking it): an export without that entry may end before the backup was taken (an empty file, a
+  // stale copy), and would let erasures made since come back unremarked.
+  const recordsBackup = after.some((e) => e.action === 'store.backed-up' && e.details.sha256 === backupSha256 && e.details.auditHeadSeq === (backupHead?.seq ?? 0));
+  if (!recordsBackup) {
+    throw refuse(
+      `does not record this backup (no store.backed-up entry with its sha256 ${backupSha256} after its newest entry, seq ${backupHead?.seq ?? 0}): it was exported before the backup was taken, or from another installation. Export the audit log again (GET /v1/audit, or voice-passport audit export) from a copy that holds it; restoring without --audit-log applies nothing again and says so`,
+    );
   }
   const out: LaterEvents = { from: 'audit-export', head: prev.seq === 0 ? null : prev, masterKeyCheck: undefined, erasures: [], keyRevocations: [] };
   collect(after, backup, out);

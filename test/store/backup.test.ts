@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { backupStore, restoreStore } from '../../src/store/backup.js';
+import { backupStore, ownBackupWorkPrefix, restoreStore } from '../../src/store/backup.js';
 import { newIdentity } from '../../src/store/backup-encryption.js';
 import { Database } from '../../src/store/database.js';
 import { openStore, type Store } from '../../src/store/index.js';
@@ -141,6 +141,24 @@ describe('restoreStore', () => {
     expect(filesContaining(dir, requestedBytes)).toEqual([]);
   });
 
+  it("erases again what an erasure of a subject with no row removed since the backup (a never-consenting caller's kept answer)", async () => {
+    const s = openTestStore(dir, { clock });
+    const stranger = s.pseudonymise('stranger');
+    const key = s.apiKeys.create({ role: 'telephony' }).record;
+    s.audit.append({ action: 'key.created', actorKeyId: null, subjectPseudonym: null, outcome: 'ok', details: { keyId: key.id } });
+    s.idempotency.reserve(key.id, 'a'.repeat(64), 'verify', stranger);
+    s.idempotency.complete(key.id, 'a'.repeat(64), 'b'.repeat(64), '{"decision":"no-consent"}');
+    const file = path.join(outside, 'vp.backup');
+    await backupStore(s, file, 'cli', null);
+    expect(s.erasure.erase(stranger, { reason: 'subject-request', actorKeyId: null })).toMatchObject({ subjectKnown: false });
+    s.close();
+    const receipt = await restoreStore({ actorKeyId: 'cli', dataDir: dir, file, clock });
+    expect(receipt.reapplied).toMatchObject({ from: 'database', erasures: 1 });
+    const r = openTestStore(dir, { clock });
+    expect(r.db.get<{ n: number }>('SELECT count(*) AS n FROM idempotent_requests')!.n).toBe(0);
+    r.close();
+  });
+
   it('refuses a database that is not a later state of the backup, and a damaged backup, changing nothing', async () => {
     const s = openTestStore(dir, { clock });
     enrol(s, 'a', 1);
@@ -176,6 +194,15 @@ describe('restoreStore', () => {
     expect(sha256(liveDb())).toBe(unchanged);
     expect(fs.readdirSync(dir).sort()).toEqual(['voice-passport.db']);
     await expect(restoreStore({ actorKeyId: 'cli', dataDir: dir, file: path.join(outside, 'missing') })).rejects.toMatchObject({ code: 'validation-failed' });
+    // Not a database at all.
+    const junk = path.join(outside, 'junk.backup');
+    fs.writeFileSync(junk, 'this is not an SQLite file, but it is long enough to be read as one: '.repeat(100));
+    await expect(restoreStore({ actorKeyId: 'cli', dataDir: dir, file: junk })).rejects.toMatchObject({
+      code: 'config-invalid',
+      message: expect.stringMatching(/^The backup .*junk\.backup is damaged or not a Voice Passport database \(.*\)\. Nothing was restored\.$/),
+    });
+    expect(sha256(liveDb())).toBe(unchanged);
+    expect(fs.readdirSync(dir).sort()).toEqual(['voice-passport.db']);
   });
 
   it('refuses while another process has the database open (the service running), changing nothing', async () => {
@@ -242,6 +269,22 @@ describe('restoreStore', () => {
       await expect(restoreStore({ actorKeyId: 'cli', dataDir: dir, file, auditExport, clock }), auditExport).rejects.toMatchObject(
         { code: 'validation-failed', message: `The exported audit log ${auditExport} does not continue this backup's audit chain${why}. Nothing was restored.` },
       );
+      expect(fs.existsSync(liveDb())).toBe(false);
+    }
+
+    // An export that does not record this backup (an empty one, or one taken before the backup) is
+    // refused: it cannot say what was erased since.
+    for (const [name, entries] of [
+      ['empty.json', []],
+      ['stale.json', all.filter((e) => e.seq <= h)],
+    ] as const) {
+      const auditExport = path.join(outside, name);
+      fs.writeFileSync(auditExport, JSON.stringify(entries));
+      removeDir(dir);
+      await expect(restoreStore({ actorKeyId: 'cli', dataDir: dir, file, auditExport, clock }), name).rejects.toMatchObject({
+        code: 'validation-failed',
+        message: expect.stringContaining(`does not record this backup (no store.backed-up entry with its sha256 ${backup.sha256} after its newest entry, seq ${h})`),
+      });
       expect(fs.existsSync(liveDb())).toBe(false);
     }
 
@@ -374,15 +417,17 @@ describe('encrypted backups (age)', () => {
     await expect(backupStore(s, file, 'cli', ['age1notarecipient'])).rejects.toThrow();
     expect([fs.existsSync(file), fs.readdirSync(dir).filter((f) => !f.startsWith('voice-passport.db')), s.audit.list({ action: 'store.backed-up' })]).toEqual([false, [], []]);
 
-    // A crashed backup's plain copy (its pid no longer runs), and a running one's (this process).
+    // Crashed backups' plain copies (a pid that no longer runs; this pid, but a process before this
+    // one: a container's one-off command is pid 1 every time), and a running one's (this process).
     const gone = spawnSync(process.execPath, ['-e', '']).pid!;
-    for (const name of [`.backup-${gone}-crashed`, `.backup-${process.pid}-running`]) {
+    const running = `${ownBackupWorkPrefix()}running`;
+    for (const name of [`.backup-${gone}-1700000000000-crashed`, `.backup-${process.pid}-1700000000000-crashed`, `.backup-${process.pid}-crashed`, running]) {
       fs.mkdirSync(path.join(dir, name));
       fs.writeFileSync(path.join(dir, name, 'voice-passport.db'), 'a plain copy');
     }
     const { recipient } = await newIdentity(clock());
     await backupStore(s, path.join(outside, 'next.age'), 'cli', [recipient]);
-    expect(fs.readdirSync(dir).filter((f) => f.startsWith('.backup-'))).toEqual([`.backup-${process.pid}-running`]);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('.backup-'))).toEqual([running]);
     s.close();
   });
 
