@@ -3,12 +3,14 @@
  * server.ts (the process) and the end-to-end tests both start the service through here.
  */
 import type { Server } from 'node:http';
+import { VoicePassportError } from './errors.js';
 import { buildApp } from './app.js';
 import { defaultConsoleDir } from './http/console.js';
 import { serveApp } from './http/http-server.js';
 import { VerificationStreams } from './http/verification-stream.js';
 import type { Config } from './config.js';
 import { EmbeddingEngine } from './model/engine.js';
+import { calibrationGaps } from './model/manifest.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, timedEmbedder } from './observability/metrics.js';
 import { RetentionSweeper } from './retention-sweep.js';
@@ -55,6 +57,12 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
   } catch (e) {
     store.close();
     throw e;
+  }
+  const gaps = calibrationGaps(engine.manifest);
+  if (gaps.length > 0) {
+    await engine.close();
+    store.close();
+    throw new VoicePassportError('model-invalid', gaps.join('; '));
   }
   const scorer = Scorer.fromManifest(engine.manifest);
   logger.info({ model: config.modelId, workers: config.workers, calibrated: engine.manifest.calibration !== undefined, scoreNormalisation: scorer.scale === 'as-norm' ? 'as-norm' : 'none' }, 'model loaded');

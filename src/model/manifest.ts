@@ -317,6 +317,26 @@ export function calibrationScale(c: ChannelCalibration): ScoreScaleRecord {
   return c.data?.scoreNormalisation ?? { method: 'none' };
 }
 
+/**
+ * What stops a manifest from deciding calls: a channel without its own calibration falls back to the
+ * wideband one (src/scoring/policy.ts, calibrationFor), which holds only where that channel's scores
+ * are on the same scale. With AS-norm against a telephone cohort of its own they are not, and the
+ * wideband thresholds and LLR slope would decide telephone calls on another scale. The loader takes
+ * such a manifest (`voice-passport calibrate` must load it to fit the missing block); the service
+ * refuses to start on it. Empty when nothing stops it.
+ */
+export function calibrationGaps(manifest: Pick<ModelManifest, 'id' | 'calibration' | 'scoreNormalisation'>): string[] {
+  const c = manifest.calibration;
+  if (c === undefined || c.telephone !== undefined) return [];
+  const fitted = calibrationScale(c.wideband);
+  const telephone = scoreScaleOf(manifest, 'telephone');
+  if (sameScoreScale(fitted, telephone)) return [];
+  return [
+    `model "${manifest.id}" compares telephone calls on ${describeScoreScale(telephone)}, but has only a wideband calibration, fitted on ${describeScoreScale(fitted)}: ` +
+      'calibrate the telephone channel (voice-passport calibrate DEV_SET --channel telephone --write) before serving calls',
+  ];
+}
+
 export async function sha256OfFile(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);

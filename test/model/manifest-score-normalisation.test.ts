@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isVoicePassportError } from '../../src/errors.js';
 import { cohortFileBytes, sha256OfBytes } from '../../src/model/cohort-file.js';
-import { loadManifest, manifestSchema, scoreScaleOf } from '../../src/model/manifest.js';
+import { calibrationGaps, loadManifest, manifestSchema, scoreScaleOf } from '../../src/model/manifest.js';
 import { repoRoot } from '../cli/run-cli.js';
 
 const DIM = 128; // vp-test-tiny
@@ -175,5 +175,27 @@ describe('a calibration is bound to the score scale it was fitted on', () => {
     expect(await refusal()).toMatch(/the telephone calibration was fitted on AS-norm scores .*remove calibration\.telephone and recalibrate/);
     expect(scoreScaleOf(manifestSchema.parse({ ...tiny, scoreNormalisation: both }), 'telephone')).toEqual({ method: 'as-norm', topK: 3, cohortSha256: tsha });
     expect(scoreScaleOf(manifestSchema.parse({ ...tiny, scoreNormalisation: both }), 'telephone', false)).toEqual({ method: 'none' });
+  });
+});
+
+describe('calibrationGaps: what stops the service deciding calls with a manifest', () => {
+  const shipped = manifestSchema.parse(JSON.parse(fs.readFileSync(path.join(repoRoot, 'models', 'vp-resnet-v9.json'), 'utf8')));
+
+  it('nothing for the shipped default model (each channel calibrated on its own scale), nor for one without calibration', () => {
+    expect(calibrationGaps(shipped)).toEqual([]);
+    expect(calibrationGaps({ ...shipped, calibration: undefined })).toEqual([]);
+  });
+
+  it('nothing for a wideband calibration of cosines on a model that compares cosines on both channels', () => {
+    const { telephone: _t, ...widebandOnly } = shipped.calibration!;
+    const { data: _d, ...cosineFit } = widebandOnly.wideband;
+    expect(calibrationGaps({ ...shipped, calibration: { ...widebandOnly, wideband: cosineFit }, scoreNormalisation: undefined })).toEqual([]);
+  });
+
+  it('a telephone channel with its own AS-norm cohort but only a wideband calibration: the wideband thresholds would decide it on another scale', () => {
+    const { telephone: _t, ...widebandOnly } = shipped.calibration!;
+    const gaps = calibrationGaps({ ...shipped, calibration: widebandOnly });
+    expect(gaps).toHaveLength(1);
+    expect(gaps[0]).toMatch(/^model "vp-resnet-v9" compares telephone calls on AS-norm scores \(top-\d+, cohort sha256 [0-9a-f]{64}\), but has only a wideband calibration, fitted on AS-norm scores .*: calibrate the telephone channel/);
   });
 });
