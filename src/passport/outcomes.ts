@@ -147,7 +147,8 @@ export interface PolicyOutcomes extends OutcomeRates {
 function observedRate(errors: number, decided: number): ObservedRate | null {
   if (decided === 0) return null;
   const { low, high } = wilsonInterval(errors, decided);
-  return { errors, decided, rate: round(errors / decided, 4), low95: round(low, 4), high95: round(high, 4) };
+  // The interval rounded outwards: a bound rounded to nearest could read 0 where the data allow more.
+  return { errors, decided, rate: round(errors / decided, 4), low95: Math.floor(low * 1e4) / 1e4, high95: Math.ceil(high * 1e4) / 1e4 };
 }
 
 function outcomeRates(counts: readonly OutcomeCount[]): OutcomeRates {

@@ -112,13 +112,22 @@ export function fitLogisticCalibration(scores: TrialScores, options: FitOptions 
   const maxIterations = options.maxIterations ?? 100;
   if (!(prior > 0 && prior < 1)) throw new RangeError(`the effective prior must be in (0, 1), got ${prior}`);
   checkScores(scores, 'calibration');
-  let maxNon = -Infinity;
-  for (let i = 0; i < scores.nonTarget.length; i++) maxNon = Math.max(maxNon, scores.nonTarget[i] as number);
-  let minTarget = Infinity;
-  for (let i = 0; i < scores.target.length; i++) minTarget = Math.min(minTarget, scores.target[i] as number);
-  if (maxNon < minTarget) {
+  let [minNon, maxNon] = [Infinity, -Infinity];
+  for (let i = 0; i < scores.nonTarget.length; i++) {
+    minNon = Math.min(minNon, scores.nonTarget[i] as number);
+    maxNon = Math.max(maxNon, scores.nonTarget[i] as number);
+  }
+  let [minTarget, maxTarget] = [Infinity, -Infinity];
+  for (let i = 0; i < scores.target.length; i++) {
+    minTarget = Math.min(minTarget, scores.target[i] as number);
+    maxTarget = Math.max(maxTarget, scores.target[i] as number);
+  }
+  // Separated, or touching only at one score (quasi-complete separation; all scores equal is another
+  // failure, below): the likelihood keeps growing with the slope, so there is no finite optimum.
+  const allEqual = minNon === maxNon && maxNon === minTarget && minTarget === maxTarget;
+  if (maxNon < minTarget || (maxNon === minTarget && !allEqual)) {
     throw new RangeError(
-      `every target score (min ${minTarget}) is above every non-target score (max ${maxNon}): the logistic fit has no finite optimum; calibrate on more or harder trials`,
+      `every target score (min ${minTarget}) is at or above every non-target score (max ${maxNon}): the logistic fit has no finite optimum; calibrate on more or harder trials`,
     );
   }
 

@@ -46,7 +46,8 @@ export function decideVerification(input: DecisionInput, policy: Policy, limits:
   if (reasons.length > 0) {
     const decision: Decision = { decision: 'inconclusive', reasons };
     if (reasons.includes('insufficient-speech')) {
-      decision.additionalSpeechSecondsNeeded = Math.ceil((policy.minNetSpeechSeconds - input.netSpeechSeconds) * 10) / 10;
+      // Tenths, rounded up; the epsilon keeps float noise (3 − 2.9 = 0.10000000000000009) from asking for a tenth more.
+      decision.additionalSpeechSecondsNeeded = Math.ceil((policy.minNetSpeechSeconds - input.netSpeechSeconds) * 10 - 1e-9) / 10;
     }
     return decision;
   }

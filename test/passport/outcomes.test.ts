@@ -26,7 +26,7 @@ describe('outcomesByPolicy', () => {
     ]);
     const none = { reported: 0, accepted: 0, rejected: 0, inconclusive: 0 };
     const nothing = { genuine: { ...none, falseNonMatchRate: null }, impostor: { ...none, falseMatchRate: null } };
-    const threeOfThree = { reported: 3, accepted: 0, rejected: 3, inconclusive: 0, falseNonMatchRate: { errors: 3, decided: 3, rate: 1, low95: 0.4385, high95: 1 } };
+    const threeOfThree = { reported: 3, accepted: 0, rejected: 3, inconclusive: 0, falseNonMatchRate: { errors: 3, decided: 3, rate: 1, low95: 0.4384, high95: 1 } };
     expect(out).toEqual({
       high: {
         genuine: threeOfThree,
@@ -35,16 +35,16 @@ describe('outcomesByPolicy', () => {
       },
       standard: {
         // 2 of the 20 decided; the 5 inconclusive calls are reported but neither error.
-        genuine: { reported: 25, accepted: 18, rejected: 2, inconclusive: 5, falseNonMatchRate: { errors: 2, decided: 20, rate: 0.1, low95: 0.0279, high95: 0.301 } },
+        genuine: { reported: 25, accepted: 18, rejected: 2, inconclusive: 5, falseNonMatchRate: { errors: 2, decided: 20, rate: 0.1, low95: 0.0278, high95: 0.3011 } },
         impostor: { reported: 11, accepted: 1, rejected: 10, inconclusive: 0, falseMatchRate: { errors: 1, decided: 11, rate: 0.0909, low95: 0.0162, high95: 0.3774 } },
         byChannel: {
           wideband: {
-            genuine: { reported: 15, accepted: 10, rejected: 0, inconclusive: 5, falseNonMatchRate: { errors: 0, decided: 10, rate: 0, low95: 0, high95: 0.2775 } },
+            genuine: { reported: 15, accepted: 10, rejected: 0, inconclusive: 5, falseNonMatchRate: { errors: 0, decided: 10, rate: 0, low95: 0, high95: 0.2776 } },
             impostor: { ...none, falseMatchRate: null },
           },
           telephone: {
-            genuine: { reported: 10, accepted: 8, rejected: 2, inconclusive: 0, falseNonMatchRate: { errors: 2, decided: 10, rate: 0.2, low95: 0.0567, high95: 0.5098 } },
-            impostor: { reported: 10, accepted: 0, rejected: 10, inconclusive: 0, falseMatchRate: { errors: 0, decided: 10, rate: 0, low95: 0, high95: 0.2775 } },
+            genuine: { reported: 10, accepted: 8, rejected: 2, inconclusive: 0, falseNonMatchRate: { errors: 2, decided: 10, rate: 0.2, low95: 0.0566, high95: 0.5099 } },
+            impostor: { reported: 10, accepted: 0, rejected: 10, inconclusive: 0, falseMatchRate: { errors: 0, decided: 10, rate: 0, low95: 0, high95: 0.2776 } },
           },
         },
       },

@@ -177,6 +177,8 @@ describe('fitLogisticCalibration', () => {
 
   it('refuses separated, constant, reversed, empty and non-finite trials, and a bad prior', () => {
     expect(() => fitLogisticCalibration({ target: [0.8, 0.9], nonTarget: [0.1, 0.2] })).toThrow(/no finite optimum/);
+    // Touching at one score is no better: the slope grows without bound.
+    expect(() => fitLogisticCalibration({ target: [0.5, 0.7, 0.9], nonTarget: [0.1, 0.3, 0.5] })).toThrow(/is at or above every non-target score .*no finite optimum/);
     expect(() => fitLogisticCalibration({ target: [0.5, 0.5], nonTarget: [0.5, 0.5] })).toThrow(/singular/);
     const { scores } = gaussianTrials(0.1, 0.5, 0.1, 200, 200);
     expect(() => fitLogisticCalibration(scores)).toThrow(/slope is -/);

@@ -70,6 +70,19 @@ describe('decideVerification', () => {
     });
   });
 
+  it('property: asks for the speech missing, in tenths rounded up, never a tenth more (float noise)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 29 }), fc.integer({ min: 0, max: 9 }), (tenths, hundredths) => {
+        const net = tenths / 10 + hundredths / 100;
+        const needed = decideVerification({ ...good, score: 0.9, netSpeechSeconds: net }, policy).additionalSpeechSecondsNeeded!;
+        // The least number of tenths that brings net to the 3 s minimum.
+        const exact = Math.ceil(Math.round((3 - net) * 100) / 10) / 10;
+        expect(needed).toBe(exact);
+      }),
+    );
+    expect(decideVerification({ ...good, score: 0.9, netSpeechSeconds: 2.9 }, policy).additionalSpeechSecondsNeeded).toBe(0.1);
+  });
+
   it('is inconclusive on noisy or clipped audio, whatever the score', () => {
     expect(decideVerification({ ...good, score: 0.99, snrDb: 2 }, policy)).toEqual({ decision: 'inconclusive', reasons: ['low-snr'] });
     expect(decideVerification({ ...good, score: 0.99, clippedRatio: 0.05 }, policy)).toEqual({ decision: 'inconclusive', reasons: ['clipped-audio'] });
