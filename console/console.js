@@ -4,11 +4,16 @@
 // returns is inserted as text (textContent), never parsed as HTML, and the page's own CSP
 // (src/http/console.ts) lets nothing but this file script it.
 
-const state = { key: null, days: '7', policies: null, loadedAt: 0, timer: null };
+// `load` counts loads: an answer to an older one (the period changed, or the key was forgotten, while
+// it was on its way) is dropped, never shown over a newer one.
+const state = { key: null, days: '7', policies: null, loadedAt: 0, timer: null, load: 0 };
 const auditRows = 25;
 const svgNs = 'http://www.w3.org/2000/svg';
 
 const $ = (id) => document.getElementById(id);
+
+/** fetch itself failed: the service could not be reached (as against an answer the console could not show). */
+class NetworkError extends Error {}
 
 class ApiError extends Error {
   constructor(status, problem, retryAfter) {
@@ -20,17 +25,25 @@ class ApiError extends Error {
   }
 }
 
-async function api(path, { method = 'GET', body } = {}) {
-  const headers = { Authorization: `Bearer ${state.key}`, Accept: 'application/json' };
+/** One API call with `key` (one load's key, captured when it began: a forgotten key is never sent). */
+async function api(path, { method = 'GET', body, key = state.key } = {}) {
+  if (key === null) throw new ApiError(401, { detail: 'No key.' });
+  const headers = { Authorization: `Bearer ${key}`, Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(path, { method, headers, cache: 'no-store', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  let res;
+  try {
+    res = await fetch(path, { method, headers, cache: 'no-store', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  } catch (e) {
+    throw new NetworkError(e.message);
+  }
   const answer = await res.json().catch(() => null);
   if (!res.ok) throw new ApiError(res.status, answer, res.headers.get('Retry-After'));
   return answer;
 }
 
 function explain(error) {
-  if (!(error instanceof ApiError)) return `The service could not be reached (${error.message}).`;
+  if (error instanceof NetworkError) return `The service could not be reached (${error.message}).`;
+  if (!(error instanceof ApiError)) return `The console could not show the service's answer (${error.message}); reload the page, and report it if it stays.`;
   if (error.status === 401) return 'The key was refused: it is not a key of this service, or it was revoked.';
   if (error.status === 403) return 'This key may not read the operator pages: use a key with the operator role.';
   if (error.status === 429) return `Too many requests with this key; try again in ${error.retryAfter ?? 'a few'} s.`;
@@ -56,7 +69,11 @@ function td(...children) {
   return cell;
 }
 
-const rate = (x) => `${(x * 100).toFixed(2)} %`;
+/** A rate in per cent: two decimals from 0.1 %, two significant digits below (0.0060 %, not 0.01 %), as the targets go that low. */
+const rate = (x) => {
+  const pc = x * 100;
+  return `${pc === 0 || pc >= 0.1 ? pc.toFixed(2) : pc.toPrecision(2)} %`;
+};
 const share = (n, total) => (total === 0 ? '—' : `${n} (${((100 * n) / total).toFixed(1)} %)`);
 const fixed = (x) => (Math.abs(x) >= 10 ? x.toFixed(2) : x.toFixed(3));
 
@@ -66,10 +83,11 @@ async function showReadiness() {
   const line = $('readiness');
   try {
     const res = await fetch('/readyz', { cache: 'no-store' });
-    const body = await res.json();
-    const failing = Object.entries(body.checks ?? {}).filter(([, ok]) => !ok).map(([name]) => name);
-    line.textContent = failing.length === 0 ? 'Service ready.' : `Service not ready: ${failing.join(', ')}.`;
-    line.className = failing.length === 0 ? 'ok' : 'error';
+    const body = await res.json().catch(() => null);
+    const failing = Object.entries(body?.checks ?? {}).filter(([, ok]) => !ok).map(([name]) => name);
+    const ready = res.ok && failing.length === 0;
+    line.textContent = ready ? 'Service ready.' : failing.length > 0 ? `Service not ready: ${failing.join(', ')}.` : `Service not ready (HTTP ${res.status}).`;
+    line.className = ready ? 'ok' : 'error';
   } catch (e) {
     line.textContent = `The service could not be reached (${e.message}).`;
     line.className = 'error';
@@ -129,8 +147,8 @@ function input(className, value, attributes = {}) {
   return field;
 }
 
-function select(className, options, value) {
-  const field = el('select', undefined, { class: className });
+function select(className, options, value, label) {
+  const field = el('select', undefined, { class: className, 'aria-label': label });
   for (const [optionValue, label] of options) field.append(el('option', label, { value: optionValue }));
   field.value = value;
   return field;
@@ -139,25 +157,31 @@ function select(className, options, value) {
 function editorRow(policy) {
   // A new row starts as the running model can take it: by target FMR only with a calibration.
   const byTarget = policy ? policy.targetFmr !== null : state.policies.calibration !== null;
-  const mode = select('mode', [['target', 'target FMR (%)'], ['threshold', 'explicit threshold']], byTarget ? 'target' : 'threshold');
-  const value = input('value', policy ? String(byTarget ? +(policy.targetFmr * 100).toPrecision(6) : policy.threshold) : '', { type: 'number', step: 'any', 'aria-label': 'value' });
-  const bound = select('bound', [['', 'default'], ['upper-95', 'upper-95'], ['estimate', 'estimate']], policy?.targetFmrBound ?? '');
+  const which = policy ? `of ${policy.name}` : 'of the new policy';
+  const mode = select('mode', [['target', 'target FMR (%)'], ['threshold', 'explicit threshold']], byTarget ? 'target' : 'threshold', `set by, ${which}`);
+  const value = input('value', policy ? String(byTarget ? +(policy.targetFmr * 100).toPrecision(6) : policy.threshold) : '', { type: 'number', step: 'any', 'aria-label': `target FMR in per cent or threshold, ${which}` });
+  const bound = select('bound', [['', 'default'], ['upper-95', 'upper-95'], ['estimate', 'estimate']], policy?.targetFmrBound ?? '', `FMR bound, ${which}`);
   const syncBound = () => {
     bound.disabled = mode.value !== 'target';
   };
   mode.addEventListener('change', syncBound);
   syncBound();
-  const remove = el('button', 'Remove', { type: 'button', class: 'remove' });
+  const remove = el('button', 'Remove', { type: 'button', class: 'remove', 'aria-label': `Remove the policy ${policy ? policy.name : 'added'}` });
   const tr = row([
-    td(input('name', policy?.name, { 'aria-label': 'name', spellcheck: 'false' })),
+    td(input('name', policy?.name, { 'aria-label': `name ${which}`, spellcheck: 'false' })),
     td(mode),
     td(value),
     td(bound),
-    td(input('min', policy ? String(policy.minNetSpeechSeconds) : '', { type: 'number', step: 'any', min: '0.5', 'aria-label': 'minimum net speech in seconds' })),
-    td(input('description', policy?.description, { 'aria-label': 'description' })),
+    td(input('min', policy ? String(policy.minNetSpeechSeconds) : '', { type: 'number', step: 'any', min: '0.5', 'aria-label': `minimum net speech in seconds, ${which}` })),
+    td(input('description', policy?.description, { 'aria-label': `description ${which}` })),
     td(remove),
   ]);
-  remove.addEventListener('click', () => tr.remove());
+  remove.addEventListener('click', () => {
+    // Focus goes to the next row's Remove (or the row before's, or Add), not to the page's start.
+    const next = tr.nextElementSibling ?? tr.previousElementSibling;
+    tr.remove();
+    (next?.querySelector('.remove') ?? $('add-policy')).focus();
+  });
   return tr;
 }
 
@@ -167,11 +191,14 @@ function openEditor() {
   $('policy-saved').textContent = '';
   $('policy-editor').hidden = false;
   $('edit-policies').hidden = true;
+  ($('editor-table').querySelector('input') ?? $('add-policy')).focus();
 }
 
 function closeEditor() {
+  const wasOpen = !$('policy-editor').hidden;
   $('policy-editor').hidden = true;
   $('edit-policies').hidden = false;
+  if (wasOpen && state.key !== null) $('edit-policies').focus();
 }
 
 /** The PUT body as the operator wrote it; the API checks it and says what is wrong. */
@@ -181,7 +208,8 @@ function editedPolicies() {
     const policy = { name: field('name'), description: field('description') };
     const value = field('value');
     if (value !== '') {
-      if (field('mode') === 'target') policy.targetFmr = Number(value) / 100;
+      // Per cent to a fraction without binary noise (0.07 / 100 is 0.0007000000000000001).
+      if (field('mode') === 'target') policy.targetFmr = Number((Number(value) / 100).toPrecision(12));
       else policy.threshold = Number(value);
     }
     if (field('mode') === 'target' && field('bound') !== '') policy.targetFmrBound = field('bound');
@@ -372,11 +400,11 @@ function histogram(title, bins, threshold, scale) {
 
 // --- audit log (newest entries) ---
 
-async function loadAudit() {
-  const first = await api('/v1/audit?limit=1');
+async function loadAudit(key) {
+  const first = await api('/v1/audit?limit=1', { key });
   if (first.head === null) return { head: null, prunedThrough: null, entries: [] };
   const afterSeq = Math.max(0, first.head.seq - auditRows);
-  const page = await api(`/v1/audit?afterSeq=${afterSeq}&limit=${auditRows}`);
+  const page = await api(`/v1/audit?afterSeq=${afterSeq}&limit=${auditRows}`, { key });
   return { head: first.head, prunedThrough: first.prunedThrough, entries: page.entries.slice().reverse() };
 }
 
@@ -399,8 +427,17 @@ function renderAudit({ head, prunedThrough, entries }) {
 
 // --- flow ---
 
+/** Loads and shows everything; false when a newer load, or signing out, overtook this one (nothing shown). */
 async function loadAll() {
-  const [policies, stats, notices, audit] = await Promise.all([api('/v1/operator/policies'), api(statsPath()), api('/v1/consent-notices'), loadAudit()]);
+  const load = ++state.load;
+  const key = state.key;
+  const [policies, stats, notices, audit] = await Promise.all([
+    api('/v1/operator/policies', { key }),
+    api(statsPath(), { key }),
+    api('/v1/consent-notices', { key }),
+    loadAudit(key),
+  ]);
+  if (load !== state.load || key !== state.key) return false;
   state.policies = policies;
   renderPolicies(policies);
   renderStats(stats, policies);
@@ -408,6 +445,7 @@ async function loadAll() {
   renderAudit(audit);
   state.loadedAt = Date.now();
   $('loaded-at').textContent = `Loaded ${new Date(state.loadedAt).toISOString().replace('T', ' ').slice(0, 19)} UTC.`;
+  return true;
 }
 
 // --- refreshing while watched ---
@@ -440,10 +478,12 @@ function catchUpWhenShown() {
 
 async function refresh() {
   const error = $('load-error');
+  const key = state.key;
   try {
     await loadAll();
     error.hidden = true;
   } catch (e) {
+    if (key !== state.key) return; // signed out meanwhile: nothing to tell
     error.textContent = explain(e);
     error.hidden = false;
     if (e instanceof ApiError && (e.status === 401 || e.status === 403)) signOut(explain(e));
@@ -453,6 +493,7 @@ async function refresh() {
 function signOut(message) {
   state.key = null;
   state.policies = null;
+  state.load++;
   scheduleRefresh();
   closeEditor();
   $('editor-table').tBodies[0].replaceChildren();
@@ -461,7 +502,8 @@ function signOut(message) {
   $('sign-in').hidden = false;
   for (const id of ['policy-table', 'decision-table', 'outcome-table', 'notice-table', 'audit-table']) $(id).tBodies[0].replaceChildren();
   $('histograms').replaceChildren();
-  $('notice-warnings').replaceChildren();
+  for (const id of ['notice-warnings', 'policy-warnings']) $(id).replaceChildren();
+  for (const id of ['policies-explanation', 'stats-range', 'stats-notes', 'audit-head', 'loaded-at']) $(id).textContent = '';
   const error = $('sign-in-error');
   error.textContent = message ?? '';
   error.hidden = message === undefined;
@@ -474,11 +516,13 @@ async function signIn(event) {
   state.key = input.value.trim();
   input.value = '';
   try {
-    await loadAll();
+    if (!(await loadAll())) return;
     $('sign-in').hidden = true;
     $('sign-in-error').hidden = true;
     $('signed-in').hidden = false;
     $('load-error').hidden = true;
+    // The form the focus was in is gone: it goes to the first thing shown.
+    $('refresh').focus();
     scheduleRefresh();
   } catch (e) {
     signOut(explain(e));

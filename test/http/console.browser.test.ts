@@ -315,5 +315,53 @@ describe.skipIf(!haveChromium)('operator console in a browser', { timeout: 30_00
       expect((await table('policy-table'))[2]!.slice(1, 3)).toEqual(['target FMR 2.00 % (estimate)', 'wideband']);
       expect(problems).toEqual([]);
     });
+    it('keeps the keyboard focus where the operator works, and shows small rates with two significant digits', async () => {
+      const focused = () => page.evaluate(() => (document.activeElement as HTMLElement | null)?.id || document.activeElement?.className || document.activeElement?.tagName);
+      await page.focus('#edit-policies');
+      await page.keyboard.press('Enter');
+      expect(await focused()).toBe('name'); // the first field of the editor
+      await page.click('#cancel-policies');
+      expect(await focused()).toBe('edit-policies');
+      // Named for a screen reader, per policy.
+      expect(await page.$$eval('#editor-table select.bound', (s) => s.map((x) => x.getAttribute('aria-label')))).toEqual(['FMR bound, of high', 'FMR bound, of standard']);
+
+      await page.click('#edit-policies');
+      await page.click('#add-policy');
+      const added = page.locator('#editor-table tbody tr >> nth=2');
+      await added.locator('.name').fill('tiny');
+      await added.locator('.value').fill('0.07'); // per cent: 0.0007, with no binary noise
+      await added.locator('.min').fill('3');
+      await page.click('#save-policies');
+      await expect.poll(() => page.textContent('#policy-saved'), { timeout: 10_000 }).toBe('Saved: 3 policies.');
+      const view = (await request(h.app).get('/v1/operator/policies').set(h.auth('operator'))).body;
+      expect(view.policies.find((p: { name: string }) => p.name === 'tiny')).toMatchObject({ targetFmr: 0.0007 });
+      const tiny = (await table('policy-table')).filter((r) => r[0]!.startsWith('tiny'));
+      expect(tiny[0]![1]).toBe('target FMR 0.070 % (estimate)');
+      expect(problems).toEqual([]);
+    });
+
+    it('drops a slow answer to an earlier period when a later one was asked for', async () => {
+      // "all" answers slowly; "last 24 h", asked for after it, answers at once.
+      await page.route((url) => url.pathname === '/v1/operator/stats' && url.search === '', async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        await route.continue();
+      });
+      await page.click('#ranges button[data-days=all]');
+      await page.click('#ranges button[data-days="1"]');
+      await expect.poll(() => page.textContent('#stats-range')).toMatch(/^From .* UTC until now\.$/);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      expect(await page.textContent('#stats-range')).toMatch(/^From .* UTC until now\.$/);
+      expect(await page.getAttribute('#ranges button[data-days="1"]', 'aria-pressed')).toBe('true');
+      await page.unroute(() => true);
+      expect(problems).toEqual([]);
+    });
+
+    it('forgets every figure with the key, and puts the focus on the key field', async () => {
+      await page.click('#sign-out');
+      for (const id of ['policies-explanation', 'stats-range', 'stats-notes', 'audit-head', 'loaded-at']) expect(await page.textContent(`#${id}`), id).toBe('');
+      expect(await page.$$eval('#policy-warnings li', (li) => li.length)).toBe(0);
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('key');
+      expect(problems).toEqual([]);
+    });
   });
 });
