@@ -3,7 +3,7 @@
  * bytes plus a Content-Type. FLAC (data sets) is decoded here and re-wrapped as float WAV,
  * because the HTTP API itself does not take FLAC.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import wavefile from 'wavefile';
 import { decodeAudio } from '../audio/decode.js';
@@ -61,6 +61,25 @@ export async function engineInputForFile(file: string, maxSeconds: number): Prom
 }
 
 /** Expands folders recursively into audio files (sorted, so runs are reproducible). */
+/**
+ * The audio files under `dir`, symbolic links followed (a data set is often a folder of links into
+ * another), each real folder read once (`seen`), so a link back up the tree cannot loop.
+ */
+async function audioFilesUnder(dir: string, seen: Set<string>): Promise<string[]> {
+  const real = await realpath(dir);
+  if (seen.has(real)) return [];
+  seen.add(real);
+  const out: string[] = [];
+  for (const d of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, d.name);
+    const kind = d.isSymbolicLink() ? await stat(full).catch(() => undefined) : d;
+    if (kind === undefined) continue; // a dangling link
+    if (kind.isDirectory()) out.push(...(await audioFilesUnder(full, seen)));
+    else if (kind.isFile() && (audioExtensions as readonly string[]).includes(path.extname(d.name).toLowerCase())) out.push(full);
+  }
+  return out;
+}
+
 export async function expandAudioPaths(inputs: readonly string[]): Promise<string[]> {
   const out: string[] = [];
   for (const input of inputs) {
@@ -75,12 +94,7 @@ export async function expandAudioPaths(inputs: readonly string[]): Promise<strin
       out.push(input);
       continue;
     }
-    const entries = await readdir(input, { recursive: true, withFileTypes: true });
-    const files = entries
-      .filter((d) => d.isFile() && (audioExtensions as readonly string[]).includes(path.extname(d.name).toLowerCase()))
-      .map((d) => path.join(d.parentPath, d.name))
-      .sort();
-    out.push(...files);
+    out.push(...(await audioFilesUnder(input, new Set())).sort());
   }
   return out;
 }

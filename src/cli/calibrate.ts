@@ -131,7 +131,10 @@ export interface CalibrationFit {
 export function durationTable(runs: readonly Pick<EvalTrials, 'byDuration'>[]): NonNullable<ChannelCalibration['durations']> {
   const seconds = [...new Set(runs.flatMap((r) => r.byDuration.map((d) => d.seconds)))].sort((x, y) => x - y);
   return seconds.flatMap((s) => {
-    const scores = poolScores(runs.flatMap((r) => r.byDuration.filter((d) => d.seconds === s).map((d) => splitScores(d.set))));
+    // A run whose row at this duration lacks one kind (one speaker reached it) is left out, as eval
+    // skips that row: its non-targets alone would pool in as easy trials and flatter the EER.
+    const complete = runs.flatMap((r) => r.byDuration.filter((d) => d.seconds === s).map((d) => splitScores(d.set))).filter((x) => x.target.length > 0 && x.nonTarget.length > 0);
+    const scores = poolScores(complete);
     if (scores.target.length === 0 || scores.nonTarget.length === 0) return [];
     return [{ seconds: s, eer: round6(equalErrorRate(operatingPoints(sortTrials(scores))).eer), targetTrials: scores.target.length, nonTargetTrials: scores.nonTarget.length }];
   });
@@ -181,7 +184,8 @@ export function calibrateChannel(
   const block: ChannelCalibration = {
     a: fit.a,
     b: fit.b,
-    trials: { target: pooled.target.length, nonTarget: pooled.nonTarget.length, speakers: runs.reduce((n, r) => n + r.speakers, 0) },
+    // The speakers behind the trials (a folder whose files all failed adds none).
+    trials: { target: pooled.target.length, nonTarget: pooled.nonTarget.length, speakers: bySpeaker.speakers },
     cllr: { raw: round6(cllr(pooled)), calibrated: round6(cllr(calibrated)) },
     eer: round6(eer),
     operatingPoints: table,

@@ -28,7 +28,7 @@ import { channelInput, concatenate, telephoneInput, type Channel, type EngineAud
 import { detSvg } from '../evaluation/det-svg.js';
 import { addNoise, MIXTURE_PEAK, noiseKinds, type NoiseKind, type NoiseSource } from '../evaluation/noise.js';
 import { quantile, type SpeakerTrials } from '../evaluation/confidence.js';
-import { errorCountsAt } from '../evaluation/metrics.js';
+import { errorCountsAt, quoteRate } from '../evaluation/metrics.js';
 import { policyRates, round6, summariseTrials, type PolicyRates, type TrialSummary } from '../evaluation/summary.js';
 import {
   allPairsTrials,
@@ -266,7 +266,10 @@ export async function listSpeakers(folder: string): Promise<{ speakers: Speaker[
   }
   const speakers: Speaker[] = [];
   const emptyFolders: string[] = [];
-  for (const e of entries.filter((d) => d.isDirectory())) {
+  // A speaker folder may be a symbolic link (a subset made of links into a larger set).
+  const isFolder = async (d: (typeof entries)[number]) => d.isDirectory() || (d.isSymbolicLink() && (await stat(path.join(folder, d.name)).catch(() => undefined))?.isDirectory() === true);
+  for (const e of entries) {
+    if (!(await isFolder(e))) continue;
     const files = await expandAudioPaths([path.join(folder, e.name)]);
     if (files.length === 0) emptyFolders.push(e.name);
     else speakers.push({ name: e.name, files });
@@ -917,6 +920,9 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
             label: p.targetFmr === null ? `${p.name} (≥ ${p.threshold})` : `${p.name} (${targetText(p.targetFmr, p.targetFmrBound)}, ≥ ${fmtThreshold(p.threshold)})`,
             fmr: c.fmr,
             fnmr: c.fnmr,
+            // As the report quotes them: never a rate below 3/N (ISO/IEC 19795-1 rule of three).
+            fmrText: quoteRate(c.falseMatches, c.nonTargetTrials).text,
+            fnmrText: quoteRate(c.falseNonMatches, c.targetTrials).text,
           };
         }),
         { label: 'minDCF', fmr: summary.minDcf.fmr, fnmr: summary.minDcf.fnmr },
@@ -951,7 +957,8 @@ function summaryLine(
   const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
   const cells = [
     `${name} ${channelsCell(opts)}${scoringChannel === opts.channel ? '' : ` (scored as ${scoringChannel})`} ${opts.trials}${opts.embed === 'whole' ? ' (whole utterances)' : ''} ${model}`,
-    `${counts.speakers} spk, ${counts.analysed} utt (${counts.vadFallbackUtterances} whole)`,
+    // The speakers behind the trials, not the folders read (one whose files all failed has none).
+    `${s.speakers} spk, ${counts.analysed} utt (${counts.vadFallbackUtterances} whole)`,
     `${s.targetTrials}/${s.nonTargetTrials} trials`,
     `EER ${pct(s.eer.value)} [${pct(s.eer.ci95.low)}, ${pct(s.eer.ci95.high)}]`,
     `minDCF ${round6(s.minDcf.value).toFixed(3)}`,

@@ -47,6 +47,9 @@ export interface MarkedPoint {
   label: string;
   fmr: number;
   fnmr: number;
+  /** How the legend quotes the rates (the report's quoteRate: "< 3/N" below the rule of three); the plain rate when absent. */
+  fmrText?: string;
+  fnmrText?: string;
 }
 
 export interface DetPlot {
@@ -140,7 +143,7 @@ export function detSvg(plot: DetPlot): string {
     if (drawn) parts.push(`<circle cx="${f(x(m.fmr))}" cy="${f(y(m.fnmr))}" r="4" fill="${colour}"/>`);
     const ly = MARGIN.top + 16 + 16 * i;
     const lx = MARGIN.left + SIZE - 10;
-    const rates = i === 0 ? '' : `: FMR ${rateText(m.fmr)}, FNMR ${rateText(m.fnmr)}${drawn ? '' : ' (off the axes)'}`;
+    const rates = i === 0 ? '' : `: FMR ${m.fmrText ?? rateText(m.fmr)}, FNMR ${m.fnmrText ?? rateText(m.fnmr)}${drawn ? '' : ' (off the axes)'}`;
     legend.push(`<circle cx="${lx}" cy="${ly - 4}" r="4" fill="${colour}"/>`);
     legend.push(`<text x="${lx - 8}" y="${ly}" text-anchor="end" fill="${colour}">${escapeXml(m.label + rates)}</text>`);
   });

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { calibrateChannel, parseCalibrateArgs, poolScores, writeCalibration } from '../../src/cli/calibrate.js';
+import { calibrateChannel, durationTable, parseCalibrateArgs, poolScores, writeCalibration } from '../../src/cli/calibrate.js';
 import type { EvalTrials } from '../../src/cli/eval.js';
 import { isVoicePassportError } from '../../src/errors.js';
 import type { TrialSet } from '../../src/evaluation/trials.js';
@@ -90,7 +90,8 @@ describe('calibrateChannel', () => {
     ]);
     const { block } = fit;
     expect(block.a).toBeGreaterThan(0);
-    expect(block.trials).toEqual({ target: 60, nonTarget: 500, speakers: 9 });
+    // The speakers behind the trials (two in each synthetic set), not the folders' own counts (5 and 4).
+    expect(block.trials).toEqual({ target: 60, nonTarget: 500, speakers: 4 });
     expect(block.cllr!.calibrated).toBeLessThan(block.cllr!.raw);
     // Per folder: its own EER and its Cllr under the pooled map.
     const own = (t: number[], n: number[]) => equalErrorRate(operatingPoints(sortTrials({ target: t, nonTarget: n }))).eer;
@@ -176,6 +177,20 @@ describe('calibrateChannel', () => {
     expect(rest).toEqual(without.block);
     // No duration rows across channels: nothing stored.
     expect(calibrateChannel([main], { prior: 0.5, sets: ['dev/x'], now, across: { enrolChannel: 'telephone', runs: [{ byDuration: [] }] } }).block).toEqual(without.block);
+  });
+
+  it('pools a duration only over the runs that hold both kinds of trial there (as eval, which skips the others)', () => {
+    const set = (target: number[], nonTarget: number[]): TrialSet => ({
+      scores: Float64Array.from([...target, ...nonTarget]),
+      isTarget: Uint8Array.from([...target.map(() => 1), ...nonTarget.map(() => 0)]),
+      speakerA: new Uint32Array(target.length + nonTarget.length),
+      speakerB: new Uint32Array(target.length + nonTarget.length),
+    });
+    const a = { byDuration: [{ seconds: 10, set: set([0.6, 0.7, 0.4, 0.8], [0.5, 0.3, 0.2, 0.65]) }] };
+    // One speaker of folder b reached 10 s: easy non-targets only.
+    const b = { byDuration: [{ seconds: 10, set: set([], Array.from({ length: 40 }, (_, i) => -0.5 - i / 100)) }] };
+    expect(durationTable([a, b])).toEqual(durationTable([a]));
+    expect(durationTable([a, b])).toEqual([{ seconds: 10, eer: 0.25, targetTrials: 4, nonTargetTrials: 4 }]);
   });
 
   it('refuses trials that cannot be calibrated, with the counts', () => {

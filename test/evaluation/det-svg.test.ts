@@ -49,6 +49,10 @@ describe('DET plot SVG', () => {
     expect(svg).toContain('>4 target / 5 non-target trials</text>');
     // FMR 0 cannot be drawn on a probit axis: that mark is in the legend only, not put on the frame.
     expect(svg).toContain('>off-axis: FMR 0.000 %, FNMR 50.0 % (off the axes)</text>');
+    // Quoted as the report quotes them, where the caller says how.
+    expect(detSvg({ title: 't', points, eer: 0.25, marks: [{ label: 'eer' , fmr: 0.25, fnmr: 0.25 }, { label: 'standard', fmr: 0.001, fnmr: 0.25, fmrText: '< 3/1000 (0.3000 %)', fnmrText: '25.00 %' }] })).toContain(
+      '>standard: FMR &lt; 3/1000 (0.3000 %), FNMR 25.00 %</text>',
+    );
     expect(svg.match(/<circle /g)).toHaveLength(2 + 3); // EER and standard on the plot; three legend dots
     expect(svg).not.toMatch(/<script|href=|NaN|Infinity/);
     // One path: the curve, from (FMR 0, FNMR 1) to (1, 0), both clamped to the axis box.
