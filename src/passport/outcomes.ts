@@ -70,7 +70,7 @@ export function assess(decision: VerificationDecision, truth: OutcomeTruth): Out
  * 800-63B-4 §3.2.3 attempt limiting; an impostor who passed once is the stronger sign): the bank's
  * other checks take over until an operator or a new enrolment restores it.
  */
-export function reportOutcome(ctx: PassportContext, actor: Actor, verificationId: string, input: ReportOutcomeInput): OutcomeResponse {
+export function reportOutcome(ctx: PassportContext, actor: Actor, verificationId: string, input: ReportOutcomeInput): OutcomeResponse & { assessmentChanged: boolean } {
   if (actor.role === 'telephony' && !telephonySources.includes(input.source)) {
     throw new VoicePassportError('forbidden', `A telephony key reports what the call itself showed only (source ${telephonySources.map((s) => `"${s}"`).join(' or ')}).`);
   }
@@ -91,6 +91,8 @@ export function reportOutcome(ctx: PassportContext, actor: Actor, verificationId
     }
     const outcome = ctx.store.outcomes.report(verificationId, { truth: input.truth, source: input.source, actorKeyId: actor.keyId });
     const assessment = assess(record.decision, input.truth);
+    // A PUT may be retried: what was assessed already is not news (for the metric that alerts on it).
+    const assessmentChanged = held === undefined || assess(record.decision, held.truth) !== assessment;
     const subject = found.subjectPseudonym;
     const attempts = subject === null ? null : ctx.store.subjects.attemptState(subject);
     const disabledBefore = attempts?.disabled ?? false;
@@ -110,6 +112,7 @@ export function reportOutcome(ctx: PassportContext, actor: Actor, verificationId
       outcome: outcomeView(outcome),
       assessment,
       verificationDisabled: disabledBefore || disables,
+      assessmentChanged,
     };
   });
 }

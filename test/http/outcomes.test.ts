@@ -90,6 +90,24 @@ describe('PUT /v1/verifications/{id}/outcome', () => {
     });
   });
 
+  it('counts a call\'s assessment once in /metrics: a retried report is not a second one, a correction counts its new assessment', async () => {
+    const { accepted } = await twoCalls();
+    const count = async (assessment: string) => {
+      const m = /voice_passport_reported_outcomes_total\{policy="standard",assessment="([a-z-]+)"\} (\d+)/g;
+      const text = (await request(h.app).get('/metrics').set(h.auth('operator'))).text;
+      return [...text.matchAll(m)].find((x) => x[1] === assessment)?.[2] ?? '0';
+    };
+    for (let i = 0; i < 3; i++) expect((await report(accepted, { truth: 'impostor', source: 'fraud-case' })).body.assessment).toBe('false-match');
+    expect(await count('false-match')).toBe('1');
+    // The same assessment from another source is no news either.
+    await report(accepted, { truth: 'impostor', source: 'customer-report' });
+    expect(await count('false-match')).toBe('1');
+    expect((await report(accepted, { truth: 'genuine', source: 'fraud-case' })).body.assessment).toBe('correct');
+    expect(await count('correct')).toBe('1');
+    // The API's answer is as before: no internal flag leaks.
+    expect(Object.keys((await report(accepted, { truth: 'genuine', source: 'fraud-case' })).body).sort()).toEqual(['assessment', 'decision', 'outcome', 'policy', 'verificationDisabled', 'verificationId']);
+  });
+
   it("a telephony key corrects its own kind of report, never an operator's finding", async () => {
     const { accepted } = await twoCalls();
     expect((await report(accepted, { truth: 'impostor', source: 'agent' }, 'telephony')).body.outcome).toMatchObject({ truth: 'impostor', source: 'agent' });

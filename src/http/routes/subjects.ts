@@ -71,8 +71,9 @@ export function subjectRoutes(deps: ApiDeps): RouteSpec[] {
         (req, res) => {
           parseOrThrow(noQuery, req.query, 'query');
           const { verificationId } = parseOrThrow(verificationPath, req.params, 'path');
-          const r = reportOutcome(ctx, actorOf(res), verificationId, parseOrThrow(reportOutcomeSchema, req.body, 'body'));
-          deps.metrics?.reportedOutcomes.inc({ policy: r.policy, assessment: r.assessment });
+          const { assessmentChanged, ...r } = reportOutcome(ctx, actorOf(res), verificationId, parseOrThrow(reportOutcomeSchema, req.body, 'body'));
+          // Counted once per call and assessment: a retried PUT is not a second fraud report.
+          if (assessmentChanged) deps.metrics?.reportedOutcomes.inc({ policy: r.policy, assessment: r.assessment });
           send(res, 200, r);
         },
       ],
