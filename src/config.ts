@@ -20,7 +20,8 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a model id: letters, digits, dot, dash, underscore')
     .default('vp-resnet-v9'),
-  VP_WORKERS: intFromEnv(1, 64).default(Math.max(1, os.availableParallelism())),
+  // zod does not check a default against the range: the cores, within it.
+  VP_WORKERS: intFromEnv(1, 64).default(Math.min(64, Math.max(1, os.availableParallelism()))),
   VP_INTRA_OP_THREADS: intFromEnv(1, 64).default(1),
   VP_QUEUE_MAX: intFromEnv(0, 10_000).default(32),
   VP_MAX_AUDIO_SECONDS: z.coerce.number().positive().max(3600).default(120),

@@ -21,7 +21,8 @@ async function main(): Promise<void> {
     service = await startService(config, logger);
   } catch (e) {
     logger.fatal({ code: isVoicePassportError(e) ? e.code : 'internal', err: e }, 'start-up failed');
-    process.exit(1);
+    // A configuration found invalid only at start (the master key, the consent notices) is still one.
+    process.exit(isVoicePassportError(e) && e.code === 'config-invalid' ? 78 : 1);
   }
 
   const shutdown = (signal: string) => {

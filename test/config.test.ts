@@ -1,12 +1,24 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { configVariables, loadConfig } from '../src/config.js';
 import { VoicePassportError } from '../src/errors.js';
 import { masterKeyVariables } from '../src/store/master-key.js';
 
 describe('loadConfig', () => {
+  it('keeps the default VP_WORKERS (the cores) within its 1-64 range on a larger machine', async () => {
+    const cores = vi.spyOn(os, 'availableParallelism').mockReturnValue(128);
+    try {
+      vi.resetModules();
+      const fresh = (await import('../src/config.js')) as typeof import('../src/config.js');
+      expect(fresh.loadConfig({}).workers).toBe(64);
+    } finally {
+      cores.mockRestore();
+      vi.resetModules();
+    }
+  });
+
   it('applies the documented defaults to an empty environment', () => {
     const c = loadConfig({});
     expect(c).toEqual({

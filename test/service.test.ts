@@ -4,6 +4,7 @@
  * ../shared/data/dev — consent → enrol → verify (same speaker, other speaker) → export → withdraw →
  * verify says no-consent.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -250,4 +251,25 @@ describe('the running service with VP_MIN_SNR_DB', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('the process (src/server.ts)', () => {
+  it('exits 78 (EX_CONFIG) for a configuration found invalid at start, as for one refused when read', () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-exit-'));
+    try {
+      const run = (env: Record<string, string>) =>
+        spawnSync(process.execPath, ['--import', 'tsx', path.join(here, '..', 'src', 'server.ts')], {
+          env: { ...process.env, VP_DATA_DIR: dataDir, LOG_LEVEL: 'fatal', ...env },
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+      expect(run({ PORT: 'abc' }).status).toBe(78);
+      const badKey = run({ VP_MASTER_KEY: 'not a key' });
+      expect(badKey.status).toBe(78);
+      expect(badKey.stdout).toMatch(/"code":"config-invalid"/);
+      expect(badKey.stdout + badKey.stderr).not.toContain('not a key');
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

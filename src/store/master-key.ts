@@ -86,7 +86,8 @@ function keyFromEnv<I extends keyof MasterKeyEnv, F extends keyof MasterKeyEnv>(
   }
   if (text !== undefined) return { key: parseMasterKey(text, inline), source: inline, keyFile: null, warnings: [] };
   if (fileName === undefined) return null;
-  const keyFile = path.resolve(fileName);
+  // A path copied with its line end (an env file, a secret mount's listing) names the same file.
+  const keyFile = path.resolve(fileName.trim());
   const key = parseMasterKey(readKeyFile(keyFile, file), `The key file ${keyFile} (${file})`);
   return { key, source: file, keyFile, warnings: permissionWarnings(keyFile) };
 }

@@ -27,6 +27,8 @@ describe('loadMasterKey', () => {
       const r = loadMasterKey({ dataDir: dir, env: { VP_MASTER_KEY_FILE: file } });
       expect(r.key).toEqual(Buffer.from(testMasterKey, 'base64'));
       expect(r).toMatchObject({ source: 'VP_MASTER_KEY_FILE', keyFile: file, keptInDataDir: false, warnings: [] });
+      // A path copied with its line end names the same file.
+      expect(loadMasterKey({ dataDir: dir, env: { VP_MASTER_KEY_FILE: `${file}\n` } })).toMatchObject({ keyFile: file });
       fs.chmodSync(file, 0o644);
       expect(loadMasterKey({ dataDir: dir, env: { VP_MASTER_KEY_FILE: file } }).warnings).toEqual([expect.stringMatching(/readable by other users \(mode 644\)/)]);
     } finally {
