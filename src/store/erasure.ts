@@ -73,6 +73,10 @@ function narrowed(c: string, noticeVersion: string | null, only: string | undefi
   };
 }
 
+function removedAnything(r: Omit<ErasureReceipt, 'auditSeq'>): boolean {
+  return r.voiceprintErased || r.dataKeyDestroyed || r.enrolmentSamplesErased > 0 || r.verificationsErased > 0 || r.consentWithdrawn || r.consentEvidenceRedacted > 0;
+}
+
 export class SubjectErasure {
   constructor(
     private readonly db: Database,
@@ -141,7 +145,9 @@ export class SubjectErasure {
         action: options.reason === 'retention-expired' ? 'retention.purged' : options.reason === 'consent-withdrawn' ? 'consent.withdrawn' : 'subject.erased',
         actorKeyId: options.actorKeyId,
         subjectPseudonym: pseudonym,
-        outcome: receipt.subjectKnown ? 'erased' : 'nothing-held',
+        // 'erased' only where something went: a second withdrawal, or an erasure of a subject already
+        // erased, removed nothing.
+        outcome: removedAnything(receipt) ? 'erased' : 'nothing-held',
         details: {
           reason: options.reason,
           voiceprintErased: receipt.voiceprintErased,

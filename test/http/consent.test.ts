@@ -173,6 +173,9 @@ describe('DELETE /v1/subjects/{id}/consent', () => {
       withdrawn: false,
       auditSeq: again.body.auditSeq,
     });
+    // Audited as what it was: nothing removed.
+    const entries = h.store.audit.list({ limit: 1000 }).filter((e) => e.action === 'consent.withdrawn');
+    expect(entries.map((e) => e.outcome)).toEqual(['erased', 'nothing-held']);
     const unknown = await request(h.app).delete('/v1/subjects/stranger/consent').set(h.auth('enrolment'));
     expect(unknown.body).toMatchObject({ consent: { active: false, withdrawnAt: null }, withdrawn: false });
     expect((await getSubject(h, 'stranger')).status).toBe(404);
