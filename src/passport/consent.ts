@@ -14,6 +14,15 @@ import { consentView, pseudonymOf, type ConsentView } from './views.js';
 /** BCP 47 language tag, loosely: a 2-3 letter language and optional subtags, e.g. "nl", "nl-NL". */
 export const localePattern = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$/;
 
+/**
+ * A language tag's primary language subtag (BCP 47, RFC 5646 §2.2.1), lower-case: "en-GB" → "en".
+ * A notice's text is matched on the whole subtag, so "nld" or "english" is not taken for "nl" or
+ * "en" (the first two letters of "fil", Filipino, would have picked a Finnish "fi" text).
+ */
+export function primaryLanguage(tag: string): string {
+  return tag.split('-')[0]!.toLowerCase();
+}
+
 export const giveConsentSchema = z
   .object({
     noticeVersion: z.string().regex(noticeVersionPattern, 'a notice version such as "v1"'),
@@ -38,7 +47,7 @@ export function giveConsent(ctx: PassportContext, actor: Actor, customerId: stri
       availableVersions: ctx.notices.versions(),
     });
   }
-  const language = input.locale?.slice(0, 2).toLowerCase();
+  const language = input.locale === undefined ? undefined : primaryLanguage(input.locale);
   if (language !== undefined && !locales.includes(language)) {
     throw new VoicePassportError('validation-failed', `Notice ${input.noticeVersion} has no "${input.locale}" text, so it cannot have been shown in that language.`, {
       availableLocales: locales,
@@ -127,7 +136,7 @@ export function getConsentNotice(ctx: PassportContext, version: string, preferre
   }
   const about = { version, current: version === ctx.notices.current, retention: ctx.notices.retention(version)!, availableLocales: all.map((n) => n.locale) };
   for (const tag of preferred) {
-    const match = all.find((n) => n.locale === tag.slice(0, 2).toLowerCase());
+    const match = all.find((n) => n.locale === primaryLanguage(tag));
     if (match) return { ...about, notices: [match] };
   }
   if (strict && preferred.length > 0) {

@@ -65,6 +65,13 @@ describe('PUT /v1/subjects/{id}/consent', () => {
     expect((await getSubject(h, 'cust-3')).status).toBe(404);
   });
 
+  it('takes a locale by its primary language subtag: en-GB is English, nld is no text of the notice', async () => {
+    expect((await consent(h, 'cust-1', { noticeVersion: 'v1', channel: 'web', locale: 'en-GB' })).status).toBe(200);
+    const nld = await consent(h, 'cust-2', { noticeVersion: 'v1', channel: 'web', locale: 'nld' });
+    expect([nld.status, nld.body.code, nld.body.availableLocales]).toEqual([400, 'validation-failed', ['en', 'nl']]);
+    expect((await getSubject(h, 'cust-2')).status).toBe(404);
+  });
+
   it('refuses unknown fields, bad values and unknown notice versions with 400 and the reasons', async () => {
     const extra = await consent(h, 'cust-1', { noticeVersion: 'v1', channel: 'web', marketing: true });
     expect(extra.status).toBe(400);
@@ -255,6 +262,9 @@ describe('GET /v1/consent-notices/{version}', () => {
     const accept = await request(h.app).get('/v1/consent-notices/v1').set(h.auth('operator')).set('Accept-Language', 'de-DE, en;q=0.5, nl;q=0.8');
     expect(accept.body.notices).toEqual([notice('nl')]);
     expect(accept.headers.vary).toContain('Accept-Language');
+    // Matched on the whole primary language subtag: "nld" and "english" are neither "nl" nor "en".
+    expect((await request(h.app).get('/v1/consent-notices/v1?locale=nld').set(h.auth('telephony'))).status).toBe(404);
+    expect((await request(h.app).get('/v1/consent-notices/v1').set(h.auth('operator')).set('Accept-Language', 'english, nld')).body.notices).toEqual([notice('en'), notice('nl')]);
     // No match in Accept-Language: every language, rather than nothing.
     const none = await request(h.app).get('/v1/consent-notices/v1').set(h.auth('enrolment')).set('Accept-Language', 'fr');
     expect(none.body.notices).toEqual([notice('en'), notice('nl')]);
