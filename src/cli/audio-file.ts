@@ -3,6 +3,7 @@
  * bytes plus a Content-Type. FLAC (data sets) is decoded here and re-wrapped as float WAV,
  * because the HTTP API itself does not take FLAC.
  */
+import type { Dirent } from 'node:fs';
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import wavefile from 'wavefile';
@@ -62,6 +63,16 @@ export async function engineInputForFile(file: string, maxSeconds: number): Prom
 
 /** Expands folders recursively into audio files (sorted, so runs are reproducible). */
 /**
+ * What a directory entry is, a symbolic link followed (a data set is often a folder of links into
+ * another); undefined for a dangling link.
+ */
+export async function entryKind(dir: string, d: Dirent): Promise<'folder' | 'file' | 'other' | undefined> {
+  const kind = d.isSymbolicLink() ? await stat(path.join(dir, d.name)).catch(() => undefined) : d;
+  if (kind === undefined) return undefined;
+  return kind.isDirectory() ? 'folder' : kind.isFile() ? 'file' : 'other';
+}
+
+/**
  * The audio files under `dir`, symbolic links followed (a data set is often a folder of links into
  * another), each real folder read once (`seen`), so a link back up the tree cannot loop.
  */
@@ -72,10 +83,9 @@ async function audioFilesUnder(dir: string, seen: Set<string>): Promise<string[]
   const out: string[] = [];
   for (const d of await readdir(dir, { withFileTypes: true })) {
     const full = path.join(dir, d.name);
-    const kind = d.isSymbolicLink() ? await stat(full).catch(() => undefined) : d;
-    if (kind === undefined) continue; // a dangling link
-    if (kind.isDirectory()) out.push(...(await audioFilesUnder(full, seen)));
-    else if (kind.isFile() && (audioExtensions as readonly string[]).includes(path.extname(d.name).toLowerCase())) out.push(full);
+    const kind = await entryKind(dir, d);
+    if (kind === 'folder') out.push(...(await audioFilesUnder(full, seen)));
+    else if (kind === 'file' && (audioExtensions as readonly string[]).includes(path.extname(d.name).toLowerCase())) out.push(full);
   }
   return out;
 }

@@ -51,7 +51,7 @@ import { SPEECH_CONTEXT_MS_RULE, speechContextMsSchema, type ModelCalibration, t
 import { targetFmrBounds, type TargetFmrBound } from '../scoring/calibration.js';
 import { calibrationFor, canDeriveWithBound, channelOfSampleRate, defaultPoliciesFor, effectiveThreshold, type ScoreChannel } from '../scoring/policy.js';
 import { Scorer, scoreNormalisationModes, type ScoreNormalisationMode } from '../scoring/scorer.js';
-import { audioExtensions, decodeAudioFile, engineInputForFile, expandAudioPaths } from './audio-file.js';
+import { audioExtensions, decodeAudioFile, engineInputForFile, entryKind, expandAudioPaths } from './audio-file.js';
 import { errorShapeOf } from './output.js';
 import { resample } from '../audio/resample.js';
 import type { MonoAudio } from '../audio/types.js';
@@ -266,10 +266,9 @@ export async function listSpeakers(folder: string): Promise<{ speakers: Speaker[
   }
   const speakers: Speaker[] = [];
   const emptyFolders: string[] = [];
-  // A speaker folder may be a symbolic link (a subset made of links into a larger set).
-  const isFolder = async (d: (typeof entries)[number]) => d.isDirectory() || (d.isSymbolicLink() && (await stat(path.join(folder, d.name)).catch(() => undefined))?.isDirectory() === true);
   for (const e of entries) {
-    if (!(await isFolder(e))) continue;
+    // A speaker folder may be a symbolic link (a subset made of links into a larger set).
+    if ((await entryKind(folder, e)) !== 'folder') continue;
     const files = await expandAudioPaths([path.join(folder, e.name)]);
     if (files.length === 0) emptyFolders.push(e.name);
     else speakers.push({ name: e.name, files });

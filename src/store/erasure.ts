@@ -77,6 +77,17 @@ function removedAnything(r: Omit<ErasureReceipt, 'auditSeq'>): boolean {
   return r.voiceprintErased || r.dataKeyDestroyed || r.enrolmentSamplesErased > 0 || r.verificationsErased > 0 || r.consentWithdrawn || r.consentEvidenceRedacted > 0;
 }
 
+/**
+ * The subjects whose newest enrolment sample is older than :c, with a voiceprint (`EXISTS`: a
+ * re-enrolment given up) or without (`NOT EXISTS`: a first enrolment given up). From the samples held
+ * (CROSS JOIN keeps them the outer loop): the few subjects enrolling, not every subject.
+ */
+function samplesAbandonedQuery(voiceprint: 'EXISTS' | 'NOT EXISTS', under: string): string {
+  return `SELECT s.pseudonym FROM enrolment_samples e CROSS JOIN subjects s ON s.id = e.subject_id
+         WHERE ${voiceprint} (SELECT 1 FROM templates t WHERE t.subject_id = s.id) ${under}
+         GROUP BY e.subject_id HAVING max(e.created_at) < :c`;
+}
+
 export class SubjectErasure {
   constructor(
     private readonly db: Database,
@@ -187,16 +198,12 @@ export class SubjectErasure {
    */
   private expiredBefore(c: string, noticeVersion: string | null, only?: string): string[] {
     const { terms: under, params } = narrowed(c, noticeVersion, only, 's.notice_version');
-    // Abandoned enrolments from the samples held (CROSS JOIN keeps them the outer loop): the few
-    // subjects enrolling, not every subject.
     return this.db
       .all<{ pseudonym: string }>(
         `SELECT s.pseudonym FROM subjects s JOIN templates t ON t.subject_id = s.id
          WHERE COALESCE(s.last_used_at, t.created_at) < :c AND t.created_at < :c ${under}
          UNION
-         SELECT s.pseudonym FROM enrolment_samples e CROSS JOIN subjects s ON s.id = e.subject_id
-         WHERE NOT EXISTS (SELECT 1 FROM templates t WHERE t.subject_id = s.id) ${under}
-         GROUP BY e.subject_id HAVING max(e.created_at) < :c`,
+         ${samplesAbandonedQuery('NOT EXISTS', under)}`,
         params,
       )
       .map((r) => r.pseudonym);
@@ -227,14 +234,7 @@ export class SubjectErasure {
 
   private reEnrolmentAbandonedBefore(c: string, noticeVersion: string | null, only?: string): string[] {
     const { terms: under, params } = narrowed(c, noticeVersion, only, 's.notice_version');
-    return this.db
-      .all<{ pseudonym: string }>(
-        `SELECT s.pseudonym FROM enrolment_samples e CROSS JOIN subjects s ON s.id = e.subject_id
-         WHERE EXISTS (SELECT 1 FROM templates t WHERE t.subject_id = s.id) ${under}
-         GROUP BY e.subject_id HAVING max(e.created_at) < :c`,
-        params,
-      )
-      .map((r) => r.pseudonym);
+    return this.db.all<{ pseudonym: string }>(samplesAbandonedQuery('EXISTS', under), params).map((r) => r.pseudonym);
   }
 
   /**
