@@ -41,6 +41,7 @@ export const errorCatalogue = {
   'model-changed': { status: 409, title: 'The voiceprint was made with another model; re-enrol' },
   'verification-not-scored': { status: 409, title: 'The verification compared no voice, so it has no match error' },
   'duplicate-sample': { status: 409, title: 'This recording is already a sample of the enrolment' },
+  'notice-superseded': { status: 409, title: 'Consent must be given to the current consent notice' },
 
   // --- capacity ---
   'rate-limited': { status: 429, title: 'Too many requests' },

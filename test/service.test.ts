@@ -126,7 +126,7 @@ describe('the running service', () => {
 
   it.skipIf(!haveDev)('consent → enrol → verify (same and other speaker) → export → withdraw → no-consent, with real speech', async () => {
     const id = 'customer-0005';
-    const consent = await fetch(`${base}/v1/subjects/${id}/consent`, as('enrolment', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ noticeVersion: 'v1', channel: 'app', locale: 'nl' }) }));
+    const consent = await fetch(`${base}/v1/subjects/${id}/consent`, as('enrolment', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ noticeVersion: 'v2', channel: 'app', locale: 'nl' }) }));
     expect(consent.status).toBe(200);
 
     let status = 'enrolling';
@@ -236,7 +236,7 @@ describe('the running service with VP_MIN_SNR_DB', () => {
         (JSON.parse(fs.readFileSync(path.join(dir, initialKeysFileName), 'utf8')) as { keys: Array<{ role: string; key: string }> }).keys.map((k) => [k.role, k.key]),
       );
       const auth = { Authorization: `Bearer ${own.enrolment}` };
-      const consent = await fetch(`${url}/v1/subjects/c-1/consent`, { method: 'PUT', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ noticeVersion: 'v1', channel: 'app' }) });
+      const consent = await fetch(`${url}/v1/subjects/c-1/consent`, { method: 'PUT', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ noticeVersion: 'v2', channel: 'app' }) });
       expect(consent.status).toBe(200);
       const res = await fetch(`${url}/v1/subjects/c-1/enrolments`, { method: 'POST', headers: { ...auth, 'Content-Type': 'audio/wav' }, body: new Uint8Array(await speech('0005', 0, 3)) });
       const body = (await res.json()) as { code: string; feedback: string[]; snrDb: number };

@@ -81,7 +81,7 @@ try {
   const enrolled: Call[] = [];
   for (const speaker of speakers) {
     const id = `bench-${speaker}`;
-    await fetch(`http://${base}/v1/subjects/${id}/consent`, { method: 'PUT', headers: { ...auth('enrolment'), 'Content-Type': 'application/json' }, body: JSON.stringify({ noticeVersion: 'v1', channel: 'app' }) });
+    await fetch(`http://${base}/v1/subjects/${id}/consent`, { method: 'PUT', headers: { ...auth('enrolment'), 'Content-Type': 'application/json' }, body: JSON.stringify({ noticeVersion: 'v2', channel: 'app' }) });
     let status = 'enrolling';
     for (let from = 0; from < 8 && status !== 'enrolled'; from += 3) {
       const res = await fetch(`http://${base}/v1/subjects/${id}/enrolments`, { method: 'POST', headers: { ...auth('enrolment'), 'Content-Type': 'audio/wav' }, body: floatWav(await utterances(speaker, from, Math.min(3, 8 - from))) });

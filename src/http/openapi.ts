@@ -76,7 +76,7 @@ const schemas: Record<string, Schema> = {
   SubjectId: str({ pattern: '^[A-Za-z0-9._:-]{1,128}$', description: "The bank's customer id. Stored only as a keyed HMAC pseudonym." }),
   ConsentInput: obj(
     {
-      noticeVersion: str({ pattern: '^v[0-9]{1,4}$', description: 'The consent notice version shown (GET /v1/consent-notices/{version}).' }),
+      noticeVersion: str({ pattern: '^v[0-9]{1,4}$', description: 'The consent notice version shown: the current one (GET /v1/consent-notices).' }),
       channel: str({ enum: [...consentChannels], description: 'Where consent was captured. Telephony keys may record "ivr" only.' }),
       locale: str({ pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$', description: 'Language the notice was shown in; must exist for that version.' }),
       evidence: str({ minLength: 1, maxLength: 4096, description: "The bank's reference to its own proof (e.g. IVR recording id). Blanked on erasure; its SHA-256 stays." }),
@@ -658,12 +658,12 @@ const paths: Record<string, Record<string, Schema>> = {
   '/v1/subjects/{id}/consent': {
     put: op({
       summary: 'Record explicit consent (GDPR Art. 9(2)(a), 7(1))',
-      description: 'Records the notice version shown, channel, time and calling key. Unknown fields are refused.',
+      description: 'Records the notice version shown, channel, time and calling key. The version must be the current one (GET /v1/consent-notices): consent to a superseded notice is refused with notice-superseded. Unknown fields are refused.',
       roles: ['telephony', 'enrolment'],
       params: [subjectIdParam],
       body: { contentType: 'json', schema: 'ConsentInput' },
       ok: { status: 200, description: 'Consent is active.', schema: 'ConsentResponse' },
-      problems: ['unsupported-media-type', 'payload-too-large'],
+      problems: ['notice-superseded', 'unsupported-media-type', 'payload-too-large'],
     }),
     delete: op({
       summary: 'Withdraw consent (Art. 7(3)); erases the voiceprint in the same transaction',

@@ -47,6 +47,16 @@ export function giveConsent(ctx: PassportContext, actor: Actor, customerId: stri
       availableVersions: ctx.notices.versions(),
     });
   }
+  // Consent is informed only by the notice the bank offers now (Art. 7(1), 13): an older text may
+  // name other periods or purposes, and a stale IVR or form still showing it must be updated, not
+  // recorded. Consents already given under it stay valid and are kept to its periods.
+  if (input.noticeVersion !== ctx.notices.current) {
+    throw new VoicePassportError(
+      'notice-superseded',
+      `Notice ${input.noticeVersion} has been superseded by ${ctx.notices.current}: show the customer ${ctx.notices.current} (GET /v1/consent-notices/${ctx.notices.current}) and record consent to it.`,
+      { currentVersion: ctx.notices.current },
+    );
+  }
   const language = input.locale === undefined ? undefined : primaryLanguage(input.locale);
   if (language !== undefined && !locales.includes(language)) {
     throw new VoicePassportError('validation-failed', `Notice ${input.noticeVersion} has no "${input.locale}" text, so it cannot have been shown in that language.`, {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { missingNoticeWarnings } from '../../src/passport/consent.js';
-import { defaultConsentNoticesDir } from '../../src/passport/consent-notices.js';
+import { ConsentNotices, defaultConsentNoticesDir } from '../../src/passport/consent-notices.js';
 import { toneWav } from '../passport/fakes.js';
 import { auditEntries, consent, consentAndEnrol, createHarness, exportSubject, getSubject, verifyCall, type Harness } from './harness.js';
 
@@ -20,19 +20,19 @@ afterEach(() => h.close());
 
 describe('PUT /v1/subjects/{id}/consent', () => {
   it('records explicit consent with notice version, channel, locale, time and actor', async () => {
-    const res = await consent(h, 'cust-1', { noticeVersion: 'v1', channel: 'web', locale: 'nl-NL', evidence: 'form 2026-0042' });
+    const res = await consent(h, 'cust-1', { noticeVersion: 'v2', channel: 'web', locale: 'nl-NL', evidence: 'form 2026-0042' });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
-    expect(res.body).toEqual({ consent: { active: true, givenAt: T0, noticeVersion: 'v1', channel: 'web', locale: 'nl-NL' } });
+    expect(res.body).toEqual({ consent: { active: true, givenAt: T0, noticeVersion: 'v2', channel: 'web', locale: 'nl-NL' } });
 
     const view = await getSubject(h, 'cust-1');
-    expect(view.body.consent).toEqual({ active: true, givenAt: T0, noticeVersion: 'v1', channel: 'web', locale: 'nl-NL' });
+    expect(view.body.consent).toEqual({ active: true, givenAt: T0, noticeVersion: 'v2', channel: 'web', locale: 'nl-NL' });
     const exported = await exportSubject(h, 'cust-1');
     expect(exported.body.consentHistory).toEqual([
       {
         id: 1,
         kind: 'given',
-        noticeVersion: 'v1',
+        noticeVersion: 'v2',
         channel: 'web',
         locale: 'nl-NL',
         evidence: 'form 2026-0042',
@@ -49,31 +49,31 @@ describe('PUT /v1/subjects/{id}/consent', () => {
       subjectPseudonym: exported.body.pseudonym,
       outcome: 'given',
       // The evidence text itself stays out of the audit log.
-      details: { noticeVersion: 'v1', channel: 'web', locale: 'nl-NL', evidence: true },
+      details: { noticeVersion: 'v2', channel: 'web', locale: 'nl-NL', evidence: true },
     });
     // The audit log never holds the customer id.
     expect(JSON.stringify(await auditEntries(h))).not.toContain('cust-1');
   });
 
   it('a telephony key records consent captured in the IVR, and only there', async () => {
-    const ivr = await consent(h, 'cust-2', { noticeVersion: 'v1', channel: 'ivr' }, 'telephony');
+    const ivr = await consent(h, 'cust-2', { noticeVersion: 'v2', channel: 'ivr' }, 'telephony');
     expect(ivr.status).toBe(200);
-    expect(ivr.body).toEqual({ consent: { active: true, givenAt: T0, noticeVersion: 'v1', channel: 'ivr', locale: null } });
-    const web = await consent(h, 'cust-3', { noticeVersion: 'v1', channel: 'web' }, 'telephony');
+    expect(ivr.body).toEqual({ consent: { active: true, givenAt: T0, noticeVersion: 'v2', channel: 'ivr', locale: null } });
+    const web = await consent(h, 'cust-3', { noticeVersion: 'v2', channel: 'web' }, 'telephony');
     expect(web.status).toBe(403);
     expect(web.body).toMatchObject({ code: 'forbidden', detail: 'A telephony key records consent captured in the IVR only (channel "ivr").' });
     expect((await getSubject(h, 'cust-3')).status).toBe(404);
   });
 
   it('takes a locale by its primary language subtag: en-GB is English, nld is no text of the notice', async () => {
-    expect((await consent(h, 'cust-1', { noticeVersion: 'v1', channel: 'web', locale: 'en-GB' })).status).toBe(200);
-    const nld = await consent(h, 'cust-2', { noticeVersion: 'v1', channel: 'web', locale: 'nld' });
+    expect((await consent(h, 'cust-1', { noticeVersion: 'v2', channel: 'web', locale: 'en-GB' })).status).toBe(200);
+    const nld = await consent(h, 'cust-2', { noticeVersion: 'v2', channel: 'web', locale: 'nld' });
     expect([nld.status, nld.body.code, nld.body.availableLocales]).toEqual([400, 'validation-failed', ['en', 'nl']]);
     expect((await getSubject(h, 'cust-2')).status).toBe(404);
   });
 
   it('refuses unknown fields, bad values and unknown notice versions with 400 and the reasons', async () => {
-    const extra = await consent(h, 'cust-1', { noticeVersion: 'v1', channel: 'web', marketing: true });
+    const extra = await consent(h, 'cust-1', { noticeVersion: 'v2', channel: 'web', marketing: true });
     expect(extra.status).toBe(400);
     expect(extra.body).toEqual({
       type: 'https://voice-passport.dev/problems/validation-failed',
@@ -86,7 +86,7 @@ describe('PUT /v1/subjects/{id}/consent', () => {
       requestId: extra.headers['x-request-id'],
     });
 
-    const channel = await consent(h, 'cust-1', { noticeVersion: 'v1', channel: 'email' });
+    const channel = await consent(h, 'cust-1', { noticeVersion: 'v2', channel: 'email' });
     expect(channel.status).toBe(400);
     expect(channel.body.issues).toEqual([{ path: 'body.channel', message: 'Invalid option: expected one of "ivr"|"web"|"app"|"agent"' }]);
 
@@ -94,7 +94,7 @@ describe('PUT /v1/subjects/{id}/consent', () => {
     expect(version.status).toBe(400);
     expect(version.body).toMatchObject({ code: 'validation-failed', detail: 'There is no consent notice "v9"; consent must name the notice shown.', availableVersions: ['v1', 'v2'] });
 
-    const locale = await consent(h, 'cust-1', { noticeVersion: 'v1', channel: 'web', locale: 'de' });
+    const locale = await consent(h, 'cust-1', { noticeVersion: 'v2', channel: 'web', locale: 'de' });
     expect(locale.status).toBe(400);
     expect(locale.body).toMatchObject({ code: 'validation-failed', availableLocales: ['en', 'nl'] });
 
@@ -104,6 +104,38 @@ describe('PUT /v1/subjects/{id}/consent', () => {
 
     // Nothing was stored by any of these.
     expect((await getSubject(h, 'cust-1')).status).toBe(404);
+  });
+
+  it('409 notice-superseded for consent to a notice that is no longer current; consents given to it before stay valid', async () => {
+    // Given while v1 was offered; then the bank publishes v2.
+    const shipped = h.ctx.notices;
+    const retention = new Map(shipped.versions().map((v) => [v, shipped.retention(v)!] as const));
+    h.reopen({ notices: ConsentNotices.fromList(shipped.versions().flatMap((v) => shipped.get(v)!), { current: 'v1', retention }) });
+    expect((await consent(h, 'cust-old', { noticeVersion: 'v1', channel: 'web', locale: 'en' })).status).toBe(200);
+    h.reopen({ notices: shipped });
+
+    const res = await consent(h, 'cust-1', { noticeVersion: 'v1', channel: 'ivr', locale: 'nl' });
+    expect(res.status).toBe(409);
+    expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+    expect(res.body).toEqual({
+      type: 'https://voice-passport.dev/problems/notice-superseded',
+      title: 'Consent must be given to the current consent notice',
+      status: 409,
+      code: 'notice-superseded',
+      detail: 'Notice v1 has been superseded by v2: show the customer v2 (GET /v1/consent-notices/v2) and record consent to it.',
+      currentVersion: 'v2',
+      instance: '/v1/subjects/cust-1/consent',
+      requestId: res.headers['x-request-id'],
+    });
+    // Nothing was recorded for the refused one, not even in the audit log.
+    expect((await getSubject(h, 'cust-1')).status).toBe(404);
+    expect((await auditEntries(h)).filter((e) => e.action === 'consent.given').map((e) => e.details)).toEqual([
+      { noticeVersion: 'v1', channel: 'web', locale: 'en', evidence: false },
+    ]);
+    // The consent given to v1 while it was current is still active, and may be renewed under v2.
+    expect((await getSubject(h, 'cust-old')).body.consent).toEqual({ active: true, givenAt: T0, noticeVersion: 'v1', channel: 'web', locale: 'en' });
+    expect((await consent(h, 'cust-old', { noticeVersion: 'v1', channel: 'web', locale: 'en' })).status).toBe(409);
+    expect((await consent(h, 'cust-old', { noticeVersion: 'v2', channel: 'web', locale: 'en' })).body.consent).toEqual({ active: true, givenAt: T0, noticeVersion: 'v2', channel: 'web', locale: 'en' });
   });
 
   it('415 for a body that is not JSON, 400 for broken JSON and for a bad subject id', async () => {

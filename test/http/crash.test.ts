@@ -76,7 +76,7 @@ describe('SIGKILL during a stream of API writes', () => {
         const url = `${base}/v1/subjects/${subject}${op === 'consent' || op === 'withdraw' ? '/consent' : op === 'enrol' ? '/enrolments' : ''}`;
         const res =
           op === 'consent'
-            ? await fetch(url, { method: 'PUT', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ noticeVersion: 'v1', channel: 'app' }) })
+            ? await fetch(url, { method: 'PUT', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ noticeVersion: 'v2', channel: 'app' }) })
             : op === 'enrol'
               ? await fetch(url, { method: 'POST', headers: { ...auth, 'Content-Type': 'audio/wav' }, body: sample })
               : await fetch(url, { method: 'DELETE', headers: auth });

@@ -271,7 +271,7 @@ describe('request limits', () => {
   it('415 for a compressed body (Content-Encoding), audio or JSON: a few kilobytes of gzip are never unpacked towards the limit', async () => {
     h = createHarness();
     const gzipped = (bytes: Uint8Array) => gzipSync(bytes);
-    const consentJson = gzipped(new TextEncoder().encode(JSON.stringify({ noticeVersion: 'v1', channel: 'web', locale: 'en' })));
+    const consentJson = gzipped(new TextEncoder().encode(JSON.stringify({ noticeVersion: 'v2', channel: 'web', locale: 'en' })));
     const json = await request(h.app).put('/v1/subjects/cust-1/consent').set(h.auth('enrolment')).set('Content-Type', 'application/json').set('Content-Encoding', 'gzip').send(consentJson);
     expect(json.status).toBe(415);
     expect(json.body).toMatchObject({ code: 'unsupported-media-type', detail: 'The request body must not be compressed: send it without a Content-Encoding.' });

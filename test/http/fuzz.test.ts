@@ -46,7 +46,7 @@ const mutatedWav = fc
   });
 
 const validJson = [
-  { noticeVersion: 'v1', channel: 'web', locale: 'nl', evidence: 'ref' },
+  { noticeVersion: 'v2', channel: 'web', locale: 'nl', evidence: 'ref' },
   { policies: [{ name: 'standard', threshold: 0.5, minNetSpeechSeconds: 3 }] },
   { role: 'operator', name: 'fuzz' },
 ];

@@ -42,8 +42,8 @@ export interface Harness {
   auth(role: ApiKeyRole): { Authorization: string };
   /** Serves the app on a random local port, WebSocket upgrades included; closed by close(). */
   listen(): Promise<string>;
-  /** Closes the store and opens it again on the same data dir (a restart). */
-  reopen(): void;
+  /** Closes the store and opens it again on the same data dir (a restart), with other consent notices when given (a new notice published). */
+  reopen(options?: { notices?: ConsentNotices }): void;
   close(): Promise<void>;
 }
 
@@ -70,8 +70,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
   const dataDir = tempDataDir();
   const clock = movableClock('2026-03-01T09:00:00.000Z');
   const embedder = new FakeEmbedder();
-  const notices = options.notices ?? ConsentNotices.load(defaultConsentNoticesDir());
-  const retention = retentionSettings({ ...defaultRetention, ...options.retention }, notices);
+  let notices = options.notices ?? ConsentNotices.load(defaultConsentNoticesDir());
   const logLines: string[] = [];
   const logger = createLogger(
     'debug',
@@ -86,6 +85,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
   const h = {} as Harness;
   const servers: Server[] = [];
   const build = () => {
+    const retention = retentionSettings({ ...defaultRetention, ...options.retention }, notices);
     const store = openTestStore(dataDir, { clock });
     const metrics = createMetrics({
       processMetrics: false,
@@ -139,7 +139,8 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     keyIds,
     logLines,
     auth: (role: ApiKeyRole) => ({ Authorization: `Bearer ${keys[role]}` }),
-    reopen: () => {
+    reopen: (changed: { notices?: ConsentNotices } = {}) => {
+      if (changed.notices) notices = changed.notices;
       h.store.close();
       build();
     },
@@ -161,7 +162,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
 
 // --- calls the tests make again and again ---
 
-export function consent(h: Harness, id: string, body: Record<string, unknown> = { noticeVersion: 'v1', channel: 'web', locale: 'en' }, role: ApiKeyRole = 'enrolment') {
+export function consent(h: Harness, id: string, body: Record<string, unknown> = { noticeVersion: 'v2', channel: 'web', locale: 'en' }, role: ApiKeyRole = 'enrolment') {
   return request(h.app).put(`/v1/subjects/${id}/consent`).set(h.auth(role)).send(body);
 }
 
@@ -169,8 +170,8 @@ export function enrolSample(h: Harness, id: string, audio: Uint8Array, contentTy
   return request(h.app).post(`/v1/subjects/${id}/enrolments`).set(h.auth('enrolment')).set('Content-Type', contentType).send(Buffer.from(audio));
 }
 
-/** Consent (to notice v1 unless told) and two 5 s samples of the tone `freq`: enrolled (with the harness's 8 s / 2 samples). */
-export async function consentAndEnrol(h: Harness, id: string, freq = 200, noticeVersion = 'v1'): Promise<void> {
+/** Consent (to notice v2, the current one, unless told) and two 5 s samples of the tone `freq`: enrolled (with the harness's 8 s / 2 samples). */
+export async function consentAndEnrol(h: Harness, id: string, freq = 200, noticeVersion = 'v2'): Promise<void> {
   expect((await consent(h, id, { noticeVersion, channel: 'web', locale: 'en' })).status).toBe(200);
   expect((await enrolSample(h, id, toneWav({ freq, seconds: 5 }))).body.status).toBe('enrolling');
   // Another recording of the same voice: the same one again would count once (duplicate-sample).

@@ -170,7 +170,7 @@ describe('Idempotency-Key on a verification', () => {
 describe('Idempotency-Key on an enrolment sample', () => {
   it('counts a retried sample once', async () => {
     h = createHarness();
-    expect((await consent(h, 'cust-1', { noticeVersion: 'v1', channel: 'web', locale: 'en' })).status).toBe(200);
+    expect((await consent(h, 'cust-1', { noticeVersion: 'v2', channel: 'web', locale: 'en' })).status).toBe(200);
     const post = (key: string, sample = Buffer.from(toneWav({ freq: 200, seconds: 5 }))) =>
       request(h.app).post('/v1/subjects/cust-1/enrolments').set(h.auth('enrolment')).set('Content-Type', 'audio/wav').set('Idempotency-Key', key).send(sample);
     const first = await post('sample-1');

@@ -94,7 +94,7 @@ describe('OpenAPI document', () => {
 
   it('the schema checker itself catches undocumented, missing and mistyped fields', () => {
     const ref = { $ref: '#/components/schemas/ConsentResponse' };
-    const good = { consent: { active: true, givenAt: '2026-03-01T09:00:00.000Z', noticeVersion: 'v1', channel: 'web', locale: null } };
+    const good = { consent: { active: true, givenAt: '2026-03-01T09:00:00.000Z', noticeVersion: 'v2', channel: 'web', locale: null } };
     expect(checkSchema(doc, ref, good)).toEqual([]);
     expect(checkSchema(doc, ref, { ...good, extra: 1 })).toEqual(['$.extra: not documented']);
     expect(checkSchema(doc, { $ref: '#/components/schemas/Attempts' }, { consecutiveRejects: 1.5, locked: false, disabled: 'no' })).toEqual([
@@ -114,8 +114,8 @@ describe('OpenAPI document', () => {
       if (schema) expect(checkSchema(doc, schema, res.body), `${method} ${path} ${res.status}`).toEqual([]);
     };
     const e = h.auth('enrolment');
-    await check('put', '/v1/subjects/{id}/consent', await request(h.app).put('/v1/subjects/s-1/consent').set(e).send({ noticeVersion: 'v1', channel: 'app', locale: 'nl', evidence: 'x' }));
-    await check('put', '/v1/subjects/{id}/consent', await request(h.app).put('/v1/subjects/s-1/consent').set(e).send({ noticeVersion: 'v1', channel: 'app', extra: 1 }));
+    await check('put', '/v1/subjects/{id}/consent', await request(h.app).put('/v1/subjects/s-1/consent').set(e).send({ noticeVersion: 'v2', channel: 'app', locale: 'nl', evidence: 'x' }));
+    await check('put', '/v1/subjects/{id}/consent', await request(h.app).put('/v1/subjects/s-1/consent').set(e).send({ noticeVersion: 'v2', channel: 'app', extra: 1 }));
     await check('get', '/v1/consent-notices/{version}', await request(h.app).get('/v1/consent-notices/v1').set(e));
     await check('get', '/v1/consent-notices', await request(h.app).get('/v1/consent-notices').set(e));
     const post = (id: string, freq: number, seconds: number) => request(h.app).post(`/v1/subjects/${id}/enrolments`).set(e).set('Content-Type', 'audio/wav').send(Buffer.from(toneWav({ freq, seconds })));

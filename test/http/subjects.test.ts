@@ -20,7 +20,7 @@ describe('GET /v1/subjects/{id}', () => {
     expect(res.body).toEqual({
       createdAt: T0,
       lastUsedAt: '2026-03-01T09:00:05.000Z',
-      consent: { active: true, givenAt: T0, noticeVersion: 'v1', channel: 'web', locale: 'en' },
+      consent: { active: true, givenAt: T0, noticeVersion: 'v2', channel: 'web', locale: 'en' },
       enrolment: {
         state: 'enrolled',
         model: fakeModelId,
@@ -71,7 +71,7 @@ describe('GET /v1/subjects/{id}/export', () => {
       pseudonym: expect.stringMatching(/^[0-9a-f]{64}$/),
       ...view,
       consentHistory: [
-        { id: 1, kind: 'given', noticeVersion: 'v1', channel: 'web', locale: 'en', evidence: null, evidenceSha256: null, reason: null, actorKeyId: h.keyIds.enrolment, occurredAt: T0 },
+        { id: 1, kind: 'given', noticeVersion: 'v2', channel: 'web', locale: 'en', evidence: null, evidenceSha256: null, reason: null, actorKeyId: h.keyIds.enrolment, occurredAt: T0 },
       ],
       voiceprint: {
         modelId: fakeModelId,
@@ -145,7 +145,7 @@ describe('DELETE /v1/subjects/{id}', () => {
 
   it('consent evidence is blanked; its hash stays as proof', async () => {
     h = createHarness();
-    await consent(h, 'cust-1', { noticeVersion: 'v1', channel: 'agent', evidence: 'call 7781, agent 12' });
+    await consent(h, 'cust-1', { noticeVersion: 'v2', channel: 'agent', evidence: 'call 7781, agent 12' });
     const res = await request(h.app).delete('/v1/subjects/cust-1').set(h.auth('enrolment'));
     expect(res.body.receipt).toMatchObject({ subjectKnown: true, voiceprintErased: false, consentWithdrawn: true, consentEvidenceRedacted: 1 });
     const history = (await exportSubject(h, 'cust-1')).body.consentHistory;

@@ -72,7 +72,7 @@ describe('enrol: the consent ends while a sample is analysed (a withdrawal: test
   afterEach(() => h?.close());
   const enrolment = () => ({ keyId: h.keyIds.enrolment, role: 'enrolment' as const });
   const read: ReadAudio = () => Promise.resolve({ bytes: toneWav({ freq: 200, seconds: 5 }), contentType: 'audio/wav' });
-  const given = { noticeVersion: 'v1', channel: 'web', locale: 'en' } as const;
+  const given = { noticeVersion: 'v2', channel: 'web', locale: 'en' } as const;
 
   it('erased and consented again: the sample is not taken into the new enrolment', async () => {
     h = createHarness();
@@ -90,13 +90,13 @@ describe('enrol: the consent ends while a sample is analysed (a withdrawal: test
     expect(h.store.voiceprints.enrolmentProgress(h.store.pseudonymise('cust-1'))).toEqual({ sampleCount: 0, netSpeechSeconds: 0 });
   });
 
-  it('given again while active (a newer notice) continues the same consent: the sample is stored', async () => {
+  it('given again while active (renewed) continues the same consent: the sample is stored', async () => {
     h = createHarness();
     giveConsent(h.ctx, enrolment(), 'cust-1', given);
     const g = gatedEmbedder(h.embedder);
     const pending = enrol({ ...h.ctx, embedder: g.embedder }, enrolment(), 'cust-1', read);
     await g.started;
-    giveConsent(h.ctx, enrolment(), 'cust-1', { ...given, noticeVersion: 'v2' });
+    giveConsent(h.ctx, enrolment(), 'cust-1', { ...given, channel: 'app' });
     g.release();
     expect((await pending).status).toBe('enrolling');
   });

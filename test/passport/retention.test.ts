@@ -252,8 +252,11 @@ describe('each subject kept no longer than the notice they agreed to says (GDPR 
 
   it("purges a subject's records and voiceprint after their notice's shorter periods, others' after the configuration's; the subject view says which", async () => {
     // v2 tells its subjects 30 days unused and 10 days of records; the configuration keeps 1095 and 400.
-    h = createHarness({ notices: noticesStating({ v1: { voiceprintUnusedDays: 1095 }, v2: { voiceprintUnusedDays: 30, verificationHistoryDays: 10 } }, 'v2') });
+    const stating = { v1: { voiceprintUnusedDays: 1095 }, v2: { voiceprintUnusedDays: 30, verificationHistoryDays: 10 } };
+    h = createHarness({ notices: noticesStating(stating, 'v1') });
     await consentAndEnrol(h, 'told-long', 200, 'v1');
+    // The bank publishes v2; consent is given to it from now on.
+    h.reopen({ notices: noticesStating(stating, 'v2') });
     await consentAndEnrol(h, 'told-short', 400, 'v2');
     expect((await getSubject(h, 'told-long')).body.retention).toEqual({ voiceprintUnusedDays: 1095, voiceprintErasedAfter: '2029-02-28T09:00:00.000Z', verificationHistoryDays: 400, consentRecordDays: 1826 });
     expect((await getSubject(h, 'told-short')).body.retention).toEqual({ voiceprintUnusedDays: 30, voiceprintErasedAfter: '2026-03-31T09:00:00.000Z', verificationHistoryDays: 10, consentRecordDays: 1826 });
@@ -290,8 +293,10 @@ describe('each subject kept no longer than the notice they agreed to says (GDPR 
   });
 
   it('an abandoned enrolment under a shorter notice goes after its period too', async () => {
-    h = createHarness({ notices: noticesStating({ v1: { voiceprintUnusedDays: 1095 }, v2: { voiceprintUnusedDays: 30 } }, 'v2') });
+    const stating = { v1: { voiceprintUnusedDays: 1095 }, v2: { voiceprintUnusedDays: 30 } };
+    h = createHarness({ notices: noticesStating(stating, 'v1') });
     for (const [id, version] of [['long', 'v1'], ['short', 'v2']] as const) {
+      if (version === 'v2') h.reopen({ notices: noticesStating(stating, 'v2') });
       expect((await request(h.app).put(`/v1/subjects/${id}/consent`).set(h.auth('enrolment')).send({ noticeVersion: version, channel: 'app' })).status).toBe(200);
       expect((await request(h.app).post(`/v1/subjects/${id}/enrolments`).set(h.auth('enrolment')).set('Content-Type', 'audio/wav').send(Buffer.from(toneWav({ freq: 200, seconds: 5 })))).body.status).toBe('enrolling');
     }
@@ -302,11 +307,13 @@ describe('each subject kept no longer than the notice they agreed to says (GDPR 
   });
 
   it("erases the record of a consent its period after the consent ended, its notice's shorter one first, and only once nothing else of the subject is held", async () => {
-    h = createHarness({ notices: noticesStating({ v1: { voiceprintUnusedDays: 1095 }, v2: { consentRecordDays: 100 } }, 'v2') });
+    const stating = { v1: { voiceprintUnusedDays: 1095 }, v2: { consentRecordDays: 100 } };
+    h = createHarness({ notices: noticesStating(stating, 'v1') });
     const give = (id: string, noticeVersion: string) => request(h.app).put(`/v1/subjects/${id}/consent`).set(h.auth('enrolment')).send({ noticeVersion, channel: 'app' });
     const withdraw = (id: string) => request(h.app).delete(`/v1/subjects/${id}/consent`).set(h.auth('enrolment'));
     await consentAndEnrol(h, 'active', 200, 'v1');
-    for (const [id, version] of [['withdrew-v1', 'v1'], ['withdrew-v2', 'v2'], ['still-calling', 'v1']] as const) {
+    for (const [id, version] of [['withdrew-v1', 'v1'], ['still-calling', 'v1'], ['withdrew-v2', 'v2']] as const) {
+      if (version === 'v2') h.reopen({ notices: noticesStating(stating, 'v2') });
       expect((await give(id, version)).status).toBe(200);
       expect((await withdraw(id)).body.withdrawn).toBe(true);
     }
