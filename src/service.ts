@@ -15,7 +15,7 @@ import type { Logger } from './observability/logger.js';
 import { createMetrics, timedEmbedder } from './observability/metrics.js';
 import { RetentionSweeper } from './retention-sweep.js';
 import { activeKeyExpiries, bootstrapApiKeys } from './passport/api-keys.js';
-import { missingNoticeWarnings } from './passport/consent.js';
+import { noticesInUseWarnings } from './passport/consent.js';
 import { ConsentNotices, defaultConsentNoticesDir } from './passport/consent-notices.js';
 import { createPassportContext } from './passport/context.js';
 import { storedPolicyWarnings } from './passport/policies.js';
@@ -82,7 +82,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       // AS-norm comparison scores when the manifest enables scoreNormalisation (the calibration is then fitted on them).
       scorer,
     });
-    for (const warning of missingNoticeWarnings(store, notices)) logger.warn(warning);
+    for (const warning of noticesInUseWarnings(store, notices)) logger.warn(warning);
     // A policy the calibration cannot support (too few trials or pairs of speakers behind its
     // target) stays in force; the operator is told at every start, not only when it was set.
     for (const warning of storedPolicyWarnings(passport)) logger.warn({ model: config.modelId }, warning);

@@ -244,6 +244,7 @@ const schemas: Record<string, Schema> = {
     locale: nullable(str()),
     evidence: nullable(str()),
     evidenceSha256: nullable(str()),
+    noticeSha256: nullable(str({ pattern: '^[0-9a-f]{64}$', description: 'The SHA-256 of the notice text agreed to (GET /v1/consent-notices/{version} gives each text\'s), where the language shown was named.' })),
     reason: nullable(str({ enum: ['subject-request', 'erasure-request', 'retention-expired'] })),
     actorKeyId: nullable(str()),
     occurredAt: time(),

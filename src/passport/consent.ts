@@ -67,12 +67,16 @@ export function giveConsent(ctx: PassportContext, actor: Actor, customerId: stri
   if (actor.role === 'telephony' && input.channel !== 'ivr') {
     throw new VoicePassportError('forbidden', 'A telephony key records consent captured in the IVR only (channel "ivr").');
   }
+  // The exact words agreed to, where the language shown is named (Art. 7(1)): the record then proves
+  // them even if the file under this version were edited later (noticesInUseWarnings).
+  const noticeSha256 = language === undefined ? null : ctx.notices.get(input.noticeVersion)!.find((n) => n.locale === language)!.sha256;
   ctx.store.db.transaction(() => {
     ctx.store.consents.give(pseudonym, {
       noticeVersion: input.noticeVersion,
       channel: input.channel,
       locale: input.locale ?? null,
       evidence: input.evidence ?? null,
+      noticeSha256,
       actorKeyId: actor.keyId,
     });
     ctx.store.audit.append({
@@ -81,7 +85,7 @@ export function giveConsent(ctx: PassportContext, actor: Actor, customerId: stri
       subjectPseudonym: pseudonym,
       outcome: 'given',
       // The evidence text may itself be personal data: the audit log notes only that there was one.
-      details: { noticeVersion: input.noticeVersion, channel: input.channel, locale: input.locale ?? null, evidence: input.evidence !== undefined },
+      details: { noticeVersion: input.noticeVersion, channel: input.channel, locale: input.locale ?? null, noticeSha256, evidence: input.evidence !== undefined },
     });
   });
   return { consent: consentView(ctx.store.consents.current(pseudonym)) };
@@ -113,15 +117,32 @@ export function withdrawConsent(ctx: PassportContext, actor: Actor, customerId: 
 }
 
 /**
- * Consents given under a notice version whose text is no longer in the notices directory: the text
- * a customer agreed to can no longer be shown (Art. 7(1)), and its periods are unknown, so the
- * configured ones apply to them. Said at start (service.ts).
+ * Notice texts that consents rest on but that can no longer be shown as agreed to (Art. 7(1)): a
+ * version whose text is gone (its periods are then unknown, so the configured ones apply), a
+ * language removed from it, or a text whose bytes differ from those recorded with a consent (a text
+ * in use never changes; a new wording is a new version). Said at start (service.ts).
  */
-export function missingNoticeWarnings(store: Pick<PassportContext['store'], 'consents'>, notices: Pick<PassportContext['notices'], 'get'>): string[] {
+export function noticesInUseWarnings(store: Pick<PassportContext['store'], 'consents'>, notices: Pick<PassportContext['notices'], 'get'>): string[] {
   const missing = store.consents.noticeVersionsInUse().filter((v) => notices.get(v) === undefined);
-  return missing.length === 0
-    ? []
-    : [`Consents were given under notice ${missing.join(', ')}, whose text is not among the consent notices: put it back (a notice in use must stay servable), or those consents cannot be shown and are kept to the configured periods.`];
+  const warnings =
+    missing.length === 0
+      ? []
+      : [`Consents were given under notice ${missing.join(', ')}, whose text is not among the consent notices: put it back (a notice in use must stay servable), or those consents cannot be shown and are kept to the configured periods.`];
+  const changed = new Map<string, Set<string>>();
+  for (const t of store.consents.noticeTextsInUse()) {
+    const texts = notices.get(t.noticeVersion);
+    if (texts === undefined) continue;
+    const language = primaryLanguage(t.locale);
+    if (texts.find((n) => n.locale === language)?.sha256 === t.sha256) continue;
+    const key = `${t.noticeVersion} (${language})`;
+    changed.set(key, (changed.get(key) ?? new Set()).add(t.sha256));
+  }
+  for (const [text, hashes] of changed) {
+    warnings.push(
+      `Consents were given to notice ${text} as the text with SHA-256 ${[...hashes].join(', ')}, which that notice no longer serves: put the agreed text back (a text in use never changes; a new wording is a new version).`,
+    );
+  }
+  return warnings;
 }
 
 export interface NoticeResponse {

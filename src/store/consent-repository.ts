@@ -34,6 +34,8 @@ export interface ConsentEvent {
   /** Null once redacted by an erasure; `evidenceSha256` stays. */
   evidence: string | null;
   evidenceSha256: string | null;
+  /** The SHA-256 of the notice text agreed to (the language shown); null where none was named or before migration 014. */
+  noticeSha256: string | null;
   reason: ConsentWithdrawalReason | null;
   actorKeyId: string | null;
   occurredAt: string;
@@ -48,6 +50,8 @@ export interface GiveConsentInput {
   channel: ConsentChannel;
   locale?: string | null;
   evidence?: string | null;
+  /** The SHA-256 of the notice text shown, where the language is known. */
+  noticeSha256?: string | null;
   actorKeyId: string | null;
 }
 
@@ -59,12 +63,13 @@ interface ConsentRow {
   locale: string | null;
   evidence: string | null;
   evidence_sha256: string | null;
+  notice_sha256: string | null;
   reason: ConsentWithdrawalReason | null;
   actor_key_id: string | null;
   occurred_at: string;
 }
 
-const columns = 'id, kind, notice_version, channel, locale, evidence, evidence_sha256, reason, actor_key_id, occurred_at';
+const columns = 'id, kind, notice_version, channel, locale, evidence, evidence_sha256, notice_sha256, reason, actor_key_id, occurred_at';
 
 export class ConsentRepository {
   constructor(
@@ -84,9 +89,9 @@ export class ConsentRepository {
     return this.db.transaction(() => {
       const subjectId = this.subjectIdOrCreate(pseudonym);
       const r = this.db.run(
-        `INSERT INTO consent_events (subject_id, kind, notice_version, channel, locale, evidence, evidence_sha256, actor_key_id, occurred_at)
-         VALUES (?, 'given', ?, ?, ?, ?, ?, ?, ?)`,
-        [subjectId, input.noticeVersion, input.channel, input.locale ?? null, evidence, evidence === null ? null : sha256Hex(evidence), input.actorKeyId, isoNow(this.clock)],
+        `INSERT INTO consent_events (subject_id, kind, notice_version, channel, locale, evidence, evidence_sha256, notice_sha256, actor_key_id, occurred_at)
+         VALUES (?, 'given', ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [subjectId, input.noticeVersion, input.channel, input.locale ?? null, evidence, evidence === null ? null : sha256Hex(evidence), input.noticeSha256 ?? null, input.actorKeyId, isoNow(this.clock)],
       );
       return this.byId(Number(r.lastInsertRowid));
     });
@@ -113,6 +118,14 @@ export class ConsentRepository {
   /** Every notice version a consent was ever given under (what the texts must keep serving). */
   noticeVersionsInUse(): string[] {
     return this.db.all<{ v: string }>("SELECT DISTINCT notice_version AS v FROM consent_events WHERE kind = 'given' ORDER BY 1").map((r) => r.v);
+  }
+
+  /** Each notice text a consent was recorded against by its SHA-256: version, the locale as given, hash. */
+  noticeTextsInUse(): Array<{ noticeVersion: string; locale: string; sha256: string }> {
+    return this.db.all<{ noticeVersion: string; locale: string; sha256: string }>(
+      `SELECT DISTINCT notice_version AS noticeVersion, locale, notice_sha256 AS sha256 FROM consent_events
+       WHERE kind = 'given' AND notice_sha256 IS NOT NULL ORDER BY 1, 2, 3`,
+    );
   }
 
   /** The latest event decides; no event means no consent. */
@@ -198,6 +211,7 @@ function toEvent(row: ConsentRow): ConsentEvent {
     locale: row.locale,
     evidence: row.evidence,
     evidenceSha256: row.evidence_sha256,
+    noticeSha256: row.notice_sha256,
     reason: row.reason,
     actorKeyId: row.actor_key_id,
     occurredAt: row.occurred_at,

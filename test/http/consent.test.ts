@@ -4,13 +4,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { missingNoticeWarnings } from '../../src/passport/consent.js';
+import { noticesInUseWarnings } from '../../src/passport/consent.js';
 import { ConsentNotices, defaultConsentNoticesDir } from '../../src/passport/consent-notices.js';
 import { toneWav } from '../passport/fakes.js';
 import { auditEntries, consent, consentAndEnrol, createHarness, exportSubject, getSubject, verifyCall, type Harness } from './harness.js';
 
 const T0 = '2026-03-01T09:00:00.000Z';
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+/** The SHA-256 of a shipped notice file, read here rather than from the service. */
+const fileSha256 = (name: string) => sha256(fs.readFileSync(path.join(defaultConsentNoticesDir(), name), 'utf8'));
 
 let h: Harness;
 beforeEach(() => {
@@ -37,6 +39,8 @@ describe('PUT /v1/subjects/{id}/consent', () => {
         locale: 'nl-NL',
         evidence: 'form 2026-0042',
         evidenceSha256: sha256('form 2026-0042'),
+        // The Dutch text was shown (nl-NL): the record holds the hash of those very words.
+        noticeSha256: fileSha256('v2.nl.md'),
         reason: null,
         actorKeyId: h.keyIds.enrolment,
         occurredAt: T0,
@@ -49,7 +53,7 @@ describe('PUT /v1/subjects/{id}/consent', () => {
       subjectPseudonym: exported.body.pseudonym,
       outcome: 'given',
       // The evidence text itself stays out of the audit log.
-      details: { noticeVersion: 'v2', channel: 'web', locale: 'nl-NL', evidence: true },
+      details: { noticeVersion: 'v2', channel: 'web', locale: 'nl-NL', noticeSha256: fileSha256('v2.nl.md'), evidence: true },
     });
     // The audit log never holds the customer id.
     expect(JSON.stringify(await auditEntries(h))).not.toContain('cust-1');
@@ -130,7 +134,7 @@ describe('PUT /v1/subjects/{id}/consent', () => {
     // Nothing was recorded for the refused one, not even in the audit log.
     expect((await getSubject(h, 'cust-1')).status).toBe(404);
     expect((await auditEntries(h)).filter((e) => e.action === 'consent.given').map((e) => e.details)).toEqual([
-      { noticeVersion: 'v1', channel: 'web', locale: 'en', evidence: false },
+      { noticeVersion: 'v1', channel: 'web', locale: 'en', noticeSha256: fileSha256('v1.en.md'), evidence: false },
     ]);
     // The consent given to v1 while it was current is still active, and may be renewed under v2.
     expect((await getSubject(h, 'cust-old')).body.consent).toEqual({ active: true, givenAt: T0, noticeVersion: 'v1', channel: 'web', locale: 'en' });
@@ -312,14 +316,34 @@ describe('GET /v1/consent-notices/{version}', () => {
   });
 });
 
-describe('missingNoticeWarnings', () => {
+describe('noticesInUseWarnings', () => {
   it('names the notice versions consents were given under whose text is gone, and nothing while every one is there', async () => {
     expect((await consent(h, 'cust-1')).status).toBe(200);
-    expect(missingNoticeWarnings(h.store, h.ctx.notices)).toEqual([]);
+    expect(noticesInUseWarnings(h.store, h.ctx.notices)).toEqual([]);
     // A consent recorded under a version whose file was since removed from the notices directory.
     h.store.consents.give(h.store.pseudonymise('cust-2'), { noticeVersion: 'v7', channel: 'web', actorKeyId: null });
-    expect(missingNoticeWarnings(h.store, h.ctx.notices)).toEqual([
+    expect(noticesInUseWarnings(h.store, h.ctx.notices)).toEqual([
       'Consents were given under notice v7, whose text is not among the consent notices: put it back (a notice in use must stay servable), or those consents cannot be shown and are kept to the configured periods.',
+    ]);
+  });
+
+  it('names a text that no longer has the bytes a consent was recorded against, or whose language was removed', async () => {
+    const shipped = h.ctx.notices;
+    const en = shipped.get('v2')!.find((n) => n.locale === 'en')!;
+    const nl = shipped.get('v2')!.find((n) => n.locale === 'nl')!;
+    expect((await consent(h, 'cust-en', { noticeVersion: 'v2', channel: 'web', locale: 'en-GB' })).status).toBe(200);
+    expect((await consent(h, 'cust-nl', { noticeVersion: 'v2', channel: 'app', locale: 'nl' })).status).toBe(200);
+    // No language named: no text to hold the consent to.
+    expect((await consent(h, 'cust-none', { noticeVersion: 'v2', channel: 'app' })).status).toBe(200);
+    expect(noticesInUseWarnings(h.store, shipped)).toEqual([]);
+
+    // The English v2 edited in place, the Dutch one removed.
+    const retention = new Map(shipped.versions().map((v) => [v, shipped.retention(v)!] as const));
+    const edited = { ...en, text: `${en.text}\nOne more sentence.`, sha256: sha256(`${en.text}\nOne more sentence.`) };
+    const republished = ConsentNotices.fromList([...shipped.get('v1')!, edited], { current: 'v2', retention });
+    expect(noticesInUseWarnings(h.store, republished)).toEqual([
+      `Consents were given to notice v2 (en) as the text with SHA-256 ${en.sha256}, which that notice no longer serves: put the agreed text back (a text in use never changes; a new wording is a new version).`,
+      `Consents were given to notice v2 (nl) as the text with SHA-256 ${nl.sha256}, which that notice no longer serves: put the agreed text back (a text in use never changes; a new wording is a new version).`,
     ]);
   });
 });

@@ -71,7 +71,7 @@ describe('GET /v1/subjects/{id}/export', () => {
       pseudonym: expect.stringMatching(/^[0-9a-f]{64}$/),
       ...view,
       consentHistory: [
-        { id: 1, kind: 'given', noticeVersion: 'v2', channel: 'web', locale: 'en', evidence: null, evidenceSha256: null, reason: null, actorKeyId: h.keyIds.enrolment, occurredAt: T0 },
+        { id: 1, kind: 'given', noticeVersion: 'v2', channel: 'web', locale: 'en', evidence: null, evidenceSha256: null, noticeSha256: h.ctx.notices.get('v2')!.find((n) => n.locale === 'en')!.sha256, reason: null, actorKeyId: h.keyIds.enrolment, occurredAt: T0 },
       ],
       voiceprint: {
         modelId: fakeModelId,

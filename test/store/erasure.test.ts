@@ -105,7 +105,7 @@ describe('SubjectErasure.erase', () => {
     expect(r.consentEvidenceRedacted).toBe(1);
     expect(store.consents.history(p)).toEqual([
       { ...given, evidence: null },
-      { id: 2, kind: 'withdrawn', noticeVersion: null, channel: null, locale: null, evidence: null, evidenceSha256: null, reason: 'erasure-request', actorKeyId: 'key_x', occurredAt: '2026-01-01T00:01:00.000Z' },
+      { id: 2, kind: 'withdrawn', noticeVersion: null, channel: null, locale: null, evidence: null, evidenceSha256: null, noticeSha256: null, reason: 'erasure-request', actorKeyId: 'key_x', occurredAt: '2026-01-01T00:01:00.000Z' },
     ]);
     expect(given.evidenceSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(store.consents.current(p)).toEqual({ active: false, withdrawnAt: '2026-01-01T00:01:00.000Z' });

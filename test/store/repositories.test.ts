@@ -141,7 +141,8 @@ describe('ConsentRepository', () => {
   it('records consent, reports it current, then withdrawal ends it; history keeps both', () => {
     const p = store.pseudonymise('cust-c');
     expect(store.consents.current(p)).toEqual({ active: false, withdrawnAt: null });
-    const given = store.consents.give(p, { noticeVersion: 'nl-2026-01', channel: 'ivr', locale: 'nl-NL', evidence: 'call 42 pressed 1', actorKeyId: 'key_a' });
+    const noticeSha256 = 'a1'.repeat(32);
+    const given = store.consents.give(p, { noticeVersion: 'nl-2026-01', channel: 'ivr', locale: 'nl-NL', evidence: 'call 42 pressed 1', noticeSha256, actorKeyId: 'key_a' });
     expect(given).toEqual({
       id: 1,
       kind: 'given',
@@ -150,6 +151,7 @@ describe('ConsentRepository', () => {
       locale: 'nl-NL',
       evidence: 'call 42 pressed 1',
       evidenceSha256: '71af08907dec77b41555cae3b45c58d22581262d8b1dd9a10d448b8186c35cc9', // sha256sum of the evidence text
+      noticeSha256,
       reason: null,
       actorKeyId: 'key_a',
       occurredAt: '2026-01-01T00:00:00.000Z',
@@ -162,6 +164,18 @@ describe('ConsentRepository', () => {
     expect(store.consents.current(p)).toEqual({ active: false, withdrawnAt: '2026-01-01T00:01:00.000Z' });
     expect(store.consents.recordWithdrawal(p, { reason: 'subject-request', actorKeyId: 'key_b' })).toBeUndefined();
     expect(store.consents.history(p).map((e) => e.kind)).toEqual(['given', 'withdrawn']);
+    expect(store.consents.noticeTextsInUse()).toEqual([{ noticeVersion: 'nl-2026-01', locale: 'nl-NL', sha256: noticeSha256 }]);
+  });
+
+  it('a notice text hash is 64 hex characters, on a given event only (migration 014)', () => {
+    const p = store.pseudonymise('cust-n');
+    expect(() => store.consents.give(p, { noticeVersion: 'v1', channel: 'ivr', noticeSha256: 'abc', actorKeyId: null })).toThrow(/CHECK constraint/);
+    store.consents.give(p, { noticeVersion: 'v1', channel: 'ivr', actorKeyId: null });
+    const subjectId = store.db.get<{ id: number }>('SELECT id FROM subjects WHERE pseudonym = ?', [p])!.id;
+    expect(() =>
+      store.db.run("INSERT INTO consent_events (subject_id, kind, reason, notice_sha256, occurred_at) VALUES (?, 'withdrawn', 'subject-request', ?, '2026-01-01T00:00:00.000Z')", [subjectId, 'a1'.repeat(32)]),
+    ).toThrow(/CHECK constraint/);
+    expect(store.consents.noticeTextsInUse()).toEqual([]);
   });
 
   it('keeps the evidence hash when the evidence is redacted', () => {
