@@ -924,7 +924,7 @@ export async function evalCommand(argv: string[], config: Readonly<Config>, sink
             fnmrText: quoteRate(c.falseNonMatches, c.targetTrials).text,
           };
         }),
-        { label: 'minDCF', fmr: summary.minDcf.fmr, fnmr: summary.minDcf.fnmr },
+        { label: 'minDCF', fmr: summary.minDcf.fmr, fnmr: summary.minDcf.fnmr, fmrText: summary.minDcf.fmrText, fnmrText: summary.minDcf.fnmrText },
       ];
       const title = `${path.basename(path.resolve(opts.folder))} · ${channelsCell(opts)} · ${opts.trials} · ${engine.modelId}${normalisation.scoreNormalisation === 'as-norm' ? ` · AS-norm top-${normalisation.topK}` : ''}`;
       const subtitle = `${summary.speakers} speakers, ${summary.targetTrials} target / ${summary.nonTargetTrials} non-target trials, EER 95 % CI ${(summary.eer.ci95.low * 100).toFixed(2)}–${(summary.eer.ci95.high * 100).toFixed(2)} %`;

@@ -80,7 +80,10 @@ function tickLabel(rate: number): string {
 }
 
 function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[ch] as string);
+  // Control characters other than tab and newlines are not allowed in XML 1.0 at all, even escaped
+  // (a folder name could hold one): they become U+FFFD so the file still parses.
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[<>&"']/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[ch] as string).replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '\uFFFD');
 }
 
 export function detSvg(plot: DetPlot): string {

@@ -247,13 +247,17 @@ export function errorCountsAt(trials: TrialScores, threshold: number): ErrorCoun
 /**
  * An error rate as it may be quoted. ISO/IEC 19795-1 (§ "rule of three"): with N independent
  * trials and no observed error, the 95 % upper confidence bound is ≈ 3/N, so a rate below 3/N
- * cannot be claimed from N trials. Such rates are printed as "< 3/N" and given as an upper bound,
- * not as a number.
+ * cannot be claimed from N trials. Such rates (0, 1 or 2 errors) are printed as "< 3/N" and given
+ * as an upper bound, not as a number. Under 3 trials no rate is quoted at all: 3/N would exceed 100 %.
  */
 export interface QuotedRate {
-  /** The measured rate, or null when it is below 3/N. */
+  /** The measured rate, or null when it is below 3/N (or there are fewer than 3 trials). */
   value: number | null;
-  /** 3/N when `value` is null. */
+  /**
+   * When `value` is null: a one-sided 95 % upper confidence bound on the rate. 3/N for no error
+   * (the rule of three itself); for 1 or 2 errors the exact binomial (Clopper–Pearson) bound,
+   * ≈ 4.74/N and 6.30/N, since 3/N would bound the measured rate but not the true one.
+   */
   upperBound: number | null;
   /** e.g. "1.23 %" or "< 3/30000 (0.0100 %)". */
   text: string;
@@ -261,10 +265,39 @@ export interface QuotedRate {
 
 export function quoteRate(errors: number, trials: number): QuotedRate {
   if (!(trials > 0)) return { value: null, upperBound: null, text: 'no trials' };
+  if (trials < 3) return { value: null, upperBound: null, text: `${errors}/${trials} (too few trials to quote a rate)` };
+  if (errors < 3) {
+    const bound = 3 / trials;
+    return { value: null, upperBound: errors === 0 ? bound : binomialUpperBound(errors, trials), text: `< 3/${trials} (${percent(bound, 4)})` };
+  }
   const rate = errors / trials;
-  const bound = 3 / trials;
-  if (rate < bound) return { value: null, upperBound: bound, text: `< 3/${trials} (${percent(bound, 4)})` };
   return { value: rate, upperBound: null, text: percent(rate, rate < 0.01 ? 3 : 2) };
+}
+
+/**
+ * The one-sided 95 % Clopper–Pearson upper bound on a rate after `errors` of `trials` (errors < trials):
+ * the p at which P(X ≤ errors | trials, p) = 0.05, found by bisection (the CDF falls with p).
+ */
+export function binomialUpperBound(errors: number, trials: number, alpha = 0.05): number {
+  if (errors >= trials) return 1;
+  const cdf = (p: number) => {
+    // Σ_{i ≤ errors} C(n, i) p^i (1−p)^(n−i), in logs so that large n neither overflows nor underflows early.
+    let sum = 0;
+    let logChoose = 0;
+    for (let i = 0; i <= errors; i++) {
+      if (i > 0) logChoose += Math.log(trials - i + 1) - Math.log(i);
+      sum += Math.exp(logChoose + i * Math.log(p) + (trials - i) * Math.log1p(-p));
+    }
+    return sum;
+  };
+  let lo = errors / trials;
+  let hi = 1;
+  for (let k = 0; k < 100; k++) {
+    const mid = (lo + hi) / 2;
+    if (cdf(mid) > alpha) lo = mid;
+    else hi = mid;
+  }
+  return hi;
 }
 
 export function percent(rate: number, digits = 2): string {

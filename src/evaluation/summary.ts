@@ -38,9 +38,13 @@ export interface TrialSummary {
   };
   minDcf: CostModel & {
     value: number;
-    threshold: number;
+    /** Null where no threshold beats rejecting every trial (value 1): the minimum is reject-all. */
+    threshold: number | null;
     fmr: number;
     fnmr: number;
+    /** The two rates as they may be quoted (quoteRate: never a rate below 3/N). */
+    fmrText: string;
+    fnmrText: string;
   };
 }
 
@@ -77,7 +81,16 @@ export function summariseTrials(
         threshold: round6(eer.threshold),
         ci95: { ...ci, low: round6(ci.low), high: round6(ci.high) },
       },
-      minDcf: { ...sreCostModel, value: round6(dcf.minDcf), threshold: round6(dcf.threshold), fmr: round6(dcf.fmr), fnmr: round6(dcf.fnmr) },
+      minDcf: {
+        ...sreCostModel,
+        value: round6(dcf.minDcf),
+        threshold: Number.isFinite(dcf.threshold) ? round6(dcf.threshold) : null,
+        fmr: round6(dcf.fmr),
+        fnmr: round6(dcf.fnmr),
+        // Unweighted trials: each rate is a count over its trials, recovered exactly by rounding.
+        fmrText: quoteRate(Math.round(dcf.fmr * counts.nonTarget), counts.nonTarget).text,
+        fnmrText: quoteRate(Math.round(dcf.fnmr * counts.target), counts.target).text,
+      },
     },
   };
 }

@@ -47,7 +47,7 @@ interface Report {
   protocol: { trials: string; description: string; enrolSeconds: number | null };
   counts: Record<string, number>;
   eer: { value: number; percent: number; ci95: { low: number; high: number; replicates: number; seed: number } };
-  minDcf: { value: number; pTarget: number };
+  minDcf: { value: number; pTarget: number; fmrText: string; fnmrText: string };
   policies: { policy: string; threshold: number; nonTargetTrials: number; targetTrials: number; fmrText: string; fnmrText: string }[];
   byDuration: { seconds: number; segments: number; targetTrials?: number; nonTargetTrials?: number; skipped?: string }[];
   failures: unknown[];
@@ -120,6 +120,9 @@ describe('voice-passport eval', () => {
       expect(svg.startsWith('<svg')).toBe(true);
       expect(svg).toContain('dev · wideband · all-pairs · vp-test-tiny');
       expect(svg).toContain('3 speakers, 9 target / 27 non-target trials');
+      // The minDCF point's legend quotes its rates as the report does (never a rate below 3/N).
+      expect(svg).toContain(`minDCF: FMR ${report.minDcf.fmrText}, FNMR ${report.minDcf.fnmrText}`.replaceAll('<', '&lt;'));
+      expect(report.minDcf.fmrText).toMatch(/^(< 3\/27 \(11\.1111 %\)|\d+\.\d+ %)$/);
     },
     TIMEOUT,
   );

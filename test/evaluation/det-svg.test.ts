@@ -47,6 +47,8 @@ describe('DET plot SVG', () => {
     expect(svg).toContain('>EER 25.00 %</text>');
     expect(svg).toContain('>standard: FMR 20.0 %, FNMR 25.0 %</text>');
     expect(svg).toContain('>4 target / 5 non-target trials</text>');
+    // A control character (here from a folder name) is not allowed in XML even escaped: replaced.
+    expect(detSvg({ title: 'dev\u0001set\tok', points, eer: 0.25 })).toContain('>dev\uFFFDset\tok</text>');
     // FMR 0 cannot be drawn on a probit axis: that mark is in the legend only, not put on the frame.
     expect(svg).toContain('>off-axis: FMR 0.000 %, FNMR 50.0 % (off the axes)</text>');
     // Quoted as the report quotes them, where the caller says how.

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  binomialUpperBound,
   equalErrorRate,
   errorCountsAt,
   minDetectionCost,
@@ -14,6 +15,13 @@ import {
 
 const eerOf = (t: TrialScores) => equalErrorRate(operatingPoints(sortTrials(t)));
 const minDcfOf = (t: TrialScores, pTarget = 0.01) => minDetectionCost(operatingPoints(sortTrials(t)), { pTarget, cMiss: 1, cFalseAlarm: 1 });
+
+/** C(n, k) as a float, for the small k the tests use. */
+const binomial = (n: number, k: number) => {
+  let c = 1;
+  for (let i = 1; i <= k; i++) c = (c * (n - i + 1)) / i;
+  return c;
+};
 
 const scores = (min = 1) => fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: min, maxLength: 60 });
 
@@ -207,8 +215,9 @@ describe('quoting a rate (ISO/IEC 19795-1 rule of three)', () => {
     expect(quoteRate(0, 30000)).toEqual({ value: null, upperBound: 1e-4, text: '< 3/30000 (0.0100 %)' });
   });
 
-  it('a measured rate below 3/N is also withheld; at or above it, it is printed', () => {
-    expect(quoteRate(2, 30000).value).toBeNull();
+  it('a measured rate below 3/N is also withheld, with the exact 95 % bound for its 1 or 2 errors; at or above it, it is printed', () => {
+    expect(quoteRate(2, 30000)).toEqual({ value: null, upperBound: expect.closeTo(6.2953 / 30000, 8), text: '< 3/30000 (0.0100 %)' });
+    expect(quoteRate(1, 30000).upperBound).toBeCloseTo(4.7436 / 30000, 8);
     expect(quoteRate(3, 30000)).toEqual({ value: 1e-4, upperBound: null, text: '0.010 %' });
     expect(quoteRate(150, 1000)).toEqual({ value: 0.15, upperBound: null, text: '15.00 %' });
   });
@@ -218,9 +227,30 @@ describe('quoting a rate (ISO/IEC 19795-1 rule of three)', () => {
       fc.property(fc.integer({ min: 1, max: 100000 }), fc.integer({ min: 0, max: 100000 }), (n, e) => {
         const q = quoteRate(Math.min(e, n), n);
         if (q.value !== null) expect(q.value).toBeGreaterThanOrEqual(3 / n);
-        else expect(q.upperBound).toBe(3 / n);
+        else if (n < 3) expect(q.upperBound).toBeNull();
+        // The bound is never below the rule of three's 3/N (nor, for 1 or 2 errors, below the measured rate).
+        else expect(q.upperBound).toBeGreaterThanOrEqual(Math.min(3 / n, 1) * (1 - 1e-9));
       }),
     );
+  });
+
+  it('under 3 trials quotes no rate: 3/N would be over 100 %', () => {
+    expect(quoteRate(2, 2)).toEqual({ value: null, upperBound: null, text: '2/2 (too few trials to quote a rate)' });
+    expect(quoteRate(0, 1)).toEqual({ value: null, upperBound: null, text: '0/1 (too few trials to quote a rate)' });
+  });
+
+  it('the Clopper–Pearson bound leaves 5 % below it: P(X ≤ k | n, bound) = 0.05', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 3, max: 5000 }), fc.integer({ min: 0, max: 2 }), (n, k) => {
+        const p = binomialUpperBound(k, n);
+        let cdf = 0;
+        for (let i = 0; i <= k; i++) cdf += binomial(n, i) * p ** i * (1 - p) ** (n - i);
+        expect(cdf).toBeCloseTo(0.05, 6);
+      }),
+      { numRuns: 200 },
+    );
+    // Zero errors: 1 − 0.05^(1/n), which the rule of three rounds to 3/n.
+    expect(binomialUpperBound(0, 1000)).toBeCloseTo(1 - 0.05 ** (1 / 1000), 12);
   });
 
   it('no trials', () => {

@@ -357,10 +357,26 @@ describe('speaker bootstrap of FMR and FNMR at fixed thresholds', () => {
 });
 
 describe('summary of a trial set', () => {
+  it('minDCF whose best point is rejecting every trial has no threshold (null, not Infinity) and quotes its rates', () => {
+    // Every trial scores the same: no threshold does better than no system.
+    const pairs = [[0, 0], [1, 1], [2, 2], ...Array.from({ length: 12 }, (_, i) => [i % 3, (i % 3) + 1 + (i % 2)])].map(([a, b]) => [a!, b! % 3] as const);
+    const set = {
+      scores: new Float64Array(pairs.length).fill(0.5),
+      isTarget: Uint8Array.from(pairs, (_, i) => (i < 3 ? 1 : 0)),
+      speakerA: Uint32Array.from(pairs, (p) => p[0]),
+      speakerB: Uint32Array.from(pairs, (p) => p[1]),
+    };
+    const { summary } = summariseTrials(set, 3, { replicates: 20, seed: 1 });
+    expect(summary.minDcf).toEqual({ pTarget: 0.01, cMiss: 1, cFalseAlarm: 1, value: 1, threshold: null, fmr: 0, fnmr: 1, fmrText: '< 3/12 (25.0000 %)', fnmrText: '100.00 %' });
+    expect(JSON.parse(JSON.stringify(summary.minDcf)).threshold).toBeNull();
+  });
+
   it('counts, EER, minDCF and policy rates with the rule of three', () => {
     const set = allPairsTrials(utterances([3, 3, 3], 0.1));
     const { summary } = summariseTrials(set, 3, { replicates: 50, seed: 1 });
     expect(summary).toMatchObject({ speakers: 3, targetTrials: 9, nonTargetTrials: 27, eer: { value: 0, percent: 0 }, minDcf: { value: 0, pTarget: 0.01 } });
+    // Perfect separation: both rates are 0, which 9 and 27 trials only bound by 3/N.
+    expect([summary.minDcf.fmr, summary.minDcf.fnmr, summary.minDcf.fmrText, summary.minDcf.fnmrText]).toEqual([0, 0, '< 3/27 (11.1111 %)', '< 3/9 (33.3333 %)']);
     // Same-speaker cosines are ≥ cos(0.2) ≈ 0.98; different speakers ≤ cos(80°) ≈ 0.17.
     const rates = policyRates(speakerTrials(set, 3), [
       { name: 'standard', threshold: 0.5 },
