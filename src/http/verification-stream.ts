@@ -78,6 +78,11 @@ type UpgradeRequest = IncomingMessage & { [upgradeKey]?: PendingUpgrade };
  */
 export function upgradeThroughApp(app: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
+    // Node removes its own 'error' listener from a socket it hands to 'upgrade': without one, a
+    // client that resets the connection (ECONNRESET, EPIPE) would raise an unhandled 'error' and
+    // crash the process, before any key was checked. The WebSocket library adds its own once it
+    // takes an accepted socket over.
+    socket.on('error', () => socket.destroy());
     if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) {
       socket.end(rawProblemResponse(new VoicePassportError('validation-failed', 'This service switches protocols only for the WebSocket of a verification stream; send a request with a body without "Upgrade".')));
       return;
@@ -141,7 +146,7 @@ function checkHandshake(req: Request, res: Response): void {
     throw new VoicePassportError('validation-failed', 'The Sec-WebSocket-Key header is missing or is not a base64-encoded 16-byte value (RFC 6455 §4.1).');
   }
   const version = req.headers['sec-websocket-version'];
-  if (version !== '13' && version !== '8') {
+  if (version !== '13') {
     // RFC 6455 §4.4: name the versions this server speaks.
     res.setHeader('Sec-WebSocket-Version', '13');
     res.setHeader('Upgrade', 'websocket');
@@ -151,11 +156,19 @@ function checkHandshake(req: Request, res: Response): void {
   if (protocol !== undefined && !protocolList.test(protocol.trim())) {
     throw new VoicePassportError('validation-failed', 'The Sec-WebSocket-Protocol header is not a list of tokens (RFC 6455 §4.1).');
   }
+  // RFC 6455 §4.1: the values must be unique (the WebSocket library refuses a repeated one itself, in text/html).
+  const tokens = protocol === undefined ? [] : protocol.split(',').map((t) => t.trim());
+  if (new Set(tokens).size !== tokens.length) {
+    throw new VoicePassportError('validation-failed', 'The Sec-WebSocket-Protocol header names a subprotocol twice (RFC 6455 §4.1).');
+  }
 }
 
 // closeTimeout (ws 8.23 takes it; @types/ws does not list it yet): a client that does not answer the closing
 // handshake is cut off after 2 s instead of ws's 30 s.
-const serverOptions: ServerOptions & { closeTimeout: number } = { noServer: true, maxPayload: maxStreamMessageBytes, closeTimeout: 2000 };
+// handleProtocols: this endpoint speaks no subprotocol, so it selects none (RFC 6455 §4.2.2) rather
+// than echo the client's first one (the library's default), which would claim e.g. AudioHook's
+// messages; a client that requires one then fails at the handshake, as it should.
+const serverOptions: ServerOptions & { closeTimeout: number } = { noServer: true, maxPayload: maxStreamMessageBytes, closeTimeout: 2000, handleProtocols: () => false };
 
 export class VerificationStreams {
   private readonly wss = new WebSocketServer(serverOptions);
@@ -164,6 +177,9 @@ export class VerificationStreams {
    * closed: `end` with a close code, `refuse` with a problem message first).
    */
   private readonly sessions = new Map<WebSocket, { keyId: string; end: (code: number, reason: string) => void; refuse: (err: VoicePassportError) => void }>();
+
+  /** Set once close() begins: a handshake arriving while the service stops is refused, not opened. */
+  private closing = false;
 
   constructor(private readonly opts: VerificationStreamsOptions) {}
 
@@ -182,6 +198,7 @@ export class VerificationStreams {
    * answer the closing handshake within `graceMs` is cut off, so shutdown never waits on it.
    */
   async close(graceMs = 1000): Promise<void> {
+    this.closing = true;
     const open = [...this.sessions];
     for (const [, { end }] of open) end(1001, 'server shutting down');
     const closed = Promise.all(open.map(([ws]) => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve())))));
@@ -216,6 +233,11 @@ export class VerificationStreams {
     checkHandshake(req, res);
     // A malformed customer id is a 400 before the upgrade too.
     pseudonymOf(this.opts.passport, String(req.params.id ?? ''));
+    if (this.closing) {
+      // A stream opened now would be neither ended with the others nor waited for, and would hold
+      // the server's close until it was decided.
+      throw new VoicePassportError('not-ready', 'The service is stopping; open the stream again on another instance or once it is back.', undefined, 1);
+    }
     if (this.sessions.size >= this.opts.maxOpen) {
       throw new VoicePassportError('overloaded', `${this.sessions.size} verification streams are open, the most this service takes (VP_STREAM_MAX_OPEN); retry shortly.`, undefined, 1);
     }

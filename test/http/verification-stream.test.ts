@@ -502,6 +502,8 @@ describe('the handshake is refused in plain HTTP, as any other request', () => {
       handshake(path, noKey),
       handshake(path, { ...good, 'Sec-WebSocket-Key': 'abc' }),
       handshake(path, { ...good, 'Sec-WebSocket-Protocol': 'a b,,' }),
+      // A subprotocol named twice (the WebSocket library would refuse it in text/html, unlogged).
+      handshake(path, { ...good, 'Sec-WebSocket-Protocol': 'a, a' }),
       handshake('/v1/subjects/bad%20id/verifications/stream', good),
     ]) {
       const a = await answer(text);
@@ -510,16 +512,18 @@ describe('the handshake is refused in plain HTTP, as any other request', () => {
       expect(a.body).toMatchObject({ code: 'validation-failed', status: 400 });
     }
     const { 'Sec-WebSocket-Version': _version, ...noVersion } = good;
-    const version = await answer(handshake(path, noVersion));
-    expect(version.status).toBe('HTTP/1.1 426 Upgrade Required');
-    expect(version.head).toContain('sec-websocket-version: 13');
-    expect(version.body).toMatchObject({ code: 'upgrade-required', detail: 'Sec-WebSocket-Version must be 13 (RFC 6455).' });
+    for (const text of [handshake(path, noVersion), handshake(path, { ...good, 'Sec-WebSocket-Version': '8' })]) {
+      const version = await answer(text);
+      expect(version.status).toBe('HTTP/1.1 426 Upgrade Required');
+      expect(version.head).toContain('sec-websocket-version: 13');
+      expect(version.body).toMatchObject({ code: 'upgrade-required', detail: 'Sec-WebSocket-Version must be 13 (RFC 6455).' });
+    }
     const head = await answer(handshake(path, good).replace(/^GET/, 'HEAD'));
     expect(head.status).toBe('HTTP/1.1 400 Bad Request');
     expect(head.head).toContain('content-type: application/problem+json');
     // One access-log line each, with its status; nothing was upgraded.
     const statuses = h.logLines.map((l) => JSON.parse(l)).filter((l) => l.res?.statusCode !== undefined).map((l) => l.res.statusCode);
-    expect(statuses).toEqual([400, 400, 400, 400, 426, 400]);
+    expect(statuses).toEqual([400, 400, 400, 400, 400, 426, 426, 400]);
     expect(h.streams.open).toBe(0);
     expect(h.embedder.calls).toBe(0);
   });
@@ -535,6 +539,55 @@ describe('the handshake is refused in plain HTTP, as any other request', () => {
     expect((await next.next()).type).toBe('result');
     // The closing handshake times out after 2 s and the socket is destroyed.
     expect(await silent).toContain('HTTP/1.1 101 Switching Protocols');
+  });
+
+  it('selects no subprotocol: one the client names (e.g. AudioHook) is not claimed in the 101', async () => {
+    h = createHarness();
+    const address = await h.listen();
+    // No consent: decided at once; the 101 is what this test reads.
+    const got = await rawExchange(address, handshake('/v1/subjects/nobody-1/verifications/stream', { Authorization: `Bearer ${h.keys.telephony}`, 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': nonce, 'Sec-WebSocket-Protocol': 'audiohook' }));
+    const head = got.split('\r\n\r\n')[0]!.toLowerCase();
+    expect(head.split('\r\n')[0]).toBe('http/1.1 101 switching protocols');
+    expect(head).not.toContain('sec-websocket-protocol');
+  });
+
+  it('a client that resets the connection right after asking to upgrade does not bring the server down, with or without a key', async () => {
+    h = createHarness();
+    const address = await h.listen();
+    const [host, port] = address.split(':') as [string, string];
+    const requests = [
+      'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+      handshake(path, { 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': nonce }),
+      handshake(path, { Authorization: `Bearer ${h.keys.telephony}`, 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': nonce }),
+    ];
+    for (let round = 0; round < 5; round++) {
+      for (const text of requests) {
+        await new Promise<void>((resolve) => {
+          const socket = net.connect(Number(port), host, () => {
+            socket.write(text);
+            setTimeout(() => socket.resetAndDestroy(), 1);
+          });
+          socket.on('error', () => undefined);
+          socket.on('close', () => resolve());
+        });
+      }
+    }
+    // Without an 'error' listener on the upgraded socket, the reset raised an unhandled error event.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await rawExchange(address, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+  });
+
+  it('a handshake that arrives while the service stops is refused with 503, not opened behind close()', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-2', 200);
+    const address = await h.listen();
+    const first = await open(address, 'cust-2');
+    expect((await first.next()).type).toBe('listening');
+    const closing = h.streams.close();
+    expect(await refused(address, path, h.auth('telephony'))).toMatchObject({ status: 503, headers: { 'retry-after': '1' }, body: { code: 'not-ready', detail: 'The service is stopping; open the stream again on another instance or once it is back.' } });
+    await closing;
+    expect(h.streams.open).toBe(0);
+    expect(h.store.audit.list({ limit: 100 }).filter((e) => e.action === 'verification')).toEqual([]);
   });
 
   it('a plain GET (no upgrade): 426 naming the protocol', async () => {
