@@ -16,6 +16,7 @@ import { createMetrics, timedEmbedder } from './observability/metrics.js';
 import { RetentionSweeper } from './retention-sweep.js';
 import { activeKeyExpiries, bootstrapApiKeys } from './passport/api-keys.js';
 import { noticesInUseWarnings } from './passport/consent.js';
+import { checkModelFingerprint } from './passport/model-fingerprint.js';
 import { ConsentNotices, defaultConsentNoticesDir } from './passport/consent-notices.js';
 import { createPassportContext } from './passport/context.js';
 import { storedPolicyWarnings } from './passport/policies.js';
@@ -63,6 +64,16 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     await engine.close();
     store.close();
     throw new VoicePassportError('model-invalid', gaps.join('; '));
+  }
+  try {
+    const fingerprint = checkModelFingerprint(store, engine.modelId, engine.manifest.sha256);
+    if (fingerprint.kind === 'replaced') {
+      logger.warn({ model: engine.modelId, previousSha256: fingerprint.previousSha256, sha256: engine.manifest.sha256 }, 'the model file changed under the same id; no voiceprint of it was held, so the new file is recorded');
+    }
+  } catch (e) {
+    await engine.close();
+    store.close();
+    throw e;
   }
   const scorer = Scorer.fromManifest(engine.manifest);
   logger.info({ model: config.modelId, workers: config.workers, calibrated: engine.manifest.calibration !== undefined, scoreNormalisation: scorer.scale === 'as-norm' ? 'as-norm' : 'none' }, 'model loaded');

@@ -18,6 +18,7 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/observability/logger.js';
 import { initialKeysFileName } from '../src/passport/api-keys.js';
 import { startService, type RunningService } from '../src/service.js';
+import { openStore } from '../src/store/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const devDir = path.resolve(here, '../../shared/data/dev/so762');
@@ -218,6 +219,33 @@ describe('the running service with its consent notices', () => {
       expect(fs.existsSync(fresh)).toBe(false);
     } finally {
       fs.rmSync(notices, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe('the running service and the bytes of its model', () => {
+  it('records the model file it runs as; another file under the same id is refused while voiceprints of it are held', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-service-fingerprint-'));
+    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', VP_DATA_DIR: dir, VP_WORKERS: '1', LOG_LEVEL: 'silent' });
+    try {
+      await (await startService(config, createLogger('silent'))).close();
+      // The data dir's own master key (written at the first start) opens the store.
+      const store = openStore({ dataDir: dir, env: {} });
+      const recorded = store.modelFingerprints.get(config.modelId);
+      expect(recorded?.sha256).toMatch(/^[0-9a-f]{64}$/);
+      // As if the file under this id had been another network when this voiceprint was made.
+      store.modelFingerprints.record(config.modelId, 'f'.repeat(64));
+      const p = store.pseudonymise('cust-1');
+      store.consents.give(p, { noticeVersion: 'v2', channel: 'app', actorKeyId: null });
+      store.voiceprints.completeEnrolment(p, { embedding: new Float32Array(192).fill(1 / Math.sqrt(192)), modelId: config.modelId, sampleCount: 1, netSpeechSeconds: 9 });
+      store.close();
+      await expect(startService(config, createLogger('silent'))).rejects.toMatchObject({
+        code: 'model-invalid',
+        message: expect.stringContaining(`Model "${config.modelId}" ran on this store as the file with sha256 ${'f'.repeat(64)}`),
+        details: { sha256: recorded!.sha256, voiceprints: 1, enrolmentSamples: 0 },
+      });
+    } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);

@@ -21,6 +21,7 @@ import { dataDirKeyFileName, loadMasterKey, loadPreviousMasterKey, type LoadedMa
 import type { MasterKeyRotation } from './master-key-rotation.js';
 import { recordedCheckValue } from './master-key-check.js';
 import { migrate } from './migrate.js';
+import { ModelFingerprintRepository } from './model-fingerprint-repository.js';
 import { PolicyRepository } from './policy-repository.js';
 import { openStoreKeyRing, type StoreKeyRing } from './store-key-ring.js';
 import { SubjectRepository } from './subject-repository.js';
@@ -46,6 +47,7 @@ export interface StoreWithoutMasterKey {
   outcomes: VerificationOutcomeRepository;
   idempotency: IdempotencyRepository;
   policies: PolicyRepository;
+  modelFingerprints: ModelFingerprintRepository;
   audit: AuditLog;
   erasure: SubjectErasure;
   close(): void;
@@ -81,6 +83,7 @@ export function openStoreWithoutMasterKey(options: StoreOptions): StoreWithoutMa
       outcomes: new VerificationOutcomeRepository(db, clock),
       idempotency: new IdempotencyRepository(db, clock),
       policies: new PolicyRepository(db, clock),
+      modelFingerprints: new ModelFingerprintRepository(db, clock),
       audit,
       erasure: new SubjectErasure(db, consents, audit, clock),
       close: () => db.close(),
@@ -148,6 +151,7 @@ export * from './consent-repository.js';
 export * from './database.js';
 export * from './erasure.js';
 export * from './idempotency-repository.js';
+export * from './model-fingerprint-repository.js';
 export * from './outcome-repository.js';
 export * from './policy-repository.js';
 export * from './subject-repository.js';

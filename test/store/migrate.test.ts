@@ -8,7 +8,7 @@ import { loadMigrations, migrate } from '../../src/store/migrate.js';
 import { PolicyRepository } from '../../src/store/policy-repository.js';
 import { removeDir, tempDataDir } from './helpers.js';
 
-const expectedTables = ['api_keys', 'audit_log', 'audit_pruned', 'consent_events', 'enrolment_samples', 'idempotent_requests', 'meta', 'policies', 'schema_version', 'subject_keys', 'subjects', 'templates', 'verification_outcomes', 'verifications'];
+const expectedTables = ['api_keys', 'audit_log', 'audit_pruned', 'consent_events', 'enrolment_samples', 'idempotent_requests', 'meta', 'model_fingerprints', 'policies', 'schema_version', 'subject_keys', 'subjects', 'templates', 'verification_outcomes', 'verifications'];
 
 describe('migrate', () => {
   let dir: string;
@@ -142,7 +142,7 @@ describe('migrate', () => {
     const log = new AuditLog(db, () => new Date('2026-01-01T00:00:00Z'));
     for (let i = 0; i < 3; i++) log.append({ action: 'consent.given', actorKeyId: null, subjectPseudonym: null, outcome: 'given' });
     expect(() => db.run('DELETE FROM audit_log WHERE seq = 1')).toThrow(/audit-log-append-only/);
-    expect(migrate(db)).toEqual({ applied: [7, 8, 9, 10, 11, 12, 13, 14], version: 14 });
+    expect(migrate(db)).toEqual({ applied: [7, 8, 9, 10, 11, 12, 13, 14, 15], version: 15 });
     expect(() => db.run('DELETE FROM audit_log WHERE seq = 1')).toThrow(/audit-log-append-only/);
     expect(log.pruneBefore(new Date('2026-01-02T00:00:00Z'), { actorKeyId: null, retentionDays: 1 })).toMatchObject({ through: { seq: 3 }, pruned: 3 });
     expect(log.verify()).toMatchObject({ ok: true, entries: 1, prunedThrough: { seq: 3 } });
@@ -160,7 +160,7 @@ describe('migrate', () => {
     give(1, 'v2');
     give(2, 'v1');
     withdraw(2);
-    expect(migrate(db)).toEqual({ applied: [10, 11, 12, 13, 14], version: 14 });
+    expect(migrate(db)).toEqual({ applied: [10, 11, 12, 13, 14, 15], version: 15 });
     const notices = () => db.all('SELECT id, notice_version FROM subjects ORDER BY id');
     // The latest given consent's notice, withdrawn since or not; none for a subject who never consented.
     expect(notices()).toEqual([
@@ -183,7 +183,7 @@ describe('migrate', () => {
     const at = '2026-01-01T00:00:00.000Z';
     db.run('INSERT INTO subjects (id, pseudonym, created_at) VALUES (1, ?, ?)', ['a'.repeat(64), at]);
     db.run(`INSERT INTO consent_events (subject_id, kind, notice_version, channel, locale, occurred_at) VALUES (1, 'given', 'v1', 'app', 'nl', ?)`, [at]);
-    expect(migrate(db)).toEqual({ applied: [14], version: 14 });
+    expect(migrate(db)).toEqual({ applied: [14, 15], version: 15 });
     expect(db.all('SELECT id, notice_version, notice_sha256 FROM consent_events')).toEqual([{ id: 1, notice_version: 'v1', notice_sha256: null }]);
     db.run(`INSERT INTO consent_events (subject_id, kind, notice_version, channel, locale, notice_sha256, occurred_at) VALUES (1, 'given', 'v2', 'app', 'nl', ?, ?)`, ['c'.repeat(64), at]);
     expect(() => db.run(`INSERT INTO consent_events (subject_id, kind, notice_version, channel, notice_sha256, occurred_at) VALUES (1, 'given', 'v2', 'app', 'short', ?)`, [at])).toThrow(/CHECK constraint/);
@@ -201,7 +201,7 @@ describe('migrate', () => {
     const log = new AuditLog(db, () => new Date(at));
     log.append({ action: 'verification', actorKeyId: null, subjectPseudonym: 'a'.repeat(64), outcome: 'no-consent', details: { verificationId: 'v-subject' } });
     log.append({ action: 'verification', actorKeyId: null, subjectPseudonym: 'b'.repeat(64), outcome: 'no-consent', details: { verificationId: 'v-stranger' } });
-    expect(migrate(db)).toEqual({ applied: [13, 14], version: 14 });
+    expect(migrate(db)).toEqual({ applied: [13, 14, 15], version: 15 });
     expect(db.all('SELECT id, subject_id, caller_pseudonym FROM verifications ORDER BY id')).toEqual([
       { id: 'v-stranger', subject_id: null, caller_pseudonym: 'b'.repeat(64) },
       { id: 'v-subject', subject_id: 1, caller_pseudonym: null },
