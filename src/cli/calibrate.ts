@@ -24,7 +24,7 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import { oneOf, parseCliArgs } from './args.js';
 import { VoicePassportError } from '../errors.js';
-import { equalErrorRate, operatingPoints, sortTrials, type TrialScores } from '../evaluation/metrics.js';
+import { equalErrorRate, operatingPoints, quoteRate, sortTrials, type TrialScores } from '../evaluation/metrics.js';
 import { falseMatchPairs, speakerBootstrapRates, type RateInterval } from '../evaluation/confidence.js';
 import { roundInterval } from '../evaluation/summary.js';
 import { poolTrialSets, speakerTrials, splitScores } from '../evaluation/trials.js';
@@ -328,11 +328,13 @@ export async function calibrateCommand(argv: string[], config: Readonly<Config>,
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
+  // The policies' rates are counts over the calibration trials: quoted as eval quotes them (never below 3/N).
+  const quoted = (rate: number, trials: number) => quoteRate(Math.round(rate * trials), trials).text;
   const interval = (i: RateInterval | null) => (i === null ? '' : ` [${(i.low * 100).toFixed(2)}, ${(i.high * 100).toFixed(2)}]`);
   process.stderr.write(
     `| calibrate ${opts.channel} ${opts.modelId} | ${opts.folders.map((f) => path.basename(path.resolve(f))).join('+')} | ${block.trials!.target}/${block.trials!.nonTarget} trials | ` +
       `a ${block.a.toFixed(3)} b ${block.b.toFixed(3)} | Cllr ${block.cllr!.raw.toFixed(3)} → ${block.cllr!.calibrated.toFixed(3)} | EER ${pct(block.eer!)} | ` +
-      `${defaultPolicies.map((p) => `${p.name}${p.targetFmrBound === 'estimate' ? '' : ` (${p.targetFmrBound})`} FMR ${pct(p.fmr)}${interval(p.fmrInterval)} FNMR ${pct(p.fnmr)}${interval(p.fnmrInterval)} at ${asNorm ? 'as-norm' : 'cos'} ≥ ${p.threshold.toFixed(4)}, false matches from ${p.falseMatchPairs} speaker pair${p.falseMatchPairs === 1 ? '' : 's'}${p.supported ? '' : ` (unsupported: below ${pct(p.lowestSupportedFmr)}, ${p.limitedBy === 'trials' ? '3/N' : `fewer than ${MIN_FALSE_MATCH_PAIRS} pairs`})`}`).join(' | ')} | ${written ? `written to ${written}` : 'not written (--write)'} |\n`,
+      `${defaultPolicies.map((p) => `${p.name}${p.targetFmrBound === 'estimate' ? '' : ` (${p.targetFmrBound})`} FMR ${quoted(p.fmr, block.trials!.nonTarget)}${interval(p.fmrInterval)} FNMR ${quoted(p.fnmr, block.trials!.target)}${interval(p.fnmrInterval)} at ${asNorm ? 'as-norm' : 'cos'} ≥ ${p.threshold.toFixed(4)}, false matches from ${p.falseMatchPairs} speaker pair${p.falseMatchPairs === 1 ? '' : 's'}${p.supported ? '' : ` (unsupported: below ${pct(p.lowestSupportedFmr)}, ${p.limitedBy === 'trials' ? '3/N' : `fewer than ${MIN_FALSE_MATCH_PAIRS} pairs`})`}`).join(' | ')} | ${written ? `written to ${written}` : 'not written (--write)'} |\n`,
   );
   return 0;
 }
