@@ -75,6 +75,8 @@ export class SpeechStream {
   private probes = 0;
   /** The latest analysis and how many bytes it covered. */
   private last: { bytes: number; analysis: AnalysisOrNoSpeech } | null = null;
+  /** How many bytes the latest analysis the engine turned away (overloaded) would have covered. */
+  private skippedAt = 0;
   private settle: { resolve: (a: AnalysisOrNoSpeech | null) => void; reject: (e: unknown) => void } | null = null;
   private settled = false;
 
@@ -178,7 +180,7 @@ export class SpeechStream {
     // probeBytes (a second) of new audio came in, or a tenth more audio once that is longer: each
     // analysis covers the whole stream, so a long stream with little speech would otherwise cost
     // analyses quadratic in its length (33 instead of 119 for 120 s of audio without enough speech).
-    const sinceLast = bytes - (last?.bytes ?? 0);
+    const sinceLast = bytes - Math.max(last?.bytes ?? 0, this.skippedAt);
     if (bytes >= required * this.opts.format.bytesPerSecond && sinceLast >= Math.max(this.probeBytes, 0.1 * bytes)) this.probe(bytes);
   }
 
@@ -210,6 +212,14 @@ export class SpeechStream {
       },
       (e: unknown) => {
         this.probing = false;
+        // A full queue turning away an analysis while the caller still speaks costs only that
+        // progress report: the next is tried after another second of audio, as usual, rather than
+        // ending the call (the analysis of the ended stream still fails: nothing more will come).
+        if (e instanceof VoicePassportError && e.code === 'overloaded' && !this.ended) {
+          this.skippedAt = bytes;
+          this.step();
+          return;
+        }
         this.fail(e);
       },
     );

@@ -419,13 +419,26 @@ describe('a stream that goes wrong', () => {
     expect((await c.closed).code).toBe(1008);
   });
 
-  it('the engine is overloaded: 1013 (try again later) with the wait', async () => {
+  it('the engine stays overloaded until the caller has finished: 1013 (try again later) with the wait', async () => {
     const c = await enrolledStream();
-    h.embedder.nextError = new VoicePassportError('overloaded', 'The inference queue is full; retry shortly.', undefined, 2.5);
+    h.embedder.analyse = () => Promise.reject(new VoicePassportError('overloaded', 'The inference queue is full; retry shortly.', undefined, 2.5));
     sendFrames(c.ws, mulawTone(200, 3));
+    c.ws.send(JSON.stringify({ type: 'end' }));
     expect(await c.next()).toEqual({ type: 'error', problem: expect.objectContaining({ code: 'overloaded', status: 503 }), retryAfterSeconds: 3 });
     expect(await c.closed).toEqual({ code: 1013, reason: 'overloaded' });
     expect((await exportSubject(h, 'cust-1')).body.verifications).toEqual([]);
+  });
+
+  it('the engine turns one analysis away while the caller speaks: the stream goes on and decides on a later one', async () => {
+    const c = await enrolledStream();
+    const before = h.embedder.calls;
+    h.embedder.nextError = new VoicePassportError('overloaded', 'The inference queue is full; retry shortly.', undefined, 1);
+    sendFrames(c.ws, mulawTone(200, 5));
+    // The first analysis (once the audio could hold the policy's speech) was turned away, the next decided.
+    expect(await c.next()).toMatchObject({ type: 'result', verification: { decision: 'accept' } });
+    expect(h.embedder.calls).toBe(before + 2);
+    expect((await c.closed).code).toBe(1000);
+    expect((await exportSubject(h, 'cust-1')).body.verifications.map((v: { decision: string }) => v.decision)).toEqual(['accept']);
   });
 
   it('the service stops while the deciding analysis is in flight: 1001, and the late analysis is neither scored nor recorded', async () => {

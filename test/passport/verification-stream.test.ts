@@ -166,18 +166,50 @@ describe('SpeechStream', () => {
     expect(e.seen).toEqual([3000]);
   });
 
-  it('ended without a byte: audio-empty; an engine error rejects', async () => {
+  it('ended without a byte: audio-empty; an engine error rejects (overloaded once the stream has ended)', async () => {
     const empty = stream(new FakeEmbedder());
     const r1 = empty.analysis(3);
     empty.end();
     await expect(r1).rejects.toMatchObject({ code: 'audio-empty' });
 
-    const e = new FakeEmbedder();
+    const e = new RecordingEmbedder();
     e.nextError = new VoicePassportError('overloaded', 'full', undefined, 1);
     const busy = stream(e);
     const r2 = busy.analysis(1);
     busy.push(mulawTone(200, 1));
+    // Turned away once the stream has ended: nothing more will come to analyse.
+    busy.end();
     await expect(r2).rejects.toMatchObject({ code: 'overloaded' });
+
+    const malformed = new FakeEmbedder();
+    malformed.nextError = new VoicePassportError('audio-malformed', 'bad');
+    const bad = stream(malformed);
+    const r3 = bad.analysis(1);
+    bad.push(mulawTone(200, 1));
+    await expect(r3).rejects.toMatchObject({ code: 'audio-malformed' });
+  });
+
+  it('a full engine queue turning away an analysis while the caller speaks skips it: the next comes a second of audio later', async () => {
+    const e = new RecordingEmbedder();
+    const s = stream(e);
+    const result = s.analysis(3);
+    const frames = (seconds: number) => {
+      const tone = mulawTone(0, seconds);
+      for (let i = 0; i < tone.length; i += 160) s.push(tone.subarray(i, i + 160));
+    };
+    e.nextError = new VoicePassportError('overloaded', 'full', undefined, 1);
+    frames(3);
+    await flush();
+    // Turned away at 3 s (the recording embedder saw it before the fake threw); not retried at each 20 ms frame.
+    expect(e.seen).toEqual([24_000]);
+    frames(0.98);
+    await flush();
+    expect(e.seen).toEqual([24_000]);
+    frames(0.02);
+    await flush();
+    expect(e.seen).toEqual([24_000, 32_000]);
+    s.end();
+    expect(await result).toMatchObject({ netSpeechSeconds: 0 });
   });
 
   it('abandoned: the pending analysis rejects and the audio held is overwritten', async () => {
