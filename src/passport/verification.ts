@@ -189,8 +189,17 @@ export async function verifyCaller(
     if (analysis.modelId !== modelId) {
       throw new VoicePassportError('model-changed', `The audio was analysed with model "${analysis.modelId}", not "${modelId}"; retry.`, { currentModel: modelId });
     }
+    // The policy as it stands now: an operator's change during the analysis (up to a stream's
+    // lifetime) applies to this decision too, as the 200 of the change says.
+    const current = ctx.store.policies.get(policy.name);
+    if (current === undefined) {
+      throw new VoicePassportError('validation-failed', `The policy "${policy.name}" was removed while the audio was analysed; verify again with one of the policies now set.`, {
+        availablePolicies: ctx.store.policies.list().map((p) => p.name),
+      });
+    }
+    const decidedUnder: Attempt = { ...attempt, policy: current };
     const again = precheck(ctx, pseudonym, modelId);
-    if (again.kind === 'decided') return record(ctx, attempt, again, analysis.netSpeechSeconds);
+    if (again.kind === 'decided') return record(ctx, decidedUnder, again, analysis.netSpeechSeconds);
 
     const voiceprint = ctx.store.voiceprints.voiceprint(pseudonym)!;
     const channel = channelOfSampleRate(analysis.sampleRate);
@@ -201,7 +210,7 @@ export async function verifyCaller(
     const decision = decideVerification(
       // No embedding means no speech was found: decide as "inconclusive, not enough speech".
       { score: compared?.score ?? Number.NEGATIVE_INFINITY, netSpeechSeconds: compared === null ? 0 : analysis.netSpeechSeconds, snrDb: analysis.snrDb, clippedRatio: analysis.clippedRatio },
-      { ...policy, threshold: effectiveThreshold(policy, ctx.calibration, channel) },
+      { ...current, threshold: effectiveThreshold(current, ctx.calibration, channel) },
       ctx.qualityLimits,
     );
     const now = ctx.clock().getTime();
@@ -212,7 +221,7 @@ export async function verifyCaller(
     if (decision.decision === 'accept') ctx.store.subjects.touch(pseudonym);
     const scored: Scored = { decision: decision.decision, reasons: decision.reasons, rawScore, comparisonScore: compared?.score ?? null, channel };
     if (decision.additionalSpeechSecondsNeeded !== undefined) scored.additionalSpeechSecondsNeeded = decision.additionalSpeechSecondsNeeded;
-    return record(ctx, attempt, scored, analysis.netSpeechSeconds);
+    return record(ctx, decidedUnder, scored, analysis.netSpeechSeconds);
   });
 }
 

@@ -4,6 +4,7 @@ import { withdrawConsent } from '../../src/passport/consent.js';
 import type { ReadAudio } from '../../src/passport/embedder.js';
 import { eraseSubject } from '../../src/passport/subjects.js';
 import { verify } from '../../src/passport/verification.js';
+import request from 'supertest';
 import { consentAndEnrol, createHarness, exportSubject, type Harness } from '../http/harness.js';
 import { gatedEmbedder, toneWav } from './fakes.js';
 
@@ -58,5 +59,46 @@ describe('verify: the consent ends while the audio is analysed', () => {
     expect(r).toMatchObject({ decision: 'not-enrolled', reasons: ['no-voiceprint'], rawScore: null, netSpeechSeconds: null });
     // The new enrolment's attempt state is untouched by the discarded attempt.
     expect(h.store.subjects.attemptState(h.store.pseudonymise('cust-1')).consecutiveRejects).toBe(0);
+  });
+});
+
+describe('verify: an operator changes the policies while the audio is analysed', () => {
+  const operatorPut = (policies: object[]) => request(h.app).put('/v1/operator/policies').set(h.auth('operator')).send({ policies });
+
+  it('the threshold set during the analysis decides, and is the one recorded', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1');
+    const g = gatedEmbedder(h.embedder);
+    // 230 Hz against a 200 Hz voiceprint: a cosine near 0.97, over 0.5, under 0.999.
+    const bytes = toneWav({ freq: 230, seconds: 4 });
+    const pending = verify({ ...h.ctx, embedder: g.embedder }, telephony(), 'cust-1', undefined, () => Promise.resolve({ bytes, contentType: 'audio/wav' }));
+    await g.started;
+    const changed = await operatorPut([
+      { name: 'standard', threshold: 0.999, minNetSpeechSeconds: 2 },
+      { name: 'high', threshold: 0.999, minNetSpeechSeconds: 5 },
+    ]);
+    expect(changed.status).toBe(200);
+    g.release();
+    const r = await pending;
+    expect(r).toMatchObject({ decision: 'reject', policy: 'standard', threshold: 0.999, reasons: ['score-below-threshold'] });
+    expect(r.rawScore).toBeGreaterThan(0.5);
+    expect((await exportSubject(h, 'cust-1')).body.verifications).toEqual([expect.objectContaining({ id: r.verificationId, decision: 'reject', threshold: 0.999 })]);
+  });
+
+  it('the policy asked for was removed during the analysis: refused (validation-failed), nothing decided or recorded', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1');
+    const g = gatedEmbedder(h.embedder);
+    const pending = verify({ ...h.ctx, embedder: g.embedder }, telephony(), 'cust-1', 'high', read());
+    await g.started;
+    expect((await operatorPut([{ name: 'standard', threshold: 0.5, minNetSpeechSeconds: 2 }])).status).toBe(200);
+    g.release();
+    await expect(pending).rejects.toMatchObject({
+      code: 'validation-failed',
+      message: 'The policy "high" was removed while the audio was analysed; verify again with one of the policies now set.',
+      details: { availablePolicies: ['standard'] },
+    });
+    expect(verificationAudits()).toEqual([]);
+    expect((await exportSubject(h, 'cust-1')).body.verifications).toEqual([]);
   });
 });
