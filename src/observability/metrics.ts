@@ -83,7 +83,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const reportedOutcomes = new Counter({
     name: 'voice_passport_reported_outcomes_total',
-    help: 'Outcomes reported about verifications (PUT /v1/verifications/{id}/outcome), by policy and assessment (correct, false-match, false-non-match, undecided): once per call and assessment, a retried report not again',
+    help: 'Outcomes reported about verifications (PUT /v1/verifications/{id}/outcome), by policy and assessment (correct, false-match, false-non-match, undecided): counted when a report changes the assessment of a call to it (a retried report is not counted again)',
     labelNames: ['policy', 'assessment'] as const,
     registers: [registry],
   });

@@ -85,8 +85,11 @@ export function reportOutcome(ctx: PassportContext, actor: Actor, verificationId
     }
     // An operator's finding (an investigation, a customer's report) outranks what a call showed: a
     // telephony key may correct its own kind of report, never replace theirs.
+    // Whose report it is decides, not its source: an operator may report a step-up or an agent's
+    // finding too. A report without a key (none is made so today) counts as an operator's.
     const held = ctx.store.outcomes.find(verificationId);
-    if (actor.role === 'telephony' && held !== undefined && !telephonySources.includes(held.source)) {
+    const heldByTelephony = held !== undefined && held.actorKeyId !== null && ctx.store.apiKeys.findById(held.actorKeyId)?.role === 'telephony';
+    if (actor.role === 'telephony' && held !== undefined && !heldByTelephony) {
       throw new VoicePassportError('forbidden', `This verification's outcome was reported by an operator (source "${held.source}"); a telephony key cannot replace it.`);
     }
     const outcome = ctx.store.outcomes.report(verificationId, { truth: input.truth, source: input.source, actorKeyId: actor.keyId });
@@ -151,7 +154,8 @@ function observedRate(errors: number, decided: number): ObservedRate | null {
   if (decided === 0) return null;
   const { low, high } = wilsonInterval(errors, decided);
   // The interval rounded outwards: a bound rounded to nearest could read 0 where the data allow more.
-  return { errors, decided, rate: round(errors / decided, 4), low95: Math.floor(low * 1e4) / 1e4, high95: Math.ceil(high * 1e4) / 1e4 };
+  // Four significant figures, not four decimals: 1 error in 30 000 calls must not read 0.
+  return { errors, decided, rate: Number((errors / decided).toPrecision(4)), low95: Math.floor(low * 1e4) / 1e4, high95: Math.ceil(high * 1e4) / 1e4 };
 }
 
 function outcomeRates(counts: readonly OutcomeCount[]): OutcomeRates {

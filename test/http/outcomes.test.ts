@@ -121,6 +121,11 @@ describe('PUT /v1/verifications/{id}/outcome', () => {
     expect((await auditEntries(h)).filter((e) => e.action === 'verification.outcome-reported').map((e) => e.details.source)).toEqual(['agent', 'step-up', 'fraud-case']);
     // An operator may still correct it.
     expect((await report(accepted, { truth: 'genuine', source: 'customer-report' })).status).toBe(200);
+    // An operator's report under a source a telephony key may use too (an agent's finding) is still the operator's.
+    expect((await report(accepted, { truth: 'impostor', source: 'agent' })).body.assessment).toBe('false-match');
+    const overAgent = await report(accepted, { truth: 'genuine', source: 'step-up' }, 'telephony');
+    expect([overAgent.status, overAgent.body.detail]).toEqual([403, 'This verification\'s outcome was reported by an operator (source "agent"); a telephony key cannot replace it.']);
+    expect((await stats()).outcomes.standard).toMatchObject({ genuine: { reported: 0 }, impostor: { reported: 1, accepted: 1 } });
   });
 
   it('refuses what cannot be an error, what is unknown, and what the key may not report, storing nothing', async () => {

@@ -36,7 +36,7 @@ describe('outcomesByPolicy', () => {
       standard: {
         // 2 of the 20 decided; the 5 inconclusive calls are reported but neither error.
         genuine: { reported: 25, accepted: 18, rejected: 2, inconclusive: 5, falseNonMatchRate: { errors: 2, decided: 20, rate: 0.1, low95: 0.0278, high95: 0.3011 } },
-        impostor: { reported: 11, accepted: 1, rejected: 10, inconclusive: 0, falseMatchRate: { errors: 1, decided: 11, rate: 0.0909, low95: 0.0162, high95: 0.3774 } },
+        impostor: { reported: 11, accepted: 1, rejected: 10, inconclusive: 0, falseMatchRate: { errors: 1, decided: 11, rate: 0.09091, low95: 0.0162, high95: 0.3774 } },
         byChannel: {
           wideband: {
             genuine: { reported: 15, accepted: 10, rejected: 0, inconclusive: 5, falseNonMatchRate: { errors: 0, decided: 10, rate: 0, low95: 0, high95: 0.2776 } },
@@ -50,5 +50,14 @@ describe('outcomesByPolicy', () => {
       },
     });
     expect(outcomesByPolicy([])).toEqual({});
+  });
+
+  it('a rare error keeps its rate: four significant figures, not four decimals', () => {
+    const out = outcomesByPolicy([
+      { policy: 'standard', channel: 'wideband', decision: 'accept', truth: 'impostor', count: 1 },
+      { policy: 'standard', channel: 'wideband', decision: 'reject', truth: 'impostor', count: 29_999 },
+    ]);
+    expect(out.standard!.impostor.falseMatchRate).toMatchObject({ errors: 1, decided: 30_000, rate: 0.00003333 });
+    expect(out.standard!.impostor.falseMatchRate!.high95).toBeGreaterThan(0.00003333);
   });
 });

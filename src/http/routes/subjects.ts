@@ -72,7 +72,7 @@ export function subjectRoutes(deps: ApiDeps): RouteSpec[] {
           parseOrThrow(noQuery, req.query, 'query');
           const { verificationId } = parseOrThrow(verificationPath, req.params, 'path');
           const { assessmentChanged, ...r } = reportOutcome(ctx, actorOf(res), verificationId, parseOrThrow(reportOutcomeSchema, req.body, 'body'));
-          // Counted once per call and assessment: a retried PUT is not a second fraud report.
+          // Counted when the call's assessment changes: a retried PUT is not a second fraud report.
           if (assessmentChanged) deps.metrics?.reportedOutcomes.inc({ policy: r.policy, assessment: r.assessment });
           send(res, 200, r);
         },
