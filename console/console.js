@@ -96,9 +96,16 @@ async function showReadiness() {
 
 // --- policies ---
 
-function rateCell(value, interval, kind) {
+// ISO/IEC 19795-1 rule of three, as eval and calibrate quote rates: fewer than 3 errors in N trials
+// only bound the rate by 3/N, so such a rate is shown as that bound, never as a number.
+function rateText(value, trials, kind) {
+  if (trials !== null && trials >= 3 && Math.round(value * trials) < 3) return `< 3/${trials} (${rate(3 / trials)})`;
+  return `${kind === 'at-most' ? '≤ ' : ''}${rate(value)}`;
+}
+
+function rateCell(value, interval, kind, trials) {
   if (value === null) return td('—');
-  const cell = td(`${kind === 'at-most' ? '≤ ' : ''}${rate(value)}`);
+  const cell = td(rateText(value, trials, kind));
   if (interval) cell.append(el('span', ` 95 %: ${rate(interval.low)}–${rate(interval.high)}`, { class: 'interval' }));
   return cell;
 }
@@ -129,8 +136,8 @@ function renderPolicies(response) {
           setBy,
           channel,
           `${fixed(t.rawThreshold)} ${response.comparisonScale} (LLR ${fixed(t.llrThreshold)})`,
-          rateCell(t.fmr, t.fmrInterval, t.rates),
-          rateCell(t.fnmr, t.fnmrInterval, t.rates),
+          rateCell(t.fmr, t.fmrInterval, t.rates, t.nonTargetTrials),
+          rateCell(t.fnmr, t.fnmrInterval, t.rates, t.targetTrials),
           data.join('; '),
           `${p.minNetSpeechSeconds} s`,
         ]),

@@ -297,6 +297,10 @@ describe.skipIf(!haveChromium)('operator console in a browser', { timeout: 30_00
       ]);
       expect(rows[3]!.slice(3, 6)).toEqual([`${tel.rawThreshold.toFixed(3)} cosine (LLR ${tel.llrThreshold.toFixed(3)})`, pct(tel.fmr), pct(tel.fnmr)]);
       expect(wb.fmr).toBe(0.01);
+      // high's threshold lets 1 of the 2000 impostor trials through (0.05 %): under 3/2000, shown as that bound (rule of three).
+      const high = view.policies.find((p: { name: string }) => p.name === 'high').channels.wideband;
+      expect(Math.round(high.fmr * 2000)).toBeLessThan(3);
+      expect(rows[0]![4]).toMatch(/^< 3\/2000 \(0\.15 %\) 95 %: [\d.]+ %–[\d.]+ %$/);
       // high's 0.1 % is below what 2000 impostor trials support: the warnings, as the API words them.
       expect(await page.$$eval('#policy-warnings li', (li) => li.map((x) => x.textContent))).toEqual(view.warnings);
       expect(view.warnings).toHaveLength(2);
