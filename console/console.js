@@ -6,7 +6,7 @@
 
 // `load` counts loads: an answer to an older one (the period changed, or the key was forgotten, while
 // it was on its way) is dropped, never shown over a newer one.
-const state = { key: null, days: '7', policies: null, loadedAt: 0, timer: null, load: 0 };
+const state = { key: null, days: '7', policies: null, policiesVersion: null, editingVersion: null, loadedAt: 0, timer: null, load: 0 };
 const auditRows = 25;
 const svgNs = 'http://www.w3.org/2000/svg';
 
@@ -26,10 +26,11 @@ class ApiError extends Error {
 }
 
 /** One API call with `key` (one load's key, captured when it began: a forgotten key is never sent). */
-async function api(path, { method = 'GET', body, key = state.key } = {}) {
+async function api(path, { method = 'GET', body, key = state.key, ifMatch, withVersion = false } = {}) {
   if (key === null) throw new ApiError(401, { detail: 'No key.' });
   const headers = { Authorization: `Bearer ${key}`, Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (ifMatch) headers['If-Match'] = ifMatch;
   let res;
   try {
     res = await fetch(path, { method, headers, cache: 'no-store', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
@@ -38,7 +39,8 @@ async function api(path, { method = 'GET', body, key = state.key } = {}) {
   }
   const answer = await res.json().catch(() => null);
   if (!res.ok) throw new ApiError(res.status, answer, res.headers.get('Retry-After'));
-  return answer;
+  // The resource's version (ETag), for a change that must not overwrite another operator's.
+  return withVersion ? { answer, version: res.headers.get('ETag') } : answer;
 }
 
 function explain(error) {
@@ -193,6 +195,8 @@ function editorRow(policy) {
 }
 
 function openEditor() {
+  // The set this edit starts from: saved over it only, even if a refresh shows a newer one meanwhile.
+  state.editingVersion = state.policiesVersion;
   $('editor-table').tBodies[0].replaceChildren(...state.policies.policies.map(editorRow));
   $('editor-error').hidden = true;
   $('policy-saved').textContent = '';
@@ -228,13 +232,16 @@ function editedPolicies() {
 async function savePolicies() {
   const error = $('editor-error');
   try {
-    const saved = await api('/v1/operator/policies', { method: 'PUT', body: { policies: editedPolicies() } });
+    const saved = await api('/v1/operator/policies', { method: 'PUT', body: { policies: editedPolicies() }, ifMatch: state.editingVersion });
     closeEditor();
     await refresh();
     $('policy-saved').textContent = `Saved: ${saved.policies.length} ${saved.policies.length === 1 ? 'policy' : 'policies'}.`;
   } catch (e) {
     const withIssues = e instanceof ApiError && e.issues.length > 0;
-    const parts = [el('p', withIssues ? `The service refused the set (${e.status}); nothing was changed:` : explain(e))];
+    const changedMeanwhile = e instanceof ApiError && e.status === 412;
+    const parts = [
+      el('p', changedMeanwhile ? 'Another operator changed the policies since this edit began; nothing was changed. Cancel, look at the current set, and edit again.' : withIssues ? `The service refused the set (${e.status}); nothing was changed:` : explain(e)),
+    ];
     if (withIssues) {
       const list = el('ul');
       list.append(...e.issues.map((i) => el('li', `${i.path}: ${i.message}`)));
@@ -438,14 +445,15 @@ function renderAudit({ head, prunedThrough, entries }) {
 async function loadAll() {
   const load = ++state.load;
   const key = state.key;
-  const [policies, stats, notices, audit] = await Promise.all([
-    api('/v1/operator/policies', { key }),
+  const [{ answer: policies, version }, stats, notices, audit] = await Promise.all([
+    api('/v1/operator/policies', { key, withVersion: true }),
     api(statsPath(), { key }),
     api('/v1/consent-notices', { key }),
     loadAudit(key),
   ]);
   if (load !== state.load || key !== state.key) return false;
   state.policies = policies;
+  state.policiesVersion = version;
   renderPolicies(policies);
   renderStats(stats, policies);
   renderNotices(notices);
@@ -500,6 +508,8 @@ async function refresh() {
 function signOut(message) {
   state.key = null;
   state.policies = null;
+  state.policiesVersion = null;
+  state.editingVersion = null;
   state.load++;
   scheduleRefresh();
   closeEditor();

@@ -30,6 +30,8 @@ export const errorCatalogue = {
   // draft-ietf-httpapi-idempotency-key-header: 409 while the first request runs, 422 for another request under the same key.
   'idempotency-key-in-use': { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
   'idempotency-key-reused': { status: 422, title: 'This Idempotency-Key was used for another request' },
+  // RFC 9110 §13.1.1: If-Match names a version of the resource that is no longer current.
+  'precondition-failed': { status: 412, title: 'The resource changed since it was read' },
 
   // --- who is calling ---
   unauthorized: { status: 401, title: 'A valid API key is required' },

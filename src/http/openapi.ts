@@ -569,6 +569,14 @@ const idempotencyKeyParam: Schema = {
 };
 const idempotentReplayed: Schema = { 'Idempotent-Replayed': { description: 'Present ("true") when this is the kept answer to an earlier request with the same Idempotency-Key.', schema: str({ enum: ['true'] }) } };
 const idempotencyProblems: ErrorCode[] = ['idempotency-key-in-use', 'idempotency-key-reused'];
+const policiesEtag: Schema = { ETag: { description: 'The version of the policy set (RFC 9110 §8.8.3): send it as If-Match with the PUT that changes it.', schema: str() } };
+const ifMatchParam: Schema = {
+  name: 'If-Match',
+  in: 'header',
+  required: false,
+  description: 'RFC 9110 §13.1.1: the ETag of the set the change was made on; when the set changed since, 412 precondition-failed and nothing is changed. Without it the PUT replaces whatever set is current.',
+  schema: str({ example: '"0d5c2f6e9a1b4c7d8e3f2a1b0c9d8e7f"' }),
+};
 
 /** Problem responses grouped by status, each listing the codes it can carry. */
 function problemResponses(codes: ErrorCode[]): Record<string, Schema> {
@@ -780,15 +788,16 @@ const paths: Record<string, Record<string, Schema>> = {
     }),
   },
   '/v1/operator/policies': {
-    get: op({ summary: 'Verification policies', roles: ['operator'], ok: { status: 200, description: 'Policies.', schema: 'PoliciesResponse' }, problems: [] }),
+    get: op({ summary: 'Verification policies', roles: ['operator'], ok: { status: 200, description: 'Policies.', schema: 'PoliciesResponse', headers: policiesEtag }, problems: [] }),
     put: op({
       summary: 'Replace the set of policies',
       description:
         'Each policy sets either targetFmr (the threshold is derived from the calibration data of the running model, per channel, whenever it is used; targetFmrBound "upper-95" bounds the upper end of the FMR\'s 95 % interval instead of the estimate) or an explicit raw cosine threshold. A targetFmr below what the calibration trials support (3/N, or a threshold resting on the false matches of fewer than 3 pairs of speakers) is accepted with a warning in the response and in the audit entry.',
       roles: ['operator'],
+      params: [ifMatchParam],
       body: { contentType: 'json', schema: 'PoliciesInput' },
-      ok: { status: 200, description: 'The new set.', schema: 'PoliciesResponse' },
-      problems: ['unsupported-media-type', 'payload-too-large'],
+      ok: { status: 200, description: 'The new set.', schema: 'PoliciesResponse', headers: policiesEtag },
+      problems: ['precondition-failed', 'unsupported-media-type', 'payload-too-large'],
     }),
   },
   '/v1/operator/stats': {

@@ -4,6 +4,7 @@
  * Art. 5(2) accountability; Art. 32(1)(d)). How a target FMR becomes a threshold, and on which
  * scale thresholds are compared, is in src/scoring/policy.ts.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { VoicePassportError } from '../errors.js';
 import type { ModelCalibration } from '../model/manifest.js';
@@ -220,15 +221,35 @@ function auditFigures(p: { threshold: number; targetFmr: number | null; targetFm
 }
 
 /**
+ * The version of the stored set, as an HTTP entity tag (RFC 9110 §8.8.3): a digest of every stored
+ * field, who changed it and when included, so any change (a PUT, a re-derived threshold at start)
+ * gives another one.
+ */
+export function policiesVersion(stored: readonly StoredPolicy[]): string {
+  return createHash('sha256').update(JSON.stringify(stored)).digest('hex').slice(0, 32);
+}
+
+/** The current set's version (sent as ETag with the policies). */
+export function currentPoliciesVersion(ctx: PassportContext): string {
+  return policiesVersion(ctx.store.policies.list());
+}
+
+/**
  * PUT semantics: the body is the whole set. Listed policies are created or replaced, others deleted
  * (except the default, which the body must contain: verification without ?policy uses it).
  * One audit entry per policy that changed; warnings (rule of three) go into it and the response.
  */
-export function replacePolicies(ctx: PassportContext, actor: Actor, input: ReplacePoliciesInput): PoliciesResponse {
+export function replacePolicies(ctx: PassportContext, actor: Actor, input: ReplacePoliciesInput, ifMatch?: { versions: readonly string[] } | 'any'): PoliciesResponse {
   const { policies, audit, db } = ctx.store;
   const resolved = input.policies.map((p) => resolveInput(ctx, p));
   db.transaction(() => {
-    const before = new Map(policies.list().map((p) => [p.name, p]));
+    const stored = policies.list();
+    // Optimistic concurrency (RFC 9110 §13.1.1): an operator's editor saves over the set it was
+    // opened on, never over one another operator changed since (which would delete their policies).
+    if (ifMatch !== undefined && ifMatch !== 'any' && !ifMatch.versions.includes(policiesVersion(stored))) {
+      throw new VoicePassportError('precondition-failed', 'The policies were changed since this version was read (If-Match); read them again (GET /v1/operator/policies) and make the change on the current set.');
+    }
+    const before = new Map(stored.map((p) => [p.name, p]));
     for (const p of resolved) {
       const old = before.get(p.name);
       before.delete(p.name);

@@ -213,6 +213,26 @@ describe.skipIf(!haveChromium)('operator console in a browser', { timeout: 30_00
       expect(problems).toEqual([]);
     });
 
+    it('does not save over a set another operator changed after the edit began (If-Match): says so, changes nothing', async () => {
+      await page.click('#edit-policies');
+      await page.locator('#editor-table tbody tr >> nth=1').locator('.value').fill('0.52');
+      // Meanwhile another operator (here: the API) changes the set.
+      const other = await request(h.app)
+        .put('/v1/operator/policies')
+        .set(h.auth('operator'))
+        .send({ policies: [{ name: 'standard', threshold: 0.58, minNetSpeechSeconds: 3 }, { name: 'high', threshold: 0.6, minNetSpeechSeconds: 5 }] });
+      expect(other.status).toBe(200);
+      await page.click('#save-policies');
+      await page.waitForSelector('#editor-error:not([hidden])');
+      expect(await page.textContent('#editor-error p')).toBe('Another operator changed the policies since this edit began; nothing was changed. Cancel, look at the current set, and edit again.');
+      expect((await request(h.app).get('/v1/operator/policies').set(h.auth('operator'))).body.policies.map((p: { name: string; threshold: number }) => [p.name, p.threshold])).toEqual([
+        ['high', 0.6],
+        ['standard', 0.58],
+      ]);
+      expect(problems.splice(0)).toEqual([expect.stringMatching(/status of 412/)]);
+      await page.click('#cancel-policies');
+    });
+
     it('reloads the figures by itself while "refresh every minute" is ticked, and not once it is unticked', async () => {
       const standardTotal = async () => Number((await table('decision-table')).find((r) => r[0] === 'standard')![2]);
       const before = await standardTotal();

@@ -31,6 +31,59 @@ describe('policies', () => {
     expect(res.body).toEqual({ policies: seeded, ...uncalibrated });
   });
 
+  it('If-Match: a PUT made on the version read applies, one made on a set changed since is refused with 412 and changes nothing', async () => {
+    h = createHarness();
+    const get = () => request(h.app).get('/v1/operator/policies').set(h.auth('operator'));
+    const put = (ifMatch: string | undefined, threshold: number) => {
+      const r = request(h.app).put('/v1/operator/policies').set(h.auth('operator'));
+      if (ifMatch !== undefined) r.set('If-Match', ifMatch);
+      return r.send({ policies: [{ name: 'standard', threshold, minNetSpeechSeconds: 3 }, { name: 'high', threshold: 0.6, minNetSpeechSeconds: 5 }] });
+    };
+    const first = await get();
+    const v1 = first.headers.etag;
+    expect(v1).toMatch(/^"[0-9a-f]{32}"$/);
+    // The same set read again: the same version.
+    expect((await get()).headers.etag).toBe(v1);
+
+    // Two operators open the editor on v1; the first saves.
+    h.clock.advance(1000);
+    const saved = await put(v1, 0.55);
+    expect(saved.status).toBe(200);
+    const v2 = saved.headers.etag;
+    expect(v2).toMatch(/^"[0-9a-f]{32}"$/);
+    expect(v2).not.toBe(v1);
+    expect((await get()).headers.etag).toBe(v2);
+
+    // The second saves over v1: refused, nothing changed or audited.
+    const audited = (await auditEntries(h)).filter((e) => e.action === 'policy.updated').length;
+    const stale = await put(v1, 0.9);
+    expect(stale.status).toBe(412);
+    expect(stale.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+    expect(stale.body).toEqual({
+      type: 'https://voice-passport.dev/problems/precondition-failed',
+      title: 'The resource changed since it was read',
+      status: 412,
+      code: 'precondition-failed',
+      detail: 'The policies were changed since this version was read (If-Match); read them again (GET /v1/operator/policies) and make the change on the current set.',
+      instance: '/v1/operator/policies',
+      requestId: stale.headers['x-request-id'],
+    });
+    // A weak tag never matches (strong comparison, RFC 9110 §13.1.1).
+    expect((await put(`W/${v2}`, 0.9)).status).toBe(412);
+    const now = await get();
+    expect(now.body.policies.find((p: { name: string }) => p.name === 'standard').threshold).toBe(0.55);
+    expect((await auditEntries(h)).filter((e) => e.action === 'policy.updated')).toHaveLength(audited);
+
+    // One of several tags, "*", or no If-Match at all: applied.
+    expect((await put(`"0000", ${v2}`, 0.6)).status).toBe(200);
+    expect((await put('*', 0.65)).status).toBe(200);
+    expect((await put(undefined, 0.7)).status).toBe(200);
+    expect((await get()).body.policies.find((p: { name: string }) => p.name === 'standard').threshold).toBe(0.7);
+    // Not an entity tag: 400.
+    const malformed = await put('abc', 0.9);
+    expect([malformed.status, malformed.body.code]).toEqual([400, 'validation-failed']);
+  });
+
   it('PUT replaces the set: changed, created and removed policies, each audited; verification uses them at once', async () => {
     h = createHarness();
     await consentAndEnrol(h, 'cust-1', 200);

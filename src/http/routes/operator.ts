@@ -1,8 +1,9 @@
 /** Operator routes: policies, statistics, audit, lockout reset, metrics. Aggregates only, never biometric data. */
 import type { Request } from 'express';
 import { z } from 'zod';
+import { VoicePassportError } from '../../errors.js';
 import { listAudit, auditQuerySchema } from '../../passport/audit.js';
-import { listPolicies, replacePolicies, replacePoliciesSchemaFor } from '../../passport/policies.js';
+import { currentPoliciesVersion, listPolicies, replacePolicies, replacePoliciesSchemaFor } from '../../passport/policies.js';
 import { operatorStats, statsQuerySchema } from '../../passport/stats.js';
 import { resetLockout } from '../../passport/subjects.js';
 import type { ApiDeps } from '../api.js';
@@ -14,6 +15,21 @@ import { parseOrThrow } from '../validation.js';
 const noQuery = z.object({}).strict();
 const param = (req: Request, name: string): string => String(req.params[name] ?? '');
 
+/**
+ * If-Match (RFC 9110 §13.1.1): "*", or a list of entity tags compared strongly (a weak tag never
+ * matches). Undefined without the header: the PUT then applies as before.
+ */
+function ifMatchOf(req: Request): { versions: string[] } | 'any' | undefined {
+  const header = req.headers['if-match'];
+  if (header === undefined) return undefined;
+  if (header.trim() === '*') return 'any';
+  const tags = header.split(',').map((t) => t.trim());
+  if (tags.some((t) => !/^(W\/)?"[\x21\x23-\x7e]*"$/.test(t))) {
+    throw new VoicePassportError('validation-failed', 'If-Match must be "*" or a list of entity tags such as "3f2a…" (RFC 9110 §8.8.3), as GET /v1/operator/policies sends in its ETag.');
+  }
+  return { versions: tags.filter((t) => !t.startsWith('W/')).map((t) => t.slice(1, -1)) };
+}
+
 export function operatorRoutes(deps: ApiDeps): RouteSpec[] {
   const ctx = deps.passport;
   const routes: RouteSpec[] = [
@@ -24,7 +40,9 @@ export function operatorRoutes(deps: ApiDeps): RouteSpec[] {
       handlers: [
         (req, res) => {
           parseOrThrow(noQuery, req.query, 'query');
-          res.json(listPolicies(ctx));
+          const view = listPolicies(ctx);
+          res.setHeader('ETag', `"${currentPoliciesVersion(ctx)}"`);
+          res.json(view);
         },
       ],
     },
@@ -37,7 +55,10 @@ export function operatorRoutes(deps: ApiDeps): RouteSpec[] {
         (req, res) => {
           parseOrThrow(noQuery, req.query, 'query');
           // Explicit thresholds are on the running model's comparison scale: a cosine model refuses values outside [-1, 1].
-          res.json(replacePolicies(ctx, actorOf(res), parseOrThrow(replacePoliciesSchemaFor(ctx.scorer.scale), req.body, 'body')));
+          const input = parseOrThrow(replacePoliciesSchemaFor(ctx.scorer.scale), req.body, 'body');
+          const view = replacePolicies(ctx, actorOf(res), input, ifMatchOf(req));
+          res.setHeader('ETag', `"${currentPoliciesVersion(ctx)}"`);
+          res.json(view);
         },
       ],
     },
