@@ -7,20 +7,16 @@
  * - `addModel(file)` registers a local ONNX file from one of the convention templates in
  *   `models/conventions/`.
  *
- * Registering means writing `<id>.onnx` and then `<id>.json` next to it, each by a hard link from a
- * temporary file in the same folder: a link never replaces an existing file, so a model id that is
- * already taken is never silently re-pointed at other bytes (voiceprints remember their model id,
- * and a swapped network under the same id would make every stored voiceprint meaningless). The
- * manifest is written last: until it exists, loadManifest does not see the model at all.
+ * Registering (src/model/models-folder.ts) writes `<id>.onnx` and then `<id>.json` next to it,
+ * never replacing an existing file: a model id that is taken is never re-pointed at other bytes.
  *
  * The sha256 rule: a download is registered only when its sha256 equals a value that comes from
  * somewhere other than the download itself: the catalogue (published by the distributor, with its
  * source recorded beside it) or the operator (`--sha256`). Where neither exists, the computed value
  * is printed and nothing is registered, unless the operator explicitly accepts trust on first use.
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, link, mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, stat, unlink } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +25,7 @@ import { VoicePassportError } from '../errors.js';
 import { downloadToFile, type DownloadOptions } from './download.js';
 import { loadManifest, manifestSchema, sha256OfFile, type LoadedManifest, type ModelManifest } from './manifest.js';
 import { checkModel } from './model-check.js';
+import { existingModel, register, takenError, tempPathIn } from './models-folder.js';
 
 const sha256Pattern = /^[0-9a-f]{64}$/;
 const idPattern = /^[A-Za-z0-9._-]{1,64}$/;
@@ -185,82 +182,6 @@ export async function listInstalledModels(modelsDir: string): Promise<InstalledM
     }
   }
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Registering
-
-type Existing = { state: 'absent' } | { state: 'same'; manifest: LoadedManifest } | { state: 'taken'; why: string };
-
-/** Is `id` free, already these exact bytes, or taken by something else? */
-async function existingModel(modelsDir: string, id: string, sha256: string | null): Promise<Existing> {
-  const onnx = path.join(modelsDir, `${id}.onnx`);
-  const json = path.join(modelsDir, `${id}.json`);
-  if (!existsSync(onnx) && !existsSync(json)) return { state: 'absent' };
-  try {
-    const m = await loadManifest(modelsDir, id);
-    if (sha256 !== null && m.sha256 === sha256 && m.modelPath === onnx) return { state: 'same', manifest: m };
-    return { state: 'taken', why: `model "${id}" is already registered with sha256 ${m.sha256}` };
-  } catch (e) {
-    return { state: 'taken', why: `${id}.onnx or ${id}.json already exists in ${modelsDir} (${(e as Error).message})` };
-  }
-}
-
-function takenError(modelsDir: string, id: string, why: string): VoicePassportError {
-  return invalidModel(
-    'exists',
-    `${why}. Refusing to replace it: voiceprints remember their model id, so the bytes behind an id never change. ` +
-      `Register the new file under another id, or remove ${path.join(modelsDir, `${id}.*`)} yourself once no voiceprint uses it`,
-    { id },
-  );
-}
-
-function tempPathIn(modelsDir: string, id: string, ext: string): string {
-  return path.join(modelsDir, `.${id}.${process.pid}.${randomUUID()}.${ext}`);
-}
-
-/** Moves `from` to `to` only if `to` does not exist yet (a hard link fails with EEXIST instead of replacing). */
-async function placeNew(from: string, to: string): Promise<void> {
-  try {
-    await link(from, to);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw e;
-    // Filesystems without hard links: check, then rename (atomic, but the check races).
-    if (existsSync(to)) throw Object.assign(new Error(`${to} exists`), { code: 'EEXIST' });
-    await rename(from, to);
-    return;
-  }
-  await unlink(from);
-}
-
-/** Writes `<id>.onnx` (from the checked temporary file) and then `<id>.json`. */
-async function register(modelsDir: string, tempOnnx: string, manifest: ModelManifest): Promise<{ modelPath: string; manifestPath: string }> {
-  const modelPath = path.join(modelsDir, manifest.file);
-  const manifestPath = path.join(modelsDir, `${manifest.id}.json`);
-  const tempJson = tempPathIn(modelsDir, manifest.id, 'json');
-  await writeFile(tempJson, `${JSON.stringify(manifest, null, 2)}\n`, { flag: 'wx', mode: 0o644 });
-  // The download was private while unchecked; a registered model is readable like any shipped file
-  // (the service may run as another user than the operator who fetched it).
-  await chmod(tempOnnx, 0o644);
-  try {
-    try {
-      await placeNew(tempOnnx, modelPath);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw takenError(modelsDir, manifest.id, `${modelPath} appeared while registering`);
-      throw e;
-    }
-    try {
-      await placeNew(tempJson, manifestPath);
-    } catch (e) {
-      await unlink(modelPath).catch(() => undefined); // ours, placed a moment ago
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw takenError(modelsDir, manifest.id, `${manifestPath} appeared while registering`);
-      throw e;
-    }
-  } finally {
-    await unlink(tempJson).catch(() => undefined);
-  }
-  return { modelPath, manifestPath };
 }
 
 // ---------------------------------------------------------------------------------------------
