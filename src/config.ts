@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { VoicePassportError } from './errors.js';
+import { MODEL_ID_RULE, modelIdPattern } from './model/manifest.js';
 import { defaultRetention } from './passport/retention.js';
 
 const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -18,7 +19,7 @@ const envSchema = z.object({
   VP_MODELS_DIR: z.string().min(1).default('./models'),
   VP_MODEL: z
     .string()
-    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a model id: letters, digits, dot, dash, underscore')
+    .regex(modelIdPattern, `must be a model id: ${MODEL_ID_RULE}`)
     .default('vp-resnet-v9'),
   // zod does not check a default against the range: the cores, within it.
   VP_WORKERS: intFromEnv(1, 64).default(Math.min(64, Math.max(1, os.availableParallelism()))),

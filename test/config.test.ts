@@ -82,6 +82,7 @@ describe('loadConfig', () => {
     ['VP_MAX_AUDIO_SECONDS', '-1'],
     ['LOG_LEVEL', 'loud'],
     ['VP_MODEL', '../etc/passwd'],
+    ['VP_MODEL', '..'],
     ['VP_ENROL_MIN_SECONDS', '0'],
     ['VP_ENROL_MIN_SAMPLES', '1.5'],
     ['VP_MIN_SNR_DB', '61'],

@@ -15,6 +15,13 @@ import { readCohortFile, type LoadedCohort } from './cohort-file.js';
 const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/);
 
 /**
+ * A model id, which is also the stem of `<id>.json` and `<id>.onnx`. It starts with a letter or
+ * digit: a leading dot would make hidden files that `models list` skips (and `..` reads as a folder).
+ */
+export const modelIdPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const MODEL_ID_RULE = '1-64 letters, digits, dot, dash, underscore, starting with a letter or digit';
+
+/**
  * Audio (ms) kept either side of a speech region: the one rule for the manifest's speechContextMs
  * and the evaluation override of it (engine, `eval --speech-context-ms`).
  */
@@ -223,7 +230,7 @@ export type CohortFile = z.infer<typeof cohortFileSchema>;
 
 export const manifestSchema = z
   .object({
-    id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+    id: z.string().regex(modelIdPattern, `a model id: ${MODEL_ID_RULE}`),
     description: z.string().default(''),
     convention: z.enum(['wespeaker', '3dspeaker', 'custom']),
     /** ONNX file, relative to the manifest's folder. */
@@ -348,7 +355,7 @@ export async function sha256OfFile(file: string): Promise<string> {
  * scored voices with a silently swapped model would make every stored threshold meaningless.
  */
 export async function loadManifest(modelsDir: string, id: string): Promise<LoadedManifest> {
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
+  if (!modelIdPattern.test(id)) {
     throw new VoicePassportError('model-invalid', `model id "${id}" is not a valid id`);
   }
   const manifestPath = path.resolve(modelsDir, `${id}.json`);

@@ -23,12 +23,11 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { VoicePassportError } from '../errors.js';
 import { downloadToFile, type DownloadOptions } from './download.js';
-import { loadManifest, manifestSchema, sha256OfFile, type LoadedManifest, type ModelManifest } from './manifest.js';
+import { loadManifest, manifestSchema, MODEL_ID_RULE, modelIdPattern, sha256OfFile, type LoadedManifest, type ModelManifest } from './manifest.js';
 import { checkModel } from './model-check.js';
 import { existingModel, register, takenError, tempPathIn } from './models-folder.js';
 
 const sha256Pattern = /^[0-9a-f]{64}$/;
-const idPattern = /^[A-Za-z0-9._-]{1,64}$/;
 
 const downloadSchema = z
   .object({
@@ -371,8 +370,8 @@ export async function addModel(file: string, opts: AddOptions): Promise<Register
   const maxBytes = opts.maxBytes ?? fetchDefaults.maxBytes;
   if (info.size > maxBytes) throw invalidArgument('too-large', `${source} is ${info.size} bytes, more than the limit of ${maxBytes}`);
   const id = opts.id ?? path.basename(source).replace(/\.onnx$/i, '');
-  if (!idPattern.test(id)) {
-    throw invalidArgument('id-invalid', `"${id}" is not a model id (1-64 letters, digits, dot, dash, underscore); choose one with --id`);
+  if (!modelIdPattern.test(id)) {
+    throw invalidArgument('id-invalid', `"${id}" is not a model id (${MODEL_ID_RULE}); choose one with --id`);
   }
   if (opts.embeddingDim !== undefined && (!Number.isInteger(opts.embeddingDim) || opts.embeddingDim < 2 || opts.embeddingDim > 4096)) {
     throw invalidArgument('dim-invalid', `--dim must be an integer from 2 to 4096, got ${opts.embeddingDim}`);

@@ -104,6 +104,12 @@ describe('loadManifest refuses bad manifests with a clear message', () => {
     await expectModelInvalid(loadManifest(dir, '../models/vp-test-tiny'), /not a valid id/);
   });
 
+  it('an id starting with a dot (hidden from `models list`)', async () => {
+    await write('.hidden', { ...good, id: '.hidden' });
+    await expectModelInvalid(loadManifest(dir, '.hidden'), /model id "\.hidden" is not a valid id/);
+    expect(manifestSchema.safeParse({ ...good, id: '..' }).success).toBe(false);
+  });
+
   it('invalid JSON', async () => {
     await write('broken', '{ "id": "broken", ');
     await expectModelInvalid(loadManifest(dir, 'broken'), /broken\.json is not JSON/);

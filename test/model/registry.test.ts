@@ -402,11 +402,30 @@ describe('addModel', () => {
 
   it.each([
     [{ id: 'bad id!' }, 'id-invalid'],
+    // A leading dot would hide the model from `models list` (and from ls) and clash with the temporary files.
+    [{ id: '..' }, 'id-invalid'],
+    [{ id: '.hidden' }, 'id-invalid'],
     [{ embeddingDim: 1 }, 'dim-invalid'],
     [{ convention: 'nemo' }, 'convention-unknown'],
   ])('refuses bad arguments %o (%s)', async (extra, reason) => {
     const e = await failure(addModel(testModelPath, { modelsDir, convention: 'wespeaker', ...(extra as object) }));
     expect([e.code, e.details?.reason]).toEqual(['validation-failed', reason]);
+  });
+
+  it('refuses a file whose name starts with a dot as its own id, naming the rule', async () => {
+    const hidden = path.join(os.tmpdir(), `.vp-hidden-${process.pid}.onnx`);
+    await writeFile(hidden, testModel);
+    try {
+      const e = await failure(addModel(hidden, { modelsDir, convention: 'wespeaker' }));
+      expect([e.code, e.details?.reason, e.message]).toEqual([
+        'validation-failed',
+        'id-invalid',
+        `".vp-hidden-${process.pid}" is not a model id (1-64 letters, digits, dot, dash, underscore, starting with a letter or digit); choose one with --id`,
+      ]);
+      expect(await modelsDirFiles()).toEqual([]);
+    } finally {
+      await rm(hidden, { force: true });
+    }
   });
 
   it('refuses a missing file', async () => {
