@@ -42,12 +42,16 @@ function parse(argv: string[], options: OptionSpec, positionals: number) {
   return parsed as { values: Record<string, string | boolean | undefined>; positionals: string[] };
 }
 
-function positiveNumber(value: string | boolean | undefined, flag: string): number | undefined {
+/** A number from `min` to `max`, or undefined when the option is absent; `rule` is said in the refusal. */
+function numberInRange(value: string | boolean | undefined, flag: string, min: number, max: number, rule: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (typeof value !== 'string' || !Number.isFinite(n) || n <= 0) throw invalid(`${flag} must be a positive number, got "${String(value)}"`);
+  if (typeof value !== 'string' || value.trim() === '' || !(n >= min && n <= max)) throw invalid(`${flag} must be ${rule}, got "${String(value)}"`);
   return n;
 }
+
+// setTimeout's limit is 2^31-1 ms; a longer deadline would fire at once.
+const maxTimeoutSeconds = Math.floor((2 ** 31 - 1) / 1000);
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 
@@ -107,8 +111,9 @@ export async function modelsCommand(argv: string[], config: Pick<Readonly<Config
         },
         1,
       );
-      const maxMb = positiveNumber(values['max-mb'], '--max-mb');
-      const timeoutSeconds = positiveNumber(values['timeout-seconds'], '--timeout-seconds');
+      // No model is under a MiB; a smaller cap only refuses every file (and under a byte it rounded to 0).
+      const maxMb = numberInRange(values['max-mb'], '--max-mb', 1, Number.MAX_SAFE_INTEGER / 1048576, 'a number of MiB, at least 1');
+      const timeoutSeconds = numberInRange(values['timeout-seconds'], '--timeout-seconds', 1, maxTimeoutSeconds, `a number of seconds from 1 to ${maxTimeoutSeconds} (24.8 days)`);
       const onProgress = progressReporter();
       const r = await fetchModel(positionals[0] as string, {
         modelsDir: config.modelsDir,

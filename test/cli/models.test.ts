@@ -131,6 +131,21 @@ describe('models command arguments', () => {
     },
   );
 
+  // setTimeout takes at most 2^31-1 ms (a longer deadline fired at once), a sub-second one was
+  // printed as "0 s", and a cap under a byte rounded to a limit of 0.
+  it.each([
+    ['--timeout-seconds', '2200000', '--timeout-seconds must be a number of seconds from 1 to 2147483 (24.8 days)'],
+    ['--timeout-seconds', '0.0004', '--timeout-seconds must be a number of seconds from 1 to 2147483 (24.8 days)'],
+    ['--timeout-seconds', 'Infinity', '--timeout-seconds must be a number of seconds from 1 to 2147483 (24.8 days)'],
+    ['--max-mb', '0.0000001', '--max-mb must be a number of MiB, at least 1'],
+    ['--max-mb', '0', '--max-mb must be a number of MiB, at least 1'],
+  ])('refuses fetch %s %s out of range, before anything else', async (flag, value, rule) => {
+    const e = await thrown(['fetch', 'x', flag, value]);
+    expect([e.code, e.message.split('\n')[0]]).toEqual(['validation-failed', `${rule}, got "${value}"`]);
+    expect(e.message).toContain('usage: voice-passport models list');
+    expect(await readdir(modelsDir)).toEqual([]);
+  });
+
   it('refuses a plain-http remote address before downloading', async () => {
     const e = await thrown(['fetch', 'wespeaker-resnet34-lm', '--url', 'http://example.com/m.onnx', '--sha256', TEST_MODEL_SHA]);
     expect([e.code, e.details?.reason]).toEqual(['validation-failed', 'insecure-url']);
