@@ -5,7 +5,8 @@
  *
  * - https only (plain http is allowed to loopback hosts alone, so tests can serve a local file);
  *   a redirect must satisfy the same rule, and at most `maxRedirects` are followed;
- * - a byte cap, checked against Content-Length first and then while streaming;
+ * - a byte cap, checked against Content-Length first and then while streaming; the body is asked
+ *   for unencoded (a server that encodes it anyway is decoded, without the Content-Length checks);
  * - an overall deadline and an idle deadline (no bytes for `idleTimeoutMs`), so a stalled server
  *   cannot hang the command;
  * - the temporary file is created exclusively (O_EXCL, mode 0600) and removed on any failure:
@@ -100,7 +101,13 @@ export async function downloadToFile(rawUrl: string, tempPath: string, opts: Dow
       armIdle();
       try {
         // redirect: 'manual' so that every hop is checked against the https rule and counted.
-        response = await fetch(url, { redirect: 'manual', signal: controller.signal, headers: { accept: 'application/octet-stream' } });
+        // accept-encoding identity: fetch would otherwise ask for gzip and decode it, and
+        // Content-Length would then count other bytes than the ones received.
+        response = await fetch(url, {
+          redirect: 'manual',
+          signal: controller.signal,
+          headers: { accept: 'application/octet-stream', 'accept-encoding': 'identity' },
+        });
       } catch (e) {
         if (abortReason !== null) throw timedOut();
         throw fail('network', `cannot reach ${url.href}: ${causeMessage(e)}`, { url: url.href });
@@ -118,7 +125,11 @@ export async function downloadToFile(rawUrl: string, tempPath: string, opts: Dow
       await response.body?.cancel();
       throw fail('http-status', `${url.href} answered HTTP ${response.status} ${response.statusText}`.trimEnd(), { url: url.href, status: response.status });
     }
-    const declared = response.headers.get('content-length');
+    // A server may encode anyway; fetch then decodes, and Content-Length is the encoded size, which
+    // says nothing about the decoded one (the byte cap still holds while streaming, the sha256 check
+    // after it protects the bytes).
+    const encoding = (response.headers.get('content-encoding') ?? '').trim().toLowerCase();
+    const declared = encoding === '' || encoding === 'identity' ? response.headers.get('content-length') : null;
     const total = declared !== null && /^\d+$/.test(declared) ? Number(declared) : null;
     if (total !== null && total > opts.maxBytes) {
       await response.body?.cancel();

@@ -2,13 +2,14 @@
  * The downloader against a real local HTTP server (node:http on 127.0.0.1:0): bytes and sha256,
  * redirects, and every refusal as a typed error with nothing left on disk.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { VoicePassportError } from '../../src/errors.js';
@@ -16,6 +17,10 @@ import { checkDownloadUrl, downloadToFile, type DownloadOptions } from '../../sr
 
 const body = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 31) % 251));
 const bodySha = createHash('sha256').update(body).digest('hex');
+/** Incompressible: gzipped it is longer than itself. */
+const noise = randomBytes(20_000);
+const noiseSha = createHash('sha256').update(noise).digest('hex');
+const acceptEncodings: (string | undefined)[] = [];
 
 let server: Server;
 let base: string;
@@ -44,6 +49,15 @@ beforeAll(async () => {
     } else if (url === '/short') {
       res.writeHead(200, { 'content-length': String(body.length) });
       res.write(body.subarray(0, 1000), () => res.socket?.destroy()); // claims more than it sends, then hangs up
+    } else if (url === '/gzip-if-asked') {
+      // Like a CDN: compresses when the client accepts it; Content-Length is then the compressed size.
+      acceptEncodings.push(req.headers['accept-encoding']);
+      const gzip = /gzip/.test(req.headers['accept-encoding'] ?? '');
+      const sent = gzip ? gzipSync(body) : body;
+      res.writeHead(200, { 'content-length': String(sent.length), ...(gzip ? { 'content-encoding': 'gzip' } : {}) }).end(sent);
+    } else if (url === '/gzip-always') {
+      const sent = gzipSync(noise);
+      res.writeHead(200, { 'content-length': String(sent.length), 'content-encoding': 'gzip' }).end(sent);
     } else if (url === '/boom') {
       res.writeHead(500).end('internal');
     } else {
@@ -87,6 +101,23 @@ describe('downloadToFile', () => {
     expect(r).toEqual({ finalUrl: `${base}/file`, bytes: body.length, sha256: bodySha });
     expect(Buffer.compare(await readFile(target), body)).toBe(0);
     expect(progress.at(-1)).toBe(body.length);
+  });
+
+  it('asks for the bytes as they are (accept-encoding: identity), so Content-Length counts what arrives', async () => {
+    acceptEncodings.length = 0;
+    const r = await downloadToFile(`${base}/gzip-if-asked`, path.join(dir, 'x.part'), opts);
+    expect([r, acceptEncodings]).toEqual([{ finalUrl: `${base}/gzip-if-asked`, bytes: body.length, sha256: bodySha }, ['identity']]);
+  });
+
+  it('takes a body the server encodes anyway, decoded, without comparing it to the encoded Content-Length', async () => {
+    // The cap is the decoded size exactly (as a catalogue's published size would be); gzipped noise is longer.
+    expect(gzipSync(noise).length).toBeGreaterThan(noise.length);
+    const progress: (number | null)[] = [];
+    const target = path.join(dir, 'x.part');
+    const r = await downloadToFile(`${base}/gzip-always`, target, { ...opts, maxBytes: noise.length, onProgress: (_, total) => progress.push(total) });
+    expect(r).toEqual({ finalUrl: `${base}/gzip-always`, bytes: noise.length, sha256: noiseSha });
+    expect(Buffer.compare(await readFile(target), noise)).toBe(0);
+    expect(new Set(progress)).toEqual(new Set([null]));
   });
 
   it('follows up to maxRedirects redirects and reports the final address', async () => {
