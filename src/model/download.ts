@@ -4,7 +4,9 @@
  * strict and every failure is a VoicePassportError whose `details.reason` says what went wrong:
  *
  * - https only (plain http is allowed to loopback hosts alone, so tests can serve a local file);
- *   a redirect must satisfy the same rule, and at most `maxRedirects` are followed;
+ *   a redirect must satisfy the same rule, and at most `maxRedirects` are followed. Only a URL given
+ *   is refused as the caller's error (`insecure-url`); an insecure redirect (`insecure-redirect`)
+ *   or too many (`redirects`) is the server's, like an HTTP error;
  * - a byte cap, checked against Content-Length first and then while streaming; the body is asked
  *   for unencoded (a server that encodes it anyway is decoded, without the Content-Length checks);
  * - an overall deadline and an idle deadline (no bytes for `idleTimeoutMs`), so a stalled server
@@ -16,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { open, unlink } from 'node:fs/promises';
 import { VoicePassportError } from '../errors.js';
 
-export type DownloadFailure = 'insecure-url' | 'redirects' | 'http-status' | 'too-large' | 'timeout' | 'network';
+export type DownloadFailure = 'insecure-url' | 'insecure-redirect' | 'redirects' | 'http-status' | 'too-large' | 'timeout' | 'network';
 
 export interface DownloadOptions {
   /** Most bytes accepted; larger bodies are refused before or while reading. */
@@ -40,8 +42,25 @@ export interface DownloadResult {
 const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 function fail(reason: DownloadFailure, message: string, details: Record<string, unknown> = {}): VoicePassportError {
-  // A URL the operator typed wrongly is theirs to fix (exit 2); the rest is the remote side's doing.
+  // A URL the operator typed wrongly is theirs to fix (exit 2); the rest, a server's redirect
+  // included, is the remote side's doing (and another address may serve the file).
   return new VoicePassportError(reason === 'insecure-url' ? 'validation-failed' : 'model-invalid', message, { reason, ...details });
+}
+
+const httpsOnly =
+  'only https:// URLs are allowed (plain http only to localhost), because a model file fetched over an unauthenticated channel could be swapped on the way';
+const noCredentials = 'credentials in a URL end up in logs and shell history';
+
+/** The URL as it may be shown: without credentials. */
+function shown(url: URL): string {
+  return url.username !== '' || url.password !== '' ? `${url.protocol}//…@${url.host}${url.pathname}` : url.href;
+}
+
+/** Why bytes may not come from `url`, or null: https anywhere, http only to this machine, no credentials. */
+function insecurity(url: URL): string | null {
+  if (url.username !== '' || url.password !== '') return noCredentials;
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && loopbackHosts.has(url.hostname))) return null;
+  return httpsOnly;
 }
 
 /** Parses and checks a download URL: https anywhere, http only to this machine. */
@@ -52,16 +71,23 @@ export function checkDownloadUrl(raw: string): URL {
   } catch {
     throw fail('insecure-url', `"${raw}" is not a URL`, { url: raw });
   }
-  if (url.username !== '' || url.password !== '') {
-    throw fail('insecure-url', `refusing ${url.protocol}//…@${url.host}: credentials in a URL end up in logs and shell history`, { url: `${url.protocol}//${url.host}${url.pathname}` });
+  const why = insecurity(url);
+  if (why === noCredentials) throw fail('insecure-url', `refusing ${url.protocol}//…@${url.host}: ${why}`, { url: `${url.protocol}//${url.host}${url.pathname}` });
+  if (why !== null) throw fail('insecure-url', `refusing to download from ${url.href}: ${why}`, { url: url.href });
+  return url;
+}
+
+/** Where a redirect from `from` leads, checked by the same rule as a URL given. */
+function redirectTarget(location: string, from: URL): URL {
+  let target: URL;
+  try {
+    target = new URL(location, from);
+  } catch {
+    throw fail('http-status', `${from.href} redirected to "${location}", which is not a URL`, { url: from.href });
   }
-  if (url.protocol === 'https:') return url;
-  if (url.protocol === 'http:' && loopbackHosts.has(url.hostname)) return url;
-  throw fail(
-    'insecure-url',
-    `refusing to download from ${url.href}: only https:// URLs are allowed (plain http only to localhost), because a model file fetched over an unauthenticated channel could be swapped on the way`,
-    { url: url.href },
-  );
+  const why = insecurity(target);
+  if (why !== null) throw fail('insecure-redirect', `${from.href} redirected to ${shown(target)}: ${why}`, { url: shown(target), from: from.href });
+  return target;
 }
 
 /**
@@ -119,7 +145,7 @@ export async function downloadToFile(rawUrl: string, tempPath: string, opts: Dow
       if (hop >= opts.maxRedirects) {
         throw fail('redirects', `more than ${opts.maxRedirects} redirects starting at ${rawUrl}; refusing to follow further`, { url: rawUrl, maxRedirects: opts.maxRedirects });
       }
-      url = checkDownloadUrl(new URL(location, url).href);
+      url = redirectTarget(location, url);
     }
     if (!response.ok) {
       await response.body?.cancel();

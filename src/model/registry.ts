@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { VoicePassportError } from '../errors.js';
-import { downloadToFile, type DownloadOptions } from './download.js';
+import { downloadToFile, type DownloadFailure, type DownloadOptions } from './download.js';
 import { loadManifest, manifestSchema, MODEL_ID_RULE, modelIdPattern, sha256OfFile, type LoadedManifest, type ModelManifest } from './manifest.js';
 import { checkModel } from './model-check.js';
 import { existingModel, register, takenError, tempPathIn } from './models-folder.js';
@@ -213,6 +213,9 @@ function normaliseSha256(value: string | undefined, flag: string): string | null
   return v;
 }
 
+/** Failures of one address (the server, the network, a redirect), after which the next may still serve the file. */
+const transportFailures: ReadonlySet<string> = new Set(['http-status', 'network', 'timeout', 'redirects', 'insecure-redirect'] satisfies DownloadFailure[]);
+
 export async function fetchModel(id: string, opts: FetchOptions): Promise<RegisteredModel> {
   const entry = await findCatalogEntry(id, opts.catalogDir);
   const operatorSha = normaliseSha256(opts.sha256, '--sha256');
@@ -262,7 +265,7 @@ export async function fetchModel(id: string, opts: FetchOptions): Promise<Regist
       } catch (e) {
         lastError = e;
         const reason = (e as VoicePassportError).details?.reason;
-        if (opts.url === undefined && (reason === 'http-status' || reason === 'network' || reason === 'timeout')) continue;
+        if (opts.url === undefined && typeof reason === 'string' && transportFailures.has(reason)) continue;
         throw e;
       }
       let trust: Sha256Trust;

@@ -25,6 +25,7 @@ beforeAll(async () => {
   const bytes = await readFile(testModelPath);
   server = createServer((req, res) => {
     if (req.url === '/vp-test-tiny.onnx') res.writeHead(200, { 'content-length': String(bytes.length) }).end(bytes);
+    else if (req.url === '/to-remote-http') res.writeHead(301, { location: 'http://example.com/model.onnx' }).end();
     else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -150,6 +151,12 @@ describe('models command arguments', () => {
     const e = await thrown(['fetch', 'wespeaker-resnet34-lm', '--url', 'http://example.com/m.onnx', '--sha256', TEST_MODEL_SHA]);
     expect([e.code, e.details?.reason]).toEqual(['validation-failed', 'insecure-url']);
     expect(e.message).toContain('only https://');
+    expect(await readdir(modelsDir)).toEqual([]);
+  });
+
+  it('an https --url that redirects to plain http is the server\'s fault: model-invalid (exit 1), not a usage error', async () => {
+    const e = await thrown(['fetch', 'local-tiny', '--catalog', catalogDir, '--url', `${base}/to-remote-http`, '--sha256', TEST_MODEL_SHA]);
+    expect([e.code, e.details]).toEqual(['model-invalid', { reason: 'insecure-redirect', url: 'http://example.com/model.onnx', from: `${base}/to-remote-http` }]);
     expect(await readdir(modelsDir)).toEqual([]);
   });
 

@@ -132,9 +132,12 @@ describe('downloadToFile', () => {
     await expectNothingLeft();
   });
 
-  it('refuses a redirect to a plain-http remote host', async () => {
+  it('refuses a redirect to a plain-http remote host as the server\'s fault (model-invalid), not the URL given', async () => {
     const e = await failure(downloadToFile(`${base}/to-remote-http`, path.join(dir, 'x.part'), opts));
-    expect([e.code, e.details?.reason, e.details?.url]).toEqual(['validation-failed', 'insecure-url', 'http://example.com/model.onnx']);
+    expect([e.code, e.details]).toEqual(['model-invalid', { reason: 'insecure-redirect', url: 'http://example.com/model.onnx', from: `${base}/to-remote-http` }]);
+    expect(e.message).toBe(
+      `${base}/to-remote-http redirected to http://example.com/model.onnx: only https:// URLs are allowed (plain http only to localhost), because a model file fetched over an unauthenticated channel could be swapped on the way`,
+    );
     await expectNothingLeft();
   });
 

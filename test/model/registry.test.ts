@@ -79,6 +79,8 @@ beforeAll(async () => {
     if (req.url === '/vp-test-tiny.onnx') res.writeHead(200, { 'content-length': String(testModel.length) }).end(testModel);
     else if (req.url === '/redirected.onnx') res.writeHead(302, { location: '/vp-test-tiny.onnx' }).end();
     else if (req.url === '/boom') res.writeHead(500).end();
+    else if (req.url === '/to-remote-http') res.writeHead(301, { location: 'http://example.com/model.onnx' }).end();
+    else if (req.url === '/loop') res.writeHead(302, { location: '/loop' }).end();
     else if (req.url === '/stall') res.writeHead(200, { 'content-length': String(testModel.length) }).write(testModel.subarray(0, 100));
     else res.writeHead(404).end();
   });
@@ -91,6 +93,8 @@ beforeAll(async () => {
     entry('test-wespeaker', [good]),
     entry('test-redirected', [{ ...good, url: `${base}/redirected.onnx` }]),
     entry('test-mirrors', [{ ...good, url: `${base}/gone.onnx` }, { ...good, url: `${base}/boom` }, good]),
+    entry('test-bad-redirects', [{ ...good, url: `${base}/to-remote-http` }, { ...good, url: `${base}/loop` }, good]),
+    entry('test-only-bad-redirects', [{ ...good, url: `${base}/loop` }, { ...good, url: `${base}/to-remote-http` }]),
     entry('test-wrong-sha', [{ ...good, sha256: 'f'.repeat(64) }]),
     entry('test-unpublished', [{ url: good.url, sha256: null, sha256Source: 'the distributor publishes no checksum' }]),
     entry('test-wrong-dim', [good], { embeddingDim: 256 }),
@@ -220,6 +224,18 @@ describe('fetchModel', () => {
   it('moves on to the next address when one answers 404 or 500', async () => {
     const r = await fetchModel('test-mirrors', { modelsDir, catalogDir });
     expect([r.status, r.url, requests]).toEqual(['registered', `${base}/vp-test-tiny.onnx`, ['/gone.onnx', '/boom', '/vp-test-tiny.onnx']]);
+  });
+
+  it('moves on to the next address when one redirects to plain http or in a loop', async () => {
+    const r = await fetchModel('test-bad-redirects', { modelsDir, catalogDir });
+    expect([r.status, r.url, requests]).toEqual(['registered', `${base}/vp-test-tiny.onnx`, ['/to-remote-http', ...Array(6).fill('/loop'), '/vp-test-tiny.onnx']]);
+  });
+
+  it('reports the last address\'s redirect failure as model-invalid (exit 1) when every address fails, with nothing left behind', async () => {
+    const e = await failure(fetchModel('test-only-bad-redirects', { modelsDir, catalogDir }));
+    expect([e.code, e.details]).toEqual(['model-invalid', { reason: 'insecure-redirect', url: 'http://example.com/model.onnx', from: `${base}/to-remote-http` }]);
+    expect(requests).toEqual([...Array(6).fill('/loop'), '/to-remote-http']);
+    expect(await modelsDirFiles()).toEqual([]);
   });
 
   it('refuses a file whose sha256 differs from the catalogue and leaves nothing behind', async () => {
