@@ -29,7 +29,28 @@ function fail(reason: ModelCheckFailure, message: string, details: Record<string
   return new VoicePassportError('model-invalid', message, { reason, ...details });
 }
 
-export async function checkModel(modelPath: string, manifest: ManifestToCheck): Promise<ModelCheckResult> {
+/**
+ * Who checks decides what the operator can do about wrong tensor names: `models add` has
+ * --convention and --input-name/--output-name; `models fetch` has none of them (the names come
+ * from the catalogue entry).
+ */
+export type ModelCheckCaller = 'add' | 'fetch';
+
+function namesHint(manifest: ManifestToCheck, inputNames: string[], outputNames: string[], caller: ModelCheckCaller): string {
+  const expected = `input "${manifest.input.name}" and output "${manifest.output.name}"`;
+  if (caller === 'add') {
+    return `the ${manifest.convention} convention expects ${expected}; use the other --convention, or --input-name/--output-name for an export with its own names`;
+  }
+  const only = (names: string[]) => (names.length === 1 ? names[0]! : 'NAME');
+  const convention = manifest.convention === 'custom' ? 'wespeaker|3dspeaker' : manifest.convention;
+  return (
+    `its catalogue entry expects ${expected}: the catalogue's names do not match this file, so it was not registered. ` +
+    'To use the file anyway, download it yourself and register it with ' +
+    `\`voice-passport models add FILE --convention ${convention} --input-name ${only(inputNames)} --output-name ${only(outputNames)}\``
+  );
+}
+
+export async function checkModel(modelPath: string, manifest: ManifestToCheck, caller: ModelCheckCaller): Promise<ModelCheckResult> {
   let session: InferenceSessionLike;
   try {
     // One thread: this runs once, in the CLI, on a machine that may be serving traffic.
@@ -43,8 +64,7 @@ export async function checkModel(modelPath: string, manifest: ManifestToCheck): 
     if (!inputNames.includes(manifest.input.name) || !outputNames.includes(manifest.output.name)) {
       throw fail(
         'names-mismatch',
-        `model "${manifest.id}" has inputs [${inputNames.join(', ')}] and outputs [${outputNames.join(', ')}], but the ${manifest.convention} convention expects input "${manifest.input.name}" and output "${manifest.output.name}"; ` +
-          'use the other --convention, or --input-name/--output-name for an export with its own names',
+        `model "${manifest.id}" has inputs [${inputNames.join(', ')}] and outputs [${outputNames.join(', ')}], but ${namesHint(manifest, inputNames, outputNames, caller)}`,
         { inputNames, outputNames, expectedInput: manifest.input.name, expectedOutput: manifest.output.name },
       );
     }

@@ -293,7 +293,7 @@ export async function fetchModel(id: string, opts: FetchOptions): Promise<Regist
       const date = (opts.now ?? new Date()).toISOString().slice(0, 10);
       const how = { catalogue: 'checked against the catalogue', operator: 'checked against --sha256', 'trust-on-first-use': 'NOT checked: trusted on first use', 'local-file': '' }[trust];
       const manifest = manifestFromCatalog(entry, result.sha256, `${entry.description} Fetched from ${candidate.url} on ${date}; sha256 ${how}.`);
-      await checkModel(temp, manifest);
+      await checkModel(temp, manifest, 'fetch');
       const after = await existingModel(opts.modelsDir, id, result.sha256);
       if (after.state === 'same') return alreadyInstalled(after.manifest, trust, candidate.url);
       if (after.state === 'taken') throw takenError(opts.modelsDir, id, after.why);
@@ -403,7 +403,7 @@ export async function addModel(file: string, opts: AddOptions): Promise<Register
       output,
     };
     // The template's own embeddingDim is only an example; the model decides unless --dim says.
-    const checked = await checkModel(temp, { ...manifestSchema.parse({ ...draft, embeddingDim: opts.embeddingDim ?? 2 }), embeddingDim: opts.embeddingDim });
+    const checked = await checkModel(temp, { ...manifestSchema.parse({ ...draft, embeddingDim: opts.embeddingDim ?? 2 }), embeddingDim: opts.embeddingDim }, 'add');
     const manifest = manifestSchema.parse({ ...draft, embeddingDim: checked.embeddingDim });
     const placed = await register(opts.modelsDir, temp, manifest);
     const loaded = await loadManifest(opts.modelsDir, id);

@@ -325,7 +325,12 @@ describe('fetchModel', () => {
   it('refuses a model whose tensor names differ from the manifest, naming the real ones', async () => {
     const e = await failure(fetchModel('test-3dspeaker-names', { modelsDir, catalogDir }));
     expect([e.code, e.details?.reason, e.details?.inputNames, e.details?.outputNames]).toEqual(['model-invalid', 'names-mismatch', ['feats'], ['embs']]);
-    expect(e.message).toContain('expects input "feature" and output "embedding"');
+    // fetch has no --input-name/--output-name: the hint is `models add` with the file's real names.
+    expect(e.message).toBe(
+      'model "test-3dspeaker-names" has inputs [feats] and outputs [embs], but its catalogue entry expects input "feature" and output "embedding": ' +
+        'the catalogue\'s names do not match this file, so it was not registered. To use the file anyway, download it yourself and register it with ' +
+        '`voice-passport models add FILE --convention 3dspeaker --input-name feats --output-name embs`',
+    );
     expect(await modelsDirFiles()).toEqual([]);
   });
 
@@ -371,7 +376,10 @@ describe('addModel', () => {
   it('refuses a WeSpeaker-named file as 3dspeaker, naming its real tensors, and leaves nothing behind', async () => {
     const e = await failure(addModel(testModelPath, { modelsDir, convention: '3dspeaker' }));
     expect([e.code, e.details?.reason, e.details?.inputNames, e.details?.outputNames]).toEqual(['model-invalid', 'names-mismatch', ['feats'], ['embs']]);
-    expect(e.message).toContain('--input-name');
+    expect(e.message).toBe(
+      'model "vp-test-tiny" has inputs [feats] and outputs [embs], but the 3dspeaker convention expects input "feature" and output "embedding"; ' +
+        'use the other --convention, or --input-name/--output-name for an export with its own names',
+    );
     expect(await modelsDirFiles()).toEqual([]);
   });
 
