@@ -58,8 +58,16 @@ async function placeNew(from: string, to: string): Promise<void> {
   await unlink(from);
 }
 
-/** Writes `<id>.onnx` (from the checked temporary file) and then `<id>.json`. */
-export async function register(modelsDir: string, tempOnnx: string, manifest: ModelManifest): Promise<{ modelPath: string; manifestPath: string }> {
+/**
+ * Writes `<id>.onnx` (from the checked temporary file) and then `<id>.json`, and loads the result
+ * as the service would. A registration that does not load (a manifest naming cohort files that are
+ * not there) is removed again: left in place it would take the id for a model nobody can use.
+ */
+export async function register(
+  modelsDir: string,
+  tempOnnx: string,
+  manifest: ModelManifest,
+): Promise<{ modelPath: string; manifestPath: string; loaded: LoadedManifest }> {
   const modelPath = path.join(modelsDir, manifest.file);
   const manifestPath = path.join(modelsDir, `${manifest.id}.json`);
   const tempJson = tempPathIn(modelsDir, manifest.id, 'json');
@@ -84,5 +92,16 @@ export async function register(modelsDir: string, tempOnnx: string, manifest: Mo
   } finally {
     await unlink(tempJson).catch(() => undefined);
   }
-  return { modelPath, manifestPath };
+  try {
+    return { modelPath, manifestPath, loaded: await loadManifest(modelsDir, manifest.id) };
+  } catch (e) {
+    // Both ours, placed a moment ago; the manifest first, so the id never names a missing file.
+    await unlink(manifestPath).catch(() => undefined);
+    await unlink(modelPath).catch(() => undefined);
+    throw new VoicePassportError(
+      'model-invalid',
+      `${(e as Error).message}; the files just placed (${path.basename(modelPath)}, ${path.basename(manifestPath)}) were removed again and nothing was registered`,
+      { reason: 'load-failed', id: manifest.id },
+    );
+  }
 }

@@ -46,11 +46,12 @@ const publishedEerSchema = z
 
 /**
  * A catalogue entry is the manifest the model will get, minus what only exists once it is
- * downloaded (file, sha256) and calibration (fitted on our own dev data, not published), plus
- * where to get it and what its authors measured.
+ * downloaded (file, sha256), calibration (fitted on our own dev data, not published) and score
+ * normalisation (its cohort files are made here, with `voice-passport cohort`, not downloaded: a
+ * fetched manifest with it would not load), plus where to get it and what its authors measured.
  */
 export const catalogEntrySchema = manifestSchema
-  .omit({ file: true, sha256: true, calibration: true })
+  .omit({ file: true, sha256: true, calibration: true, scoreNormalisation: true })
   .extend({
     downloads: z.array(downloadSchema).min(1),
     published: z
@@ -297,8 +298,7 @@ export async function fetchModel(id: string, opts: FetchOptions): Promise<Regist
       const after = await existingModel(opts.modelsDir, id, result.sha256);
       if (after.state === 'same') return alreadyInstalled(after.manifest, trust, candidate.url);
       if (after.state === 'taken') throw takenError(opts.modelsDir, id, after.why);
-      const placed = await register(opts.modelsDir, temp, manifest);
-      const loaded = await loadManifest(opts.modelsDir, id);
+      const { loaded, ...placed } = await register(opts.modelsDir, temp, manifest);
       return {
         id,
         status: 'registered',
@@ -405,9 +405,8 @@ export async function addModel(file: string, opts: AddOptions): Promise<Register
     // The template's own embeddingDim is only an example; the model decides unless --dim says.
     const checked = await checkModel(temp, { ...manifestSchema.parse({ ...draft, embeddingDim: opts.embeddingDim ?? 2 }), embeddingDim: opts.embeddingDim }, 'add');
     const manifest = manifestSchema.parse({ ...draft, embeddingDim: checked.embeddingDim });
-    const placed = await register(opts.modelsDir, temp, manifest);
-    const loaded = await loadManifest(opts.modelsDir, id);
-    return {
+      const { loaded, ...placed } = await register(opts.modelsDir, temp, manifest);
+      return {
       id,
       status: 'registered',
       sha256: loaded.sha256,

@@ -51,6 +51,14 @@ async function modelsDirFiles(): Promise<string[]> {
   return (await readdir(modelsDir)).sort();
 }
 
+/** AS-norm against a cohort file that is not in the models folder: a manifest with it does not load. */
+const scoreNormalisation = {
+  method: 'as-norm',
+  enabled: true,
+  topK: 10,
+  cohorts: { wideband: { file: 'absent.cohort-wideband.f32', sha256: 'c'.repeat(64), speakers: 10 } },
+};
+
 /** A catalogue entry like the shipped ones, pointing at the local server. */
 function entry(id: string, downloads: CatalogEntry['downloads'], overrides: Partial<CatalogEntry> = {}): CatalogEntry {
   return catalogEntrySchema.parse({
@@ -172,6 +180,22 @@ describe('the shipped catalogue', () => {
   it('cannot be loaded as service models where it lies (no file, no sha256)', async () => {
     for (const e of await readCatalog()) {
       await expect(loadManifest(defaultCatalogDir(), e.id)).rejects.toMatchObject({ code: 'model-invalid' });
+    }
+  });
+
+  it('refuses a catalogue entry with scoreNormalisation (its cohort files cannot come with a download)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'vp-catalog-bad-'));
+    const good = entry('test-cohort', [{ url: 'https://x.org/a.onnx', sha256: null, sha256Source: 'none published' }]);
+    await writeFile(path.join(dir, 'test-cohort.json'), JSON.stringify({ ...good, scoreNormalisation }));
+    try {
+      const e = await failure(readCatalog(dir));
+      expect([e.code, e.details?.reason, e.message]).toEqual([
+        'model-invalid',
+        'catalogue-invalid',
+        `catalogue entry ${path.join(dir, 'test-cohort.json')} is invalid: (root): Unrecognized key: "scoreNormalisation"`,
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
@@ -409,6 +433,24 @@ describe('addModel', () => {
       expect(await modelsDirFiles()).toEqual(['m.json', 'm.onnx']);
     } finally {
       await rm(other, { force: true });
+    }
+  });
+
+  it('removes the files it placed when the registered model then fails to load (a template with a cohort that is not there)', async () => {
+    const conventionsDir = await mkdtemp(path.join(os.tmpdir(), 'vp-conventions-'));
+    const template = JSON.parse(await readFile(path.join(repo, 'models', 'conventions', 'wespeaker.json'), 'utf8')) as Record<string, unknown>;
+    await writeFile(path.join(conventionsDir, 'wespeaker.json'), JSON.stringify({ ...template, scoreNormalisation }));
+    try {
+      const e = await failure(addModel(testModelPath, { modelsDir, convention: 'wespeaker', id: 'm', conventionsDir }));
+      expect([e.code, e.details, e.message]).toEqual([
+        'model-invalid',
+        { reason: 'load-failed', id: 'm' },
+        `model "m" wideband cohort: cohort file ${path.join(modelsDir, 'absent.cohort-wideband.f32')} cannot be read (ENOENT); ` +
+          'the files just placed (m.onnx, m.json) were removed again and nothing was registered',
+      ]);
+      expect(await modelsDirFiles()).toEqual([]);
+    } finally {
+      await rm(conventionsDir, { recursive: true, force: true });
     }
   });
 
