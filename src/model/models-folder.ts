@@ -16,25 +16,30 @@ import { loadManifest, type LoadedManifest, type ModelManifest } from './manifes
 
 export type Existing = { state: 'absent' } | { state: 'same'; manifest: LoadedManifest } | { state: 'taken'; why: string };
 
-/** Is `id` free, already these exact bytes, or taken by something else? */
-export async function existingModel(modelsDir: string, id: string, sha256: string | null): Promise<Existing> {
+/** Is `id` free, already registered with one of the `acceptable` sha256 values, or taken by something else? */
+export async function existingModel(modelsDir: string, id: string, acceptable: readonly string[]): Promise<Existing> {
   const onnx = path.join(modelsDir, `${id}.onnx`);
   const json = path.join(modelsDir, `${id}.json`);
   if (!existsSync(onnx) && !existsSync(json)) return { state: 'absent' };
   try {
     const m = await loadManifest(modelsDir, id);
-    if (sha256 !== null && m.sha256 === sha256 && m.modelPath === onnx) return { state: 'same', manifest: m };
+    if (acceptable.includes(m.sha256) && m.modelPath === onnx) return { state: 'same', manifest: m };
     return { state: 'taken', why: `model "${id}" is already registered with sha256 ${m.sha256}` };
   } catch (e) {
     return { state: 'taken', why: `${id}.onnx or ${id}.json already exists in ${modelsDir} (${(e as Error).message})` };
   }
 }
 
-export function takenError(modelsDir: string, id: string, why: string): VoicePassportError {
+/** The refusal to re-point a taken id; what the operator can do depends on the command (fetch has no --id). */
+export function takenError(modelsDir: string, id: string, why: string, command: 'fetch' | 'add'): VoicePassportError {
+  const files = path.join(modelsDir, `${id}.*`);
+  const advice =
+    command === 'fetch'
+      ? `To fetch the catalogue's file under this id, remove ${files} yourself once no voiceprint uses it, then fetch again`
+      : `Register the new file under another id (--id), or remove ${files} yourself once no voiceprint uses it`;
   return new VoicePassportError(
     'model-invalid',
-    `${why}. Refusing to replace it: voiceprints remember their model id, so the bytes behind an id never change. ` +
-      `Register the new file under another id, or remove ${path.join(modelsDir, `${id}.*`)} yourself once no voiceprint uses it`,
+    `${why}. Refusing to replace it: voiceprints remember their model id, so the bytes behind an id never change. ${advice}`,
     { reason: 'exists', id },
   );
 }
@@ -67,6 +72,7 @@ export async function register(
   modelsDir: string,
   tempOnnx: string,
   manifest: ModelManifest,
+  command: 'fetch' | 'add',
 ): Promise<{ modelPath: string; manifestPath: string; loaded: LoadedManifest }> {
   const modelPath = path.join(modelsDir, manifest.file);
   const manifestPath = path.join(modelsDir, `${manifest.id}.json`);
@@ -79,14 +85,14 @@ export async function register(
     try {
       await placeNew(tempOnnx, modelPath);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw takenError(modelsDir, manifest.id, `${modelPath} appeared while registering`);
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw takenError(modelsDir, manifest.id, `${modelPath} appeared while registering`, command);
       throw e;
     }
     try {
       await placeNew(tempJson, manifestPath);
     } catch (e) {
       await unlink(modelPath).catch(() => undefined); // ours, placed a moment ago
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw takenError(modelsDir, manifest.id, `${manifestPath} appeared while registering`);
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw takenError(modelsDir, manifest.id, `${manifestPath} appeared while registering`, command);
       throw e;
     }
   } finally {

@@ -249,13 +249,21 @@ export async function fetchModel(id: string, opts: FetchOptions): Promise<Regist
   };
   await mkdir(opts.modelsDir, { recursive: true });
 
+  // Installed already with bytes of any of the entry's addresses (they may publish different ones:
+  // a fallback with metadata added) or the operator's: nothing to download.
+  const published = entry.downloads.flatMap((d) => (d.sha256 === null ? [] : [d.sha256]));
+  const before = await existingModel(opts.modelsDir, id, operatorSha === null ? published : [operatorSha, ...published]);
+  if (before.state === 'same') {
+    const installed = before.manifest.sha256;
+    const from = entry.downloads.find((d) => d.sha256 === installed)?.url ?? candidates[0]!.url;
+    return alreadyInstalled(before.manifest, installed === operatorSha ? 'operator' : 'catalogue', from);
+  }
+  if (before.state === 'taken') throw takenError(opts.modelsDir, id, before.why, 'fetch');
+
   // Transport failures move on to the next address; anything about the bytes themselves stops.
   let lastError: unknown;
   for (const candidate of candidates) {
     const expected = operatorSha ?? candidate.sha256;
-    const before = await existingModel(opts.modelsDir, id, expected);
-    if (before.state === 'same') return alreadyInstalled(before.manifest, expected === operatorSha ? 'operator' : 'catalogue', candidate.url);
-    if (before.state === 'taken') throw takenError(opts.modelsDir, id, before.why);
 
     const temp = tempPathIn(opts.modelsDir, id, 'onnx');
     try {
@@ -295,10 +303,10 @@ export async function fetchModel(id: string, opts: FetchOptions): Promise<Regist
       const how = { catalogue: 'checked against the catalogue', operator: 'checked against --sha256', 'trust-on-first-use': 'NOT checked: trusted on first use', 'local-file': '' }[trust];
       const manifest = manifestFromCatalog(entry, result.sha256, `${entry.description} Fetched from ${candidate.url} on ${date}; sha256 ${how}.`);
       await checkModel(temp, manifest, 'fetch');
-      const after = await existingModel(opts.modelsDir, id, result.sha256);
+      const after = await existingModel(opts.modelsDir, id, [result.sha256]);
       if (after.state === 'same') return alreadyInstalled(after.manifest, trust, candidate.url);
-      if (after.state === 'taken') throw takenError(opts.modelsDir, id, after.why);
-      const { loaded, ...placed } = await register(opts.modelsDir, temp, manifest);
+      if (after.state === 'taken') throw takenError(opts.modelsDir, id, after.why, 'fetch');
+      const { loaded, ...placed } = await register(opts.modelsDir, temp, manifest, 'fetch');
       return {
         id,
         status: 'registered',
@@ -387,9 +395,9 @@ export async function addModel(file: string, opts: AddOptions): Promise<Register
     // Hash the copy, not the original: the bytes registered are exactly the bytes checked.
     await copyFile(source, temp, fsConstants.COPYFILE_EXCL);
     const sha256 = await sha256OfFile(temp);
-    const before = await existingModel(opts.modelsDir, id, sha256);
+    const before = await existingModel(opts.modelsDir, id, [sha256]);
     if (before.state === 'same') return alreadyInstalled(before.manifest, 'local-file');
-    if (before.state === 'taken') throw takenError(opts.modelsDir, id, before.why);
+    if (before.state === 'taken') throw takenError(opts.modelsDir, id, before.why, 'add');
 
     const input = { ...(template.input as object), ...(opts.inputName === undefined ? {} : { name: opts.inputName }) };
     const output = { ...(template.output as object), ...(opts.outputName === undefined ? {} : { name: opts.outputName }) };
@@ -405,7 +413,7 @@ export async function addModel(file: string, opts: AddOptions): Promise<Register
     // The template's own embeddingDim is only an example; the model decides unless --dim says.
     const checked = await checkModel(temp, { ...manifestSchema.parse({ ...draft, embeddingDim: opts.embeddingDim ?? 2 }), embeddingDim: opts.embeddingDim }, 'add');
     const manifest = manifestSchema.parse({ ...draft, embeddingDim: checked.embeddingDim });
-      const { loaded, ...placed } = await register(opts.modelsDir, temp, manifest);
+      const { loaded, ...placed } = await register(opts.modelsDir, temp, manifest, 'add');
       return {
       id,
       status: 'registered',

@@ -101,6 +101,8 @@ beforeAll(async () => {
     entry('test-wespeaker', [good]),
     entry('test-redirected', [{ ...good, url: `${base}/redirected.onnx` }]),
     entry('test-mirrors', [{ ...good, url: `${base}/gone.onnx` }, { ...good, url: `${base}/boom` }, good]),
+    // A fallback publishing other bytes (like sherpa-onnx's copies, with metadata added).
+    entry('test-fallback', [{ ...good, url: `${base}/gone.onnx`, sha256: 'a'.repeat(64) }, good]),
     entry('test-bad-redirects', [{ ...good, url: `${base}/to-remote-http` }, { ...good, url: `${base}/loop` }, good]),
     entry('test-only-bad-redirects', [{ ...good, url: `${base}/loop` }, { ...good, url: `${base}/to-remote-http` }]),
     entry('test-wrong-sha', [{ ...good, sha256: 'f'.repeat(64) }]),
@@ -240,6 +242,15 @@ describe('fetchModel', () => {
     expect([again.status, again.bytes, requests]).toEqual(['already-installed', testModel.length, []]);
   });
 
+  it('is a no-op without any download when the model was installed from the fallback address', async () => {
+    const first = await fetchModel('test-fallback', { modelsDir, catalogDir, now: NOW });
+    expect([first.status, first.url, requests]).toEqual(['registered', `${base}/vp-test-tiny.onnx`, ['/gone.onnx', '/vp-test-tiny.onnx']]);
+    requests.length = 0;
+    const again = await fetchModel('test-fallback', { modelsDir, catalogDir, now: NOW });
+    expect([again, requests]).toEqual([{ ...first, status: 'already-installed' }, []]);
+    expect(await modelsDirFiles()).toEqual(['test-fallback.json', 'test-fallback.onnx']);
+  });
+
   it('follows a redirect to the file', async () => {
     const r = await fetchModel('test-redirected', { modelsDir, catalogDir });
     expect([r.status, requests]).toEqual(['registered', ['/redirected.onnx', '/vp-test-tiny.onnx']]);
@@ -358,6 +369,25 @@ describe('fetchModel', () => {
     expect(await modelsDirFiles()).toEqual([]);
   });
 
+  it('refuses, before downloading, an id registered with other bytes, without advising another id (fetch has no --id)', async () => {
+    const other = path.join(os.tmpdir(), `vp-other-${process.pid}.onnx`);
+    await writeFile(other, featureModel);
+    try {
+      const added = await addModel(other, { modelsDir, convention: '3dspeaker', id: 'test-wespeaker' });
+      const e = await failure(fetchModel('test-wespeaker', { modelsDir, catalogDir }));
+      expect([e.code, e.details, e.message]).toEqual([
+        'model-invalid',
+        { reason: 'exists', id: 'test-wespeaker' },
+        `model "test-wespeaker" is already registered with sha256 ${added.sha256}. Refusing to replace it: voiceprints remember their model id, so the bytes behind an id never change. ` +
+          `To fetch the catalogue's file under this id, remove ${path.join(modelsDir, 'test-wespeaker.*')} yourself once no voiceprint uses it, then fetch again`,
+      ]);
+      expect(requests).toEqual([]);
+      expect((await loadManifest(modelsDir, 'test-wespeaker')).sha256).toBe(added.sha256);
+    } finally {
+      await rm(other, { force: true });
+    }
+  });
+
   it('never replaces a model id that is taken by other bytes', async () => {
     await writeFile(path.join(modelsDir, 'test-wespeaker.json'), '{"not":"this"}');
     const e = await failure(fetchModel('test-wespeaker', { modelsDir, catalogDir }));
@@ -428,7 +458,12 @@ describe('addModel', () => {
     await writeFile(other, featureModel);
     try {
       const e = await failure(addModel(other, { modelsDir, convention: '3dspeaker', id: 'm' }));
-      expect([e.code, e.details?.reason]).toEqual(['model-invalid', 'exists']);
+      expect([e.code, e.details, e.message]).toEqual([
+        'model-invalid',
+        { reason: 'exists', id: 'm' },
+        `model "m" is already registered with sha256 ${TEST_MODEL_SHA}. Refusing to replace it: voiceprints remember their model id, so the bytes behind an id never change. ` +
+          `Register the new file under another id (--id), or remove ${path.join(modelsDir, 'm.*')} yourself once no voiceprint uses it`,
+      ]);
       expect((await loadManifest(modelsDir, 'm')).sha256).toBe(TEST_MODEL_SHA);
       expect(await modelsDirFiles()).toEqual(['m.json', 'm.onnx']);
     } finally {
