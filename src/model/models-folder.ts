@@ -10,23 +10,53 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, link, rename, unlink, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { VoicePassportError } from '../errors.js';
 import { loadManifest, type LoadedManifest, type ModelManifest } from './manifest.js';
 
-export type Existing = { state: 'absent' } | { state: 'same'; manifest: LoadedManifest } | { state: 'taken'; why: string };
+/**
+ * What a models folder holds under an id. `unregistered`: `<id>.onnx` without `<id>.json`, which is
+ * either a registration in flight (between its two links) or a file put there by hand.
+ */
+export type Existing =
+  | { state: 'absent' }
+  | { state: 'same'; manifest: LoadedManifest }
+  | { state: 'unregistered'; why: string }
+  | { state: 'taken'; why: string };
 
 /** Is `id` free, already registered with one of the `acceptable` sha256 values, or taken by something else? */
 export async function existingModel(modelsDir: string, id: string, acceptable: readonly string[]): Promise<Existing> {
   const onnx = path.join(modelsDir, `${id}.onnx`);
   const json = path.join(modelsDir, `${id}.json`);
-  if (!existsSync(onnx) && !existsSync(json)) return { state: 'absent' };
+  const hasOnnx = existsSync(onnx);
+  const hasJson = existsSync(json);
+  if (!hasOnnx && !hasJson) return { state: 'absent' };
+  if (!hasJson) return { state: 'unregistered', why: `${id}.onnx is in ${modelsDir} without a manifest (${id}.json)` };
   try {
     const m = await loadManifest(modelsDir, id);
     if (acceptable.includes(m.sha256) && m.modelPath === onnx) return { state: 'same', manifest: m };
     return { state: 'taken', why: `model "${id}" is already registered with sha256 ${m.sha256}` };
   } catch (e) {
     return { state: 'taken', why: `${id}.onnx or ${id}.json already exists in ${modelsDir} (${(e as Error).message})` };
+  }
+}
+
+/** How long another registration of the same id may take between placing `<id>.onnx` and `<id>.json`. */
+const inFlightWaitMs = 2000;
+
+/**
+ * existingModel, after waiting a moment while it is `unregistered`: another fetch of the same id
+ * (a second terminal, a retried deployment step) may be between its two links, and once its
+ * manifest is there the same bytes are simply installed. A file put there by hand stays
+ * `unregistered` and is reported as such after the wait.
+ */
+export async function settledExisting(modelsDir: string, id: string, acceptable: readonly string[]): Promise<Existing> {
+  const until = Date.now() + inFlightWaitMs;
+  for (;;) {
+    const now = await existingModel(modelsDir, id, acceptable);
+    if (now.state !== 'unregistered' || Date.now() >= until) return now;
+    await sleep(50);
   }
 }
 
@@ -63,17 +93,18 @@ async function placeNew(from: string, to: string): Promise<void> {
   await unlink(from);
 }
 
+export type Registration =
+  | { status: 'registered'; modelPath: string; manifestPath: string; loaded: LoadedManifest }
+  /** Another fetch or add placed the same bytes under the id first: nothing was changed. */
+  | { status: 'already-installed'; manifest: LoadedManifest };
+
 /**
  * Writes `<id>.onnx` (from the checked temporary file) and then `<id>.json`, and loads the result
  * as the service would. A registration that does not load (a manifest naming cohort files that are
  * not there) is removed again: left in place it would take the id for a model nobody can use.
+ * The temporary file is the caller's to remove when it was not placed.
  */
-export async function register(
-  modelsDir: string,
-  tempOnnx: string,
-  manifest: ModelManifest,
-  command: 'fetch' | 'add',
-): Promise<{ modelPath: string; manifestPath: string; loaded: LoadedManifest }> {
+export async function register(modelsDir: string, tempOnnx: string, manifest: ModelManifest, command: 'fetch' | 'add'): Promise<Registration> {
   const modelPath = path.join(modelsDir, manifest.file);
   const manifestPath = path.join(modelsDir, `${manifest.id}.json`);
   const tempJson = tempPathIn(modelsDir, manifest.id, 'json');
@@ -85,8 +116,12 @@ export async function register(
     try {
       await placeNew(tempOnnx, modelPath);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw takenError(modelsDir, manifest.id, `${modelPath} appeared while registering`, command);
-      throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      // Another fetch of this id got there between the caller's check and this link. The same
+      // bytes are what was asked for; only other bytes are a conflict.
+      const now = await settledExisting(modelsDir, manifest.id, [manifest.sha256]);
+      if (now.state === 'same') return { status: 'already-installed', manifest: now.manifest };
+      throw takenError(modelsDir, manifest.id, now.state === 'absent' ? `${modelPath} appeared while registering` : now.why, command);
     }
     try {
       await placeNew(tempJson, manifestPath);
@@ -99,7 +134,7 @@ export async function register(
     await unlink(tempJson).catch(() => undefined);
   }
   try {
-    return { modelPath, manifestPath, loaded: await loadManifest(modelsDir, manifest.id) };
+    return { status: 'registered', modelPath, manifestPath, loaded: await loadManifest(modelsDir, manifest.id) };
   } catch (e) {
     // Both ours, placed a moment ago; the manifest first, so the id never names a missing file.
     await unlink(manifestPath).catch(() => undefined);

@@ -25,7 +25,7 @@ import { VoicePassportError } from '../errors.js';
 import { downloadToFile, type DownloadFailure, type DownloadOptions } from './download.js';
 import { loadManifest, manifestSchema, MODEL_ID_RULE, modelIdPattern, sha256OfFile, type LoadedManifest, type ModelManifest } from './manifest.js';
 import { checkModel } from './model-check.js';
-import { existingModel, register, takenError, tempPathIn } from './models-folder.js';
+import { register, settledExisting, takenError, tempPathIn, type Registration } from './models-folder.js';
 
 const sha256Pattern = /^[0-9a-f]{64}$/;
 
@@ -252,13 +252,13 @@ export async function fetchModel(id: string, opts: FetchOptions): Promise<Regist
   // Installed already with bytes of any of the entry's addresses (they may publish different ones:
   // a fallback with metadata added) or the operator's: nothing to download.
   const published = entry.downloads.flatMap((d) => (d.sha256 === null ? [] : [d.sha256]));
-  const before = await existingModel(opts.modelsDir, id, operatorSha === null ? published : [operatorSha, ...published]);
+  const before = await settledExisting(opts.modelsDir, id, operatorSha === null ? published : [operatorSha, ...published]);
   if (before.state === 'same') {
     const installed = before.manifest.sha256;
     const from = entry.downloads.find((d) => d.sha256 === installed)?.url ?? candidates[0]!.url;
     return alreadyInstalled(before.manifest, installed === operatorSha ? 'operator' : 'catalogue', from);
   }
-  if (before.state === 'taken') throw takenError(opts.modelsDir, id, before.why, 'fetch');
+  if (before.state !== 'absent') throw takenError(opts.modelsDir, id, before.why, 'fetch');
 
   // Transport failures move on to the next address; anything about the bytes themselves stops.
   let lastError: unknown;
@@ -303,26 +303,33 @@ export async function fetchModel(id: string, opts: FetchOptions): Promise<Regist
       const how = { catalogue: 'checked against the catalogue', operator: 'checked against --sha256', 'trust-on-first-use': 'NOT checked: trusted on first use', 'local-file': '' }[trust];
       const manifest = manifestFromCatalog(entry, result.sha256, `${entry.description} Fetched from ${candidate.url} on ${date}; sha256 ${how}.`);
       await checkModel(temp, manifest, 'fetch');
-      const after = await existingModel(opts.modelsDir, id, [result.sha256]);
+      // Again: another fetch of this id may have finished (or be finishing) meanwhile.
+      const after = await settledExisting(opts.modelsDir, id, [result.sha256]);
       if (after.state === 'same') return alreadyInstalled(after.manifest, trust, candidate.url);
-      if (after.state === 'taken') throw takenError(opts.modelsDir, id, after.why, 'fetch');
-      const { loaded, ...placed } = await register(opts.modelsDir, temp, manifest, 'fetch');
-      return {
-        id,
-        status: 'registered',
-        sha256: loaded.sha256,
-        sha256Trust: trust,
-        bytes: result.bytes,
-        convention: loaded.convention,
-        embeddingDim: loaded.embeddingDim,
-        ...placed,
-        url: candidate.url,
-      };
+      if (after.state !== 'absent') throw takenError(opts.modelsDir, id, after.why, 'fetch');
+      return await reported(await register(opts.modelsDir, temp, manifest, 'fetch'), trust, result.bytes, candidate.url);
     } finally {
       await unlink(temp).catch(() => undefined);
     }
   }
   throw lastError;
+}
+
+/** What register() did, as fetch and add report it. */
+async function reported(r: Registration, trust: Sha256Trust, bytes: number, url?: string): Promise<RegisteredModel> {
+  if (r.status === 'already-installed') return alreadyInstalled(r.manifest, trust, url);
+  return {
+    id: r.loaded.id,
+    status: 'registered',
+    sha256: r.loaded.sha256,
+    sha256Trust: trust,
+    bytes,
+    convention: r.loaded.convention,
+    embeddingDim: r.loaded.embeddingDim,
+    modelPath: r.modelPath,
+    manifestPath: r.manifestPath,
+    ...(url === undefined ? {} : { url }),
+  };
 }
 
 async function alreadyInstalled(m: LoadedManifest, trust: Sha256Trust, url?: string): Promise<RegisteredModel> {
@@ -395,9 +402,9 @@ export async function addModel(file: string, opts: AddOptions): Promise<Register
     // Hash the copy, not the original: the bytes registered are exactly the bytes checked.
     await copyFile(source, temp, fsConstants.COPYFILE_EXCL);
     const sha256 = await sha256OfFile(temp);
-    const before = await existingModel(opts.modelsDir, id, [sha256]);
+    const before = await settledExisting(opts.modelsDir, id, [sha256]);
     if (before.state === 'same') return alreadyInstalled(before.manifest, 'local-file');
-    if (before.state === 'taken') throw takenError(opts.modelsDir, id, before.why, 'add');
+    if (before.state !== 'absent') throw takenError(opts.modelsDir, id, before.why, 'add');
 
     const input = { ...(template.input as object), ...(opts.inputName === undefined ? {} : { name: opts.inputName }) };
     const output = { ...(template.output as object), ...(opts.outputName === undefined ? {} : { name: opts.outputName }) };
@@ -413,17 +420,7 @@ export async function addModel(file: string, opts: AddOptions): Promise<Register
     // The template's own embeddingDim is only an example; the model decides unless --dim says.
     const checked = await checkModel(temp, { ...manifestSchema.parse({ ...draft, embeddingDim: opts.embeddingDim ?? 2 }), embeddingDim: opts.embeddingDim }, 'add');
     const manifest = manifestSchema.parse({ ...draft, embeddingDim: checked.embeddingDim });
-      const { loaded, ...placed } = await register(opts.modelsDir, temp, manifest, 'add');
-      return {
-      id,
-      status: 'registered',
-      sha256: loaded.sha256,
-      sha256Trust: 'local-file',
-      bytes: info.size,
-      convention: loaded.convention,
-      embeddingDim: loaded.embeddingDim,
-      ...placed,
-    };
+    return await reported(await register(opts.modelsDir, temp, manifest, 'add'), 'local-file', info.size);
   } finally {
     await unlink(temp).catch(() => undefined);
   }

@@ -251,6 +251,24 @@ describe('fetchModel', () => {
     expect(await modelsDirFiles()).toEqual(['test-fallback.json', 'test-fallback.onnx']);
   });
 
+  it('two fetches of the same id at once: one registers, the other answers already-installed', async () => {
+    const results = await Promise.all([fetchModel('test-wespeaker', { modelsDir, catalogDir, now: NOW }), fetchModel('test-wespeaker', { modelsDir, catalogDir, now: NOW })]);
+    expect(results.map((r) => [r.status, r.sha256]).sort()).toEqual([
+      ['already-installed', TEST_MODEL_SHA],
+      ['registered', TEST_MODEL_SHA],
+    ]);
+    expect(await modelsDirFiles()).toEqual(['test-wespeaker.json', 'test-wespeaker.onnx']);
+  });
+
+  it('waits for another fetch that has placed <id>.onnx but not yet <id>.json, then answers already-installed', async () => {
+    await writeFile(path.join(modelsDir, 'test-wespeaker.onnx'), testModel);
+    const manifest = manifestFromCatalog((await readCatalog(catalogDir)).find((e) => e.id === 'test-wespeaker')!, TEST_MODEL_SHA, 'placed by the other fetch');
+    setTimeout(() => void writeFile(path.join(modelsDir, 'test-wespeaker.json'), JSON.stringify(manifest)), 300);
+    const r = await fetchModel('test-wespeaker', { modelsDir, catalogDir, now: NOW });
+    expect([r.status, r.sha256, requests]).toEqual(['already-installed', TEST_MODEL_SHA, []]);
+    expect(await modelsDirFiles()).toEqual(['test-wespeaker.json', 'test-wespeaker.onnx']);
+  });
+
   it('follows a redirect to the file', async () => {
     const r = await fetchModel('test-redirected', { modelsDir, catalogDir });
     expect([r.status, requests]).toEqual(['registered', ['/redirected.onnx', '/vp-test-tiny.onnx']]);
