@@ -5,7 +5,8 @@
  * an existing file, so a model id that is already taken is never silently re-pointed at other bytes
  * (voiceprints remember their model id, and a swapped network under the same id would make every
  * stored voiceprint meaningless). The manifest is written last: until it exists, loadManifest does
- * not see the model at all.
+ * not see the model at all. A file put into the folder by hand as `<id>.onnx` gets only its
+ * manifest (registerInPlace).
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -105,30 +106,49 @@ export type Registration =
  * The temporary file is the caller's to remove when it was not placed.
  */
 export async function register(modelsDir: string, tempOnnx: string, manifest: ModelManifest, command: 'fetch' | 'add'): Promise<Registration> {
+  return placeAndLoad(modelsDir, manifest, command, tempOnnx);
+}
+
+/**
+ * Writes only `<id>.json` for a checked `<id>.onnx` that is already in the folder (put there by
+ * hand); as register(), it is removed again if the model then does not load (the file, not ours,
+ * stays as it was).
+ */
+export async function registerInPlace(modelsDir: string, manifest: ModelManifest): Promise<Registration> {
+  return placeAndLoad(modelsDir, manifest, 'add', null);
+}
+
+async function placeAndLoad(modelsDir: string, manifest: ModelManifest, command: 'fetch' | 'add', tempOnnx: string | null): Promise<Registration> {
   const modelPath = path.join(modelsDir, manifest.file);
   const manifestPath = path.join(modelsDir, `${manifest.id}.json`);
+  // Another fetch of this id got there between the caller's check and a link. The same bytes are
+  // what was asked for; only other bytes are a conflict.
+  const placedMeanwhile = async (file: string): Promise<Registration> => {
+    const now = await settledExisting(modelsDir, manifest.id, [manifest.sha256]);
+    if (now.state === 'same') return { status: 'already-installed', manifest: now.manifest };
+    throw takenError(modelsDir, manifest.id, now.state === 'absent' ? `${file} appeared while registering` : now.why, command);
+  };
   const tempJson = tempPathIn(modelsDir, manifest.id, 'json');
   await writeFile(tempJson, `${JSON.stringify(manifest, null, 2)}\n`, { flag: 'wx', mode: 0o644 });
-  // The download was private while unchecked; a registered model is readable like any shipped file
-  // (the service may run as another user than the operator who fetched it).
-  await chmod(tempOnnx, 0o644);
   try {
-    try {
-      await placeNew(tempOnnx, modelPath);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      // Another fetch of this id got there between the caller's check and this link. The same
-      // bytes are what was asked for; only other bytes are a conflict.
-      const now = await settledExisting(modelsDir, manifest.id, [manifest.sha256]);
-      if (now.state === 'same') return { status: 'already-installed', manifest: now.manifest };
-      throw takenError(modelsDir, manifest.id, now.state === 'absent' ? `${modelPath} appeared while registering` : now.why, command);
+    if (tempOnnx !== null) {
+      // The download was private while unchecked; a registered model is readable like any shipped
+      // file (the service may run as another user than the operator who fetched it).
+      await chmod(tempOnnx, 0o644);
+      try {
+        await placeNew(tempOnnx, modelPath);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        return await placedMeanwhile(modelPath);
+      }
     }
     try {
       await placeNew(tempJson, manifestPath);
     } catch (e) {
-      await unlink(modelPath).catch(() => undefined); // ours, placed a moment ago
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw takenError(modelsDir, manifest.id, `${manifestPath} appeared while registering`, command);
-      throw e;
+      if (tempOnnx !== null) await unlink(modelPath).catch(() => undefined); // ours, placed a moment ago
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (tempOnnx === null) return await placedMeanwhile(manifestPath);
+      throw takenError(modelsDir, manifest.id, `${manifestPath} appeared while registering`, command);
     }
   } finally {
     await unlink(tempJson).catch(() => undefined);
@@ -136,12 +156,12 @@ export async function register(modelsDir: string, tempOnnx: string, manifest: Mo
   try {
     return { status: 'registered', modelPath, manifestPath, loaded: await loadManifest(modelsDir, manifest.id) };
   } catch (e) {
-    // Both ours, placed a moment ago; the manifest first, so the id never names a missing file.
-    await unlink(manifestPath).catch(() => undefined);
-    await unlink(modelPath).catch(() => undefined);
+    // Ours, placed a moment ago; the manifest first, so the id never names a missing file.
+    const placed = tempOnnx === null ? [manifestPath] : [manifestPath, modelPath];
+    for (const file of placed) await unlink(file).catch(() => undefined);
     throw new VoicePassportError(
       'model-invalid',
-      `${(e as Error).message}; the files just placed (${path.basename(modelPath)}, ${path.basename(manifestPath)}) were removed again and nothing was registered`,
+      `${(e as Error).message}; the files just placed (${placed.map((f) => path.basename(f)).reverse().join(', ')}) were removed again and nothing was registered`,
       { reason: 'load-failed', id: manifest.id },
     );
   }

@@ -5,7 +5,7 @@
  * - `fetchModel(id)` downloads a catalogue model (src/model/download.ts), checks its sha256,
  *   checks that the service can run it (src/model/model-check.ts) and registers it;
  * - `addModel(file)` registers a local ONNX file from one of the convention templates in
- *   `models/conventions/`.
+ *   `models/conventions/` (a file already in the models folder as `<id>.onnx` where it is).
  *
  * Registering (src/model/models-folder.ts) writes `<id>.onnx` and then `<id>.json` next to it,
  * never replacing an existing file: a model id that is taken is never re-pointed at other bytes.
@@ -25,7 +25,7 @@ import { VoicePassportError } from '../errors.js';
 import { downloadToFile, type DownloadFailure, type DownloadOptions } from './download.js';
 import { loadManifest, manifestSchema, MODEL_ID_RULE, modelIdPattern, sha256OfFile, type LoadedManifest, type ModelManifest } from './manifest.js';
 import { checkModel } from './model-check.js';
-import { register, settledExisting, takenError, tempPathIn, type Registration } from './models-folder.js';
+import { existingModel, register, registerInPlace, settledExisting, takenError, tempPathIn, type Registration } from './models-folder.js';
 
 const sha256Pattern = /^[0-9a-f]{64}$/;
 
@@ -364,6 +364,15 @@ export interface AddOptions {
   maxBytes?: number;
 }
 
+async function sameFile(a: string, b: string): Promise<boolean> {
+  try {
+    const [x, y] = await Promise.all([stat(a), stat(b)]);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
 async function readConventionTemplate(convention: Convention, conventionsDir: string): Promise<Record<string, unknown>> {
   const file = path.join(conventionsDir, `${convention}.json`);
   try {
@@ -397,14 +406,17 @@ export async function addModel(file: string, opts: AddOptions): Promise<Register
 
   const template = await readConventionTemplate(opts.convention, opts.conventionsDir ?? defaultConventionsDir());
   await mkdir(opts.modelsDir, { recursive: true });
+  // A file put into the models folder by hand as <id>.onnx only lacks its manifest.
+  const inPlace = await sameFile(source, path.join(opts.modelsDir, `${id}.onnx`));
   const temp = tempPathIn(opts.modelsDir, id, 'onnx');
   try {
-    // Hash the copy, not the original: the bytes registered are exactly the bytes checked.
+    // Hash the copy, not the original: the bytes registered are exactly the bytes checked (in
+    // place, loadManifest compares the file with this sha256 again once the manifest is written).
     await copyFile(source, temp, fsConstants.COPYFILE_EXCL);
     const sha256 = await sha256OfFile(temp);
-    const before = await settledExisting(opts.modelsDir, id, [sha256]);
+    const before = inPlace ? await existingModel(opts.modelsDir, id, [sha256]) : await settledExisting(opts.modelsDir, id, [sha256]);
     if (before.state === 'same') return alreadyInstalled(before.manifest, 'local-file');
-    if (before.state !== 'absent') throw takenError(opts.modelsDir, id, before.why, 'add');
+    if (before.state !== 'absent' && !(inPlace && before.state === 'unregistered')) throw takenError(opts.modelsDir, id, before.why, 'add');
 
     const input = { ...(template.input as object), ...(opts.inputName === undefined ? {} : { name: opts.inputName }) };
     const output = { ...(template.output as object), ...(opts.outputName === undefined ? {} : { name: opts.outputName }) };
@@ -420,7 +432,8 @@ export async function addModel(file: string, opts: AddOptions): Promise<Register
     // The template's own embeddingDim is only an example; the model decides unless --dim says.
     const checked = await checkModel(temp, { ...manifestSchema.parse({ ...draft, embeddingDim: opts.embeddingDim ?? 2 }), embeddingDim: opts.embeddingDim }, 'add');
     const manifest = manifestSchema.parse({ ...draft, embeddingDim: checked.embeddingDim });
-    return await reported(await register(opts.modelsDir, temp, manifest, 'add'), 'local-file', info.size);
+    const registration = inPlace ? await registerInPlace(opts.modelsDir, manifest) : await register(opts.modelsDir, temp, manifest, 'add');
+    return await reported(registration, 'local-file', info.size);
   } finally {
     await unlink(temp).catch(() => undefined);
   }

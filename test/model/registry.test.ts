@@ -502,9 +502,49 @@ describe('addModel', () => {
           'the files just placed (m.onnx, m.json) were removed again and nothing was registered',
       ]);
       expect(await modelsDirFiles()).toEqual([]);
+
+      // A file put into the folder by hand is not ours to remove: only the manifest goes.
+      const placed = path.join(modelsDir, 'placed.onnx');
+      await writeFile(placed, testModel);
+      const inPlace = await failure(addModel(placed, { modelsDir, convention: 'wespeaker', conventionsDir }));
+      expect([inPlace.details, inPlace.message]).toEqual([
+        { reason: 'load-failed', id: 'placed' },
+        `model "placed" wideband cohort: cohort file ${path.join(modelsDir, 'absent.cohort-wideband.f32')} cannot be read (ENOENT); ` +
+          'the files just placed (placed.json) were removed again and nothing was registered',
+      ]);
+      expect(await modelsDirFiles()).toEqual(['placed.onnx']);
     } finally {
       await rm(conventionsDir, { recursive: true, force: true });
     }
+  });
+
+  it('registers a file already put into the models folder as <id>.onnx by writing only its manifest', async () => {
+    const placed = path.join(modelsDir, 'placed.onnx');
+    await writeFile(placed, testModel);
+    const r = await addModel(placed, { modelsDir, convention: 'wespeaker' });
+    expect(r).toEqual({
+      id: 'placed',
+      status: 'registered',
+      sha256: TEST_MODEL_SHA,
+      sha256Trust: 'local-file',
+      bytes: testModel.length,
+      convention: 'wespeaker',
+      embeddingDim: 128,
+      modelPath: placed,
+      manifestPath: path.join(modelsDir, 'placed.json'),
+    });
+    expect(await modelsDirFiles()).toEqual(['placed.json', 'placed.onnx']);
+    expect([(await loadManifest(modelsDir, 'placed')).sha256, Buffer.compare(await readFile(placed), testModel)]).toEqual([TEST_MODEL_SHA, 0]);
+    expect((await addModel(placed, { modelsDir, convention: 'wespeaker' })).status).toBe('already-installed');
+  });
+
+  it('leaves a file in the models folder as it was when it fails the check, writing no manifest', async () => {
+    const placed = path.join(modelsDir, 'placed.onnx');
+    await writeFile(placed, testModel);
+    const e = await failure(addModel(placed, { modelsDir, convention: '3dspeaker' }));
+    expect([e.code, e.details?.reason]).toEqual(['model-invalid', 'names-mismatch']);
+    expect(await modelsDirFiles()).toEqual(['placed.onnx']);
+    expect(Buffer.compare(await readFile(placed), testModel)).toBe(0);
   });
 
   it('refuses a file that is not an ONNX model, with nothing left behind', async () => {
