@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, link, rename, unlink, writeFile } from 'node:fs/promises';
+import { chmod, link, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { VoicePassportError } from '../errors.js';
@@ -75,8 +75,41 @@ export function takenError(modelsDir: string, id: string, why: string, command: 
   );
 }
 
+/** `.<id>.<pid>.<uuid>.<ext>`: hidden, and naming the process that writes it. */
 export function tempPathIn(modelsDir: string, id: string, ext: string): string {
   return path.join(modelsDir, `.${id}.${process.pid}.${randomUUID()}.${ext}`);
+}
+
+const tempName = /^\.[A-Za-z0-9][A-Za-z0-9._-]*\.(\d+)\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(?:onnx|json)$/;
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH'; // EPERM: running, as another user
+  }
+}
+
+/**
+ * Removes the temporary files of fetches and adds whose process is gone (killed with SIGKILL, a
+ * crash, a power cut: a download of hundreds of MB would otherwise stay hidden in the folder for
+ * good). A file whose process still runs is left alone: it may be a fetch in progress. This
+ * assumes the processes sharing the folder share this machine's process ids; one in another
+ * container with its own pid namespace may lose its temporary file, and then fails cleanly.
+ */
+export async function removeStaleTemps(modelsDir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(modelsDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = tempName.exec(name)?.[1];
+    if (pid === undefined || Number(pid) === process.pid || isRunning(Number(pid))) continue;
+    await unlink(path.join(modelsDir, name)).catch(() => undefined);
+  }
 }
 
 /** Moves `from` to `to` only if `to` does not exist yet (a hard link fails with EEXIST instead of replacing). */

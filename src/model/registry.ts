@@ -25,7 +25,7 @@ import { VoicePassportError } from '../errors.js';
 import { downloadToFile, type DownloadFailure, type DownloadOptions } from './download.js';
 import { loadManifest, manifestSchema, MODEL_ID_RULE, modelIdPattern, sha256OfFile, type LoadedManifest, type ModelManifest } from './manifest.js';
 import { checkModel } from './model-check.js';
-import { existingModel, register, registerInPlace, settledExisting, takenError, tempPathIn, type Registration } from './models-folder.js';
+import { existingModel, register, registerInPlace, removeStaleTemps, settledExisting, takenError, tempPathIn, type Registration } from './models-folder.js';
 
 const sha256Pattern = /^[0-9a-f]{64}$/;
 
@@ -248,6 +248,7 @@ export async function fetchModel(id: string, opts: FetchOptions): Promise<Regist
     ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
   };
   await mkdir(opts.modelsDir, { recursive: true });
+  await removeStaleTemps(opts.modelsDir);
 
   // Installed already with bytes of any of the entry's addresses (they may publish different ones:
   // a fallback with metadata added) or the operator's: nothing to download.
@@ -406,6 +407,7 @@ export async function addModel(file: string, opts: AddOptions): Promise<Register
 
   const template = await readConventionTemplate(opts.convention, opts.conventionsDir ?? defaultConventionsDir());
   await mkdir(opts.modelsDir, { recursive: true });
+  await removeStaleTemps(opts.modelsDir);
   // A file put into the models folder by hand as <id>.onnx only lacks its manifest.
   const inPlace = await sameFile(source, path.join(opts.modelsDir, `${id}.onnx`));
   const temp = tempPathIn(opts.modelsDir, id, 'onnx');

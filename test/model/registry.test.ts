@@ -416,6 +416,34 @@ describe('fetchModel', () => {
   });
 });
 
+describe('temporary files left by an interrupted fetch or add', () => {
+  // No process has this id (above every pid_max), so its temporary files are orphans.
+  const deadPid = 99_999_999;
+  const uuid = '0b6f2f3e-8c1a-4d5e-9f00-123456789abc';
+
+  async function leftovers(): Promise<{ stale: string[]; kept: string[] }> {
+    const stale = [`.test-wespeaker.${deadPid}.${uuid}.onnx`, `.other-model.v2.${deadPid}.${uuid}.json`];
+    // This process's own (another fetch running in it) and pid 1's (alive): theirs, not ours to remove.
+    const kept = [`.test-wespeaker.${process.pid}.${uuid}.onnx`, `.test-wespeaker.1.${uuid}.onnx`, '.keep', `.notes.${deadPid}.txt`];
+    for (const f of [...stale, ...kept]) await writeFile(path.join(modelsDir, f), 'partial');
+    return { stale, kept };
+  }
+
+  it('fetch removes those of processes that are gone, and only those', async () => {
+    const { kept } = await leftovers();
+    const r = await fetchModel('test-wespeaker', { modelsDir, catalogDir, now: NOW });
+    expect(r.status).toBe('registered');
+    expect(await modelsDirFiles()).toEqual([...kept, 'test-wespeaker.json', 'test-wespeaker.onnx'].sort());
+  });
+
+  it('add removes them too, also when it then refuses', async () => {
+    const { kept } = await leftovers();
+    const e = await failure(addModel(testModelPath, { modelsDir, convention: '3dspeaker' }));
+    expect(e.details?.reason).toBe('names-mismatch');
+    expect(await modelsDirFiles()).toEqual([...kept].sort());
+  });
+});
+
 describe('addModel', () => {
   it('registers a WeSpeaker-convention file, finding the embedding size from the model', async () => {
     const r = await addModel(testModelPath, { modelsDir, convention: 'wespeaker' });
