@@ -17,7 +17,7 @@ import {
   type Convention,
   type RegisteredModel,
 } from '../model/registry.js';
-import { printJson } from './output.js';
+import { printError, printJson } from './output.js';
 
 const usage = `usage: voice-passport models list [--catalog DIR]
        voice-passport models fetch ID [--url URL] [--sha256 HEX] [--trust-on-first-use]
@@ -69,6 +69,34 @@ function progressReporter(): ((received: number, total: number | null) => void) 
   };
 }
 
+/**
+ * SIGINT (Ctrl-C) or SIGTERM during a fetch aborts the download, so that it removes its partial
+ * file as on any failure, and the command then exits 128 + the signal's number, as a shell expects.
+ * Without this the default action would end the process at once and leave the hidden partial file
+ * in the models folder. A second signal gets the default action (the listeners are gone).
+ */
+function interruptOnSignals() {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    received = signal;
+    dispose();
+    controller.abort();
+  };
+  const dispose = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    received: () => received,
+    exitCode: () => 128 + (received === 'SIGINT' ? 2 : 15),
+    dispose,
+  };
+}
+
 function summary(r: RegisteredModel): object {
   return { ...r, use: `VP_MODEL=${r.id}` };
 }
@@ -115,16 +143,27 @@ export async function modelsCommand(argv: string[], config: Pick<Readonly<Config
       const maxMb = numberInRange(values['max-mb'], '--max-mb', 1, Number.MAX_SAFE_INTEGER / 1048576, 'a number of MiB, at least 1');
       const timeoutSeconds = numberInRange(values['timeout-seconds'], '--timeout-seconds', 1, maxTimeoutSeconds, `a number of seconds from 1 to ${maxTimeoutSeconds} (24.8 days)`);
       const onProgress = progressReporter();
-      const r = await fetchModel(positionals[0] as string, {
-        modelsDir: config.modelsDir,
-        ...(str(values.catalog) === undefined ? {} : { catalogDir: str(values.catalog) }),
-        ...(str(values.url) === undefined ? {} : { url: str(values.url) }),
-        ...(str(values.sha256) === undefined ? {} : { sha256: str(values.sha256) }),
-        trustOnFirstUse: values['trust-on-first-use'] === true,
-        maxBytes: maxMb === undefined ? fetchDefaults.maxBytes : Math.round(maxMb * 1048576),
-        timeoutMs: timeoutSeconds === undefined ? fetchDefaults.timeoutMs : Math.round(timeoutSeconds * 1000),
-        ...(onProgress === undefined ? {} : { onProgress }),
-      });
+      const interrupt = interruptOnSignals();
+      let r: RegisteredModel;
+      try {
+        r = await fetchModel(positionals[0] as string, {
+          modelsDir: config.modelsDir,
+          ...(str(values.catalog) === undefined ? {} : { catalogDir: str(values.catalog) }),
+          ...(str(values.url) === undefined ? {} : { url: str(values.url) }),
+          ...(str(values.sha256) === undefined ? {} : { sha256: str(values.sha256) }),
+          trustOnFirstUse: values['trust-on-first-use'] === true,
+          maxBytes: maxMb === undefined ? fetchDefaults.maxBytes : Math.round(maxMb * 1048576),
+          timeoutMs: timeoutSeconds === undefined ? fetchDefaults.timeoutMs : Math.round(timeoutSeconds * 1000),
+          ...(onProgress === undefined ? {} : { onProgress }),
+          signal: interrupt.signal,
+        });
+      } catch (e) {
+        if (interrupt.received() === null) throw e;
+        printError(e);
+        return interrupt.exitCode();
+      } finally {
+        interrupt.dispose();
+      }
       printJson(summary(r));
       return 0;
     }

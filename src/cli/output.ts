@@ -9,9 +9,14 @@ export function errorShapeOf(e: unknown): ErrorShape {
   return { code: 'internal', message: e instanceof Error ? e.message : String(e) };
 }
 
+/** The `{ error: { code, message, details } }` line on stderr. */
+export function printError(e: unknown): void {
+  process.stderr.write(`${JSON.stringify({ error: errorShapeOf(e) })}\n`);
+}
+
 /** CLI failure: the same stable error codes as the API, on stderr, non-zero exit. */
 export function fail(e: unknown): never {
-  process.stderr.write(`${JSON.stringify({ error: errorShapeOf(e) })}\n`);
+  printError(e);
   process.exit(isVoicePassportError(e) && e.code === 'validation-failed' ? 2 : 1);
 }
 

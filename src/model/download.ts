@@ -10,7 +10,7 @@
  * - a byte cap, checked against Content-Length first and then while streaming; the body is asked
  *   for unencoded (a server that encodes it anyway is decoded, without the Content-Length checks);
  * - an overall deadline and an idle deadline (no bytes for `idleTimeoutMs`), so a stalled server
- *   cannot hang the command;
+ *   cannot hang the command, and the caller's abort signal (Ctrl-C);
  * - the temporary file is created exclusively (O_EXCL, mode 0600) and removed on any failure:
  *   nothing half-written is ever left behind.
  */
@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { open, unlink } from 'node:fs/promises';
 import { VoicePassportError } from '../errors.js';
 
-export type DownloadFailure = 'insecure-url' | 'insecure-redirect' | 'redirects' | 'http-status' | 'too-large' | 'timeout' | 'network';
+export type DownloadFailure = 'insecure-url' | 'insecure-redirect' | 'redirects' | 'http-status' | 'too-large' | 'timeout' | 'network' | 'interrupted';
 
 export interface DownloadOptions {
   /** Most bytes accepted; larger bodies are refused before or while reading. */
@@ -30,6 +30,8 @@ export interface DownloadOptions {
   maxRedirects: number;
   /** Called after each chunk; for a progress line on a terminal. */
   onProgress?: (received: number, total: number | null) => void;
+  /** Aborted by the caller (the CLI on SIGINT/SIGTERM): stop, remove the file, fail as `interrupted`. */
+  signal?: AbortSignal;
 }
 
 export interface DownloadResult {
@@ -96,10 +98,21 @@ function redirectTarget(location: string, from: URL): URL {
  */
 export async function downloadToFile(rawUrl: string, tempPath: string, opts: DownloadOptions): Promise<DownloadResult> {
   let url = checkDownloadUrl(rawUrl);
+  let received = 0;
+  const interrupted = () =>
+    fail('interrupted', `download from ${url.href} was interrupted after ${received} bytes; the partial file was removed`, { url: url.href, received });
+  if (opts.signal?.aborted === true) throw interrupted();
+  // Before the timers and the listener below, which the finally clause would not clear if this threw.
+  const file = await open(tempPath, 'wx', 0o600);
   const controller = new AbortController();
-  let abortReason: 'timeout' | 'idle' | null = null;
+  let abortReason: 'timeout' | 'idle' | 'interrupted' | null = null;
+  const onInterrupt = () => {
+    abortReason ??= 'interrupted';
+    controller.abort();
+  };
+  opts.signal?.addEventListener('abort', onInterrupt, { once: true });
   const overall = setTimeout(() => {
-    abortReason = 'timeout';
+    abortReason ??= 'timeout';
     controller.abort();
   }, opts.timeoutMs);
   let idle: NodeJS.Timeout | undefined;
@@ -110,16 +123,17 @@ export async function downloadToFile(rawUrl: string, tempPath: string, opts: Dow
       controller.abort();
     }, opts.idleTimeoutMs);
   };
-  const timedOut = () =>
-    fail(
-      'timeout',
-      abortReason === 'idle'
-        ? `download from ${url.href} stalled: no data for ${opts.idleTimeoutMs / 1000} s`
-        : `download from ${url.href} took longer than ${opts.timeoutMs / 1000} s`,
-      { url: url.href, timeoutMs: abortReason === 'idle' ? opts.idleTimeoutMs : opts.timeoutMs },
-    );
+  const aborted = () =>
+    abortReason === 'interrupted'
+      ? interrupted()
+      : fail(
+          'timeout',
+          abortReason === 'idle'
+            ? `download from ${url.href} stalled: no data for ${opts.idleTimeoutMs / 1000} s`
+            : `download from ${url.href} took longer than ${opts.timeoutMs / 1000} s`,
+          { url: url.href, timeoutMs: abortReason === 'idle' ? opts.idleTimeoutMs : opts.timeoutMs },
+        );
 
-  const file = await open(tempPath, 'wx', 0o600);
   let ok = false;
   try {
     let response: Response;
@@ -135,7 +149,7 @@ export async function downloadToFile(rawUrl: string, tempPath: string, opts: Dow
           headers: { accept: 'application/octet-stream', 'accept-encoding': 'identity' },
         });
       } catch (e) {
-        if (abortReason !== null) throw timedOut();
+        if (abortReason !== null) throw aborted();
         throw fail('network', `cannot reach ${url.href}: ${causeMessage(e)}`, { url: url.href });
       }
       if (response.status < 300 || response.status >= 400) break;
@@ -164,7 +178,6 @@ export async function downloadToFile(rawUrl: string, tempPath: string, opts: Dow
     if (response.body === null) throw fail('http-status', `${url.href} answered ${response.status} with no body`, { url: url.href, status: response.status });
 
     const hash = createHash('sha256');
-    let received = 0;
     try {
       for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
         armIdle();
@@ -179,7 +192,7 @@ export async function downloadToFile(rawUrl: string, tempPath: string, opts: Dow
       }
     } catch (e) {
       if (e instanceof VoicePassportError) throw e;
-      if (abortReason !== null) throw timedOut();
+      if (abortReason !== null) throw aborted();
       throw fail('network', `download from ${url.href} broke off after ${received} bytes: ${causeMessage(e)}`, { url: url.href, received });
     }
     if (total !== null && received !== total) {
@@ -191,6 +204,7 @@ export async function downloadToFile(rawUrl: string, tempPath: string, opts: Dow
   } finally {
     clearTimeout(overall);
     clearTimeout(idle);
+    opts.signal?.removeEventListener('abort', onInterrupt);
     await file.close();
     if (!ok) await unlink(tempPath).catch(() => undefined);
   }

@@ -246,6 +246,14 @@ export async function fetchModel(id: string, opts: FetchOptions): Promise<Regist
     idleTimeoutMs: opts.idleTimeoutMs ?? fetchDefaults.idleTimeoutMs,
     maxRedirects: opts.maxRedirects ?? fetchDefaults.maxRedirects,
     ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  };
+  // An abort (the CLI's SIGINT/SIGTERM) outside the transfer: before the next address, or while the
+  // model was checked (which cannot be cut short), stops before anything is registered.
+  const stopIfInterrupted = (url: string) => {
+    if (opts.signal?.aborted === true) {
+      throw invalidModel('interrupted', `models fetch ${id} was interrupted; nothing was registered`, { url });
+    }
   };
   await mkdir(opts.modelsDir, { recursive: true });
   await removeStaleTemps(opts.modelsDir);
@@ -264,6 +272,7 @@ export async function fetchModel(id: string, opts: FetchOptions): Promise<Regist
   // Transport failures move on to the next address; anything about the bytes themselves stops.
   let lastError: unknown;
   for (const candidate of candidates) {
+    stopIfInterrupted(candidate.url);
     const expected = operatorSha ?? candidate.sha256;
 
     const temp = tempPathIn(opts.modelsDir, id, 'onnx');
@@ -304,6 +313,7 @@ export async function fetchModel(id: string, opts: FetchOptions): Promise<Regist
       const how = { catalogue: 'checked against the catalogue', operator: 'checked against --sha256', 'trust-on-first-use': 'NOT checked: trusted on first use', 'local-file': '' }[trust];
       const manifest = manifestFromCatalog(entry, result.sha256, `${entry.description} Fetched from ${candidate.url} on ${date}; sha256 ${how}.`);
       await checkModel(temp, manifest, 'fetch');
+      stopIfInterrupted(candidate.url);
       // Again: another fetch of this id may have finished (or be finishing) meanwhile.
       const after = await settledExisting(opts.modelsDir, id, [result.sha256]);
       if (after.state === 'same') return alreadyInstalled(after.manifest, trust, candidate.url);

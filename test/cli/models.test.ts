@@ -3,10 +3,12 @@
  * HTTP server, and the refusals with their exit codes and stable error codes. The library itself is
  * tested in test/model/registry.test.ts; these check the wiring, the JSON and the exit codes.
  */
-import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { modelsCommand } from '../../src/cli/models.js';
 import { VoicePassportError } from '../../src/errors.js';
@@ -26,6 +28,7 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     if (req.url === '/vp-test-tiny.onnx') res.writeHead(200, { 'content-length': String(bytes.length) }).end(bytes);
     else if (req.url === '/to-remote-http') res.writeHead(301, { location: 'http://example.com/model.onnx' }).end();
+    else if (req.url === '/stall') res.writeHead(200, { 'content-length': String(bytes.length) }).write(bytes.subarray(0, 1000)); // then nothing
     else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -110,6 +113,35 @@ describe('voice-passport models', () => {
     expect(await readdir(modelsDir)).toEqual([]);
   }, 60_000);
 
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('fetch stopped by %s removes its partial download and exits %i', async (signal, exitCode) => {
+    let child: ChildProcess | undefined;
+    const run = runCli(['models', 'fetch', 'local-tiny', '--catalog', catalogDir, '--url', `${base}/stall`, '--sha256', TEST_MODEL_SHA], env(), 25_000, (c) => (child = c));
+    // Wait until the first 1000 bytes are in the hidden temporary file.
+    let partial: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      partial = (await readdir(modelsDir)).filter((f) => f.startsWith('.local-tiny.'));
+      if (partial.length === 1 && (await stat(path.join(modelsDir, partial[0]!))).size === 1000) break;
+      await sleep(50);
+    }
+    expect(partial).toEqual([expect.stringMatching(/^\.local-tiny\.\d+\.[0-9a-f-]{36}\.onnx$/)]);
+    child!.kill(signal);
+    const r = await run;
+    expect([r.code, r.stdout, JSON.parse(r.stderr)]).toEqual([
+      exitCode,
+      '',
+      {
+        error: {
+          code: 'model-invalid',
+          message: `download from ${base}/stall was interrupted after 1000 bytes; the partial file was removed`,
+          details: { reason: 'interrupted', url: `${base}/stall`, received: 1000 },
+        },
+      },
+    ]);
+    expect(await readdir(modelsDir)).toEqual([]);
+  }, 60_000);
 });
 
 /** Argument handling in-process (a child process per case would cost seconds each on a busy machine). */

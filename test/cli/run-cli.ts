@@ -3,7 +3,7 @@
  * so the tests see exactly what an operator sees: stdout, stderr and the exit code. Asynchronous, so a
  * test can hold the store open and write to it while the child runs (the server-is-up case).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,15 +19,17 @@ export interface CliResult {
 
 /**
  * `env` is added to a minimal environment: no VP_MASTER_KEY (the admin commands must work without
- * it), one worker and one thread (the test machine is shared), silent logs.
+ * it), one worker and one thread (the test machine is shared), silent logs. `onSpawn` gets the
+ * child, e.g. to send it a signal.
  */
-export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 25_000): Promise<CliResult> {
+export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 25_000, onSpawn?: (child: ChildProcess) => void): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], {
       cwd: repoRoot,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), VP_WORKERS: '1', VP_INTRA_OP_THREADS: '1', LOG_LEVEL: 'silent', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

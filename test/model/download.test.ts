@@ -178,6 +178,34 @@ describe('downloadToFile', () => {
     await expectNothingLeft();
   });
 
+  it('stops when the caller aborts (Ctrl-C in the CLI), with nothing left', async () => {
+    const interruption = new AbortController();
+    const target = path.join(dir, 'x.part');
+    const progress: number[] = [];
+    const download = downloadToFile(`${base}/stall`, target, {
+      ...opts,
+      signal: interruption.signal,
+      onProgress: (n) => {
+        progress.push(n);
+        interruption.abort(); // mid-transfer: the first chunk is written, the rest never comes
+      },
+    });
+    const e = await failure(download);
+    expect([e.code, e.details, e.message, progress]).toEqual([
+      'model-invalid',
+      { reason: 'interrupted', url: `${base}/stall`, received: 1000 },
+      `download from ${base}/stall was interrupted after 1000 bytes; the partial file was removed`,
+      [1000],
+    ]);
+    await expectNothingLeft();
+  });
+
+  it('does not start when the caller has already aborted', async () => {
+    const e = await failure(downloadToFile(`${base}/file`, path.join(dir, 'x.part'), { ...opts, signal: AbortSignal.abort() }));
+    expect([e.code, e.details]).toEqual(['model-invalid', { reason: 'interrupted', url: `${base}/file`, received: 0 }]);
+    await expectNothingLeft();
+  });
+
   it('refuses a body shorter than its Content-Length', async () => {
     const e = await failure(downloadToFile(`${base}/short`, path.join(dir, 'x.part'), opts));
     expect(e.details?.reason).toBe('network');

@@ -103,6 +103,7 @@ beforeAll(async () => {
     entry('test-mirrors', [{ ...good, url: `${base}/gone.onnx` }, { ...good, url: `${base}/boom` }, good]),
     // A fallback publishing other bytes (like sherpa-onnx's copies, with metadata added).
     entry('test-fallback', [{ ...good, url: `${base}/gone.onnx`, sha256: 'a'.repeat(64) }, good]),
+    entry('test-stall-then-good', [{ ...good, url: `${base}/stall` }, good]),
     entry('test-bad-redirects', [{ ...good, url: `${base}/to-remote-http` }, { ...good, url: `${base}/loop` }, good]),
     entry('test-only-bad-redirects', [{ ...good, url: `${base}/loop` }, { ...good, url: `${base}/to-remote-http` }]),
     entry('test-wrong-sha', [{ ...good, sha256: 'f'.repeat(64) }]),
@@ -347,6 +348,16 @@ describe('fetchModel', () => {
   it('times out on a stalled server with nothing left behind', async () => {
     const e = await failure(fetchModel('test-wespeaker', { modelsDir, catalogDir, url: `${base}/stall`, sha256: TEST_MODEL_SHA, idleTimeoutMs: 300 }));
     expect([e.code, e.details?.reason]).toEqual(['model-invalid', 'timeout']);
+    expect(await modelsDirFiles()).toEqual([]);
+  });
+
+  it('stops on an abort (Ctrl-C) without trying the next address, with nothing left behind', async () => {
+    const interruption = new AbortController();
+    const e = await failure(
+      fetchModel('test-stall-then-good', { modelsDir, catalogDir, signal: interruption.signal, onProgress: () => interruption.abort() }),
+    );
+    expect([e.code, e.details]).toEqual(['model-invalid', { reason: 'interrupted', url: `${base}/stall`, received: 100 }]);
+    expect(requests).toEqual(['/stall']);
     expect(await modelsDirFiles()).toEqual([]);
   });
 
