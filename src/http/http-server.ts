@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { VoicePassportError } from '../errors.js';
 import { rawProblemResponse } from './problem.js';
-import { upgradeThroughApp } from './verification-stream.js';
+import { endAndClose, upgradeThroughApp } from './verification-stream.js';
 
 /**
  * The problem for a request Node's HTTP parser refused before the app saw it (its default answer is a
@@ -40,7 +40,7 @@ export function serveApp(server: Server, app: (req: IncomingMessage, res: Server
       socket.destroy();
       return;
     }
-    socket.end(rawProblemResponse(problem));
+    endAndClose(socket, rawProblemResponse(problem));
   });
   // Slow-loris protection: a caller must send headers and body within bounded time.
   server.headersTimeout = 15_000;

@@ -3,6 +3,7 @@
  * thrown) into an HTTP response. 5xx bodies never carry internals: the message of an
  * unexpected error is logged with the request id, and the caller gets only the id.
  */
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { errorCatalogue, isForClients, isVoicePassportError, VoicePassportError, type ErrorCode } from '../errors.js';
@@ -39,10 +40,21 @@ export function problemBody(err: VoicePassportError, requestId?: string, instanc
  * A whole HTTP/1.1 response carrying the problem, for a socket no Express response owns (a request
  * the HTTP parser refused, an upgrade that cannot be served); the connection closes after it.
  */
-export function rawProblemResponse(err: VoicePassportError): string {
-  const body = JSON.stringify(problemBody(err));
+export function rawProblemResponse(err: VoicePassportError, requestId: string = randomUUID()): string {
+  const body = JSON.stringify(problemBody(err, requestId));
   const reason = STATUS_CODES[err.status] ?? 'Error';
-  return `HTTP/1.1 ${err.status} ${reason}\r\nContent-Type: ${problemContentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+  // What the app's responses carry too (helmet, app.ts): never cached or sniffed, nothing to run, and
+  // a request id to quote, although no request reached the app.
+  const headers = [
+    `Content-Type: ${problemContentType}`,
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Cache-Control: no-store',
+    'X-Content-Type-Options: nosniff',
+    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'",
+    `X-Request-Id: ${requestId}`,
+    'Connection: close',
+  ];
+  return `HTTP/1.1 ${err.status} ${reason}\r\n${headers.join('\r\n')}\r\n\r\n${body}`;
 }
 
 export function sendProblem(res: Response, err: VoicePassportError, req?: Request): void {

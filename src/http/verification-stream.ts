@@ -84,7 +84,7 @@ export function upgradeThroughApp(app: (req: IncomingMessage, res: ServerRespons
     // takes an accepted socket over.
     socket.on('error', () => socket.destroy());
     if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) {
-      socket.end(rawProblemResponse(new VoicePassportError('validation-failed', 'This service switches protocols only for the WebSocket of a verification stream; send a request with a body without "Upgrade".')));
+      endAndClose(socket, rawProblemResponse(new VoicePassportError('validation-failed', 'This service switches protocols only for the WebSocket of a verification stream; send a request with a body without "Upgrade".')));
       return;
     }
     (req as UpgradeRequest)[upgradeKey] = { socket, head };
@@ -93,10 +93,22 @@ export function upgradeThroughApp(app: (req: IncomingMessage, res: ServerRespons
     res.assignSocket(socket as Socket);
     res.on('finish', () => {
       res.detachSocket(socket as Socket);
-      socket.end();
+      endAndClose(socket);
     });
     app(req, res);
   };
+}
+
+/**
+ * Writes the last bytes and closes the socket for good. A socket handed to 'upgrade' is outside
+ * every HTTP timeout (keep-alive, headers, request), so ending only our side would leave it half
+ * open for as long as the client keeps its side: a file descriptor held, and the server's close
+ * waiting on it at shutdown.
+ */
+export function endAndClose(socket: Duplex, data?: string): void {
+  socket.end(data ?? '', () => socket.destroy());
+  // A client that never reads what was written stops end() from finishing: cut it off after a while.
+  setTimeout(() => socket.destroy(), 5_000).unref();
 }
 
 /** The socket and the bytes after the headers, when this request came through upgradeThroughApp asking for a WebSocket. */

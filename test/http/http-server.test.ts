@@ -1,7 +1,9 @@
 /** The HTTP server around the app (src/http/http-server.ts): requests Node's parser refuses are answered in problem+json too. */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clientErrorProblem } from '../../src/http/http-server.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { clientErrorProblem, serveApp } from '../../src/http/http-server.js';
 import { createHarness, type Harness } from './harness.js';
 
 let h: Harness;
@@ -27,13 +29,18 @@ describe('requests the HTTP parser refuses', () => {
     const r = await exchange(await h.listen(), `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
     expect(r.status).toBe('HTTP/1.1 431 Request Header Fields Too Large');
     expect(r.head).toContain('content-type: application/problem+json');
+    const requestId = /x-request-id: ([0-9a-f-]{36})/.exec(r.head)?.[1];
     expect(r.body).toEqual({
       type: 'https://voice-passport.dev/problems/request-headers-too-large',
       title: 'The request headers are too large',
       status: 431,
       code: 'request-headers-too-large',
       detail: 'The request headers are larger than the 16 KiB this service reads; send fewer or shorter headers.',
+      requestId,
     });
+    // The headers every answer of the service carries, although no request reached the app.
+    for (const header of ['cache-control: no-store', 'x-content-type-options: nosniff', "content-security-policy: default-src 'none'; frame-ancestors 'none'"]) expect(r.head).toContain(header);
+    expect(requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
   it('bytes that are not HTTP/1.1: 400 in problem+json', async () => {
@@ -49,5 +56,35 @@ describe('requests the HTTP parser refuses', () => {
     expect(clientErrorProblem(err('HPE_HEADER_OVERFLOW'))).toMatchObject({ code: 'request-headers-too-large', status: 431 });
     expect(clientErrorProblem(err('HPE_INVALID_METHOD'))).toMatchObject({ code: 'validation-failed', status: 400 });
     expect(clientErrorProblem(err('ECONNRESET'))).toBeUndefined();
+  });
+});
+
+describe('sockets handed to the upgrade listener', () => {
+  it('are closed once answered, not left half open for a client that keeps its side (no HTTP timeout covers them)', async () => {
+    h = createHarness();
+    const server = serveApp(createServer(h.app), h.app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const requests = [
+        // Another protocol asked for (curl --http2 on plain HTTP): answered in HTTP/1.1 as usual.
+        'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n',
+        // An upgrade with a body: refused at once.
+        'PUT /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 2\r\n\r\n{}',
+      ];
+      for (const text of requests) {
+        const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => client.write(text));
+        client.on('error', () => undefined);
+        let answer = '';
+        client.on('data', (d) => (answer += d));
+        await new Promise((resolve) => client.once('end', resolve));
+        expect(answer).toMatch(/^HTTP\/1\.1 (200|400) /);
+        // The client never ends its side; the server must still let the connection go.
+        await expect.poll(() => new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n))), { timeout: 2000 }).toBe(0);
+        client.destroy();
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
