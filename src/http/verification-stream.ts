@@ -354,6 +354,12 @@ export class VerificationStreams {
       // Each look at the stream first asks whether the consent still holds: after a withdrawal or an
       // erasure nothing more is analysed, and the attempt is decided without audio.
       const analysis = await stream.analysis(requiredSpeechSeconds, consentHolds);
+      // The key was checked at the handshake only; by the decision (up to VP_MAX_AUDIO_SECONDS + 30 s
+      // later) it may have expired, or been revoked by `voice-passport keys revoke` in another
+      // process: then nothing is decided or recorded under it, as for a REST call with it.
+      if (!passport.store.apiKeys.isActive(actor.keyId)) {
+        throw new VoicePassportError('unauthorized', 'The API key of this stream expired or was revoked before the decision; nothing was decided or recorded.');
+      }
       if (analysis === null) return null;
       analysedSeconds = Math.round(analysis.durationSeconds * 100) / 100;
       return analysis;

@@ -127,6 +127,12 @@ export class ApiKeyRepository {
     return this.list().filter((k) => isActive(k, now));
   }
 
+  /** True while the key is neither revoked nor expired (by this store's clock). */
+  isActive(id: string): boolean {
+    const key = this.findById(id);
+    return key !== undefined && isActive(key, this.clock());
+  }
+
   countActive(role?: ApiKeyRole): number {
     return this.listActive().filter((k) => role === undefined || k.role === role).length;
   }

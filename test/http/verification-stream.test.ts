@@ -401,6 +401,28 @@ describe('a stream that goes wrong', () => {
     d.ws.close();
   });
 
+  it('its key expired, or revoked by another process (the CLI), before the decision: 401 and closed, nothing recorded', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1', 200);
+    const address = await h.listen();
+    const expiring = createKey(h.store, null, { role: 'telephony', expiresAt: new Date(h.clock().getTime() + 60_000).toISOString() });
+    const revoked = createKey(h.store, null, { role: 'telephony' });
+    const c = await open(address, 'cust-1', '', expiring.key);
+    const d = await open(address, 'cust-1', '', revoked.key);
+    for (const x of [c, d]) expect((await x.next()).type).toBe('listening');
+    h.clock.advance(10 * 60_000);
+    // Revoked in the store, as `voice-passport keys revoke` does from another process (no endStreamsOf here).
+    h.store.apiKeys.revoke(revoked.id);
+    for (const x of [c, d]) {
+      sendFrames(x.ws, mulawTone(200, 3));
+      expect(await x.next()).toEqual({ type: 'error', problem: expect.objectContaining({ code: 'unauthorized', status: 401, detail: 'The API key of this stream expired or was revoked before the decision; nothing was decided or recorded.' }) });
+      expect(await x.closed).toEqual({ code: 1008, reason: 'unauthorized' });
+    }
+    expect((await exportSubject(h, 'cust-1')).body.verifications).toEqual([]);
+    // A REST call with the expired key is refused the same way.
+    expect((await request(h.app).post('/v1/subjects/cust-1/verifications').set('Authorization', `Bearer ${expiring.key}`).set('Content-Type', 'audio/wav').send(Buffer.from(toneWav({ freq: 200, seconds: 3 })))).status).toBe(401);
+  });
+
   it('a text message other than end: 1008 with a problem, nothing recorded', async () => {
     const c = await enrolledStream();
     c.ws.send('{"type":"stop"}');
