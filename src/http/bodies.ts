@@ -53,6 +53,18 @@ export function audioReader(req: Request, res: Response, limitBytes: number): Re
       }
       parseRaw(req, res, (err?: unknown) => {
         if (err) {
+          // The cap counts bytes, not seconds: audio of more channels or wider samples than stereo
+          // 32-bit reaches it within the duration limit. Say so, and what to send instead.
+          if ((err as { type?: string }).type === 'entity.too.large') {
+            reject(
+              new VoicePassportError(
+                'payload-too-large',
+                `The audio body exceeds ${limitBytes} bytes, the most VP_MAX_AUDIO_SECONDS of 48 kHz audio at 8 bytes a frame (stereo 32-bit) takes; send the caller's audio as mono 16-bit PCM or G.711.`,
+                { limitBytes },
+              ),
+            );
+            return;
+          }
           reject(err);
           return;
         }

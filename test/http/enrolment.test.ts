@@ -264,7 +264,11 @@ describe('request limits', () => {
     const limit = 48_000 * 8 + 64 * 1024;
     const res = await enrolSample(h, 'cust-1', new Uint8Array(limit + 1));
     expect(res.status).toBe(413);
-    expect(res.body).toMatchObject({ code: 'payload-too-large', detail: `The request body exceeds the limit of ${limit} bytes.`, limitBytes: limit });
+    expect(res.body).toMatchObject({
+      code: 'payload-too-large',
+      detail: `The audio body exceeds ${limit} bytes, the most VP_MAX_AUDIO_SECONDS of 48 kHz audio at 8 bytes a frame (stereo 32-bit) takes; send the caller's audio as mono 16-bit PCM or G.711.`,
+      limitBytes: limit,
+    });
     expect(h.embedder.calls).toBe(0);
   });
 
