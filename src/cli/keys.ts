@@ -56,7 +56,7 @@ export function keysCommand(argv: string[], dataDir: string): void {
       if (!input.success) {
         throw invalid(values.role === undefined || !(apiKeyRoles as readonly string[]).includes(values.role)
           ? `--role must be one of ${apiKeyRoles.join(', ')}`
-          : '--name must be 1-200 characters');
+          : '--name must be 1-200 characters, without control characters or bidirectional overrides');
       }
       // Creating keys before the first server start is allowed: the server then skips its bootstrap keys.
       const created = withAdminStore(dataDir, { mustExist: false }, (store) => createKey(store, cliActor, input.data));

@@ -13,7 +13,15 @@ import type { Actor } from './context.js';
 export const createKeySchema = z
   .object({
     role: z.enum(apiKeyRoles),
-    name: z.string().trim().min(1).max(200).optional(),
+    // Printed in key lists, the console and terminals: no control characters (escape sequences) and
+    // no bidirectional overrides or isolates, which can make one name read as another (CVE-2021-42574).
+    name: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .refine((n) => !/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/u.test(n), 'a key name may not hold control characters or bidirectional overrides')
+      .optional(),
     /** When the key stops working (ISO 8601 with offset); omitted: it does not expire. */
     expiresAt: z.iso.datetime({ offset: true }).optional(),
   })

@@ -72,6 +72,12 @@ describe('API keys', () => {
     expect(res.body.issues.map((i: { path: string }) => i.path)).toEqual(['body.role']);
     const extra = await request(h.app).post('/v1/admin/keys').set(h.auth('admin')).send({ role: 'admin', key: 'mine' });
     expect(extra.body.issues).toEqual([{ path: 'body', message: 'Unrecognized key: "key"' }]);
+    // A name that would rewrite a terminal (an escape sequence) or read backwards (a bidi override).
+    for (const name of ['ops\u001b[2J', 'admin\u202eyek', 'a\u2066b']) {
+      const bad = await request(h.app).post('/v1/admin/keys').set(h.auth('admin')).send({ role: 'operator', name });
+      expect([bad.status, bad.body.issues]).toEqual([400, [{ path: 'body.name', message: 'a key name may not hold control characters or bidirectional overrides' }]]);
+    }
+    expect((await request(h.app).post('/v1/admin/keys').set(h.auth('admin')).send({ role: 'operator', name: 'Équipe fraude — Zürich' })).status).toBe(201);
   });
 
   it('DELETE revokes (idempotent), 404 for an unknown id, never the last admin key', async () => {
