@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { VoicePassportError } from '../../src/errors.js';
 import { checkDownloadUrl, downloadToFile, type DownloadOptions } from '../../src/model/download.js';
+import { caught } from './assertions.js';
 
 const body = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 31) % 251));
 const bodySha = createHash('sha256').update(body).digest('hex');
@@ -80,15 +81,6 @@ beforeEach(async () => {
 
 const opts: DownloadOptions = { maxBytes: 1_000_000, timeoutMs: 5_000, idleTimeoutMs: 2_000, maxRedirects: 3 };
 
-async function failure(p: Promise<unknown>): Promise<VoicePassportError> {
-  const e = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(VoicePassportError);
-  return e as VoicePassportError;
-}
-
 async function expectNothingLeft(): Promise<void> {
   expect(await readdir(dir)).toEqual([]);
 }
@@ -126,14 +118,14 @@ describe('downloadToFile', () => {
   });
 
   it('refuses a redirect chain longer than maxRedirects', async () => {
-    const e = await failure(downloadToFile(`${base}/redirect/4`, path.join(dir, 'x.part'), opts));
+    const e = await caught(downloadToFile(`${base}/redirect/4`, path.join(dir, 'x.part'), opts));
     expect([e.code, e.details?.reason]).toEqual(['model-invalid', 'redirects']);
     expect(e.message).toContain('more than 3 redirects');
     await expectNothingLeft();
   });
 
   it('refuses a redirect to a plain-http remote host as the server\'s fault (model-invalid), not the URL given', async () => {
-    const e = await failure(downloadToFile(`${base}/to-remote-http`, path.join(dir, 'x.part'), opts));
+    const e = await caught(downloadToFile(`${base}/to-remote-http`, path.join(dir, 'x.part'), opts));
     expect([e.code, e.details]).toEqual(['model-invalid', { reason: 'insecure-redirect', url: 'http://example.com/model.onnx', from: `${base}/to-remote-http` }]);
     expect(e.message).toBe(
       `${base}/to-remote-http redirected to http://example.com/model.onnx: only https:// URLs are allowed (plain http only to localhost), because a model file fetched over an unauthenticated channel could be swapped on the way`,
@@ -145,27 +137,27 @@ describe('downloadToFile', () => {
     ['/missing', 404],
     ['/boom', 500],
   ])('turns HTTP %s into an http-status error with the status', async (p, status) => {
-    const e = await failure(downloadToFile(`${base}${p}`, path.join(dir, 'x.part'), opts));
+    const e = await caught(downloadToFile(`${base}${p}`, path.join(dir, 'x.part'), opts));
     expect([e.code, e.details?.reason, e.details?.status]).toEqual(['model-invalid', 'http-status', status]);
     expect(e.message).toContain(`answered HTTP ${status}`);
     await expectNothingLeft();
   });
 
   it('refuses an oversize body from its Content-Length, before reading it', async () => {
-    const e = await failure(downloadToFile(`${base}/file`, path.join(dir, 'x.part'), { ...opts, maxBytes: body.length - 1 }));
+    const e = await caught(downloadToFile(`${base}/file`, path.join(dir, 'x.part'), { ...opts, maxBytes: body.length - 1 }));
     expect([e.details?.reason, e.details?.bytes, e.details?.maxBytes]).toEqual(['too-large', body.length, body.length - 1]);
     await expectNothingLeft();
   });
 
   it('refuses an oversize body without Content-Length while streaming', async () => {
-    const e = await failure(downloadToFile(`${base}/chunked`, path.join(dir, 'x.part'), { ...opts, maxBytes: 50_000 }));
+    const e = await caught(downloadToFile(`${base}/chunked`, path.join(dir, 'x.part'), { ...opts, maxBytes: 50_000 }));
     expect([e.details?.reason, e.details?.maxBytes]).toEqual(['too-large', 50_000]);
     await expectNothingLeft();
   });
 
   it('gives up on a stalled transfer after the idle timeout', async () => {
     const started = Date.now();
-    const e = await failure(downloadToFile(`${base}/stall`, path.join(dir, 'x.part'), { ...opts, idleTimeoutMs: 300 }));
+    const e = await caught(downloadToFile(`${base}/stall`, path.join(dir, 'x.part'), { ...opts, idleTimeoutMs: 300 }));
     expect([e.code, e.details?.reason, e.details?.timeoutMs]).toEqual(['model-invalid', 'timeout', 300]);
     expect(e.message).toContain('no data for 0.3 s');
     expect(Date.now() - started).toBeLessThan(3_000);
@@ -173,7 +165,7 @@ describe('downloadToFile', () => {
   });
 
   it('gives up when the whole transfer exceeds the overall deadline', async () => {
-    const e = await failure(downloadToFile(`${base}/stall`, path.join(dir, 'x.part'), { ...opts, timeoutMs: 300, idleTimeoutMs: 5_000 }));
+    const e = await caught(downloadToFile(`${base}/stall`, path.join(dir, 'x.part'), { ...opts, timeoutMs: 300, idleTimeoutMs: 5_000 }));
     expect([e.details?.reason, e.details?.timeoutMs]).toEqual(['timeout', 300]);
     await expectNothingLeft();
   });
@@ -190,7 +182,7 @@ describe('downloadToFile', () => {
         interruption.abort(); // mid-transfer: the first chunk is written, the rest never comes
       },
     });
-    const e = await failure(download);
+    const e = await caught(download);
     expect([e.code, e.details, e.message, progress]).toEqual([
       'model-invalid',
       { reason: 'interrupted', url: `${base}/stall`, received: 1000 },
@@ -201,13 +193,13 @@ describe('downloadToFile', () => {
   });
 
   it('does not start when the caller has already aborted', async () => {
-    const e = await failure(downloadToFile(`${base}/file`, path.join(dir, 'x.part'), { ...opts, signal: AbortSignal.abort() }));
+    const e = await caught(downloadToFile(`${base}/file`, path.join(dir, 'x.part'), { ...opts, signal: AbortSignal.abort() }));
     expect([e.code, e.details]).toEqual(['model-invalid', { reason: 'interrupted', url: `${base}/file`, received: 0 }]);
     await expectNothingLeft();
   });
 
   it('refuses a body shorter than its Content-Length', async () => {
-    const e = await failure(downloadToFile(`${base}/short`, path.join(dir, 'x.part'), opts));
+    const e = await caught(downloadToFile(`${base}/short`, path.join(dir, 'x.part'), opts));
     expect(e.details?.reason).toBe('network');
     await expectNothingLeft();
   });
@@ -217,7 +209,7 @@ describe('downloadToFile', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const e = await failure(downloadToFile(`http://127.0.0.1:${port}/file`, path.join(dir, 'x.part'), opts));
+    const e = await caught(downloadToFile(`http://127.0.0.1:${port}/file`, path.join(dir, 'x.part'), opts));
     expect([e.details?.reason, e.message]).toEqual(['network', expect.stringContaining('ECONNREFUSED')]);
     await expectNothingLeft();
   });

@@ -9,10 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { VoicePassportError } from '../../src/errors.js';
 import { manifestSchema, type ModelManifest } from '../../src/model/manifest.js';
 import { register, tempPathIn } from '../../src/model/models-folder.js';
 import { tinyReduceMaxModel } from './tiny-onnx.js';
+import { caught } from './assertions.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const testModelPath = path.join(repo, 'models', 'vp-test-tiny.onnx');
@@ -47,15 +47,6 @@ async function registeredByAnother(id: string, sha256 = TEST_MODEL_SHA, bytes?: 
   await writeFile(path.join(modelsDir, `${id}.json`), JSON.stringify(await manifestFor(id, sha256)));
 }
 
-async function failure(p: Promise<unknown>): Promise<VoicePassportError> {
-  const e = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(VoicePassportError);
-  return e as VoicePassportError;
-}
-
 describe('register', () => {
   it('places <id>.onnx and <id>.json and returns the loaded model', async () => {
     const temp = await downloaded('m');
@@ -87,7 +78,7 @@ describe('register', () => {
     const other = tinyReduceMaxModel({ input: 'feats', output: 'embs' });
     const otherSha = createHash('sha256').update(other).digest('hex');
     await registeredByAnother('m', otherSha, other);
-    const e = await failure(register(modelsDir, temp, await manifestFor('m'), 'fetch'));
+    const e = await caught(register(modelsDir, temp, await manifestFor('m'), 'fetch'));
     expect([e.code, e.details, e.message]).toEqual([
       'model-invalid',
       { reason: 'exists', id: 'm' },

@@ -11,7 +11,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { VoicePassportError } from '../../src/errors.js';
 import { loadManifest, manifestSchema } from '../../src/model/manifest.js';
 import {
   addModel,
@@ -24,6 +23,7 @@ import {
   type CatalogEntry,
 } from '../../src/model/registry.js';
 import { tinyReduceMaxModel } from './tiny-onnx.js';
+import { caught } from './assertions.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const testModelPath = path.join(repo, 'models', 'vp-test-tiny.onnx');
@@ -37,15 +37,6 @@ let base: string;
 const requests: string[] = [];
 let catalogDir: string;
 let modelsDir: string;
-
-async function failure(p: Promise<unknown>): Promise<VoicePassportError> {
-  const e = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(VoicePassportError);
-  return e as VoicePassportError;
-}
 
 async function modelsDirFiles(): Promise<string[]> {
   return (await readdir(modelsDir)).sort();
@@ -191,7 +182,7 @@ describe('the shipped catalogue', () => {
     const good = entry('test-cohort', [{ url: 'https://x.org/a.onnx', sha256: null, sha256Source: 'none published' }]);
     await writeFile(path.join(dir, 'test-cohort.json'), JSON.stringify({ ...good, scoreNormalisation }));
     try {
-      const e = await failure(readCatalog(dir));
+      const e = await caught(readCatalog(dir));
       expect([e.code, e.details?.reason, e.message]).toEqual([
         'model-invalid',
         'catalogue-invalid',
@@ -205,7 +196,7 @@ describe('the shipped catalogue', () => {
   it('refuses a catalogue entry whose file name differs from its id', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'vp-catalog-bad-'));
     await writeFile(path.join(dir, 'other.json'), JSON.stringify(entry('test-wespeaker', [{ url: 'https://x.org/a.onnx', sha256: null, sha256Source: 'none published' }])));
-    const e = await failure(readCatalog(dir));
+    const e = await caught(readCatalog(dir));
     expect([e.code, e.details?.reason]).toEqual(['model-invalid', 'catalogue-invalid']);
     await rm(dir, { recursive: true, force: true });
   });
@@ -286,38 +277,38 @@ describe('fetchModel', () => {
   });
 
   it('reports the last address\'s redirect failure as model-invalid (exit 1) when every address fails, with nothing left behind', async () => {
-    const e = await failure(fetchModel('test-only-bad-redirects', { modelsDir, catalogDir }));
+    const e = await caught(fetchModel('test-only-bad-redirects', { modelsDir, catalogDir }));
     expect([e.code, e.details]).toEqual(['model-invalid', { reason: 'insecure-redirect', url: 'http://example.com/model.onnx', from: `${base}/to-remote-http` }]);
     expect(requests).toEqual([...Array(6).fill('/loop'), '/to-remote-http']);
     expect(await modelsDirFiles()).toEqual([]);
   });
 
   it('refuses a file whose sha256 differs from the catalogue and leaves nothing behind', async () => {
-    const e = await failure(fetchModel('test-wrong-sha', { modelsDir, catalogDir }));
+    const e = await caught(fetchModel('test-wrong-sha', { modelsDir, catalogDir }));
     expect([e.code, e.details?.reason, e.details?.expected, e.details?.actual]).toEqual(['model-invalid', 'sha256-mismatch', 'f'.repeat(64), TEST_MODEL_SHA]);
     expect(e.message).toContain('nothing was registered');
     expect(await modelsDirFiles()).toEqual([]);
   });
 
   it('refuses a wrong --sha256 for an address outside the catalogue', async () => {
-    const e = await failure(fetchModel('test-unpublished', { modelsDir, catalogDir, url: `${base}/redirected.onnx`, sha256: 'e'.repeat(64) }));
+    const e = await caught(fetchModel('test-unpublished', { modelsDir, catalogDir, url: `${base}/redirected.onnx`, sha256: 'e'.repeat(64) }));
     expect([e.details?.reason, e.details?.expected]).toEqual(['sha256-mismatch', 'e'.repeat(64)]);
     expect(await modelsDirFiles()).toEqual([]);
   });
 
   it('refuses, before downloading, a --sha256 that contradicts the catalogue', async () => {
-    const e = await failure(fetchModel('test-wespeaker', { modelsDir, catalogDir, sha256: 'e'.repeat(64) }));
+    const e = await caught(fetchModel('test-wespeaker', { modelsDir, catalogDir, sha256: 'e'.repeat(64) }));
     expect([e.code, e.details?.reason, e.details?.catalogue]).toEqual(['validation-failed', 'sha256-conflict', TEST_MODEL_SHA]);
     expect(requests).toEqual([]);
   });
 
   it('refuses a malformed --sha256', async () => {
-    const e = await failure(fetchModel('test-wespeaker', { modelsDir, catalogDir, sha256: 'abc' }));
+    const e = await caught(fetchModel('test-wespeaker', { modelsDir, catalogDir, sha256: 'abc' }));
     expect([e.code, e.details?.reason]).toEqual(['validation-failed', 'sha256-malformed']);
   });
 
   it('without a published sha256: prints the computed one and registers nothing', async () => {
-    const e = await failure(fetchModel('test-unpublished', { modelsDir, catalogDir }));
+    const e = await caught(fetchModel('test-unpublished', { modelsDir, catalogDir }));
     expect([e.code, e.details?.reason, e.details?.sha256, e.details?.bytes]).toEqual(['validation-failed', 'sha256-unpublished', TEST_MODEL_SHA, testModel.length]);
     expect(e.message).toContain(`--sha256 ${TEST_MODEL_SHA}`);
     expect(e.message).toContain('--trust-on-first-use');
@@ -340,20 +331,20 @@ describe('fetchModel', () => {
     ['/missing.onnx', 404],
     ['/boom', 500],
   ])('turns HTTP errors at --url %s into http-status (%s) with nothing left behind', async (p, status) => {
-    const e = await failure(fetchModel('test-wespeaker', { modelsDir, catalogDir, url: `${base}${p}`, sha256: TEST_MODEL_SHA }));
+    const e = await caught(fetchModel('test-wespeaker', { modelsDir, catalogDir, url: `${base}${p}`, sha256: TEST_MODEL_SHA }));
     expect([e.code, e.details?.reason, e.details?.status]).toEqual(['model-invalid', 'http-status', status]);
     expect(await modelsDirFiles()).toEqual([]);
   });
 
   it('times out on a stalled server with nothing left behind', async () => {
-    const e = await failure(fetchModel('test-wespeaker', { modelsDir, catalogDir, url: `${base}/stall`, sha256: TEST_MODEL_SHA, idleTimeoutMs: 300 }));
+    const e = await caught(fetchModel('test-wespeaker', { modelsDir, catalogDir, url: `${base}/stall`, sha256: TEST_MODEL_SHA, idleTimeoutMs: 300 }));
     expect([e.code, e.details?.reason]).toEqual(['model-invalid', 'timeout']);
     expect(await modelsDirFiles()).toEqual([]);
   });
 
   it('stops on an abort (Ctrl-C) without trying the next address, with nothing left behind', async () => {
     const interruption = new AbortController();
-    const e = await failure(
+    const e = await caught(
       fetchModel('test-stall-then-good', { modelsDir, catalogDir, signal: interruption.signal, onProgress: () => interruption.abort() }),
     );
     expect([e.code, e.details]).toEqual(['model-invalid', { reason: 'interrupted', url: `${base}/stall`, received: 100 }]);
@@ -362,32 +353,32 @@ describe('fetchModel', () => {
   });
 
   it('refuses an oversize file with nothing left behind', async () => {
-    const e = await failure(fetchModel('test-wespeaker', { modelsDir, catalogDir, maxBytes: 1000 }));
+    const e = await caught(fetchModel('test-wespeaker', { modelsDir, catalogDir, maxBytes: 1000 }));
     expect([e.code, e.details?.reason, e.details?.maxBytes]).toEqual(['model-invalid', 'too-large', 1000]);
     expect(await modelsDirFiles()).toEqual([]);
   });
 
   it('refuses a plain-http remote --url before connecting', async () => {
-    const e = await failure(fetchModel('test-wespeaker', { modelsDir, catalogDir, url: 'http://example.com/model.onnx', sha256: TEST_MODEL_SHA }));
+    const e = await caught(fetchModel('test-wespeaker', { modelsDir, catalogDir, url: 'http://example.com/model.onnx', sha256: TEST_MODEL_SHA }));
     expect([e.code, e.details?.reason]).toEqual(['validation-failed', 'insecure-url']);
     expect(e.message).toContain('only https://');
     expect(await modelsDirFiles()).toEqual([]);
   });
 
   it('refuses an id that is not in the catalogue, naming the known ones', async () => {
-    const e = await failure(fetchModel('nope', { modelsDir, catalogDir }));
+    const e = await caught(fetchModel('nope', { modelsDir, catalogDir }));
     expect([e.code, e.details?.reason]).toEqual(['validation-failed', 'unknown-model']);
     expect(e.message).toContain('test-wespeaker');
   });
 
   it('refuses a model whose embedding size differs from the catalogue', async () => {
-    const e = await failure(fetchModel('test-wrong-dim', { modelsDir, catalogDir }));
+    const e = await caught(fetchModel('test-wrong-dim', { modelsDir, catalogDir }));
     expect([e.code, e.details?.reason, e.details?.embeddingDim, e.details?.expected]).toEqual(['model-invalid', 'dim-mismatch', 128, 256]);
     expect(await modelsDirFiles()).toEqual([]);
   });
 
   it('refuses a model whose tensor names differ from the manifest, naming the real ones', async () => {
-    const e = await failure(fetchModel('test-3dspeaker-names', { modelsDir, catalogDir }));
+    const e = await caught(fetchModel('test-3dspeaker-names', { modelsDir, catalogDir }));
     expect([e.code, e.details?.reason, e.details?.inputNames, e.details?.outputNames]).toEqual(['model-invalid', 'names-mismatch', ['feats'], ['embs']]);
     // fetch has no --input-name/--output-name: the hint is `models add` with the file's real names.
     expect(e.message).toBe(
@@ -403,7 +394,7 @@ describe('fetchModel', () => {
     await writeFile(other, featureModel);
     try {
       const added = await addModel(other, { modelsDir, convention: '3dspeaker', id: 'test-wespeaker' });
-      const e = await failure(fetchModel('test-wespeaker', { modelsDir, catalogDir }));
+      const e = await caught(fetchModel('test-wespeaker', { modelsDir, catalogDir }));
       expect([e.code, e.details, e.message]).toEqual([
         'model-invalid',
         { reason: 'exists', id: 'test-wespeaker' },
@@ -419,7 +410,7 @@ describe('fetchModel', () => {
 
   it('never replaces a model id that is taken by other bytes', async () => {
     await writeFile(path.join(modelsDir, 'test-wespeaker.json'), '{"not":"this"}');
-    const e = await failure(fetchModel('test-wespeaker', { modelsDir, catalogDir }));
+    const e = await caught(fetchModel('test-wespeaker', { modelsDir, catalogDir }));
     expect([e.code, e.details?.reason]).toEqual(['model-invalid', 'exists']);
     expect(requests).toEqual([]);
     expect(await readFile(path.join(modelsDir, 'test-wespeaker.json'), 'utf8')).toBe('{"not":"this"}');
@@ -449,7 +440,7 @@ describe('temporary files left by an interrupted fetch or add', () => {
 
   it('add removes them too, also when it then refuses', async () => {
     const { kept } = await leftovers();
-    const e = await failure(addModel(testModelPath, { modelsDir, convention: '3dspeaker' }));
+    const e = await caught(addModel(testModelPath, { modelsDir, convention: '3dspeaker' }));
     expect(e.details?.reason).toBe('names-mismatch');
     expect(await modelsDirFiles()).toEqual([...kept].sort());
   });
@@ -485,7 +476,7 @@ describe('addModel', () => {
   });
 
   it('refuses a WeSpeaker-named file as 3dspeaker, naming its real tensors, and leaves nothing behind', async () => {
-    const e = await failure(addModel(testModelPath, { modelsDir, convention: '3dspeaker' }));
+    const e = await caught(addModel(testModelPath, { modelsDir, convention: '3dspeaker' }));
     expect([e.code, e.details?.reason, e.details?.inputNames, e.details?.outputNames]).toEqual(['model-invalid', 'names-mismatch', ['feats'], ['embs']]);
     expect(e.message).toBe(
       'model "vp-test-tiny" has inputs [feats] and outputs [embs], but the 3dspeaker convention expects input "feature" and output "embedding"; ' +
@@ -501,7 +492,7 @@ describe('addModel', () => {
   });
 
   it('checks --dim against the model', async () => {
-    const e = await failure(addModel(testModelPath, { modelsDir, convention: 'wespeaker', embeddingDim: 256 }));
+    const e = await caught(addModel(testModelPath, { modelsDir, convention: 'wespeaker', embeddingDim: 256 }));
     expect([e.details?.reason, e.details?.embeddingDim, e.details?.expected]).toEqual(['dim-mismatch', 128, 256]);
     expect(await modelsDirFiles()).toEqual([]);
     const ok = await addModel(testModelPath, { modelsDir, convention: 'wespeaker', embeddingDim: 128 });
@@ -514,7 +505,7 @@ describe('addModel', () => {
     const other = path.join(os.tmpdir(), `vp-other-${process.pid}.onnx`);
     await writeFile(other, featureModel);
     try {
-      const e = await failure(addModel(other, { modelsDir, convention: '3dspeaker', id: 'm' }));
+      const e = await caught(addModel(other, { modelsDir, convention: '3dspeaker', id: 'm' }));
       expect([e.code, e.details, e.message]).toEqual([
         'model-invalid',
         { reason: 'exists', id: 'm' },
@@ -533,7 +524,7 @@ describe('addModel', () => {
     const template = JSON.parse(await readFile(path.join(repo, 'models', 'conventions', 'wespeaker.json'), 'utf8')) as Record<string, unknown>;
     await writeFile(path.join(conventionsDir, 'wespeaker.json'), JSON.stringify({ ...template, scoreNormalisation }));
     try {
-      const e = await failure(addModel(testModelPath, { modelsDir, convention: 'wespeaker', id: 'm', conventionsDir }));
+      const e = await caught(addModel(testModelPath, { modelsDir, convention: 'wespeaker', id: 'm', conventionsDir }));
       expect([e.code, e.details, e.message]).toEqual([
         'model-invalid',
         { reason: 'load-failed', id: 'm' },
@@ -545,7 +536,7 @@ describe('addModel', () => {
       // A file put into the folder by hand is not ours to remove: only the manifest goes.
       const placed = path.join(modelsDir, 'placed.onnx');
       await writeFile(placed, testModel);
-      const inPlace = await failure(addModel(placed, { modelsDir, convention: 'wespeaker', conventionsDir }));
+      const inPlace = await caught(addModel(placed, { modelsDir, convention: 'wespeaker', conventionsDir }));
       expect([inPlace.details, inPlace.message]).toEqual([
         { reason: 'load-failed', id: 'placed' },
         `model "placed" wideband cohort: cohort file ${path.join(modelsDir, 'absent.cohort-wideband.f32')} cannot be read (ENOENT); ` +
@@ -580,7 +571,7 @@ describe('addModel', () => {
   it('leaves a file in the models folder as it was when it fails the check, writing no manifest', async () => {
     const placed = path.join(modelsDir, 'placed.onnx');
     await writeFile(placed, testModel);
-    const e = await failure(addModel(placed, { modelsDir, convention: '3dspeaker' }));
+    const e = await caught(addModel(placed, { modelsDir, convention: '3dspeaker' }));
     expect([e.code, e.details?.reason]).toEqual(['model-invalid', 'names-mismatch']);
     expect(await modelsDirFiles()).toEqual(['placed.onnx']);
     expect(Buffer.compare(await readFile(placed), testModel)).toBe(0);
@@ -590,7 +581,7 @@ describe('addModel', () => {
     const junk = path.join(os.tmpdir(), `vp-junk-${process.pid}.onnx`);
     await writeFile(junk, 'this is not a protobuf model');
     try {
-      const e = await failure(addModel(junk, { modelsDir, convention: 'wespeaker', id: 'junk' }));
+      const e = await caught(addModel(junk, { modelsDir, convention: 'wespeaker', id: 'junk' }));
       expect([e.code, e.details?.reason]).toEqual(['model-invalid', 'not-loadable']);
       expect(await modelsDirFiles()).toEqual([]);
     } finally {
@@ -606,7 +597,7 @@ describe('addModel', () => {
     [{ embeddingDim: 1 }, 'dim-invalid'],
     [{ convention: 'nemo' }, 'convention-unknown'],
   ])('refuses bad arguments %o (%s)', async (extra, reason) => {
-    const e = await failure(addModel(testModelPath, { modelsDir, convention: 'wespeaker', ...(extra as object) }));
+    const e = await caught(addModel(testModelPath, { modelsDir, convention: 'wespeaker', ...(extra as object) }));
     expect([e.code, e.details?.reason]).toEqual(['validation-failed', reason]);
   });
 
@@ -614,7 +605,7 @@ describe('addModel', () => {
     const hidden = path.join(os.tmpdir(), `.vp-hidden-${process.pid}.onnx`);
     await writeFile(hidden, testModel);
     try {
-      const e = await failure(addModel(hidden, { modelsDir, convention: 'wespeaker' }));
+      const e = await caught(addModel(hidden, { modelsDir, convention: 'wespeaker' }));
       expect([e.code, e.details?.reason, e.message]).toEqual([
         'validation-failed',
         'id-invalid',
@@ -627,7 +618,7 @@ describe('addModel', () => {
   });
 
   it('refuses a missing file', async () => {
-    const e = await failure(addModel(path.join(modelsDir, 'nope.onnx'), { modelsDir, convention: 'wespeaker' }));
+    const e = await caught(addModel(path.join(modelsDir, 'nope.onnx'), { modelsDir, convention: 'wespeaker' }));
     expect([e.code, e.details?.reason]).toEqual(['validation-failed', 'file-missing']);
   });
 });
