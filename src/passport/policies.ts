@@ -128,7 +128,15 @@ export function policyWarnings(p: { name: string; targetFmr: number | null; targ
   const out: string[] = [];
   for (const ch of calibratedChannels(calibration)) {
     const c = calibrationFor(calibration, ch)!.calibration;
-    if (!canDeriveThresholds(c)) continue;
+    if (!canDeriveThresholds(c)) {
+      // A hand-written or older manifest: the channel has a score calibration but no table to place
+      // a target on, so its calls are decided at the threshold stored from the wideband table.
+      out.push(
+        `Policy "${p.name}": targetFmr ${p.targetFmr} cannot be placed on the ${ch} channel, because model "${modelId}"'s ${ch} calibration has no operating table; ` +
+          `${ch} calls are decided at the threshold derived from the wideband calibration. Recalibrate the channel (\`voice-passport calibrate DEV_SET --channel ${ch} --write\`) and restart.`,
+      );
+      continue;
+    }
     const onChannel = boundOnChannel(p, c);
     if (onChannel !== bound) {
       out.push(

@@ -178,6 +178,24 @@ describe('verification with a calibrated model', () => {
   });
 });
 
+describe('a telephone calibration without an operating table', () => {
+  it('8 kHz calls are decided at the wideband-derived threshold, and every target policy says so', async () => {
+    const { operatingPoints: _table, trials: _trials, ...telephoneWithoutTable } = calibration.telephone!;
+    h = createHarness({ calibration: { ...calibration, telephone: telephoneWithoutTable } });
+    await consentAndEnrol(h, 'cust-1', 200);
+    const policies = (await request(h.app).get('/v1/operator/policies').set(h.auth('operator'))).body;
+    const said = (name: string) =>
+      `Policy "${name}": targetFmr ${name === 'standard' ? 0.01 : 0.001} cannot be placed on the telephone channel, because model "${fakeModelId}"'s telephone calibration has no operating table; ` +
+      'telephone calls are decided at the threshold derived from the wideband calibration. Recalibrate the channel (`voice-passport calibrate DEV_SET --channel telephone --write`) and restart.';
+    expect(policies.warnings).toEqual(expect.arrayContaining([said('standard'), said('high')]));
+    const wideband = policies.policies.find((p: { name: string }) => p.name === 'standard').channels.wideband.rawThreshold;
+    const phone = await verifyCall(h, 'cust-1', toneWav({ freq: 300, seconds: 4, sampleRate: 8000 }));
+    expect(phone.body).toMatchObject({ channel: 'telephone', rawThreshold: wideband });
+    // Scored on the telephone calibration's own scale all the same.
+    expect(phone.body.score).toBeCloseTo(8 * phone.body.rawScore - 4.4, 12);
+  });
+});
+
 describe('PUT /v1/operator/policies with targetFmr', () => {
   it('round trip: targetFmr and explicit thresholds, derived figures, rule-of-three warnings in the response and the audit log', async () => {
     h = createHarness({ calibration });
