@@ -20,7 +20,7 @@ const usage = `usage: voice-passport <command> [options]
 
 commands:
   features <audio> [--num-mel-bins 80 --frame-length 25 --frame-shift 10 --window-type hamming
-                    --snip-edges true|false --high-freq -400 --sample-scale unit|int16 ...]
+                    --snip-edges true|false --high-freq=-400 --sample-scale unit|int16 ...]
                               raw Kaldi log-mel matrix (torchaudio option names)
   embed <audio|folder>... [--model ID]
                               speaker embedding(s); JSON for one file, JSONL for several
