@@ -67,40 +67,24 @@ export function flacAudioOffset(bytes: Uint8Array): number {
   }
 }
 
-/** What a frame header says about its frame (RFC 9639 §9.1); null fields defer to STREAMINFO (code 0). */
-export interface FlacFrameHeader {
-  /** Bytes of the header, CRC-8 included. */
-  length: number;
-  /** Samples per channel in the frame. */
-  blockSize: number;
-  sampleRate: number | null;
-  channels: number;
-  bitsPerSample: number | null;
-}
-
-/** §9.1.2 sample rate codes 1–11 (0: STREAMINFO's; 12–14 are read from the header's end). */
-const SAMPLE_RATES = [0, 88200, 176400, 192000, 8000, 16000, 22050, 24000, 32000, 44100, 48000, 96000];
-/** §9.1.4 bit depth codes (0: STREAMINFO's; 3 is reserved). */
-const BIT_DEPTHS = [0, 8, 12, 0, 16, 20, 24, 32];
-
 /**
- * The valid frame header at `at`, or null when there is none. Reserved and forbidden field values
- * reject the candidate (RFC 9639 §9.1.1–9.1.8).
+ * Length in bytes of the valid frame header at `at` (CRC-8 included), or 0 when there is none.
+ * Reserved and forbidden field values reject the candidate (RFC 9639 §9.1.1–9.1.8).
  */
-export function parseFrameHeader(bytes: Uint8Array, at: number): FlacFrameHeader | null {
+export function frameHeaderLength(bytes: Uint8Array, at: number): number {
   const end = bytes.length;
-  if (at + 6 > end) return null; // 4 fixed bytes + 1-byte coded number + CRC-8 at the least
+  if (at + 6 > end) return 0; // 4 fixed bytes + 1-byte coded number + CRC-8 at the least
   // 15-bit sync code, a reserved 0 bit, then the blocking strategy bit (§9.1).
-  if (bytes[at] !== 0xff || (bytes[at + 1]! & 0xfe) !== 0xf8) return null;
+  if (bytes[at] !== 0xff || (bytes[at + 1]! & 0xfe) !== 0xf8) return 0;
   const variableBlocking = (bytes[at + 1]! & 1) === 1;
   const blockSizeCode = bytes[at + 2]! >> 4;
   const sampleRateCode = bytes[at + 2]! & 0x0f;
   const channelCode = bytes[at + 3]! >> 4;
   const bitDepthCode = (bytes[at + 3]! >> 1) & 0x07;
-  if (blockSizeCode === 0) return null; // reserved (§9.1.1)
-  if (sampleRateCode === 0x0f) return null; // forbidden (§9.1.2)
-  if (channelCode > 10) return null; // reserved (§9.1.3)
-  if (bitDepthCode === 3 || (bytes[at + 3]! & 1) !== 0) return null; // reserved (§9.1.4)
+  if (blockSizeCode === 0) return 0; // reserved (§9.1.1)
+  if (sampleRateCode === 0x0f) return 0; // forbidden (§9.1.2)
+  if (channelCode > 10) return 0; // reserved (§9.1.3)
+  if (bitDepthCode === 3 || (bytes[at + 3]! & 1) !== 0) return 0; // reserved (§9.1.4)
 
   // Coded number, UTF-8 style in 1–7 bytes (§9.1.5): a 31-bit frame number for fixed blocking
   // (at most 6 bytes), a 36-bit sample number for variable blocking (up to 7).
@@ -108,59 +92,32 @@ export function parseFrameHeader(bytes: Uint8Array, at: number): FlacFrameHeader
   const lead = bytes[pos]!;
   let extra: number;
   if (lead < 0x80) extra = 0;
-  else if (lead < 0xc0) return null; // a continuation byte cannot lead
+  else if (lead < 0xc0) return 0; // a continuation byte cannot lead
   else if (lead < 0xe0) extra = 1;
   else if (lead < 0xf0) extra = 2;
   else if (lead < 0xf8) extra = 3;
   else if (lead < 0xfc) extra = 4;
   else if (lead < 0xfe) extra = 5;
   else if (lead === 0xfe && variableBlocking) extra = 6;
-  else return null;
+  else return 0;
   pos++;
-  if (pos + extra > end) return null;
-  for (let k = 0; k < extra; k++, pos++) if ((bytes[pos]! & 0xc0) !== 0x80) return null;
+  if (pos + extra > end) return 0;
+  for (let k = 0; k < extra; k++, pos++) if ((bytes[pos]! & 0xc0) !== 0x80) return 0;
 
-  // Block size (§9.1.1, §9.1.6) and sample rate (§9.1.7), the uncommon ones after the coded number.
-  let blockSize: number;
-  if (blockSizeCode === 1) blockSize = 192;
-  else if (blockSizeCode <= 5) blockSize = 576 * 2 ** (blockSizeCode - 2);
-  else if (blockSizeCode === 6) {
-    if (pos + 1 > end) return null;
-    blockSize = bytes[pos]! + 1;
-    pos += 1;
-  } else if (blockSizeCode === 7) {
-    if (pos + 2 > end) return null;
+  // Uncommon block size (§9.1.6) and sample rate (§9.1.7) follow the coded number.
+  if (blockSizeCode === 6) pos += 1;
+  else if (blockSizeCode === 7) {
+    if (pos + 2 > end) return 0;
     // Block size minus one; 65536 is beyond STREAMINFO's 16-bit maximum block size (§8.2).
-    if (bytes[pos] === 0xff && bytes[pos + 1] === 0xff) return null;
-    blockSize = ((bytes[pos]! << 8) | bytes[pos + 1]!) + 1;
+    if (bytes[pos] === 0xff && bytes[pos + 1] === 0xff) return 0;
     pos += 2;
-  } else blockSize = 256 * 2 ** (blockSizeCode - 8);
-  let sampleRate: number | null;
-  if (sampleRateCode === 0) sampleRate = null;
-  else if (sampleRateCode <= 11) sampleRate = SAMPLE_RATES[sampleRateCode]!;
-  else {
-    const size = sampleRateCode === 12 ? 1 : 2;
-    if (pos + size > end) return null;
-    const value = size === 1 ? bytes[pos]! : (bytes[pos]! << 8) | bytes[pos + 1]!;
-    sampleRate = sampleRateCode === 12 ? value * 1000 : sampleRateCode === 13 ? value : value * 10;
-    pos += size;
   }
+  if (sampleRateCode === 12) pos += 1;
+  else if (sampleRateCode === 13 || sampleRateCode === 14) pos += 2;
 
-  if (pos + 1 > end) return null;
-  if (crc8(bytes, at, pos) !== bytes[pos]) return null; // §9.1.8
-  return {
-    length: pos + 1 - at,
-    blockSize,
-    sampleRate,
-    // Codes 8–10 are stereo coded as left/side, side/right or mid/side (§9.1.3).
-    channels: channelCode <= 7 ? channelCode + 1 : 2,
-    bitsPerSample: bitDepthCode === 0 ? null : BIT_DEPTHS[bitDepthCode]!,
-  };
-}
-
-/** Length in bytes of the valid frame header at `at` (CRC-8 included), or 0 when there is none. */
-export function frameHeaderLength(bytes: Uint8Array, at: number): number {
-  return parseFrameHeader(bytes, at)?.length ?? 0;
+  if (pos + 1 > end) return 0;
+  if (crc8(bytes, at, pos) !== bytes[pos]) return 0; // §9.1.8
+  return pos + 1 - at;
 }
 
 /**

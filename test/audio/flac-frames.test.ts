@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeFlacFile, readFlacStreamInfo } from '../../src/audio/flac.js';
-import { crc16, crc8, flacAudioOffset, frameHeaderLength, parseFrameHeader, splitFlacFrames } from '../../src/audio/flac-frames.js';
+import { crc16, crc8, flacAudioOffset, frameHeaderLength, splitFlacFrames } from '../../src/audio/flac-frames.js';
 import { VoicePassportError } from '../../src/errors.js';
 
 const fixture = (name: string) => new Uint8Array(readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))));
@@ -243,99 +243,5 @@ describe('splitFlacFrames', () => {
     expect(splitFlacFrames(bytes).map((f) => f.byteOffset)).toEqual([86, 3016, 5888, 8759]);
     const a = await decodeFlacFile(bytes, { maxSeconds: 10 });
     expect(a.samples.length).toBe(16000);
-  });
-});
-
-describe('parseFrameHeader (RFC 9639 §9.1)', () => {
-  it('reads block size, sample rate, channels and bit depth, common and uncommon codes', () => {
-    const header = (bytes: number[]) => {
-      const h = Uint8Array.from([...bytes, crc8(Uint8Array.from(bytes))]);
-      return parseFrameHeader(h, 0);
-    };
-    // 4096 samples (code 12), 44.1 kHz (9); stereo mid/side (10), 16-bit (4); frame 0.
-    expect(header([0xff, 0xf8, 0xc9, 0xa8, 0x00])).toEqual({ length: 6, blockSize: 4096, sampleRate: 44100, channels: 2, bitsPerSample: 16 });
-    // 8-bit block size field (code 6, 160 → 161), sample rate in kHz (12: 11 → 11 000); mono 24-bit (6).
-    expect(header([0xff, 0xf8, 0x6c, 0x0c, 0x01, 160, 11])).toEqual({ length: 8, blockSize: 161, sampleRate: 11000, channels: 1, bitsPerSample: 24 });
-    // 16-bit block size (7), rate in tens of Hz (14: 2205 → 22 050); 6 channels (5), bit depth from STREAMINFO (0).
-    expect(header([0xff, 0xf8, 0x7e, 0x50, 0x02, 0x0f, 0xff, 0x08, 0x9d])).toEqual({ length: 10, blockSize: 4096, sampleRate: 22050, channels: 6, bitsPerSample: null });
-    // Sample rate from STREAMINFO (0), 192 samples (1), 8-bit (1).
-    expect(header([0xff, 0xf8, 0x10, 0x02, 0x03])).toEqual({ length: 6, blockSize: 192, sampleRate: null, channels: 1, bitsPerSample: 8 });
-    expect(header([0xff, 0xf8, 0x00, 0x08, 0x00])).toBeNull(); // block size code 0 is reserved
-  });
-});
-
-describe('decodeFlacFile checks every frame against STREAMINFO before decoding', () => {
-  // A frame of `samples` constant samples (CONSTANT subframes, §9.2.2), with the header fields given.
-  function constantFrame(n: number, o: { samples: number; channelCode?: number; rateCode?: number; bitsCode?: number; bits?: number; value?: number }): Uint8Array {
-    const channels = (o.channelCode ?? 0) + 1;
-    const bits = o.bits ?? 16;
-    const head = [0xff, 0xf8, 0x70 | (o.rateCode ?? 5), ((o.channelCode ?? 0) << 4) | ((o.bitsCode ?? 4) << 1), n, (o.samples - 1) >> 8, (o.samples - 1) & 0xff];
-    // Each subframe: a zero pad bit, type 000000 (CONSTANT), no wasted bits; then the value in `bits` bits.
-    const bitsOut: number[] = [];
-    for (let c = 0; c < channels; c++) {
-      bitsOut.push(...[0, 0, 0, 0, 0, 0, 0, 0]);
-      const v = (o.value ?? 1000) & ((1 << bits) - 1);
-      for (let b = bits - 1; b >= 0; b--) bitsOut.push((v >> b) & 1);
-    }
-    while (bitsOut.length % 8 !== 0) bitsOut.push(0);
-    const body = Array.from({ length: bitsOut.length / 8 }, (_, i) => bitsOut.slice(8 * i, 8 * i + 8).reduce((a, b) => (a << 1) | b, 0));
-    const withHeader = concat(head, [crc8(Uint8Array.from(head))], body);
-    const crc = crc16(withHeader);
-    return concat(withHeader, [crc >> 8, crc & 0xff]);
-  }
-  function streamFile(frames: Uint8Array[], o: { channels?: number; bits?: number; rate?: number; total?: number }): Uint8Array {
-    const rate = o.rate ?? 16000;
-    const channelsMinus1 = (o.channels ?? 1) - 1;
-    const bitsMinus1 = (o.bits ?? 16) - 1;
-    const total = o.total ?? 0;
-    const info = [
-      0x10, 0x00, 0xff, 0xff, 0, 0, 0, 0, 0, 0,
-      rate >> 12, (rate >> 4) & 0xff, ((rate & 0x0f) << 4) | (channelsMinus1 << 1) | (bitsMinus1 >> 4),
-      ((bitsMinus1 & 0x0f) << 4) | 0, (total >>> 24) & 0xff, (total >> 16) & 0xff, (total >> 8) & 0xff, total & 0xff,
-      ...new Array<number>(16).fill(0),
-    ];
-    return concat(ascii('fLaC'), [0x80, 0, 0, 34], info, ...frames);
-  }
-  const code = async (p: Promise<unknown>) => p.then(() => 'decoded', (e: VoicePassportError) => `${e.code}: ${e.message}`);
-
-  it('the control: constant 16-bit frames decode to their value', async () => {
-    const a = await decodeFlacFile(streamFile([constantFrame(0, { samples: 4096 }), constantFrame(1, { samples: 100 })], { total: 4196 }), { maxSeconds: 10 });
-    expect([a.samples.length, a.samples[0], a.samples[4195]]).toEqual([4196, Math.fround(1000 / 32768), Math.fround(1000 / 32768)]);
-  });
-
-  it('a frame with other channels, rate or depth than STREAMINFO: audio-malformed, nothing decoded', async () => {
-    const mono = (n: number) => constantFrame(n, { samples: 4096 });
-    expect(await code(decodeFlacFile(streamFile([mono(0), mono(1), constantFrame(2, { samples: 4096, channelCode: 1 })], {}), { maxSeconds: 10 }))).toBe(
-      'audio-malformed: FLAC frame 2 does not match the stream (2 channels, STREAMINFO 1); the file is damaged.',
-    );
-    // 8 kHz (code 4) in a 16 kHz stream.
-    expect(await code(decodeFlacFile(streamFile([mono(0), constantFrame(1, { samples: 4096, rateCode: 4 })], {}), { maxSeconds: 10 }))).toBe(
-      'audio-malformed: FLAC frame 1 does not match the stream (8000 Hz, STREAMINFO 16000 Hz); the file is damaged.',
-    );
-    expect(await code(decodeFlacFile(streamFile([mono(0)], { bits: 8 }), { maxSeconds: 10 }))).toBe('audio-malformed: FLAC frame 0 does not match the stream (16-bit, STREAMINFO 8-bit); the file is damaged.');
-  });
-
-  it('12- and 20-bit audio, and frames deferring to STREAMINFO: audio-unsupported, never ±Infinity samples', async () => {
-    expect(await code(decodeFlacFile(streamFile([constantFrame(0, { samples: 16, bitsCode: 2, bits: 12 })], { bits: 12, total: 16 }), { maxSeconds: 10 }))).toBe(
-      'audio-unsupported: FLAC with 12-bit samples is not supported; convert it to 16-bit (e.g. sox in.flac -b 16 out.flac).',
-    );
-    expect(await code(decodeFlacFile(streamFile([constantFrame(0, { samples: 16, bitsCode: 0 })], { total: 16 }), { maxSeconds: 10 }))).toBe(
-      'audio-unsupported: FLAC frames that take their bit depth from STREAMINFO are not supported; re-encode the file with flac.',
-    );
-  });
-
-  it('a few kilobytes promising hours: audio-too-long before decoding, counted from the frame headers', async () => {
-    // 600 frames of 65 535 samples at 16 kHz: 41 min in 9 KB, with STREAMINFO's total unknown (0).
-    const frames = Array.from({ length: 600 }, (_, n) => constantFrame(n < 128 ? n : 0, { samples: 65535 }));
-    // Frame numbers above 127 need a longer coded number; these repeat 0, which the splitter does not check.
-    const bytes = streamFile(frames, {});
-    expect(bytes.length).toBeLessThan(12_000);
-    const started = performance.now();
-    expect(await code(decodeFlacFile(bytes, { maxSeconds: 120 }))).toMatch(/^audio-too-long: /);
-    expect(performance.now() - started).toBeLessThan(1000);
-    // More than STREAMINFO's total: damaged.
-    expect(await code(decodeFlacFile(streamFile([constantFrame(0, { samples: 4096 }), constantFrame(1, { samples: 4096 })], { total: 4096 }), { maxSeconds: 10 }))).toBe(
-      "audio-malformed: The FLAC file's frames hold 8192 samples, more than the 4096 its header promises; it is damaged.",
-    );
   });
 });
