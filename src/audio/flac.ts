@@ -55,7 +55,8 @@ export async function decodeFlacFile(bytes: Uint8Array, opts: { maxSeconds: numb
   checkSampleRate(info.sampleRate, 'FLAC STREAMINFO');
   if (info.totalSamples > 0) checkDuration(info.totalSamples, info.sampleRate, opts.maxSeconds);
 
-  const flacFrames = splitFlacFrames(bytes);
+  // Every frame header is checked against STREAMINFO here, so the decoder meets one format throughout.
+  const flacFrames = splitFlacFrames(bytes, info).map((f) => f.data);
   if (flacFrames.length === 0) throw malformed('The FLAC file has no audio frames.');
   const decoder = new FLACDecoder();
   let decoded;
@@ -79,11 +80,17 @@ export async function decodeFlacFile(bytes: Uint8Array, opts: { maxSeconds: numb
       decodedSamples: frames,
     });
   }
-  if (decoded.sampleRate !== info.sampleRate) checkSampleRate(decoded.sampleRate, 'FLAC frame header');
-  const durationSeconds = checkDuration(frames, decoded.sampleRate, opts.maxSeconds);
+  const durationSeconds = checkDuration(frames, info.sampleRate, opts.maxSeconds);
 
+  // The package concatenates each channel from what every frame gave it and zero-pads it to
+  // samplesDecoded, so a channel some frames lack came out shifted and the channel count was the last
+  // frame's. Frames checked against STREAMINFO rule that out; this keeps a stray one from mixing in.
   const channels = decoded.channelData.length;
-  if (channels === 0) throw malformed('The FLAC file decoded to no channels.');
+  if (channels !== info.channels || decoded.channelData.some((c) => c.length !== frames)) {
+    throw malformed(
+      `The FLAC file decoded to ${channels} channel(s) of ${decoded.channelData.map((c) => c.length).join('/')} samples, not the ${info.channels} of ${frames} its STREAMINFO and frames describe.`,
+    );
+  }
   // The decoder scales integers by 1 / (2^(bits−1) − 1); everything else here (WAV, L16, torchaudio,
   // Kaldi) uses 1 / 2^(bits−1). Recover the integer (the float error is far below half a step)
   // and rescale, so a FLAC and a WAV of the same recording decode to identical samples.
@@ -96,5 +103,5 @@ export async function decodeFlacFile(bytes: Uint8Array, opts: { maxSeconds: numb
     for (let i = 0; i < frames; i++) sums[i]! += Math.round(channel[i]! * toInteger);
   }
   for (let i = 0; i < frames; i++) samples[i] = sums[i]! * perChannel;
-  return { sampleRate: decoded.sampleRate, samples, channels, encoding: `flac${info.bitsPerSample}`, durationSeconds };
+  return { sampleRate: info.sampleRate, samples, channels, encoding: `flac${info.bitsPerSample}`, durationSeconds };
 }

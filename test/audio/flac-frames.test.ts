@@ -6,13 +6,17 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeFlacFile, readFlacStreamInfo } from '../../src/audio/flac.js';
-import { crc16, crc8, flacAudioOffset, frameHeaderLength, splitFlacFrames } from '../../src/audio/flac-frames.js';
+import { crc16, crc8, flacAudioOffset, frameHeaderLength, parseFrameHeader, splitFlacFrames } from '../../src/audio/flac-frames.js';
 import { VoicePassportError } from '../../src/errors.js';
 
 const fixture = (name: string) => new Uint8Array(readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))));
 const ascii = (s: string) => new TextEncoder().encode(s);
 const concat = (...parts: ArrayLike<number>[]) => Uint8Array.from(parts.flatMap((p) => Array.from(p)));
 const hasSox = spawnSync('sox', ['--version']).status === 0;
+/** What the hand-built files below are (and what their frame headers say). */
+const mono16 = { sampleRate: 16000, channels: 1, bitsPerSample: 16 };
+/** The frames' bytes, split against the file's own STREAMINFO. */
+const split = (bytes: Uint8Array) => splitFlacFrames(bytes, readFlacStreamInfo(bytes)).map((f) => f.data);
 
 function expectMalformed(run: () => unknown): VoicePassportError {
   try {
@@ -81,7 +85,7 @@ describe('splitFlacFrames', () => {
   it('finds the frames of the fixtures', () => {
     for (const name of ['tone-stereo-44100.flac', 'tone-96000.flac']) {
       const bytes = fixture(name);
-      const frames = splitFlacFrames(bytes);
+      const frames = split(bytes);
       const start = flacAudioOffset(bytes);
       expect(bytes[start]).toBe(0xff);
       expect(frames.reduce((n, f) => n + f.length, 0)).toBe(bytes.length - start);
@@ -96,7 +100,7 @@ describe('splitFlacFrames', () => {
     const payloads = [rampPayload(64, 1), rampPayload(64, 2), rampPayload(64, 3), rampPayload(20, 4)];
     const bytes = flacFile(payloads.map((p, i) => frame(i, p)));
     expect(readFlacStreamInfo(bytes)).toEqual({ sampleRate: 16000, channels: 1, bitsPerSample: 16, totalSamples: 212 });
-    expect(splitFlacFrames(bytes).map((f) => f.length)).toEqual([8 + 1 + 128 + 2, 139, 139, 8 + 1 + 40 + 2]);
+    expect(split(bytes).map((f) => f.length)).toEqual([8 + 1 + 128 + 2, 139, 139, 8 + 1 + 40 + 2]);
     const a = await decodeFlacFile(bytes, { maxSeconds: 10 });
     expect(Array.from(a.samples)).toEqual(payloads.flatMap(int16s).map((v) => v / 32768));
   });
@@ -107,7 +111,7 @@ describe('splitFlacFrames', () => {
     // PADDING (type 1) and APPLICATION (type 2) blocks; the latter holds a complete valid frame.
     const bytes = flacFile(frames, [[1, 0, 0, 0], [2, ...ascii('test'), ...frames[1]!]]);
     expect(flacAudioOffset(bytes)).toBe(bytes.length - frames[0]!.length - frames[1]!.length);
-    expect(splitFlacFrames(bytes)).toEqual(frames);
+    expect(split(bytes)).toEqual(frames);
     const a = await decodeFlacFile(bytes, { maxSeconds: 10 });
     expect(a.samples.length).toBe(49);
   });
@@ -133,7 +137,7 @@ describe('splitFlacFrames', () => {
 
     const last = rampPayload(16, 11);
     const bytes = flacFile([frameA, frameB, frame(2, last)]);
-    expect(splitFlacFrames(bytes).map((f) => f.length)).toEqual([frameA.length, frameB.length, 8 + 1 + 32 + 2]);
+    expect(split(bytes).map((f) => f.length)).toEqual([frameA.length, frameB.length, 8 + 1 + 32 + 2]);
     const decoded = await decodeFlacFile(bytes, { maxSeconds: 10 });
     expect(Array.from(decoded.samples)).toEqual([...int16s(a), ...int16s(b), ...int16s(last)].map((v) => v / 32768));
   });
@@ -161,20 +165,41 @@ describe('splitFlacFrames', () => {
     expect(frameHeaderLength(good.subarray(0, 7), 0)).toBe(0); // cut off
   });
 
+  it('reads block size, sample rate, channels and bit depth from each code (RFC 9639 §9.1.1–9.1.7)', () => {
+    const withCrc = (h: number[]) => Uint8Array.from([...h, crc8(Uint8Array.from(h))]);
+    const read = (h: number[]) => parseFrameHeader(withCrc(h), 0);
+    // [byte 2, byte 3, bytes after the coded number] → what the header says
+    const cases: [number, number, number[], ReturnType<typeof parseFrameHeader>][] = [
+      [0x10, 0x00, [], { length: 6, blockSize: 192, sampleRate: null, channels: 1, bitsPerSample: null }],
+      [0x21, 0x12, [], { length: 6, blockSize: 576, sampleRate: 88200, channels: 2, bitsPerSample: 8 }],
+      [0x52, 0x78, [], { length: 6, blockSize: 4608, sampleRate: 176400, channels: 8, bitsPerSample: 16 }],
+      [0x63, 0x88, [0x0f], { length: 7, blockSize: 16, sampleRate: 192000, channels: 2, bitsPerSample: 16 }],
+      [0x74, 0x9c, [0x0f, 0xff], { length: 8, blockSize: 4096, sampleRate: 8000, channels: 2, bitsPerSample: 24 }],
+      [0x8a, 0xae, [], { length: 6, blockSize: 256, sampleRate: 48000, channels: 2, bitsPerSample: 32 }],
+      [0xcb, 0x04, [], { length: 6, blockSize: 4096, sampleRate: 96000, channels: 1, bitsPerSample: 12 }],
+      [0xfc, 0x0a, [0x2c], { length: 7, blockSize: 32768, sampleRate: 44000, channels: 1, bitsPerSample: 20 }],
+      [0x9d, 0x08, [0x3e, 0x80], { length: 8, blockSize: 512, sampleRate: 16000, channels: 1, bitsPerSample: 16 }],
+      [0x6e, 0x08, [0xff, 0x61, 0x12], { length: 9, blockSize: 256, sampleRate: 248500, channels: 1, bitsPerSample: 16 }],
+    ];
+    for (const [b2, b3, tail, expected] of cases) expect(read([0xff, 0xf8, b2, b3, 0x00, ...tail])).toEqual(expected);
+    for (let code = 5; code <= 9; code++) expect(read([0xff, 0xf8, 0x00 | code, 0x08, 0x00])).toBeNull(); // block size code 0
+    expect(read([0xff, 0xf8, 0x76, 0x08, 0x00, 0x0f])).toBeNull(); // too short for the 16-bit block size and the CRC-8
+  });
+
   it('gives a typed error for truncated and garbage input', () => {
     const bytes = flacFile([frame(0, rampPayload(64, 1)), frame(1, rampPayload(30, 2))]);
-    expect(expectMalformed(() => splitFlacFrames(bytes.subarray(0, bytes.length - 1))).message).toContain('truncated');
-    expectMalformed(() => splitFlacFrames(bytes.subarray(0, 20))); // inside STREAMINFO
-    expectMalformed(() => splitFlacFrames(new Uint8Array(0)));
-    expectMalformed(() => splitFlacFrames(ascii('RIFF....WAVEfmt ')));
-    expectMalformed(() => splitFlacFrames(concat(bytes.subarray(0, 42), [0x12, 0x34, 0x56, 0x78, 0x9a]))); // no frame header
+    expect(expectMalformed(() => splitFlacFrames(bytes.subarray(0, bytes.length - 1), mono16)).message).toContain('truncated');
+    expectMalformed(() => splitFlacFrames(bytes.subarray(0, 20), mono16)); // inside STREAMINFO
+    expectMalformed(() => splitFlacFrames(new Uint8Array(0), mono16));
+    expectMalformed(() => splitFlacFrames(ascii('RIFF....WAVEfmt '), mono16));
+    expectMalformed(() => splitFlacFrames(concat(bytes.subarray(0, 42), [0x12, 0x34, 0x56, 0x78, 0x9a]), mono16)); // no frame header
     const forbiddenType = bytes.slice();
     forbiddenType[4] = 0xff; // last block, type 127
-    expectMalformed(() => splitFlacFrames(forbiddenType));
+    expectMalformed(() => splitFlacFrames(forbiddenType, mono16));
     const damaged = bytes.slice();
     damaged[60] = damaged[60]! ^ 0x10;
-    expect(expectMalformed(() => splitFlacFrames(damaged)).message).toContain('damaged');
-    expect(splitFlacFrames(bytes.subarray(0, 42))).toEqual([]); // metadata only
+    expect(expectMalformed(() => splitFlacFrames(damaged, mono16)).message).toContain('damaged');
+    expect(splitFlacFrames(bytes.subarray(0, 42), mono16)).toEqual([]); // metadata only
   });
 
   it('property: arbitrary verbatim data splits back into the frames it was built from', () => {
@@ -188,7 +213,7 @@ describe('splitFlacFrames', () => {
     fc.assert(
       fc.property(fc.array(payload, { minLength: 1, maxLength: 5 }), (payloads) => {
         const frames = payloads.map((p, i) => frame(i, p));
-        expect(splitFlacFrames(flacFile(frames))).toEqual(frames);
+        expect(split(flacFile(frames))).toEqual(frames);
       }),
       { numRuns: 150 },
     );
@@ -206,8 +231,8 @@ describe('splitFlacFrames', () => {
             if (mutated.length > 0) mutated[at % mutated.length] = mutated[at % mutated.length]! ^ x;
           }
           try {
-            const frames = splitFlacFrames(mutated);
-            for (const f of frames) expect(frameHeaderLength(f, 0)).toBeGreaterThan(0);
+            const frames = splitFlacFrames(mutated, mono16);
+            for (const f of frames) expect(frameHeaderLength(f.data, 0)).toBeGreaterThan(0);
           } catch (e) {
             expect(e).toBeInstanceOf(VoicePassportError);
             expect((e as VoicePassportError).code).toBe('audio-malformed');
@@ -226,7 +251,7 @@ describe('splitFlacFrames', () => {
       const r = spawnSync('sox', ['-D', '-n', '-r', '16000', '-b', '16', '-c', '1', path, 'synth', '0.75', 'sine', '440', 'pad', '0', '0.25']);
       expect(r.status, String(r.stderr)).toBe(0);
       const bytes = new Uint8Array(readFileSync(path));
-      const frames = splitFlacFrames(bytes);
+      const frames = split(bytes);
       expect(frames.length).toBe(4);
       expect(frames.at(-1)!.length).toBeLessThan(frames[0]!.length);
       const a = await decodeFlacFile(bytes, { maxSeconds: 10 });
@@ -240,7 +265,7 @@ describe('splitFlacFrames', () => {
   const shared = fileURLToPath(new URL('../../../shared/data/dev/sc/1cb788bc/down-0.flac', import.meta.url));
   it.skipIf(!existsSync(shared))('splits a data set file at its four frames (skipped when ../shared is absent)', async () => {
     const bytes = new Uint8Array(readFileSync(shared)); // a copy: byteOffset 0, so each frame's byteOffset is its file offset
-    expect(splitFlacFrames(bytes).map((f) => f.byteOffset)).toEqual([86, 3016, 5888, 8759]);
+    expect(splitFlacFrames(bytes, readFlacStreamInfo(bytes)).map((f) => f.offset)).toEqual([86, 3016, 5888, 8759]);
     const a = await decodeFlacFile(bytes, { maxSeconds: 10 });
     expect(a.samples.length).toBe(16000);
   });

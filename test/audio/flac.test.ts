@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { decodeFlacFile, readFlacStreamInfo } from '../../src/audio/flac.js';
 import { decodeWav } from '../../src/audio/wav.js';
-import { VoicePassportError, type ErrorCode } from '../../src/errors.js';
+import { VoicePassportError, type ErrorCode, type ErrorShape } from '../../src/errors.js';
+import { flacFile, flacFrame, type FrameSpec, type Subframe } from './flac-builder.js';
 
 // The two tiny synthetic fixtures were written with Debian's python3-soundfile:
 //   t = arange(8820)/44100; x = sin(2π·440·t); sf.write('tone-stereo-44100.flac', stack([0.5x, 0.25x], 1), 44100, 'PCM_16')
@@ -25,6 +26,25 @@ async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<VoicePa
   }
   throw new Error(`expected ${code}, nothing was thrown`);
 }
+
+/** The whole refusal (code, message, details) a decode rejects with; anything but a VoicePassportError fails. */
+async function refusal(p: Promise<unknown>): Promise<ErrorShape> {
+  try {
+    await p;
+  } catch (e) {
+    if (!(e instanceof VoicePassportError)) throw e;
+    return e.toShape();
+  }
+  throw new Error('expected a refusal, the file decoded');
+}
+
+const sharedFile = (rel: string) => fileURLToPath(new URL(`../../../shared/data/${rel}`, import.meta.url));
+
+// Hand-built files (./flac-builder.ts): 16 kHz mono 16-bit frames of 64 samples unless a test says otherwise.
+const ramp = (n: number, k: number) => Array.from({ length: n }, (_, i) => ((i * 37 * k) % 2000) - 1000);
+const mono16 = { sampleRate: 16000, channels: 1, bitsPerSample: 16, totalSamples: 0 };
+const frame16 = (number: number, subframes: Subframe[] = [{ verbatim: ramp(64, number + 1) }], o: Partial<FrameSpec> = {}) =>
+  flacFrame({ number, blockSize: 64, sampleRate: 16000, bitsPerSample: 16, subframes, ...o });
 
 describe('decodeFlacFile', () => {
   it('reads STREAMINFO', () => {
@@ -97,7 +117,7 @@ describe('decodeFlacFile', () => {
     }
   });
 
-  const shared = fileURLToPath(new URL('../../../shared/data/dev/fsdd/george/0_0.flac', import.meta.url));
+  const shared = sharedFile('dev/fsdd/george/0_0.flac');
   it.skipIf(!existsSync(shared))('decodes a data set file from ../shared (skipped when ../shared is absent)', async () => {
     const a = await decodeFlacFile(new Uint8Array(readFileSync(shared)), opts);
     expect(a).toMatchObject({ sampleRate: 8000, channels: 1, encoding: 'flac16' });
@@ -105,5 +125,51 @@ describe('decodeFlacFile', () => {
     // Reference values from python3-soundfile (int16): first and last samples of fsdd/george/0_0.flac.
     expect(Array.from(a.samples.subarray(0, 6)).map((v) => v * 32768)).toEqual([-1489, -962, -606, 163, 1033, 1669]);
     expect(Array.from(a.samples.subarray(-3)).map((v) => v * 32768)).toEqual([-1814, -1110, -15]);
+  });
+
+  describe('frames must match STREAMINFO (flac -d refuses each of these)', () => {
+    const damaged = (framesBefore: number, field: string, frameValue: number, streamInfoValue: number, what: string, unit = '') => ({
+      code: 'audio-malformed',
+      message: `The FLAC file is damaged: the frame at byte ${42 + framesBefore * 139} (frame ${framesBefore + 1}) has ${what} ${frameValue}${unit}, but its STREAMINFO says ${streamInfoValue}${unit} for the whole stream.`,
+      details: { frameOffset: 42 + framesBefore * 139, framesBefore, field, frameValue, streamInfoValue },
+    });
+
+    it('refuses a stereo frame among mono ones (it misaligned the channels)', async () => {
+      // Frames of 139 bytes: 8 header, 1 + 128 VERBATIM subframe, 2 CRC-16; the stereo one comes last.
+      const bytes = flacFile(mono16, [frame16(0), frame16(1), frame16(2, [{ verbatim: ramp(64, 3) }, { constant: 500 }])]);
+      expect(await refusal(decodeFlacFile(bytes, opts))).toEqual(damaged(2, 'channels', 2, 1, 'channel count'));
+    });
+
+    it('refuses a change of sample rate (it was labelled with the last frame\'s)', async () => {
+      const bytes = flacFile(mono16, [frame16(0), frame16(1, undefined, { sampleRate: 8000 })]);
+      expect(await refusal(decodeFlacFile(bytes, opts))).toEqual(damaged(1, 'sampleRate', 8000, 16000, 'sample rate', ' Hz'));
+    });
+
+    it('refuses frames deeper than STREAMINFO (they were quantised to its depth)', async () => {
+      const deep = flacFrame({ number: 0, blockSize: 64, sampleRate: 16000, bitsPerSample: 24, subframes: [{ verbatim: ramp(64, 1).map((v) => v * 256 + 77) }] });
+      expect(await refusal(decodeFlacFile(flacFile(mono16, [deep]), opts))).toEqual({
+        code: 'audio-malformed',
+        message: 'The FLAC file is damaged: the frame at byte 42 (frame 1) has bit depth 24-bit, but its STREAMINFO says 16-bit for the whole stream.',
+        details: { frameOffset: 42, framesBefore: 0, field: 'bitsPerSample', frameValue: 24, streamInfoValue: 16 },
+      });
+    });
+
+    // Audit repro: go-2.flac with its third frame's sample rate code made 14 (16-bit rate in tens of
+    // Hz from the header's end) and both CRCs fixed. Decoding it corrupted the WebAssembly heap and
+    // `RuntimeError: memory access out of bounds` escaped from decoder.free().
+    const go2 = sharedFile('dev/sc/d5b963aa/go-2.flac');
+    it.skipIf(!existsSync(go2))('refuses the crafted go-2.flac that corrupted the decoder heap (skipped when ../shared is absent)', async () => {
+      const bytes = new Uint8Array(readFileSync(go2));
+      expect([bytes[8816], bytes[8821], bytes[11214], bytes[11215]]).toEqual([0xc5, 0xfd, 0x57, 0x35]);
+      expect((await decodeFlacFile(bytes, opts)).samples.length).toBe(16000);
+      bytes.set([0xce], 8816);
+      bytes.set([0xc1], 8821);
+      bytes.set([0x2f, 0x19], 11214);
+      expect(await refusal(decodeFlacFile(bytes, opts))).toEqual({
+        code: 'audio-malformed',
+        message: 'The FLAC file is damaged: the frame at byte 8814 (frame 3) has sample rate 248500 Hz, but its STREAMINFO says 16000 Hz for the whole stream.',
+        details: { frameOffset: 8814, framesBefore: 2, field: 'sampleRate', frameValue: 248500, streamInfoValue: 16000 },
+      });
+    });
   });
 });
