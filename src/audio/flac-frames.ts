@@ -193,6 +193,17 @@ export interface FlacFrame {
  * STREAMINFO's. `flac -d` refuses all three.
  */
 function checkFrameHeader(header: FlacFrameHeader, format: FlacFormat, offset: number, framesBefore: number): void {
+  // Code 0 means "as in STREAMINFO" (§9.1.2, §9.1.4; outside the streamable subset, written e.g. by
+  // `flac --lax` for 14-, 18- or 22-bit audio). The decoder is given frames without STREAMINFO, so
+  // libFLAC cannot resolve it and reported the frame as corrupt (LOST_SYNC): say what it really is.
+  for (const [field, value, what] of [['sampleRate', header.sampleRate, 'sample rate'], ['bitsPerSample', header.bitsPerSample, 'bit depth']] as const) {
+    if (value !== null) continue;
+    throw new VoicePassportError(
+      'audio-unsupported',
+      `The FLAC frame at byte ${offset} (frame ${framesBefore + 1}) leaves its ${what} to STREAMINFO (header code 0, allowed outside FLAC's streamable subset), which the FLAC decoder used here cannot follow. Re-encode the file with a standard encoder, e.g. \`sox in.flac -b 16 out.flac\`, and try again.`,
+      { frameOffset: offset, framesBefore, field },
+    );
+  }
   const fields = [
     ['channels', header.channels, format.channels, ''],
     ['sampleRate', header.sampleRate, format.sampleRate, ' Hz'],
@@ -213,7 +224,8 @@ function checkFrameHeader(header: FlacFrameHeader, format: FlacFormat, offset: n
  * frame's (the last runs to the end of the file). A file with no frames gives an empty list.
  * @throws VoicePassportError audio-malformed when the file is not FLAC, its metadata is cut off,
  *   the audio does not start with a frame header, a frame header disagrees with `format`
- *   (STREAMINFO's), or the last frame fails its CRC-16 (truncated or damaged).
+ *   (STREAMINFO's), or the last frame fails its CRC-16 (truncated or damaged); audio-unsupported
+ *   when a frame header leaves its sample rate or bit depth to STREAMINFO.
  */
 export function splitFlacFrames(bytes: Uint8Array, format: FlacFormat): FlacFrame[] {
   const first = flacAudioOffset(bytes);

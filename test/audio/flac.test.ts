@@ -172,4 +172,20 @@ describe('decodeFlacFile', () => {
       });
     });
   });
+
+  describe('frames whose header leaves the rate or bit depth to STREAMINFO (code 0)', () => {
+    const deferred = (field: string, what: string) => ({
+      code: 'audio-unsupported',
+      message: `The FLAC frame at byte 42 (frame 1) leaves its ${what} to STREAMINFO (header code 0, allowed outside FLAC's streamable subset), which the FLAC decoder used here cannot follow. Re-encode the file with a standard encoder, e.g. \`sox in.flac -b 16 out.flac\`, and try again.`,
+      details: { frameOffset: 42, framesBefore: 0, field },
+    });
+
+    // They were refused as corrupt (audio-malformed, LOST_SYNC), though `flac -d` decodes them.
+    it('are refused as unsupported, not as corrupt', async () => {
+      const depth0 = flacFile(mono16, [frame16(0, undefined, { depthFromStreamInfo: true }), frame16(1, undefined, { depthFromStreamInfo: true })]);
+      expect(await refusal(decodeFlacFile(depth0, opts))).toEqual(deferred('bitsPerSample', 'bit depth'));
+      const rate0 = flacFile(mono16, [frame16(0, undefined, { rateFromStreamInfo: true })]);
+      expect(await refusal(decodeFlacFile(rate0, opts))).toEqual(deferred('sampleRate', 'sample rate'));
+    });
+  });
 });
