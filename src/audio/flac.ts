@@ -56,13 +56,32 @@ export async function decodeFlacFile(bytes: Uint8Array, opts: { maxSeconds: numb
   if (info.totalSamples > 0) checkDuration(info.totalSamples, info.sampleRate, opts.maxSeconds);
 
   // Every frame header is checked against STREAMINFO here, so the decoder meets one format throughout.
-  const flacFrames = splitFlacFrames(bytes, info).map((f) => f.data);
-  if (flacFrames.length === 0) throw malformed('The FLAC file has no audio frames.');
+  const split = splitFlacFrames(bytes, info);
+  if (split.length === 0) throw malformed('The FLAC file has no audio frames.');
+  // The frame headers say how much audio there is; check it before decoding any. STREAMINFO's total
+  // may be 0 (unknown) or small, and a few dozen bytes of frame can expand to 65535 samples on each
+  // of 8 channels: a 30 KB file decoded for 20 s into 3.6 GB before its length was checked.
+  const frameSamples = split.reduce((n, f) => n + f.blockSize, 0);
+  if (info.totalSamples > 0 && frameSamples < info.totalSamples) {
+    throw malformed(`The FLAC file is truncated: its header promises ${info.totalSamples} samples but its frames hold only ${frameSamples}.`, {
+      declaredSamples: info.totalSamples,
+      frameSamples,
+    });
+  }
+  if (info.totalSamples > 0 && frameSamples > info.totalSamples) {
+    // STREAMINFO's total is what the duration limit was checked against; decode no more than that.
+    throw malformed(`The FLAC file is damaged: its frames hold ${frameSamples} samples, more than the ${info.totalSamples} its header declares.`, {
+      declaredSamples: info.totalSamples,
+      frameSamples,
+    });
+  }
+  const durationSeconds = checkDuration(frameSamples, info.sampleRate, opts.maxSeconds);
+
   const decoder = new FLACDecoder();
   let decoded;
   try {
     await decoder.ready;
-    decoded = await decoder.decodeFrames(flacFrames);
+    decoded = await decoder.decodeFrames(split.map((f) => f.data));
   } catch (e) {
     throw malformed(`The FLAC file could not be decoded (${e instanceof Error ? e.message : String(e)}).`);
   } finally {
@@ -74,13 +93,9 @@ export async function decodeFlacFile(bytes: Uint8Array, opts: { maxSeconds: numb
     throw malformed(`The FLAC file has ${decoded.errors.length} corrupt frame(s), the first: ${first.message}.`, { corruptFrames: decoded.errors.length });
   }
   const frames = decoded.samplesDecoded;
-  if (info.totalSamples > 0 && frames < info.totalSamples) {
-    throw malformed(`The FLAC file is truncated: its header promises ${info.totalSamples} samples but only ${frames} decode.`, {
-      declaredSamples: info.totalSamples,
-      decodedSamples: frames,
-    });
+  if (frames !== frameSamples) {
+    throw malformed(`The FLAC file decoded to ${frames} samples, not the ${frameSamples} its frame headers give.`, { frameSamples, decodedSamples: frames });
   }
-  const durationSeconds = checkDuration(frames, info.sampleRate, opts.maxSeconds);
 
   // The package concatenates each channel from what every frame gave it and zero-pads it to
   // samplesDecoded, so a channel some frames lack came out shifted and the channel count was the last

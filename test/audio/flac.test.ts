@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { FLACDecoder } from '@wasm-audio-decoders/flac';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeFlacFile, readFlacStreamInfo } from '../../src/audio/flac.js';
 import { decodeWav } from '../../src/audio/wav.js';
 import { VoicePassportError, type ErrorCode, type ErrorShape } from '../../src/errors.js';
@@ -186,6 +187,53 @@ describe('decodeFlacFile', () => {
       expect(await refusal(decodeFlacFile(depth0, opts))).toEqual(deferred('bitsPerSample', 'bit depth'));
       const rate0 = flacFile(mono16, [frame16(0, undefined, { rateFromStreamInfo: true })]);
       expect(await refusal(decodeFlacFile(rate0, opts))).toEqual(deferred('sampleRate', 'sample rate'));
+    });
+  });
+
+  describe('the frame headers\' sample count is checked before anything is decoded', () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    // 48 kHz, 8 channels, 879 frames of 65535 samples whose subframes are CONSTANT (3 bytes each):
+    // 30 KB that expanded for about 20 s into 3.6 GB before the duration limit was applied.
+    const bombFrames = Array.from({ length: 879 }, (_, n) =>
+      flacFrame({ number: n, blockSize: 65535, sampleRate: 48000, bitsPerSample: 16, subframes: Array.from({ length: 8 }, () => ({ constant: 1000 })) }),
+    );
+    const bomb = (totalSamples: number) => flacFile({ sampleRate: 48000, channels: 8, bitsPerSample: 16, totalSamples }, bombFrames);
+
+    it('refuses a small file of huge frames as too long when STREAMINFO does not give the total', async () => {
+      const decodeFrames = vi.spyOn(FLACDecoder.prototype, 'decodeFrames');
+      const bytes = bomb(0);
+      expect(bytes.length).toBeLessThan(31_000);
+      expect(await refusal(decodeFlacFile(bytes, opts))).toEqual({
+        code: 'audio-too-long',
+        message: 'The audio lasts 1200.1 s, more than the maximum of 120 s; send a shorter recording.',
+        details: { durationSeconds: (879 * 65535) / 48000, maxSeconds: 120 },
+      });
+      expect(decodeFrames).not.toHaveBeenCalled();
+    });
+
+    it('refuses frames holding more samples than STREAMINFO declares', async () => {
+      const decodeFrames = vi.spyOn(FLACDecoder.prototype, 'decodeFrames');
+      expect(await refusal(decodeFlacFile(bomb(48000), opts))).toEqual({
+        code: 'audio-malformed',
+        message: `The FLAC file is damaged: its frames hold ${879 * 65535} samples, more than the 48000 its header declares.`,
+        details: { declaredSamples: 48000, frameSamples: 879 * 65535 },
+      });
+      // Within the limit, too: STREAMINFO's total is what was checked, so no more than that is decoded.
+      expect(await refusal(decodeFlacFile(flacFile({ ...mono16, totalSamples: 100 }, [frame16(0), frame16(1)]), opts))).toEqual({
+        code: 'audio-malformed',
+        message: 'The FLAC file is damaged: its frames hold 128 samples, more than the 100 its header declares.',
+        details: { declaredSamples: 100, frameSamples: 128 },
+      });
+      expect(decodeFrames).not.toHaveBeenCalled();
+    });
+
+    it('refuses frames holding fewer samples than STREAMINFO declares as truncated', async () => {
+      expect(await refusal(decodeFlacFile(flacFile({ ...mono16, totalSamples: 192 }, [frame16(0), frame16(1)]), opts))).toEqual({
+        code: 'audio-malformed',
+        message: 'The FLAC file is truncated: its header promises 192 samples but its frames hold only 128.',
+        details: { declaredSamples: 192, frameSamples: 128 },
+      });
     });
   });
 });
