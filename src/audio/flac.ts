@@ -11,7 +11,7 @@
  */
 import { FLACDecoder } from '@wasm-audio-decoders/flac';
 import { VoicePassportError } from '../errors.js';
-import { splitFlacFrames } from './flac-frames.js';
+import { splitFlacFrames, type FlacFrame } from './flac-frames.js';
 import { checkDuration, checkSampleRate } from './limits.js';
 import type { DecodedAudio } from './types.js';
 
@@ -77,46 +77,65 @@ export async function decodeFlacFile(bytes: Uint8Array, opts: { maxSeconds: numb
   }
   const durationSeconds = checkDuration(frameSamples, info.sampleRate, opts.maxSeconds);
 
+  const samples = await decodeFrames(split, info, frameSamples);
+  return { sampleRate: info.sampleRate, samples, channels: info.channels, encoding: `flac${info.bitsPerSample}`, durationSeconds };
+}
+
+/**
+ * Decode the frames (checked against STREAMINFO, `total` samples in all) and mix them to mono.
+ * Whatever goes wrong inside the decoder is the file's doing and comes out as audio-malformed: it
+ * must never reach a CLI run as an `internal` error.
+ */
+async function decodeFrames(frames: FlacFrame[], info: FlacStreamInfo, total: number): Promise<Float32Array> {
   const decoder = new FLACDecoder();
-  let decoded;
-  try {
-    await decoder.ready;
-    decoded = await decoder.decodeFrames(split.map((f) => f.data));
-  } catch (e) {
-    throw malformed(`The FLAC file could not be decoded (${e instanceof Error ? e.message : String(e)}).`);
-  } finally {
-    decoder.free();
-  }
+  await decoder.ready; // the WebAssembly module failing to start is not the file's fault: left as is
 
-  if (decoded.errors.length > 0) {
-    const first = decoded.errors[0]!;
-    throw malformed(`The FLAC file has ${decoded.errors.length} corrupt frame(s), the first: ${first.message}.`, { corruptFrames: decoded.errors.length });
-  }
-  const frames = decoded.samplesDecoded;
-  if (frames !== frameSamples) {
-    throw malformed(`The FLAC file decoded to ${frames} samples, not the ${frameSamples} its frame headers give.`, { frameSamples, decodedSamples: frames });
-  }
-
-  // The package concatenates each channel from what every frame gave it and zero-pads it to
-  // samplesDecoded, so a channel some frames lack came out shifted and the channel count was the last
-  // frame's. Frames checked against STREAMINFO rule that out; this keeps a stray one from mixing in.
-  const channels = decoded.channelData.length;
-  if (channels !== info.channels || decoded.channelData.some((c) => c.length !== frames)) {
-    throw malformed(
-      `The FLAC file decoded to ${channels} channel(s) of ${decoded.channelData.map((c) => c.length).join('/')} samples, not the ${info.channels} of ${frames} its STREAMINFO and frames describe.`,
-    );
-  }
   // The decoder scales integers by 1 / (2^(bits−1) − 1); everything else here (WAV, L16, torchaudio,
   // Kaldi) uses 1 / 2^(bits−1). Recover the integer (the float error is far below half a step)
   // and rescale, so a FLAC and a WAV of the same recording decode to identical samples.
   const fullScale = 2 ** (info.bitsPerSample - 1);
   const toInteger = fullScale - 1;
-  const perChannel = 1 / (fullScale * channels);
-  const samples = new Float32Array(frames);
-  const sums = new Float64Array(frames);
-  for (const channel of decoded.channelData) {
-    for (let i = 0; i < frames; i++) sums[i]! += Math.round(channel[i]! * toInteger);
+  const perChannel = 1 / (fullScale * info.channels);
+  const sums = new Float64Array(total);
+  let failure: unknown;
+  try {
+    let at = 0;
+    for (const [n, frame] of frames.entries()) {
+      // One frame per call, stopping at the first one libFLAC refuses: after such a frame the package
+      // frees the previous frame's output buffer again (FLACDecoder.js _decode never clears that
+      // pointer), and frames decoded on that heap faulted (`memory access out of bounds`, from free()
+      // for the audit's go-2.flac repro).
+      const out = await decoder.decodeFrames([frame.data]);
+      const where = { frameOffset: frame.offset, framesBefore: n };
+      if (out.errors.length > 0) {
+        throw malformed(`The FLAC frame at byte ${frame.offset} (frame ${n + 1}) is corrupt: ${out.errors[0]!.message}.`, where);
+      }
+      // The package concatenates each channel from what every frame gave it and zero-pads it, so
+      // channels that differ between frames came out shifted; demand exactly what the header says.
+      if (out.samplesDecoded !== frame.blockSize || out.channelData.length !== info.channels || out.channelData.some((c) => c.length !== frame.blockSize)) {
+        throw malformed(
+          `The FLAC frame at byte ${frame.offset} (frame ${n + 1}) decoded to ${out.channelData.length} channel(s) of ${out.channelData.map((c) => c.length).join('/')} samples, not the ${info.channels} of ${frame.blockSize} its header gives.`,
+          where,
+        );
+      }
+      for (const channel of out.channelData) {
+        for (let i = 0; i < frame.blockSize; i++) sums[at + i]! += Math.round(channel[i]! * toInteger);
+      }
+      at += frame.blockSize;
+    }
+  } catch (e) {
+    failure = e;
   }
-  for (let i = 0; i < frames; i++) samples[i] = sums[i]! * perChannel;
-  return { sampleRate: info.sampleRate, samples, channels, encoding: `flac${info.bitsPerSample}`, durationSeconds };
+  try {
+    decoder.free();
+  } catch (e) {
+    // free() walks the WebAssembly heap and faults when the heap was corrupted; keep the first error.
+    // The instance owns its own memory, dropped with it.
+    failure ??= e;
+  }
+  if (failure instanceof VoicePassportError) throw failure;
+  if (failure !== undefined) throw malformed(`The FLAC file could not be decoded (${failure instanceof Error ? failure.message : String(failure)}).`);
+  const samples = new Float32Array(total);
+  for (let i = 0; i < total; i++) samples[i] = sums[i]! * perChannel;
+  return samples;
 }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { FLACDecoder } from '@wasm-audio-decoders/flac';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeFlacFile, readFlacStreamInfo } from '../../src/audio/flac.js';
+import { crc16 } from '../../src/audio/flac-frames.js';
 import { decodeWav } from '../../src/audio/wav.js';
 import { VoicePassportError, type ErrorCode, type ErrorShape } from '../../src/errors.js';
 import { flacFile, flacFrame, type FrameSpec, type Subframe } from './flac-builder.js';
@@ -234,6 +235,47 @@ describe('decodeFlacFile', () => {
         message: 'The FLAC file is truncated: its header promises 192 samples but its frames hold only 128.',
         details: { declaredSamples: 192, frameSamples: 128 },
       });
+    });
+  });
+
+  describe('a decoder failure is the file\'s: audio-malformed, never an internal error', () => {
+    afterEach(() => vi.restoreAllMocks());
+    // What the decoder threw (the lib here has no WebAssembly types, so the class is fetched untyped).
+    const { RuntimeError } = (globalThis as unknown as { WebAssembly: { RuntimeError: ErrorConstructor } }).WebAssembly;
+    const fault = () => new RuntimeError('memory access out of bounds');
+    const good = () => flacFile(mono16, [frame16(0), frame16(1)]);
+
+    it('stops at the first frame libFLAC refuses, and names it', async () => {
+      // CRC-valid, header fine, but the subframe header's first bit (zero padding, RFC 9639 §9.2.1) is set.
+      const bad = frame16(1).slice();
+      bad[8] = 0x80;
+      const crc = crc16(bad, 0, bad.length - 2);
+      bad.set([crc >> 8, crc & 0xff], bad.length - 2);
+      const decodeFrames = vi.spyOn(FLACDecoder.prototype, 'decodeFrames');
+      expect(await refusal(decodeFlacFile(flacFile(mono16, [frame16(0), bad, frame16(2), frame16(3)]), opts))).toEqual({
+        code: 'audio-malformed',
+        message: 'The FLAC frame at byte 181 (frame 2) is corrupt: Error: FLAC__STREAM_DECODER_ERROR_STATUS_LOST_SYNC; State: FLAC__STREAM_DECODER_SEARCH_FOR_FRAME_SYNC.',
+        details: { frameOffset: 181, framesBefore: 1 },
+      });
+      // Frames after a refused one were decoded on a heap the package had freed a buffer of twice.
+      expect(decodeFrames).toHaveBeenCalledTimes(2);
+    });
+
+    it('maps a WebAssembly fault in decoding or in free() to audio-malformed', async () => {
+      const refused = { code: 'audio-malformed', message: 'The FLAC file could not be decoded (memory access out of bounds).' };
+      const decodeFrames = vi.spyOn(FLACDecoder.prototype, 'decodeFrames').mockRejectedValue(fault());
+      const free = vi.spyOn(FLACDecoder.prototype, 'free').mockImplementation(() => {
+        throw fault();
+      });
+      expect(await refusal(decodeFlacFile(good(), opts))).toEqual(refused); // both fault: the first error is kept
+      free.mockRestore();
+      expect(await refusal(decodeFlacFile(good(), opts))).toEqual(refused);
+      decodeFrames.mockRestore();
+      // Only free() faults, after a clean decode: the heap was corrupt, so the samples are not trusted either.
+      vi.spyOn(FLACDecoder.prototype, 'free').mockImplementation(() => {
+        throw fault();
+      });
+      expect(await refusal(decodeFlacFile(good(), opts))).toEqual(refused);
     });
   });
 });
