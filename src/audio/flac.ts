@@ -23,6 +23,14 @@ export interface FlacStreamInfo {
   totalSamples: number;
 }
 
+/**
+ * The package's write callback (flac_decoder.c) divides each sample by a full scale it sets for
+ * these depths only; for any other it divides by an uninitialised value, so 12- and 20-bit files
+ * decoded to ±Infinity and NaN. That output cannot be scaled back, so other depths are refused
+ * (frames must match STREAMINFO's depth, so checking STREAMINFO covers every frame).
+ */
+const DECODABLE_BIT_DEPTHS: readonly number[] = [8, 16, 24, 32];
+
 function malformed(message: string, details?: Record<string, unknown>): VoicePassportError {
   return new VoicePassportError('audio-malformed', message, details);
 }
@@ -48,11 +56,19 @@ export function readFlacStreamInfo(bytes: Uint8Array): FlacStreamInfo {
 
 /**
  * Decode a FLAC file to mono ±1 floats (channel average) at its own rate.
- * @throws VoicePassportError audio-empty, audio-malformed, audio-sample-rate-unsupported, audio-too-long.
+ * @throws VoicePassportError audio-empty, audio-malformed, audio-unsupported, audio-invalid-samples,
+ *   audio-sample-rate-unsupported, audio-too-long.
  */
 export async function decodeFlacFile(bytes: Uint8Array, opts: { maxSeconds: number }): Promise<DecodedAudio> {
   const info = readFlacStreamInfo(bytes);
   checkSampleRate(info.sampleRate, 'FLAC STREAMINFO');
+  if (!DECODABLE_BIT_DEPTHS.includes(info.bitsPerSample)) {
+    throw new VoicePassportError(
+      'audio-unsupported',
+      `The FLAC file holds ${info.bitsPerSample}-bit samples; only 8-, 16-, 24- and 32-bit FLAC can be decoded here. Convert it to 16-bit (e.g. \`sox in.flac -b 16 out.flac\`) and try again.`,
+      { bitsPerSample: info.bitsPerSample, supportedBitsPerSample: [...DECODABLE_BIT_DEPTHS] },
+    );
+  }
   if (info.totalSamples > 0) checkDuration(info.totalSamples, info.sampleRate, opts.maxSeconds);
 
   // Every frame header is checked against STREAMINFO here, so the decoder meets one format throughout.
@@ -119,7 +135,18 @@ async function decodeFrames(frames: FlacFrame[], info: FlacStreamInfo, total: nu
         );
       }
       for (const channel of out.channelData) {
-        for (let i = 0; i < frame.blockSize; i++) sums[at + i]! += Math.round(channel[i]! * toInteger);
+        for (let i = 0; i < frame.blockSize; i++) {
+          const value = channel[i]!;
+          // Never expected for the depths above; a NaN or infinity must not reach the models regardless.
+          if (!Number.isFinite(value)) {
+            throw new VoicePassportError(
+              'audio-invalid-samples',
+              `The FLAC frame at byte ${frame.offset} (frame ${n + 1}) decoded to NaN or infinite samples; the file cannot be used.`,
+              where,
+            );
+          }
+          sums[at + i]! += Math.round(value * toInteger);
+        }
       }
       at += frame.blockSize;
     }

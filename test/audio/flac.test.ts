@@ -9,7 +9,7 @@ import { decodeFlacFile, readFlacStreamInfo } from '../../src/audio/flac.js';
 import { crc16 } from '../../src/audio/flac-frames.js';
 import { decodeWav } from '../../src/audio/wav.js';
 import { VoicePassportError, type ErrorCode, type ErrorShape } from '../../src/errors.js';
-import { flacFile, flacFrame, type FrameSpec, type Subframe } from './flac-builder.js';
+import { flacFile, flacFrame, fromHex, type FrameSpec, type Subframe } from './flac-builder.js';
 
 // The two tiny synthetic fixtures were written with Debian's python3-soundfile:
 //   t = arange(8820)/44100; x = sin(2π·440·t); sf.write('tone-stereo-44100.flac', stack([0.5x, 0.25x], 1), 44100, 'PCM_16')
@@ -276,6 +276,57 @@ describe('decodeFlacFile', () => {
         throw fault();
       });
       expect(await refusal(decodeFlacFile(good(), opts))).toEqual(refused);
+    });
+  });
+
+  describe('bit depths', () => {
+    afterEach(() => vi.restoreAllMocks());
+    const full = (bits: number) => 2 ** (bits - 1);
+    const extremes = (bits: number) => [-full(bits), -full(bits) + 1, -1, 0, 1, full(bits) - 1, Math.floor(full(bits) / 3), -Math.floor(full(bits) / 7)];
+    const oneFrame = (bits: number, o: Partial<FrameSpec> = {}) =>
+      flacFile({ sampleRate: 16000, channels: 1, bitsPerSample: bits, totalSamples: 8 }, [
+        flacFrame({ number: 0, blockSize: 8, sampleRate: 16000, bitsPerSample: bits, subframes: [{ verbatim: extremes(bits) }], ...o }),
+      ]);
+    const unsupported = (bits: number) => ({
+      code: 'audio-unsupported',
+      message: `The FLAC file holds ${bits}-bit samples; only 8-, 16-, 24- and 32-bit FLAC can be decoded here. Convert it to 16-bit (e.g. \`sox in.flac -b 16 out.flac\`) and try again.`,
+      details: { bitsPerSample: bits, supportedBitsPerSample: [8, 16, 24, 32] },
+    });
+
+    it('decodes 8-, 16-, 24- and 32-bit samples exactly', async () => {
+      for (const bits of [8, 16, 24, 32]) {
+        const a = await decodeFlacFile(oneFrame(bits), opts);
+        expect({ bits, encoding: a.encoding, samples: Array.from(a.samples) }).toEqual({
+          bits,
+          encoding: `flac${bits}`,
+          samples: extremes(bits).map((v) => Math.fround(v / full(bits))),
+        });
+      }
+    });
+
+    // The package divides by an uninitialised full scale for them: every sample came out ±Infinity or NaN.
+    it('refuses 12- and 20-bit files, which decoded to infinities', async () => {
+      // The audit's 55-byte file: mono 16 kHz 12-bit, one CONSTANT frame of 16 samples of 1000.
+      const twelve = fromHex('664c6143800000220010001000000000000003e800b00000001000000000000000000000000000000000fff8750400000f32003e80c012');
+      expect(twelve).toEqual(
+        flacFile({ sampleRate: 16000, channels: 1, bitsPerSample: 12, totalSamples: 16, minBlockSize: 16, maxBlockSize: 16 }, [
+          flacFrame({ number: 0, blockSize: 16, sampleRate: 16000, bitsPerSample: 12, subframes: [{ constant: 1000 }] }),
+        ]),
+      );
+      expect(await refusal(decodeFlacFile(twelve, opts))).toEqual(unsupported(12));
+      expect(await refusal(decodeFlacFile(oneFrame(20), opts))).toEqual(unsupported(20));
+      // 14-bit (`flac --lax`; the frames leave their depth to STREAMINFO): the depth is what is refused.
+      expect(await refusal(decodeFlacFile(oneFrame(14, { depthFromStreamInfo: true }), opts))).toEqual(unsupported(14));
+    });
+
+    it('refuses NaN or infinite decoder output as audio-invalid-samples', async () => {
+      const channelData = [Float32Array.from([0.5, Number.NaN, 0, 0, 0, 0, 0, 0])];
+      vi.spyOn(FLACDecoder.prototype, 'decodeFrames').mockResolvedValue({ channelData, samplesDecoded: 8, sampleRate: 16000, bitDepth: 16, errors: [] });
+      expect(await refusal(decodeFlacFile(oneFrame(16), opts))).toEqual({
+        code: 'audio-invalid-samples',
+        message: 'The FLAC frame at byte 42 (frame 1) decoded to NaN or infinite samples; the file cannot be used.',
+        details: { frameOffset: 42, framesBefore: 0 },
+      });
     });
   });
 });
