@@ -2,11 +2,13 @@
  * FLAC files for the command line and the evaluation scripts (the data sets in ../shared are FLAC);
  * the HTTP API itself does not accept FLAC.
  *
- * Same discipline as the WAV decoder: the STREAMINFO block (FLAC format spec, RFC 9639 §8.2) is
- * read and checked first — sample rate, channel count, and the duration from its total-samples
- * field — and only then are its frames handed to libFLAC (compiled to WebAssembly by
- * @wasm-audio-decoders/flac). The frames are split by ./flac-frames.ts, not by the package's
- * decodeFile, whose splitter (codec-parser 2.5.0) drops a short final frame. A file whose frames
+ * Same discipline as the WAV decoder: nothing is decoded before the headers are checked. First
+ * STREAMINFO (RFC 9639 §8.2): sample rate, bit depth (those the decoder scales correctly) and the
+ * duration from its total-samples field. Then every frame header, found by ./flac-frames.ts (not
+ * the package's decodeFile, whose splitter, codec-parser 2.5.0, drops a short final frame), must
+ * agree with STREAMINFO, and the block sizes the headers give must add up to STREAMINFO's total
+ * (when it has one) and stay within the duration limit. Only then are the frames handed, one at a
+ * time, to libFLAC (compiled to WebAssembly by @wasm-audio-decoders/flac). A file whose frames
  * stop before STREAMINFO's sample count is refused as truncated instead of silently decoding short.
  */
 import { FLACDecoder } from '@wasm-audio-decoders/flac';
@@ -76,7 +78,7 @@ export async function decodeFlacFile(bytes: Uint8Array, opts: { maxSeconds: numb
   if (split.length === 0) throw malformed('The FLAC file has no audio frames.');
   // The frame headers say how much audio there is; check it before decoding any. STREAMINFO's total
   // may be 0 (unknown) or small, and a few dozen bytes of frame can expand to 65535 samples on each
-  // of 8 channels: a 30 KB file decoded for 20 s into 3.6 GB before its length was checked.
+  // of 8 channels: a 30 KB file decoded for about 20 s into 3.6 GB before its length was checked.
   const frameSamples = split.reduce((n, f) => n + f.blockSize, 0);
   if (info.totalSamples > 0 && frameSamples < info.totalSamples) {
     throw malformed(`The FLAC file is truncated: its header promises ${info.totalSamples} samples but its frames hold only ${frameSamples}.`, {
