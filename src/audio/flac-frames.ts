@@ -205,13 +205,12 @@ function checkFrameHeader(header: FlacFrameHeader, format: FlacFormat, offset: n
     );
   }
   const fields = [
-    ['channels', header.channels, format.channels, ''],
-    ['sampleRate', header.sampleRate, format.sampleRate, ' Hz'],
-    ['bitsPerSample', header.bitsPerSample, format.bitsPerSample, '-bit'],
+    ['channels', 'channel count', header.channels, format.channels, ''],
+    ['sampleRate', 'sample rate', header.sampleRate, format.sampleRate, ' Hz'],
+    ['bitsPerSample', 'bit depth', header.bitsPerSample, format.bitsPerSample, ' bits'],
   ] as const;
-  for (const [field, frameValue, streamInfoValue, unit] of fields) {
-    if (frameValue === null || frameValue === streamInfoValue) continue;
-    const what = field === 'channels' ? 'channel count' : field === 'sampleRate' ? 'sample rate' : 'bit depth';
+  for (const [field, what, frameValue, streamInfoValue, unit] of fields) {
+    if (frameValue === streamInfoValue) continue; // null (code 0) was refused above
     throw malformed(
       `The FLAC file is damaged: the frame at byte ${offset} (frame ${framesBefore + 1}) has ${what} ${frameValue}${unit}, but its STREAMINFO says ${streamInfoValue}${unit} for the whole stream.`,
       { frameOffset: offset, framesBefore, field, frameValue, streamInfoValue },

@@ -151,7 +151,7 @@ describe('decodeFlacFile', () => {
       const deep = flacFrame({ number: 0, blockSize: 64, sampleRate: 16000, bitsPerSample: 24, subframes: [{ verbatim: ramp(64, 1).map((v) => v * 256 + 77) }] });
       expect(await refusal(decodeFlacFile(flacFile(mono16, [deep]), opts))).toEqual({
         code: 'audio-malformed',
-        message: 'The FLAC file is damaged: the frame at byte 42 (frame 1) has bit depth 24-bit, but its STREAMINFO says 16-bit for the whole stream.',
+        message: 'The FLAC file is damaged: the frame at byte 42 (frame 1) has bit depth 24 bits, but its STREAMINFO says 16 bits for the whole stream.',
         details: { frameOffset: 42, framesBefore: 0, field: 'bitsPerSample', frameValue: 24, streamInfoValue: 16 },
       });
     });
