@@ -337,7 +337,13 @@ export class VerificationStreams {
       // Closed before its result: an abandoned attempt, never scored or recorded; audited if its audio was analysed.
       if (!decided) {
         stream.abandon();
-        if (stream.analyses > 0 && this.opts.passport.store.db.isOpen) recordAbandonedStream(passport, actor, customerId, stream);
+        // In a socket's close listener a throw (the disk full, the database locked past its timeout)
+        // would be uncaught and end the process: the record is lost, and said so, instead.
+        try {
+          if (stream.analyses > 0 && this.opts.passport.store.db.isOpen) recordAbandonedStream(passport, actor, customerId, stream);
+        } catch (err) {
+          log.error({ err }, 'the abandoned verification stream could not be recorded');
+        }
       }
       log.info({ code, decided, receivedSeconds: Math.round(stream.receivedSeconds * 10) / 10 }, 'verification stream closed');
     });

@@ -386,6 +386,24 @@ describe('a stream that goes wrong', () => {
     ]);
   });
 
+  it('closed after its audio was analysed while its record cannot be written: logged, and the service goes on', async () => {
+    const c = await enrolledStream({}, '?speechSeconds=5');
+    // As a full disk would: the abandoned attempt's audit entry cannot be written.
+    h.store.db.exec("CREATE TRIGGER no_abandoned BEFORE INSERT ON audit_log WHEN NEW.action = 'verification.abandoned' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;");
+    sendFrames(c.ws, Buffer.concat([mulawTone(0, 2), mulawTone(200, 3)]));
+    expect(await c.next()).toMatchObject({ type: 'progress', netSpeechSeconds: 3 });
+    c.ws.close(1000);
+    await c.closed;
+    await expect.poll(() => h.logLines.map((l) => JSON.parse(l)).find((l) => l.msg === 'the abandoned verification stream could not be recorded')).toMatchObject({
+      level: 50,
+      err: expect.objectContaining({ message: 'database or disk is full' }),
+    });
+    expect(h.streams.open).toBe(0);
+    expect((await auditEntries(h)).filter((e) => e.action.startsWith('verification'))).toEqual([]);
+    // The process is still serving (the throw in the socket's close listener was not uncaught).
+    expect((await request(h.app).get('/healthz')).status).toBe(200);
+  });
+
   it('its key revoked: told so (401) and closed, nothing recorded; another key\'s stream goes on', async () => {
     const c = await enrolledStream({}, '?speechSeconds=20');
     const other = createKey(h.store, null, { role: 'telephony' });
