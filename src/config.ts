@@ -27,7 +27,11 @@ const envSchema = z.object({
   VP_QUEUE_MAX: intFromEnv(0, 10_000).default(32),
   VP_MAX_AUDIO_SECONDS: z.coerce.number().positive().max(3600).default(120),
   VP_INFERENCE_TIMEOUT_MS: intFromEnv(100, 600_000).default(30_000),
-  VP_SHUTDOWN_GRACE_MS: intFromEnv(0, 120_000).default(10_000),
+  // At least 1 s: under it every stop would cut requests just begun, and streams get 1 s to close.
+  VP_SHUTDOWN_GRACE_MS: intFromEnv(1000, 120_000).default(10_000),
+  // Behind a load balancer that polls /readyz (Kubernetes endpoints): time to notice the 503 and send
+  // no more requests before the server stops taking them.
+  VP_SHUTDOWN_DELAY_MS: intFromEnv(0, 60_000).default(0),
   VP_ENROL_MIN_SECONDS: z.coerce.number().min(1).max(600).default(20),
   VP_ENROL_MIN_SAMPLES: intFromEnv(1, 20).default(2),
   // The quality gate: audio whose estimated SNR is under this is not decided on (verification
@@ -67,7 +71,10 @@ export interface Config {
   queueMax: number;
   maxAudioSeconds: number;
   inferenceTimeoutMs: number;
+  /** On a stop signal, time requests in flight have to finish before their connections are cut. */
   shutdownGraceMs: number;
+  /** On a stop signal, time /readyz answers 503 while requests are still taken. */
+  shutdownDelayMs: number;
   /** Net speech (seconds, summed over samples) an enrolment needs before the voiceprint is made. */
   enrolMinSeconds: number;
   /** Samples an enrolment needs, however long each is. */
@@ -122,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     maxAudioSeconds: e.VP_MAX_AUDIO_SECONDS,
     inferenceTimeoutMs: e.VP_INFERENCE_TIMEOUT_MS,
     shutdownGraceMs: e.VP_SHUTDOWN_GRACE_MS,
+    shutdownDelayMs: e.VP_SHUTDOWN_DELAY_MS,
     enrolMinSeconds: e.VP_ENROL_MIN_SECONDS,
     enrolMinSamples: e.VP_ENROL_MIN_SAMPLES,
     minSnrDb: e.VP_MIN_SNR_DB,

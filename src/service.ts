@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { VoicePassportError } from './errors.js';
 import { buildApp } from './app.js';
 import { defaultConsoleDir } from './http/console.js';
-import { serveApp } from './http/http-server.js';
+import { drainServer, serveApp } from './http/http-server.js';
 import { VerificationStreams } from './http/verification-stream.js';
 import type { Config } from './config.js';
 import { EmbeddingEngine } from './model/engine.js';
@@ -28,6 +28,11 @@ import { openStore, type Store } from './store/index.js';
 export interface RunningService {
   server: Server;
   port: number;
+  /**
+   * Stops the service: /readyz answers 503 at once, requests are still taken for VP_SHUTDOWN_DELAY_MS,
+   * then no connection is, requests in flight get VP_SHUTDOWN_GRACE_MS to finish (then their
+   * connections are cut), and the model and store close.
+   */
   close: () => Promise<void>;
 }
 
@@ -114,9 +119,13 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       idleSeconds: config.streamIdleSeconds,
       metrics,
     });
+    // Set when close() begins: /readyz then says not-ready, so a load balancer that polls it stops
+    // sending requests during VP_SHUTDOWN_DELAY_MS.
+    let stopping = false;
     const app = buildApp({
       logger,
       readiness: [
+        { name: 'running', ready: () => !stopping },
         { name: 'model', ready: () => engine.ready },
         { name: 'database', ready: () => store.db.isOpen },
         { name: 'masterKey', ready: () => store.masterKeyCurrent() },
@@ -136,14 +145,19 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
+        stopping = true;
+        if (config.shutdownDelayMs > 0) {
+          logger.info({ delayMs: config.shutdownDelayMs }, '/readyz answers 503; requests are still taken until VP_SHUTDOWN_DELAY_MS has passed');
+          await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+        }
+        // The server stops taking connections, while the sweep and the streams stop.
+        const drained = drainServer(server, config.shutdownGraceMs);
         // A sweep in progress stops between two of its transactions, before the store closes.
         await sweeper?.stop();
-        // Open streams end first (1001, going away): the server waits for their sockets to close.
+        // Open streams end (1001, going away); their sockets are the server's until they close.
         await streams.close();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
+        const { cutRequests } = await drained;
+        if (cutRequests > 0) logger.warn({ cutRequests, graceMs: config.shutdownGraceMs }, 'requests still unfinished at the end of VP_SHUTDOWN_GRACE_MS were cut');
         await engine.close();
         closeStore(store, logger);
       })());

@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       maxAudioSeconds: 120,
       inferenceTimeoutMs: 30_000,
       shutdownGraceMs: 10_000,
+      shutdownDelayMs: 0,
       enrolMinSeconds: 20,
       enrolMinSamples: 2,
       minSnrDb: 5,
@@ -66,6 +67,10 @@ describe('loadConfig', () => {
     expect(loadConfig({ VP_CONSENT_NOTICES_DIR: 'bank/notices' }).consentNoticesDir).toBe(path.resolve('bank/notices'));
   });
 
+  it('reads the shutdown settings, the grace from 1 s', () => {
+    expect(loadConfig({ VP_SHUTDOWN_GRACE_MS: '1000', VP_SHUTDOWN_DELAY_MS: '5000' })).toMatchObject({ shutdownGraceMs: 1000, shutdownDelayMs: 5000 });
+  });
+
   it('switches the operator console off with VP_CONSOLE=false (or 0, no, off)', () => {
     for (const off of ['false', '0', 'no', 'off']) expect(loadConfig({ VP_CONSOLE: off }).console).toBe(false);
     for (const on of ['true', '1', 'yes', 'on']) expect(loadConfig({ VP_CONSOLE: on }).console).toBe(true);
@@ -95,6 +100,9 @@ describe('loadConfig', () => {
     ['VP_STREAM_MAX_OPEN', '0'],
     ['VP_STREAM_IDLE_SECONDS', '0.5'],
     ['VP_CONSOLE', 'maybe'],
+    // Under a second every stop would cut the requests just begun.
+    ['VP_SHUTDOWN_GRACE_MS', '999'],
+    ['VP_SHUTDOWN_DELAY_MS', '60001'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     let caught: unknown;
     try {

@@ -29,8 +29,29 @@ export function clientErrorProblem(err: NodeJS.ErrnoException): VoicePassportErr
   }
 }
 
+/** What drainServer needs of a server serveApp set up: the responses not yet finished, and whether it is draining. */
+interface ServedState {
+  inFlight: Set<ServerResponse>;
+  draining: boolean;
+}
+const served = new WeakMap<Server, ServedState>();
+
 /** Sets up `server` to serve `app`: WebSocket upgrades through the app, refused requests in problem+json, slow-loris limits. */
 export function serveApp(server: Server, app: (req: IncomingMessage, res: ServerResponse) => void): Server {
+  const state: ServedState = { inFlight: new Set(), draining: false };
+  served.set(server, state);
+  // Before the app's own listener: a request that arrives while the server drains (on a keep-alive
+  // connection it already had) is answered with Connection: close, so its socket ends with it.
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (state.draining) res.setHeader('Connection', 'close');
+    state.inFlight.add(res);
+    res.once('close', () => state.inFlight.delete(res));
+    // A response already under way when the drain began went without Connection: close: its
+    // connection is closed as soon as it is idle, not kept until keepAliveTimeout.
+    res.once('finish', () => {
+      if (state.draining) setImmediate(() => server.closeIdleConnections());
+    });
+  });
   // WebSocket handshakes (streaming verification) go through the app like any request.
   server.on('upgrade', upgradeThroughApp(app));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -47,4 +68,33 @@ export function serveApp(server: Server, app: (req: IncomingMessage, res: Server
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 5_000;
   return server;
+}
+
+/**
+ * Stops `server` taking connections and lets the requests in flight finish: idle keep-alive
+ * connections close now, busy ones once their response is sent (each carries Connection: close,
+ * RFC 9112 §9.6), and whatever is still open `deadlineMs` later (a slow upload, a client that sent
+ * half a request) is cut, so a shutdown is never held by a client. Resolves once every connection is
+ * closed, with how many requests were unfinished when they were cut. WebSocket streams are not HTTP
+ * connections any more: their owner closes them (VerificationStreams.close).
+ */
+export function drainServer(server: Server, deadlineMs: number): Promise<{ cutRequests: number }> {
+  const state = served.get(server);
+  if (state !== undefined) {
+    state.draining = true;
+    for (const res of state.inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+  }
+  return new Promise((resolve) => {
+    let cutRequests = 0;
+    const deadline = setTimeout(() => {
+      cutRequests = state?.inFlight.size ?? 0;
+      server.closeAllConnections();
+    }, deadlineMs);
+    // The callback's error (the server was not listening) changes nothing: there is nothing to wait for.
+    server.close(() => {
+      clearTimeout(deadline);
+      resolve({ cutRequests });
+    });
+    server.closeIdleConnections();
+  });
 }

@@ -651,8 +651,8 @@ function consolePageOperation(): Schema {
 
 /** /readyz answers 503 with the same body (not a problem) while a check fails. */
 function readinessOperation(): Schema {
-  const operation = op({ summary: 'Readiness: model loaded, database open', roles: null, ok: { status: 200, description: 'Ready.', schema: 'Readiness' }, problems: [] });
-  (operation.responses as Record<string, Schema>)['503'] = { description: 'Not ready: the failing checks are false.', content: { 'application/json': { schema: ref('Readiness') } } };
+  const operation = op({ summary: 'Readiness: not stopping, model loaded, database open, master key current', roles: null, ok: { status: 200, description: 'Ready.', schema: 'Readiness' }, problems: [] });
+  (operation.responses as Record<string, Schema>)['503'] = { description: 'Not ready: the failing checks are false (running is false once the service is stopping).', content: { 'application/json': { schema: ref('Readiness') } } };
   return operation;
 }
 

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { clientErrorProblem, serveApp } from '../../src/http/http-server.js';
+import { clientErrorProblem, drainServer, serveApp } from '../../src/http/http-server.js';
 import { createHarness, type Harness } from './harness.js';
 
 let h: Harness;
@@ -86,5 +86,103 @@ describe('sockets handed to the upgrade listener', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('drainServer', () => {
+  /**
+   * A server whose `/slow` requests wait for release() and whose POSTs answer once their whole body
+   * has come; `entered` resolves as each request reaches the handler.
+   */
+  async function slowServer() {
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const entered: Array<() => void> = [];
+    const server = serveApp(
+      createServer((req, res) => {
+        entered.shift()?.();
+        if (req.method === 'POST') {
+          req.resume();
+          req.on('end', () => res.end('whole body'));
+        } else if (req.url === '/slow') void released.then(() => res.end('slow'));
+        else if (req.url === '/chunked') {
+          res.write('first part');
+          void released.then(() => res.end('last part'));
+        }
+        else res.end('fast');
+      }),
+      () => undefined,
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    /** A raw connection: what it has received, and whether the server has closed it. */
+    const connect = async () => {
+      const socket = net.connect(port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      const c = { socket, got: '', closed: false };
+      socket.on('data', (d) => (c.got += d));
+      socket.on('close', () => (c.closed = true));
+      socket.on('error', () => undefined);
+      return c;
+    };
+    const nextRequest = () => new Promise<void>((resolve) => entered.push(resolve));
+    return { server, port, connect, release, nextRequest };
+  }
+
+  it('closes idle kept-alive connections at once, lets a request in flight finish with Connection: close, and then closes', async () => {
+    const { server, port, connect, release, nextRequest } = await slowServer();
+    const idle = await connect();
+    idle.socket.write('GET /fast HTTP/1.1\r\nHost: x\r\n\r\n');
+    await expect.poll(() => idle.got).toMatch(/fast$/);
+    expect(idle.got).not.toMatch(/connection: close/i);
+    const busy = await connect();
+    const entered = nextRequest();
+    busy.socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+    await entered;
+
+    const drained = drainServer(server, 10_000);
+    await expect.poll(() => idle.closed).toBe(true);
+    expect(busy.closed).toBe(false);
+    // No new connection is taken.
+    const refused = net.connect(port, '127.0.0.1');
+    await expect(new Promise((resolve, reject) => refused.once('connect', resolve).once('error', reject))).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+
+    release();
+    expect(await drained).toEqual({ cutRequests: 0 });
+    await expect.poll(() => busy.closed).toBe(true);
+    expect(busy.got).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(busy.got).toMatch(/\r\nConnection: close\r\n/);
+    expect(busy.got).toMatch(/slow$/);
+  });
+
+  it('closes the connection of a response already under way as soon as it ends, not keepAliveTimeout later', async () => {
+    const { server, connect, release, nextRequest } = await slowServer();
+    const busy = await connect();
+    const entered = nextRequest();
+    busy.socket.write('GET /chunked HTTP/1.1\r\nHost: x\r\n\r\n');
+    await entered;
+    await expect.poll(() => busy.got).toMatch(/first part/);
+    const drained = drainServer(server, 10_000);
+    release();
+    const started = Date.now();
+    expect(await drained).toEqual({ cutRequests: 0 });
+    // keepAliveTimeout is 5 s: closed well before it.
+    expect(Date.now() - started).toBeLessThan(2000);
+    await expect.poll(() => busy.closed).toBe(true);
+    expect(busy.got).not.toMatch(/connection: close/i);
+    expect(busy.got).toMatch(/last part\r\n0\r\n\r\n$/);
+  });
+
+  it('cuts what is still unfinished at the deadline (half a request body) and says how many', async () => {
+    const { server, connect, nextRequest } = await slowServer();
+    const half = await connect();
+    const entered = nextRequest();
+    half.socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part of it');
+    await entered;
+    const started = Date.now();
+    expect(await drainServer(server, 300)).toEqual({ cutRequests: 1 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    await expect.poll(() => half.closed).toBe(true);
+    expect(half.got).toBe('');
   });
 });

@@ -8,7 +8,8 @@ export interface ReadinessCheck {
 
 /**
  * /healthz: the process is alive and its event loop answers (for restarts).
- * /readyz: every dependency is usable (for load balancers): model loaded, database open.
+ * /readyz: every dependency is usable (for load balancers): model loaded, database open, and the
+ * service is not stopping.
  */
 export function healthRoutes(checks: readonly ReadinessCheck[]): Router {
   const router = Router();
