@@ -14,6 +14,9 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
 WORKDIR /app
+# tini as PID 1: it forwards SIGTERM to node and reaps, so `docker stop` is a graceful stop even in
+# the moment before node has installed its own handlers (PID 1 ignores a signal it has no handler for).
+RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     PORT=8080 \
     VP_DATA_DIR=/var/lib/voice-passport \
@@ -32,4 +35,5 @@ VOLUME ["/var/lib/voice-passport"]
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "dist/src/server.js"]

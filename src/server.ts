@@ -5,6 +5,7 @@
 import { loadConfig, type Config } from './config.js';
 import { isVoicePassportError } from './errors.js';
 import { createLogger } from './observability/logger.js';
+import { superviseProcess } from './process-lifecycle.js';
 import { startService, type RunningService } from './service.js';
 
 async function main(): Promise<void> {
@@ -16,6 +17,9 @@ async function main(): Promise<void> {
     process.exit(78); // EX_CONFIG
   }
   const logger = createLogger(config.logLevel);
+  // Before the first await: a stop signal that comes while the model loads is kept, not lost.
+  const supervisor = superviseProcess({ source: process, logger, drainMs: config.shutdownDelayMs + config.shutdownGraceMs, exit: (code) => process.exit(code) });
+  logger.info({ pid: process.pid, node: process.version }, 'starting');
   let service: RunningService;
   try {
     service = await startService(config, logger);
@@ -24,27 +28,7 @@ async function main(): Promise<void> {
     // A configuration found invalid only at start (the master key, the consent notices) is still one.
     process.exit(isVoicePassportError(e) && e.code === 'config-invalid' ? 78 : 1);
   }
-
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      logger.error('graceful shutdown timed out; exiting');
-      process.exit(1);
-    }, config.shutdownGraceMs);
-    force.unref();
-    service.close().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'error during shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  supervisor.started(service);
 }
 
 await main();

@@ -4,7 +4,8 @@
  * ../shared/data/dev — consent → enrol → verify (same speaker, other speaker) → export → withdraw →
  * verify says no-consent.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -105,7 +106,7 @@ describe('the running service', () => {
   it('first start wrote one key per role to a 0600 file; readiness; the open and closed routes', async () => {
     expect(Object.keys(keys).sort()).toEqual(['admin', 'enrolment', 'operator', 'telephony']);
     expect(fs.statSync(path.join(dataDir, initialKeysFileName)).mode & 0o777).toBe(0o600);
-    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: 'ready', checks: { model: true, database: true, masterKey: true } });
+    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: 'ready', checks: { running: true, model: true, database: true, masterKey: true } });
     expect((await fetch(`${base}/openapi.json`)).status).toBe(200);
     // The operator console is on by default (VP_CONSOLE), its page open, its data behind the key.
     const page = await fetch(`${base}/console/`);
@@ -281,6 +282,27 @@ describe('the running service with VP_MIN_SNR_DB', () => {
   }, 120_000);
 });
 
+describe('the running service while it stops', () => {
+  it('answers /readyz 503 (running: false) and still serves for VP_SHUTDOWN_DELAY_MS, then takes no connection', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-service-stop-'));
+    const svc = await startService(loadConfig({ PORT: '0', HOST: '127.0.0.1', VP_DATA_DIR: dir, VP_WORKERS: '1', VP_SHUTDOWN_DELAY_MS: '1500', LOG_LEVEL: 'silent' }), createLogger('silent'));
+    try {
+      const url = `http://127.0.0.1:${svc.port}`;
+      const ready = await fetch(`${url}/readyz`);
+      expect([ready.status, await ready.json()]).toEqual([200, { status: 'ready', checks: { running: true, model: true, database: true, masterKey: true } }]);
+      const closed = svc.close();
+      const stopping = await fetch(`${url}/readyz`);
+      expect([stopping.status, await stopping.json()]).toEqual([503, { status: 'not-ready', checks: { running: false, model: true, database: true, masterKey: true } }]);
+      expect((await fetch(`${url}/openapi.json`)).status).toBe(200);
+      await closed;
+      await expect(fetch(`${url}/healthz`)).rejects.toMatchObject({ cause: expect.objectContaining({ code: 'ECONNREFUSED' }) });
+    } finally {
+      await svc.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
 describe('the process (src/server.ts)', () => {
   it('exits 78 (EX_CONFIG) for a configuration found invalid at start, as for one refused when read', () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-exit-'));
@@ -298,6 +320,92 @@ describe('the process (src/server.ts)', () => {
       expect(badKey.stdout + badKey.stderr).not.toContain('not a key');
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  /** Starts src/server.ts; `lines` are its log lines as they come, `waitFor` resolves with the first whose msg matches. */
+  function serve(env: Record<string, string>) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-process-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '..', 'src', 'server.ts')], {
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', VP_DATA_DIR: dir, VP_WORKERS: '1', LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: Array<Record<string, any>> = [];
+    const waiting: Array<{ msg: RegExp; resolve: (line: Record<string, any>) => void }> = [];
+    let buffered = '';
+    child.stdout.on('data', (d) => {
+      buffered += d;
+      for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+        const line = JSON.parse(buffered.slice(0, i)) as Record<string, any>;
+        buffered = buffered.slice(i + 1);
+        lines.push(line);
+        for (const w of waiting.filter((w) => w.msg.test(line.msg))) {
+          waiting.splice(waiting.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    });
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const waitFor = (msg: RegExp) => {
+      const seen = lines.find((l) => msg.test(l.msg));
+      return seen ? Promise.resolve(seen) : new Promise<Record<string, any>>((resolve) => waiting.push({ msg, resolve }));
+    };
+    return { child, dir, lines, exited, waitFor, cleanUp: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  }
+
+  it('stops gracefully on SIGTERM: a request left half sent is cut at VP_SHUTDOWN_GRACE_MS, the process exits 0', async () => {
+    const p = serve({ VP_SHUTDOWN_GRACE_MS: '1000' });
+    try {
+      const { port } = await p.waitFor(/^listening$/);
+      const key = (JSON.parse(fs.readFileSync(path.join(p.dir, initialKeysFileName), 'utf8')) as { keys: Array<{ role: string; key: string }> }).keys.find((k) => k.role === 'enrolment')!.key;
+      const half = net.connect(port as number, '127.0.0.1');
+      half.on('error', () => undefined);
+      let answer = '';
+      half.on('data', (d) => (answer += d));
+      const halfClosed = new Promise((resolve) => half.on('close', resolve));
+      await new Promise((resolve) => half.once('connect', resolve));
+      half.write(`PUT /v1/subjects/c-1/consent HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"noticeVersion":`);
+      // The request reaches the app (it logs only when it ends): a moment to get there.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const signalled = Date.now();
+      p.child.kill('SIGTERM');
+      expect(await p.exited).toEqual({ code: 0, signal: null });
+      expect(Date.now() - signalled).toBeGreaterThanOrEqual(1000);
+      await halfClosed;
+      expect(answer).toBe('');
+      const after = p.lines.slice(p.lines.findIndex((l) => l.msg === 'shutting down'));
+      expect(after).toEqual([
+        expect.objectContaining({ level: 30, signal: 'SIGTERM', msg: 'shutting down' }),
+        expect.objectContaining({ level: 40, cutRequests: 1, graceMs: 1000, msg: 'requests still unfinished at the end of VP_SHUTDOWN_GRACE_MS were cut' }),
+        // The cut request's own line: it never completed.
+        expect.objectContaining({ msg: 'request aborted' }),
+        expect.objectContaining({ level: 30, msg: 'stopped' }),
+      ]);
+    } finally {
+      p.child.kill('SIGKILL');
+      p.cleanUp();
+    }
+  }, 90_000);
+
+  it('keeps a SIGTERM that comes while the model loads, stopping once started; a second one is logged, not obeyed', async () => {
+    const p = serve({});
+    try {
+      await p.waitFor(/^starting$/);
+      p.child.kill('SIGTERM');
+      await p.waitFor(/^signal while starting/);
+      p.child.kill('SIGTERM');
+      expect(await p.exited).toEqual({ code: 0, signal: null });
+      const stopping = p.lines.filter((l) => /signal|stopping|shutting|stopped|listening/.test(l.msg));
+      expect(stopping).toEqual([
+        expect.objectContaining({ level: 30, signal: 'SIGTERM', msg: 'signal while starting: stopping once started' }),
+        expect.objectContaining({ level: 40, signal: 'SIGTERM', stoppingSince: 'SIGTERM', msg: 'already stopping; the process ends within 15000 ms' }),
+        expect.objectContaining({ msg: 'listening' }),
+        expect.objectContaining({ level: 30, signal: 'SIGTERM', msg: 'shutting down' }),
+        expect.objectContaining({ level: 30, msg: 'stopped' }),
+      ]);
+    } finally {
+      p.child.kill('SIGKILL');
+      p.cleanUp();
     }
   }, 90_000);
 });
