@@ -220,7 +220,7 @@ export class EmbeddingEngine {
       else {
         // The audio as it is now: a caller may reuse or wipe its buffer while the task waits (a
         // stream grows and zeroes its buffer), and the worker must analyse what was asked for.
-        task.input = { ...input, bytes: input.bytes.slice() };
+        task.input = { ...input, bytes: copyOf(input.bytes) };
         task.ownsBytes = true;
         this.queue.push(task);
       }
@@ -299,7 +299,7 @@ export class EmbeddingEngine {
     // of the caller's is cloned, never transferred, because it is still the caller's.
     const { bytes } = task.input;
     const whole = !task.ownsBytes && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-    const own = whole || task.ownsBytes ? bytes : bytes.slice();
+    const own = whole || task.ownsBytes ? bytes : copyOf(bytes);
     const msg: ToWorker = {
       type: 'analyse',
       id: task.id,
@@ -448,6 +448,15 @@ export class EmbeddingEngine {
       });
     });
   }
+}
+
+/**
+ * A private copy of the bytes in an ArrayBuffer of their own. Not `bytes.slice()`: on a Node Buffer
+ * (what express.raw gives) slice() is a view of the same memory, so the "copy" would change with the
+ * caller's buffer, and transferring its ArrayBuffer would detach the caller's (or Node's pool).
+ */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
 }
 
 /**

@@ -358,6 +358,30 @@ describe('EmbeddingEngine lifecycle', () => {
     }
   });
 
+  it('a Node Buffer (what express.raw gives) is copied, never shared or detached, queued or not', async () => {
+    const engine = await EmbeddingEngine.start({ ...base, maxQueue: 4 });
+    try {
+      const expected = await engine.analyse({ bytes: speech3s, contentType: 'audio/wav' });
+      // A view into a Buffer: Buffer#slice() is a view, not a copy, so it must not be what is transferred.
+      const parent = Buffer.alloc(speech3s.length + 100);
+      parent.set(speech3s, 50);
+      const direct = await engine.analyse({ bytes: parent.subarray(50, 50 + speech3s.length), contentType: 'audio/wav' });
+      expect(direct.embedding).toEqual(expected.embedding);
+      expect(parent.byteLength).toBe(speech3s.length + 100);
+
+      const long = engine.analyse({ bytes: wav(speechLike({ seconds: 10 }), 16000), contentType: 'audio/wav' });
+      const body = Buffer.from(speech3s);
+      const queued = engine.analyse({ bytes: body, contentType: 'audio/wav' });
+      expect(engine.stats().queued).toBe(1);
+      body.fill(0); // the caller reuses its buffer while the task waits
+      expect((await queued).embedding).toEqual(expected.embedding);
+      expect(body.byteLength).toBe(speech3s.length); // still the caller's, not detached by the transfer
+      await long;
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('refuses nonsense options with config-invalid', async () => {
     const e = await caught(EmbeddingEngine.start({ ...base, workers: 0, maxQueue: -1 }));
     expect(e.code).toBe('config-invalid');
