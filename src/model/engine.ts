@@ -154,6 +154,9 @@ export class EmbeddingEngine {
     const started = await Promise.allSettled(Array.from({ length: workers }, () => engine.spawnWorker()));
     const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failure !== undefined) {
+      // Closing, so that the replacement of a worker that died while the others loaded stops
+      // itself instead of joining an engine nobody holds (its thread would keep the process alive).
+      engine.closing = Promise.resolve();
       // Retired first, so their exits are not taken for crashes to be replaced.
       await Promise.all(
         started.flatMap((s) => {
@@ -162,6 +165,7 @@ export class EmbeddingEngine {
           return [s.value.worker.terminate()];
         }),
       );
+      await Promise.allSettled([...engine.replacements]);
       throw failure.reason;
     }
     // A worker that died between its `ready` and now is already being replaced (retire): not pooled.

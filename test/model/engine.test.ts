@@ -382,6 +382,40 @@ describe('EmbeddingEngine lifecycle', () => {
     }
   });
 
+  it('a start that fails leaves no worker running, not even the replacement of one that died while the others loaded', async () => {
+    type SlotLike = { worker: { once: (e: 'exit', f: () => void) => void; postMessage: (m: unknown) => void }; exited: boolean };
+    const proto = EmbeddingEngine.prototype as unknown as { spawnWorker: () => Promise<SlotLike> };
+    const spawn = proto.spawnWorker;
+    const spawned: SlotLike[] = [];
+    let firstDied: () => void = () => {};
+    const died = new Promise<void>((resolve) => (firstDied = resolve));
+    let calls = 0;
+    // Worker 1 loads, then dies (replaced at once); worker 2 fails to load once the replacement is on its way.
+    proto.spawnWorker = async function (this: unknown) {
+      const n = calls++;
+      if (n === 1) {
+        await died;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw new VoicePassportError('model-invalid', 'no memory for the session');
+      }
+      const slot = await spawn.call(this);
+      spawned.push(slot);
+      if (n === 0) {
+        slot.worker.once('exit', () => firstDied());
+        slot.worker.postMessage({ type: 'crash' });
+      }
+      return slot;
+    };
+    try {
+      const e = await caught(EmbeddingEngine.start({ ...base, workers: 2, testHooks: true }));
+      expect(e.message).toBe('no memory for the session');
+      // The replacement (spawned third) must not outlive the failed start: it would keep the process alive.
+      await expect.poll(() => spawned.map((s) => s.exited), { timeout: 3000 }).toEqual([true, true]);
+    } finally {
+      proto.spawnWorker = spawn;
+    }
+  });
+
   it('refuses nonsense options with config-invalid', async () => {
     const e = await caught(EmbeddingEngine.start({ ...base, workers: 0, maxQueue: -1 }));
     expect(e.code).toBe('config-invalid');
