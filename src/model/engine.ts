@@ -108,6 +108,12 @@ export class EmbeddingEngine {
   private meanTaskMs: number | null = null;
   /** Replacement workers still loading: the pool is not empty while one is on its way. */
   private replacing = 0;
+  /**
+   * Of those, the ones retrying after a failed start. They do not make the engine ready: with no
+   * worker left, /readyz would otherwise flip to ready for each attempt (1 s, 2 s … 30 s apart)
+   * and draw traffic that the attempt's failure then rejects.
+   */
+  private retrying = 0;
   /** Settles when the replacements under way have joined the pool or failed (close() waits). */
   private readonly replacements = new Set<Promise<void>>();
   private closing: Promise<void> | null = null;
@@ -179,7 +185,7 @@ export class EmbeddingEngine {
 
   /** True while the engine accepts work (for /readyz). */
   get ready(): boolean {
-    return this.closing === null && this.slots.length + this.replacing > 0;
+    return this.closing === null && this.slots.length + this.replacing - this.retrying > 0;
   }
 
   /**
@@ -381,10 +387,13 @@ export class EmbeddingEngine {
    */
   private replace(failures: number): void {
     if (this.closing !== null) return;
+    const retry = failures > 0;
     this.replacing++;
+    if (retry) this.retrying++;
     const replacement = this.spawnWorker().then(
       async (fresh) => {
         this.replacing--;
+        if (retry) this.retrying--;
         if (this.closing !== null) {
           await this.stopWorker(fresh);
           return;
@@ -395,6 +404,7 @@ export class EmbeddingEngine {
       },
       (e: unknown) => {
         this.replacing--;
+        if (retry) this.retrying--;
         const error = e instanceof VoicePassportError ? e : new VoicePassportError('internal', 'worker failed to start');
         const retryInMs = Math.min(MAX_RESPAWN_DELAY_MS, 1000 * 2 ** failures);
         this.onWorkerEvent({ type: 'replacement-failed', error: error.toShape(), retryInMs });

@@ -340,6 +340,29 @@ describe('EmbeddingEngine lifecycle', () => {
     }
   });
 
+  it('once a replacement failed and no worker is left, it is not ready again until a worker runs (no flapping during retries)', async () => {
+    const events: WorkerEvent[] = [];
+    const engine = await EmbeddingEngine.start({ ...base, testHooks: true, onWorkerEvent: (e) => events.push(e) });
+    try {
+      const spawn = (engine as unknown as { spawnWorker: () => Promise<unknown> }).spawnWorker.bind(engine);
+      let failures = 1;
+      const loads: boolean[] = []; // engine.ready while each start attempt loads
+      (engine as unknown as { spawnWorker: () => Promise<unknown> }).spawnWorker = async () => {
+        await new Promise((resolve) => setTimeout(resolve, 50)); // loading the model
+        loads.push(engine.ready);
+        if (failures-- > 0) throw new VoicePassportError('model-invalid', 'no memory for the session');
+        return spawn();
+      };
+      engine.crashWorkerForTest();
+      await expect.poll(() => events.map((e) => e.type), { timeout: 8000, interval: 20 }).toContain('replaced');
+      // The first replacement is a restart in progress (ready); the retry after it failed is not.
+      expect(loads).toEqual([true, false]);
+      expect(engine.ready).toBe(true);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('a queued request is analysed as it was when queued, even if the caller reuses its buffer meanwhile', async () => {
     const engine = await EmbeddingEngine.start({ ...base, maxQueue: 4 });
     try {
