@@ -590,7 +590,11 @@ function problemResponses(codes: ErrorCode[]): Record<string, Schema> {
       content: { [problemContentType]: { schema: ref('Problem') } },
     };
     if (cs.some((c) => c === 'rate-limited' || c === 'overloaded')) r.headers = retryAfter;
-    if (cs.includes('unauthorized')) r.headers = { 'WWW-Authenticate': { description: 'Bearer realm="voice-passport"', schema: str() } };
+    // 409 idempotency-key-in-use: the first request with the key still runs (Retry-After: 1).
+    if (cs.includes('idempotency-key-in-use')) r.headers = { 'Retry-After': { description: 'With idempotency-key-in-use: seconds to wait before retrying (1).', schema: int({ minimum: 1 }) } };
+    if (cs.includes('unauthorized')) {
+      r.headers = { 'WWW-Authenticate': { description: 'Bearer realm="voice-passport" without a key; with error="invalid_token" added for a malformed, unknown, revoked or expired one (RFC 6750 §3).', schema: str() } };
+    }
     out[String(status)] = r;
   }
   return out;
@@ -632,6 +636,8 @@ const audioProblems: ErrorCode[] = [
   'audio-too-long',
   'audio-invalid-samples',
   'audio-sample-rate-unsupported',
+  // A compressed body (Content-Encoding) is refused before it is read: bodies are taken as sent.
+  'unsupported-media-type',
   'payload-too-large',
   'overloaded',
   'not-ready',

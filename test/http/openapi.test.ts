@@ -4,7 +4,8 @@
  * whole flow match the documented schemas.
  */
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { errorCatalogue, errorCodes } from '../../src/errors.js';
 import { apiRoutes } from '../../src/http/api.js';
 import { openApiDocument } from '../../src/http/openapi.js';
@@ -13,7 +14,7 @@ import { toneWav } from '../passport/fakes.js';
 import { consentAndEnrol, createHarness, verifyCall, type Harness } from './harness.js';
 import { checkSchema } from './schema-check.js';
 
-type Operation = { 'x-roles': string[]; security: unknown[]; responses: Record<string, { 'x-problem-codes'?: string[]; content?: Record<string, { schema: unknown }> }> };
+type Operation = { 'x-roles': string[]; security: unknown[]; responses: Record<string, { 'x-problem-codes'?: string[]; headers?: Record<string, unknown>; content?: Record<string, { schema: unknown }> }> };
 const doc = JSON.parse(JSON.stringify(openApiDocument)) as {
   openapi: string;
   paths: Record<string, Record<string, Operation>>;
@@ -112,6 +113,15 @@ describe('OpenAPI document', () => {
       const content = response!.content ?? {};
       const schema = (content['application/json'] ?? content['application/problem+json'])?.schema;
       if (schema) expect(checkSchema(doc, schema, res.body), `${method} ${path} ${res.status}`).toEqual([]);
+      // A problem's code is one the operation lists under that status.
+      if (res.status >= 400 && content['application/problem+json']) {
+        expect(response!['x-problem-codes'], `${method} ${path} ${res.status} ${res.body.code}`).toContain(res.body.code);
+      }
+      // The headers the API documents are documented where they are sent.
+      const headers = Object.keys(response!.headers ?? {}).map((name) => name.toLowerCase());
+      for (const name of ['retry-after', 'etag', 'idempotent-replayed', 'www-authenticate', 'location', 'content-language']) {
+        if (res.headers[name] !== undefined) expect(headers, `${method} ${path} ${res.status} sends ${name}`).toContain(name);
+      }
     };
     const e = h.auth('enrolment');
     await check('put', '/v1/subjects/{id}/consent', await request(h.app).put('/v1/subjects/s-1/consent').set(e).send({ noticeVersion: 'v2', channel: 'app', locale: 'nl', evidence: 'x' }));
@@ -129,6 +139,30 @@ describe('OpenAPI document', () => {
     }
     for (let i = 0; i < 5; i++) await verifyCall(h, 's-3', toneWav({ freq: 400, seconds: 4 }));
     await check('post', '/v1/subjects/{id}/verifications', await verifyCall(h, 's-3', toneWav({ freq: 400, seconds: 4 })));
+    // A compressed audio body is refused before it is read (415 unsupported-media-type, not audio-unsupported).
+    const gzipped = gzipSync(Buffer.from(toneWav({ freq: 200, seconds: 4 })));
+    await consentAndEnrol(h, 's-4');
+    await check('post', '/v1/subjects/{id}/verifications', await request(h.app).post('/v1/subjects/s-4/verifications').set(h.auth('telephony')).set('Content-Type', 'audio/wav').set('Content-Encoding', 'gzip').send(gzipped));
+    await check('post', '/v1/subjects/{id}/enrolments', await request(h.app).post('/v1/subjects/s-1/enrolments').set(e).set('Content-Type', 'audio/wav').set('Content-Encoding', 'gzip').send(gzipped));
+    // A retry while the first request with its Idempotency-Key still runs: 409 with Retry-After.
+    const analyse = h.embedder.analyse.bind(h.embedder);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    h.embedder.analyse = async (input) => {
+      await gate;
+      return analyse(input);
+    };
+    const keyed = () => request(h.app).post('/v1/subjects/s-4/verifications').set(h.auth('telephony')).set('Idempotency-Key', '"k-1"').set('Content-Type', 'audio/wav').send(Buffer.from(toneWav({ freq: 200, seconds: 4 })));
+    const running = keyed().then((r) => r);
+    await vi.waitFor(() => expect(h.store.db.get<{ n: number }>('SELECT count(*) AS n FROM idempotent_requests')!.n).toBe(1));
+    const inUse = await keyed();
+    expect(inUse.status).toBe(409);
+    await check('post', '/v1/subjects/{id}/verifications', inUse);
+    release();
+    h.embedder.analyse = analyse;
+    await check('post', '/v1/subjects/{id}/verifications', await running);
+    await check('post', '/v1/subjects/{id}/verifications', await keyed());
+    await check('post', '/v1/subjects/{id}/verifications', await request(h.app).post('/v1/subjects/s-3/verifications').set('Content-Type', 'audio/wav').send(Buffer.from(toneWav({ freq: 200, seconds: 4 }))));
     const unscored = await verifyCall(h, 's-9', toneWav({ freq: 400, seconds: 4 }));
     await check('post', '/v1/subjects/{id}/verifications', unscored);
     const o = h.auth('operator');
@@ -153,5 +187,6 @@ describe('OpenAPI document', () => {
     await check('delete', '/v1/admin/keys/{keyId}', await request(h.app).delete(`/v1/admin/keys/${created.body.id}`).set(a));
     await check('get', '/healthz', await request(h.app).get('/healthz'));
     await check('get', '/readyz', await request(h.app).get('/readyz'));
+    await check('get', '/console', await request(h.app).get('/console'));
   });
 });
