@@ -119,7 +119,7 @@ describe('OpenAPI document', () => {
       }
       // The headers the API documents are documented where they are sent.
       const headers = Object.keys(response!.headers ?? {}).map((name) => name.toLowerCase());
-      for (const name of ['retry-after', 'etag', 'idempotent-replayed', 'www-authenticate', 'location', 'content-language']) {
+      for (const name of ['retry-after', 'etag', 'idempotent-replayed', 'www-authenticate', 'location', 'content-language', 'upgrade']) {
         if (res.headers[name] !== undefined) expect(headers, `${method} ${path} ${res.status} sends ${name}`).toContain(name);
       }
     };
@@ -163,6 +163,8 @@ describe('OpenAPI document', () => {
     await check('post', '/v1/subjects/{id}/verifications', await running);
     await check('post', '/v1/subjects/{id}/verifications', await keyed());
     await check('post', '/v1/subjects/{id}/verifications', await request(h.app).post('/v1/subjects/s-3/verifications').set('Content-Type', 'audio/wav').send(Buffer.from(toneWav({ freq: 200, seconds: 4 }))));
+    // The stream's handshake without an upgrade: 426 naming the protocol.
+    await check('get', '/v1/subjects/{id}/verifications/stream', await request(h.app).get('/v1/subjects/s-4/verifications/stream').set(h.auth('telephony')));
     const unscored = await verifyCall(h, 's-9', toneWav({ freq: 400, seconds: 4 }));
     await check('post', '/v1/subjects/{id}/verifications', unscored);
     const o = h.auth('operator');
