@@ -805,7 +805,7 @@ const paths: Record<string, Record<string, Schema>> = {
     put: op({
       summary: 'Replace the set of policies',
       description:
-        'Each policy sets either targetFmr (the threshold is derived from the calibration data of the running model, per channel, whenever it is used; targetFmrBound "upper-95" bounds the upper end of the FMR\'s 95 % interval instead of the estimate) or an explicit raw cosine threshold. A targetFmr below what the calibration trials support (3/N, or a threshold resting on the false matches of fewer than 3 pairs of speakers) is accepted with a warning in the response and in the audit entry.',
+        'Each policy sets either targetFmr (the threshold is derived from the calibration data of the running model, per channel, whenever it is used; targetFmrBound "upper-95" bounds the upper end of the FMR\'s 95 % interval instead of the estimate) or an explicit threshold on the comparison score: a cosine in [-1, 1], or the AS-norm score in [-100, 100] when the model enables score normalisation (400 for a cosine model\'s threshold outside [-1, 1]). A targetFmr below what the calibration trials support (3/N, or a threshold resting on the false matches of fewer than 3 pairs of speakers) is accepted with a warning in the response and in the audit entry.',
       roles: ['operator'],
       params: [ifMatchParam],
       body: { contentType: 'json', schema: 'PoliciesInput' },
