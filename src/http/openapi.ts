@@ -67,7 +67,7 @@ const schemas: Record<string, Schema> = {
       issues: {
         type: 'array',
         description: 'validation-failed: each invalid part of the request (at most 20), e.g. { "path": "body.channel", "message": "Invalid option" }.',
-        items: obj({ path: str({ description: 'Where: query.…, body.…, path.… or header.….' }), message: str() }),
+        items: obj({ path: str({ description: 'Where: query.…, body.… or path.….' }), message: str() }),
       },
     },
     required: ['type', 'title', 'status', 'code', 'detail'],
