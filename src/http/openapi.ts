@@ -889,8 +889,8 @@ export const openApiDocument = {
   },
   'x-general-problem-codes': {
     description:
-      'Codes not tied to one operation: unknown paths (not-found), wrong methods (method-not-allowed, with Allow), start-up failures (config-invalid, model-invalid: CLI/process only), unexpected failures (internal). not-enrolled is reserved: verification reports a missing voiceprint as the 200 decision "not-enrolled".',
-    codes: ['not-found', 'method-not-allowed', 'config-invalid', 'model-invalid', 'internal', 'not-enrolled'] satisfies ErrorCode[],
+      'Codes not tied to one operation: unknown paths (not-found), wrong methods (method-not-allowed, with Allow), bytes the HTTP server cannot read as HTTP/1.1 (validation-failed, 400, answered before any route, without instance), start-up failures (config-invalid, model-invalid: CLI/process only), unexpected failures (internal). not-enrolled is reserved: verification reports a missing voiceprint as the 200 decision "not-enrolled".',
+    codes: ['not-found', 'method-not-allowed', 'validation-failed', 'config-invalid', 'model-invalid', 'internal', 'not-enrolled'] satisfies ErrorCode[],
   },
   security: [{ apiKey: [] }],
   paths,
