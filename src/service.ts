@@ -11,6 +11,7 @@ import { VerificationStreams } from './http/verification-stream.js';
 import type { Config } from './config.js';
 import { EmbeddingEngine } from './model/engine.js';
 import { calibrationGaps } from './model/manifest.js';
+import { requireInstalledModel } from './model/models-folder.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, timedEmbedder } from './observability/metrics.js';
 import { RetentionSweeper } from './retention-sweep.js';
@@ -40,8 +41,10 @@ export interface RunningService {
 export const retentionSweepIntervalMs = 60 * 60 * 1000;
 
 export async function startService(config: Readonly<Config>, logger: Logger): Promise<RunningService> {
-  // Before anything is opened: a notice whose periods are unknown cannot be kept to.
+  // Before anything is opened: a notice whose periods are unknown cannot be kept to, and a model
+  // that is not there cannot be run.
   const notices = ConsentNotices.load(config.consentNoticesDir ?? defaultConsentNoticesDir());
+  await requireInstalledModel(config.modelsDir, config.modelId);
   const retention = retentionSettings(config, notices);
   for (const warning of noticeRetentionWarnings(retention, notices)) logger.warn({ notice: notices.current }, warning);
   const store = openStore({ dataDir: config.dataDir, env: process.env });

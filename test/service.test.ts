@@ -318,6 +318,15 @@ describe('the process (src/server.ts)', () => {
       expect(badKey.status).toBe(78);
       expect(badKey.stdout).toMatch(/"code":"config-invalid"/);
       expect(badKey.stdout + badKey.stderr).not.toContain('not a key');
+      // A model id the models folder does not hold is a configuration error too, found before the
+      // data dir is touched: nothing is created there, not even a master key.
+      const fresh = path.join(dataDir, 'fresh');
+      const noModel = run({ VP_MODEL: 'vp-resnet-v0', VP_DATA_DIR: fresh });
+      expect(noModel.status).toBe(78);
+      const fatal = JSON.parse(noModel.stdout.trim().split('\n').at(-1)!) as { code: string; err: { message: string } };
+      expect(fatal.code).toBe('config-invalid');
+      expect(fatal.err.message).toBe(`VP_MODEL "vp-resnet-v0" names no model in VP_MODELS_DIR (${path.resolve(here, '..', 'models')}): it holds ${modelId}, vp-test-tiny. Set VP_MODEL to one of them, or install it with \`voice-passport models fetch\` or \`models add\`.`);
+      expect(fs.existsSync(fresh)).toBe(false);
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }

@@ -17,6 +17,25 @@ import { VoicePassportError } from '../errors.js';
 import { loadManifest, type LoadedManifest, type ModelManifest } from './manifest.js';
 
 /**
+ * VP_MODEL must name a model the folder holds (its `<id>.json`); otherwise it is the configuration
+ * that is wrong, not a model (the service exits 78, EX_CONFIG), and the operator is told the ids the
+ * folder does hold.
+ */
+export async function requireInstalledModel(modelsDir: string, id: string): Promise<void> {
+  if (existsSync(path.join(modelsDir, `${id}.json`))) return;
+  let ids: string[] = [];
+  try {
+    ids = (await readdir(modelsDir)).filter((f) => f.endsWith('.json') && !f.startsWith('.')).map((f) => f.slice(0, -'.json'.length)).sort();
+  } catch {
+    throw new VoicePassportError('config-invalid', `VP_MODELS_DIR (${modelsDir}) cannot be read as a folder; point it at the models folder.`, { variables: ['VP_MODELS_DIR'] });
+  }
+  const holds = ids.length === 0 ? 'it holds no model' : `it holds ${ids.join(', ')}`;
+  throw new VoicePassportError('config-invalid', `VP_MODEL "${id}" names no model in VP_MODELS_DIR (${modelsDir}): ${holds}. Set VP_MODEL to one of them, or install it with \`voice-passport models fetch\` or \`models add\`.`, {
+    variables: ['VP_MODEL', 'VP_MODELS_DIR'],
+  });
+}
+
+/**
  * What a models folder holds under an id. `unregistered`: `<id>.onnx` without `<id>.json`, which is
  * either a registration in flight (between its two links) or a file put there by hand.
  */

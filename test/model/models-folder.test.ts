@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manifestSchema, type ModelManifest } from '../../src/model/manifest.js';
-import { register, tempPathIn } from '../../src/model/models-folder.js';
+import { register, requireInstalledModel, tempPathIn } from '../../src/model/models-folder.js';
 import { tinyReduceMaxModel } from './tiny-onnx.js';
 import { caught } from './assertions.js';
 
@@ -86,5 +86,28 @@ describe('register', () => {
         `To fetch the catalogue's file under this id, remove ${path.join(modelsDir, 'm.*')} yourself once no voiceprint uses it, then fetch again`,
     ]);
     expect(Buffer.compare(await readFile(path.join(modelsDir, 'm.onnx')), other)).toBe(0);
+  });
+});
+
+describe('requireInstalledModel', () => {
+  it('passes for an id whose manifest the folder holds', async () => {
+    await registeredByAnother('vp-a');
+    await expect(requireInstalledModel(modelsDir, 'vp-a')).resolves.toBeUndefined();
+  });
+
+  it('refuses another id as a configuration error naming the ids the folder holds (manifests only, hidden files not)', async () => {
+    await registeredByAnother('vp-b');
+    await registeredByAnother('vp-a');
+    await writeFile(path.join(modelsDir, '.vp-c.json'), '{}');
+    const e = await caught(requireInstalledModel(modelsDir, 'vp-z'));
+    expect([e.code, e.details]).toEqual(['config-invalid', { variables: ['VP_MODEL', 'VP_MODELS_DIR'] }]);
+    expect(e.message).toBe(`VP_MODEL "vp-z" names no model in VP_MODELS_DIR (${modelsDir}): it holds vp-a, vp-b. Set VP_MODEL to one of them, or install it with \`voice-passport models fetch\` or \`models add\`.`);
+  });
+
+  it('says an empty folder holds no model, and a folder that is not there cannot be read', async () => {
+    expect((await caught(requireInstalledModel(modelsDir, 'vp-a'))).message).toContain(`(${modelsDir}): it holds no model.`);
+    const missing = path.join(modelsDir, 'nowhere');
+    const e = await caught(requireInstalledModel(missing, 'vp-a'));
+    expect([e.code, e.message, e.details]).toEqual(['config-invalid', `VP_MODELS_DIR (${missing}) cannot be read as a folder; point it at the models folder.`, { variables: ['VP_MODELS_DIR'] }]);
   });
 });
