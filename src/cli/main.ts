@@ -13,6 +13,7 @@ import { evalCommand } from './eval.js';
 import { featuresCommand } from './features.js';
 import { keysCommand } from './keys.js';
 import { modelsCommand } from './models.js';
+import { VoicePassportError } from '../errors.js';
 import { fail } from './output.js';
 import { purgeCommand } from './purge.js';
 
@@ -69,8 +70,32 @@ commands:
 
 Configuration comes from the environment (see README.md).`;
 
+/** Whether --help or -h comes among the options (before a `--`, after which a file may be named so). */
+function asksForHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+/** The usage's lines for one command (its line and the deeper-indented ones after it); all of it for another. */
+export function usageOf(command: string): string {
+  const lines = usage.split('\n');
+  const out: string[] = [];
+  let inBlock = false;
+  for (const line of lines) {
+    if (/^  \S/.test(line)) inBlock = line.slice(2).split(' ')[0] === command;
+    else if (!line.startsWith('   ')) inBlock = false;
+    if (inBlock) out.push(line);
+  }
+  return out.length === 0 ? usage : `usage: voice-passport\n${out.join('\n')}`;
+}
+
 export async function runCli(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // `serve --help` must not start the service, nor `keys create --help` answer "unknown option".
+  if (command !== undefined && !['help', '--help', '-h'].includes(command) && asksForHelp(rest)) {
+    process.stdout.write(`${usageOf(command)}\n`);
+    return 0;
+  }
   switch (command) {
     case 'features':
       await featuresCommand(rest, loadConfig().maxAudioSeconds);
@@ -106,6 +131,10 @@ export async function runCli(argv: string[]): Promise<number> {
       await backupKeyCommand(rest);
       return 0;
     case 'serve':
+      // The service takes its settings from the environment only; an argument would be ignored silently.
+      if (rest.length > 0) {
+        throw new VoicePassportError('validation-failed', `serve takes no arguments, got "${rest[0]}"; configure it with environment variables (README.md, Configuration)\nusage: voice-passport serve`);
+      }
       await import('../server.js');
       return -1; // keeps running; the server owns the exit
     case undefined:

@@ -1,6 +1,7 @@
 /** The `voice-passport` dispatcher: usage on stdout for help, exit 2 and usage on stderr for an unknown command. */
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cliError, runCli } from './run-cli.js';
+import { cliError, runCli, tempDir } from './run-cli.js';
 
 describe('voice-passport dispatch', () => {
   it('exits 2 for an unknown command and prints the usage to stderr', async () => {
@@ -35,4 +36,35 @@ describe('voice-passport dispatch', () => {
       expect(cliError(r).message).toMatch(new RegExp(`^Unknown option '--frobnicate'[^]*\n${usage}`));
     }
   }, 60_000);
+
+  it('prints a command\'s usage for --help or -h after it (stdout, exit 0), without running it', async () => {
+    for (const [args, expected] of [
+      [['keys', '--help'], 'keys create --role'],
+      [['keys', 'create', '-h'], 'keys revoke KEY_ID'],
+      [['purge', '--help'], 'purge [--dry-run]'],
+      [['backup', '--help'], 'backup FILE'],
+      [['embed', '--help'], 'embed <audio|folder>'],
+    ] as const) {
+      const r = await runCli([...args], {});
+      expect([r.code, r.stderr], args.join(' ')).toEqual([0, '']);
+      expect(r.stdout, args.join(' ')).toContain(expected);
+      expect(r.stdout, args.join(' ')).not.toContain('cohort <folder>');
+    }
+  }, 60_000);
+
+  it('serve refuses arguments (exit 2) instead of starting the service; serve --help prints its usage', async () => {
+    const dir = tempDir();
+    try {
+      const env = { VP_DATA_DIR: dir, PORT: '0' };
+      const help = await runCli(['serve', '--help'], env, 10_000);
+      expect([help.code, help.stderr]).toEqual([0, '']);
+      expect(help.stdout).toContain('serve');
+      const extra = await runCli(['serve', '--port', '9000'], env, 10_000);
+      expect([extra.code, extra.stdout, cliError(extra).code]).toEqual([2, '', 'validation-failed']);
+      // Nothing started: no master key or database was written.
+      expect(fs.readdirSync(dir)).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
