@@ -7,10 +7,10 @@
  * operator records elsewhere (ticket, SIEM); passing it back as `--anchor` later proves that every
  * entry up to it is still there, unchanged.
  */
-import { parseArgs } from 'node:util';
 import { VoicePassportError } from '../errors.js';
 import type { AuditHead } from '../store/index.js';
 import { withAdminStore } from './admin-store.js';
+import { parseCliArgs } from './args.js';
 import { printJson } from './output.js';
 
 const usage = 'usage: voice-passport audit verify [--anchor SEQ:HASH]   (SEQ and HASH as printed in "head" by an earlier run)';
@@ -31,12 +31,9 @@ export function auditCommand(argv: string[], dataDir: string): number {
   if (action !== 'verify') {
     throw new VoicePassportError('validation-failed', `${action === undefined ? 'missing audit action' : `unknown audit action "${action}"`}\n${usage}`);
   }
-  let anchorText: string | undefined;
-  try {
-    anchorText = parseArgs({ args: rest, allowPositionals: false, strict: true, options: { anchor: { type: 'string' } } }).values.anchor;
-  } catch (e) {
-    throw new VoicePassportError('validation-failed', `${(e as Error).message}\n${usage}`);
-  }
+  const { values, positionals } = parseCliArgs(rest, { anchor: { type: 'string' } }, usage);
+  if (positionals.length > 0) throw new VoicePassportError('validation-failed', `Unexpected argument '${positionals[0]}'. This command does not take positional arguments\n${usage}`);
+  const anchorText = values.anchor;
   const anchor = anchorText === undefined ? undefined : parseAnchor(anchorText);
   const report = withAdminStore(dataDir, { mustExist: true }, (store) => store.audit.verify(anchor === undefined ? {} : { anchor }));
   printJson(report);

@@ -4,11 +4,11 @@
  * creation and revocation are audited the same way, with the actor "cli". The secret is printed once,
  * at creation; the store keeps only its SHA-256, and `list` never shows hashes or secrets.
  */
-import { parseArgs } from 'node:util';
 import { VoicePassportError } from '../errors.js';
 import { createKey, createKeySchema, listKeys, revokeKey } from '../passport/api-keys.js';
 import { apiKeyRoles, maxKeyLifetimeDays } from '../store/index.js';
 import { cliActor, withAdminStore } from './admin-store.js';
+import { parseCliArgs } from './args.js';
 import { printJson } from './output.js';
 
 const usage = `usage: voice-passport keys create --role ${apiKeyRoles.join('|')} [--name NAME] [--expires-in-days DAYS]
@@ -20,21 +20,15 @@ function invalid(message: string): VoicePassportError {
 }
 
 function parse(argv: string[], options: { role?: true; name?: true; expiry?: true }, positionals: number) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        ...(options.role ? { role: { type: 'string' as const } } : {}),
-        ...(options.name ? { name: { type: 'string' as const } } : {}),
-        ...(options.expiry ? { 'expires-in-days': { type: 'string' as const } } : {}),
-      },
-    });
-  } catch (e) {
-    throw invalid((e as Error).message);
-  }
+  const parsed = parseCliArgs(
+    argv,
+    {
+      ...(options.role ? { role: { type: 'string' as const } } : {}),
+      ...(options.name ? { name: { type: 'string' as const } } : {}),
+      ...(options.expiry ? { 'expires-in-days': { type: 'string' as const } } : {}),
+    },
+    usage,
+  );
   if (parsed.positionals.length !== positionals) throw invalid(`expected ${positionals} argument(s), got ${parsed.positionals.length}`);
   return parsed as { values: { role?: string; name?: string; 'expires-in-days'?: string }; positionals: string[] };
 }

@@ -4,7 +4,6 @@
  * prints JSON. A registered model is used by starting the service with VP_MODEL=<id>; voiceprints
  * made with another model are never scored with it (subjects re-enrol).
  */
-import { parseArgs } from 'node:util';
 import type { Config } from '../config.js';
 import { VoicePassportError } from '../errors.js';
 import {
@@ -17,6 +16,7 @@ import {
   type Convention,
   type RegisteredModel,
 } from '../model/registry.js';
+import { parseCliArgs } from './args.js';
 import { printError, printJson } from './output.js';
 
 const usage = `usage: voice-passport models list [--catalog DIR]
@@ -32,12 +32,7 @@ function invalid(message: string): VoicePassportError {
 type OptionSpec = Record<string, { type: 'string' | 'boolean' }>;
 
 function parse(argv: string[], options: OptionSpec, positionals: number) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options });
-  } catch (e) {
-    throw invalid((e as Error).message);
-  }
+  const parsed = parseCliArgs(argv, options, usage);
   if (parsed.positionals.length !== positionals) throw invalid(`expected ${positionals} argument(s), got ${parsed.positionals.length}`);
   return parsed as { values: Record<string, string | boolean | undefined>; positionals: string[] };
 }

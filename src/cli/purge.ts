@@ -12,13 +12,13 @@
  * nothing. It counts each against the store as it is: a consent record that this run's erasure of old
  * verification records would free is counted by the next dry run.
  */
-import { parseArgs } from 'node:util';
 import { VoicePassportError } from '../errors.js';
 import type { Config } from '../config.js';
 import { ConsentNotices, defaultConsentNoticesDir } from '../passport/consent-notices.js';
 import { countExpiredAudit, countExpiredConsentRecords, countExpiredHistory, findExpiredVoiceprints, idempotentAnswersCutoff, purgeAllExpired, retentionSettings } from '../passport/retention.js';
 import { runThrough } from '../passport/steps.js';
 import { cliActor, withAdminStore } from './admin-store.js';
+import { parseCliArgs } from './args.js';
 import { printJson } from './output.js';
 
 export function purgeCommand(
@@ -26,13 +26,10 @@ export function purgeCommand(
   config: Pick<Config, 'dataDir' | 'retentionDays' | 'historyRetentionDays' | 'consentRecordRetentionDays' | 'auditRetentionDays' | 'consentNoticesDir'>,
   now: Date = new Date(),
 ): void {
-  let dryRun: boolean;
-  try {
-    const { values } = parseArgs({ args: argv, allowPositionals: false, strict: true, options: { 'dry-run': { type: 'boolean' } } });
-    dryRun = values['dry-run'] === true;
-  } catch (e) {
-    throw new VoicePassportError('validation-failed', `${(e as Error).message}\nusage: voice-passport purge [--dry-run]`);
-  }
+  const purgeUsage = 'usage: voice-passport purge [--dry-run]';
+  const { values, positionals } = parseCliArgs(argv, { 'dry-run': { type: 'boolean' } }, purgeUsage);
+  if (positionals.length > 0) throw new VoicePassportError('validation-failed', `Unexpected argument '${positionals[0]}'. This command does not take positional arguments\n${purgeUsage}`);
+  const dryRun = values['dry-run'] === true;
   // The same limits as the service: each subject kept no longer than the notice they agreed to says.
   const settings = retentionSettings(config, ConsentNotices.load(config.consentNoticesDir ?? defaultConsentNoticesDir()));
   const { noticeLimits } = settings;

@@ -120,4 +120,11 @@ describe('voice-passport keys', () => {
     expect(store.audit.list({ limit: 1000 }).filter((e) => e.actorKeyId === 'cli').map((e) => e.details.keyId)).toEqual([id]);
     expect(store.audit.verify()).toMatchObject({ ok: true, entries: writes + 1 });
   }, 30_000);
+
+  it('refuses --role given twice (exit 2) and creates no key', async () => {
+    const r = await runCli(['keys', 'create', '--role', 'admin', '--role', 'operator'], env);
+    expect([r.code, r.stdout, cliError(r).code]).toEqual([2, '', 'validation-failed']);
+    expect(cliError(r).message).toMatch(/^--role is given twice/);
+    expect(store.apiKeys.list()).toEqual([]);
+  }, 30_000);
 });
