@@ -126,7 +126,16 @@ export async function restoreStore(options: {
   const open = (dir: string) => openStoreWithoutMasterKey({ dataDir: dir, ...(options.clock ? { clock: options.clock } : {}) });
   const source = path.resolve(options.file);
   if (!fs.existsSync(source)) throw new VoicePassportError('validation-failed', `There is no backup file ${source}.`);
-  const format = ageFormatOf(source);
+  // A folder or an unreadable file is the operator's slip, not an internal fault (EISDIR, EACCES).
+  if (!fs.statSync(source).isFile()) {
+    throw new VoicePassportError('validation-failed', `${source} is not a file: name the backup file made by voice-passport backup. Nothing was restored.`);
+  }
+  let format: ReturnType<typeof ageFormatOf>;
+  try {
+    format = ageFormatOf(source);
+  } catch (e) {
+    throw new VoicePassportError('validation-failed', `Cannot read the backup file ${source}: ${(e as Error).message}. Nothing was restored.`);
+  }
   if (format === 'armored') {
     throw new VoicePassportError('validation-failed', `The backup ${source} is an ASCII-armored age file: decrypt it first (age -d -i IDENTITY_FILE ${source} > backup.db) and restore that. Nothing was restored.`);
   }

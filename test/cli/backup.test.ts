@@ -124,4 +124,11 @@ describe('voice-passport backup / restore', () => {
     const none = await runCli(['backup', path.join(outside, 'x'), '--unencrypted'], { VP_DATA_DIR: dir });
     expect([none.code, cliError(none).code, fs.existsSync(path.join(outside, 'x'))]).toEqual([1, 'config-invalid', false]);
   });
+
+  it('refuses a directory named as the backup to restore (validation-failed, exit 2), not with an internal error', async () => {
+    const r = await runCli(['restore', outside], { VP_DATA_DIR: dir });
+    expect([r.code, r.stdout, cliError(r).code]).toEqual([2, '', 'validation-failed']);
+    expect(cliError(r).message).toBe(`${outside} is not a file: name the backup file made by voice-passport backup. Nothing was restored.`);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
 });
