@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { VoicePassportError } from '../errors.js';
 import { parseCliArgs } from './args.js';
 import type { AudioAnalysis, EmbeddingEngine } from '../model/engine.js';
-import { engineInputForFile, expandAudioPaths } from './audio-file.js';
+import { audioExtensions, engineInputForFile, expandAudioPaths } from './audio-file.js';
 import { startCliEngine } from './engine.js';
 import { errorShapeOf, printJson, toFixedArray } from './output.js';
 
@@ -26,6 +26,10 @@ export async function embedCommand(argv: string[], config: Readonly<Config>): Pr
   if (positionals.length === 0) throw new VoicePassportError('validation-failed', EMBED_USAGE);
   const modelId = values.model ?? config.modelId;
   const files = await expandAudioPaths(positionals);
+  // Folders with nothing to embed (a mistyped data set path) would otherwise print nothing and exit 0.
+  if (files.length === 0) {
+    throw new VoicePassportError('validation-failed', `No audio files (${audioExtensions.join(', ')}) under ${positionals.join(', ')}\n${EMBED_USAGE}`);
+  }
   const engine = await startCliEngine(config, modelId, Math.min(config.workers, Math.max(1, files.length)));
   let failures = 0;
   try {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { speechLike } from '../model/speech-like.js';
 import { wav } from '../model/wav.js';
-import { runCli, tempDir } from './run-cli.js';
+import { cliError, runCli, tempDir } from './run-cli.js';
 
 interface EmbedLine {
   file: string;
@@ -95,5 +95,14 @@ describe('voice-passport features / embed / compare (the test model)', () => {
     expect(out.cosine).toBeCloseTo(dot(a.embedding, b.embedding), 4);
     expect(out.cosine).toBeLessThan(0.9999);
     expect(out.netSpeechSeconds).toEqual([a.netSpeechSeconds, b.netSpeechSeconds]);
+  }, 30_000);
+
+  it('embed of a folder without audio files is refused (exit 2), not a silent success with no output', async () => {
+    const empty = path.join(dir, 'empty');
+    fs.mkdirSync(path.join(empty, 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(empty, 'sub', 'notes.txt'), 'not audio');
+    const r = await runCli(['embed', empty], { VP_MODEL: 'vp-test-tiny' });
+    expect([r.code, r.stdout, cliError(r).code]).toEqual([2, '', 'validation-failed']);
+    expect(cliError(r).message).toBe(`No audio files (.wav, .flac, .ulaw, .alaw, .pcmu, .pcma) under ${empty}\nusage: voice-passport embed <audio|folder>... [--model ID]`);
   }, 30_000);
 });
