@@ -30,10 +30,12 @@ commands:
   eval <folder> [--channel wideband|telephone] [--law mulaw|alaw] [--trials all-pairs|enrolment]
        [--enrol-seconds S] [--test-seconds S] [--durations 2,3,5,10|none] [--model ID]
        [--score-normalisation manifest|none|as-norm] [--out report.json] [--plot det.svg]
+       [--enrol-channel wideband|telephone] [--voiceprints first|rotating] [--noise white|pink
+       | --noise-file F] [--snr=DB] [--embed speech|whole] [--speech-context-ms MS] [--vad-threshold P]
                               EER, minDCF, FMR/FNMR per policy, EER by duration over a folder
                               with one sub-folder per speaker
-  calibrate <folder>... [--channel wideband|telephone] [--model ID] [--write]
-       [--prior P] [eval's --law --trials --enrol-seconds --test-seconds --durations]
+  calibrate <folder>... [--channel wideband|telephone] [--model ID] [--write] [--across-channels]
+       [--prior P] [eval's --law --trials --enrol-seconds --voiceprints --test-seconds --durations]
                               fit llr = a·score + b (cosine, or AS-norm score when enabled), the FMR
                               operating table and the EER by duration on the eval trials; --write
                               stores them in the manifest
