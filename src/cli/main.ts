@@ -140,11 +140,14 @@ export async function runCli(argv: string[]): Promise<number> {
       await import('../server.js');
       return -1; // keeps running; the server owns the exit
     case undefined:
+      // No command is a usage error: stdout stays for results, as with an unknown command.
+      process.stderr.write(`${usage}\n`);
+      return 2;
     case 'help':
     case '--help':
     case '-h':
       process.stdout.write(`${usage}\n`);
-      return command === undefined ? 2 : 0;
+      return 0;
     default:
       process.stderr.write(`unknown command "${command}"\n${usage}\n`);
       return 2;

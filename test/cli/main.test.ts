@@ -67,4 +67,10 @@ describe('voice-passport dispatch', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
+
+  it('without a command prints the usage to stderr, as for any usage error, and exits 2', async () => {
+    const r = await runCli([], {});
+    expect([r.code, r.stdout]).toEqual([2, '']);
+    expect(r.stderr).toContain('usage: voice-passport <command>');
+  }, 30_000);
 });
