@@ -19,6 +19,7 @@
  * (the caller) hears the recording with noise added at that SNR (src/evaluation/noise.ts) before
  * its channel, the enrolment side hears it clean, and the trials pair the two renderings likewise.
  */
+import fs from 'node:fs';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
@@ -181,6 +182,18 @@ export const evalTrialOptions = {
   model: { type: 'string' },
 } as const;
 
+/**
+ * --out and --plot are written after the whole evaluation, which can take hours on a data set: a
+ * path that cannot be written (no such folder, a folder) is refused now, not as an internal error then.
+ */
+function outputFile(flag: string, file: string | undefined): string | null {
+  if (file === undefined) return null;
+  const dir = path.dirname(path.resolve(file));
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new VoicePassportError('validation-failed', `--${flag} ${file}: the folder ${dir} does not exist`);
+  if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new VoicePassportError('validation-failed', `--${flag} ${file} is a folder; name a file`);
+  return file;
+}
+
 export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | 'enrolMinSeconds'>): EvalOptions {
   const { values, positionals } = parseCliArgs(
     argv,
@@ -234,8 +247,8 @@ export function parseEvalArgs(argv: string[], config: Pick<Config, 'modelId' | '
     testSeconds: positiveSeconds('test-seconds', values['test-seconds']),
     durations,
     modelId: values.model ?? config.modelId,
-    out: values.out ?? null,
-    plot: values.plot ?? null,
+    out: outputFile('out', values.out),
+    plot: outputFile('plot', values.plot),
     embed: oneOf('embed', values.embed, ['speech', 'whole'], 'speech'),
     noise: noiseOption(values),
     ...(values['score-normalisation'] === undefined ? {} : { scoreNormalisation }),

@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseEvalArgs, scoringChannelOf } from '../../src/cli/eval.js';
 import { VoicePassportError } from '../../src/errors.js';
@@ -132,5 +134,15 @@ describe('scoringChannelOf: the channel the service would score on', () => {
     expect(scoringChannelOf('wideband', [8000, 16000])).toBe('wideband');
     expect(scoringChannelOf('wideband', [16000])).toBe('wideband');
     expect(scoringChannelOf('wideband', [])).toBe('wideband');
+  });
+
+  it('refuses --out or --plot that cannot be written (a missing folder, a folder) before the evaluation runs', () => {
+    const missing = path.join(os.tmpdir(), 'vp-no-such-folder', 'report.json');
+    expect([refused(['dev', '--out', missing]).code, refused(['dev', '--out', missing]).message]).toEqual([
+      'validation-failed',
+      `--out ${missing}: the folder ${path.dirname(missing)} does not exist`,
+    ]);
+    expect(refused(['dev', '--plot', os.tmpdir()]).message).toBe(`--plot ${os.tmpdir()} is a folder; name a file`);
+    expect(parseEvalArgs(['dev', '--out', path.join(os.tmpdir(), 'r.json')], config).out).toBe(path.join(os.tmpdir(), 'r.json'));
   });
 });
