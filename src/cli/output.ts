@@ -14,10 +14,20 @@ export function printError(e: unknown): void {
   process.stderr.write(`${JSON.stringify({ error: errorShapeOf(e) })}\n`);
 }
 
+/**
+ * The exit code for a failure: 2 for a usage error (validation-failed), 78 (EX_CONFIG, sysexits.h)
+ * for a configuration error, as the service exits for one, 1 for anything else.
+ */
+export function exitCodeFor(e: unknown): number {
+  if (!isVoicePassportError(e)) return 1;
+  if (e.code === 'validation-failed') return 2;
+  return e.code === 'config-invalid' ? 78 : 1;
+}
+
 /** CLI failure: the same stable error codes as the API, on stderr, non-zero exit. */
 export function fail(e: unknown): never {
   printError(e);
-  process.exit(isVoicePassportError(e) && e.code === 'validation-failed' ? 2 : 1);
+  process.exit(exitCodeFor(e));
 }
 
 export function toFixedArray(values: Float32Array | number[], digits = 6): number[] {

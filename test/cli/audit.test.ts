@@ -79,7 +79,7 @@ describe('voice-passport audit verify', () => {
     const empty = tempDir();
     try {
       const r = await runCli(['audit', 'verify'], { VP_DATA_DIR: empty });
-      expect([r.code, r.stdout, cliError(r).code]).toEqual([1, '', 'config-invalid']);
+      expect([r.code, r.stdout, cliError(r).code]).toEqual([78, '', 'config-invalid']);
       expect(fs.readdirSync(empty)).toEqual([]); // nothing created by a mistyped VP_DATA_DIR
     } finally {
       fs.rmSync(empty, { recursive: true, force: true });

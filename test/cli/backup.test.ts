@@ -122,7 +122,7 @@ describe('voice-passport backup / restore', () => {
     const both = await runCli(['backup', path.join(outside, 'x'), '--unencrypted', '--recipient', 'age1x'], { VP_DATA_DIR: dir });
     expect([both.code, cliError(both).message]).toEqual([2, expect.stringMatching(/^--unencrypted contradicts the recipients given\n/)]);
     const none = await runCli(['backup', path.join(outside, 'x'), '--unencrypted'], { VP_DATA_DIR: dir });
-    expect([none.code, cliError(none).code, fs.existsSync(path.join(outside, 'x'))]).toEqual([1, 'config-invalid', false]);
+    expect([none.code, cliError(none).code, fs.existsSync(path.join(outside, 'x'))]).toEqual([78, 'config-invalid', false]);
   });
 
   it('refuses a directory named as the backup to restore (validation-failed, exit 2), not with an internal error', async () => {

@@ -119,12 +119,12 @@ describe('voice-passport purge', () => {
     expect([verify.code, JSON.parse(verify.stdout)]).toEqual([0, { ok: true, entries: 2, prunedThrough: { seq: 2, hash: old.hash }, head: store.audit.head(), firstBrokenSeq: null, problem: null }]);
   }, 30_000);
 
-  it('refuses unknown options (exit 2) and an invalid VP_RETENTION_DAYS, VP_HISTORY_RETENTION_DAYS or VP_AUDIT_RETENTION_DAYS (exit 1, config-invalid)', async () => {
+  it('refuses unknown options (exit 2) and an invalid VP_RETENTION_DAYS, VP_HISTORY_RETENTION_DAYS or VP_AUDIT_RETENTION_DAYS (exit 78, config-invalid)', async () => {
     const bad = await runCli(['purge', '--now'], env);
     expect([bad.code, bad.stdout, cliError(bad).code]).toEqual([2, '', 'validation-failed']);
     for (const variable of ['VP_RETENTION_DAYS', 'VP_HISTORY_RETENTION_DAYS', 'VP_AUDIT_RETENTION_DAYS']) {
       const zero = await runCli(['purge'], { ...env, [variable]: '0' });
-      expect([variable, zero.code, zero.stdout, cliError(zero).code]).toEqual([variable, 1, '', 'config-invalid']);
+      expect([variable, zero.code, zero.stdout, cliError(zero).code]).toEqual([variable, 78, '', 'config-invalid']);
     }
   }, 30_000);
 
@@ -175,7 +175,7 @@ describe('voice-passport purge', () => {
 
       fs.writeFileSync(path.join(notices, 'notices.json'), JSON.stringify({ ...index, current: 'v3' }));
       const broken = await runCli(['purge'], withNotices);
-      expect([broken.code, broken.stdout, cliError(broken).code]).toEqual([1, '', 'config-invalid']);
+      expect([broken.code, broken.stdout, cliError(broken).code]).toEqual([78, '', 'config-invalid']);
       expect(cliError(broken).message).toMatch(/notices\.json names v3 as current, which has no text/);
     } finally {
       fs.rmSync(notices, { recursive: true, force: true });
