@@ -193,7 +193,14 @@ export class VerificationStreams {
   /** Set once close() begins: a handshake arriving while the service stops is refused, not opened. */
   private closing = false;
 
-  constructor(private readonly opts: VerificationStreamsOptions) {}
+  constructor(private readonly opts: VerificationStreamsOptions) {
+    // The WebSocket library writes the 101 itself, without the headers the app set on the response:
+    // give it the request id, which the stream's log lines carry, so a platform can quote it as for
+    // any other call. (req.id is the one request-id.ts accepted or made: plain characters only.)
+    this.wss.on('headers', (headers: string[], req: IncomingMessage & { id?: unknown }) => {
+      if (typeof req.id === 'string') headers.push(`X-Request-Id: ${req.id}`);
+    });
+  }
 
   /** Streams open now. */
   get open(): number {

@@ -147,6 +147,29 @@ describe('a stream decides as soon as it holds the policy\'s speech', () => {
     expect(h.logLines.join('')).not.toContain('cust-1');
   });
 
+  it("the 101 carries the X-Request-Id of the stream's log lines, as every other answer does", async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1', 200);
+    const address = await h.listen();
+    const upgradeId = async (headers: Record<string, string>) => {
+      const ws = new WebSocket(`ws://${address}/v1/subjects/cust-1/verifications/stream`, { headers: { Authorization: `Bearer ${h.keys.telephony}`, ...headers } });
+      const id = await new Promise<string | undefined>((resolve, reject) => {
+        ws.once('upgrade', (res) => resolve(res.headers['x-request-id'] as string | undefined));
+        ws.once('error', reject);
+      });
+      await new Promise<void>((resolve) => (ws.readyState === ws.OPEN ? resolve() : ws.once('open', () => resolve())));
+      ws.close();
+      await new Promise((resolve) => ws.once('close', resolve));
+      return id;
+    };
+    const generated = await upgradeId({});
+    expect(generated).toMatch(uuid);
+    // A caller's own id (short and plain) is kept, as for any call.
+    expect(await upgradeId({ 'X-Request-Id': 'pbx-call-20260301-0001' })).toBe('pbx-call-20260301-0001');
+    const opened = h.logLines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'verification stream opened');
+    expect(opened.map((l) => l.req.id)).toEqual([generated, 'pbx-call-20260301-0001']);
+  });
+
   it('rejects another speaker, and reports progress while the audio holds too little speech', async () => {
     h = createHarness();
     await consentAndEnrol(h, 'cust-1', 200);
