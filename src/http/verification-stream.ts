@@ -27,7 +27,7 @@ import { WebSocketServer, type RawData, type ServerOptions, type WebSocket } fro
 import { z } from 'zod';
 import { isForClients, VoicePassportError } from '../errors.js';
 import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../audio/content-type.js';
-import type { Metrics } from '../observability/metrics.js';
+import { switchedProtocolsEvent, type Metrics } from '../observability/metrics.js';
 import type { Actor, PassportContext } from '../passport/context.js';
 import { SpeechStream, streamAudioFormat } from '../passport/verification-stream.js';
 import { findPolicy, recordAbandonedStream, verifyCaller } from '../passport/verification.js';
@@ -265,7 +265,11 @@ export class VerificationStreams {
     // The WebSocket library writes the 101 itself; the response must no longer write to the socket.
     res.statusCode = 101;
     res.detachSocket(pending.socket as Socket);
-    this.wss.handleUpgrade(req, pending.socket, pending.head, (ws) => this.session(ws, req, actor, customerId, q));
+    this.wss.handleUpgrade(req, pending.socket, pending.head, (ws) => {
+      // The 101 is written: counted in the HTTP metrics like any other answer (it never 'finish'es).
+      res.emit(switchedProtocolsEvent);
+      this.session(ws, req, actor, customerId, q);
+    });
   };
 
   private session(ws: WebSocket, req: Request, actor: Actor, customerId: string, q: z.infer<typeof streamQuery>): void {

@@ -12,6 +12,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { isVoicePassportError } from '../errors.js';
 import type { Embedder } from '../passport/embedder.js';
 
+/**
+ * Emitted on a response once its socket was handed to another protocol (the 101 of a WebSocket, written
+ * by the WebSocket library): such a response never emits 'finish', and is counted on this instead.
+ */
+export const switchedProtocolsEvent = 'voice-passport:switched-protocols';
+
 export interface EngineGaugeSource {
   stats(): { workers: number; busy: number; queued: number };
 }
@@ -168,11 +174,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     retentionLastSuccess,
     httpMiddleware: (routeLabel) => (req, res, next) => {
       const start = process.hrtime.bigint();
-      res.once('finish', () => {
+      let counted = false;
+      const count = () => {
+        if (counted) return;
+        counted = true;
         const labels = { method: req.method, route: routeLabel(req.method, req.path), status: String(res.statusCode) };
         requests.inc(labels);
         duration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
-      });
+      };
+      res.once('finish', count);
+      // A response whose socket was handed to another protocol (a WebSocket's 101) never finishes.
+      res.once(switchedProtocolsEvent, count);
       next();
     },
   };

@@ -170,6 +170,25 @@ describe('a stream decides as soon as it holds the policy\'s speech', () => {
     expect(opened.map((l) => l.req.id)).toEqual([generated, 'pbx-call-20260301-0001']);
   });
 
+  it('an accepted handshake is counted in voice_passport_http_requests_total (status 101), as a refused one is', async () => {
+    h = createHarness();
+    await consentAndEnrol(h, 'cust-1', 200);
+    const address = await h.listen();
+    const c = await open(address, 'cust-1');
+    expect((await c.next()).type).toBe('listening');
+    sendFrames(c.ws, mulawTone(200, 3));
+    let m = await c.next();
+    while (m.type === 'progress') m = await c.next();
+    expect(m.type).toBe('result');
+    await c.closed;
+    await expect(open(address, 'cust-1', '?codec=GSM')).rejects.toThrow(/400/);
+    const route = 'route="/v1/subjects/:id/verifications/stream"';
+    expect(await h.metrics.registry.getSingleMetricAsString('voice_passport_http_requests_total')).toContain(`voice_passport_http_requests_total{method="GET",${route},status="101"} 1`);
+    const durations = await h.metrics.registry.getSingleMetricAsString('voice_passport_http_request_duration_seconds');
+    expect(durations).toContain(`voice_passport_http_request_duration_seconds_count{method="GET",${route},status="101"} 1`);
+    expect(durations).toContain(`voice_passport_http_request_duration_seconds_count{method="GET",${route},status="400"} 1`);
+  });
+
   it('rejects another speaker, and reports progress while the audio holds too little speech', async () => {
     h = createHarness();
     await consentAndEnrol(h, 'cust-1', 200);
