@@ -78,4 +78,13 @@ describe('the Docker image', () => {
     expect(pkg.scripts.build).toContain('cp -r src/store/migrations dist/src/store/');
   });
 
+  it('runs the CLI without a build: voice-passport on PATH, and no prepare script for npx to run', () => {
+    // `npx voice-passport` in the package's own folder installs it into npx's cache, which runs its
+    // `prepare` (tsc, a dev dependency the image lacks): exit 127 before the CLI starts.
+    expect(runtimeStage).toMatch(/npm pkg delete scripts\.prepare/);
+    expect(runtimeStage).toMatch(/ln -s \/app\/bin\/voice-passport\.js \/usr\/local\/bin\/voice-passport\b/);
+    const deletePrepare = runtimeStage.indexOf('npm pkg delete scripts.prepare');
+    expect(deletePrepare).toBeGreaterThan(runtimeStage.search(/^COPY package\.json/m));
+    expect(runtimeStage.indexOf('/usr/local/bin/voice-passport')).toBeGreaterThan(runtimeStage.search(/^COPY bin /m));
+  });
 });
