@@ -2,7 +2,8 @@
 // Runs the CLI. In a source checkout (src/ present and tsx installed) it runs the TypeScript
 // sources through tsx: a dist/ left by an earlier `npm ci` (the prepare script builds it) would
 // otherwise run stale code after every edit. Where there are no sources (the Docker image) or no
-// dev dependencies (`npm ci --omit=dev`), it runs the compiled CLI.
+// dev dependencies (`npm ci && npm prune --omit=dev`; `npm ci --omit=dev` cannot build), it runs
+// the compiled CLI.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
