@@ -25,10 +25,10 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
-# The CLI runs as `voice-passport` (on PATH) or `npx voice-passport`. npx installs the package it is
-# run in into its cache, which runs `prepare` (the tsc build; TypeScript is a dev dependency, absent
-# here): without it, npx runs the compiled CLI instead of failing with exit 127.
-RUN npm pkg delete scripts.prepare && ln -s /app/bin/voice-passport.js /usr/local/bin/voice-passport
+# The CLI runs here as `voice-passport` (on PATH), not `npx voice-passport`: npx would install this
+# package into its cache, which runs `prepare` (the tsc build; TypeScript is a dev dependency, absent
+# here: exit 127) and, as user node, chmods the root-owned launcher (EPERM).
+RUN ln -s /app/bin/voice-passport.js /usr/local/bin/voice-passport
 # The models travel inside the image: nothing is downloaded at run time.
 COPY models ./models
 COPY consent-notices ./consent-notices
