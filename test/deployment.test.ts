@@ -88,4 +88,21 @@ describe('the Docker image', () => {
     const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
     expect(readme).toContain('`docker exec <container> voice-passport keys list`');
   });
+
+  it('its build context leaves out the data dir and built files, and nothing a COPY takes from it', () => {
+    const ignored = fs
+      .readFileSync(path.join(root, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    // A data dir holds the database and, unless VP_MASTER_KEY is set, the master key beside it.
+    for (const name of ['data', 'node_modules', 'dist', '.git', '.env']) expect(ignored, name).toContain(name);
+    // What the stages copy from the context (not --from=build) must reach the builder.
+    const fromContext = stages.flatMap((stage) =>
+      [...stage.matchAll(/^COPY\s+(?!--from)(.+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/).slice(0, -1).map((p) => p.replace(/\/$/, '').split('/')[0]!)),
+    );
+    expect(fromContext).toEqual(expect.arrayContaining(['package.json', 'src', 'bin', 'models', 'consent-notices', 'console']));
+    for (const name of fromContext) expect(ignored, name).not.toContain(name);
+  });
 });
+
