@@ -91,6 +91,14 @@ function fromFrameworkError(err: unknown): VoicePassportError | undefined {
 }
 
 export const problemErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  if (res.headersSent) {
+    // The answer is under way (a file partly sent): no problem can follow it. The connection is cut,
+    // as Express's own handler does, so the client sees a broken answer, not a whole one; logged here
+    // with the request id rather than by Express on stderr.
+    req.log?.error({ err }, 'request failed after its answer began; connection cut');
+    req.socket.destroy();
+    return;
+  }
   const known = isVoicePassportError(err) ? err : fromFrameworkError(err);
   if (isForClients(known)) {
     // Catalogue errors written for the client (4xx, and 503 overloaded/not-ready): safe to show.

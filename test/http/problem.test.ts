@@ -1,6 +1,6 @@
 import express from 'express';
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { errorCatalogue, errorCodes, VoicePassportError } from '../../src/errors.js';
 import { problemBody, problemErrorHandler } from '../../src/http/problem.js';
 
@@ -15,6 +15,31 @@ function appThrowing(err: unknown) {
   app.use(problemErrorHandler);
   return app;
 }
+
+describe('an error after the answer began', () => {
+  it('cuts the connection (nothing appended to the partial answer) and logs it with the request, not on stderr', async () => {
+    const logged: Array<{ msg: string; err: { message: string } }> = [];
+    const app = express();
+    app.use((req, _res, next) => {
+      (req as unknown as { log: { error: (o: { err: Error }, msg: string) => void } }).log = { error: (o, msg) => void logged.push({ msg, err: { message: o.err.message } }) };
+      next();
+    });
+    app.get('/file', (_req, res, next) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '100' });
+      res.write('the first part');
+      next(new Error('EIO: the rest could not be read'));
+    });
+    app.use(problemErrorHandler);
+    const stderr = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await expect(request(app).get('/file')).rejects.toThrow(/aborted|socket hang up|ECONNRESET/);
+      expect(logged).toEqual([{ msg: 'request failed after its answer began; connection cut', err: { message: 'EIO: the rest could not be read' } }]);
+      expect(stderr).not.toHaveBeenCalled();
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+});
 
 describe('problem+json rendering', () => {
   it('every catalogue code renders with its own status and title', () => {
