@@ -35,7 +35,7 @@ export interface Metrics {
   modelLatency: Histogram<'outcome'>;
   /** Retention sweeps run, by outcome (`ok`, `failed`, `stopped`). */
   retentionSweeps: Counter<'outcome'>;
-  /** What retention sweeps removed: `voiceprint` (subjects erased), `verification` (records), `consent_record` (subjects whose consent records went), `idempotent_answer` (answers kept for retried requests), `audit_entry`. */
+  /** What retention sweeps removed: `voiceprint` (subjects erased), `re_enrolment` (the samples of an enrolled subject's abandoned re-enrolment), `verification` (records), `consent_record` (subjects whose consent records went), `idempotent_answer` (answers kept for retried requests), `audit_entry`. */
   retentionRemoved: Counter<'kind'>;
   /** When the last retention sweep succeeded (Unix time). */
   retentionLastSuccess: Gauge;
