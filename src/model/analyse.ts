@@ -83,9 +83,22 @@ export interface AnalyseDeps {
 }
 
 export async function analyseAudio(req: AnalyseRequest, deps: AnalyseDeps): Promise<AudioAnalysis> {
+  // The caller's voice, decoded and resampled, is wiped once analysed, whatever the outcome: only the
+  // template is kept (GDPR Art. 5(1)(c), data minimisation), and a heap never holds a decoded call
+  // for the garbage collector to find some time later. The input bytes are the caller's to wipe.
+  const held: Float32Array[] = [];
+  try {
+    return await analyse(req, deps, held);
+  } finally {
+    for (const samples of held) samples.fill(0);
+  }
+}
+
+async function analyse(req: AnalyseRequest, deps: AnalyseDeps, held: Float32Array[]): Promise<AudioAnalysis> {
   const { vad, embedder } = deps;
   const modelRate = embedder.manifest.sampleRate;
   const decoded = decodeAudio(req.bytes, req.contentType, { maxSeconds: req.maxSeconds });
+  held.push(decoded.samples);
 
   // Silero runs at 16 or 8 kHz only. Narrowband input is judged at 8 kHz (upsampling it adds
   // nothing the VAD could use); everything else at 16 kHz.
@@ -100,6 +113,7 @@ export async function analyseAudio(req: AnalyseRequest, deps: AnalyseDeps): Prom
     vadRate === modelRate && (embedder.manifest.resampler === 'kaiser' || decoded.sampleRate === modelRate)
       ? modelAudio // the usual wideband case: resample once
       : { sampleRate: vadRate, samples: resampleWith(decoded.samples, decoded.sampleRate, vadRate, 'kaiser') };
+  held.push(modelAudio.samples, vadAudio.samples);
   const vadRegions = await vad.detect(vadAudio, req.vadThreshold);
 
   const inputRegions = mapRegions(vadRegions, vadRate, decoded.sampleRate, decoded.samples.length);
@@ -141,6 +155,7 @@ export async function analyseAudio(req: AnalyseRequest, deps: AnalyseDeps): Prom
   const cut = kept.reduce((sum, r) => sum + (r.end - r.start), 0) >= maxSpeechSamples;
   const contextSamples = Math.round(((req.speechContextMs ?? embedder.manifest.speechContextMs) * modelRate) / 1000);
   const speech = speechOnly(modelAudio, widenRegions(kept, contextSamples, cut ? (kept[kept.length - 1]?.end ?? length) : length));
+  held.push(speech);
 
   let embedding: Float32Array;
   try {

@@ -80,7 +80,9 @@ async function main(): Promise<void> {
             send({ type: 'result', id: msg.id, analysis }, [buffer]);
           },
           (e: unknown) => send({ type: 'error', id: msg.id, error: toErrorShape(e, 'the audio could not be analysed') }),
-        );
+        )
+          // This thread's copy of the caller's audio: wiped once analysed, as analyseAudio wipes what it decoded.
+          .finally(() => msg.bytes.fill(0));
         break;
       case 'close':
         // Releases native sessions before the thread ends; the engine terminates us if this hangs.

@@ -31,7 +31,7 @@ function spyEmbedder(speechContextMs = 0): AnalyseDeps['embedder'] & { speech: F
     manifest: { id: 'fake', sampleRate: 16000, speechContextMs } as AnalyseDeps['embedder']['manifest'],
     async embed(samples: Float32Array) {
       if (samples.length < 400) throw new VoicePassportError('insufficient-speech', 'shorter than one frame', { netSpeechSeconds: samples.length / 16000 });
-      speech.push(samples);
+      speech.push(samples.slice()); // a copy: analyseAudio wipes its arrays once done
       return Float32Array.of(0.6, 0.8);
     },
   };

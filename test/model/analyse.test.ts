@@ -18,7 +18,7 @@ class FakeVad {
   readonly seen: MonoAudio[] = [];
   constructor(private readonly regions: SpeechRegion[]) {}
   async detect(audio: MonoAudio): Promise<SpeechRegion[]> {
-    this.seen.push(audio);
+    this.seen.push({ ...audio, samples: audio.samples.slice() }); // a copy: analyseAudio wipes its arrays once done
     return this.regions.map((r) => ({ ...r }));
   }
 }
@@ -30,7 +30,7 @@ function spyEmbedder(overrides: Partial<EmbedderManifest> = {}): AnalyseDeps['em
     speech,
     manifest: { ...manifest, ...overrides },
     async embed(samples: Float32Array) {
-      speech.push(samples);
+      speech.push(samples.slice());
       return Float32Array.of(0.6, 0.8);
     },
   };
@@ -158,6 +158,35 @@ describe('analyseAudio', () => {
     );
     expect(e.code).toBe('insufficient-speech');
     expect(e.details).toMatchObject({ netSpeechSeconds: 100 / 16000, durationSeconds: 2, clippedRatio: 0, sampleRate: 16000 });
+  });
+
+  it('wipes the audio it decoded and resampled once analysed, decided or refused; the caller\'s bytes stay the caller\'s', async () => {
+    /** Keeps the very arrays it was given (not copies), to look at them afterwards. */
+    const given: Float32Array[] = [];
+    const keeping: AnalyseDeps = {
+      vad: { detect: async (audio: MonoAudio) => (given.push(audio.samples), [{ start: 800, end: 8800 }]) },
+      embedder: { manifest, embed: async (samples: Float32Array) => (given.push(samples), Float32Array.of(0.6, 0.8)) },
+    };
+    // 8 kHz: the VAD hears the decoded input, the model its 16 kHz resampling, cut to the speech.
+    const bytes = wav(speechLike({ seconds: 2, sampleRate: 8000 }), 8000);
+    const before = Buffer.from(bytes);
+    await analyseAudio({ bytes, contentType: 'audio/wav', maxSeconds: 10 }, keeping);
+    expect(given).toHaveLength(2);
+    for (const samples of given) {
+      expect(samples.length).toBeGreaterThan(0);
+      expect(samples.every((x) => x === 0)).toBe(true);
+    }
+    expect(Buffer.from(bytes).equals(before)).toBe(true);
+
+    // Refused for too little speech: wiped all the same.
+    given.length = 0;
+    const refusing: AnalyseDeps = {
+      vad: keeping.vad,
+      embedder: { manifest, embed: async (samples: Float32Array) => (given.push(samples), Promise.reject(new VoicePassportError('insufficient-speech', 'too short'))) },
+    };
+    expect((await caught(analyseAudio({ bytes, contentType: 'audio/wav', maxSeconds: 10 }, refusing))).code).toBe('insufficient-speech');
+    expect(given).toHaveLength(2);
+    for (const samples of given) expect(samples.every((x) => x === 0)).toBe(true);
   });
 
   it('decoder errors pass through unchanged', async () => {
