@@ -96,17 +96,66 @@ function loadOrCreateDataDirKey(dataDir: string): LoadedMasterKey {
   const keyFile = path.join(dataDir, dataDirKeyFileName);
   let generated = false;
   try {
-    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    // 'wx' = O_EXCL: if two processes start at once, exactly one creates the key and both read it.
-    fs.writeFileSync(keyFile, `${randomBytes(masterKeyBytes).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
-    generated = true;
+    const created = fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    if (!fs.existsSync(keyFile)) generated = publishNewKey(keyFile, created);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new VoicePassportError('config-invalid', `Cannot create the master key file ${keyFile}: ${(e as Error).message}. Set VP_MASTER_KEY or VP_MASTER_KEY_FILE, or make VP_DATA_DIR writable.`);
-    }
+    throw new VoicePassportError('config-invalid', `Cannot create the master key file ${keyFile}: ${(e as Error).message}. Set VP_MASTER_KEY or VP_MASTER_KEY_FILE, or make VP_DATA_DIR writable.`);
   }
   const key = parseMasterKey(readKeyFile(keyFile, 'the data directory'), `The key file ${keyFile}`);
   return { key, source: 'data-dir', generated, keyFile, keptInDataDir: true, warnings: [...permissionWarnings(keyFile), dataDirWarning(keyFile)] };
+}
+
+/**
+ * Writes a new key to `keyFile` unless another start got there first (false then: read theirs).
+ *
+ * The key is written in full and fsynced under a work name, then published by link(2), which is
+ * atomic and fails with EEXIST when the name is taken: a start that finds master.key never reads it
+ * half written, and two starts at once end up with the one key (the old `wx` write left a window, and
+ * after a failed write, an empty master.key that every later start refused as malformed). Then the
+ * directory is fsynced: the store's first commit (synchronous=FULL) is durable, and so must be the only
+ * key that opens it, or a power cut could leave master.key empty or missing (delayed allocation) and
+ * every voiceprint unreadable for good.
+ */
+function publishNewKey(keyFile: string, createdDir: string | undefined): boolean {
+  const dir = path.dirname(keyFile);
+  const work = path.join(dir, `.${dataDirKeyFileName}-${process.pid}-${randomBytes(8).toString('hex')}`);
+  const key = randomBytes(masterKeyBytes);
+  const text = Buffer.from(`${key.toString('base64')}\n`, 'utf8');
+  key.fill(0);
+  try {
+    const fd = fs.openSync(work, 'wx', 0o600);
+    try {
+      fs.writeFileSync(fd, text);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    let published = true;
+    try {
+      fs.linkSync(work, keyFile);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      published = false;
+    }
+    // Also when another start published it: this one is about to use it, maybe before that one fsyncs.
+    fsyncDir(dir);
+    // A data dir made just now is itself a new entry of its parent (and so on up to the first one made).
+    if (createdDir !== undefined) for (let d = dir; d !== path.dirname(createdDir) && d !== path.dirname(d); d = path.dirname(d)) fsyncDir(path.dirname(d));
+    return published;
+  } finally {
+    text.fill(0);
+    fs.rmSync(work, { force: true });
+  }
+}
+
+function fsyncDir(dir: string): void {
+  if (process.platform === 'win32') return; // directories cannot be opened for fsync there
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function readKeyFile(keyFile: string, origin: string): string {

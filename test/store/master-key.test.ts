@@ -1,7 +1,7 @@
 /** Master key sources and the data-dir fallback with its warning (GDPR Art. 32(1)(a); ISO/IEC 24745 key separation). */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { dataDirKeyFileName, loadMasterKey, loadPreviousMasterKey, parseMasterKey } from '../../src/store/master-key.js';
 import { removeDir, tempDataDir, testMasterKey } from './helpers.js';
 
@@ -60,6 +60,69 @@ describe('loadMasterKey', () => {
     const nested = path.join(dir, 'a', 'b');
     expect(loadMasterKey({ dataDir: nested, env: {} }).generated).toBe(true);
     expect(fs.existsSync(path.join(nested, dataDirKeyFileName))).toBe(true);
+  });
+
+  describe('the generated key file', () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    it('is never seen half written: a start that fails to write it leaves none, and the next start makes one', () => {
+      const file = path.join(dir, dataDirKeyFileName);
+      const write = fs.writeSync;
+      vi.spyOn(fs, 'writeSync').mockImplementationOnce(() => {
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      });
+      expect(() => loadMasterKey({ dataDir: dir, env: {} })).toThrow(expect.objectContaining({ code: 'config-invalid', message: expect.stringMatching(/ENOSPC/) }));
+      expect(fs.existsSync(file)).toBe(false);
+      vi.mocked(fs.writeSync).mockImplementation(write);
+      const next = loadMasterKey({ dataDir: dir, env: {} });
+      expect(next).toMatchObject({ generated: true, keyFile: file });
+      expect(fs.readFileSync(file, 'utf8')).toBe(`${next.key.toString('base64')}\n`);
+      // Only the key file: no work file left beside it.
+      expect(fs.readdirSync(dir)).toEqual([dataDirKeyFileName]);
+    });
+
+    it('gives two starts at once the same key: one that finds it being written does not read it half written', () => {
+      const write = fs.writeSync;
+      let other: ReturnType<typeof loadMasterKey> | Error | undefined;
+      vi.spyOn(fs, 'writeSync').mockImplementation((...args: Parameters<typeof fs.writeSync>) => {
+        if (other === undefined) {
+          other = new Error('pending');
+          // A second process starts while the first is writing its key.
+          try {
+            other = loadMasterKey({ dataDir: dir, env: {} });
+          } catch (e) {
+            other = e as Error;
+          }
+        }
+        return (write as (...a: unknown[]) => number)(...args);
+      });
+      const first = loadMasterKey({ dataDir: dir, env: {} });
+      expect(other).not.toBeInstanceOf(Error);
+      const second = other as ReturnType<typeof loadMasterKey>;
+      expect(second.key).toEqual(first.key);
+      expect([first.generated, second.generated].filter(Boolean)).toHaveLength(1);
+      expect(fs.readFileSync(path.join(dir, dataDirKeyFileName), 'utf8')).toBe(`${first.key.toString('base64')}\n`);
+      expect(fs.readdirSync(dir)).toEqual([dataDirKeyFileName]);
+    });
+
+    it('is on disk (the file and its directory entry fsynced) before the key is used to write the store', () => {
+      const synced: fs.Stats[] = [];
+      const fsync = fs.fsyncSync;
+      vi.spyOn(fs, 'fsyncSync').mockImplementation((fd: number) => {
+        synced.push(fs.fstatSync(fd));
+        fsync(fd);
+      });
+      const nested = path.join(dir, 'data');
+      const r = loadMasterKey({ dataDir: nested, env: {} });
+      expect(r.generated).toBe(true);
+      // Else a power cut after the store's first commit (synchronous=FULL) can leave master.key
+      // empty or missing (delayed allocation), and no key opens the store's voiceprints again.
+      const isSynced = (p: string) => synced.some((s) => s.ino === fs.statSync(p).ino && s.dev === fs.statSync(p).dev);
+      expect(isSynced(path.join(nested, dataDirKeyFileName))).toBe(true);
+      expect(isSynced(nested)).toBe(true);
+      // A created data dir is itself an entry of its parent.
+      expect(isSynced(dir)).toBe(true);
+    });
   });
 
   it('refuses both variables, bad base64, wrong lengths and unreadable files with config-invalid', () => {
