@@ -104,7 +104,14 @@ export function openStore(options: StoreOptions): Store {
       throw new VoicePassportError('config-invalid', 'This data directory was set up with a master key from VP_MASTER_KEY or VP_MASTER_KEY_FILE; set the same one.');
     }
     const previous = loadPreviousMasterKey(env);
-    const loaded = loadMasterKey({ dataDir: options.dataDir, env });
+    let loaded: LoadedMasterKey;
+    try {
+      loaded = loadMasterKey({ dataDir: options.dataDir, env });
+    } catch (e) {
+      // The raw keys live no longer than the key ring's making, a failed start included.
+      previous?.key.fill(0);
+      throw e;
+    }
     let opened: StoreKeyRing;
     try {
       opened = openStoreKeyRing({
