@@ -47,6 +47,11 @@ export interface PreviousMasterKey {
 
 const base64Key = /^[A-Za-z0-9+/_-]{43}=?$/;
 
+/** Base64 of 32 bytes, or the hex of them (`openssl rand -hex 32`): a value never to repeat in a message. */
+function looksLikeKey(text: string): boolean {
+  return base64Key.test(text) || /^[0-9A-Fa-f]{64}$/.test(text);
+}
+
 /** Parses base64 (or base64url) text of exactly 32 bytes. */
 export function parseMasterKey(text: string, origin: string): Buffer {
   const t = text.trim();
@@ -88,6 +93,11 @@ function keyFromEnv<I extends keyof MasterKeyEnv, F extends keyof MasterKeyEnv>(
   if (fileName === undefined) return null;
   // A path copied with its line end (an env file, a secret mount's listing) names the same file.
   const keyFile = path.resolve(fileName.trim());
+  // The key itself put in the _FILE variable by mistake would be echoed as a path by the read error
+  // below, and so reach the operator log: name the slip without repeating the value.
+  if (looksLikeKey(fileName.trim()) && !fs.existsSync(keyFile)) {
+    throw new VoicePassportError('config-invalid', `${file} holds what looks like a key itself, not the path of a file holding one: put the key in ${inline}, or in a file (chmod 600) whose path ${file} names.`);
+  }
   const key = parseMasterKey(readKeyFile(keyFile, file), `The key file ${keyFile} (${file})`);
   return { key, source: file, keyFile, warnings: permissionWarnings(keyFile) };
 }

@@ -133,6 +133,31 @@ describe('loadMasterKey', () => {
     expect(() => loadMasterKey({ dataDir: dir, env: { VP_MASTER_KEY_FILE: path.join(dir, 'missing') } })).toThrow(invalid);
   });
 
+  it('never echoes a key put in VP_MASTER_KEY_FILE by mistake (as a path in the error, and so in the log)', () => {
+    for (const key of [testMasterKey, Buffer.alloc(32, 0xfb).toString('base64'), Buffer.alloc(32, 0xab).toString('hex')]) {
+      let message = '';
+      try {
+        loadMasterKey({ dataDir: dir, env: { VP_MASTER_KEY_FILE: `${key}\n` } });
+      } catch (e) {
+        expect(e).toMatchObject({ code: 'config-invalid' });
+        message = (e as Error).message;
+      }
+      expect(message).toMatch(/VP_MASTER_KEY_FILE holds what looks like a key/);
+      expect(message).not.toContain(key.slice(0, 12));
+      expect(message).not.toContain(key.slice(-12));
+    }
+    // A file of that name is still a file.
+    const named = Buffer.alloc(32, 0x11).toString('base64url');
+    fs.writeFileSync(path.join(dir, named), `${testMasterKey}\n`, { mode: 0o600 });
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      expect(loadMasterKey({ dataDir: dir, env: { VP_MASTER_KEY_FILE: named } }).key).toEqual(Buffer.from(testMasterKey, 'base64'));
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('parses base64url too, and says how to make a key', () => {
     expect(parseMasterKey(Buffer.alloc(32, 0xfb).toString('base64url'), 'X')).toEqual(Buffer.alloc(32, 0xfb));
     expect(() => parseMasterKey('abc', 'VP_MASTER_KEY')).toThrow(/openssl rand -base64 32/);
@@ -165,5 +190,8 @@ describe('loadPreviousMasterKey', () => {
     expect(() => loadPreviousMasterKey({ VP_PREVIOUS_MASTER_KEY: testMasterKey, VP_PREVIOUS_MASTER_KEY_FILE: '/x' })).toThrow(naming('not both'));
     expect(() => loadPreviousMasterKey({ VP_PREVIOUS_MASTER_KEY: Buffer.alloc(31).toString('base64') })).toThrow(naming('VP_PREVIOUS_MASTER_KEY must be 32 random bytes'));
     expect(() => loadPreviousMasterKey({ VP_PREVIOUS_MASTER_KEY_FILE: path.join(dir, 'missing') })).toThrow(naming('VP_PREVIOUS_MASTER_KEY_FILE'));
+    // The previous key in the _FILE variable by mistake: named, never echoed.
+    expect(() => loadPreviousMasterKey({ VP_PREVIOUS_MASTER_KEY_FILE: testMasterKey })).toThrow(naming('VP_PREVIOUS_MASTER_KEY_FILE holds what looks like a key'));
+    expect(() => loadPreviousMasterKey({ VP_PREVIOUS_MASTER_KEY_FILE: testMasterKey })).not.toThrow(expect.objectContaining({ message: expect.stringContaining(testMasterKey.slice(0, 12)) }));
   });
 });
