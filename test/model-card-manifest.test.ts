@@ -11,11 +11,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
+import { modelCard, modelCardTable } from './model-card.js';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
-const card = fs.readFileSync(path.join(repoRoot, 'models/README.md'), 'utf8');
 const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-const modelId = /^## Model card: `([^`]+)`/m.exec(card)?.[1] ?? '';
+const modelId = /^## Model card: `([^`]+)`/m.exec(modelCard)?.[1] ?? '';
 
 interface OperatingPoint {
   threshold: number;
@@ -44,18 +44,6 @@ const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, `models/${modelI
   calibration: Record<'wideband' | 'telephone', ChannelCalibration>;
 };
 
-/** The rows of the first markdown table whose header line starts with `header`, as trimmed cells. */
-function tableAfter(header: string): string[][] {
-  const lines = card.split('\n');
-  const start = lines.findIndex((l) => l.startsWith(header));
-  if (start < 0) throw new Error(`models/README.md has no table starting "${header}"`);
-  const rows: string[][] = [];
-  for (const line of lines.slice(start + 2)) {
-    if (!line.startsWith('|')) break;
-    rows.push(line.split('|').slice(1, -1).map((c) => c.trim()));
-  }
-  return rows;
-}
 
 const num = (s: string) => Number(s.replace('−', '-'));
 /** Agreement to the card's rounding: half a unit of the last digit printed. */
@@ -77,7 +65,7 @@ describe(`the model card agrees with models/${modelId}.json and the files beside
   });
 
   it('the calibration table: a, b, Cllr, EER, the estimate thresholds with their FNMR, the EER by duration', () => {
-    const rows = tableAfter('| channel | llr = a·s + b (s: AS-norm score) | Cllr raw → calibrated | EER | standard (FMR 1 %), estimate |');
+    const rows = modelCardTable('| channel | llr = a·s + b (s: AS-norm score) | Cllr raw → calibrated | EER | standard (FMR 1 %), estimate |');
     expect(rows.map((r) => r[0])).toEqual(['wideband', 'telephone']);
     for (const [channel, ab, cllr, eer, standard, high, durations] of rows) {
       const c = manifest.calibration[channel as 'wideband' | 'telephone'];
@@ -104,7 +92,7 @@ describe(`the model card agrees with models/${modelId}.json and the files beside
   });
 
   it("the duration tables behind the policies' minimum net speech, on and across channels", () => {
-    const rows = tableAfter('| enrolled → verified | EER at 2 / 3 / 5 / 10 s (target trials at 10 s) | 5 % reached at | 2 % reached at |');
+    const rows = modelCardTable('| enrolled → verified | EER at 2 / 3 / 5 / 10 s (target trials at 10 s) | 5 % reached at | 2 % reached at |');
     expect(rows.length).toBe(4);
     for (const [direction, cell] of rows) {
       const [enrol, test] = (direction ?? '').split(' → ') as ['wideband' | 'telephone', 'wideband' | 'telephone'];
@@ -119,7 +107,7 @@ describe(`the model card agrees with models/${modelId}.json and the files beside
   });
 
   it('the Files bullet: ONNX size, cohort rows × dimensions and speakers; the parameter count in the card, the manifest and README', () => {
-    const files = /- \*\*Files:\*\* `([^`]+)` \(([\d.]+) MB[\s\S]*?output\s+`embs` \[B, (\d+)\][\s\S]*?(\d+) × (\d+) each[\s\S]*?its (\d+) training speakers/.exec(card);
+    const files = /- \*\*Files:\*\* `([^`]+)` \(([\d.]+) MB[\s\S]*?output\s+`embs` \[B, (\d+)\][\s\S]*?(\d+) × (\d+) each[\s\S]*?its (\d+) training speakers/.exec(modelCard);
     expect(files, 'the Files bullet').not.toBeNull();
     const [, onnx, mb, dim, rows, rowDim, speakers] = files ?? [];
     expect(onnx).toBe(manifest.file);
@@ -129,7 +117,7 @@ describe(`the model card agrees with models/${modelId}.json and the files beside
       expect([cohort.rows, cohort.speakers]).toEqual([Number(rows), Number(speakers)]);
       expect(fs.statSync(path.join(repoRoot, 'models', cohort.file)).size).toBe(cohort.rows * manifest.embeddingDim * 4);
     }
-    const parameters = Number(/\*\*([\d\s]+)\s+parameters\.\*\*/.exec(card)?.[1]?.replace(/\s/g, ''));
+    const parameters = Number(/\*\*([\d\s]+)\s+parameters\.\*\*/.exec(modelCard)?.[1]?.replace(/\s/g, ''));
     expect(manifest.description).toContain(`${parameters} parameters, ${manifest.embeddingDim}-dim embedding`);
     const inReadme = /`[^`]+` \(([\d.]+) M parameters/.exec(readme.slice(readme.indexOf('## Accuracy of the default model')));
     expectPrinted(inReadme?.[1] ?? 'NaN', parameters / 1e6, 'README parameters (M)');

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { repoRoot, runCli, tempDir } from './run-cli.js';
+import { modelCard, modelCardTable } from '../model-card.js';
 
 const devDir = path.resolve(repoRoot, '../shared/data/dev');
 const haveShared = fs.existsSync(devDir);
@@ -34,19 +35,7 @@ interface CardRow {
   minDcf: number;
 }
 
-const card = fs.readFileSync(path.join(repoRoot, 'models/README.md'), 'utf8').split('\n');
 
-/** The rows of the markdown table whose header line starts with `header`, as trimmed cells. */
-function tableAfter(header: string): string[][] {
-  const start = card.findIndex((l) => l.startsWith(header));
-  if (start < 0) throw new Error(`models/README.md has no table starting "${header}"`);
-  const rows: string[][] = [];
-  for (const line of card.slice(start + 2)) {
-    if (!line.startsWith('|')) break;
-    rows.push(line.split('|').slice(1, -1).map((c) => c.trim()));
-  }
-  return rows;
-}
 
 const int = (s: string | undefined) => Number((s ?? '').replace(/ /g, ''));
 
@@ -75,9 +64,9 @@ function parseRow(cells: string[]): CardRow {
   };
 }
 
-const modelId = /^## Model card: `([^`]+)`/m.exec(card.join('\n'))?.[1];
-const rows = tableAfter('| dev set | channel | utterances (VAD found none) |').map(parseRow);
-const ratios = new Map(tableAfter('| dev set | telephone ÷ wideband EER (whole, AS-norm) |').map(([set, ratio]) => [set, Number(ratio)]));
+const modelId = /^## Model card: `([^`]+)`/m.exec(modelCard)?.[1];
+const rows = modelCardTable('| dev set | channel | utterances (VAD found none) |').map(parseRow);
+const ratios = new Map(modelCardTable('| dev set | telephone ÷ wideband EER (whole, AS-norm) |').map(([set, ratio]) => [set, Number(ratio)]));
 
 interface CrossRow {
   set: string;
@@ -99,7 +88,7 @@ function parseCrossRow(cells: string[]): CrossRow {
   return { set, enrol: d[1] as string, test: d[2] as string, figures, fmrPercent: Number(p[1]), fnmrPercent: Number(p[2]) };
 }
 
-const crossRows = tableAfter('| dev set | enrolled → verified |').map(parseCrossRow);
+const crossRows = modelCardTable('| dev set | enrolled → verified |').map(parseCrossRow);
 
 interface VoiceprintRow {
   enrol: string;
@@ -132,7 +121,7 @@ function parseVoiceprintRow(cells: string[]): VoiceprintRow {
   };
 }
 
-const voiceprintRows = tableAfter('| so762, enrolled → verified | voiceprints (of speakers) / speakers |').map(parseVoiceprintRow);
+const voiceprintRows = modelCardTable('| so762, enrolled → verified | voiceprints (of speakers) / speakers |').map(parseVoiceprintRow);
 
 interface Report {
   model: string;
