@@ -16,6 +16,11 @@ import path from 'node:path';
 import { VoicePassportError } from '../errors.js';
 import { loadManifest, type LoadedManifest, type ModelManifest } from './manifest.js';
 
+/** The ids of the models the folder holds: every `<id>.json` at its top, hidden files (temporary ones) aside. */
+export async function installedModelIds(modelsDir: string): Promise<string[]> {
+  return (await readdir(modelsDir)).filter((f) => f.endsWith('.json') && !f.startsWith('.')).map((f) => f.slice(0, -'.json'.length)).sort();
+}
+
 /**
  * VP_MODEL must name a model the folder holds (its `<id>.json`); otherwise it is the configuration
  * that is wrong, not a model (the service exits 78, EX_CONFIG), and the operator is told the ids the
@@ -23,9 +28,9 @@ import { loadManifest, type LoadedManifest, type ModelManifest } from './manifes
  */
 export async function requireInstalledModel(modelsDir: string, id: string): Promise<void> {
   if (existsSync(path.join(modelsDir, `${id}.json`))) return;
-  let ids: string[] = [];
+  let ids: string[];
   try {
-    ids = (await readdir(modelsDir)).filter((f) => f.endsWith('.json') && !f.startsWith('.')).map((f) => f.slice(0, -'.json'.length)).sort();
+    ids = await installedModelIds(modelsDir);
   } catch {
     throw new VoicePassportError('config-invalid', `VP_MODELS_DIR (${modelsDir}) cannot be read as a folder; point it at the models folder.`, { variables: ['VP_MODELS_DIR'] });
   }

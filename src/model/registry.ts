@@ -25,7 +25,7 @@ import { VoicePassportError } from '../errors.js';
 import { downloadToFile, type DownloadFailure, type DownloadOptions } from './download.js';
 import { loadManifest, manifestSchema, MODEL_ID_RULE, modelIdPattern, sha256OfFile, type LoadedManifest, type ModelManifest } from './manifest.js';
 import { checkModel } from './model-check.js';
-import { existingModel, register, registerInPlace, removeStaleTemps, settledExisting, takenError, tempPathIn, type Registration } from './models-folder.js';
+import { existingModel, installedModelIds, register, registerInPlace, removeStaleTemps, settledExisting, takenError, tempPathIn, type Registration } from './models-folder.js';
 
 const sha256Pattern = /^[0-9a-f]{64}$/;
 
@@ -165,15 +165,14 @@ export type InstalledModel =
 
 /** Every `<id>.json` at the top of the models folder, each checked as the service would load it. */
 export async function listInstalledModels(modelsDir: string): Promise<InstalledModel[]> {
-  let names: string[];
+  let ids: string[];
   try {
-    names = (await readdir(modelsDir)).filter((f) => f.endsWith('.json') && !f.startsWith('.')).sort();
+    ids = await installedModelIds(modelsDir);
   } catch {
     return [];
   }
   const out: InstalledModel[] = [];
-  for (const name of names) {
-    const id = name.slice(0, -'.json'.length);
+  for (const id of ids) {
     try {
       const m = await loadManifest(modelsDir, id);
       out.push({ id, status: 'ok', convention: m.convention, embeddingDim: m.embeddingDim, sha256: m.sha256, description: m.description });
