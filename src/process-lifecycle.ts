@@ -48,7 +48,8 @@ export function superviseProcess(opts: SupervisorOptions): Supervisor {
   let service: Stoppable | undefined;
   let stopSignal: NodeJS.Signals | undefined;
 
-  const stop = (s: Stoppable) => {
+  const stop = (s: Stoppable, signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'shutting down');
     s.close().then(
       () => {
         logger.info('stopped');
@@ -77,8 +78,7 @@ export function superviseProcess(opts: SupervisorOptions): Supervisor {
       logger.info({ signal }, 'signal while starting: stopping once started');
       return;
     }
-    logger.info({ signal }, 'shutting down');
-    stop(service);
+    stop(service, signal);
   };
   opts.source.on('SIGTERM', onSignal);
   opts.source.on('SIGINT', onSignal);
@@ -90,10 +90,7 @@ export function superviseProcess(opts: SupervisorOptions): Supervisor {
   return {
     started(s) {
       service = s;
-      if (stopSignal !== undefined) {
-        logger.info({ signal: stopSignal }, 'shutting down');
-        stop(s);
-      }
+      if (stopSignal !== undefined) stop(s, stopSignal);
     },
   };
 }

@@ -124,11 +124,11 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     });
     // Set when close() begins: /readyz then says not-ready, so a load balancer that polls it stops
     // sending requests during VP_SHUTDOWN_DELAY_MS.
-    let stopping = false;
+    let closing: Promise<void> | undefined;
     const app = buildApp({
       logger,
       readiness: [
-        { name: 'running', ready: () => !stopping },
+        { name: 'running', ready: () => closing === undefined },
         { name: 'model', ready: () => engine.ready },
         { name: 'database', ready: () => store.db.isOpen },
         { name: 'masterKey', ready: () => store.masterKeyCurrent() },
@@ -145,10 +145,8 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     const port = typeof address === 'object' && address ? address.port : config.port;
     logger.info({ port, host: config.host, ...(config.console ? { console: '/console/' } : {}) }, 'listening');
 
-    let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
-        stopping = true;
         if (config.shutdownDelayMs > 0) {
           logger.info({ delayMs: config.shutdownDelayMs }, '/readyz answers 503; requests are still taken until VP_SHUTDOWN_DELAY_MS has passed');
           await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
