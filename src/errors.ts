@@ -59,6 +59,9 @@ export const errorCatalogue = {
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
+/** The exit code of a configuration error, for the service and the CLI alike (EX_CONFIG, sysexits.h). */
+export const EX_CONFIG = 78;
+
 export const errorCodes = Object.keys(errorCatalogue) as ErrorCode[];
 
 /** Plain, structured-clone-safe form: crosses worker threads and goes into problem+json. */

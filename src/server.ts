@@ -3,7 +3,7 @@
  * the service (`npm start`, `voice-passport serve`); tests use startService() from service.ts.
  */
 import { loadConfig, type Config } from './config.js';
-import { isVoicePassportError } from './errors.js';
+import { EX_CONFIG, isVoicePassportError } from './errors.js';
 import { createLogger } from './observability/logger.js';
 import { superviseProcess } from './process-lifecycle.js';
 import { startService, type RunningService } from './service.js';
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     config = loadConfig();
   } catch (e) {
     process.stderr.write(`${isVoicePassportError(e) ? e.message : String(e)}\n`);
-    process.exit(78); // EX_CONFIG
+    process.exit(EX_CONFIG);
   }
   const logger = createLogger(config.logLevel);
   // Before the first await: a stop signal that comes while the model loads is kept, not lost.
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   } catch (e) {
     logger.fatal({ code: isVoicePassportError(e) ? e.code : 'internal', err: e }, 'start-up failed');
     // A configuration found invalid only at start (the master key, the consent notices) is still one.
-    process.exit(isVoicePassportError(e) && e.code === 'config-invalid' ? 78 : 1);
+    process.exit(isVoicePassportError(e) && e.code === 'config-invalid' ? EX_CONFIG : 1);
   }
   supervisor.started(service);
 }

@@ -1,4 +1,4 @@
-import { isVoicePassportError, type ErrorShape } from '../errors.js';
+import { EX_CONFIG, isVoicePassportError, type ErrorShape } from '../errors.js';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
@@ -15,13 +15,13 @@ export function printError(e: unknown): void {
 }
 
 /**
- * The exit code for a failure: 2 for a usage error (validation-failed), 78 (EX_CONFIG, sysexits.h)
- * for a configuration error, as the service exits for one, 1 for anything else.
+ * The exit code for a failure: 2 for a usage error (validation-failed), EX_CONFIG for a configuration
+ * error, as the service exits for one, 1 for anything else.
  */
 export function exitCodeFor(e: unknown): number {
   if (!isVoicePassportError(e)) return 1;
   if (e.code === 'validation-failed') return 2;
-  return e.code === 'config-invalid' ? 78 : 1;
+  return e.code === 'config-invalid' ? EX_CONFIG : 1;
 }
 
 /** CLI failure: the same stable error codes as the API, on stderr, non-zero exit. */
